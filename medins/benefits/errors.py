@@ -1,0 +1,44 @@
+"""Errors the pure engine raises; callers turn them into the contract's error objects."""
+
+
+class QuoteError(Exception):
+    code = "invalid_request"
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": str(self)}
+
+
+class InvalidRequest(QuoteError):
+    code = "invalid_request"
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "message": str(self), "field": self.field}
+
+
+class MissingParameter(QuoteError):
+    """A policy parameter is not defined for the region on the date: never guess."""
+
+    code = "missing_parameter"
+
+    def __init__(self, parameter: str, region: str, date):
+        self.parameter = parameter
+        self.region = region
+        self.date = date
+        super().__init__(f"Policy parameter '{parameter}' is not defined for region {region} on {date}")
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "message": str(self),
+            "parameter": self.parameter,
+            "region": self.region,
+            "date": str(self.date) if self.date is not None else None,
+        }
+
+
+class NotEligible(QuoteError):
+    code = "not_eligible"

@@ -1,0 +1,72 @@
+"""The policy snapshot the engine reads: plain values, no ORM.
+
+Callers (selectors in medins.policy) load the version in force for a region on a date and
+hand its parameters over as a mapping of key -> JSON value. Decimal amounts are stored as
+strings in the data files and converted here, once per snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Mapping
+
+from .errors import MissingParameter
+
+
+def to_decimal(value: Any) -> Any:
+    """Recursively turn numeric strings/ints in a JSON value into Decimal."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, str)):
+        try:
+            return Decimal(str(value))
+        except ArithmeticError:
+            return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, list):
+        return [to_decimal(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_decimal(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class PolicySnapshot:
+    region: str
+    version: str
+    date: dt.date | None
+    params: Mapping[str, Any]
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def raw(self, key: str) -> Any:
+        try:
+            return self.params[key]
+        except KeyError:
+            raise MissingParameter(key, self.region, self.date) from None
+
+    def get(self, key: str) -> Any:
+        """The parameter with numbers as Decimal; raises MissingParameter naming the key."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = to_decimal(self.raw(key))
+            self._cache[key] = value
+            return value
+
+    def lookup(self, key: str, *path: str) -> Any:
+        """A nested entry of a parameter (e.g. deductible by level then category group).
+
+        A missing branch is a missing parameter too, named with its full path.
+        """
+        value = self.get(key)
+        for part in path:
+            if not isinstance(value, dict) or part not in value:
+                raise MissingParameter(".".join((key, *path)), self.region, self.date)
+            value = value[part]
+        return value
+
+    def has(self, key: str) -> bool:
+        return key in self.params

@@ -1,0 +1,1 @@
+"""Shared fixtures: factories are registered here so every test can ask for them by name."""
