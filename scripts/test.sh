@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite against PostgreSQL and Redis on this machine, plus ruff.
+# Extra arguments go to pytest (e.g. scripts/test.sh tests/medins -k quote).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/venv.sh requirements-dev.txt
+bash scripts/services.sh
+# Browser tests drive Debian's Chromium; install it when missing and we may.
+if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "could not install chromium: browser tests will be skipped"
+fi
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/medins}
+export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
+export CELERY_TASK_ALWAYS_EAGER=true   # the real-worker test switches this off for itself
+.venv/bin/ruff check .
+.venv/bin/python manage.py makemigrations --check --dry-run >/dev/null || { echo "models and migrations disagree: run makemigrations"; exit 1; }
+exec .venv/bin/python -m pytest -q "$@"
