@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 class Region(models.Model):
     code = models.CharField(_("region code"), max_length=6, unique=True)
     name = models.CharField(_("name"), max_length=50)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["code"]
@@ -42,6 +43,7 @@ class Designation(models.Model):
 
     code = models.CharField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=60)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["code"]

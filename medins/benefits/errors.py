@@ -42,3 +42,24 @@ class MissingParameter(QuoteError):
 
 class NotEligible(QuoteError):
     code = "not_eligible"
+
+
+class InvalidParameter(QuoteError):
+    """A policy parameter exists but its value has the wrong shape: refuse rather than guess."""
+
+    code = "invalid_parameter"
+
+    def __init__(self, parameter: str, region: str, date, problem: str):
+        self.parameter = parameter
+        self.region = region
+        self.date = date
+        super().__init__(f"Policy parameter '{parameter}' for region {region} on {date} is malformed: {problem}")
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "message": str(self),
+            "parameter": self.parameter,
+            "region": self.region,
+            "date": str(self.date) if self.date is not None else None,
+        }

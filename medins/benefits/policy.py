@@ -8,9 +8,10 @@ strings in the data files and converted here, once per snapshot.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import MissingParameter
 
@@ -70,3 +71,14 @@ class PolicySnapshot:
 
     def has(self, key: str) -> bool:
         return key in self.params
+
+    def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """A value derived from parameters (e.g. a validated rate table), built once per version.
+
+        Keys are tuples so they never collide with parameter keys in the shared cache.
+        """
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = self._cache[key] = build()
+            return value

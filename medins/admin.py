@@ -1,0 +1,219 @@
+"""Admin of the core reference data and policy (clerks' UI: Simplified Chinese by default).
+
+Every admin keeps history (SimpleHistoryAdmin): who changed what and when is visible from the
+"History" button of each object. Changelists select or prefetch every relation they show so
+their query count does not grow with the number of rows.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin
+from django.db import models
+from django.db.models import Count
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from import_export import fields as ie_fields
+from import_export import resources, widgets
+from import_export.admin import ImportExportMixin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import CatalogueItem, Designation, Institution, PolicyParameter, PolicyVersion, Region
+
+admin.site.site_header = _("Resident medical insurance back-office")
+admin.site.site_title = _("Medical insurance back-office")
+admin.site.index_title = _("Agency administration")
+
+
+def json_preview(value, limit: int = 60) -> str:
+    """A JSON value as a clerk reads it: strings bare, structures compact, Chinese unescaped."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ReadableJSONFormField(forms.JSONField):
+    """JSON shown indented and with Chinese characters as they are, not as \\u escapes."""
+
+    def prepare_value(self, value):
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, ensure_ascii=False, indent=2, cls=self.encoder)
+
+
+JSON_FORMFIELD = {
+    models.JSONField: {
+        "form_class": ReadableJSONFormField,
+        "widget": forms.Textarea(attrs={"rows": 4, "cols": 60, "style": "font-family: monospace"}),
+    }
+}
+
+
+@admin.register(Region)
+class RegionAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Designation)
+class DesignationAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "institution_count"]
+    search_fields = ["code", "name"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(institution_count=Count("institutions"))
+
+    @admin.display(description=_("institutions"), ordering="institution_count")
+    def institution_count(self, obj):
+        return obj.institution_count
+
+
+class InstitutionResource(resources.ModelResource):
+    """Import/export by region code and designation codes (never database ids)."""
+
+    region = ie_fields.Field(
+        attribute="region", column_name="region", widget=widgets.ForeignKeyWidget(Region, field="code")
+    )
+    designations = ie_fields.Field(
+        attribute="designations",
+        column_name="designations",
+        widget=widgets.ManyToManyWidget(Designation, field="code", separator="|"),
+    )
+
+    class Meta:
+        model = Institution
+        import_id_fields = ["region", "code"]
+        fields = ["region", "code", "name", "short_name", "kind", "level", "designations", "active", "notes"]
+        export_order = fields
+        skip_unchanged = True
+        report_skipped = True
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("region").prefetch_related("designations")
+
+
+@admin.register(Institution)
+class InstitutionAdmin(ImportExportMixin, SimpleHistoryAdmin):
+    resource_classes = [InstitutionResource]
+    list_display = ["name", "short_name", "region_name", "kind", "level", "designation_names", "active"]
+    list_filter = ["region", "kind", "level", "designations", "active"]
+    search_fields = ["name", "short_name", "code"]
+    list_select_related = ["region"]
+    filter_horizontal = ["designations"]
+    fieldsets = [
+        (None, {"fields": ["region", "code", "name", "short_name", "kind", "level", "active"]}),
+        (_("Designations"), {"fields": ["designations"]}),
+        (_("Notes"), {"fields": ["notes"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("designations")
+
+    @admin.display(description=_("region"), ordering="region__name")
+    def region_name(self, obj):
+        return obj.region.name
+
+    @admin.display(description=_("designations"))
+    def designation_names(self, obj):
+        # Uses the prefetched designations: no query per row.
+        return "、".join(d.name for d in obj.designations.all())
+
+
+@admin.register(CatalogueItem)
+class CatalogueItemAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "region_name", "kind", "group", "attributes_preview", "active"]
+    list_filter = ["region", "kind", "group", "active"]
+    search_fields = ["code", "name"]
+    list_select_related = ["region"]
+    formfield_overrides = JSON_FORMFIELD
+
+    @admin.display(description=_("region"), ordering="region__name")
+    def region_name(self, obj):
+        return obj.region.name
+
+    @admin.display(description=_("attributes"))
+    def attributes_preview(self, obj):
+        return json_preview(obj.attributes) if obj.attributes else ""
+
+
+class PolicyParameterInline(admin.TabularInline):
+    model = PolicyParameter
+    fields = ["key", "description", "value", "source", "differs_from_shipped"]
+    readonly_fields = ["differs_from_shipped"]
+    extra = 0
+    formfield_overrides = JSON_FORMFIELD
+    show_change_link = True
+
+    @admin.display(description=_("edited locally"), boolean=True)
+    def differs_from_shipped(self, obj):
+        return _differs_from_shipped(obj)
+
+
+def _differs_from_shipped(obj: PolicyParameter) -> bool | None:
+    if obj.pk is None:
+        return None
+    return obj.value != obj.loaded_value
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "title", "region_name", "effective_from", "effective_to", "parameter_count"]
+    list_filter = ["region"]
+    search_fields = ["code", "title"]
+    list_select_related = ["region"]
+    date_hierarchy = "effective_from"
+    inlines = [PolicyParameterInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(parameter_count=Count("parameters"))
+
+    @admin.display(description=_("region"), ordering="region__name")
+    def region_name(self, obj):
+        return obj.region.name
+
+    @admin.display(description=_("parameters"), ordering="parameter_count")
+    def parameter_count(self, obj):
+        return obj.parameter_count
+
+
+class VersionRegionFilter(admin.SimpleListFilter):
+    title = _("region")
+    parameter_name = "region"
+
+    def lookups(self, request, model_admin):
+        return [(r.code, r.name) for r in Region.objects.order_by("code")]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(version__region__code=self.value())
+        return queryset
+
+
+@admin.register(PolicyParameter)
+class PolicyParameterAdmin(SimpleHistoryAdmin):
+    list_display = ["key", "version_code", "description", "value_preview", "differs_from_shipped"]
+    list_filter = [VersionRegionFilter, "version"]
+    search_fields = ["key", "description"]
+    list_select_related = ["version", "version__region"]
+    fields = ["version", "key", "description", "value", "source", "shipped_value"]
+    readonly_fields = ["shipped_value"]
+    formfield_overrides = JSON_FORMFIELD
+
+    @admin.display(description=_("policy version"), ordering="version__code")
+    def version_code(self, obj):
+        return obj.version.code
+
+    @admin.display(description=_("value"))
+    def value_preview(self, obj):
+        return json_preview(obj.value)
+
+    @admin.display(description=_("edited locally"), boolean=True)
+    def differs_from_shipped(self, obj):
+        return _differs_from_shipped(obj)
+
+    @admin.display(description=_("value as shipped"))
+    def shipped_value(self, obj):
+        if obj.pk is None or obj.loaded_value is None:
+            return _("(not shipped: added locally)") if obj.pk else "-"
+        return format_html("<pre>{}</pre>", json.dumps(obj.loaded_value, ensure_ascii=False, indent=2))

@@ -1,0 +1,22 @@
+"""The one pure entry point: a validated request and a policy snapshot in, a quote out."""
+
+from __future__ import annotations
+
+from .errors import InvalidRequest
+from .inpatient import compute_day_surgery, compute_inpatient
+from .policy import PolicySnapshot
+from .request import QuoteRequest
+from .result import QuoteResult
+
+_BENEFITS = {
+    "inpatient": compute_inpatient,
+    "day_surgery": compute_day_surgery,
+}
+
+
+def compute(req: QuoteRequest, policy: PolicySnapshot) -> QuoteResult:
+    """Fund, catastrophic supplement and personal shares of one settlement. Reads nothing else."""
+    handler = _BENEFITS.get(req.benefit)
+    if handler is None:
+        raise InvalidRequest("benefit", f"'{req.benefit}' is not available yet")
+    return handler(req, policy)

@@ -1,0 +1,280 @@
+"""Validation of a quote request (contracts/quote.md) into a typed, immutable value.
+
+Hand-written checks rather than a schema library: `quote --many` must sustain thousands of
+requests a second. Every refusal names the offending field with a dotted path
+(`bill.class_b`, `flags[1]`, ...). Unknown keys are refused too, so a misspelt
+`year_to_date` field can never silently count as zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .errors import InvalidRequest
+
+BENEFITS = (
+    "inpatient",
+    "day_surgery",
+    "special_disease",
+    "chronic",
+    "outpatient_pool",
+    "special_drug",
+    "accident",
+    "maternity",
+    "long_term_care",
+)
+IMPLEMENTED_BENEFITS = frozenset({"inpatient", "day_surgery"})
+CATEGORIES = frozenset({"adult", "minor", "student", "college_student", "newborn"})
+FLAGS = frozenset(
+    {
+        "long_term_out_of_area",
+        "out_of_area_emergency",
+        "out_of_area_non_emergency",
+        "direct_settlement_skipped",
+        "referral",
+    }
+)
+# Each of these says why the person was treated away from home; they cannot be combined.
+# direct_settlement_skipped is a separate fact and combines with any of them.
+_WHERE_TREATED_FLAGS = frozenset(
+    {"long_term_out_of_area", "out_of_area_emergency", "out_of_area_non_emergency", "referral"}
+)
+
+_TOP_KEYS = frozenset(
+    {"region", "benefit", "service_date", "person", "institution", "bill", "year_to_date", "flags", "programme"}
+)
+_PERSON_KEYS = frozenset({"category"})
+_INSTITUTION_KEYS = frozenset({"level"})
+_BILL_KEYS = ("class_a", "class_b", "class_c")
+_YTD_AMOUNT_KEYS = ("fund_paid", "covered_personal", "catastrophic_paid", "fixed_copay_paid")
+_YTD_KEYS = frozenset({*_YTD_AMOUNT_KEYS, "deductible_paid"})
+
+_AMOUNT_RE = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,2})?")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_CODE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_MAX_INT_AMOUNT = 10**12
+
+_AMOUNT_MESSAGE = 'must be a non-negative decimal string with at most 2 decimal places (e.g. "1234.50")'
+
+
+@dataclass(frozen=True, slots=True)
+class Bill:
+    class_a: Decimal
+    class_b: Decimal
+    class_c: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.class_a + self.class_b + self.class_c
+
+
+@dataclass(frozen=True, slots=True)
+class YearToDate:
+    """What the person already used this year (read from the yearly ledger by the caller)."""
+
+    fund_paid: Decimal = Decimal("0.00")
+    covered_personal: Decimal = Decimal("0.00")  # catastrophic accumulator, before catastrophic payments
+    catastrophic_paid: Decimal = Decimal("0.00")
+    deductible_paid: bool = False
+    fixed_copay_paid: Decimal = Decimal("0.00")  # paid this year on a per-year fixed-copay programme
+
+
+EMPTY_YEAR_TO_DATE = YearToDate()
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteRequest:
+    region: str
+    benefit: str
+    service_date: dt.date
+    category: str  # person.category
+    level: str  # institution.level
+    bill: Bill
+    year_to_date: YearToDate = EMPTY_YEAR_TO_DATE
+    flags: tuple[str, ...] = ()
+    programme: str | None = None
+
+
+def _amount(value: Any, field: str) -> Decimal:
+    kind = type(value)
+    if kind is str:
+        if _AMOUNT_RE.fullmatch(value) is None:
+            raise InvalidRequest(field, _AMOUNT_MESSAGE)
+        # Always two places, so sums stay at cents and print without re-rounding.
+        dot = value.find(".")
+        if dot < 0:
+            return Decimal(value + ".00")
+        if len(value) - dot == 2:
+            return Decimal(value + "0")
+        return Decimal(value)
+    if kind is int:  # bool is a subclass of int but not this exact type
+        if 0 <= value < _MAX_INT_AMOUNT:
+            return Decimal(f"{value}.00")
+        raise InvalidRequest(field, _AMOUNT_MESSAGE)
+    if kind is float:
+        raise InvalidRequest(field, "must be a decimal string, not a JSON number with a fraction (floats lose cents)")
+    raise InvalidRequest(field, _AMOUNT_MESSAGE)
+
+
+def _object(data: dict, key: str) -> dict:
+    value = data.get(key)
+    if type(value) is not dict:
+        if value is None:
+            raise InvalidRequest(key, "is required")
+        raise InvalidRequest(key, "must be an object")
+    return value
+
+
+def _no_unknown_keys(obj: dict, allowed: frozenset, prefix: str) -> None:
+    extra = obj.keys() - allowed
+    if extra:
+        name = sorted(map(str, extra))[0]
+        raise InvalidRequest(f"{prefix}{name}", "is not a known field")
+
+
+def _choice(obj: dict, key: str, field: str, allowed: frozenset) -> str:
+    value = obj.get(key)
+    if type(value) is str and value in allowed:
+        return value
+    if value is None:
+        raise InvalidRequest(field, "is required")
+    raise InvalidRequest(field, f"must be one of {', '.join(sorted(allowed))}")
+
+
+def _region(data: dict) -> str:
+    value = data.get("region")
+    if type(value) is str and len(value) == 6 and value.isascii() and value.isdigit():
+        return value
+    if value is None:
+        raise InvalidRequest("region", "is required")
+    raise InvalidRequest("region", 'must be a 6-digit region code string (e.g. "220100")')
+
+
+def _benefit(data: dict) -> str:
+    value = data.get("benefit")
+    if type(value) is str and value in IMPLEMENTED_BENEFITS:
+        return value
+    if value is None:
+        raise InvalidRequest("benefit", "is required")
+    if type(value) is str and value in BENEFITS:
+        raise InvalidRequest("benefit", f"'{value}' is not available yet")
+    raise InvalidRequest("benefit", f"must be one of {', '.join(BENEFITS)}")
+
+
+def _service_date(data: dict) -> dt.date:
+    value = data.get("service_date")
+    if type(value) is str and _DATE_RE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+        raise InvalidRequest("service_date", "is not a real calendar date")
+    if value is None:
+        raise InvalidRequest("service_date", "is required")
+    raise InvalidRequest("service_date", "must be a date string YYYY-MM-DD")
+
+
+def _level(data: dict) -> str:
+    institution = _object(data, "institution")
+    _no_unknown_keys(institution, _INSTITUTION_KEYS, "institution.")
+    value = institution.get("level")
+    # Levels are region-specific (the policy defines them), so only the shape is checked here;
+    # a level the policy has no parameters for is a missing parameter, not a guess.
+    if type(value) is str and _CODE_RE.fullmatch(value):
+        return value
+    if value is None:
+        raise InvalidRequest("institution.level", "is required")
+    raise InvalidRequest("institution.level", "must be a level code such as 'municipal_tertiary'")
+
+
+def _bill(data: dict) -> Bill:
+    bill = _object(data, "bill")
+    _no_unknown_keys(bill, frozenset(_BILL_KEYS), "bill.")
+    amounts = []
+    for key in _BILL_KEYS:
+        value = bill.get(key)
+        if value is None:
+            raise InvalidRequest(f"bill.{key}", 'is required (use "0.00" for none)')
+        amounts.append(_amount(value, f"bill.{key}"))
+    return Bill(*amounts)
+
+
+def _year_to_date(data: dict) -> YearToDate:
+    ytd = data.get("year_to_date")
+    if ytd is None:
+        return EMPTY_YEAR_TO_DATE
+    if type(ytd) is not dict:
+        raise InvalidRequest("year_to_date", "must be an object")
+    if not ytd:
+        return EMPTY_YEAR_TO_DATE
+    _no_unknown_keys(ytd, _YTD_KEYS, "year_to_date.")
+    amounts = {}
+    for key in _YTD_AMOUNT_KEYS:
+        value = ytd.get(key)
+        if value is not None:
+            amounts[key] = _amount(value, f"year_to_date.{key}")
+    paid = ytd.get("deductible_paid", False)
+    if type(paid) is not bool:
+        raise InvalidRequest("year_to_date.deductible_paid", "must be true or false")
+    return YearToDate(deductible_paid=paid, **amounts)
+
+
+def _flags(data: dict) -> tuple[str, ...]:
+    flags = data.get("flags")
+    if flags is None:
+        return ()
+    if type(flags) is not list:
+        raise InvalidRequest("flags", "must be a list")
+    if not flags:
+        return ()
+    seen: set[str] = set()
+    where = None
+    for i, flag in enumerate(flags):
+        if type(flag) is not str or flag not in FLAGS:
+            raise InvalidRequest(f"flags[{i}]", f"must be one of {', '.join(sorted(FLAGS))}")
+        if flag in seen:
+            raise InvalidRequest(f"flags[{i}]", f"'{flag}' is given twice")
+        if flag in _WHERE_TREATED_FLAGS:
+            if where is not None:
+                raise InvalidRequest(f"flags[{i}]", f"'{flag}' cannot be combined with '{where}'")
+            where = flag
+        seen.add(flag)
+    return tuple(flags)
+
+
+def _programme(data: dict) -> str | None:
+    value = data.get("programme")
+    if value is None:
+        return None
+    if type(value) is str and _CODE_RE.fullmatch(value):
+        return value
+    raise InvalidRequest("programme", "must be a programme code such as 'cataract_both_eyes'")
+
+
+def parse_quote_request(data: Any) -> QuoteRequest:
+    """Validate a contract request (already JSON-decoded) or raise InvalidRequest naming the field."""
+    if type(data) is not dict:
+        raise InvalidRequest("body", "must be a JSON object")
+    _no_unknown_keys(data, _TOP_KEYS, "")
+    region = _region(data)
+    benefit = _benefit(data)
+    service_date = _service_date(data)
+    person = _object(data, "person")
+    _no_unknown_keys(person, _PERSON_KEYS, "person.")
+    category = _choice(person, "category", "person.category", CATEGORIES)
+    level = _level(data)
+    bill = _bill(data)
+    year_to_date = _year_to_date(data)
+    flags = _flags(data)
+    programme = _programme(data)
+    if programme is not None:
+        # Fixed-copay programmes are inpatient treatment at designated local hospitals.
+        if benefit != "inpatient":
+            raise InvalidRequest("programme", "fixed-copay programmes apply to the inpatient benefit only")
+        if flags:
+            raise InvalidRequest("flags[0]", "out-of-area adjustments do not apply to a fixed-copay programme")
+    return QuoteRequest(region, benefit, service_date, category, level, bill, year_to_date, flags, programme)

@@ -1,0 +1,1 @@
+"""Service functions of the core app (business logic; each one a transaction)."""

@@ -1,0 +1,45 @@
+"""A clerk logs in, finds an institution and reads the Changchun 2021 inpatient parameters (issue #2, done-when)."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from medins.demo import DEMO_PASSWORD, demo_users_ensure
+from tests.e2e.conftest import shot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo(db):
+    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
+    demo_users_ensure()
+
+
+def login(page, live_server, username):
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", DEMO_PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#user-tools")
+
+
+def test_clerk_finds_an_institution_and_reads_inpatient_policy(demo, live_server, page):
+    login(page, live_server, "reviewer")
+    assert "站点管理" in page.content() or "城乡居民" in page.content()
+
+    page.goto(f"{live_server.url}/admin/medins/institution/?q=中日联谊")
+    shot(page, "institution-search")
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 1
+    assert "中日联谊" in rows.first.inner_text()
+
+    page.goto(f"{live_server.url}/admin/medins/policyparameter/?q=inpatient.deductible")
+    shot(page, "parameter-search")
+    assert "220100-2021" in page.locator("#result_list").inner_text()
+    page.locator("#result_list tbody tr a").first.click()
+    shot(page, "parameter-detail")
+    body = page.content()
+    assert "起付线" in body
+    assert "1200" in body

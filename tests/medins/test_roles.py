@@ -1,0 +1,44 @@
+"""Roles as groups with the permissions each needs (issue #2, item 6)."""
+
+from django.contrib.auth.models import Group
+
+from medins.demo import DEMO_PASSWORD, demo_users_ensure
+from medins.roles import ROLES, roles_sync
+
+
+def perms(group_name):
+    return {f"{p.content_type.app_label}.{p.codename}" for p in Group.objects.get(name=group_name).permissions.select_related("content_type")}
+
+
+def test_every_role_is_a_group(db):
+    roles_sync()
+    assert set(Group.objects.values_list("name", flat=True)) >= {r.code for r in ROLES}
+
+
+def test_policy_admin_may_edit_parameters_and_supervisor_only_reads(db):
+    roles_sync()
+    assert {"medins.change_policyparameter", "medins.add_policyversion"} <= perms("policy_admin")
+    supervisor = perms("supervisor")
+    assert "medins.view_policyparameter" in supervisor
+    assert not any(code.split(".")[1].startswith(("add_", "change_", "delete_")) for code in supervisor)
+
+
+def test_clerks_cannot_edit_policy(db):
+    roles_sync()
+    for role in ("intake_clerk", "reviewer", "approver", "finance"):
+        assert "medins.change_policyparameter" not in perms(role)
+        assert "medins.view_policyparameter" in perms(role)
+
+
+def test_roles_sync_is_idempotent(db):
+    first = roles_sync()
+    assert roles_sync() == first
+    assert Group.objects.filter(name="reviewer").count() == 1
+
+
+def test_demo_users_log_in_with_their_role(client, db):
+    names = demo_users_ensure()
+    demo_users_ensure()
+    assert {"admin", "reviewer", "reviewer2", "policy_admin", "school_operator"} <= set(names)
+    assert client.login(username="policy_admin", password=DEMO_PASSWORD)
+    assert client.get("/admin/").status_code == 200
