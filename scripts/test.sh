@@ -13,5 +13,5 @@ export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/medins}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
 export CELERY_TASK_ALWAYS_EAGER=true   # the real-worker test switches this off for itself
 .venv/bin/ruff check .
-.venv/bin/python manage.py makemigrations --check --dry-run >/dev/null || { echo "models and migrations disagree: run makemigrations"; exit 1; }
+DATABASE_URL=sqlite://:memory: .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null || { echo "models and migrations disagree: run makemigrations"; exit 1; }
 exec .venv/bin/python -m pytest -q "$@"

@@ -21,7 +21,8 @@ def login(page, live_server, username):
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", DEMO_PASSWORD)
-    page.click("input[type=submit]")
+    with page.expect_navigation():
+        page.click("input[type=submit]")
     page.wait_for_selector("#user-tools")
 
 
@@ -38,7 +39,9 @@ def test_clerk_finds_an_institution_and_reads_inpatient_policy(demo, live_server
     page.goto(f"{live_server.url}/admin/medins/policyparameter/?q=inpatient.deductible")
     shot(page, "parameter-search")
     assert "220100-2021" in page.locator("#result_list").inner_text()
-    page.locator("#result_list tbody tr a").first.click()
+    with page.expect_navigation():
+        page.locator("#result_list tbody tr a").first.click()
+    page.wait_for_selector("#content-main")
     shot(page, "parameter-detail")
     body = page.content()
     assert "起付线" in body
