@@ -1,0 +1,489 @@
+"""Admin for enrollment clerks: thin, every change goes through the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from medins.benefits.errors import QuoteError
+
+from .idnumber import mask
+from .imports import FileError
+from .models import (
+    CoveragePeriod,
+    CoverageStatus,
+    ImportStatus,
+    Payment,
+    PaymentImport,
+    PaymentSource,
+    Person,
+    School,
+    SchoolKind,
+    Stop,
+    StopReason,
+)
+from .preview import add_months
+from .selectors import persons_search
+from .services import (
+    payment_check,
+    payment_import_confirm,
+    payment_import_prepare,
+    payment_record,
+    person_save,
+    person_stop,
+    stop_refund,
+)
+
+REVEAL = "enrollment.reveal_personal_data"
+
+
+def _reveal(request) -> bool:
+    return request.user.has_perm(REVEAL)
+
+
+# --------------------------------------------------------------------------- paging
+
+
+class EstimatedCountPaginator(Paginator):
+    """On PostgreSQL, the unfiltered person list pages on the planner's row estimate instead of
+    counting 1 000 000 rows on every visit; any search or filter gets the exact count."""
+
+    @cached_property
+    def count(self):
+        query = getattr(self.object_list, "query", None)
+        if query is not None and not query.where and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [query.model._meta.db_table])
+                row = cursor.fetchone()
+            if row and row[0] > 100_000:
+                return row[0]
+        return super().count
+
+
+# --------------------------------------------------------------------------- filters
+
+
+class CategoryFilter(admin.SimpleListFilter):
+    title = _("category (today)")
+    parameter_name = "category"
+
+    def lookups(self, request, model_admin):
+        return [("adult", _("Adult")), ("minor", _("Minor")), ("student", _("Student")),
+                ("college_student", _("College student")), ("newborn", _("Newborn"))]
+
+    def queryset(self, request, queryset):
+        today = dt.date.today()
+        newborn = Q(birth_date__gt=add_months(today, -12))
+        minor = Q(birth_date__gt=add_months(today, -18 * 12))
+        no_school = Q(school__isnull=True)
+        condition = {
+            "newborn": newborn,
+            "college_student": ~newborn & Q(school__kind=SchoolKind.COLLEGE),
+            "student": ~newborn & Q(school__kind=SchoolKind.PRIMARY_SECONDARY),
+            "minor": ~newborn & minor & no_school,
+            "adult": ~minor & no_school,
+        }.get(self.value())
+        return queryset.filter(condition) if condition is not None else queryset
+
+
+class CoverageYearFilter(admin.SimpleListFilter):
+    title = _("covered in year")
+    parameter_name = "covered_year"
+
+    def lookups(self, request, model_admin):
+        year = dt.date.today().year
+        return [(str(y), str(y)) for y in range(year + 1, year - 5, -1)]
+
+    def queryset(self, request, queryset):
+        if not self.value() or not self.value().isdigit():
+            return queryset
+        periods = CoveragePeriod.objects.filter(person=OuterRef("pk"), benefit_year=int(self.value()), status=CoverageStatus.ACTIVE)
+        return queryset.filter(Exists(periods))
+
+
+# --------------------------------------------------------------------------- inlines
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CoveragePeriodInline(_ReadOnlyInline):
+    model = CoveragePeriod
+    fields = readonly_fields = ("benefit_year", "covered_from", "covered_to", "waiting", "status", "payment", "stop")
+    ordering = ("covered_from",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("payment", "stop__person")
+
+
+class PaymentInline(_ReadOnlyInline):
+    model = Payment
+    fk_name = "person"
+    fields = readonly_fields = ("receipt_number", "paid_on", "amount", "category", "policy_version", "source", "status")
+
+
+class StopInline(_ReadOnlyInline):
+    model = Stop
+    fields = readonly_fields = ("stop_date", "reason", "note", "created_by", "created_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("created_by")
+
+
+# --------------------------------------------------------------------------- persons
+
+
+@admin.register(School)
+class SchoolAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "kind", "region")
+    list_filter = ("kind", "region")
+    list_select_related = ("region",)
+    search_fields = ("name", "code")
+
+
+@admin.register(Person)
+class PersonAdmin(SimpleHistoryAdmin):
+    list_display = ("masked_id", "name", "sex", "birth_date", "category_today", "region", "school", "assistance")
+    list_select_related = ("region", "school")
+    list_filter = ("region", CategoryFilter, "school", CoverageYearFilter, "assistance")
+    search_fields = ("name",)  # shows the box; the search itself is persons_search (indexed)
+    search_help_text = _("Full ID number, its last digits, or the start of the name")
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    ordering = ("-pk",)
+    list_per_page = 50
+    autocomplete_fields = ("school",)
+    inlines = (CoveragePeriodInline, PaymentInline, StopInline)
+    actions = ("stop_cover",)
+
+    @admin.display(description=_("ID number"), ordering="id_number")
+    def masked_id(self, obj):
+        return obj.masked_id_number
+
+    @admin.display(description=_("category (today)"))
+    def category_today(self, obj):
+        return obj.category_on(dt.date.today())
+
+    @admin.display(description=_("bank account"))
+    def masked_bank(self, obj):
+        return obj.masked_bank_account
+
+    @admin.display(description=_("coverage timeline"))
+    def coverage_timeline(self, obj):
+        periods = list(obj.coverage_periods.order_by("covered_from"))
+        if not periods:
+            return _("No cover recorded.")
+
+        def bar(p):
+            start = (p.covered_from - dt.date(p.benefit_year, 1, 1)).days
+            days = (p.covered_to - p.covered_from).days + 1
+            colour = "#9e9e9e" if p.status == CoverageStatus.CANCELLED else ("#f0ad4e" if p.waiting else "#5cb85c")
+            return (p.benefit_year, p.covered_from, p.covered_to, p.get_status_display(),
+                    start * 100 // 366, max(1, days * 100 // 366), colour)
+
+        rows = format_html_join(
+            "", '<tr><td>{}</td><td>{} – {}</td><td>{}</td><td style="width:40em"><div style="margin-left:{}%;'
+            'width:{}%;background:{};height:1em"></div></td></tr>', (bar(p) for p in periods))
+        return format_html('<table class="coverage-timeline">{}</table>', rows)
+
+    def get_fields(self, request, obj=None):
+        id_field = "id_number" if obj is None or _reveal(request) else "masked_id"
+        bank_field = "bank_account" if obj is None or _reveal(request) else "masked_bank"
+        fields = [id_field, "name", "region", "community", "phone", bank_field, "school", "assistance"]
+        if obj is not None:
+            fields += ["sex", "birth_date", "created_at", "coverage_timeline"]
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("masked_id", "masked_bank", "sex", "birth_date", "created_at", "coverage_timeline")
+
+    def get_search_results(self, request, queryset, search_term):
+        return persons_search(queryset, search_term), False
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not _reveal(request):  # a past version shows the full ID number and bank account
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        person_save(person=obj, acting_user=request.user)
+
+    @admin.action(description=_("Stop cover of the selected person…"), permissions=["add_stop"])
+    def stop_cover(self, request, queryset):
+        persons = list(queryset.values_list("pk", flat=True)[:2])
+        if len(persons) != 1:
+            self.message_user(request, _("Select exactly one person to stop."), messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse("admin:enrollment_stop_add") + f"?person={persons[0]}")
+
+    def has_add_stop_permission(self, request):
+        return request.user.has_perm("enrollment.add_stop")
+
+
+# --------------------------------------------------------------------------- payments
+
+
+class PaymentForm(forms.ModelForm):
+    class Meta:
+        model = Payment
+        fields = ("person", "receipt_number", "paid_on", "amount", "newborn_registration")
+
+    def clean(self):
+        data = super().clean()
+        person = data.get("person")
+        if person is None or self.errors:
+            return data
+        existing = person.coverage_periods.filter(status=CoverageStatus.ACTIVE).values_list("covered_from", "covered_to")
+        try:
+            self.preview = payment_check(
+                person=person, paid_on=data["paid_on"], amount=data["amount"],
+                newborn_registration=data.get("newborn_registration", False), existing=list(existing),
+                deceased=person.stops.filter(reason=StopReason.DEATH).exists())
+        except QuoteError as exc:
+            field = getattr(exc, "field", None)
+            raise ValidationError({field if field in self.fields else "paid_on": str(exc)}) from exc
+        return data
+
+
+@admin.register(Payment)
+class PaymentAdmin(SimpleHistoryAdmin):
+    form = PaymentForm
+    list_display = ("receipt_number", "person_name", "person_id_number", "paid_on", "amount", "category", "source", "status")
+    list_select_related = ("person",)
+    list_filter = ("status", "source", "category", "person__region", "paid_on")
+    search_fields = ("receipt_number",)
+    show_full_result_count = False
+    date_hierarchy = "paid_on"
+    autocomplete_fields = ("person",)
+    change_list_template = "admin/enrollment/payment/change_list.html"
+    readonly_fields = ("receipt_number", "person", "paid_on", "amount", "category", "newborn_registration", "policy_version",
+                       "source", "payment_import", "status", "refund_stop", "refunded_at", "created_at")
+
+    @admin.display(description=_("name"), ordering="person__name")
+    def person_name(self, obj):
+        return obj.person.name
+
+    @admin.display(description=_("ID number"))
+    def person_id_number(self, obj):
+        return obj.person.masked_id_number
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else PaymentForm.Meta.fields
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(Q(receipt_number=term) | Q(person__in=persons_search(Person.objects.all(), term))), False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        payment = payment_record(
+            acting_user=request.user, person=obj.person, receipt_number=obj.receipt_number, paid_on=obj.paid_on,
+            amount=obj.amount, newborn_registration=obj.newborn_registration, source=PaymentSource.MANUAL)
+        obj.pk, obj.category, obj.policy_version = payment.pk, payment.category, payment.policy_version
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name="enrollment_payment_import"),
+            path("import/<int:pk>/confirm/", self.admin_site.admin_view(self.import_confirm_view),
+                 name="enrollment_payment_import_confirm"),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        """Upload a tax file: validate every row and show the preview, nothing written yet."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = TaxFileForm(request.POST or None, request.FILES or None)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "title": _("Import a tax bureau payment file")}
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                payment_import, report = payment_import_prepare(acting_user=request.user, filename=upload.name,
+                                                                content=upload.read())
+            except FileError as exc:
+                form.add_error("file", str(exc))
+            else:
+                context.update(payment_import=payment_import, report=report, title=_("Check the file before importing"),
+                               valid=report.ok)
+                return TemplateResponse(request, "admin/enrollment/payment/import_preview.html", context)
+        return TemplateResponse(request, "admin/enrollment/payment/import_upload.html", context)
+
+    def import_confirm_view(self, request, pk):
+        if not self.has_add_permission(request) or request.method != "POST":
+            raise PermissionDenied
+        payment_import = get_object_or_404(PaymentImport, pk=pk)
+        try:
+            report = payment_import_confirm(acting_user=request.user, payment_import=payment_import)
+        except FileError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, _("%(ok)d payments imported, %(dup)d already imported, %(err)d rows with errors.")
+                              % {"ok": report.ok, "dup": report.duplicates, "err": len(report.errors)},
+                              messages.WARNING if report.errors else messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:enrollment_paymentimport_change", args=[payment_import.pk]))
+
+
+class TaxFileForm(forms.Form):
+    file = forms.FileField(label=_("Tax bureau file (.csv or .xlsx)"))
+
+
+@admin.register(PaymentImport)
+class PaymentImportAdmin(admin.ModelAdmin):
+    list_display = ("filename", "status", "uploaded_by", "uploaded_at", "total_rows", "imported_rows", "duplicate_rows",
+                    "error_rows")
+    list_select_related = ("uploaded_by",)
+    list_filter = ("status",)
+    fields = readonly_fields = ("filename", "status", "uploaded_by", "uploaded_at", "finished_at", "total_rows",
+                                "imported_rows", "duplicate_rows", "error_rows", "row_errors", "confirm")
+
+    @admin.display(description=_("row errors"))
+    def row_errors(self, obj):
+        if not obj.errors:
+            return "—"
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (e["row"], e.get("column") or e["field"], e.get("receipt_number", ""), e.get("id_number", ""), e["message"])
+            for e in obj.errors))
+        return format_html("<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+                           _("row"), _("column"), _("receipt number"), _("ID number"), _("problem"), rows)
+
+    @admin.display(description=_("confirm"))
+    def confirm(self, obj):
+        if obj.status == ImportStatus.DONE:
+            return "—"
+        return format_html('<span class="help">{}</span>', _("Not imported yet: upload the file again to confirm."))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CoveragePeriod)
+class CoveragePeriodAdmin(SimpleHistoryAdmin):
+    list_display = ("person", "benefit_year", "covered_from", "covered_to", "waiting", "status", "payment")
+    list_select_related = ("person", "payment")
+    list_filter = ("benefit_year", "status", "waiting")
+    show_full_result_count = False
+    raw_id_fields = ("person",)
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(person__in=persons_search(Person.objects.all(), search_term)), False
+
+    search_fields = ("person__name",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --------------------------------------------------------------------------- stops
+
+
+class StopForm(forms.ModelForm):
+    class Meta:
+        model = Stop
+        fields = ("person", "reason", "stop_date", "note")
+
+    def clean(self):
+        data = super().clean()
+        person = data.get("person")
+        if person is not None and person.stops.filter(reason=StopReason.DEATH).exists():
+            raise ValidationError({"person": _("The person is already recorded as deceased.")})
+        return data
+
+
+@admin.register(Stop)
+class StopAdmin(SimpleHistoryAdmin):
+    form = StopForm
+    list_display = ("person_name", "person_id_number", "reason", "stop_date", "created_by", "created_at")
+    list_select_related = ("person", "created_by")
+    list_filter = ("reason", "stop_date")
+    autocomplete_fields = ("person",)
+    actions = ("refund",)
+    search_fields = ("person__name",)
+
+    @admin.display(description=_("name"), ordering="person__name")
+    def person_name(self, obj):
+        return obj.person.name
+
+    @admin.display(description=_("ID number"))
+    def person_id_number(self, obj):
+        return mask(obj.person.id_number)
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(person__in=persons_search(Person.objects.all(), search_term)), False
+
+    def get_changeform_initial_data(self, request):
+        return {"person": request.GET.get("person"), "stop_date": dt.date.today()}
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("person", "reason", "stop_date", "note", "created_by", "created_at") if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        stop = person_stop(acting_user=request.user, person=obj.person, reason=obj.reason, stop_date=obj.stop_date,
+                           note=obj.note)
+        obj.pk, obj.created_by, obj.created_at = stop.pk, stop.created_by, stop.created_at
+
+    @admin.action(description=_("Refund the contributions of the selected stops"), permissions=["change"])
+    def refund(self, request, queryset):
+        for stop in queryset.select_related("person"):
+            try:
+                payments = stop_refund(acting_user=request.user, stop=stop)
+            except QuoteError as exc:
+                self.message_user(request, _("%(stop)s: refund refused: %(reason)s") % {"stop": stop, "reason": exc},
+                                  messages.ERROR)
+            else:
+                total = sum(p.amount for p in payments)
+                self.message_user(request, _("%(stop)s: refunded %(n)d payment(s), %(total)s yuan.")
+                                  % {"stop": stop, "n": len(payments), "total": total}, messages.SUCCESS)

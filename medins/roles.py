@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 
 OUR_APPS = ("medins", "enrollment", "claims", "carecare")
 REFERENCE_READ = ["medins.view_*"]
+# Full ID numbers and bank accounts: only the roles that verify identity or pay money.
+REVEAL = "enrollment.reveal_personal_data"
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,9 @@ class Role:
 
 ROLES: tuple[Role, ...] = (
     Role("intake_clerk", _("Intake clerk"), True, (*REFERENCE_READ, "enrollment.*", "claims.view_*", "claims.add_*", "claims.change_*")),
-    Role("reviewer", _("Reviewer"), True, (*REFERENCE_READ, "enrollment.view_*", "claims.view_*", "claims.change_*", "carecare.view_*", "carecare.change_*")),
-    Role("approver", _("Approver"), True, (*REFERENCE_READ, "enrollment.view_*", "claims.view_*", "claims.change_*", "carecare.view_*", "carecare.change_*")),
-    Role("finance", _("Finance"), True, (*REFERENCE_READ, "enrollment.view_*", "enrollment.change_*", "claims.view_*", "claims.change_*", "carecare.view_*")),
+    Role("reviewer", _("Reviewer"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "claims.change_*", "carecare.view_*", "carecare.change_*")),
+    Role("approver", _("Approver"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "claims.change_*", "carecare.view_*", "carecare.change_*")),
+    Role("finance", _("Finance"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "enrollment.change_*", "claims.view_*", "claims.change_*", "carecare.view_*")),
     Role(
         "policy_admin",
         _("Policy administrator"),

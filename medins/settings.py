@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "medins.apps.MedinsConfig",
     "enrollment",
     "claims",
+    "claims.settlement",
     "carecare",
 ]
 

@@ -3,15 +3,23 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from claims.settlement.urls import api_urlpatterns as settlement_api
+from claims.urls import api_urlpatterns as claims_api
+from claims.urls import portal_urlpatterns
+from enrollment.urls import api_urlpatterns as enrollment_api
 from medins.api.quotes import QuoteView
 
 api_v1 = [
     path("quotes/", QuoteView.as_view(), name="quote"),
+    *enrollment_api,
+    *claims_api,
+    *settlement_api,
 ]
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("portal/", include((portal_urlpatterns, "portal"), namespace="portal")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

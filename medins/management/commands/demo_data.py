@@ -2,6 +2,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from medins.demo import DEMO_PASSWORD, demo_users_ensure
+from medins.schedules import schedules_sync
 
 
 class Command(BaseCommand):
@@ -10,4 +11,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         call_command("load_reference_data", stdout=self.stdout)
         users = demo_users_ensure()
+        # Each app contributes its own demo records; called by name so the core app
+        # does not import the apps that depend on it.
+        schedules_sync()
+        for command in ("enrollment_demo_data",):
+            call_command(command, stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo users (password '{DEMO_PASSWORD}'): {', '.join(users)}"))

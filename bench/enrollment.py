@@ -1,0 +1,194 @@
+"""Benchmark of the enrollment app on PostgreSQL (issue #3, item 8). Run by hand:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/medins_bench .venv/bin/python bench/enrollment.py \
+        [--persons 1000000] [--payments 100000]
+
+Creates the database if needed, migrates, loads the reference data, then:
+1. generates the persons with COPY (kept between runs; only the missing ones are added);
+2. imports a payment file of --payments rows end to end (parse, validate, duplicate check,
+   persons, policy, insert payments, coverage periods and their history), then the same file
+   again (everything is a duplicate: must change nothing);
+3. is_covered lookups per second;
+4. person search through the admin changelist (server time, in-process test client).
+Targets: import < 30 s for 100 000 rows; changelist search < 100 ms at 1 000 000 persons.
+Payments, coverage periods and imports of earlier runs are truncated first (bench database only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medins.settings")
+
+AREAS = ["220102", "220103", "220104", "220105", "220106", "220112"]
+DAYS = 29_000  # birth dates from 1941 on
+BASE = dt.date(1941, 1, 1)
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def person_values(i: int):
+    from enrollment.idnumber import make_id_number
+
+    area = AREAS[i % len(AREAS)]
+    birth = BASE + dt.timedelta(days=(i // len(AREAS)) % DAYS)
+    seq = i // (len(AREAS) * DAYS)
+    number = make_id_number(area, birth, seq)
+    name = SURNAMES[i % len(SURNAMES)] + GIVEN[(i // 20) % len(GIVEN)] + GIVEN[(i // 500) % len(GIVEN)]
+    return number, birth, name
+
+
+def generate_persons(total: int) -> float:
+    from django.db import connection
+
+    from enrollment.models import Person
+    from medins.models import Region
+
+    have = Person.objects.count()
+    if have >= total:
+        return 0.0
+    region_id = Region.objects.get(code="220100").pk
+    started = time.perf_counter()
+    columns = ("id_number", "id_reversed", "name", "sex", "birth_date", "region_id", "community", "phone",
+               "bank_account", "assistance", "created_at")
+    now = dt.datetime.now(dt.UTC).isoformat()
+    with connection.cursor() as cursor:
+        with cursor.copy(f"COPY enrollment_person ({', '.join(columns)}) FROM STDIN") as copy:
+            for i in range(have, total):
+                number, birth, name = person_values(i)
+                copy.write_row((number, number[::-1], name, "M" if int(number[16]) % 2 else "F", birth, region_id,
+                                "南关区永吉街道", "13904310000", f"62220202{i:011d}", "", now))
+        cursor.execute("ANALYZE enrollment_person")
+    return time.perf_counter() - started
+
+
+def payment_file(n: int, persons: int, seed: int = 11) -> bytes:
+    from enrollment.preview import category_on
+
+    rnd = random.Random(seed)
+    picked = rnd.sample(range(persons), n)
+    out = io.StringIO()
+    out.write("receipt_number,id_number,name,paid_on,amount,newborn_registration\n")
+    for k, i in enumerate(picked):
+        number, birth, name = person_values(i)
+        paid = dt.date(2021, 1, 1) + dt.timedelta(days=rnd.randrange(365))
+        amount = "320.00" if category_on(birth_date=birth, day=paid) == "adult" else "200.00"
+        if paid < birth:
+            paid = dt.date(2021, 12, 1)
+        if k % 500 == 7:
+            number = number[:17] + ("0" if number[17] != "0" else "1")  # 0.2 % bad check digits
+        out.write(f"B{k:08d},{number},{name},{paid.isoformat()},{amount},\n")
+    return out.getvalue().encode()
+
+
+def timed(fn, repeat: int):
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), sorted(times)[int(len(times) * 0.95) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--payments", type=int, default=100_000)
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("Set DATABASE_URL=postgres://…/medins_bench (a separate database: payments are truncated).")
+    ensure_database(url)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from enrollment.models import CoveragePeriod, Payment, Person
+    from enrollment.selectors import is_covered
+    from enrollment.services import payment_file_import
+
+    settings.DEBUG = False
+    call_command("migrate", verbosity=0)
+    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE enrollment_coverageperiod, enrollment_historicalcoverageperiod, enrollment_payment, "
+                       "enrollment_historicalpayment, enrollment_paymentimport, enrollment_stop, "
+                       "enrollment_historicalstop RESTART IDENTITY")
+
+    seconds = generate_persons(args.persons)
+    total = Person.objects.count()
+    how = f"generated with COPY in {seconds:.1f} s" if seconds else "already there"
+    print(f"persons: {total:,} ({how})")
+
+    content = payment_file(args.payments, min(total, args.persons))
+    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})
+    started = time.perf_counter()
+    _imp, report = payment_file_import(acting_user=user, filename="bench.csv", content=content)
+    first = time.perf_counter() - started
+    print(f"import {report.total:,} rows: {first:.1f} s ({report.total / first:,.0f} rows/s) — {report.ok:,} imported, "
+          f"{len(report.errors):,} rows with errors, {Payment.objects.count():,} payments, "
+          f"{CoveragePeriod.objects.count():,} coverage periods")
+    started = time.perf_counter()
+    _imp, again = payment_file_import(acting_user=user, filename="bench.csv", content=content)
+    second = time.perf_counter() - started
+    print(f"same file again: {second:.1f} s — {again.ok} imported, {again.duplicates:,} duplicates skipped")
+
+    rnd = random.Random(3)
+    low = Person.objects.order_by("pk").values_list("pk", flat=True).first()
+    lookups = [(low + rnd.randrange(total), dt.date(2021, 1, 1) + dt.timedelta(days=rnd.randrange(730)))
+               for _ in range(20_000)]
+    started = time.perf_counter()
+    hits = sum(is_covered(pk, day) for pk, day in lookups)
+    elapsed = time.perf_counter() - started
+    print(f"is_covered: {len(lookups) / elapsed:,.0f} lookups/s ({hits:,} covered of {len(lookups):,})")
+
+    client = Client()
+    client.force_login(user)
+    wanted = Person.objects.get(pk=low + total // 2)
+    url = "/admin/enrollment/person/"
+    for label, params in [
+        ("full ID number", {"q": wanted.id_number}),
+        ("last 6 digits", {"q": wanted.id_number[-6:]}),
+        ("start of name", {"q": wanted.name}),
+        ("no search (first page)", {}),
+        ("category filter", {"category": "minor"}),
+    ]:
+        assert client.get(url, params).status_code == 200
+        median, p95 = timed(lambda params=params: client.get(url, params), 30)
+        print(f"admin changelist, {label}: median {median:.1f} ms, p95 {p95:.1f} ms")
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN SELECT id FROM enrollment_person WHERE id_number = %s", [wanted.id_number])
+        print("plan, full ID:", " / ".join(r[0].strip() for r in cursor.fetchall()[:2]))
+        cursor.execute("EXPLAIN SELECT id FROM enrollment_person WHERE id_reversed LIKE %s OR id_number LIKE %s",
+                       [wanted.id_number[::-1][:6] + "%", wanted.id_number[-6:] + "%"])
+        print("plan, last digits:", " / ".join(r[0].strip() for r in cursor.fetchall()[:4]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SettlementConfig(AppConfig):
+    """Outpatient-pool membership, visits and capitation settlement runs.
+
+    A sub-package of claims with its own app label so its tables and migrations evolve
+    independently of the case-handling models.
+    """
+
+    name = "claims.settlement"
+    label = "settlement"
+    verbose_name = _("Outpatient pool settlement")
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,3 @@
+"""Settlement routes, included under /api/v1/."""
+
+api_urlpatterns = []

@@ -1,0 +1,281 @@
+"""The enrollment preview (contracts/enrollment-preview.md): pure, plain values in, dict out.
+
+What a contribution paid on a date buys: the benefit year(s), the amount due and the covered
+days. No ORM, no I/O: the caller loads the policy snapshot in force on the *payment date*
+(decision, issue #3) and passes it in. The admin payment form, the tax-file import, the
+enrollment services, the command line and the API all call `preview`.
+
+Rule variants are policy parameters, never region tests (DOMAIN §1):
+  contribution.window                 {"start": "MM-DD", "end": "MM-DD"}: inside buys next year
+  contribution.waiting_rule           add_months | next_month_start
+  contribution.waiting_months         "3"
+  contribution.amounts                {category: "amount"}; newborn falls back to minor
+  contribution.late_amount_rule       individual | individual_plus_subsidy
+  contribution.subsidy_amounts        {category: "amount"} (individual_plus_subsidy only)
+  contribution.newborn_registration_days   "90"
+  contribution.newborn_in_window      next_year_from_birth | birth_year
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from medins.benefits.errors import InvalidParameter, InvalidRequest, MissingParameter, NotEligible
+from medins.benefits.policy import PolicySnapshot
+
+from .idnumber import normalize
+
+CATEGORIES = ("adult", "minor", "student", "college_student", "newborn")
+SCHOOL_KINDS = ("primary_secondary", "college")
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class PreviewRequest:
+    region: str
+    birth_date: dt.date
+    payment_date: dt.date
+    category: str | None = None
+    school_kind: str | None = None
+    newborn_registration: bool = False
+
+
+@dataclass(frozen=True)
+class Period:
+    benefit_year: int
+    covered_from: dt.date
+    covered_to: dt.date
+    waiting: bool
+
+    def as_dict(self) -> dict:
+        return {
+            "benefit_year": self.benefit_year,
+            "covered_from": self.covered_from.isoformat(),
+            "covered_to": self.covered_to.isoformat(),
+            "waiting": self.waiting,
+        }
+
+
+@dataclass(frozen=True)
+class Preview:
+    region: str
+    policy_version: str
+    category: str
+    amount_due: Decimal
+    periods: tuple[Period, ...]
+    kind: str  # "window" | "late" | "newborn"
+
+    def as_dict(self) -> dict:
+        return {
+            "region": self.region,
+            "policy_version": self.policy_version,
+            "amount_due": str(self.amount_due),
+            "periods": [p.as_dict() for p in self.periods],
+        }
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Same day `months` calendar months later, clamped to the month's last day."""
+    year, month0 = divmod(day.month - 1 + months, 12)
+    year += day.year
+    last = calendar.monthrange(year, month0 + 1)[1]
+    return dt.date(year, month0 + 1, min(day.day, last))
+
+
+def first_of_month_after(day: dt.date, months: int) -> dt.date:
+    """The waiting months count from the month after `day`; cover starts the month after them."""
+    return add_months(day.replace(day=1), months + 1)
+
+
+def one_year_after(birth: dt.date) -> dt.date:
+    return add_months(birth, 12)
+
+
+def age_on(birth: dt.date, day: dt.date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def category_on(*, birth_date: dt.date, day: dt.date, school_kind: str | None = None) -> str:
+    """DOMAIN §1 category on a date: newborn (first year of life), college_student (linked to a
+    college), student (in a primary/secondary school), minor (under 18), else adult."""
+    if day < one_year_after(birth_date):
+        return "newborn"
+    if school_kind == "college":
+        return "college_student"
+    if school_kind == "primary_secondary":
+        return "student"
+    if age_on(birth_date, day) < 18:
+        return "minor"
+    return "adult"
+
+
+# --------------------------------------------------------------------------- request
+
+
+def _date(value: Any, field: str) -> dt.date:
+    if not isinstance(value, str):
+        raise InvalidRequest(field, "expected a date YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidRequest(field, f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+def _birth_from_id(value: Any) -> dt.date:
+    """The birth date in an ID number. The check digit is not enforced here (the preview
+    registers nobody; persons and payments enforce it) so the contract's example works."""
+    if not isinstance(value, str):
+        raise InvalidRequest("person.id_number", "expected an 18-character ID number")
+    number = normalize(value)
+    if len(number) != 18 or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+        raise InvalidRequest("person.id_number", "must be 17 digits followed by a digit or X")
+    try:
+        return dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise InvalidRequest("person.id_number", f"birth date {number[6:14]} is not a real date") from None
+
+
+def parse_preview_request(data: Any) -> PreviewRequest:
+    """Validate a contract request; raises InvalidRequest naming the field at fault."""
+    if not isinstance(data, dict):
+        raise InvalidRequest("body", "expected a JSON object")
+    region = data.get("region")
+    if not isinstance(region, str) or not (len(region) == 6 and region.isdigit()):
+        raise InvalidRequest("region", "expected a 6-digit region code")
+    person = data.get("person")
+    if not isinstance(person, dict):
+        raise InvalidRequest("person", "expected an object with id_number or birth_date")
+    if person.get("id_number") is not None:
+        birth = _birth_from_id(person["id_number"])
+        if person.get("birth_date") is not None and _date(person["birth_date"], "person.birth_date") != birth:
+            raise InvalidRequest("person.birth_date", "differs from the birth date in person.id_number")
+    elif person.get("birth_date") is not None:
+        birth = _date(person["birth_date"], "person.birth_date")
+    else:
+        raise InvalidRequest("person", "give id_number or birth_date")
+    category = person.get("category")
+    if category is not None and category not in CATEGORIES:
+        raise InvalidRequest("person.category", f"one of {', '.join(CATEGORIES)}")
+    school_kind = person.get("school_kind")
+    if school_kind is not None and school_kind not in SCHOOL_KINDS:
+        raise InvalidRequest("person.school_kind", f"one of {', '.join(SCHOOL_KINDS)}")
+    if "payment_date" not in data:
+        raise InvalidRequest("payment_date", "required")
+    payment_date = _date(data["payment_date"], "payment_date")
+    newborn = data.get("newborn_registration", False)
+    if not isinstance(newborn, bool):
+        raise InvalidRequest("newborn_registration", "expected true or false")
+    return PreviewRequest(region, birth, payment_date, category, school_kind, newborn)
+
+
+# --------------------------------------------------------------------------- policy reading
+
+
+def _int(policy: PolicySnapshot, key: str) -> int:
+    value = policy.get(key)
+    if not isinstance(value, Decimal) or value != value.to_integral_value() or value < 0:
+        raise InvalidParameter(key, policy.region, policy.date, "expected a whole number as a string")
+    return int(value)
+
+
+def _choice(policy: PolicySnapshot, key: str, allowed: tuple[str, ...]) -> str:
+    value = policy.raw(key)
+    if value not in allowed:
+        raise InvalidParameter(key, policy.region, policy.date, f"expected one of {', '.join(allowed)}")
+    return value
+
+
+def _month_day(policy: PolicySnapshot, key: str, part: str, year: int) -> dt.date:
+    raw = policy.raw(key)
+    value = raw.get(part) if isinstance(raw, dict) else None
+    if value is None:
+        raise MissingParameter(f"{key}.{part}", policy.region, policy.date)
+    try:
+        month, day = (int(x) for x in str(value).split("-"))
+        return dt.date(year, month, day)
+    except ValueError:
+        raise InvalidParameter(f"{key}.{part}", policy.region, policy.date, "expected MM-DD") from None
+
+
+def in_window(policy: PolicySnapshot, day: dt.date) -> bool:
+    start = _month_day(policy, "contribution.window", "start", day.year)
+    end = _month_day(policy, "contribution.window", "end", day.year)
+    return start <= day <= end
+
+
+def waiting_start(policy: PolicySnapshot, paid: dt.date) -> dt.date:
+    rule = _choice(policy, "contribution.waiting_rule", ("add_months", "next_month_start"))
+    months = _int(policy, "contribution.waiting_months")
+    if rule == "add_months":
+        return add_months(paid, months)
+    return first_of_month_after(paid, months)
+
+
+def _amount(policy: PolicySnapshot, key: str, category: str) -> Decimal:
+    table = policy.get(key)
+    if category == "newborn" and isinstance(table, dict) and "newborn" not in table and "minor" in table:
+        category = "minor"  # DOMAIN §1: a newborn is treated as a minor for rates
+    value = policy.lookup(key, category)
+    if not isinstance(value, Decimal):
+        raise InvalidParameter(f"{key}.{category}", policy.region, policy.date, "expected a decimal string")
+    return value
+
+
+def _whole_years(start: dt.date, last_year: int, waiting: bool) -> tuple[Period, ...]:
+    periods = []
+    for year in range(start.year, last_year + 1):
+        begin = start if year == start.year else dt.date(year, 1, 1)
+        periods.append(Period(year, begin, dt.date(year, 12, 31), waiting))
+    return tuple(periods)
+
+
+# --------------------------------------------------------------------------- the preview
+
+
+def preview(req: PreviewRequest, policy: PolicySnapshot) -> Preview:
+    """DOMAIN §1 contribution years, late payment, newborns. Raises InvalidRequest,
+    MissingParameter (naming the key), InvalidParameter or NotEligible."""
+    paid, birth = req.payment_date, req.birth_date
+    if paid < birth:
+        raise NotEligible("payment_date is before the person's birth date")
+    category = req.category or category_on(birth_date=birth, day=paid, school_kind=req.school_kind)
+    window = in_window(policy, paid)
+
+    periods: tuple[Period, ...] | None = None
+    kind = "window" if window else "late"
+    if req.newborn_registration:
+        if paid >= one_year_after(birth):
+            raise NotEligible("newborn_registration: the person is more than one year old on the payment date")
+        days = _int(policy, "contribution.newborn_registration_days")
+        if (paid - birth).days <= days:
+            kind = "newborn"
+            last_year = paid.year
+            if window:
+                rule = _choice(policy, "contribution.newborn_in_window", ("next_year_from_birth", "birth_year"))
+                last_year = paid.year + 1 if rule == "next_year_from_birth" else paid.year
+            periods = _whole_years(birth, last_year, waiting=False)
+        # registered after the deadline: ordinary enrollment with the waiting period (below)
+
+    if periods is None:
+        if window:
+            year = paid.year + 1
+            periods = (Period(year, dt.date(year, 1, 1), dt.date(year, 12, 31), False),)
+        else:
+            start = waiting_start(policy, paid)
+            if start.year != paid.year:
+                raise NotEligible(f"the waiting period ends on {start}, after the benefit year {paid.year}")
+            periods = (Period(paid.year, max(start, birth), dt.date(paid.year, 12, 31), True),)
+
+    amount = _amount(policy, "contribution.amounts", category)
+    if kind == "late":
+        rule = _choice(policy, "contribution.late_amount_rule", ("individual", "individual_plus_subsidy"))
+        if rule == "individual_plus_subsidy":
+            amount += _amount(policy, "contribution.subsidy_amounts", category)
+    return Preview(req.region, policy.version, category, amount.quantize(CENT), periods, kind)

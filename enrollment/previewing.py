@@ -1,0 +1,47 @@
+"""The one enrollment-preview entry point for the command line, the API, the admin and services.
+
+Loads the policy in force on the payment date (decision, issue #3) and calls the pure
+`preview.preview`. Reads policy, writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from medins.benefits.errors import QuoteError
+from medins.selectors import PolicyCache, policy_in_force
+
+from .models import Person
+from .preview import Preview, PreviewRequest, parse_preview_request, preview
+
+
+def _policy(region: str, day: dt.date, policies: PolicyCache | None):
+    return policy_in_force(region=region, date=day) if policies is None else policies.get(region=region, date=day)
+
+
+def preview_request(req: PreviewRequest, *, policies: PolicyCache | None = None) -> Preview:
+    return preview(req, _policy(req.region, req.payment_date, policies))
+
+
+def preview_contract(data: Any, *, policies: PolicyCache | None = None) -> dict:
+    return preview_request(parse_preview_request(data), policies=policies).as_dict()
+
+
+def preview_or_error(data: Any, *, policies: PolicyCache | None = None) -> tuple[bool, dict]:
+    """(ok, body): body is the response, or {"error": {...}} for a refused request."""
+    try:
+        return True, preview_contract(data, policies=policies)
+    except QuoteError as exc:
+        return False, {"error": exc.as_dict()}
+
+
+def person_preview_request(person: Person, *, paid_on: dt.date, newborn_registration: bool = False) -> PreviewRequest:
+    """The preview request for a registered person: region, birth date and school from the record."""
+    return PreviewRequest(
+        region=person.region.code,
+        birth_date=person.birth_date,
+        payment_date=paid_on,
+        school_kind=person.school.kind if person.school_id else None,
+        newborn_registration=newborn_registration,
+    )

@@ -1,0 +1,82 @@
+"""Stopping cover (停保) and refunding contributions (DOMAIN §1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from medins.selectors import PolicyCache
+
+from ..errors import InvalidRequest, NotEligible, RefundRefused
+from ..models import CoveragePeriod, CoverageStatus, Payment, PaymentStatus, Person, Stop, StopReason
+from .persons import lock_persons
+
+
+@transaction.atomic
+def person_stop(*, acting_user, person: Person, reason: str, stop_date: dt.date, note: str = "") -> Stop:
+    """Cover ends on the stop date: a running period is cut there, a later one is cancelled."""
+    if reason not in StopReason.values:
+        raise InvalidRequest("reason", f"one of {', '.join(StopReason.values)}")
+    (person,) = lock_persons([person.pk])
+    if Stop.objects.filter(person=person, reason=StopReason.DEATH).exists():
+        raise NotEligible("the person is already recorded as deceased")
+    periods = list(
+        CoveragePeriod.objects.filter(person=person, status=CoverageStatus.ACTIVE, covered_to__gte=stop_date)
+        .order_by("pk").select_for_update()
+    )
+    stop = Stop(person=person, reason=reason, stop_date=stop_date, note=note, created_by=acting_user)
+    stop._history_user = acting_user
+    stop.save()
+    for period in periods:
+        if period.covered_from > stop_date:
+            period.status = CoverageStatus.CANCELLED
+        else:
+            period.covered_to = stop_date
+        period.stop = stop
+        period._history_user = acting_user
+        period.save(update_fields=["status", "covered_to", "stop"])
+    return stop
+
+
+@transaction.atomic
+def stop_refund(*, acting_user, stop: Stop, policies: PolicyCache | None = None) -> list[Payment]:
+    """Refund the payments whose cover this stop ended before it began.
+
+    Allowed only if the benefit period had not started on the stop date and the stop reason is
+    one of `contribution.refund_reasons` (policy in force on the payment date). Otherwise raises
+    RefundRefused with the reason; a region without the parameter raises MissingParameter.
+    """
+    policies = policies or PolicyCache()
+    (person,) = lock_persons([stop.person_id])
+    payments = list(
+        Payment.objects.filter(person=person, status=PaymentStatus.RECORDED,
+                               pk__in=CoveragePeriod.objects.filter(stop=stop).values("payment_id"))
+        .order_by("pk").select_for_update()
+    )
+    if not payments:
+        raise RefundRefused("no recorded payment's cover was ended by this stop")
+    first_day = {}
+    for payment_id, covered_from in CoveragePeriod.objects.filter(payment__in=payments).values_list("payment_id", "covered_from"):
+        first_day[payment_id] = min(covered_from, first_day.get(payment_id, covered_from))
+    for payment in payments:
+        allowed = policies.get(region=person.region.code, date=payment.paid_on).raw("contribution.refund_reasons")
+        if stop.reason not in allowed:
+            labels = ", ".join(str(StopReason(r).label) if r in StopReason.values else str(r) for r in allowed)
+            raise RefundRefused(f"stop reason '{stop.get_reason_display()}' does not allow a refund (allowed: {labels})")
+    not_started = [p for p in payments if first_day[p.pk] > stop.stop_date]
+    if not not_started:
+        latest = max(payments, key=lambda p: first_day[p.pk])
+        raise RefundRefused(
+            f"the benefit period of payment {latest.receipt_number} started on {first_day[latest.pk]}, "
+            f"on or before the stop date {stop.stop_date}: contributions are not refunded once it has started"
+        )
+    now = timezone.now()
+    for payment in not_started:
+        payment.status = PaymentStatus.REFUNDED
+        payment.refund_stop = stop
+        payment.refunded_at = now
+        payment._history_user = acting_user
+        payment.save(update_fields=["status", "refund_stop", "refunded_at"])
+    return not_started

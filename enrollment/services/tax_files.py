@@ -1,0 +1,259 @@
+"""Importing tax bureau payment files: prepare (dry run, every row's problem) then confirm.
+
+Idempotent by receipt number: rows already recorded are counted as duplicates and skipped, so
+importing the same file twice changes nothing. A bad row never blocks the good ones: rows are
+validated in Python in chunks (one query each for existing receipts, persons, their cover and
+deaths), then the good rows of a chunk are bulk-inserted in one transaction per chunk, so a
+crash loses at most the chunk in progress and re-confirming resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from medins.benefits.errors import QuoteError
+from medins.selectors import PolicyCache
+
+from ..imports import FileError, RowProblem, parse_row, read_table, row_error
+from ..models import (
+    CoveragePeriod,
+    CoverageStatus,
+    ImportStatus,
+    Payment,
+    PaymentImport,
+    PaymentSource,
+    PaymentStatus,
+    Person,
+    Stop,
+    StopReason,
+)
+from .payments import payment_check
+
+CHUNK = 5000
+
+
+@dataclass
+class ImportReport:
+    total: int = 0
+    ok: int = 0  # valid rows (imported when confirming)
+    duplicates: int = 0
+    errors: list[dict] = field(default_factory=list)
+    ok_sample: list[dict] = field(default_factory=list)  # the first valid rows, for the preview page
+
+
+def _chunk(rows, *, header, columns, seen, policies, write, payment_import, acting_user, report, sample):
+    parsed = []
+    for number, values in rows:
+        report.total += 1
+        try:
+            row = parse_row(number, values, columns)
+        except RowProblem as exc:
+            report.errors.append(row_error(number, exc.field, str(exc), values, columns, header))
+            continue
+        if row.receipt_number in seen:
+            report.errors.append(row_error(number, "receipt_number",
+                                           f"receipt repeated in this file (first at row {seen[row.receipt_number]})",
+                                           values, columns, header))
+            continue
+        seen[row.receipt_number] = number
+        parsed.append((row, values))
+    if not parsed:
+        return
+
+    receipts = [r.receipt_number for r, _v in parsed]
+    recorded = set(Payment.objects.filter(receipt_number__in=receipts).values_list("receipt_number", flat=True))
+    report.duplicates += sum(1 for r, _v in parsed if r.receipt_number in recorded)
+    parsed = [(r, v) for r, v in parsed if r.receipt_number not in recorded]
+    if not parsed:
+        return
+    persons_qs = Person.objects.filter(id_number__in={r.id_number for r, _v in parsed}).select_related("region", "school")
+    if write:
+        persons_qs = persons_qs.order_by("pk").select_for_update(of=("self",))
+    persons = {p.id_number: p for p in persons_qs}
+    person_ids = [p.pk for p in persons.values()]
+    cover: dict[int, list] = {pid: [] for pid in person_ids}
+    for pid, start, end in CoveragePeriod.objects.filter(person_id__in=person_ids, status=CoverageStatus.ACTIVE).values_list(
+        "person_id", "covered_from", "covered_to"
+    ):
+        cover[pid].append((start, end))
+    deceased = set(Stop.objects.filter(person_id__in=person_ids, reason=StopReason.DEATH).values_list("person_id", flat=True))
+
+    good = []
+    for row, values in parsed:
+        person = persons.get(row.id_number)
+        if person is None:
+            report.errors.append(row_error(row.row, "id_number", "no insured person is registered with this ID number",
+                                           values, columns, header))
+            continue
+        if row.name and row.name != person.name:
+            report.errors.append(row_error(row.row, "name", f"the person registered with this ID number is {person.name}",
+                                           values, columns, header))
+            continue
+        try:
+            result = payment_check(person=person, paid_on=row.paid_on, amount=row.amount,
+                                   newborn_registration=row.newborn_registration, existing=cover[person.pk],
+                                   deceased=person.pk in deceased, policies=policies)
+        except QuoteError as exc:
+            extra = {"code": exc.code}
+            if getattr(exc, "parameter", None):
+                extra["parameter"] = exc.parameter
+            report.errors.append(row_error(row.row, getattr(exc, "field", "paid_on"), str(exc), values, columns, header, **extra))
+            continue
+        cover[person.pk].extend((p.covered_from, p.covered_to) for p in result.periods)
+        good.append((row, person, result))
+        if len(sample) < 50:
+            sample.append({"row": row.row, "receipt_number": row.receipt_number, "name": person.name,
+                           "id_number": person.masked_id_number, **result.as_dict()})
+    report.ok += len(good)
+    if write and good:
+        _insert(good, payment_import=payment_import, acting_user=acting_user, report=report)
+
+
+def _history_insert(model, *, column: str, ids: list[int], acting_user, when) -> None:
+    """History rows ('+', author, time) for rows just bulk-inserted, copied in SQL by
+    INSERT … SELECT: the same records simple_history writes, without building instances."""
+    history = model.history.model
+    own = [f.column for f in history._meta.concrete_fields if not f.name.startswith("history_")]
+    columns = [*own, "history_date", "history_change_reason", "history_type", "history_user_id"]
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(map(quote, columns))}) "
+           f"SELECT {', '.join(map(quote, own))}, %s, NULL, '+', %s FROM {quote(model._meta.db_table)} "
+           f"WHERE {quote(column)} IN ({', '.join(['%s'] * len(ids))})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [when, acting_user.pk if acting_user else None, *ids])
+
+
+def _insert_copy(good, *, payment_import, now) -> dict[str, int]:
+    """PostgreSQL: COPY the payments into a temporary table, INSERT … SELECT … ON CONFLICT DO
+    NOTHING RETURNING (a receipt recorded concurrently is skipped), then COPY the periods of the
+    payments actually inserted. No model instances."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS enr_stage_payment (receipt_number varchar(40), person_id bigint, paid_on date, "
+            "amount numeric(14, 2), category varchar(20), newborn_registration boolean, policy_version varchar(40)) "
+            "ON COMMIT DELETE ROWS")
+        with cursor.copy("COPY enr_stage_payment FROM STDIN") as copy:
+            for row, person, result in good:
+                copy.write_row((row.receipt_number, person.pk, row.paid_on, result.amount_due, result.category,
+                                row.newborn_registration, result.policy_version))
+        cursor.execute(
+            "INSERT INTO enrollment_payment (receipt_number, person_id, paid_on, amount, category, newborn_registration, "
+            "policy_version, source, payment_import_id, status, created_at) "
+            "SELECT receipt_number, person_id, paid_on, amount, category, newborn_registration, policy_version, %s, %s, %s, %s "
+            "FROM enr_stage_payment ON CONFLICT (receipt_number) DO NOTHING RETURNING receipt_number, id",
+            [PaymentSource.TAX_FILE, payment_import.pk, PaymentStatus.RECORDED, now])
+        ours = dict(cursor.fetchall())
+        with cursor.copy("COPY enrollment_coverageperiod (person_id, payment_id, benefit_year, covered_from, covered_to, "
+                         "waiting, status) FROM STDIN") as copy:
+            for row, person, result in good:
+                payment_id = ours.get(row.receipt_number)
+                if payment_id is not None:
+                    for p in result.periods:
+                        copy.write_row((person.pk, payment_id, p.benefit_year, p.covered_from, p.covered_to, p.waiting,
+                                        CoverageStatus.ACTIVE))
+        cursor.execute("TRUNCATE enr_stage_payment")
+    return ours
+
+
+def _insert_orm(good, *, payment_import) -> dict[str, int]:
+    payments = [
+        Payment(receipt_number=row.receipt_number, person=person, paid_on=row.paid_on, amount=result.amount_due,
+                category=result.category, newborn_registration=row.newborn_registration,
+                policy_version=result.policy_version, source=PaymentSource.TAX_FILE, payment_import=payment_import)
+        for row, person, result in good
+    ]
+    # ignore_conflicts: a receipt recorded concurrently since the check above is skipped, not an error
+    Payment.objects.bulk_create(payments, ignore_conflicts=True)
+    ours = dict(Payment.objects.filter(payment_import=payment_import, receipt_number__in=[p.receipt_number for p in payments])
+                .values_list("receipt_number", "pk"))
+    periods = []
+    for row, person, result in good:
+        payment_id = ours.get(row.receipt_number)
+        if payment_id is not None:
+            periods.extend(
+                CoveragePeriod(person_id=person.pk, payment_id=payment_id, benefit_year=p.benefit_year,
+                               covered_from=p.covered_from, covered_to=p.covered_to, waiting=p.waiting)
+                for p in result.periods)
+    CoveragePeriod.objects.bulk_create(periods)
+    return ours
+
+
+def _insert(good, *, payment_import, acting_user, report):
+    """Insert a chunk's valid rows with their coverage periods and history (author and time)."""
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        ours = _insert_copy(good, payment_import=payment_import, now=now)
+    else:
+        ours = _insert_orm(good, payment_import=payment_import)
+    lost = len(good) - len(ours)
+    report.ok -= lost
+    report.duplicates += lost
+    if not ours:
+        return
+    payment_ids = list(ours.values())
+    _history_insert(Payment, column="id", ids=payment_ids, acting_user=acting_user, when=now)
+    _history_insert(CoveragePeriod, column="payment_id", ids=payment_ids, acting_user=acting_user, when=now)
+    PaymentImport.objects.filter(pk=payment_import.pk).update(imported_rows=F("imported_rows") + len(ours))
+
+
+def _run(payment_import: PaymentImport, *, write: bool, acting_user, chunk_size: int = CHUNK) -> ImportReport:
+    report = ImportReport()
+    header, columns, rows = read_table(payment_import.filename, bytes(payment_import.content))
+    policies, seen = PolicyCache(), {}
+    while True:
+        chunk = list(itertools.islice(rows, chunk_size))
+        if not chunk:
+            break
+        kwargs = dict(header=header, columns=columns, seen=seen, policies=policies, write=write,
+                      payment_import=payment_import, acting_user=acting_user, report=report, sample=report.ok_sample)
+        if write:
+            with transaction.atomic():
+                _chunk(chunk, **kwargs)
+        else:
+            _chunk(chunk, **kwargs)
+    report.errors.sort(key=lambda e: e["row"])
+    return report
+
+
+def payment_import_prepare(*, acting_user, filename: str, content: bytes) -> tuple[PaymentImport, ImportReport]:
+    """Store the upload and validate every row without writing payments (the clerk's preview).
+
+    Raises imports.FileError when the file as a whole cannot be read.
+    """
+    payment_import = PaymentImport(filename=filename[:200], content=content, uploaded_by=acting_user)
+    report = _run(payment_import, write=False, acting_user=acting_user)
+    with transaction.atomic():
+        payment_import.total_rows = report.total
+        payment_import.duplicate_rows = report.duplicates
+        payment_import.error_rows = len(report.errors)
+        payment_import.errors = report.errors
+        payment_import.save()
+    return payment_import, report
+
+
+def payment_import_confirm(*, acting_user, payment_import: PaymentImport, chunk_size: int = CHUNK) -> ImportReport:
+    """Import the valid rows of a prepared file. Rows are re-validated (things may have changed
+    since the preview); re-running after a crash skips what was already imported."""
+    with transaction.atomic():
+        locked = PaymentImport.objects.select_for_update().get(pk=payment_import.pk)
+        if locked.status == ImportStatus.DONE:
+            raise FileError("this file import was already confirmed")
+    report = _run(locked, write=True, acting_user=acting_user, chunk_size=chunk_size)
+    with transaction.atomic():
+        PaymentImport.objects.filter(pk=locked.pk).update(
+            status=ImportStatus.DONE, finished_at=timezone.now(), total_rows=report.total,
+            duplicate_rows=report.duplicates, error_rows=len(report.errors), errors=report.errors,
+        )
+    payment_import.refresh_from_db()
+    return report
+
+
+def payment_file_import(*, acting_user, filename: str, content: bytes) -> tuple[PaymentImport, ImportReport]:
+    """Validate and import in one pass, without the clerk's preview (command line, benchmark)."""
+    payment_import = PaymentImport.objects.create(filename=filename[:200], content=content, uploaded_by=acting_user)
+    return payment_import, payment_import_confirm(acting_user=acting_user, payment_import=payment_import)

@@ -1,0 +1,46 @@
+"""The periodic schedule, declared in one place.
+
+`schedules_sync()` writes these into django_celery_beat so they are editable in the admin;
+an entry that already exists is left as the operations team edited it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    task: str
+    crontab: dict  # minute, hour, day_of_month, month_of_year, day_of_week
+    description: str
+
+
+SCHEDULES: tuple[Schedule, ...] = (
+    Schedule("nightly payment orders", "claims.payment_orders_nightly", {"minute": "30", "hour": "1"},
+             "Approved cases become payment orders and one bank payment file for the day."),
+    Schedule("monthly capitation settlement", "settlement.capitation_monthly", {"minute": "0", "hour": "3", "day_of_month": "1"},
+             "Settle the previous month of every outpatient-pool institution."),
+    Schedule("year-end capitation settlement", "settlement.capitation_year_end",
+             {"minute": "0", "hour": "4", "day_of_month": "5", "month_of_year": "1"},
+             "Year-end capitation settlement of the previous year."),
+)
+
+
+@transaction.atomic
+def schedules_sync() -> dict[str, str]:
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    result = {}
+    for entry in SCHEDULES:
+        if PeriodicTask.objects.filter(name=entry.name).exists():
+            result[entry.name] = "kept"
+            continue
+        fields = {"minute": "*", "hour": "*", "day_of_month": "*", "month_of_year": "*", "day_of_week": "*", **entry.crontab}
+        crontab, _created = CrontabSchedule.objects.get_or_create(timezone="Asia/Shanghai", **fields)
+        PeriodicTask.objects.create(name=entry.name, task=entry.task, crontab=crontab, description=entry.description)
+        result[entry.name] = "created"
+    return result

@@ -1,0 +1,234 @@
+"""Issue #3 item 6: the clerks' admin — masked lists, indexed search, bounded queries, import preview,
+stop and refund through the services, history kept."""
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from enrollment.demo import demo_id_number, demo_persons_ensure
+from enrollment.models import Payment, PaymentImport, PaymentStatus, Person, Stop, StopReason
+from enrollment.services import payment_record, person_stop
+
+SAMPLES = Path(__file__).resolve().parents[2] / "enrollment" / "samples"
+CHANGELIST = "/admin/enrollment/person/"
+
+
+def test_person_changelist_masks_id_numbers(person_factory, clerk_client):
+    """DOMAIN §1: ID numbers are shown masked in lists."""
+    person = person_factory()
+
+    html = clerk_client.get(CHANGELIST).content.decode()
+
+    assert person.masked_id_number in html
+    assert person.id_number not in html
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_person_changelist_query_count_is_bounded(person_factory, school_factory, clerk_client,
+                                                   django_assert_max_num_queries, rows):
+    """DESIGN: list_select_related for every FK shown; the same bound at 3 and 30 rows."""
+    school = school_factory()
+    for i in range(rows):
+        person_factory(school=school if i % 2 else None)
+
+    with django_assert_max_num_queries(12):
+        response = clerk_client.get(CHANGELIST + "?category=minor")
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_payment_changelist_query_count_is_bounded(person_factory, clerk_client, django_assert_max_num_queries, rows):
+    for i in range(rows):
+        payment_record(acting_user=None, person=person_factory(), receipt_number=f"R{i}", paid_on=dt.date(2021, 3, 15),
+                       amount=320)
+
+    with django_assert_max_num_queries(12):
+        html = clerk_client.get("/admin/enrollment/payment/").content.decode()
+
+    assert "R0" in html and "**********" in html
+
+
+@pytest.mark.parametrize("term_of", [
+    lambda p: p.id_number,            # full ID number: exact
+    lambda p: p.id_number.lower(),    # lower-case x still matches
+    lambda p: p.id_number[-4:],       # last digits
+    lambda p: p.id_number[:12],       # first digits
+    lambda p: p.name[:2],             # start of the name
+])
+def test_person_search(person_factory, clerk_client, term_of):
+    """Issue #3: search a person by full ID number, last digits or name."""
+    wanted = person_factory(name="欧阳修", birth=dt.date(1970, 7, 9), area="220104")
+    other = person_factory(name="李白", birth=dt.date(1990, 1, 1))
+
+    html = clerk_client.get(CHANGELIST, {"q": term_of(wanted)}).content.decode()
+
+    assert wanted.masked_id_number in html
+    assert other.masked_id_number not in html
+
+
+def test_full_id_search_is_an_exact_indexed_lookup(person_factory, clerk_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    person = person_factory()
+    with CaptureQueriesContext(connection) as queries:
+        clerk_client.get(CHANGELIST, {"q": person.id_number})
+
+    person_queries = [q["sql"] for q in queries if 'FROM "enrollment_person"' in q["sql"]]
+    assert person_queries and all("LIKE" not in sql for sql in person_queries)
+
+
+def test_detail_page_shows_the_full_id_number_to_clerks(person_factory, clerk_client):
+    """DOMAIN §1: full values only on the detail page for roles that need them."""
+    person = person_factory()
+
+    html = clerk_client.get(f"{CHANGELIST}{person.pk}/change/").content.decode()
+
+    assert person.id_number in html and person.bank_account in html
+
+
+def test_detail_page_masks_for_roles_without_the_permission(person_factory, viewer_client):
+    person = person_factory()
+
+    html = viewer_client.get(f"{CHANGELIST}{person.pk}/change/").content.decode()
+
+    assert person.masked_id_number in html
+    assert person.id_number not in html and person.bank_account not in html
+
+
+def test_detail_page_shows_timeline_payments_stops(person_factory, clerk_client):
+    person = person_factory()
+    payment_record(acting_user=None, person=person, receipt_number="R-TL", paid_on=dt.date(2021, 3, 15), amount=320)
+    person_stop(acting_user=None, person=person, reason=StopReason.OTHER, stop_date=dt.date(2021, 9, 1))
+
+    html = clerk_client.get(f"{CHANGELIST}{person.pk}/change/").content.decode()
+
+    assert "coverage-timeline" in html and "R-TL" in html
+    assert str(StopReason.OTHER.label) in html
+
+
+def test_add_person_through_the_admin_keeps_history(reference_data, clerk_client, clerk):
+    from medins.models import Region
+
+    response = clerk_client.post(f"{CHANGELIST}add/", {
+        "id_number": "11010519491231002X", "name": "王芳", "region": Region.objects.get(code="220100").pk,
+        "coverageperiod_set-TOTAL_FORMS": 0, "coverageperiod_set-INITIAL_FORMS": 0,
+        "coverage_periods-TOTAL_FORMS": 0, "coverage_periods-INITIAL_FORMS": 0,
+        "payments-TOTAL_FORMS": 0, "payments-INITIAL_FORMS": 0, "stops-TOTAL_FORMS": 0, "stops-INITIAL_FORMS": 0,
+    })
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    person = Person.objects.get()
+    assert person.birth_date == dt.date(1949, 12, 31)
+    assert person.history.get().history_user == clerk
+
+
+def test_add_person_with_a_bad_check_digit_shows_the_field_error(reference_data, clerk_client):
+    from medins.models import Region
+
+    response = clerk_client.post(f"{CHANGELIST}add/", {
+        "id_number": "110105194912310021", "name": "王芳", "region": Region.objects.get(code="220100").pk,
+        "coverage_periods-TOTAL_FORMS": 0, "coverage_periods-INITIAL_FORMS": 0,
+        "payments-TOTAL_FORMS": 0, "payments-INITIAL_FORMS": 0, "stops-TOTAL_FORMS": 0, "stops-INITIAL_FORMS": 0,
+    })
+
+    assert response.status_code == 200
+    assert "check digit is 1, expected X" in response.content.decode()
+    assert not Person.objects.exists()
+
+
+def test_tax_file_upload_previews_then_confirm_imports(reference_data, clerk_client):
+    """Issue #3: upload, see every row's problem, then confirm."""
+    demo_persons_ensure()
+    with open(SAMPLES / "tax_payments_sample.csv", "rb") as fh:
+        response = clerk_client.post("/admin/enrollment/payment/import/", {"file": fh})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="row-errors"' in html and "check digit" in html and "身份证号码" in html
+    assert Payment.objects.count() == 0
+
+    payment_import = PaymentImport.objects.get()
+    response = clerk_client.post(f"/admin/enrollment/payment/import/{payment_import.pk}/confirm/")
+
+    assert response.status_code == 302
+    assert Payment.objects.count() == 10
+    page = clerk_client.get(response["Location"]).content.decode()
+    assert "check digit" in page
+
+
+def test_single_payment_form_checks_the_amount(person_factory, clerk_client):
+    person = person_factory()
+
+    response = clerk_client.post("/admin/enrollment/payment/add/", {
+        "person": person.pk, "receipt_number": "F1", "paid_on": "2021-03-15", "amount": "200.00"})
+
+    assert response.status_code == 200
+    assert "320.00 is due" in response.content.decode()
+
+    response = clerk_client.post("/admin/enrollment/payment/add/", {
+        "person": person.pk, "receipt_number": "F1", "paid_on": "2021-03-15", "amount": "320.00"})
+
+    assert response.status_code == 302
+    assert Payment.objects.get().periods.get().covered_from == dt.date(2021, 6, 15)
+
+
+def test_stop_action_leads_to_the_stop_form_and_the_form_calls_the_service(person_factory, clerk_client):
+    person = person_factory()
+    payment_record(acting_user=None, person=person, receipt_number="R1", paid_on=dt.date(2021, 10, 15), amount=320)
+
+    response = clerk_client.post(CHANGELIST, {"action": "stop_cover", "_selected_action": [person.pk]})
+    assert response.status_code == 302 and f"person={person.pk}" in response["Location"]
+
+    response = clerk_client.post("/admin/enrollment/stop/add/", {
+        "person": person.pk, "reason": StopReason.JOINED_EMPLOYEE_INSURANCE, "stop_date": "2021-12-01", "note": "入职"})
+    assert response.status_code == 302
+    assert person.coverage_periods.get().status == "cancelled"
+
+
+def test_refund_action_allowed_and_refused(person_factory, clerk_client):
+    """DOMAIN §1 refunds, through the admin action."""
+    allowed, refused = person_factory(), person_factory()
+    for p in (allowed, refused):
+        payment_record(acting_user=None, person=p, receipt_number=f"R{p.pk}", paid_on=dt.date(2021, 10, 15), amount=320)
+    stop_ok = person_stop(acting_user=None, person=allowed, reason=StopReason.DEATH, stop_date=dt.date(2021, 12, 1))
+    stop_no = person_stop(acting_user=None, person=refused, reason=StopReason.OTHER, stop_date=dt.date(2021, 12, 1))
+
+    response = clerk_client.post("/admin/enrollment/stop/", {"action": "refund", "_selected_action": [stop_ok.pk, stop_no.pk]},
+                                 follow=True)
+
+    assert Payment.objects.get(person=allowed).status == PaymentStatus.REFUNDED
+    assert Payment.objects.get(person=refused).status == PaymentStatus.RECORDED
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("does not allow a refund" in m for m in messages)
+
+
+def test_history_pages_render(person_factory, clerk_client):
+    person = person_factory()
+
+    assert clerk_client.get(f"{CHANGELIST}{person.pk}/history/").status_code == 200
+
+
+@pytest.mark.parametrize("url", [
+    "/admin/enrollment/payment/", "/admin/enrollment/stop/", "/admin/enrollment/coverageperiod/",
+    "/admin/enrollment/paymentimport/", "/admin/enrollment/school/", "/admin/enrollment/payment/import/",
+    CHANGELIST + "?covered_year=2022&region__id__exact=1&category=adult",
+])
+def test_admin_pages_render(reference_data, clerk_client, url):
+    demo_persons_ensure()
+
+    assert clerk_client.get(url).status_code == 200
+
+
+def test_stop_list_masks(reference_data, clerk_client):
+    demo_persons_ensure()
+    person = Person.objects.get(id_number=demo_id_number("zhang_wei"))
+    Stop.objects.create(person=person, reason=StopReason.OTHER, stop_date=dt.date(2021, 1, 1))
+
+    html = clerk_client.get("/admin/enrollment/stop/").content.decode()
+
+    assert person.masked_id_number in html and person.id_number not in html
+    assert reverse("admin:enrollment_stop_changelist")

@@ -1,0 +1,261 @@
+"""DOMAIN §1 contribution rules through the pure preview (no database): windows, waiting
+periods, amounts, newborns. Policy: the shipped 220100-2021 / 370100-2021 parameters."""
+
+import datetime as dt
+from dataclasses import replace
+
+import pytest
+
+from enrollment.preview import PreviewRequest, category_on, parse_preview_request, preview
+from medins.benefits.errors import InvalidRequest, MissingParameter, NotEligible
+from medins.benefits.policy import PolicySnapshot
+
+ADULT = dt.date(1990, 1, 31)
+
+
+def req(paid, birth=ADULT, region="220100", **kw):
+    return PreviewRequest(region=region, birth_date=birth, payment_date=paid, **kw)
+
+
+def with_params(policy: PolicySnapshot, **params) -> PolicySnapshot:
+    return PolicySnapshot(policy.region, policy.version, None, {**policy.params, **params})
+
+
+def periods(result):
+    return [(p.benefit_year, p.covered_from, p.covered_to, p.waiting) for p in result.periods]
+
+
+def test_contract_example():
+    """contracts/enrollment-preview.md: paid 2021-03-15 in Changchun -> 320, covered from 2021-06-15."""
+    data = {"region": "220100", "person": {"id_number": "220102199001011234", "category": "adult"},
+            "payment_date": "2021-03-15", "newborn_registration": False}
+    from tests.enrollment.conftest import shipped_params
+
+    policy = PolicySnapshot("220100", "220100-2021", None, shipped_params("220100-2021"))
+
+    body = preview(parse_preview_request(data), policy).as_dict()
+
+    assert body == {"region": "220100", "policy_version": "220100-2021", "amount_due": "320.00",
+                    "periods": [{"benefit_year": 2021, "covered_from": "2021-06-15", "covered_to": "2021-12-31",
+                                 "waiting": True}]}
+
+
+@pytest.mark.parametrize("paid", [dt.date(2021, 10, 1), dt.date(2021, 11, 15), dt.date(2021, 12, 31)])
+def test_changchun_window_buys_next_year_without_waiting(changchun_policy, paid):
+    """DOMAIN §1: Changchun window 1 Oct – 31 Dec buys 1 Jan – 31 Dec of the next year, no waiting."""
+    result = preview(req(paid), changchun_policy)
+
+    assert periods(result) == [(2022, dt.date(2022, 1, 1), dt.date(2022, 12, 31), False)]
+    assert result.amount_due == 320
+
+
+def test_changchun_day_before_window_is_late(changchun_policy):
+    """DOMAIN §1: 30 Sep is after the window of the year before, within the benefit year: late."""
+    result = preview(req(dt.date(2021, 9, 30)), changchun_policy)
+
+    assert periods(result) == [(2021, dt.date(2021, 12, 30), dt.date(2021, 12, 31), True)]
+
+
+@pytest.mark.parametrize("paid, start", [
+    (dt.date(2021, 3, 15), dt.date(2021, 6, 15)),
+    (dt.date(2021, 3, 31), dt.date(2021, 6, 30)),  # June has no 31st: clamped to month end
+    (dt.date(2021, 1, 31), dt.date(2021, 4, 30)),
+    (dt.date(2021, 2, 28), dt.date(2021, 5, 28)),
+])
+def test_changchun_late_payment_waits_three_calendar_months(changchun_policy, paid, start):
+    """DOMAIN §1 Decision: start = payment date + 3 calendar months (same day, clamped to month end)."""
+    result = preview(req(paid), changchun_policy)
+
+    assert periods(result) == [(2021, start, dt.date(2021, 12, 31), True)]
+
+
+def test_jinan_window_is_september_to_december(jinan_policy):
+    """DOMAIN §1: Jinan window Sep – Dec."""
+    policy = with_params(jinan_policy, **{"contribution.amounts": {"adult": "100"}})
+
+    assert periods(preview(req(dt.date(2021, 9, 1), region="370100"), policy)) == [
+        (2022, dt.date(2022, 1, 1), dt.date(2022, 12, 31), False)]
+
+
+@pytest.mark.parametrize("paid, start", [
+    (dt.date(2021, 3, 15), dt.date(2021, 7, 1)),
+    (dt.date(2021, 3, 1), dt.date(2021, 7, 1)),
+    (dt.date(2021, 1, 31), dt.date(2021, 5, 1)),
+    (dt.date(2021, 8, 31), dt.date(2021, 12, 1)),
+])
+def test_jinan_waiting_counts_from_the_month_after_payment(jinan_policy, paid, start):
+    """DOMAIN §1: Jinan paid 15 Mar -> waits Apr, May, Jun -> covered from 1 Jul."""
+    policy = with_params(jinan_policy, **{"contribution.amounts": {"adult": "100"},
+                                          "contribution.subsidy_amounts": {"adult": "600"}})
+
+    result = preview(req(paid, region="370100"), policy)
+
+    assert periods(result) == [(2021, start, dt.date(2021, 12, 31), True)]
+
+
+def test_jinan_amounts_are_missing_and_named(jinan_policy):
+    """Issue #3: the seeds give no Jinan amounts: missing_parameter naming the key."""
+    with pytest.raises(MissingParameter) as exc:
+        preview(req(dt.date(2021, 3, 15), region="370100"), jinan_policy)
+
+    assert exc.value.parameter == "contribution.amounts"
+
+
+def test_jinan_late_payer_pays_individual_share_plus_subsidy(jinan_policy):
+    """DOMAIN §1: late payers in Jinan pay the individual share plus the government subsidy."""
+    policy = with_params(jinan_policy, **{"contribution.amounts": {"adult": "100"},
+                                          "contribution.subsidy_amounts": {"adult": "600"}})
+
+    assert preview(req(dt.date(2021, 3, 15), region="370100"), policy).amount_due == 700
+    assert preview(req(dt.date(2021, 10, 15), region="370100"), policy).amount_due == 100
+
+
+def test_jinan_subsidy_missing_is_named(jinan_policy):
+    """Issue #3: the subsidy amount is not in the seed: missing_parameter names it."""
+    policy = with_params(jinan_policy, **{"contribution.amounts": {"adult": "100"}})
+
+    with pytest.raises(MissingParameter) as exc:
+        preview(req(dt.date(2021, 3, 15), region="370100"), policy)
+
+    assert exc.value.parameter == "contribution.subsidy_amounts"
+
+
+@pytest.mark.parametrize("birth, school, category, amount", [
+    (dt.date(1990, 1, 31), None, "adult", 320),
+    (dt.date(2008, 6, 3), None, "minor", 200),
+    (dt.date(2012, 6, 3), "primary_secondary", "student", 200),
+    (dt.date(2020, 6, 3), None, "newborn", 200),
+])
+def test_changchun_amounts_by_category(changchun_policy, birth, school, category, amount):
+    """DOMAIN §1: Changchun 2021 adult 320, minor/student 200, newborn 200."""
+    result = preview(req(dt.date(2021, 3, 15), birth=birth, school_kind=school), changchun_policy)
+
+    assert (result.category, result.amount_due) == (category, amount)
+
+
+def test_changchun_college_student_amount_is_missing(changchun_policy):
+    """Issue #3: the seed gives no college-student amount: missing_parameter naming the entry."""
+    with pytest.raises(MissingParameter) as exc:
+        preview(req(dt.date(2021, 3, 15), birth=dt.date(2002, 5, 18), school_kind="college"), changchun_policy)
+
+    assert exc.value.parameter == "contribution.amounts.college_student"
+
+
+def test_newborn_falls_back_to_minor_rate_when_no_newborn_amount(changchun_policy):
+    """DOMAIN §1: newborn is treated as minor for rates."""
+    amounts = {"adult": "320", "minor": "180"}
+    policy = with_params(changchun_policy, **{"contribution.amounts": amounts})
+
+    assert preview(req(dt.date(2021, 3, 15), birth=dt.date(2021, 1, 5)), policy).amount_due == 180
+
+
+def test_category_on_a_date():
+    """DOMAIN §1: newborn = first year of life; minor = under 18 on the date; college/student by school."""
+    birth = dt.date(2003, 5, 18)
+
+    assert category_on(birth_date=birth, day=dt.date(2004, 5, 17)) == "newborn"
+    assert category_on(birth_date=birth, day=dt.date(2004, 5, 18)) == "minor"
+    assert category_on(birth_date=birth, day=dt.date(2021, 5, 17)) == "minor"
+    assert category_on(birth_date=birth, day=dt.date(2021, 5, 18)) == "adult"
+    assert category_on(birth_date=birth, day=dt.date(2021, 5, 18), school_kind="college") == "college_student"
+    assert category_on(birth_date=birth, day=dt.date(2015, 5, 18), school_kind="primary_secondary") == "student"
+
+
+def test_newborn_registered_within_90_days_is_covered_from_birth(changchun_policy):
+    """DOMAIN §1: newborn registered within 90 days: covered from birth to 31 Dec of the birth year."""
+    birth = dt.date(2021, 2, 1)
+
+    result = preview(req(birth + dt.timedelta(days=90), birth=birth, newborn_registration=True), changchun_policy)
+
+    assert periods(result) == [(2021, birth, dt.date(2021, 12, 31), False)]
+    assert result.amount_due == 200
+
+
+def test_newborn_registered_in_the_window_pays_next_year_only_and_is_covered_from_birth(changchun_policy):
+    """DOMAIN §1 Decision (handbook Q33): in the prepayment window a newborn pays only next year's
+    amount and is still covered from birth."""
+    birth = dt.date(2021, 10, 20)
+
+    result = preview(req(dt.date(2021, 11, 30), birth=birth, newborn_registration=True), changchun_policy)
+
+    assert periods(result) == [
+        (2021, birth, dt.date(2021, 12, 31), False),
+        (2022, dt.date(2022, 1, 1), dt.date(2022, 12, 31), False),
+    ]
+    assert result.amount_due == 200
+
+
+def test_newborn_in_window_birth_year_variant(changchun_policy):
+    """The guide table's variant (pay the current year only) is a parameter value, not code."""
+    policy = with_params(changchun_policy, **{"contribution.newborn_in_window": "birth_year"})
+    birth = dt.date(2021, 10, 20)
+
+    result = preview(req(dt.date(2021, 11, 30), birth=birth, newborn_registration=True), policy)
+
+    assert periods(result) == [(2021, birth, dt.date(2021, 12, 31), False)]
+
+
+def test_newborn_registered_after_90_days_waits_like_any_late_payer(changchun_policy):
+    """DOMAIN §1: registered after 90 days: ordinary late enrollment with waiting period."""
+    birth = dt.date(2021, 1, 20)
+
+    result = preview(req(birth + dt.timedelta(days=91), birth=birth, newborn_registration=True), changchun_policy)
+
+    assert periods(result) == [(2021, dt.date(2021, 7, 21), dt.date(2021, 12, 31), True)]
+    assert result.category == "newborn"
+
+
+def test_newborn_registration_needs_the_region_rule(jinan_policy):
+    """Issue #3: Jinan's newborn rules are not in the seed: missing_parameter naming the key."""
+    birth = dt.date(2021, 2, 1)
+
+    with pytest.raises(MissingParameter) as exc:
+        preview(req(dt.date(2021, 3, 1), birth=birth, region="370100", newborn_registration=True), jinan_policy)
+
+    assert exc.value.parameter == "contribution.newborn_registration_days"
+
+
+def test_newborn_registration_of_a_one_year_old_is_not_eligible(changchun_policy):
+    with pytest.raises(NotEligible, match="more than one year old"):
+        preview(req(dt.date(2021, 3, 1), birth=dt.date(2020, 3, 1), newborn_registration=True), changchun_policy)
+
+
+def test_payment_before_birth_is_not_eligible(changchun_policy):
+    with pytest.raises(NotEligible):
+        preview(req(dt.date(2021, 3, 1), birth=dt.date(2021, 3, 2)), changchun_policy)
+
+
+def test_waiting_period_past_the_benefit_year_is_not_eligible(changchun_policy):
+    """A variant whose waiting period ends after 31 Dec buys nothing: refused, not guessed."""
+    policy = with_params(changchun_policy, **{"contribution.window": {"start": "11-01", "end": "12-31"}})
+
+    with pytest.raises(NotEligible, match="after the benefit year"):
+        preview(req(dt.date(2021, 10, 15)), policy)
+
+
+def test_given_category_wins_over_derived(changchun_policy):
+    """contracts/enrollment-preview.md: person.category, otherwise derived."""
+    result = preview(replace(req(dt.date(2021, 3, 15)), category="minor"), changchun_policy)
+
+    assert result.amount_due == 200
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"person": {"birth_date": "1990-01-01"}, "payment_date": "2021-03-15"}, "region"),
+    ({"region": "220100", "payment_date": "2021-03-15"}, "person"),
+    ({"region": "220100", "person": {}, "payment_date": "2021-03-15"}, "person"),
+    ({"region": "220100", "person": {"id_number": "2201021990"}, "payment_date": "2021-03-15"}, "person.id_number"),
+    ({"region": "220100", "person": {"id_number": "220102199002301234"}, "payment_date": "2021-03-15"}, "person.id_number"),
+    ({"region": "220100", "person": {"birth_date": "1990-01-01", "category": "elder"}, "payment_date": "2021-03-15"},
+     "person.category"),
+    ({"region": "220100", "person": {"birth_date": "1990-01-01"}}, "payment_date"),
+    ({"region": "220100", "person": {"birth_date": "1990-01-01"}, "payment_date": "15/03/2021"}, "payment_date"),
+    ({"region": "220100", "person": {"birth_date": "1990-01-01"}, "payment_date": "2021-03-15",
+      "newborn_registration": "yes"}, "newborn_registration"),
+])
+def test_invalid_requests_name_the_field(data, field):
+    """contracts/enrollment-preview.md: invalid_request with the field at fault."""
+    with pytest.raises(InvalidRequest) as exc:
+        parse_preview_request(data)
+
+    assert exc.value.field == field
