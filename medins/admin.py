@@ -21,6 +21,7 @@ from import_export.admin import ImportExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import CatalogueItem, Designation, Institution, PolicyParameter, PolicyVersion, Region
+from .value_display import render_value
 
 admin.site.site_header = _("Resident medical insurance back-office")
 admin.site.site_title = _("Medical insurance back-office")
@@ -196,8 +197,8 @@ class PolicyParameterAdmin(SimpleHistoryAdmin):
     list_filter = [VersionRegionFilter, "version"]
     search_fields = ["key", "description"]
     list_select_related = ["version", "version__region"]
-    fields = ["version", "key", "description", "value", "source", "shipped_value"]
-    readonly_fields = ["shipped_value"]
+    fields = ["version", "key", "description", "value_table", "value", "source", "shipped_value"]
+    readonly_fields = ["value_table", "shipped_value"]
     formfield_overrides = JSON_FORMFIELD
 
     @admin.display(description=_("policy version"), ordering="version__code")
@@ -211,6 +212,10 @@ class PolicyParameterAdmin(SimpleHistoryAdmin):
     @admin.display(description=_("edited locally"), boolean=True)
     def differs_from_shipped(self, obj):
         return _differs_from_shipped(obj)
+
+    @admin.display(description=_("value (readable)"))
+    def value_table(self, obj):
+        return render_value(obj.value) if obj.pk else "-"
 
     @admin.display(description=_("value as shipped"))
     def shipped_value(self, obj):

@@ -194,3 +194,16 @@ def test_institution_history_page_loads(superuser_client, reference_data):
 def test_institution_export_uses_codes(superuser_client, reference_data):
     response = superuser_client.get(reverse("admin:medins_institution_export"))
     assert response.status_code == 200
+
+
+def test_parameter_page_shows_the_value_as_a_readable_table(superuser_client):
+    """A clerk reads the deductible table with level and category names, not JSON codes."""
+    from django.core.management import call_command
+
+    call_command("load_reference_data", verbosity=0)
+    from medins.models import PolicyParameter
+
+    param = PolicyParameter.objects.get(version__code="220100-2021", key="inpatient.deductible")
+    html = superuser_client.get(f"/admin/medins/policyparameter/{param.pk}/change/").content.decode()
+    assert 'class="policy-value"' in html
+    assert "成年" in html and "1200" in html
