@@ -1,0 +1,526 @@
+"""Admin of manual cases: work queues, the case page with its checklist, invoices and history.
+
+Thin: every change goes through claims.services (the same services as the API and the portal).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from enrollment.idnumber import mask
+
+from . import services
+from .errors import CaseError
+from .models import (
+    Attachment,
+    Batch,
+    Case,
+    CaseMaterial,
+    CaseTransition,
+    CaseType,
+    CaseTypeMaterial,
+    Invoice,
+    MaterialsNotice,
+    PaymentFile,
+    PaymentOrder,
+    SchoolOperator,
+)
+from .selectors import invoice_conflict, normalize_invoice_key
+from .workflow import EDITABLE, QUEUES, CaseState, next_states
+
+REVEAL = "enrollment.reveal_personal_data"
+
+
+def _reveal(request) -> bool:
+    return request.user.has_perm(REVEAL)
+
+
+# --------------------------------------------------------------------------- case types (policy data)
+
+
+class CaseTypeMaterialInline(admin.TabularInline):
+    model = CaseTypeMaterial
+    extra = 0
+    fields = ("order", "code", "name", "provided_by_hospital")
+
+
+@admin.register(CaseType)
+class CaseTypeAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "number", "code", "region", "benefit", "active")
+    list_filter = ("region", "benefit", "active")
+    list_select_related = ("region",)
+    search_fields = ("name", "code")
+    inlines = (CaseTypeMaterialInline,)
+
+
+# --------------------------------------------------------------------------- filters
+
+
+class QueueFilter(admin.SimpleListFilter):
+    title = _("work queue")
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _states) in QUEUES.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() in QUEUES:
+            return queryset.filter(state__in=QUEUES[self.value()][1])
+        return queryset
+
+
+class AgeFilter(admin.SimpleListFilter):
+    title = _("age of case")
+    parameter_name = "age"
+    _BUCKETS = {"lt7": (None, 7), "7to30": (7, 30), "gt30": (30, None)}
+
+    def lookups(self, request, model_admin):
+        return [("lt7", _("less than 7 days")), ("7to30", _("7 to 30 days")), ("gt30", _("more than 30 days"))]
+
+    def queryset(self, request, queryset):
+        bucket = self._BUCKETS.get(self.value())
+        if not bucket:
+            return queryset
+        now = timezone.now()
+        low, high = bucket
+        if low is not None:
+            queryset = queryset.filter(received_at__lte=now - dt.timedelta(days=low))
+        if high is not None:
+            queryset = queryset.filter(received_at__gt=now - dt.timedelta(days=high))
+        return queryset
+
+
+# --------------------------------------------------------------------------- inlines
+
+
+class InvoiceFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        seen = set()
+        for form in self.forms:
+            if not form.cleaned_data or form.cleaned_data.get("DELETE"):
+                continue
+            key = normalize_invoice_key(form.cleaned_data.get("issuer", ""), form.cleaned_data.get("number", ""))
+            if key in seen:
+                raise forms.ValidationError(_("The same invoice appears twice."))
+            seen.add(key)
+            earlier = invoice_conflict(*key, exclude_case_id=self.instance.pk)
+            if earlier is not None:
+                form.add_error("number", _("Already claimed in case %(case)s.") % {"case": earlier.number})
+
+
+class InvoiceInline(admin.TabularInline):
+    model = Invoice
+    formset = InvoiceFormSet
+    extra = 0
+    fields = ("issuer", "number", "issued_on", "kind", "class_a", "class_b", "class_c")
+
+    def _editable(self, obj):
+        return obj is None or obj.state in EDITABLE
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and self._editable(obj)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._editable(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._editable(obj)
+
+
+class CaseMaterialInline(admin.TabularInline):
+    model = CaseMaterial
+    extra = 0
+    can_delete = False
+    fields = ("name", "received", "received_at")
+    readonly_fields = ("name", "received_at")
+    verbose_name_plural = _("materials (checklist)")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (obj is None or obj.state in EDITABLE)
+
+
+class _ReadOnly(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TransitionInline(_ReadOnly):
+    model = CaseTransition
+    fields = readonly_fields = ("at", "from_state", "to_state", "actor", "reason")
+    verbose_name_plural = _("history of states (who, when, from, to, why)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+class NoticeInline(_ReadOnly):
+    model = MaterialsNotice
+    fields = readonly_fields = ("issued_at", "issued_by", "missing_list", "print_link")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("issued_by")
+
+    @admin.display(description=_("missing materials"))
+    def missing_list(self, obj):
+        return "；".join(m["name"] for m in obj.missing)
+
+    @admin.display(description=_("print"))
+    def print_link(self, obj):
+        return format_html('<a href="{}" target="_blank">{}</a>', reverse("admin:claims_case_notice", args=[obj.case_id, obj.pk]),
+                           _("printable notice"))
+
+
+class AttachmentInline(_ReadOnly):
+    model = Attachment
+    fields = readonly_fields = ("material_code", "filename", "content_type", "size", "uploaded_at")
+
+
+class PaymentOrderInline(_ReadOnly):
+    model = PaymentOrder
+    fields = readonly_fields = ("__str__", "payment_file", "amount", "masked_account", "status", "bank_message", "settled_at")
+
+    @admin.display(description=_("bank account"))
+    def masked_account(self, obj):
+        return obj.masked_bank_account
+
+
+# --------------------------------------------------------------------------- cases
+
+
+class CaseAddForm(forms.ModelForm):
+    materials_received = forms.BooleanField(label=_("all materials handed in"), required=False)
+
+    class Meta:
+        model = Case
+        fields = ("case_type", "person", "service_from", "service_to", "institution", "institution_name", "institution_level",
+                  "delivery", "third_party_paid", "lost_invoice_promise", "bank_account", "note")
+
+
+class DecisionForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
+
+
+_ACTIONS = {
+    # name: (label, service, needs reason)
+    "request_materials": (_("Send the one-time notice of missing materials"), "case_request_materials", False),
+    "resubmit": (_("Materials handed in (resubmitted)"), "case_resubmit", False),
+    "start_review": (_("Start review"), "case_start_review", False),
+    "calculate": (_("Calculate"), "case_calculate", False),
+    "approve": (_("Approve"), "case_approve", False),
+    "return_for_review": (_("Return for review"), "case_return_for_review", False),
+    "reject": (_("Reject"), "case_reject", True),
+    "withdraw": (_("Withdraw"), "case_withdraw", False),
+    "reorder": (_("Pay again (account corrected)"), "case_payment_reorder", False),
+}
+_ACTION_TARGET = {"request_materials": CaseState.MATERIALS_INCOMPLETE, "resubmit": CaseState.RESUBMITTED,
+                  "start_review": CaseState.UNDER_REVIEW, "calculate": CaseState.CALCULATED, "approve": CaseState.APPROVED,
+                  "return_for_review": CaseState.UNDER_REVIEW, "reject": CaseState.REJECTED, "withdraw": CaseState.WITHDRAWN,
+                  "reorder": CaseState.APPROVED}
+
+
+def _run(name: str, *, user, case, reason: str = ""):
+    service = getattr(services, _ACTIONS[name][1])
+    kwargs = {"acting_user": user, "case": case}
+    if name in ("request_materials",):
+        kwargs["note"] = reason
+    elif name not in ("start_review", "calculate"):
+        kwargs["reason"] = reason
+    return service(**kwargs)
+
+
+def case_actions_for(case) -> list[tuple[str, str]]:
+    targets = set(next_states(case.state))
+    out = []
+    for name, (label, _service, _needs) in _ACTIONS.items():
+        if _ACTION_TARGET[name] not in targets:
+            continue
+        if name == "start_review" and case.state == CaseState.CALCULATED:
+            continue
+        if name == "return_for_review" and case.state != CaseState.CALCULATED:
+            continue
+        if name == "reorder" and case.state != CaseState.PAYMENT_FAILED:
+            continue
+        if name == "approve" and case.state != CaseState.CALCULATED:
+            continue
+        out.append((name, label))
+    return out
+
+
+def _bulk_action(name):
+    def action(modeladmin, request, queryset):
+        ok = 0
+        for case in queryset.order_by("pk"):
+            try:
+                _run(name, user=request.user, case=case)
+                ok += 1
+            except CaseError as exc:
+                modeladmin.message_user(request, f"{case.number}: {exc}", messages.ERROR)
+        if ok:
+            modeladmin.message_user(request, _("%(n)d case(s) done.") % {"n": ok}, messages.SUCCESS)
+
+    action.__name__ = f"action_{name}"
+    action.short_description = _ACTIONS[name][0]
+    action.allowed_permissions = ("change",)
+    return action
+
+
+@admin.register(Case)
+class CaseAdmin(SimpleHistoryAdmin):
+    list_display = ("case_number", "person_name", "masked_id", "case_type", "state", "service_from", "institution_col",
+                    "school", "payable_amount", "received_at")
+    list_select_related = ("case_type", "person", "school", "institution")
+    list_filter = (QueueFilter, "state", "case_type", "school", AgeFilter, "case_type__region")
+    search_fields = ("person__name", "=person__id_number", "invoices__number")
+    search_help_text = _("Name, full ID number or invoice number")
+    date_hierarchy = "received_at"
+    list_per_page = 50
+    raw_id_fields = ("person", "institution")
+    actions = [_bulk_action(n) for n in ("start_review", "calculate", "approve", "request_materials")]
+    change_form_template = "admin/claims/case/change_form.html"
+    inlines = (CaseMaterialInline, InvoiceInline, AttachmentInline, NoticeInline, TransitionInline, PaymentOrderInline)
+
+    @admin.display(description=_("case"), ordering="pk")
+    def case_number(self, obj):
+        return obj.number
+
+    @admin.display(description=_("name"), ordering="person__name")
+    def person_name(self, obj):
+        return obj.person.name
+
+    @admin.display(description=_("ID number"))
+    def masked_id(self, obj):
+        return obj.person.masked_id_number
+
+    @admin.display(description=_("institution"))
+    def institution_col(self, obj):
+        return obj.institution_display
+
+    @admin.display(description=_("bank account"))
+    def bank_account_masked(self, obj):
+        return obj.masked_bank_account
+
+    @admin.display(description=_("calculation"))
+    def breakdown_table(self, obj):
+        b = obj.breakdown
+        if not b:
+            return "—"
+        q = b["quote"]
+        adj = b.get("adjustments", {})
+        lines = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                                 ((line["step"], line.get("parameter", ""), line.get("rate", ""), line["payer"], line["amount"])
+                                  for line in q["lines"]))
+        third = ""
+        if adj.get("third_party_deducted"):
+            third = format_html("<p>{}: {} （{}）</p>", _("third-party compensation deducted"), adj["third_party_paid"],
+                                "；".join(f"{d['class']} −{d['amount']}" for d in adj["third_party_deducted"]))
+        return format_html(
+            "<p>{} {} · {} {} · {} {} · {} {} · {} {}</p>{}<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "</tr></thead><tbody>{}</tbody></table>",
+            _("policy version"), q["policy_version"], _("total"), q["total"], _("fund pays"), q["fund"],
+            _("catastrophic supplement pays"), q["catastrophic"], _("personal"), q["personal"], third,
+            _("step"), _("parameter"), _("rate"), _("payer"), _("amount"), lines)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return CaseAddForm.Meta.fields + ("materials_received",)
+        return ("state", "case_type", "person", "school", "batch", "service_from", "service_to", "institution", "institution_name",
+                "institution_level", "delivery", "third_party_paid", "lost_invoice_promise",
+                "bank_account" if _reveal(request) else "bank_account_masked", "note", "reason", "received_at", "received_by",
+                "reviewed_by", "calculated_by", "approved_by", "breakdown_table")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        ro = ["state", "case_type", "person", "school", "batch", "service_from", "institution", "reason", "received_at",
+              "received_by", "reviewed_by", "calculated_by", "approved_by", "breakdown_table", "bank_account_masked"]
+        if obj.state not in EDITABLE:
+            ro += ["service_to", "institution_name", "institution_level", "delivery", "third_party_paid", "lost_invoice_promise"]
+            if obj.state not in (CaseState.APPROVED, CaseState.PAYMENT_FAILED):
+                ro += ["bank_account", "note"]
+        return ro
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = CaseAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_inlines(self, request, obj):
+        return (InvoiceInline,) if obj is None else self.inlines
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            case = services.case_receive(
+                acting_user=request.user, case_type=data["case_type"], person=data["person"], service_from=data["service_from"],
+                service_to=data.get("service_to"), institution=data.get("institution"), institution_name=data.get("institution_name", ""),
+                institution_level=data.get("institution_level", ""), delivery=data.get("delivery", ""),
+                third_party_paid=data.get("third_party_paid") or 0, bank_account=data.get("bank_account", ""),
+                lost_invoice_promise=data.get("lost_invoice_promise", False), note=data.get("note", ""),
+                materials_received=[m.code for m in data["case_type"].materials.all()] if data.get("materials_received") else [])
+            obj.pk = case.pk
+            obj.__dict__.update({k: v for k, v in case.__dict__.items() if not k.startswith("_")})
+            obj._state.adding = False
+            return
+        changes = {f: data[f] for f in form.changed_data if f in data}
+        if changes:
+            services.case_details_update(acting_user=request.user, case=obj, **changes)
+
+    def save_formset(self, request, form, formset, change):
+        case = form.instance
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if formset.model is CaseMaterial:
+            for f in formset.forms:
+                if f.has_changed() and f.instance.pk:
+                    services.case_material_mark(acting_user=request.user, case=case, code=f.instance.code,
+                                                received=f.cleaned_data["received"])
+            return
+        if formset.model is Invoice:
+            with transaction.atomic():
+                services.case_lock(case.pk)
+                for f in formset.forms:
+                    if not f.cleaned_data or not f.has_changed():
+                        continue
+                    if f.cleaned_data.get("DELETE"):
+                        if f.instance.pk:
+                            f.instance.delete()
+                        continue
+                    inv = f.save(commit=False)
+                    inv.issuer, inv.number = normalize_invoice_key(inv.issuer, inv.number)
+                    inv.case = case
+                    inv._history_user = request.user
+                    inv.save()
+            return
+        super().save_formset(request, form, formset, change)
+
+    # ---- the case page: transition buttons, printable notice
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="claims_case_act"),
+            path("<int:pk>/notice/<int:notice_pk>/", self.admin_site.admin_view(self.notice_view), name="claims_case_notice"),
+            *super().get_urls(),
+        ]
+
+    def act_view(self, request, pk):
+        case = get_object_or_404(Case, pk=pk)
+        if request.method != "POST" or not self.has_change_permission(request, case):
+            raise PermissionDenied
+        name = request.POST.get("action")
+        if name not in _ACTIONS:
+            raise PermissionDenied
+        reason = (request.POST.get("reason") or "").strip()
+        try:
+            _run(name, user=request.user, case=case, reason=reason)
+        except CaseError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, _("%(case)s: %(action)s — done.") % {"case": case.number, "action": _ACTIONS[name][0]},
+                              messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:claims_case_change", args=[pk]))
+
+    def notice_view(self, request, pk, notice_pk):
+        notice = get_object_or_404(MaterialsNotice.objects.select_related("case__person", "case__case_type", "issued_by"),
+                                   pk=notice_pk, case_id=pk)
+        if not self.has_view_permission(request, notice.case):
+            raise PermissionDenied
+        return TemplateResponse(request, "claims/notice.html", {"notice": notice, "case": notice.case})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        case = Case.objects.filter(pk=object_id).first()
+        if case is not None and self.has_change_permission(request, case):
+            extra_context["case_actions"] = case_actions_for(case)
+            extra_context["decision_form"] = DecisionForm()
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+# --------------------------------------------------------------------------- schools, batches, payments
+
+
+@admin.register(SchoolOperator)
+class SchoolOperatorAdmin(SimpleHistoryAdmin):
+    list_display = ("user", "school")
+    list_select_related = ("user", "school")
+    raw_id_fields = ("user",)
+    autocomplete_fields = ("school",)
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    list_display = ("client_batch_id", "school", "source", "submitted_by", "submitted_at", "total_rows", "accepted_rows", "rejected_rows")
+    list_select_related = ("school", "submitted_by")
+    list_filter = ("school", "source")
+    readonly_fields = [f.name for f in Batch._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(PaymentFile)
+class PaymentFileAdmin(admin.ModelAdmin):
+    list_display = ("pay_date", "status", "order_count", "total_amount", "created_at")
+    readonly_fields = ("pay_date", "status", "order_count", "total_amount", "created_at", "content")
+    change_list_template = "admin/claims/paymentfile/change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_urls(self):
+        return [path("import-result/", self.admin_site.admin_view(self.import_result), name="claims_paymentfile_import"),
+                *super().get_urls()]
+
+    def import_result(self, request):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        if request.method == "POST" and request.FILES.get("file"):
+            try:
+                counts = services.payment_result_import(acting_user=request.user,
+                                                        content=request.FILES["file"].read().decode("utf-8-sig"))
+            except (CaseError, UnicodeDecodeError) as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, _("Paid %(paid)d, failed %(failed)d, unchanged %(unchanged)d, errors %(errors)d.")
+                                  % {**counts, "errors": len(counts["errors"])}, messages.SUCCESS)
+                for err in counts["errors"][:20]:
+                    self.message_user(request, f"{err['line']}: {err['error']}", messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:claims_paymentfile_changelist"))
+        return TemplateResponse(request, "admin/claims/paymentfile/import.html", {**self.admin_site.each_context(request),
+                                                                                  "title": _("Import the bank result file")})
+
+
+@admin.register(PaymentOrder)
+class PaymentOrderAdmin(SimpleHistoryAdmin):
+    list_display = ("__str__", "case", "account_name", "masked_account", "amount", "status", "payment_file", "settled_at")
+    list_select_related = ("case", "payment_file")
+    list_filter = ("status", "payment_file")
+    readonly_fields = [f.name for f in PaymentOrder._meta.fields]
+
+    @admin.display(description=_("bank account"))
+    def masked_account(self, obj):
+        return mask(obj.bank_account)
+
+    def has_add_permission(self, request):
+        return False

@@ -1,4 +1,23 @@
-"""Claims routes: `api_urlpatterns` under /api/v1/, `portal_urlpatterns` under /portal/."""
+"""Claims routes: `api_urlpatterns` under /api/v1/, `portal_urlpatterns` under /portal/ (namespace "portal")."""
 
-api_urlpatterns = []
-portal_urlpatterns = []
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import api, portal
+
+api_urlpatterns = [
+    path("school/batches/", api.BatchListCreateView.as_view(), name="school-batch-list"),
+    path("school/batches/<int:pk>/", api.BatchDetailView.as_view(), name="school-batch-detail"),
+    path("school/cases/", api.CaseListView.as_view(), name="school-case-list"),
+    path("school/cases/<int:pk>/", api.CaseDetailView.as_view(), name="school-case-detail"),
+    path("school/notices/", api.NoticeListView.as_view(), name="school-notice-list"),
+]
+portal_urlpatterns = [
+    path("", portal.home, name="home"),
+    path("login/", portal.PortalLoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="portal:login"), name="logout"),
+    path("upload/", portal.upload, name="upload"),
+    path("batches/<int:pk>/", portal.batch_detail, name="batch"),
+    path("cases/<int:pk>/", portal.case_detail, name="case"),
+    path("notices/<int:pk>/", portal.notice_detail, name="notice"),
+]

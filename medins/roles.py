@@ -1,7 +1,7 @@
 """Roles as Django groups, and the permissions each needs.
 
 Each role lists permission patterns `app_label.codename`; a trailing `*` matches every
-codename with that prefix (e.g. `medins.view_*`). Patterns for models that do not exist yet
+codename with that prefix (e.g. `medins.view_*`); a leading `-` removes what it matches. Patterns for models that do not exist yet
 simply match nothing, so later apps extend this one table rather than adding a second one.
 """
 
@@ -17,6 +17,8 @@ OUR_APPS = ("medins", "enrollment", "claims", "carecare")
 REFERENCE_READ = ["medins.view_*"]
 # Full ID numbers and bank accounts: only the roles that verify identity or pay money.
 REVEAL = "enrollment.reveal_personal_data"
+# Case types are policy: only the policy administrator edits them ("-" removes a match).
+NO_POLICY_EDIT = ("-claims.add_casetype*", "-claims.change_casetype*", "-claims.delete_casetype*")
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,10 @@ class Role:
 
 
 ROLES: tuple[Role, ...] = (
-    Role("intake_clerk", _("Intake clerk"), True, (*REFERENCE_READ, "enrollment.*", "claims.view_*", "claims.add_*", "claims.change_*")),
-    Role("reviewer", _("Reviewer"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "claims.change_*", "carecare.view_*", "carecare.change_*")),
-    Role("approver", _("Approver"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "claims.change_*", "carecare.view_*", "carecare.change_*")),
-    Role("finance", _("Finance"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "enrollment.change_*", "claims.view_*", "claims.change_*", "carecare.view_*")),
+    Role("intake_clerk", _("Intake clerk"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "enrollment.add_*", "enrollment.change_*", "claims.view_*", "claims.add_*", "claims.change_*", *NO_POLICY_EDIT)),
+    Role("reviewer", _("Reviewer"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "carecare.change_*")),
+    Role("approver", _("Approver"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "carecare.change_*")),
+    Role("finance", _("Finance"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "enrollment.change_*", "claims.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*")),
     Role(
         "policy_admin",
         _("Policy administrator"),
@@ -40,6 +42,13 @@ ROLES: tuple[Role, ...] = (
             *REFERENCE_READ,
             "medins.add_*",
             "medins.change_*",
+            "claims.add_casetype",
+            "claims.change_casetype",
+            "claims.view_casetype",
+            "claims.add_casetypematerial",
+            "claims.change_casetypematerial",
+            "claims.delete_casetypematerial",
+            "claims.view_casetypematerial",
             "django_celery_beat.*",
         ),
     ),
@@ -66,7 +75,8 @@ def roles_sync() -> dict[str, int]:
     counts = {}
     for role in ROLES:
         group, _created = Group.objects.get_or_create(name=role.code)
-        wanted = {p.pk for pattern in role.permissions for p in _matching(pattern, perms)}
+        wanted = {p.pk for pattern in role.permissions if not pattern.startswith("-") for p in _matching(pattern, perms)}
+        wanted -= {p.pk for pattern in role.permissions if pattern.startswith("-") for p in _matching(pattern[1:], perms)}
         group.permissions.set(wanted)
         counts[role.code] = len(wanted)
     return counts

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from .accident import compute_accident
 from .errors import InvalidRequest
 from .inpatient import compute_day_surgery, compute_inpatient
+from .maternity import compute_maternity
+from .outpatient_pool import compute_outpatient_pool
 from .policy import PolicySnapshot
 from .request import QuoteRequest
 from .result import QuoteResult
@@ -11,6 +14,9 @@ from .result import QuoteResult
 _BENEFITS = {
     "inpatient": compute_inpatient,
     "day_surgery": compute_day_surgery,
+    "accident": compute_accident,
+    "maternity": compute_maternity,
+    "outpatient_pool": compute_outpatient_pool,
 }
 
 

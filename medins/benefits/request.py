@@ -27,7 +27,7 @@ BENEFITS = (
     "maternity",
     "long_term_care",
 )
-IMPLEMENTED_BENEFITS = frozenset({"inpatient", "day_surgery"})
+IMPLEMENTED_BENEFITS = frozenset({"inpatient", "day_surgery", "accident", "maternity", "outpatient_pool"})
 CATEGORIES = frozenset({"adult", "minor", "student", "college_student", "newborn"})
 FLAGS = frozenset(
     {
@@ -45,12 +45,13 @@ _WHERE_TREATED_FLAGS = frozenset(
 )
 
 _TOP_KEYS = frozenset(
-    {"region", "benefit", "service_date", "person", "institution", "bill", "year_to_date", "flags", "programme"}
+    {"region", "benefit", "service_date", "person", "institution", "bill", "year_to_date", "flags", "programme", "delivery"}
 )
 _PERSON_KEYS = frozenset({"category"})
 _INSTITUTION_KEYS = frozenset({"level"})
 _BILL_KEYS = ("class_a", "class_b", "class_c")
-_YTD_AMOUNT_KEYS = ("fund_paid", "covered_personal", "catastrophic_paid", "fixed_copay_paid")
+_YTD_AMOUNT_KEYS = ("fund_paid", "covered_personal", "catastrophic_paid", "fixed_copay_paid", "eligible_counted",
+                    "deductible_paid_amount")
 _YTD_KEYS = frozenset({*_YTD_AMOUNT_KEYS, "deductible_paid"})
 
 _AMOUNT_RE = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,2})?")
@@ -81,6 +82,8 @@ class YearToDate:
     catastrophic_paid: Decimal = Decimal("0.00")
     deductible_paid: bool = False
     fixed_copay_paid: Decimal = Decimal("0.00")  # paid this year on a per-year fixed-copay programme
+    eligible_counted: Decimal = Decimal("0.00")  # compliant cost already counted this year (accident)
+    deductible_paid_amount: Decimal = Decimal("0.00")  # paid towards a once-a-year deductible (outpatient pool)
 
 
 EMPTY_YEAR_TO_DATE = YearToDate()
@@ -97,6 +100,7 @@ class QuoteRequest:
     year_to_date: YearToDate = EMPTY_YEAR_TO_DATE
     flags: tuple[str, ...] = ()
     programme: str | None = None
+    delivery: str | None = None  # maternity: the kind of delivery (lump-sum key)
 
 
 def _amount(value: Any, field: str) -> Decimal:
@@ -277,4 +281,19 @@ def parse_quote_request(data: Any) -> QuoteRequest:
             raise InvalidRequest("programme", "fixed-copay programmes apply to the inpatient benefit only")
         if flags:
             raise InvalidRequest("flags[0]", "out-of-area adjustments do not apply to a fixed-copay programme")
-    return QuoteRequest(region, benefit, service_date, category, level, bill, year_to_date, flags, programme)
+    delivery = _delivery(data, benefit)
+    return QuoteRequest(region, benefit, service_date, category, level, bill, year_to_date, flags, programme, delivery)
+
+
+def _delivery(data: dict, benefit: str) -> str | None:
+    """Maternity only: the kind of delivery, a lump-sum key of the region's policy (e.g. 'caesarean')."""
+    value = data.get("delivery")
+    if benefit != "maternity":
+        if value is not None:
+            raise InvalidRequest("delivery", "applies to the maternity benefit only")
+        return None
+    if value is None:
+        raise InvalidRequest("delivery", "is required for the maternity benefit")
+    if type(value) is str and _CODE_RE.fullmatch(value):
+        return value
+    raise InvalidRequest("delivery", "must be a delivery code such as 'vaginal' or 'caesarean'")

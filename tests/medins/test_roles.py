@@ -42,3 +42,14 @@ def test_demo_users_log_in_with_their_role(client, db):
     assert {"admin", "reviewer", "reviewer2", "policy_admin", "school_operator"} <= set(names)
     assert client.login(username="policy_admin", password=DEMO_PASSWORD)
     assert client.get("/admin/").status_code == 200
+
+
+def test_only_the_policy_admin_edits_case_types_and_nobody_deletes_persons(db):
+    """Case types are policy data (issue #4 item 1): clerks read them, the policy administrator edits them."""
+    roles_sync()
+    for role in ("intake_clerk", "reviewer", "approver", "finance"):
+        assert "claims.change_casetype" not in perms(role)
+        assert "claims.view_casetype" in perms(role)
+        assert "enrollment.delete_person" not in perms(role)
+    assert "claims.change_casetype" in perms("policy_admin")
+    assert "claims.change_case" in perms("reviewer")

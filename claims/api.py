@@ -1,0 +1,136 @@
+"""School API (token or session auth): batches with a client batch id, cases and notices of the school only."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .errors import CaseError
+from .models import Batch, BatchSource, Case, MaterialsNotice
+from .selectors import operator_school_id, school_batches, school_cases, school_notices
+from .services import batch_submit
+
+MAX_ROWS = 10_000
+
+
+class IsSchoolOperator(BasePermission):
+    message = "only school operators may use this endpoint"
+
+    def has_permission(self, request, view):
+        school_id = operator_school_id(request.user)
+        request.school_id = school_id
+        return school_id is not None
+
+
+class BatchSerializer(serializers.ModelSerializer):
+    batch_id = serializers.CharField(source="client_batch_id")
+
+    class Meta:
+        model = Batch
+        fields = ("id", "batch_id", "source", "filename", "submitted_at", "total_rows", "accepted_rows", "rejected_rows", "report")
+
+
+class NoticeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MaterialsNotice
+        fields = ("id", "issued_at", "missing", "note")
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+    case_type = serializers.CharField(source="case_type.code")
+    id_number = serializers.CharField(source="person.masked_id_number")
+    name = serializers.CharField(source="person.name")
+    batch_id = serializers.CharField(source="batch.client_batch_id", default=None)
+
+    class Meta:
+        model = Case
+        fields = ("id", "number", "batch_id", "case_type", "id_number", "name", "state", "reason", "service_from", "service_to",
+                  "payable_amount", "received_at", "state_changed_at")
+
+
+class CaseDetailSerializer(CaseSerializer):
+    notices = NoticeSerializer(many=True)
+
+    class Meta(CaseSerializer.Meta):
+        fields = (*CaseSerializer.Meta.fields, "notices")
+
+
+class BatchListCreateView(APIView):
+    """GET: this school's batches. POST: a batch; `batch_id` or the Idempotency-Key header makes a retry a no-op."""
+
+    permission_classes = [IsSchoolOperator]
+
+    @extend_schema(responses=BatchSerializer(many=True), tags=["claims"])
+    def get(self, request):
+        batches = school_batches(request.school_id).order_by("-submitted_at", "-pk")[:200]
+        return Response(BatchSerializer(batches, many=True).data)
+
+    @extend_schema(
+        request=serializers.DictField(), responses={201: BatchSerializer, 200: BatchSerializer}, tags=["claims"],
+        description="Body: {batch_id, cases: [{row_id, id_number, name, case_type, service_from, service_to, institution_code | "
+                    "institution_name + institution_level, delivery, third_party_paid, bank_account, materials: [codes], "
+                    "lost_invoice_promise, invoices: [{issuer, number, issued_on, kind, class_a, class_b, class_c}], "
+                    "attachments: [{material, filename, content_type, content_base64}]}]}. 201 created; 200 when the batch id "
+                    "was already received (the first batch is returned unchanged). Each row is accepted or rejected with its reasons.")
+    def post(self, request):
+        body = request.data if isinstance(request.data, dict) else {}
+        batch_id = request.headers.get("Idempotency-Key") or body.get("batch_id") or ""
+        rows = body.get("cases")
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            return Response({"error": {"code": "invalid", "field": "cases", "message": "cases: a list of objects is required"}},
+                            status=status.HTTP_400_BAD_REQUEST)
+        if len(rows) > MAX_ROWS:
+            return Response({"error": {"code": "invalid", "field": "cases", "message": f"at most {MAX_ROWS} cases"}},
+                            status=status.HTTP_400_BAD_REQUEST)
+        from enrollment.models import School
+
+        try:
+            batch, created = batch_submit(acting_user=request.user, school=School.objects.get(pk=request.school_id),
+                                          client_batch_id=str(batch_id), rows=rows, source=BatchSource.API)
+        except CaseError as exc:
+            return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(BatchSerializer(batch).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class BatchDetailView(APIView):
+    permission_classes = [IsSchoolOperator]
+
+    @extend_schema(responses=BatchSerializer, tags=["claims"])
+    def get(self, request, pk):
+        return Response(BatchSerializer(get_object_or_404(school_batches(request.school_id), pk=pk)).data)
+
+
+class CaseListView(APIView):
+    permission_classes = [IsSchoolOperator]
+
+    @extend_schema(responses=CaseSerializer(many=True), tags=["claims"])
+    def get(self, request):
+        cases = school_cases(request.school_id).order_by("-pk")
+        if request.query_params.get("state"):
+            cases = cases.filter(state=request.query_params["state"])
+        if request.query_params.get("batch"):
+            cases = cases.filter(batch_id=request.query_params["batch"])
+        return Response(CaseSerializer(cases[:500], many=True).data)
+
+
+class CaseDetailView(APIView):
+    permission_classes = [IsSchoolOperator]
+
+    @extend_schema(responses=CaseDetailSerializer, tags=["claims"])
+    def get(self, request, pk):
+        case = get_object_or_404(school_cases(request.school_id).prefetch_related("notices"), pk=pk)
+        return Response(CaseDetailSerializer(case).data)
+
+
+class NoticeListView(APIView):
+    permission_classes = [IsSchoolOperator]
+
+    @extend_schema(responses=NoticeSerializer(many=True), tags=["claims"])
+    def get(self, request):
+        notices = school_notices(request.school_id).order_by("-issued_at")[:500]
+        return Response([{**NoticeSerializer(n).data, "case": n.case.number, "case_id": n.case_id} for n in notices])

@@ -1,0 +1,69 @@
+"""Refusals of the claims services: each has a stable code (tests, API) and a clerk-readable message."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+
+class CaseError(Exception):
+    code = "case_error"
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+    def as_dict(self) -> dict:
+        out = {"code": self.code, "message": str(self)}
+        if self.field:
+            out["field"] = self.field
+        return out
+
+
+class InvalidCase(CaseError):
+    code = "invalid"
+
+
+class InvalidTransition(CaseError):
+    code = "invalid_transition"
+
+    def __init__(self, case, to_state: str):
+        super().__init__(_("Case %(case)s is %(state)s: it cannot become %(to)s.")
+                         % {"case": case.number, "state": case.get_state_display(), "to": to_state})
+        self.from_state = case.state
+        self.to_state = to_state
+
+
+class ConcurrentChange(CaseError):
+    code = "concurrent_change"
+
+
+class DuplicateInvoice(CaseError):
+    code = "duplicate_invoice"
+
+    def __init__(self, issuer: str, number: str, earlier_case: str | None):
+        if earlier_case:
+            message = _("Invoice %(issuer)s %(number)s is already claimed in case %(case)s.") % {
+                "issuer": issuer, "number": number, "case": earlier_case}
+        else:
+            message = _("Invoice %(issuer)s %(number)s appears twice.") % {"issuer": issuer, "number": number}
+        super().__init__(message, field="invoices")
+        self.earlier_case = earlier_case
+
+
+class FourEyes(CaseError):
+    code = "four_eyes"
+
+
+class MaterialsMissing(CaseError):
+    code = "materials_missing"
+
+
+class NotComputable(CaseError):
+    code = "not_computable"
+
+    def __init__(self, message: str, *, detail: dict | None = None):
+        super().__init__(message)
+        self.detail = detail or {}
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "detail": self.detail}

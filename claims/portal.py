@@ -1,0 +1,89 @@
+"""The small school portal (/portal/): upload a CSV/XLSX batch, read the per-row report, cases and notices."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django import forms
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+
+from enrollment.models import School
+
+from .errors import CaseError
+from .models import BatchSource
+from .selectors import operator_school_id, school_batches, school_cases, school_notices
+from .services import BatchFileError, batch_submit, rows_from_file
+
+LOGIN = "portal:login"
+
+
+class PortalLoginView(auth_views.LoginView):
+    template_name = "portal/login.html"
+
+
+def _school(request) -> School:
+    school_id = operator_school_id(request.user)
+    if school_id is None:
+        raise PermissionDenied("只有学校医保经办人员可以使用本页面")
+    return School.objects.get(pk=school_id)
+
+
+class UploadForm(forms.Form):
+    batch_id = forms.CharField(label="批次号", max_length=80, required=False,
+                               help_text="同一批次号重复上传不会重复受理；不填则以文件内容生成")
+    file = forms.FileField(label="文件（CSV 或 XLSX）")
+
+
+@login_required(login_url=LOGIN)
+def home(request):
+    school = _school(request)
+    return render(request, "portal/home.html", {
+        "school": school, "batches": school_batches(school.pk).order_by("-submitted_at")[:50],
+        "cases": school_cases(school.pk).order_by("-pk")[:50], "notices": school_notices(school.pk).order_by("-issued_at")[:20],
+        "form": UploadForm(),
+    })
+
+
+@login_required(login_url=LOGIN)
+def upload(request):
+    school = _school(request)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        f = form.cleaned_data["file"]
+        content = f.read()
+        batch_id = form.cleaned_data["batch_id"] or "file-" + hashlib.sha256(content).hexdigest()[:16]
+        try:
+            rows = rows_from_file(f.name, content)
+            batch, _created = batch_submit(acting_user=request.user, school=school, client_batch_id=batch_id, rows=rows,
+                                           source=BatchSource.UPLOAD, filename=f.name)
+        except (BatchFileError, CaseError) as exc:
+            error = str(exc)
+        else:
+            return redirect("portal:batch", pk=batch.pk)
+    return render(request, "portal/upload.html", {"school": school, "form": form, "error": error})
+
+
+@login_required(login_url=LOGIN)
+def batch_detail(request, pk):
+    school = _school(request)
+    batch = get_object_or_404(school_batches(school.pk), pk=pk)
+    return render(request, "portal/batch.html", {"school": school, "batch": batch})
+
+
+@login_required(login_url=LOGIN)
+def case_detail(request, pk):
+    school = _school(request)
+    case = get_object_or_404(school_cases(school.pk), pk=pk)
+    return render(request, "portal/case.html", {"school": school, "case": case, "notices": case.notices.all(),
+                                                "transitions": case.transitions.all()})
+
+
+@login_required(login_url=LOGIN)
+def notice_detail(request, pk):
+    school = _school(request)
+    notice = get_object_or_404(school_notices(school.pk), pk=pk)
+    return render(request, "claims/notice.html", {"notice": notice, "case": notice.case})

@@ -1,0 +1,377 @@
+"""Case services: receiving a case and one service per workflow transition (claims.workflow)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from enrollment.selectors import is_covered
+from medins.quoting import quote_or_error
+from medins.selectors import PolicyCache
+
+from ..calculation import quote_request
+from ..errors import (
+    ConcurrentChange,
+    DuplicateInvoice,
+    FourEyes,
+    InvalidCase,
+    InvalidTransition,
+    MaterialsMissing,
+    NotComputable,
+)
+from ..models import Attachment, Case, CaseMaterial, CaseTransition, CaseType, Invoice, InvoiceKind, MaterialsNotice
+from ..selectors import invoice_conflict, missing_materials, normalize_invoice_key, year_to_date
+from ..workflow import EDITABLE, CaseState, allowed
+
+S = CaseState
+SYSTEM_USERNAME = "system"
+
+
+def system_user():
+    """The account scheduled jobs act as (inactive: it cannot sign in)."""
+    user, _created = get_user_model().objects.get_or_create(username=SYSTEM_USERNAME, defaults={"is_active": False})
+    return user
+
+
+# --------------------------------------------------------------------------- locking and moving
+
+
+def case_lock(case_id: int) -> Case:
+    """Lock one case row (call inside a transaction) and return it fresh from the database."""
+    rows = list(Case.objects.filter(pk=case_id).order_by("pk").select_for_update())
+    if not rows:
+        raise InvalidCase(f"case {case_id} does not exist")
+    return rows[0]
+
+
+def _move(case: Case, to: str, *, acting_user, reason: str = "", fields: dict | None = None) -> Case:
+    """Check the transitions table, update conditionally on the state read, record the transition.
+
+    The UPDATE ... WHERE state = <state read> makes a concurrent second clerk fail even where
+    SELECT ... FOR UPDATE is not available (SQLite).
+    """
+    frm = case.state
+    if not allowed(frm, to):
+        raise InvalidTransition(case, to)
+    now = timezone.now()
+    changes = {"state": to, "state_changed_at": now, **(fields or {})}
+    if to in (S.REJECTED, S.WITHDRAWN, S.MATERIALS_INCOMPLETE):
+        changes["reason"] = reason
+    if Case.objects.filter(pk=case.pk, state=frm).update(**changes) != 1:
+        raise ConcurrentChange(f"case {case.number} was changed by someone else; reload it")
+    for name, value in changes.items():
+        setattr(case, name, value)
+    # Audit: a history row with the author, in the same transaction.
+    case._history_user = acting_user
+    case._change_reason = f"{frm} → {to}"
+    case.save(update_fields=list(changes))
+    CaseTransition.objects.create(case=case, from_state=frm, to_state=to, actor=acting_user, reason=reason or "")
+    if to in (S.REJECTED, S.WITHDRAWN):
+        Invoice.objects.filter(case=case, claimed=True).update(claimed=False)
+    return case
+
+
+def _coverage_reason(case: Case) -> str | None:
+    if is_covered(case.person_id, case.service_from):
+        return None
+    return f"参保人在服务日期 {case.service_from:%Y-%m-%d} 未参保（not covered on the service date）"
+
+
+# --------------------------------------------------------------------------- receiving
+
+
+def _money(value, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value if value not in (None, "") else "0"))
+    except InvalidOperation:
+        raise InvalidCase(f"{field}: not an amount", field=field) from None
+    if amount < 0 or amount != amount.quantize(Decimal("0.01")) or not amount.is_finite():
+        raise InvalidCase(f"{field}: must be a non-negative amount with at most 2 decimals", field=field)
+    return amount
+
+
+def _date(value, field: str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidCase(f"{field}: not a date YYYY-MM-DD", field=field) from None
+
+
+def _invoices(invoices: Iterable[dict]) -> list[Invoice]:
+    out, seen = [], set()
+    for i, data in enumerate(invoices):
+        issuer, number = normalize_invoice_key(data.get("issuer", ""), data.get("number", ""))
+        if not issuer or not number:
+            raise InvalidCase(f"invoices[{i}]: issuer and number are required", field=f"invoices[{i}]")
+        if (issuer, number) in seen:
+            raise DuplicateInvoice(issuer, number, None)
+        seen.add((issuer, number))
+        kind = data.get("kind") or InvoiceKind.ORIGINAL
+        if kind not in InvoiceKind.values:
+            raise InvalidCase(f"invoices[{i}].kind: must be one of {', '.join(InvoiceKind.values)}", field=f"invoices[{i}].kind")
+        out.append(Invoice(issuer=issuer, number=number, issued_on=_date(data.get("issued_on"), f"invoices[{i}].issued_on"),
+                           kind=kind, class_a=_money(data.get("class_a"), f"invoices[{i}].class_a"),
+                           class_b=_money(data.get("class_b"), f"invoices[{i}].class_b"),
+                           class_c=_money(data.get("class_c"), f"invoices[{i}].class_c")))
+    return out
+
+
+def _check_invoices_free(invoices: list[Invoice], *, exclude_case_id: int | None = None) -> None:
+    for inv in invoices:
+        earlier = invoice_conflict(inv.issuer, inv.number, exclude_case_id=exclude_case_id)
+        if earlier is not None:
+            raise DuplicateInvoice(inv.issuer, inv.number, earlier.number)
+
+
+@transaction.atomic
+def case_receive(*, acting_user, case_type: CaseType, person, service_from, service_to=None, institution=None,
+                 institution_name: str = "", institution_level: str = "", delivery: str = "",
+                 third_party_paid=0, bank_account: str = "", invoices: Iterable[dict] = (),
+                 materials_received: Iterable[str] = (), lost_invoice_promise: bool = False,
+                 attachments: Iterable[dict] = (), school=None, batch=None, note: str = "") -> Case:
+    """Register a case (state received) with its invoices and materials checklist.
+
+    Guards (DOMAIN §6, §9): an invoice already claimed by another live case refuses the case
+    naming the earlier case; a person not covered on the service date gets the case rejected
+    with that reason (recorded, so the school and the person can be told).
+    """
+    service_from = _date(service_from, "service_from")
+    service_to = _date(service_to, "service_to") if service_to else service_from
+    if service_to < service_from:
+        raise InvalidCase("service_to: before service_from", field="service_to")
+    if case_type.region_id != person.region_id:
+        raise InvalidCase("case_type: not a case type of the person's region", field="case_type")
+    if not case_type.active:
+        raise InvalidCase("case_type: no longer in use", field="case_type")
+    if institution is None and not (institution_name or "").strip():
+        raise InvalidCase("institution: a designated institution or the name of the institution is required", field="institution")
+    level = institution_level or (institution.level if institution is not None else "")
+    if not level:
+        raise InvalidCase("institution_level: required for an institution that is not designated", field="institution_level")
+    account = (bank_account or person.bank_account or "").replace(" ", "")
+    if not account:
+        raise InvalidCase("bank_account: required", field="bank_account")
+    invoice_rows = _invoices(invoices)
+    _check_invoices_free(invoice_rows)
+
+    case = Case(case_type=case_type, person=person, school=school, batch=batch, service_from=service_from,
+                service_to=service_to, institution=institution, institution_name=(institution_name or "").strip(),
+                institution_level=level, delivery=delivery or "", third_party_paid=_money(third_party_paid, "third_party_paid"),
+                lost_invoice_promise=bool(lost_invoice_promise), bank_account=account, note=note,
+                received_by=acting_user, state=S.RECEIVED, state_changed_at=timezone.now())
+    case._history_user = acting_user
+    case.save()
+    for inv in invoice_rows:
+        inv.case = case
+    try:
+        with transaction.atomic():
+            Invoice.objects.bulk_create(invoice_rows)
+    except IntegrityError:  # claimed concurrently by another case
+        for inv in invoice_rows:
+            earlier = invoice_conflict(inv.issuer, inv.number, exclude_case_id=case.pk)
+            if earlier is not None:
+                raise DuplicateInvoice(inv.issuer, inv.number, earlier.number) from None
+        raise
+    received = set(materials_received or ())
+    now = timezone.now()
+    CaseMaterial.objects.bulk_create([
+        CaseMaterial(case=case, code=m.code, name=m.name, received=m.code in received, received_at=now if m.code in received else None)
+        for m in case_type.materials.all()
+    ])
+    Attachment.objects.bulk_create([
+        Attachment(case=case, material_code=a.get("material", ""), filename=a["filename"], content_type=a.get("content_type", ""),
+                   content=a["content"], size=len(a["content"]))
+        for a in attachments
+    ])
+    CaseTransition.objects.create(case=case, from_state="", to_state=S.RECEIVED, actor=acting_user,
+                                  reason=f"批次 {batch.client_batch_id}" if batch else "")
+    reason = _coverage_reason(case)
+    if reason:
+        _move(case, S.REJECTED, acting_user=acting_user, reason=reason)
+    return case
+
+
+# --------------------------------------------------------------------------- checklist and details
+
+
+@transaction.atomic
+def case_material_mark(*, acting_user, case: Case, code: str, received: bool) -> CaseMaterial:
+    case = case_lock(case.pk)
+    if case.state not in EDITABLE:
+        raise InvalidCase(f"case {case.number} is {case.get_state_display()}: materials can no longer change")
+    material = CaseMaterial.objects.select_for_update().get(case=case, code=code)
+    if material.received != received:
+        material.received = received
+        material.received_at = timezone.now() if received else None
+        material._history_user = acting_user
+        material.save(update_fields=["received", "received_at"])
+    return material
+
+
+_DETAIL_FIELDS = {"institution_level", "delivery", "third_party_paid", "lost_invoice_promise", "bank_account", "note",
+                  "institution_name", "service_to"}
+_PAYMENT_FIELDS = {"bank_account", "note"}
+
+
+@transaction.atomic
+def case_details_update(*, acting_user, case: Case, **changes) -> Case:
+    """Change a case's details while it is open; only the bank account (and note) until it is paid."""
+    case = case_lock(case.pk)
+    unknown = set(changes) - _DETAIL_FIELDS
+    if unknown:
+        raise InvalidCase(f"{sorted(unknown)[0]}: cannot be changed")
+    allowed_fields = _DETAIL_FIELDS if case.state in EDITABLE else _PAYMENT_FIELDS if case.state in (S.APPROVED, S.PAYMENT_FAILED) else set()
+    changed = [k for k, v in changes.items() if getattr(case, k) != v]
+    refused = set(changed) - allowed_fields
+    if refused:
+        raise InvalidCase(f"{sorted(refused)[0]}: cannot be changed while the case is {case.get_state_display()}")
+    if not changed:
+        return case
+    for k in changed:
+        setattr(case, k, changes[k])
+    case._history_user = acting_user
+    case.save(update_fields=changed)
+    return case
+
+
+@transaction.atomic
+def case_invoice_add(*, acting_user, case: Case, invoice: dict) -> Invoice:
+    case = case_lock(case.pk)
+    if case.state not in EDITABLE:
+        raise InvalidCase(f"case {case.number} is {case.get_state_display()}: invoices can no longer change")
+    (inv,) = _invoices([invoice])
+    _check_invoices_free([inv], exclude_case_id=None)
+    inv.case = case
+    inv._history_user = acting_user
+    inv.save()
+    return inv
+
+
+# --------------------------------------------------------------------------- transitions
+
+
+@transaction.atomic
+def case_request_materials(*, acting_user, case: Case, note: str = "") -> MaterialsNotice:
+    """received/resubmitted/under_review → materials_incomplete, with ONE notice listing every missing material."""
+    case = case_lock(case.pk)
+    if not allowed(case.state, S.MATERIALS_INCOMPLETE):
+        raise InvalidTransition(case, S.MATERIALS_INCOMPLETE)
+    missing = missing_materials(case)
+    if not missing:
+        raise InvalidCase("no material is missing: start the review instead")
+    names = [name for _code, name in missing]
+    _move(case, S.MATERIALS_INCOMPLETE, acting_user=acting_user, reason="缺少材料：" + "；".join(names))
+    return MaterialsNotice.objects.create(case=case, issued_by=acting_user, note=note,
+                                          missing=[{"code": c, "name": n} for c, n in missing])
+
+
+@transaction.atomic
+def case_resubmit(*, acting_user, case: Case, received: Iterable[str] = (), reason: str = "") -> Case:
+    """materials_incomplete → resubmitted, ticking the materials handed in."""
+    case = case_lock(case.pk)
+    if not allowed(case.state, S.RESUBMITTED):
+        raise InvalidTransition(case, S.RESUBMITTED)
+    codes = list(received)
+    if codes:
+        CaseMaterial.objects.filter(case=case, code__in=codes, received=False).update(received=True, received_at=timezone.now())
+    return _move(case, S.RESUBMITTED, acting_user=acting_user, reason=reason)
+
+
+@transaction.atomic
+def case_start_review(*, acting_user, case: Case) -> Case:
+    """received/resubmitted → under_review; not covered → rejected; materials missing → refused."""
+    case = case_lock(case.pk)
+    if not allowed(case.state, S.UNDER_REVIEW) or case.state == S.CALCULATED:
+        raise InvalidTransition(case, S.UNDER_REVIEW)
+    reason = _coverage_reason(case)
+    if reason:
+        return _move(case, S.REJECTED, acting_user=acting_user, reason=reason)
+    missing = missing_materials(case)
+    if missing:
+        raise MaterialsMissing("材料不全，请先发一次性告知：" + "；".join(n for _c, n in missing))
+    return _move(case, S.UNDER_REVIEW, acting_user=acting_user, fields={"reviewed_by": acting_user})
+
+
+@transaction.atomic
+def case_calculate(*, acting_user, case: Case, policies: PolicyCache | None = None) -> Case:
+    """under_review → calculated: the quote of the policy in force on the service date, stored on the case.
+
+    A benefit that cannot be computed (not implemented, paid by the insurer, a missing policy
+    parameter, a person not eligible) leaves the case under review and says why.
+    """
+    case = case_lock(case.pk)
+    if not allowed(case.state, S.CALCULATED):
+        raise InvalidTransition(case, S.CALCULATED)
+    case = Case.objects.select_related("case_type", "person__region", "person__school").get(pk=case.pk)
+    reason = _coverage_reason(case)
+    if reason:
+        return _move(case, S.REJECTED, acting_user=acting_user, reason=reason)
+    invoices = list(case.invoices.all())
+    ytd = year_to_date(person_id=case.person_id, benefit=case.case_type.benefit, year=case.service_from.year,
+                       exclude_case_id=case.pk)
+    category = case.person.category_on(case.service_from)
+    request, adjustments = quote_request(case, invoices=invoices, category=category, ytd=ytd)
+    ok, body = quote_or_error(request, policies=policies)
+    if not ok:
+        error = body["error"]
+        raise NotComputable(f"无法计算：{error['message']}", detail=error)
+    fund = Decimal(body["fund"])
+    catastrophic = Decimal(body["catastrophic"])
+    breakdown = {"request": request, "adjustments": adjustments, "quote": body, "calculated_at": timezone.now().isoformat()}
+    return _move(case, S.CALCULATED, acting_user=acting_user, fields={
+        "calculated_by": acting_user, "policy_version": body["policy_version"], "breakdown": breakdown,
+        "fund_amount": fund, "catastrophic_amount": catastrophic, "payable_amount": fund + catastrophic,
+    })
+
+
+@transaction.atomic
+def case_return_for_review(*, acting_user, case: Case, reason: str = "") -> Case:
+    """calculated → under_review (the approver sends it back); the calculation is cleared."""
+    case = case_lock(case.pk)
+    return _move(case, S.UNDER_REVIEW, acting_user=acting_user, reason=reason, fields={
+        "breakdown": None, "policy_version": "", "fund_amount": None, "catastrophic_amount": None, "payable_amount": None,
+        "calculated_by": None})
+
+
+@transaction.atomic
+def case_approve(*, acting_user, case: Case, reason: str = "") -> Case:
+    """calculated → approved, by a second clerk: never the reviewer nor the calculator (four eyes)."""
+    case = case_lock(case.pk)
+    if not allowed(case.state, S.APPROVED) or case.state != S.CALCULATED:
+        raise InvalidTransition(case, S.APPROVED)
+    if acting_user.pk in (case.reviewed_by_id, case.calculated_by_id):
+        raise FourEyes("审批人不能是审核或计算该案件的经办人（four eyes: the approver must be another clerk）")
+    return _move(case, S.APPROVED, acting_user=acting_user, reason=reason, fields={"approved_by": acting_user})
+
+
+@transaction.atomic
+def case_reject(*, acting_user, case: Case, reason: str) -> Case:
+    if not (reason or "").strip():
+        raise InvalidCase("reason: a rejection needs a reason", field="reason")
+    case = case_lock(case.pk)
+    return _move(case, S.REJECTED, acting_user=acting_user, reason=reason.strip())
+
+
+@transaction.atomic
+def case_withdraw(*, acting_user, case: Case, reason: str = "") -> Case:
+    case = case_lock(case.pk)
+    return _move(case, S.WITHDRAWN, acting_user=acting_user, reason=(reason or "").strip() or "申请人撤回")
+
+
+@transaction.atomic
+def case_payment_reorder(*, acting_user, case: Case, bank_account: str | None = None, reason: str = "") -> Case:
+    """payment_failed → approved after the bank account is corrected; the next nightly run orders it again."""
+    case = case_lock(case.pk)
+    if case.state != S.PAYMENT_FAILED:
+        raise InvalidTransition(case, S.APPROVED)
+    fields = {}
+    if bank_account:
+        fields["bank_account"] = bank_account.replace(" ", "")
+    return _move(case, S.APPROVED, acting_user=acting_user, reason=reason or "银行账户已更正，重新支付", fields=fields)

@@ -1,0 +1,137 @@
+"""Payment orders: the nightly bank payment file and the import of the bank's result file."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
+
+from ..errors import InvalidCase
+from ..models import Case, CaseTransition, PaymentFile, PaymentFileStatus, PaymentOrder, PaymentOrderStatus
+from ..workflow import CaseState
+from .cases import _move, case_lock
+
+S = CaseState
+BATCH_SIZE = 2000
+FILE_HEADER = ["order_no", "case_no", "account_name", "bank_account", "amount"]
+RESULT_HEADER = ["order_no", "result", "message"]
+
+
+def _render(payment_file: PaymentFile) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FILE_HEADER)
+    for pk, case_id, name, account, amount in (payment_file.orders.order_by("pk")
+                                               .values_list("pk", "case_id", "account_name", "bank_account", "amount")):
+        writer.writerow([f"ZF{pk:08d}", f"BX{case_id:08d}", name, account, f"{amount:.2f}"])
+    return out.getvalue()
+
+
+def payment_orders_create(*, acting_user, pay_date: dt.date) -> tuple[PaymentFile | None, bool]:
+    """approved cases → payment orders in the one bank payment file of the day (nightly job).
+
+    Idempotent: the day's file exists once (unique pay_date); a second run the same day — or a
+    concurrent one — creates nothing and returns (file, False). Cases approved later go into
+    the next day's file. Works in batches of BATCH_SIZE cases locked in pk order.
+    """
+    try:
+        with transaction.atomic():
+            payment_file = PaymentFile.objects.create(pay_date=pay_date)
+            _fill(payment_file, acting_user)
+    except IntegrityError:
+        return PaymentFile.objects.filter(pay_date=pay_date).first(), False
+    return payment_file, True
+
+
+def _fill(payment_file: PaymentFile, acting_user) -> None:
+    last_pk = 0
+    now = timezone.now()
+    while True:
+        cases = list(Case.objects.filter(state=S.APPROVED, pk__gt=last_pk).order_by("pk").select_for_update()[:BATCH_SIZE])
+        if not cases:
+            break
+        last_pk = cases[-1].pk
+        names = dict(Case.objects.filter(pk__in=[c.pk for c in cases]).values_list("pk", "person__name"))
+        PaymentOrder.objects.bulk_create([
+            PaymentOrder(case_id=c.pk, payment_file=payment_file, amount=c.payable_amount or Decimal("0.00"),
+                         bank_account=c.bank_account, account_name=names[c.pk])
+            for c in cases
+        ])
+        for c in cases:
+            c.state = S.PAYMENT_ORDERED
+            c.state_changed_at = now
+            c._history_user = acting_user
+        ids = [c.pk for c in cases]
+        changed = Case.objects.filter(pk__in=ids, state=S.APPROVED).update(state=S.PAYMENT_ORDERED, state_changed_at=now)
+        if changed != len(ids):  # cannot happen under the locks; refuse rather than pay twice
+            raise RuntimeError("cases changed while being ordered")
+        bulk_update_with_history(cases, Case, ["state", "state_changed_at"], batch_size=BATCH_SIZE, default_user=acting_user,
+                                 default_change_reason="approved → payment_ordered")
+        CaseTransition.objects.bulk_create([
+            CaseTransition(case_id=pk, from_state=S.APPROVED, to_state=S.PAYMENT_ORDERED, actor=acting_user,
+                           reason=f"支付文件 {payment_file.pay_date}")
+            for pk in ids
+        ])
+    agg = payment_file.orders.aggregate(total=Sum("amount"))
+    payment_file.order_count = payment_file.orders.count()
+    payment_file.total_amount = agg["total"] or Decimal("0.00")
+    payment_file.content = _render(payment_file)
+    payment_file.save(update_fields=["order_count", "total_amount", "content"])
+
+
+def _order_pk(text: str) -> int | None:
+    text = (text or "").strip().upper()
+    if text.startswith("ZF"):
+        text = text[2:]
+    return int(text) if text.isdigit() else None
+
+
+@transaction.atomic
+def payment_result_import(*, acting_user, content: str) -> dict:
+    """The bank's result file (order_no,result,message; result success|failed) marks orders and cases.
+
+    Idempotent: an order already settled is counted as unchanged; unknown orders are reported.
+    """
+    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
+    if not reader.fieldnames or set(RESULT_HEADER[:2]) - set(reader.fieldnames):
+        raise InvalidCase(f"the result file needs the columns {', '.join(RESULT_HEADER)}")
+    rows = list(reader)
+    wanted = {}
+    errors = []
+    for line, row in enumerate(rows, 2):
+        pk = _order_pk(row.get("order_no"))
+        result = (row.get("result") or "").strip().lower()
+        if pk is None or result not in ("success", "failed"):
+            errors.append({"line": line, "error": "order_no or result (success|failed) is invalid"})
+            continue
+        wanted[pk] = (result, (row.get("message") or "").strip()[:200], line)
+    counts = {"paid": 0, "failed": 0, "unchanged": 0, "errors": errors}
+    orders = {o.pk: o for o in PaymentOrder.objects.filter(pk__in=list(wanted)).order_by("pk").select_for_update()}
+    now = timezone.now()
+    files = set()
+    for pk, (result, message, line) in sorted(wanted.items()):
+        order = orders.get(pk)
+        if order is None:
+            errors.append({"line": line, "error": f"order ZF{pk:08d} does not exist"})
+            continue
+        if order.status != PaymentOrderStatus.ORDERED:
+            counts["unchanged"] += 1
+            continue
+        files.add(order.payment_file_id)
+        order.status = PaymentOrderStatus.PAID if result == "success" else PaymentOrderStatus.FAILED
+        order.bank_message = message
+        order.settled_at = now
+        order._history_user = acting_user
+        order.save(update_fields=["status", "bank_message", "settled_at"])
+        case = case_lock(order.case_id)
+        _move(case, S.PAID if result == "success" else S.PAYMENT_FAILED, acting_user=acting_user,
+              reason=message or ("银行支付成功" if result == "success" else "银行支付失败"))
+        counts["paid" if result == "success" else "failed"] += 1
+    PaymentFile.objects.filter(pk__in=files).update(status=PaymentFileStatus.RESULT_IMPORTED)
+    return counts

@@ -1,0 +1,16 @@
+"""Celery tasks of the claims app: thin wrappers around services."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from .services import payment_orders_create, system_user
+
+
+@shared_task(name="claims.payment_orders_nightly")
+def payment_orders_nightly(pay_date: str | None = None) -> dict:
+    """Approved cases → payment orders and the day's bank file. Safe to run twice (one file per day)."""
+    import datetime as dt
+
+    day = dt.date.fromisoformat(pay_date) if pay_date else timezone.localdate()
+    payment_file, created = payment_orders_create(acting_user=system_user(), pay_date=day)
+    return {"pay_date": day.isoformat(), "created": created, "orders": payment_file.order_count if payment_file else 0}

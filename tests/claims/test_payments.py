@@ -1,0 +1,79 @@
+"""Nightly payment orders and the bank result file (DESIGN: jobs idempotent, never pay twice)."""
+
+import datetime as dt
+
+import pytest
+
+from claims.models import PaymentFile, PaymentOrder
+from claims.services import case_approve, case_calculate, case_payment_reorder, case_start_review, payment_result_import
+from claims.tasks import payment_orders_nightly
+from claims.workflow import CaseState
+from tests.claims.factories import invoice
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def approved(new_case, reviewer, approver):
+    def make(n=1):
+        cases = []
+        for i in range(n):
+            case = new_case(invoices=[invoice(number=f"P-{i}")])
+            case_start_review(acting_user=reviewer, case=case)
+            case_calculate(acting_user=reviewer, case=case)
+            case_approve(acting_user=approver, case=case)
+            cases.append(case)
+        return cases
+
+    return make
+
+
+def test_nightly_job_orders_approved_cases_in_one_file_per_day(approved):
+    cases = approved(3)
+    result = payment_orders_nightly("2021-06-01")
+    assert result == {"pay_date": "2021-06-01", "created": True, "orders": 3}
+    f = PaymentFile.objects.get()
+    assert f.content.count("\n") == 4  # header + 3 orders
+    for c in cases:
+        c.refresh_from_db()
+        assert c.state == CaseState.PAYMENT_ORDERED
+    assert f.total_amount == sum(c.payable_amount for c in cases)
+
+
+def test_running_the_nightly_job_twice_creates_nothing_new(approved):
+    """Idempotent job: the second run the same day creates no file and no order."""
+    approved(2)
+    payment_orders_nightly("2021-06-01")
+    second = payment_orders_nightly("2021-06-01")
+    assert second["created"] is False
+    assert PaymentOrder.objects.count() == 2 and PaymentFile.objects.count() == 1
+
+
+def test_bank_result_marks_paid_and_failed_and_is_idempotent(approved, make_clerk):
+    finance = make_clerk("finance1")
+    good, bad = approved(2)
+    payment_orders_nightly("2021-06-01")
+    o_good = PaymentOrder.objects.get(case=good)
+    o_bad = PaymentOrder.objects.get(case=bad)
+    content = f"order_no,result,message\n{o_good},success,\n{o_bad},failed,账户不存在\nZF99999999,success,\n"
+    counts = payment_result_import(acting_user=finance, content=content)
+    assert (counts["paid"], counts["failed"], len(counts["errors"])) == (1, 1, 1)
+    good.refresh_from_db()
+    bad.refresh_from_db()
+    assert (good.state, bad.state) == (CaseState.PAID, CaseState.PAYMENT_FAILED)
+    again = payment_result_import(acting_user=finance, content=content)
+    assert (again["paid"], again["failed"], again["unchanged"]) == (0, 0, 2)
+
+
+def test_failed_payment_is_ordered_again_after_the_account_is_corrected(approved, make_clerk):
+    finance = make_clerk("finance1")
+    (case,) = approved(1)
+    payment_orders_nightly("2021-06-01")
+    order = PaymentOrder.objects.get()
+    payment_result_import(acting_user=finance, content=f"order_no,result,message\n{order},failed,户名不符\n")
+    case_payment_reorder(acting_user=finance, case=case, bank_account="6222 0000 9999 8888")
+    payment_orders_nightly("2021-06-02")
+    case.refresh_from_db()
+    assert case.state == CaseState.PAYMENT_ORDERED
+    new = PaymentOrder.objects.exclude(pk=order.pk).get()
+    assert new.bank_account == "6222000099998888" and new.payment_file.pay_date == dt.date(2021, 6, 2)

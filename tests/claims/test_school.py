@@ -1,0 +1,159 @@
+"""Schools: idempotent batches by API, CSV/XLSX upload with a per-row report, and isolation between schools."""
+
+import base64
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from claims.models import Batch, Case, SchoolOperator
+from claims.services import case_request_materials
+from tests.claims.factories import PersonFactory, SchoolFactory, cover
+from tests.enrollment.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+SAMPLE = Path(__file__).resolve().parents[2] / "claims" / "samples" / "school_batch_sample.csv"
+
+
+@pytest.fixture
+def schools(reference_data):
+    from medins.models import Region
+
+    jinan = Region.objects.get(code="370100")
+    out = {}
+    for key in ("A", "B"):
+        school = SchoolFactory(region=jinan, kind="college", name=f"大学{key}")
+        user = UserFactory(username=f"op{key}", is_staff=False)
+        SchoolOperator.objects.create(user=user, school=school)
+        student = PersonFactory(area="370102", birth=dt.date(2002, 1, 1), school=school, name=f"学生{key}")
+        cover(student)
+        token = Token.objects.create(user=user)
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        out[key] = {"school": school, "user": user, "student": student, "api": api}
+    return out
+
+
+def row(student, number="MZ-1", **extra):
+    return {"row_id": "1", "id_number": student.id_number, "name": student.name, "case_type": "accident",
+            "service_from": "2021-04-02", "institution_name": "校外医院", "institution_level": "secondary",
+            "invoices": [{"issuer": "校外医院", "number": number, "issued_on": "2021-04-02", "class_a": "800.00", "class_b": "0",
+                          "class_c": "0"}],
+            "materials": ["invoice", "emergency_outpatient_record"], **extra}
+
+
+def test_batch_with_the_same_idempotency_key_is_created_once(schools):
+    """DESIGN idempotency: a retried request never creates a second batch."""
+    a = schools["A"]
+    body = {"cases": [row(a["student"])]}
+    first = a["api"].post("/api/v1/school/batches/", body, format="json", HTTP_IDEMPOTENCY_KEY="2021-04-A-1")
+    again = a["api"].post("/api/v1/school/batches/", body, format="json", HTTP_IDEMPOTENCY_KEY="2021-04-A-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert Batch.objects.count() == 1 and Case.objects.count() == 1
+
+
+def test_bad_rows_are_reported_and_good_rows_kept(schools):
+    """Per-row report: good rows kept when others fail, each rejection with its reason."""
+    a, b = schools["A"], schools["B"]
+    rows = [row(a["student"], "G-1"), row(b["student"], "X-1"), row(a["student"], "G-1"), {**row(a["student"], "T-1"), "case_type": "nope"}]
+    response = a["api"].post("/api/v1/school/batches/", {"batch_id": "b1", "cases": rows}, format="json")
+    report = response.json()["report"]
+    assert [r["status"] for r in report] == ["accepted", "rejected", "rejected", "rejected"]
+    assert "本校" in report[1]["errors"][0]  # school B's student: not ours
+    assert report[2]["earlier_case"] == report[0]["case"]  # duplicate invoice points at the earlier case
+    assert report[3]["field"] == "case_type"
+    assert Case.objects.count() == 1
+
+
+def test_per_case_attachments_are_stored(schools):
+    a = schools["A"]
+    r = row(a["student"], attachments=[{"material": "invoice", "filename": "inv.pdf", "content_base64": base64.b64encode(b"%PDF").decode()}])
+    a["api"].post("/api/v1/school/batches/", {"batch_id": "att", "cases": [r]}, format="json")
+    assert bytes(Case.objects.get().attachments.get().content) == b"%PDF"
+
+
+def test_school_never_reads_another_schools_data(schools, make_clerk):
+    """DESIGN object-level permissions: school A never reads school B's batches, cases or notices."""
+    a, b = schools["A"], schools["B"]
+    b["api"].post("/api/v1/school/batches/", {"batch_id": "B-1", "cases": [row(b["student"], "B-INV")]}, format="json")
+    case_b = Case.objects.get()
+    notice = case_request_materials(acting_user=make_clerk("clerkx"), case=case_b)
+    batch_b = Batch.objects.get()
+    api = a["api"]
+    assert api.get("/api/v1/school/batches/").json() == []
+    assert api.get("/api/v1/school/cases/").json() == []
+    assert api.get("/api/v1/school/notices/").json() == []
+    assert api.get(f"/api/v1/school/batches/{batch_b.pk}/").status_code == 404
+    assert api.get(f"/api/v1/school/cases/{case_b.pk}/").status_code == 404
+    # the portal pages too
+    from django.test import Client
+
+    web = Client()
+    web.force_login(a["user"])
+    assert web.get(reverse("portal:batch", args=[batch_b.pk])).status_code == 404
+    assert web.get(reverse("portal:case", args=[case_b.pk])).status_code == 404
+    assert web.get(reverse("portal:notice", args=[notice.pk])).status_code == 404
+    assert case_b.number not in web.get(reverse("portal:home")).content.decode()
+    # and school B does see its own
+    assert b["api"].get(f"/api/v1/school/cases/{case_b.pk}/").json()["notices"][0]["id"] == notice.pk
+
+
+def test_non_operator_cannot_use_the_school_api(schools, make_clerk):
+    api = APIClient()
+    api.force_authenticate(make_clerk("staffer"))
+    assert api.get("/api/v1/school/cases/").status_code == 403
+    assert APIClient().get("/api/v1/school/cases/").status_code in (401, 403)
+
+
+def test_portal_upload_of_the_sample_file_reports_each_row(reference_data):
+    """The shipped sample: two good rows, one bad (the same invoice again)."""
+    from django.core.management import call_command
+    from django.test import Client
+
+    call_command("claims_demo_data", stdout=io.StringIO())
+    op = SchoolOperator.objects.get(user__username="school_operator")
+    web = Client()
+    web.force_login(op.user)
+    with SAMPLE.open("rb") as fh:
+        response = web.post(reverse("portal:upload"), {"batch_id": "sample-1", "file": fh})
+    assert response.status_code == 302
+    batch = Batch.objects.get(client_batch_id="sample-1")
+    assert [r["status"] for r in batch.report] == ["accepted", "accepted", "rejected"]
+    assert batch.report[2]["earlier_case"] == batch.report[0]["case"]
+    page = web.get(response["Location"]).content.decode()
+    assert "未受理" in page and "已受理" in page
+    # uploading the same file again creates nothing new
+    with SAMPLE.open("rb") as fh:
+        web.post(reverse("portal:upload"), {"batch_id": "sample-1", "file": fh})
+    assert Batch.objects.filter(school=op.school).count() == 1
+
+
+def test_portal_upload_xlsx(schools):
+    from django.test import Client
+    from openpyxl import Workbook
+
+    a = schools["A"]
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["id_number", "case_type", "service_from", "institution_name", "institution_level", "invoice_issuer", "invoice_number",
+               "invoice_date", "class_a"])
+    ws.append([a["student"].id_number, "accident", dt.date(2021, 4, 2), "校外医院", "secondary", "校外医院", "X-1", dt.date(2021, 4, 2), 500])
+    ws.append([a["student"].id_number, "accident", "not a date", "校外医院", "secondary", "校外医院", "X-2", "2021-04-02", 500])
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    buf.name = "batch.xlsx"
+    web = Client()
+    web.force_login(a["user"])
+    web.post(reverse("portal:upload"), {"batch_id": "x1", "file": buf})
+    batch = Batch.objects.get(client_batch_id="x1")
+    assert [r["status"] for r in batch.report] == ["accepted", "rejected"]
+
+
+def test_portal_requires_login(client):
+    assert client.get(reverse("portal:home")).status_code == 302

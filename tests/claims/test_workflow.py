@@ -1,0 +1,162 @@
+"""Case workflow (DOMAIN.md §6): every transition through its service, recorded who/when/from/to/why."""
+
+import pytest
+
+from claims.errors import FourEyes, InvalidTransition, MaterialsMissing, NotComputable
+from claims.models import CaseTransition
+from claims.services import (
+    case_approve,
+    case_calculate,
+    case_reject,
+    case_request_materials,
+    case_resubmit,
+    case_return_for_review,
+    case_start_review,
+    case_withdraw,
+)
+from claims.workflow import TRANSITIONS, CaseState
+from medins.quoting import quote as quote_fn
+from tests.claims.factories import invoice
+
+pytestmark = pytest.mark.django_db
+
+
+def test_received_case_records_its_first_transition(new_case, intake):
+    """§6: the agency receives the materials; the case starts as received, recorded with its author."""
+    case = new_case()
+    assert case.state == CaseState.RECEIVED
+    (t,) = CaseTransition.objects.filter(case=case)
+    assert (t.from_state, t.to_state, t.actor) == ("", "received", intake)
+
+
+def test_missing_materials_are_listed_all_at_once_in_one_notice(new_case, reviewer):
+    """§6 一次性告知: every missing material in one notice, not one at a time."""
+    # given a case with only the invoice handed in
+    case = new_case(materials_received=["invoice"])
+    # when the clerk asks for the missing materials
+    notice = case_request_materials(acting_user=reviewer, case=case)
+    # then one notice lists all five other materials and the case waits for them
+    case.refresh_from_db()
+    assert case.state == CaseState.MATERIALS_INCOMPLETE
+    assert [m["code"] for m in notice.missing] == ["cost_list", "inpatient_record_copy", "emergency_record", "statement", "id_bank_copy"]
+    assert "情况说明" in case.reason
+
+
+def test_resubmitted_case_goes_to_review_once_complete(new_case, reviewer):
+    """§6: materials handed in later → resubmitted → review."""
+    case = new_case(materials_received=["invoice"])
+    case_request_materials(acting_user=reviewer, case=case)
+    case_resubmit(acting_user=reviewer, case=case, received=["cost_list", "inpatient_record_copy", "emergency_record", "statement", "id_bank_copy"])
+    case.refresh_from_db()
+    assert case.state == CaseState.RESUBMITTED
+    case_start_review(acting_user=reviewer, case=case)
+    case.refresh_from_db()
+    assert case.state == CaseState.UNDER_REVIEW
+    assert case.reviewed_by == reviewer
+
+
+def test_review_cannot_start_with_materials_missing(new_case, reviewer):
+    """§6: missing materials are asked for with the notice, never reviewed over."""
+    case = new_case(materials_received=[])
+    with pytest.raises(MaterialsMissing):
+        case_start_review(acting_user=reviewer, case=case)
+
+
+def test_calculation_stores_quote_breakdown_and_policy_version(new_case, reviewer):
+    """§3 + quote contract: the breakdown and the policy version in force on the service date are kept on the case."""
+    case = new_case()
+    case_start_review(acting_user=reviewer, case=case)
+    case_calculate(acting_user=reviewer, case=case)
+    case.refresh_from_db()
+    assert case.state == CaseState.CALCULATED
+    assert case.policy_version == "220100-2021"
+    quote = case.breakdown["quote"]
+    assert quote["benefit"] == "inpatient"
+    assert case.fund_amount + case.catastrophic_amount == case.payable_amount
+    # out-of-area emergency meeting the list: local rates (§3.7), the same as a local admission
+    local = quote_fn({**case.breakdown["request"], "flags": []})
+    assert quote["fund"] == local["fund"] == "16920.00"
+    assert case.breakdown["request"]["flags"] == ["out_of_area_emergency"]
+
+
+def test_approval_by_a_second_clerk(new_case, reviewer, approver):
+    """DESIGN four-eyes: approved by a second user."""
+    case = new_case()
+    case_start_review(acting_user=reviewer, case=case)
+    case_calculate(acting_user=reviewer, case=case)
+    case_approve(acting_user=approver, case=case)
+    case.refresh_from_db()
+    assert case.state == CaseState.APPROVED
+    assert case.approved_by == approver
+    assert list(case.transitions.values_list("to_state", flat=True)) == ["received", "under_review", "calculated", "approved"]
+
+
+@pytest.mark.parametrize("step", ["review", "calculate"])
+def test_reviewer_or_calculator_cannot_approve(new_case, reviewer, approver, step):
+    """DESIGN four-eyes: the approver of a case is never the clerk who reviewed or calculated it."""
+    # given the reviewer did one step and another clerk the other
+    case = new_case()
+    case_start_review(acting_user=reviewer if step == "review" else approver, case=case)
+    case_calculate(acting_user=reviewer if step == "calculate" else approver, case=case)
+    # when the reviewer tries to approve, then four-eyes refuses
+    with pytest.raises(FourEyes):
+        case_approve(acting_user=reviewer, case=case)
+    case.refresh_from_db()
+    assert case.state == CaseState.CALCULATED
+
+
+def test_approver_can_return_a_case_for_review(new_case, reviewer, approver):
+    """An approver who disagrees sends the case back; the calculation is cleared."""
+    case = new_case()
+    case_start_review(acting_user=reviewer, case=case)
+    case_calculate(acting_user=reviewer, case=case)
+    case_return_for_review(acting_user=approver, case=case, reason="发票金额需核对")
+    case.refresh_from_db()
+    assert case.state == CaseState.UNDER_REVIEW and case.breakdown is None
+
+
+def test_rejection_needs_a_reason_and_frees_the_invoices(new_case, reviewer):
+    """§6: rejected with a reason; a rejected case's invoice may be claimed again."""
+    case = new_case()
+    case_reject(acting_user=reviewer, case=case, reason="非急诊病种")
+    case.refresh_from_db()
+    assert case.state == CaseState.REJECTED and case.reason == "非急诊病种"
+    again = new_case()
+    assert again.state == CaseState.RECEIVED
+
+
+def test_withdrawn_case_is_closed(new_case, intake):
+    case = new_case()
+    case_withdraw(acting_user=intake, case=case, reason="申请人撤回")
+    case.refresh_from_db()
+    assert case.state == CaseState.WITHDRAWN
+    with pytest.raises(InvalidTransition):
+        case_start_review(acting_user=intake, case=case)
+
+
+def test_a_transition_not_in_the_table_is_refused(new_case, approver):
+    """One table of allowed transitions: received cannot be approved."""
+    case = new_case()
+    assert (CaseState.RECEIVED, CaseState.APPROVED) not in TRANSITIONS
+    with pytest.raises(InvalidTransition):
+        case_approve(acting_user=approver, case=case)
+
+
+def test_case_type_not_computable_yet_stays_under_review_and_says_why(reference_data, intake, reviewer, jinan_type):
+    """A type whose benefit is not computable (chronic, Jinan 异地门规) cannot reach calculated."""
+    from tests.claims.factories import PersonFactory, cover
+
+    person = PersonFactory(area="370102")
+    cover(person)
+    from claims.services import case_receive
+
+    t = jinan_type("out_of_area_chronic")
+    case = case_receive(acting_user=intake, case_type=t, person=person, service_from="2021-04-01", institution_name="北京某医院",
+                        institution_level="secondary", invoices=[invoice(number="C-1")],
+                        materials_received=[m.code for m in t.materials.all()])
+    case_start_review(acting_user=reviewer, case=case)
+    with pytest.raises(NotComputable) as exc:
+        case_calculate(acting_user=reviewer, case=case)
+    assert "chronic" in str(exc.value)
+    case.refresh_from_db()
+    assert case.state == CaseState.UNDER_REVIEW

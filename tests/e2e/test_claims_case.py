@@ -1,0 +1,63 @@
+"""A clerk takes a case from received to calculated, a second clerk approves it (issue #4, four eyes)."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+
+from claims.models import Case, CaseType
+from claims.services import case_receive
+from enrollment.models import CoveragePeriod
+from medins.demo import demo_users_ensure
+from tests.claims.factories import PersonFactory, invoice
+from tests.e2e.conftest import shot
+from tests.e2e.test_reference_admin import login
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def case(db):
+    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
+    call_command("load_case_types", stdout=io.StringIO())
+    demo_users_ensure()
+    from django.contrib.auth import get_user_model
+
+    person = PersonFactory(birth=dt.date(1980, 3, 1))
+    CoveragePeriod.objects.create(person=person, benefit_year=2021, covered_from=dt.date(2021, 1, 1), covered_to=dt.date(2021, 12, 31))
+    case_type = CaseType.objects.get(region__code="220100", code="out_of_province_emergency_admission")
+    return case_receive(acting_user=get_user_model().objects.get(username="intake_clerk"), case_type=case_type, person=person,
+                        service_from="2021-05-10", service_to="2021-05-20", institution_name="北京协和医院",
+                        institution_level="municipal_tertiary", invoices=[invoice()],
+                        materials_received=[m.code for m in case_type.materials.all()])
+
+
+def click_action(page, name):
+    with page.expect_navigation():
+        page.click(f"input[data-action={name}]")
+    page.wait_for_selector("#content-main")
+
+
+def test_case_from_received_to_approved_by_two_clerks(case, live_server, page):
+    url = f"{live_server.url}/admin/claims/case/{case.pk}/change/"
+    login(page, live_server, "reviewer")
+    page.goto(f"{live_server.url}/admin/claims/case/?queue=new")
+    assert case.number in page.locator("#result_list").inner_text()
+    page.goto(url)
+    click_action(page, "start_review")
+    click_action(page, "calculate")
+    shot(page, "case-calculated")
+    assert "220100-2021" in page.content()
+    # the reviewer is offered approve but four-eyes refuses
+    click_action(page, "approve")
+    assert "审批人不能是" in page.content()
+    page.context.clear_cookies()
+    login(page, live_server, "approver")
+    page.goto(url)
+    click_action(page, "approve")
+    shot(page, "case-approved")
+    case.refresh_from_db()
+    assert case.state == "approved"
+    assert list(Case.objects.get(pk=case.pk).transitions.values_list("to_state", flat=True)) == [
+        "received", "under_review", "calculated", "approved"]
