@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-OUR_APPS = ("medins", "enrollment", "claims", "carecare")
+OUR_APPS = ("medins", "enrollment", "claims", "settlement", "carecare")
 REFERENCE_READ = ["medins.view_*"]
 # Full ID numbers and bank accounts: only the roles that verify identity or pay money.
 REVEAL = "enrollment.reveal_personal_data"
@@ -31,9 +31,9 @@ class Role:
 
 ROLES: tuple[Role, ...] = (
     Role("intake_clerk", _("Intake clerk"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "enrollment.add_*", "enrollment.change_*", "claims.view_*", "claims.add_*", "claims.change_*", *NO_POLICY_EDIT)),
-    Role("reviewer", _("Reviewer"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "carecare.change_*")),
+    Role("reviewer", _("Reviewer"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "carecare.change_*", "settlement.view_*", "settlement.start_settlementrun")),
     Role("approver", _("Approver"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "carecare.change_*")),
-    Role("finance", _("Finance"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "enrollment.change_*", "claims.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*")),
+    Role("finance", _("Finance"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "enrollment.change_*", "claims.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "settlement.view_*", "settlement.release_institutionsettlement", "settlement.start_settlementrun")),
     Role(
         "policy_admin",
         _("Policy administrator"),
@@ -42,6 +42,7 @@ ROLES: tuple[Role, ...] = (
             *REFERENCE_READ,
             "medins.add_*",
             "medins.change_*",
+            "settlement.view_*",
             "claims.add_casetype",
             "claims.change_casetype",
             "claims.view_casetype",
@@ -54,7 +55,7 @@ ROLES: tuple[Role, ...] = (
     ),
     Role("supervisor", _("Supervisor (read-only)"), True, tuple(f"{app}.view_*" for app in OUR_APPS)),
     Role("school_operator", _("School operator"), False, ()),
-    Role("institution_operator", _("Institution operator"), False, ()),
+    Role("institution_operator", _("Institution operator"), False, ("settlement.add_visit",)),
 )
 
 ROLE_BY_CODE = {role.code: role for role in ROLES}

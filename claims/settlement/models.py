@@ -1,0 +1,251 @@
+"""Outpatient-pool membership, visits, yearly ledgers and capitation settlement runs (DOMAIN §4, §8)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+def money(verbose_name, **kwargs):
+    return models.DecimalField(verbose_name, default=0, **MONEY, **kwargs)
+
+
+class SchoolClinic(models.Model):
+    """The outpatient-pool institution (校医院) serving all insured students of a college."""
+
+    school = models.OneToOneField("enrollment.School", on_delete=models.PROTECT, related_name="clinic",
+                                  verbose_name=_("school"))
+    institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="served_schools",
+                                    verbose_name=_("school clinic"))
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["school__name"]
+        verbose_name = _("school clinic link")
+        verbose_name_plural = _("school clinic links")
+
+    def __str__(self):
+        return f"{self.school} → {self.institution}"
+
+
+class MembershipSource(models.TextChoices):
+    SCHOOL = "school", _("College student (school clinic)")
+    SIGNUP = "signup", _("Signed up with the institution")
+
+
+class PoolMembership(models.Model):
+    """A person belongs to one outpatient-pool institution in a benefit year."""
+
+    person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, related_name="pool_memberships",
+                               verbose_name=_("insured person"))
+    institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="pool_members",
+                                    verbose_name=_("institution"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    source = models.CharField(_("source"), max_length=10, choices=MembershipSource.choices)
+    signed_on = models.DateField(_("signed on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-year", "institution", "person"]
+        constraints = [models.UniqueConstraint(fields=["person", "year"], name="stl_one_pool_per_person_year")]
+        indexes = [models.Index(fields=["institution", "year"], name="stl_member_inst_year")]
+        verbose_name = _("pool membership")
+        verbose_name_plural = _("pool memberships")
+
+    def __str__(self):
+        return f"{self.year} {self.person_id} → {self.institution_id}"
+
+
+class PoolLedger(models.Model):
+    """A person's yearly outpatient-pool accumulators, written when a visit is ingested."""
+
+    person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, related_name="pool_ledgers",
+                               verbose_name=_("insured person"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    fund_paid = money(_("fund paid"))
+    deductible_paid = money(_("deductible paid"))
+    visits = models.PositiveIntegerField(_("visits"), default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["person", "year"], name="stl_ledger_person_year")]
+        verbose_name = _("outpatient-pool ledger")
+        verbose_name_plural = _("outpatient-pool ledgers")
+
+    def __str__(self):
+        return f"{self.year} {self.person_id}: {self.fund_paid}"
+
+
+class PoolAccount(models.Model):
+    """An institution's capitation account for a year: what was settled so far, the head count
+    frozen for each month once settled, and whether the year-end settlement closed it.
+
+    Its row is the lock that serialises settling and ingesting for one institution-year."""
+
+    institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="pool_accounts",
+                                    verbose_name=_("institution"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    settled_to_date = money(_("settled to date"))
+    headcounts = models.JSONField(_("frozen head counts"), default=dict, blank=True)
+    closed = models.BooleanField(_("closed by year-end settlement"), default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["institution", "year"], name="stl_account_inst_year")]
+        verbose_name = _("capitation account")
+        verbose_name_plural = _("capitation accounts")
+
+    def __str__(self):
+        return f"{self.institution_id} {self.year}: {self.settled_to_date}"
+
+
+class Visit(models.Model):
+    """One outpatient-pool visit sent by an institution; (institution, visit_id) is unique."""
+
+    institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="pool_visits",
+                                    verbose_name=_("institution"))
+    visit_id = models.CharField(_("visit number"), max_length=40)
+    person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, related_name="pool_visits",
+                               verbose_name=_("insured person"))
+    service_date = models.DateField(_("service date"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    month = models.PositiveSmallIntegerField(_("month"))
+    class_a = money(_("class A"))
+    class_b = money(_("class B"))
+    class_c = money(_("class C"))
+    total = money(_("total"))
+    fund = money(_("fund payable"))
+    deductible = money(_("deductible"))
+    personal = money(_("personal"))
+    policy_version = models.CharField(_("policy version"), max_length=40)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    settlement = models.ForeignKey("InstitutionSettlement", on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="visits", verbose_name=_("settled in"))
+
+    class Meta:
+        ordering = ["-service_date", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["institution", "visit_id"], name="stl_visit_id_per_institution")]
+        indexes = [models.Index(fields=["institution", "year", "month"], name="stl_visit_inst_period")]
+        verbose_name = _("outpatient-pool visit")
+        verbose_name_plural = _("outpatient-pool visits")
+
+    def __str__(self):
+        return self.visit_id
+
+
+class RunKind(models.TextChoices):
+    MONTHLY = "monthly", _("Monthly")
+    YEAR_END = "year_end", _("Year-end")
+
+
+class RunState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    FINISHED = "finished", _("Finished")
+    FAILED = "failed", _("Failed")
+
+
+class SettlementRun(models.Model):
+    """One capitation settlement job for a region and period; unique per region + period + kind."""
+
+    region = models.ForeignKey("medins.Region", on_delete=models.PROTECT, related_name="settlement_runs",
+                               verbose_name=_("region"))
+    kind = models.CharField(_("kind"), max_length=10, choices=RunKind.choices)
+    year = models.PositiveSmallIntegerField(_("year"))
+    month = models.PositiveSmallIntegerField(_("month"), help_text=_("12 for the year-end run."))
+    state = models.CharField(_("state"), max_length=10, choices=RunState.choices, default=RunState.PENDING)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("started by"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    institutions_total = models.PositiveIntegerField(_("institutions"), default=0)
+    institutions_done = models.PositiveIntegerField(_("institutions done"), default=0)
+    visits_count = models.PositiveIntegerField(_("visits settled"), default=0)
+    amount_total = money(_("amount payable"))
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-year", "-month", "region"]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "kind", "year", "month"], name="stl_run_region_period_kind"),
+            models.CheckConstraint(condition=Q(month__gte=1, month__lte=12), name="stl_run_month_valid"),
+        ]
+        permissions = [("start_settlementrun", _("Can start and resume capitation settlement runs"))]
+        verbose_name = _("settlement run")
+        verbose_name_plural = _("settlement runs")
+
+    def __str__(self):
+        return f"{self.region.name} {self.period} {self.get_kind_display()}"
+
+    @property
+    def period(self) -> str:
+        return str(self.year) if self.kind == RunKind.YEAR_END else f"{self.year}-{self.month:02d}"
+
+
+class RunTransition(models.Model):
+    """Who moved a run from one state to another, when and why."""
+
+    run = models.ForeignKey(SettlementRun, on_delete=models.CASCADE, related_name="transitions", verbose_name=_("run"))
+    from_state = models.CharField(_("from"), max_length=10, blank=True)
+    to_state = models.CharField(_("to"), max_length=10)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                           verbose_name=_("by"))
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("run transition")
+        verbose_name_plural = _("run transitions")
+
+    def __str__(self):
+        return f"{self.from_state} → {self.to_state}"
+
+
+class StatementState(models.TextChoices):
+    COMPUTED = "computed", _("Computed")
+    RELEASED = "released", _("Released for payment")
+
+
+class InstitutionSettlement(models.Model):
+    """One institution's statement in one run (unique per run + institution).
+
+    Monthly: head count, quota, actual and paid of the run's month; `adjustment` is what late
+    visits of earlier months add; `payable = paid + adjustment`. Year-end: annual quota, annual
+    actual, final; `payable = final − settled before` (negative: recovered).
+    """
+
+    run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="statements", verbose_name=_("run"))
+    institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="pool_statements",
+                                    verbose_name=_("institution"))
+    headcount = models.PositiveIntegerField(_("head count"), default=0,
+                                            help_text=_("Year-end: person-months (sum of the monthly head counts)."))
+    quota = money(_("quota"))
+    actual = money(_("actual fund-payable"))
+    paid = money(_("paid for the period"))
+    adjustment = money(_("late-visit adjustment"))
+    settled_before = money(_("settled before"))
+    payable = money(_("payable"))
+    visits_count = models.PositiveIntegerField(_("visits settled"), default=0)
+    late_visits_count = models.PositiveIntegerField(_("late visits"), default=0)
+    detail = models.JSONField(_("computation"), default=dict, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=StatementState.choices, default=StatementState.COMPUTED)
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("released by"))
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("computed at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-run__year", "-run__month", "institution__name"]
+        constraints = [models.UniqueConstraint(fields=["run", "institution"], name="stl_statement_run_institution")]
+        permissions = [("release_institutionsettlement", _("Can release capitation statements for payment"))]
+        verbose_name = _("capitation statement")
+        verbose_name_plural = _("capitation statements")
+
+    def __str__(self):
+        return f"{self.institution} {self.run.period}"

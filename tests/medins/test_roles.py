@@ -53,3 +53,14 @@ def test_only_the_policy_admin_edits_case_types_and_nobody_deletes_persons(db):
         assert "enrollment.delete_person" not in perms(role)
     assert "claims.change_casetype" in perms("policy_admin")
     assert "claims.change_case" in perms("reviewer")
+
+
+def test_settlement_runs_are_started_by_a_clerk_and_released_by_finance(db):
+    """Issue #5: a clerk starts the run, finance releases statements (four-eyes enforced in the service)."""
+    roles_sync()
+    assert "settlement.start_settlementrun" in perms("reviewer")
+    assert "settlement.release_institutionsettlement" in perms("finance")
+    assert "settlement.release_institutionsettlement" not in perms("reviewer")
+    assert "settlement.view_statement" not in perms("school_operator")
+    assert all(code.split(".")[1].startswith("view_") for code in perms("supervisor"))
+    assert any(code.startswith("settlement.") for code in perms("supervisor"))

@@ -1,0 +1,255 @@
+"""Admin of outpatient-pool settlement: runs (start / resume), statements (export, print,
+release by finance, four-eyes), visits, memberships and school-clinic links. Thin: every
+change goes through the services."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from medins.benefits.errors import QuoteError
+from medins.models import Region
+
+from .models import (
+    InstitutionSettlement,
+    PoolMembership,
+    RunKind,
+    RunTransition,
+    SchoolClinic,
+    SettlementRun,
+    Visit,
+)
+from .selectors import statements
+from .services import settlement_release, settlement_run_start
+
+EXPORT_COLUMNS = [
+    ("run__region__name", _("region")), ("period", _("period")), ("kind", _("kind")),
+    ("institution__code", _("institution code")), ("institution__name", _("institution")),
+    ("headcount", _("head count")), ("quota", _("quota")), ("actual", _("actual fund-payable")),
+    ("paid", _("paid for the period")), ("adjustment", _("late-visit adjustment")),
+    ("settled_before", _("settled before")), ("payable", _("payable")), ("visits_count", _("visits settled")),
+    ("state", _("state")),
+]
+
+
+def _row(s: InstitutionSettlement) -> list:
+    values = {
+        "run__region__name": s.run.region.name, "period": s.run.period, "kind": s.run.get_kind_display(),
+        "institution__code": s.institution.code, "institution__name": s.institution.name,
+        "state": s.get_state_display(),
+    }
+    return [values.get(key, getattr(s, key, "")) for key, _label in EXPORT_COLUMNS]
+
+
+class StartRunForm(forms.Form):
+    region = forms.ModelChoiceField(Region.objects.all(), label=_("region"))
+    kind = forms.ChoiceField(choices=RunKind.choices, label=_("kind"))
+    year = forms.IntegerField(min_value=2000, max_value=2100, label=_("year"), initial=lambda: dt.date.today().year - 1)
+    month = forms.IntegerField(min_value=1, max_value=12, required=False, label=_("month"),
+                               help_text=_("Monthly runs only."))
+
+
+class TransitionInline(admin.TabularInline):
+    model = RunTransition
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["at", "from_state", "to_state", "by", "note"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SettlementRun)
+class SettlementRunAdmin(SimpleHistoryAdmin):
+    list_display = ["__str__", "region", "kind", "year", "month", "state", "progress", "visits_count", "amount_total",
+                    "started_by", "created_at", "finished_at"]
+    list_filter = ["state", "kind", "region", "year"]
+    list_select_related = ["region", "started_by"]
+    readonly_fields = [f.name for f in SettlementRun._meta.fields]
+    inlines = [TransitionInline]
+    actions = ["resume_runs"]
+    change_list_template = "admin/settlement/settlementrun/change_list.html"
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj):
+        return f"{obj.institutions_done}/{obj.institutions_total}"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [path("start/", self.admin_site.admin_view(self.start_view), name="settlement_settlementrun_start"),
+                *super().get_urls()]
+
+    def start_view(self, request):
+        if not request.user.has_perm("settlement.start_settlementrun"):
+            raise PermissionDenied
+        form = StartRunForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                run = settlement_run_start(acting_user=request.user, region=data["region"], kind=data["kind"],
+                                           year=data["year"], month=data["month"])
+            except QuoteError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, _("Run %(run)s started.") % {"run": run}, messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:settlement_settlementrun_change", args=[run.pk]))
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
+                   "title": _("Start a capitation settlement run")}
+        return TemplateResponse(request, "admin/settlement/settlementrun/start.html", context)
+
+    @admin.action(description=_("Resume the selected unfinished runs"), permissions=["start"])
+    def resume_runs(self, request, queryset):
+        for run in queryset.select_related("region"):
+            settlement_run_start(acting_user=request.user, region=run.region, kind=run.kind, year=run.year,
+                                 month=run.month)
+        self.message_user(request, _("Resumed."), messages.SUCCESS)
+
+    def has_start_permission(self, request):
+        return request.user.has_perm("settlement.start_settlementrun")
+
+
+@admin.register(InstitutionSettlement)
+class InstitutionSettlementAdmin(SimpleHistoryAdmin):
+    list_display = ["institution", "period", "kind", "headcount", "quota", "actual", "paid", "adjustment", "payable",
+                    "state", "released_by", "print_link"]
+    list_filter = ["state", "run__kind", "run__year", "run__region"]
+    list_select_related = ["run", "run__region", "institution", "released_by"]
+    search_fields = ["institution__name", "institution__code"]
+    readonly_fields = [f.name for f in InstitutionSettlement._meta.fields]
+    actions = ["release", "export_csv", "export_xlsx"]
+
+    def get_queryset(self, request):
+        return statements()
+
+    @admin.display(description=_("period"))
+    def period(self, obj):
+        return obj.run.period
+
+    @admin.display(description=_("kind"))
+    def kind(self, obj):
+        return obj.run.get_kind_display()
+
+    @admin.display(description=_("statement"))
+    def print_link(self, obj):
+        from django.utils.html import format_html
+        return format_html('<a href="{}" target="_blank">{}</a>',
+                           reverse("admin:settlement_institutionsettlement_print", args=[obj.pk]), _("Print"))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [path("<int:pk>/print/", self.admin_site.admin_view(self.print_view),
+                     name="settlement_institutionsettlement_print"), *super().get_urls()]
+
+    def print_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        statement = get_object_or_404(statements(), pk=pk)
+        return TemplateResponse(request, "settlement/statement_print.html",
+                                {"s": statement, "months": statement.detail.get("monthly", [])})
+
+    @admin.action(description=_("Release the selected statements for payment"), permissions=["release"])
+    def release(self, request, queryset):
+        done = 0
+        for statement in queryset.order_by("pk"):
+            try:
+                settlement_release(acting_user=request.user, statement=statement)
+                done += 1
+            except QuoteError as exc:
+                self.message_user(request, f"{statement}: {exc}", messages.ERROR)
+        if done:
+            self.message_user(request, _("%(n)d statements released.") % {"n": done}, messages.SUCCESS)
+
+    def has_release_permission(self, request):
+        return request.user.has_perm("settlement.release_institutionsettlement")
+
+    @admin.action(description=_("Export the selected statements (CSV)"))
+    def export_csv(self, request, queryset):
+        buffer = io.StringIO()
+        buffer.write("\ufeff")  # Excel opens UTF-8 Chinese correctly with a BOM
+        writer = csv.writer(buffer)
+        writer.writerow([str(label) for _key, label in EXPORT_COLUMNS])
+        for s in queryset.select_related("run", "run__region", "institution"):
+            writer.writerow(_row(s))
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="capitation-statements.csv"'
+        return response
+
+    @admin.action(description=_("Export the selected statements (XLSX)"))
+    def export_xlsx(self, request, queryset):
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.append([str(label) for _key, label in EXPORT_COLUMNS])
+        for s in queryset.select_related("run", "run__region", "institution"):
+            sheet.append([v if isinstance(v, (int, str)) else float(v) if v is not None else "" for v in _row(s)])
+        out = io.BytesIO()
+        book.save(out)
+        response = HttpResponse(out.getvalue(),
+                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response["Content-Disposition"] = 'attachment; filename="capitation-statements.xlsx"'
+        return response
+
+
+@admin.register(Visit)
+class VisitAdmin(admin.ModelAdmin):
+    list_display = ["visit_id", "institution", "person", "service_date", "total", "fund", "personal", "settlement",
+                    "received_at"]
+    list_filter = ["year", "month"]
+    list_select_related = ["institution", "person", "settlement", "settlement__run"]
+    search_fields = ["visit_id"]
+    readonly_fields = [f.name for f in Visit._meta.fields]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PoolMembership)
+class PoolMembershipAdmin(admin.ModelAdmin):
+    list_display = ["person", "institution", "year", "source", "signed_on"]
+    list_filter = ["year", "source"]
+    list_select_related = ["person", "institution"]
+    raw_id_fields = ["person", "institution"]
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SchoolClinic)
+class SchoolClinicAdmin(SimpleHistoryAdmin):
+    list_display = ["school", "institution"]
+    list_select_related = ["school", "institution"]
+    autocomplete_fields = []
+    raw_id_fields = ["school", "institution"]

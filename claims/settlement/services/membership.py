@@ -1,0 +1,122 @@
+"""Who belongs to which outpatient-pool institution in a year (DOMAIN §8).
+
+- College students belong to their school's clinic (SchoolClinic) automatically:
+  `pool_members_sync_schools` adds every college student of the region with cover in the
+  year (set-based, idempotent). The settlement run calls it before counting heads.
+- Residents belong to the institution they sign with (sign-up list, CSV import).
+- One institution per person and year (unique person + year): a second sign-up for another
+  institution in the same year is refused, the same one again changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from enrollment.models import CoveragePeriod, CoverageStatus, Person, SchoolKind
+from medins.models import Institution
+
+from ..errors import InvalidRequest
+from ..models import MembershipSource, PoolMembership, SchoolClinic
+from ..selectors import POOL_DESIGNATION
+
+BATCH = 5000
+
+
+def _check_pool_institution(institution: Institution) -> None:
+    if not institution.designations.filter(code=POOL_DESIGNATION).exists():
+        raise InvalidRequest("institution", f"{institution} is not an outpatient-pool institution")
+
+
+@transaction.atomic
+def school_clinic_link(*, acting_user, school, institution: Institution) -> SchoolClinic:
+    """Link a college to the clinic that serves its students (replaces an earlier link)."""
+    if school.kind != SchoolKind.COLLEGE:
+        raise InvalidRequest("school", "only colleges have a school clinic in the outpatient pool")
+    if school.region_id != institution.region_id:
+        raise InvalidRequest("institution", "the clinic is not in the school's region")
+    _check_pool_institution(institution)
+    link = SchoolClinic.objects.select_for_update().filter(school=school).first()
+    if link is None:
+        link = SchoolClinic(school=school, institution=institution)
+    elif link.institution_id == institution.pk:
+        return link
+    link.institution = institution
+    link._history_user = acting_user
+    link.save()
+    return link
+
+
+@transaction.atomic
+def pool_members_sync_schools(*, acting_user, region_id: int, year: int) -> int:
+    """Add the college students of the region's linked schools with cover in `year`; returns how many were added."""
+    covered = CoveragePeriod.objects.filter(benefit_year=year, status=CoverageStatus.ACTIVE).values("person_id")
+    members = PoolMembership.objects.filter(year=year).values("person_id")
+    rows = (
+        Person.objects.filter(region_id=region_id, school__kind=SchoolKind.COLLEGE, school__clinic__isnull=False,
+                              pk__in=covered)
+        .exclude(pk__in=members)
+        .values_list("pk", "school__clinic__institution_id")
+        .order_by("pk")
+    )
+    added = 0
+    batch = []
+    for person_id, institution_id in rows.iterator(chunk_size=BATCH):
+        batch.append(PoolMembership(person_id=person_id, institution_id=institution_id, year=year,
+                                    source=MembershipSource.SCHOOL))
+        if len(batch) == BATCH:
+            added += len(PoolMembership.objects.bulk_create(batch, ignore_conflicts=True))
+            batch = []
+    if batch:
+        added += len(PoolMembership.objects.bulk_create(batch, ignore_conflicts=True))
+    return added
+
+
+@dataclass
+class SignupResult:
+    created: int = 0
+    unchanged: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+
+@transaction.atomic
+def pool_signups_import(*, acting_user, institution: Institution, year: int, rows: Iterable[dict]) -> SignupResult:
+    """Sign-up list of residents for an institution and year: rows {id_number, signed_on}."""
+    _check_pool_institution(institution)
+    result = SignupResult()
+    rows = list(rows)
+    persons = {p.id_number: p.pk for p in Person.objects.filter(
+        id_number__in=[str(r.get("id_number", "")).strip().upper() for r in rows], region_id=institution.region_id)}
+    wanted: dict[int, tuple[int, dt.date | None]] = {}
+    for number, row in enumerate(rows, 1):
+        id_number = str(row.get("id_number", "")).strip().upper()
+        person_id = persons.get(id_number)
+        if person_id is None:
+            result.errors.append({"row": number, "field": "id_number", "message": "no insured person of this region"})
+            continue
+        signed = row.get("signed_on") or None
+        if signed is not None and not isinstance(signed, dt.date):
+            try:
+                signed = dt.date.fromisoformat(str(signed).strip())
+            except ValueError:
+                result.errors.append({"row": number, "field": "signed_on", "message": "expected YYYY-MM-DD"})
+                continue
+        wanted[person_id] = (number, signed)
+    existing = dict(PoolMembership.objects.select_for_update().filter(year=year, person_id__in=list(wanted))
+                    .order_by("pk").values_list("person_id", "institution_id"))
+    new = []
+    for person_id, (number, signed) in wanted.items():
+        current = existing.get(person_id)
+        if current == institution.pk:
+            result.unchanged += 1
+        elif current is not None:
+            result.errors.append({"row": number, "field": "id_number",
+                                  "message": f"already a member of another institution (#{current}) in {year}"})
+        else:
+            new.append(PoolMembership(person_id=person_id, institution=institution, year=year,
+                                      source=MembershipSource.SIGNUP, signed_on=signed))
+    result.created = len(PoolMembership.objects.bulk_create(new, ignore_conflicts=True))
+    return result

@@ -1,0 +1,240 @@
+"""Capitation settlement runs (DOMAIN §8): start, process (resumable), settle one institution, release.
+
+Run state machine (one transition table, one service per transition, each recorded in
+RunTransition):
+
+    pending  → running    settlement_run_process picks it up
+    running  → finished   every institution has its statement
+    running  → failed     an unexpected error (recorded in `errors`); resumable
+    failed   → running    settlement_run_start again (admin "resume") or a retry
+    running  → running    a resumed run whose worker died (no state change, re-enqueued)
+
+Never paying twice:
+- a run is unique per region + kind + year + month; starting one that exists returns it
+  (a finished run is not run again, an unfinished one is resumed);
+- each institution is settled in its own transaction holding its PoolAccount row lock, and
+  its statement is unique per run + institution: a resumed or concurrent worker that finds
+  the statement already there skips the institution;
+- visits are assigned to the statement that settles them (Visit.settlement); a visit is
+  counted once: late visits (arrived after their month was settled) are picked up by the
+  next run as an `adjustment`, never by changing a statement already written.
+
+Monthly run for month M: every unsettled visit of the year up to M is assigned to the run;
+the institution is owed Σ_{K≤M} min(actual_K, quota_K) (the pure `settle` over months 1..M),
+and the run pays that minus what earlier runs settled. Year-end run: all twelve months;
+payable = final − settled before (negative: recovered). Head counts are frozen per month in
+the PoolAccount when first computed, so a later run reuses the figure the earlier one paid on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import OperationalError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from medins.models import Institution, Region
+from medins.selectors import policy_in_force
+
+from ..capitation import MonthFigures, rates_of, settle, year_start
+from ..errors import ReleaseRefused, RunRefused
+from ..models import (
+    InstitutionSettlement,
+    PoolAccount,
+    RunKind,
+    RunState,
+    RunTransition,
+    SettlementRun,
+    StatementState,
+    Visit,
+)
+from ..selectors import headcounts, month_actuals, pool_institutions
+from .membership import pool_members_sync_schools
+
+log = logging.getLogger(__name__)
+
+TRANSITIONS = {
+    RunState.PENDING: {RunState.RUNNING},
+    RunState.RUNNING: {RunState.FINISHED, RunState.FAILED, RunState.RUNNING},
+    RunState.FAILED: {RunState.RUNNING},
+    RunState.FINISHED: set(),
+}
+
+
+def _move(run: SettlementRun, to: str, *, by, note: str = "") -> bool:
+    """Conditional state change (UPDATE ... WHERE state = from) with its transition record."""
+    frm = run.state
+    if to not in TRANSITIONS[frm]:
+        raise RunRefused(f"a {frm} run cannot become {to}")
+    fields = {"state": to}
+    if to == RunState.FINISHED:
+        fields["finished_at"] = timezone.now()
+    if not SettlementRun.objects.filter(pk=run.pk, state=frm).update(**fields):
+        return False
+    RunTransition.objects.create(run=run, from_state=frm, to_state=to, by=by, note=note[:200])
+    for key, value in fields.items():
+        setattr(run, key, value)
+    return True
+
+
+def _enqueue(run_id: int) -> None:
+    from ..tasks import capitation_run_process
+
+    transaction.on_commit(lambda: capitation_run_process.delay(run_id))
+
+
+@transaction.atomic
+def settlement_run_start(*, acting_user, region: Region, kind: str, year: int, month: int | None = None) -> SettlementRun:
+    """Create (or find) the run for region + period + kind and enqueue its processing after commit.
+
+    Idempotent: the same period again returns the existing run; a finished run is left as it
+    is, an unfinished one is re-enqueued (resume).
+    """
+    if kind == RunKind.YEAR_END:
+        month = 12
+    if kind not in RunKind.values or month is None or not 1 <= month <= 12:
+        raise RunRefused("kind must be monthly (with a month 1-12) or year_end")
+    # The policy must define the capitation parameters: refuse now, naming the missing one.
+    rates_of(policy_in_force(region=region.code, date=year_start(year)))
+    if kind == RunKind.MONTHLY and SettlementRun.objects.filter(region=region, kind=RunKind.YEAR_END, year=year).exists():
+        raise RunRefused(f"{year} is closed by its year-end settlement")
+    run, created = SettlementRun.objects.get_or_create(
+        region=region, kind=kind, year=year, month=month, defaults={"started_by": acting_user}
+    )
+    if created:
+        run._history_user = acting_user
+        RunTransition.objects.create(run=run, from_state="", to_state=RunState.PENDING, by=acting_user, note="started")
+    if run.state != RunState.FINISHED:
+        _enqueue(run.pk)
+    return run
+
+
+def settlement_run_process(*, run_id: int, acting_user=None) -> SettlementRun:
+    """Work through a run's institutions, one transaction each; safe to call again or concurrently."""
+    run = SettlementRun.objects.select_related("region").get(pk=run_id)
+    if run.state == RunState.FINISHED:
+        return run
+    with transaction.atomic():
+        run = SettlementRun.objects.select_for_update().select_related("region").get(pk=run_id)
+        if run.state == RunState.FINISHED:
+            return run
+        if run.state != RunState.RUNNING:
+            _move(run, RunState.RUNNING, by=acting_user, note="processing")
+        pool_members_sync_schools(acting_user=acting_user, region_id=run.region_id, year=run.year)
+        total = pool_institutions(region_id=run.region_id).count()
+        SettlementRun.objects.filter(pk=run.pk).update(institutions_total=total)
+    try:
+        policy = policy_in_force(region=run.region.code, date=year_start(run.year))
+        rates = rates_of(policy)
+        done = set(InstitutionSettlement.objects.filter(run=run).values_list("institution_id", flat=True))
+        for institution in pool_institutions(region_id=run.region_id).exclude(pk__in=done).iterator(chunk_size=500):
+            institution_settle(run=run, institution=institution, rates=rates)
+    except Exception as exc:  # recorded on the run, which stays resumable; the task decides on retries
+        log.exception("settlement run %s failed", run_id)
+        with transaction.atomic():
+            run = SettlementRun.objects.select_for_update().get(pk=run_id)
+            run.errors = [*run.errors, {"at": timezone.now().isoformat(), "error": f"{type(exc).__name__}: {exc}"}]
+            run.save(update_fields=["errors"])
+            if run.state == RunState.RUNNING:
+                _move(run, RunState.FAILED, by=acting_user, note=str(exc))
+        if isinstance(exc, OperationalError):
+            raise  # transient (connection, lock timeout): the task retries with backoff
+        return run
+    with transaction.atomic():
+        run = SettlementRun.objects.select_for_update().get(pk=run_id)
+        count = InstitutionSettlement.objects.filter(run=run).count()
+        if run.state == RunState.RUNNING and count >= run.institutions_total:
+            _move(run, RunState.FINISHED, by=acting_user, note=f"{count} institutions")
+    return run
+
+
+@transaction.atomic
+def institution_settle(*, run: SettlementRun, institution: Institution, rates) -> InstitutionSettlement | None:
+    """Settle one institution for one run; returns None when another worker already did."""
+    year, month = run.year, run.month
+    PoolAccount.objects.get_or_create(institution=institution, year=year)
+    account = PoolAccount.objects.select_for_update().get(institution=institution, year=year)
+    if InstitutionSettlement.objects.filter(run=run, institution=institution).exists():
+        return None  # settled by another worker (or before a crash) while we waited for the lock
+    statement = InstitutionSettlement.objects.create(run=run, institution=institution)
+    assigned = Visit.objects.filter(institution=institution, year=year, month__lte=month, settlement__isnull=True)
+    late = assigned.filter(month__lt=month).count() if run.kind == RunKind.MONTHLY else 0
+    visits = assigned.update(settlement=statement)
+
+    actuals = month_actuals(institution_id=institution.pk, year=year, through_month=month)
+    frozen = {int(k): v for k, v in account.headcounts.items()}
+    if run.kind == RunKind.YEAR_END:
+        needed = list(range(1, 13))
+    else:  # the run's month, and earlier months only when they have visits to pay
+        needed = sorted({month, *actuals})
+    missing = [k for k in needed if k not in frozen]
+    frozen.update(headcounts(institution_id=institution.pk, year=year, months=missing))
+    figures = [MonthFigures(k, frozen[k], actuals.get(k, (0, 0))[0] or 0) for k in needed]
+    result = settle(figures, rates)
+    before = account.settled_to_date
+
+    this = next(m for m in result.monthly if m.month == month)
+    if run.kind == RunKind.YEAR_END:
+        owed = result.final
+        statement.headcount = sum(m.headcount for m in result.monthly)
+        statement.quota, statement.actual, statement.paid = result.annual_quota, result.annual_actual, result.final
+    else:
+        owed = result.paid_monthly
+        statement.headcount, statement.quota, statement.actual, statement.paid = (
+            this.headcount, this.quota, this.actual, this.paid)
+    payable = owed - before
+    statement.settled_before = before
+    statement.payable = payable
+    statement.adjustment = payable - statement.paid if run.kind == RunKind.MONTHLY else 0
+    statement.visits_count = visits
+    statement.late_visits_count = late
+    statement.detail = {
+        "policy_version": rates.policy_version,
+        "per_person_per_year": str(rates.per_person_per_year),
+        "surplus_share": str(rates.surplus_share),
+        "monthly": [{**m.as_dict(), "headcount": m.headcount} for m in result.monthly],
+        "annual_quota": str(result.annual_quota),
+        "annual_actual": str(result.annual_actual),
+        "final": str(result.final),
+        "paid_monthly": str(result.paid_monthly),
+    }
+    statement.save(update_fields=["headcount", "quota", "actual", "paid", "settled_before", "payable", "adjustment",
+                                  "visits_count", "late_visits_count", "detail"])
+    account.headcounts = {str(k): v for k, v in sorted(frozen.items())}
+    PoolAccount.objects.filter(pk=account.pk).update(
+        settled_to_date=F("settled_to_date") + payable, headcounts=account.headcounts,
+        closed=run.kind == RunKind.YEAR_END,
+    )
+    SettlementRun.objects.filter(pk=run.pk).update(
+        institutions_done=F("institutions_done") + 1, visits_count=F("visits_count") + visits,
+        amount_total=F("amount_total") + payable,
+    )
+    return statement
+
+
+@transaction.atomic
+def settlement_release(*, acting_user, statement: InstitutionSettlement) -> InstitutionSettlement:
+    """Finance releases a statement for payment; four-eyes: not the clerk who started the run."""
+    statement = (InstitutionSettlement.objects.select_for_update().select_related("run")
+                 .get(pk=statement.pk))
+    if not acting_user.has_perm("settlement.release_institutionsettlement"):
+        raise ReleaseRefused("only the finance role may release statements")
+    if statement.run.state != RunState.FINISHED:
+        raise ReleaseRefused("the run is not finished")
+    if statement.state != StatementState.COMPUTED:
+        raise ReleaseRefused("already released")
+    if statement.run.started_by_id is not None and statement.run.started_by_id == acting_user.pk:
+        raise ReleaseRefused("four-eyes: the clerk who started the run cannot release its statements")
+    statement.state = StatementState.RELEASED
+    statement.released_by = acting_user
+    statement.released_at = timezone.now()
+    statement._history_user = acting_user
+    statement.save(update_fields=["state", "released_by", "released_at"])
+    return statement
+
+
+def previous_month(today: dt.date) -> tuple[int, int]:
+    first = today.replace(day=1) - dt.timedelta(days=1)
+    return first.year, first.month

@@ -1,0 +1,53 @@
+"""Two workers on the same run at once (PostgreSQL row locks): each institution settled once."""
+
+import datetime as dt
+import threading
+from decimal import Decimal as D
+
+import pytest
+from django.db import connection, connections
+
+from claims.settlement.models import InstitutionSettlement, PoolAccount, RunKind, RunState, SettlementRun
+from claims.settlement.services import pool_members_sync_schools, settlement_run_process, visits_ingest
+from medins.models import Designation, Institution
+from tests.settlement.conftest import visit
+
+pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_settle_each_institution_once(jinan, clinic, make_student):
+    pool = Designation.objects.get(code="outpatient_pool")
+    for i in range(20):
+        inst = Institution.objects.create(region=jinan, code=f"JN-Y-{i:03d}", name=f"并发测试{i}", kind="clinic",
+                                          level="primary")
+        inst.designations.add(pool)
+    students = [make_student() for _ in range(3)]
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    visits_ingest(acting_user=None, institution=clinic,
+                  rows=[visit(f"C{i}", s, dt.date(2021, 4, 2), a="20.00") for i, s in enumerate(students)])
+    run = SettlementRun.objects.create(region=jinan, kind=RunKind.MONTHLY, year=2021, month=4)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def worker():
+        try:
+            barrier.wait()
+            settlement_run_process(run_id=run.pk)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    run.refresh_from_db()
+    total = Institution.objects.filter(region=jinan, designations__code="outpatient_pool").count()
+    assert run.state == RunState.FINISHED
+    assert InstitutionSettlement.objects.filter(run=run).count() == run.institutions_done == total
+    assert run.amount_total == D("15.00")  # 3 × 13.00 = 39.00, quota 3 × 5.00
+    assert PoolAccount.objects.get(institution=clinic, year=2021).settled_to_date == D("15.00")

@@ -1,0 +1,132 @@
+"""Pool membership (head counts) and visit ingestion (DOMAIN §4, §8, §9)."""
+
+import datetime as dt
+import io
+import json
+from decimal import Decimal as D
+
+from django.core.management import call_command
+
+from claims.settlement.models import PoolLedger, PoolMembership, Visit
+from claims.settlement.selectors import headcounts
+from claims.settlement.services import pool_members_sync_schools, pool_signups_import
+from enrollment.models import CoveragePeriod, SchoolKind
+from medins.models import Institution
+from tests.enrollment import factories as ef
+from tests.settlement.conftest import visit
+
+
+def test_quote_contract_serves_outpatient_pool(reference_data, capsys, monkeypatch):
+    request = {"region": "370100", "benefit": "outpatient_pool", "service_date": "2021-05-10",
+               "person": {"category": "college_student"}, "institution": {"level": "primary"},
+               "bill": {"class_a": "100.00", "class_b": "0.00", "class_c": "0.00"},
+               "year_to_date": {"fund_paid": "0.00", "deductible_paid": False, "deductible_paid_amount": "0.00"}}
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(request)))
+    call_command("quote", "-")
+    body = json.loads(capsys.readouterr().out)
+    assert body["fund"] == "65.00" and body["settlement"]["hifp_pay"] == "65.00"
+
+
+def test_college_students_join_their_school_clinic_automatically(jinan, clinic, make_student):
+    a, b = make_student(), make_student()
+    assert pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021) == 2
+    assert pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021) == 0  # idempotent
+    assert set(PoolMembership.objects.filter(institution=clinic, year=2021).values_list("person_id", flat=True)) == {
+        a.pk, b.pk}
+
+
+def test_students_without_cover_in_the_year_or_at_other_schools_are_not_members(jinan, make_student):
+    make_student(covered_from=dt.date(2022, 1, 1), covered_to=dt.date(2022, 12, 31))
+    other = ef.SchoolFactory(region=jinan, kind=SchoolKind.COLLEGE)  # no clinic linked
+    make_student(school=other)
+    assert pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021) == 0
+
+
+def test_headcount_counts_members_covered_on_the_first_of_the_month(jinan, clinic, make_student):
+    # Decision: counted for a month when covered on its 1st day.
+    make_student()
+    make_student(covered_from=dt.date(2021, 3, 2))           # from April
+    make_student(covered_to=dt.date(2021, 2, 15))            # January and February
+    make_student(covered_from=dt.date(2021, 7, 1))           # Jinan late payer: from July 1
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    counts = headcounts(institution_id=clinic.pk, year=2021, months=[1, 2, 3, 4, 7])
+    assert counts == {1: 2, 2: 2, 3: 1, 4: 2, 7: 3}
+
+
+def test_signup_import_for_residents(jinan):
+    centre = Institution.objects.filter(region=jinan, designations__code="outpatient_pool").exclude(
+        code="JN-S-001").first() or _centre(jinan)
+    person = ef.PersonFactory(area="370102")
+    rows = [{"id_number": person.id_number, "signed_on": "2021-01-05"}, {"id_number": "370102199001010000"}]
+    result = pool_signups_import(acting_user=None, institution=centre, year=2021, rows=rows)
+    assert result.created == 1 and len(result.errors) == 1
+    again = pool_signups_import(acting_user=None, institution=centre, year=2021, rows=rows[:1])
+    assert again.created == 0 and again.unchanged == 1
+
+
+def _centre(region):
+    from medins.models import Designation
+    centre = Institution.objects.create(region=region, code="JN-C-T1", name="测试社区卫生服务中心", kind="clinic",
+                                        level="primary")
+    centre.designations.add(Designation.objects.get(code="outpatient_pool"))
+    return centre
+
+
+def test_ingest_computes_fund_with_the_yearly_ledger_in_service_date_order(jinan, make_student, ingest):
+    student = make_student()
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    # Sent out of order: the 1 March visit is computed first; the cap (500) binds on the later one.
+    result = ingest([visit("V2", student, dt.date(2021, 4, 1), a="400.00"),
+                     visit("V1", student, dt.date(2021, 3, 1), a="500.00")])
+    assert result.created == 2 and not result.errors
+    v1, v2 = Visit.objects.get(visit_id="V1"), Visit.objects.get(visit_id="V2")
+    assert v1.fund == D("325.00")
+    assert v2.fund == D("175.00")  # 260 computed, 500 − 325 left
+    ledger = PoolLedger.objects.get(person=student, year=2021)
+    assert ledger.fund_paid == D("500.00") and ledger.visits == 2
+
+
+def test_resending_a_visit_changes_nothing(jinan, make_student, ingest):
+    student = make_student()
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    rows = [visit("V1", student, dt.date(2021, 3, 1))]
+    assert ingest(rows).created == 1
+    again = ingest([{**rows[0], "class_a": "999.00"}])
+    assert again.created == 0 and again.duplicates == 1
+    assert Visit.objects.get().fund == D("65.00")
+    assert PoolLedger.objects.get().fund_paid == D("65.00")
+
+
+def test_late_visit_with_earlier_date_is_computed_in_arrival_order(jinan, make_student, ingest):
+    student = make_student()
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    ingest([visit("V2", student, dt.date(2021, 6, 1), a="700.00")])   # 455
+    ingest([visit("V1", student, dt.date(2021, 2, 1), a="200.00")])   # arrives later: 45 left
+    assert Visit.objects.get(visit_id="V2").fund == D("455.00")
+    assert Visit.objects.get(visit_id="V1").fund == D("45.00")
+
+
+def test_refused_rows_name_their_reason(jinan, clinic, make_student, ingest):
+    member = make_student()
+    outsider = ef.PersonFactory(area="370102", birth=dt.date(2001, 1, 1))
+    CoveragePeriod.objects.create(person=outsider, benefit_year=2021, covered_from=dt.date(2021, 1, 1),
+                                  covered_to=dt.date(2021, 12, 31))
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    rows = [
+        visit("A", member, dt.date(2022, 1, 5)),           # not a member in 2022 (no cover either)
+        visit("B", outsider, dt.date(2021, 3, 1)),         # not a member of the school clinic
+        {"visit_id": "C", "id_number": "370102200101011111", "service_date": "2021-03-01", "class_a": "1"},
+        {"visit_id": "D", "id_number": member.id_number, "service_date": "2021-02-30", "class_a": "1"},
+        visit("E", member, dt.date(2021, 3, 1), a="1.5"),
+    ]
+    result = ingest(rows)
+    codes = {e["visit_id"]: e["code"] for e in result.errors}
+    assert codes == {"A": "not_member", "B": "not_member", "C": "unknown_person", "D": "invalid_request"}
+    assert result.created == 1
+
+
+def test_not_covered_on_the_service_date(jinan, make_student, ingest):
+    student = make_student(covered_to=dt.date(2021, 6, 30))
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    result = ingest([visit("X", student, dt.date(2021, 8, 1))])
+    assert [e["code"] for e in result.errors] == ["not_covered"]
