@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 
 from django import forms
@@ -14,16 +15,20 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from medins.benefits.errors import QuoteError
 
 from .idnumber import mask
-from .imports import FileError
+from .imports import FileError, row_message
+from .messages import localized
 from .models import (
+    Category,
     CoveragePeriod,
     CoverageStatus,
     ImportStatus,
@@ -82,8 +87,7 @@ class CategoryFilter(admin.SimpleListFilter):
     parameter_name = "category"
 
     def lookups(self, request, model_admin):
-        return [("adult", _("Adult")), ("minor", _("Minor")), ("student", _("Student")),
-                ("college_student", _("College student")), ("newborn", _("Newborn"))]
+        return Category.choices
 
     def queryset(self, request, queryset):
         today = dt.date.today()
@@ -185,7 +189,7 @@ class PersonAdmin(SimpleHistoryAdmin):
 
     @admin.display(description=_("category (today)"))
     def category_today(self, obj):
-        return obj.category_on(dt.date.today())
+        return Category(obj.category_on(dt.date.today())).label
 
     @admin.display(description=_("bank account"))
     def masked_bank(self, obj):
@@ -193,21 +197,34 @@ class PersonAdmin(SimpleHistoryAdmin):
 
     @admin.display(description=_("coverage timeline"))
     def coverage_timeline(self, obj):
-        periods = list(obj.coverage_periods.order_by("covered_from"))
+        """One row per coverage period: dates, status, why it starts late or ends early, and a bar
+        placed on its benefit year (green: covered, orange: after a waiting period, grey: cancelled)."""
+        periods = list(obj.coverage_periods.select_related("stop").order_by("covered_from", "pk"))
         if not periods:
             return _("No cover recorded.")
 
-        def bar(p):
+        def row(p):
+            year_days = 366 if calendar.isleap(p.benefit_year) else 365
             start = (p.covered_from - dt.date(p.benefit_year, 1, 1)).days
             days = (p.covered_to - p.covered_from).days + 1
             colour = "#9e9e9e" if p.status == CoverageStatus.CANCELLED else ("#f0ad4e" if p.waiting else "#5cb85c")
-            return (p.benefit_year, p.covered_from, p.covered_to, p.get_status_display(),
-                    start * 100 // 366, max(1, days * 100 // 366), colour)
+            notes = []
+            if p.waiting:
+                notes.append(str(_("after a waiting period")))
+            if p.stop_id:
+                notes.append(f"{_('ended by stop')} {date_format(p.stop.stop_date)}（{p.stop.get_reason_display()}）")
+            return (p.benefit_year, date_format(p.covered_from), date_format(p.covered_to), p.get_status_display(),
+                    "；".join(notes) or "—", f"{start * 100 / year_days:.1f}", f"{max(0.5, days * 100 / year_days):.1f}", colour)
 
         rows = format_html_join(
-            "", '<tr><td>{}</td><td>{} – {}</td><td>{}</td><td style="width:40em"><div style="margin-left:{}%;'
-            'width:{}%;background:{};height:1em"></div></td></tr>', (bar(p) for p in periods))
-        return format_html('<table class="coverage-timeline">{}</table>', rows)
+            "", '<tr><td>{}</td><td style="white-space:nowrap">{}</td><td style="white-space:nowrap">{}</td><td>{}</td>'
+            '<td>{}</td><td style="min-width:16em"><div style="background:#eee;height:1em">'
+            '<div style="margin-left:{}%;width:{}%;background:{};height:1em"></div></div></td></tr>',
+            (row(p) for p in periods))
+        head = format_html("<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+                           _("benefit year"), _("covered from"), _("covered to"), _("status"), _("note"),
+                           _("1 Jan – 31 Dec"))
+        return format_html('<table class="coverage-timeline"><thead>{}</thead><tbody>{}</tbody></table>', head, rows)
 
     def get_fields(self, request, obj=None):
         id_field = "id_number" if obj is None or _reveal(request) else "masked_id"
@@ -266,7 +283,7 @@ class PaymentForm(forms.ModelForm):
                 deceased=person.stops.filter(reason=StopReason.DEATH).exists())
         except QuoteError as exc:
             field = getattr(exc, "field", None)
-            raise ValidationError({field if field in self.fields else "paid_on": str(exc)}) from exc
+            raise ValidationError({field if field in self.fields else "paid_on": localized(exc)}) from exc
         return data
 
 
@@ -284,7 +301,7 @@ class PaymentAdmin(SimpleHistoryAdmin):
     readonly_fields = ("receipt_number", "person", "paid_on", "amount", "category", "newborn_registration", "policy_version",
                        "source", "payment_import", "status", "refund_stop", "refunded_at", "created_at")
 
-    @admin.display(description=_("name"), ordering="person__name")
+    @admin.display(description=pgettext_lazy("person", "name"), ordering="person__name")
     def person_name(self, obj):
         return obj.person.name
 
@@ -334,10 +351,11 @@ class PaymentAdmin(SimpleHistoryAdmin):
                 payment_import, report = payment_import_prepare(acting_user=request.user, filename=upload.name,
                                                                 content=upload.read())
             except FileError as exc:
-                form.add_error("file", str(exc))
+                form.add_error("file", localized(exc))
             else:
-                context.update(payment_import=payment_import, report=report, title=_("Check the file before importing"),
-                               valid=report.ok)
+                errors = [{**e, "text": row_message(e)} for e in report.errors]
+                context.update(payment_import=payment_import, report=report, errors=errors,
+                               title=_("Check the file before importing"), valid=report.ok)
                 return TemplateResponse(request, "admin/enrollment/payment/import_preview.html", context)
         return TemplateResponse(request, "admin/enrollment/payment/import_upload.html", context)
 
@@ -348,7 +366,7 @@ class PaymentAdmin(SimpleHistoryAdmin):
         try:
             report = payment_import_confirm(acting_user=request.user, payment_import=payment_import)
         except FileError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
+            self.message_user(request, localized(exc), messages.ERROR)
         else:
             self.message_user(request, _("%(ok)d payments imported, %(dup)d already imported, %(err)d rows with errors.")
                               % {"ok": report.ok, "dup": report.duplicates, "err": len(report.errors)},
@@ -374,7 +392,7 @@ class PaymentImportAdmin(admin.ModelAdmin):
         if not obj.errors:
             return "—"
         rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
-            (e["row"], e.get("column") or e["field"], e.get("receipt_number", ""), e.get("id_number", ""), e["message"])
+            (e["row"], e.get("column") or e["field"], e.get("receipt_number", ""), e.get("id_number", ""), row_message(e))
             for e in obj.errors))
         return format_html("<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
                            _("row"), _("column"), _("receipt number"), _("ID number"), _("problem"), rows)
@@ -446,7 +464,7 @@ class StopAdmin(SimpleHistoryAdmin):
     actions = ("refund",)
     search_fields = ("person__name",)
 
-    @admin.display(description=_("name"), ordering="person__name")
+    @admin.display(description=pgettext_lazy("person", "name"), ordering="person__name")
     def person_name(self, obj):
         return obj.person.name
 
@@ -481,7 +499,7 @@ class StopAdmin(SimpleHistoryAdmin):
             try:
                 payments = stop_refund(acting_user=request.user, stop=stop)
             except QuoteError as exc:
-                self.message_user(request, _("%(stop)s: refund refused: %(reason)s") % {"stop": stop, "reason": exc},
+                self.message_user(request, _("%(stop)s: refund refused: %(reason)s") % {"stop": stop, "reason": localized(exc)},
                                   messages.ERROR)
             else:
                 total = sum(p.amount for p in payments)

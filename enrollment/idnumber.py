@@ -9,10 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from operator import mul
+
+from django.utils.translation import gettext_noop
+
+from .messages import Msg
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"  # indexed by (weighted sum mod 11)
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")  # ASCII digits only (\d would accept other scripts' digits)
+_ZERO_SUM = ord("0") * sum(WEIGHTS)  # the weighted sum of the ASCII codes of 17 zeros
 
 
 class IdNumberError(ValueError):
@@ -33,27 +39,39 @@ class IdNumber:
 
 
 def check_char(first17: str) -> str:
-    return CHECK_CHARS[sum(int(c) * w for c, w in zip(first17, WEIGHTS, strict=True)) % 11]
+    """The check character of 17 ASCII digits (weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2, mod 11).
+
+    Sums the weighted byte codes and removes the zeros' share: the same sum as over int(c), without
+    converting each digit (this runs once per row of a 100 000-row tax file)."""
+    return CHECK_CHARS[(sum(map(mul, first17.encode("ascii"), WEIGHTS)) - _ZERO_SUM) % 11]
 
 
 def normalize(raw: str) -> str:
     return (raw or "").strip().upper().replace(" ", "")
 
 
-def parse_id_number(raw: str) -> IdNumber:
-    """Validate and split an ID number; raises IdNumberError with a clerk-readable reason."""
+def check_id_number(raw: str) -> str:
+    """The normalised ID number if it is valid; raises IdNumberError with a clerk-readable reason."""
     value = normalize(raw)
     if len(value) != 18:
-        raise IdNumberError(f"must have 18 characters, not {len(value)}")
+        raise IdNumberError(Msg(gettext_noop("must have 18 characters, not %(n)d"), n=len(value)))
     if not _SHAPE.match(value):
-        raise IdNumberError("must be 17 digits followed by a digit or X")
+        raise IdNumberError(Msg(gettext_noop("must be 17 digits followed by a digit or X")))
     try:
-        birth = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+        dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        raise IdNumberError(f"birth date {value[6:14]} is not a real date") from None
+        raise IdNumberError(Msg(gettext_noop("birth date %(date)s is not a real date"), date=value[6:14])) from None
     expected = check_char(value[:17])
     if value[17] != expected:
-        raise IdNumberError(f"check digit is {value[17]}, expected {expected}")
+        raise IdNumberError(Msg(gettext_noop("check digit is %(got)s, expected %(expected)s"), got=value[17],
+                                expected=expected))
+    return value
+
+
+def parse_id_number(raw: str) -> IdNumber:
+    """Validate and split an ID number; raises IdNumberError with a clerk-readable reason."""
+    value = check_id_number(raw)
+    birth = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     return IdNumber(value=value, area_code=value[:6], birth_date=birth, sequence=value[14:17])
 
 

@@ -8,10 +8,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from .idnumber import IdNumberError, mask, normalize, parse_id_number
+from .messages import localized
 from .preview import category_on
 
 
@@ -19,7 +22,7 @@ def validate_id_number(value: str) -> None:
     try:
         parse_id_number(value)
     except IdNumberError as exc:
-        raise ValidationError(_("Invalid ID number: %(reason)s"), params={"reason": str(exc)}, code="id_number") from exc
+        raise ValidationError(_("Invalid ID number: %(reason)s"), params={"reason": localized(exc)}, code="id_number") from exc
 
 
 class SchoolKind(models.TextChoices):
@@ -48,6 +51,16 @@ class Assistance(models.TextChoices):
     REGISTERED_POOR = "registered_poor", _("Registered poor household (建档立卡)")
 
 
+class Category(models.TextChoices):
+    """DOMAIN §1 person category on a date (derived from birth date and school, never stored on the person)."""
+
+    ADULT = "adult", _("Adult")
+    MINOR = "minor", _("Minor")
+    STUDENT = "student", _("Student")
+    COLLEGE_STUDENT = "college_student", _("College student")
+    NEWBORN = "newborn", _("Newborn")
+
+
 class Sex(models.TextChoices):
     MALE = "M", _("Male")
     FEMALE = "F", _("Female")
@@ -59,7 +72,7 @@ class Person(models.Model):
     id_number = models.CharField(_("ID number"), max_length=18, unique=True, validators=[validate_id_number])
     # The ID number reversed: a prefix search on it is an indexed search by the last digits.
     id_reversed = models.CharField(max_length=18, unique=True, editable=False)
-    name = models.CharField(_("name"), max_length=50, db_index=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50, db_index=True)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, editable=False)
     birth_date = models.DateField(_("birth date"), editable=False, db_index=True)
     region = models.ForeignKey("medins.Region", on_delete=models.PROTECT, related_name="persons", verbose_name=_("region"))
@@ -153,7 +166,7 @@ class PaymentImport(models.Model):
         verbose_name_plural = _("payment file imports")
 
     def __str__(self):
-        return f"{self.filename} ({self.uploaded_at:%Y-%m-%d %H:%M})" if self.uploaded_at else self.filename
+        return f"{self.filename} ({timezone.localtime(self.uploaded_at):%Y-%m-%d %H:%M})" if self.uploaded_at else self.filename
 
 
 class StopReason(models.TextChoices):
@@ -192,7 +205,7 @@ class Payment(models.Model):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="payments", verbose_name=_("insured person"))
     paid_on = models.DateField(_("payment date"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
-    category = models.CharField(_("category"), max_length=20)
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
     newborn_registration = models.BooleanField(_("newborn registration"), default=False)
     policy_version = models.CharField(_("policy version"), max_length=40)
     source = models.CharField(_("source"), max_length=20, choices=PaymentSource.choices)

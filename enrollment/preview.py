@@ -24,10 +24,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from medins.benefits.errors import InvalidParameter, InvalidRequest, MissingParameter, NotEligible
 from medins.benefits.policy import PolicySnapshot
 
 from .idnumber import normalize
+from .messages import Msg
 
 CATEGORIES = ("adult", "minor", "student", "college_student", "newborn")
 SCHOOL_KINDS = ("primary_secondary", "college")
@@ -239,12 +242,29 @@ def _whole_years(start: dt.date, last_year: int, waiting: bool) -> tuple[Period,
 # --------------------------------------------------------------------------- the preview
 
 
+def memo_key(req: PreviewRequest) -> tuple | None:
+    """What `preview` depends on, for memoising it over many rows (tax files): the region, the
+    payment date and the category — when the birth date matters only through the category.
+
+    That holds for an ordinary payment made on or after the birth date: a late period starts on
+    the waiting-period end, which is after the payment date, so `max(start, birth)` is the start.
+    A newborn registration (periods from the birth date) or a payment before the birth date has
+    no key (None): compute it. Keep this in step with `preview`; test_preview_rules checks that
+    memoised and direct results agree.
+    """
+    if req.newborn_registration or req.payment_date < req.birth_date:
+        return None
+    category = req.category or category_on(birth_date=req.birth_date, day=req.payment_date, school_kind=req.school_kind)
+    return (req.region, req.payment_date, category)
+
+
+
 def preview(req: PreviewRequest, policy: PolicySnapshot) -> Preview:
     """DOMAIN §1 contribution years, late payment, newborns. Raises InvalidRequest,
     MissingParameter (naming the key), InvalidParameter or NotEligible."""
     paid, birth = req.payment_date, req.birth_date
     if paid < birth:
-        raise NotEligible("payment_date is before the person's birth date")
+        raise NotEligible(Msg(gettext_noop("payment_date is before the person's birth date")))
     category = req.category or category_on(birth_date=birth, day=paid, school_kind=req.school_kind)
     window = in_window(policy, paid)
 
@@ -252,7 +272,7 @@ def preview(req: PreviewRequest, policy: PolicySnapshot) -> Preview:
     kind = "window" if window else "late"
     if req.newborn_registration:
         if paid >= one_year_after(birth):
-            raise NotEligible("newborn_registration: the person is more than one year old on the payment date")
+            raise NotEligible(Msg(gettext_noop("newborn_registration: the person is more than one year old on the payment date")))
         days = _int(policy, "contribution.newborn_registration_days")
         if (paid - birth).days <= days:
             kind = "newborn"
@@ -270,7 +290,8 @@ def preview(req: PreviewRequest, policy: PolicySnapshot) -> Preview:
         else:
             start = waiting_start(policy, paid)
             if start.year != paid.year:
-                raise NotEligible(f"the waiting period ends on {start}, after the benefit year {paid.year}")
+                raise NotEligible(Msg(gettext_noop("the waiting period ends on %(start)s, after the benefit year %(year)d"),
+                                      start=start, year=paid.year))
             periods = (Period(paid.year, max(start, birth), dt.date(paid.year, 12, 31), True),)
 
     amount = _amount(policy, "contribution.amounts", category)

@@ -13,7 +13,7 @@ from medins.benefits.errors import QuoteError
 from medins.selectors import PolicyCache, policy_in_force
 
 from .models import Person
-from .preview import Preview, PreviewRequest, parse_preview_request, preview
+from .preview import Preview, PreviewRequest, memo_key, parse_preview_request, preview
 
 
 def _policy(region: str, day: dt.date, policies: PolicyCache | None):
@@ -22,6 +22,24 @@ def _policy(region: str, day: dt.date, policies: PolicyCache | None):
 
 def preview_request(req: PreviewRequest, *, policies: PolicyCache | None = None) -> Preview:
     return preview(req, _policy(req.region, req.payment_date, policies))
+
+
+class Previewer:
+    """`preview_request` for many rows (tax files): one policy snapshot per (region, date) and
+    one result per `preview.memo_key`, reused. Errors are not memoised (they are rare)."""
+
+    def __init__(self, policies: PolicyCache | None = None):
+        self.policies = policies or PolicyCache()
+        self._results: dict[tuple, Preview] = {}
+
+    def __call__(self, req: PreviewRequest) -> Preview:
+        key = memo_key(req)
+        if key is None:
+            return preview_request(req, policies=self.policies)
+        result = self._results.get(key)
+        if result is None:
+            result = self._results[key] = preview_request(req, policies=self.policies)
+        return result
 
 
 def preview_contract(data: Any, *, policies: PolicyCache | None = None) -> dict:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_noop
 
 from medins.selectors import PolicyCache
 
-from ..errors import DuplicateReceipt, InvalidRequest, NotEligible
-from ..models import CoveragePeriod, CoverageStatus, Payment, PaymentSource, Person, Stop, StopReason
-from ..preview import Preview
+from ..errors import DuplicateReceipt, FieldInvalid, NotEligible
+from ..messages import Msg, label
+from ..models import Category, CoveragePeriod, CoverageStatus, Payment, PaymentSource, Person, Stop, StopReason
+from ..preview import Preview, PreviewRequest
 from ..previewing import person_preview_request, preview_request
 from .persons import lock_persons
 
@@ -21,6 +23,7 @@ class PaymentNotEligible(NotEligible):
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field = field
+        self.detail = message
 
     def as_dict(self) -> dict:
         return {**super().as_dict(), "field": self.field}
@@ -34,18 +37,26 @@ def payment_check(*, person: Person, paid_on: dt.date, amount: Decimal, newborn_
     `existing` holds the (covered_from, covered_to) of the person's active periods. Raises
     InvalidRequest/PaymentNotEligible naming the field, or MissingParameter naming the key.
     """
+    req = person_preview_request(person, paid_on=paid_on, newborn_registration=newborn_registration)
+    return payment_check_request(req, amount=amount, existing=existing, deceased=deceased,
+                                 preview=lambda r: preview_request(r, policies=policies))
+
+
+def payment_check_request(req: PreviewRequest, *, amount: Decimal, existing: Iterable[tuple[dt.date, dt.date]],
+                          deceased: bool = False, preview: Callable[[PreviewRequest], Preview] = preview_request) -> Preview:
+    """`payment_check` on a preview request; the tax-file import passes a memoising `Previewer`."""
     if deceased:
-        raise PaymentNotEligible("id_number", "the person is recorded as deceased")
-    result = preview_request(person_preview_request(person, paid_on=paid_on, newborn_registration=newborn_registration),
-                             policies=policies)
+        raise PaymentNotEligible("id_number", Msg(gettext_noop("the person is recorded as deceased")))
+    result = preview(req)
     if amount != result.amount_due:
-        raise InvalidRequest("amount", f"paid {amount}, but {result.amount_due} is due for {result.category}")
+        raise FieldInvalid("amount", Msg(gettext_noop("paid %(paid)s, but %(due)s is due for %(category)s"), paid=amount,
+                                         due=result.amount_due, category=label(Category(result.category).label)))
     for period in result.periods:
         for start, end in existing:
             if start <= period.covered_to and period.covered_from <= end:
-                raise PaymentNotEligible(
-                    "paid_on", f"already covered from {start} to {end}: benefit year {period.benefit_year} is paid"
-                )
+                raise PaymentNotEligible("paid_on", Msg(
+                    gettext_noop("already covered from %(start)s to %(end)s: benefit year %(year)s is paid"),
+                    start=start, end=end, year=period.benefit_year))
     return result
 
 
@@ -64,7 +75,7 @@ def payment_record(*, acting_user, person: Person, receipt_number: str, paid_on:
     """Record one payment (clerk form, API) and create the coverage periods the preview computes."""
     receipt = (receipt_number or "").strip()
     if not receipt:
-        raise InvalidRequest("receipt_number", "required")
+        raise FieldInvalid("receipt_number", Msg(gettext_noop("required")))
     (person,) = lock_persons([person.pk])
     if Payment.objects.filter(receipt_number=receipt).exists():
         raise DuplicateReceipt(receipt)

@@ -6,10 +6,12 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from medins.selectors import PolicyCache
 
-from ..errors import InvalidRequest, NotEligible, RefundRefused
+from ..errors import FieldInvalid, NotEligible, RefundRefused
+from ..messages import Msg, label
 from ..models import CoveragePeriod, CoverageStatus, Payment, PaymentStatus, Person, Stop, StopReason
 from .persons import lock_persons
 
@@ -18,10 +20,10 @@ from .persons import lock_persons
 def person_stop(*, acting_user, person: Person, reason: str, stop_date: dt.date, note: str = "") -> Stop:
     """Cover ends on the stop date: a running period is cut there, a later one is cancelled."""
     if reason not in StopReason.values:
-        raise InvalidRequest("reason", f"one of {', '.join(StopReason.values)}")
+        raise FieldInvalid("reason", Msg(gettext_noop("one of %(choices)s"), choices=list(StopReason.values)))
     (person,) = lock_persons([person.pk])
     if Stop.objects.filter(person=person, reason=StopReason.DEATH).exists():
-        raise NotEligible("the person is already recorded as deceased")
+        raise NotEligible(Msg(gettext_noop("the person is already recorded as deceased")))
     periods = list(
         CoveragePeriod.objects.filter(person=person, status=CoverageStatus.ACTIVE, covered_to__gte=stop_date)
         .order_by("pk").select_for_update()
@@ -56,22 +58,23 @@ def stop_refund(*, acting_user, stop: Stop, policies: PolicyCache | None = None)
         .order_by("pk").select_for_update()
     )
     if not payments:
-        raise RefundRefused("no recorded payment's cover was ended by this stop")
+        raise RefundRefused(Msg(gettext_noop("no recorded payment's cover was ended by this stop")))
     first_day = {}
     for payment_id, covered_from in CoveragePeriod.objects.filter(payment__in=payments).values_list("payment_id", "covered_from"):
         first_day[payment_id] = min(covered_from, first_day.get(payment_id, covered_from))
     for payment in payments:
         allowed = policies.get(region=person.region.code, date=payment.paid_on).raw("contribution.refund_reasons")
         if stop.reason not in allowed:
-            labels = ", ".join(str(StopReason(r).label) if r in StopReason.values else str(r) for r in allowed)
-            raise RefundRefused(f"stop reason '{stop.get_reason_display()}' does not allow a refund (allowed: {labels})")
+            labels = [label(StopReason(r).label) if r in StopReason.values else str(r) for r in allowed]
+            raise RefundRefused(Msg(gettext_noop("stop reason '%(reason)s' does not allow a refund (allowed: %(allowed)s)"),
+                                    reason=label(StopReason(stop.reason).label), allowed=labels))
     not_started = [p for p in payments if first_day[p.pk] > stop.stop_date]
     if not not_started:
         latest = max(payments, key=lambda p: first_day[p.pk])
-        raise RefundRefused(
-            f"the benefit period of payment {latest.receipt_number} started on {first_day[latest.pk]}, "
-            f"on or before the stop date {stop.stop_date}: contributions are not refunded once it has started"
-        )
+        raise RefundRefused(Msg(
+            gettext_noop("the benefit period of payment %(receipt)s started on %(start)s, on or before the stop date %(stop)s: "
+            "contributions are not refunded once it has started"),
+            receipt=latest.receipt_number, start=first_day[latest.pk], stop=stop.stop_date))
     now = timezone.now()
     for payment in not_started:
         payment.status = PaymentStatus.REFUNDED

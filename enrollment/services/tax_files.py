@@ -9,17 +9,23 @@ crash loses at most the chunk in progress and re-confirming resumes where it sto
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import BooleanField, F, Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from medins.benefits.errors import QuoteError
 from medins.selectors import PolicyCache
 
-from ..imports import FileError, RowProblem, parse_row, read_table, row_error
+from ..idnumber import mask
+from ..imports import FileError, RowProblem, read_table, row_error, row_parser
+from ..messages import Msg, message_of
 from ..models import (
     CoveragePeriod,
     CoverageStatus,
@@ -32,7 +38,9 @@ from ..models import (
     Stop,
     StopReason,
 )
-from .payments import payment_check
+from ..preview import PreviewRequest
+from ..previewing import Previewer
+from .payments import payment_check_request
 
 CHUNK = 5000
 
@@ -46,18 +54,58 @@ class ImportReport:
     ok_sample: list[dict] = field(default_factory=list)  # the first valid rows, for the preview page
 
 
-def _chunk(rows, *, header, columns, seen, policies, write, payment_import, acting_user, report, sample):
+class _Person(NamedTuple):
+    pk: int
+    name: str
+    birth_date: dt.date
+    region: str
+    school_kind: str | None
+
+
+def _pg_array(values) -> tuple[str, str]:
+    """(literal, cast) of a PostgreSQL array of ints or strings, built here in one join: psycopg's
+    client-side binding of a 5 000-element list costs more than the query it is for."""
+    values = list(values)
+    if all(isinstance(v, int) for v in values):
+        return "{" + ",".join(map(str, values)) + "}", "bigint[]"
+    quoted = ('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return "{" + ",".join(quoted) + "}", "text[]"
+
+
+def _among(model, field: str, values) -> Q | RawSQL:
+    """`field IN values`; on PostgreSQL `= ANY(array)` with one parameter instead of 5 000."""
+    if connection.vendor != "postgresql":
+        return Q(**{f"{field}__in": values})
+    quote = connection.ops.quote_name
+    column = model._meta.get_field(field).column
+    literal, cast = _pg_array(values)
+    return RawSQL(f"{quote(model._meta.db_table)}.{quote(column)} = ANY(%s::{cast})", (literal,),
+                  output_field=BooleanField())
+
+
+def _persons(id_numbers, *, lock: bool) -> dict[str, _Person]:
+    """The persons of a chunk by ID number: only the columns the checks need, as tuples (no
+    model instances). When writing, locked in pk order like `lock_persons`."""
+    qs = Person.objects.filter(_among(Person, "id_number", id_numbers))
+    if lock:
+        qs = qs.order_by("pk").select_for_update(of=("self",))
+    rows = qs.values_list("id_number", "pk", "name", "birth_date", "region__code", "school__kind")
+    return {number: _Person(*rest) for number, *rest in rows}
+
+
+def _chunk(rows, *, parse, header, columns, seen, previewer, write, payment_import, acting_user, report, sample):
     parsed = []
     for number, values in rows:
         report.total += 1
         try:
-            row = parse_row(number, values, columns)
+            row = parse(number, values)
         except RowProblem as exc:
-            report.errors.append(row_error(number, exc.field, str(exc), values, columns, header))
+            report.errors.append(row_error(number, exc.field, exc.args[0], values, columns, header))
             continue
         if row.receipt_number in seen:
             report.errors.append(row_error(number, "receipt_number",
-                                           f"receipt repeated in this file (first at row {seen[row.receipt_number]})",
+                                           Msg(gettext_noop("receipt repeated in this file (first at row %(row)d)"),
+                                               row=seen[row.receipt_number]),
                                            values, columns, header))
             continue
         seen[row.receipt_number] = number
@@ -65,50 +113,53 @@ def _chunk(rows, *, header, columns, seen, policies, write, payment_import, acti
     if not parsed:
         return
 
-    receipts = [r.receipt_number for r, _v in parsed]
-    recorded = set(Payment.objects.filter(receipt_number__in=receipts).values_list("receipt_number", flat=True))
-    report.duplicates += sum(1 for r, _v in parsed if r.receipt_number in recorded)
-    parsed = [(r, v) for r, v in parsed if r.receipt_number not in recorded]
-    if not parsed:
-        return
-    persons_qs = Person.objects.filter(id_number__in={r.id_number for r, _v in parsed}).select_related("region", "school")
-    if write:
-        persons_qs = persons_qs.order_by("pk").select_for_update(of=("self",))
-    persons = {p.id_number: p for p in persons_qs}
+    recorded = set(Payment.objects.filter(_among(Payment, "receipt_number", [r.receipt_number for r, _v in parsed]))
+                   .values_list("receipt_number", flat=True))
+    if recorded:
+        report.duplicates += sum(1 for r, _v in parsed if r.receipt_number in recorded)
+        parsed = [(r, v) for r, v in parsed if r.receipt_number not in recorded]
+        if not parsed:
+            return
+    persons = _persons({r.id_number for r, _v in parsed}, lock=write)
     person_ids = [p.pk for p in persons.values()]
     cover: dict[int, list] = {pid: [] for pid in person_ids}
-    for pid, start, end in CoveragePeriod.objects.filter(person_id__in=person_ids, status=CoverageStatus.ACTIVE).values_list(
-        "person_id", "covered_from", "covered_to"
-    ):
-        cover[pid].append((start, end))
-    deceased = set(Stop.objects.filter(person_id__in=person_ids, reason=StopReason.DEATH).values_list("person_id", flat=True))
+    deceased: set[int] = set()
+    if person_ids:
+        for pid, start, end in (CoveragePeriod.objects.filter(_among(CoveragePeriod, "person_id", person_ids),
+                                                              status=CoverageStatus.ACTIVE)
+                                .values_list("person_id", "covered_from", "covered_to")):
+            cover[pid].append((start, end))
+        deceased = set(Stop.objects.filter(_among(Stop, "person_id", person_ids), reason=StopReason.DEATH)
+                       .values_list("person_id", flat=True))
 
     good = []
     for row, values in parsed:
         person = persons.get(row.id_number)
         if person is None:
-            report.errors.append(row_error(row.row, "id_number", "no insured person is registered with this ID number",
-                                           values, columns, header))
+            message = Msg(gettext_noop("no insured person is registered with this ID number"))
+            report.errors.append(row_error(row.row, "id_number", message, values, columns, header))
             continue
         if row.name and row.name != person.name:
-            report.errors.append(row_error(row.row, "name", f"the person registered with this ID number is {person.name}",
-                                           values, columns, header))
+            message = Msg(gettext_noop("the person registered with this ID number is %(name)s"), name=person.name)
+            report.errors.append(row_error(row.row, "name", message, values, columns, header))
             continue
+        req = PreviewRequest(region=person.region, birth_date=person.birth_date, payment_date=row.paid_on,
+                             school_kind=person.school_kind, newborn_registration=row.newborn_registration)
         try:
-            result = payment_check(person=person, paid_on=row.paid_on, amount=row.amount,
-                                   newborn_registration=row.newborn_registration, existing=cover[person.pk],
-                                   deceased=person.pk in deceased, policies=policies)
+            result = payment_check_request(req, amount=row.amount, existing=cover[person.pk],
+                                           deceased=person.pk in deceased, preview=previewer)
         except QuoteError as exc:
             extra = {"code": exc.code}
             if getattr(exc, "parameter", None):
                 extra["parameter"] = exc.parameter
-            report.errors.append(row_error(row.row, getattr(exc, "field", "paid_on"), str(exc), values, columns, header, **extra))
+            report.errors.append(row_error(row.row, getattr(exc, "field", "paid_on"), message_of(exc), values, columns, header,
+                                           **extra))
             continue
         cover[person.pk].extend((p.covered_from, p.covered_to) for p in result.periods)
         good.append((row, person, result))
         if len(sample) < 50:
             sample.append({"row": row.row, "receipt_number": row.receipt_number, "name": person.name,
-                           "id_number": person.masked_id_number, **result.as_dict()})
+                           "id_number": mask(row.id_number), **result.as_dict()})
     report.ok += len(good)
     if write and good:
         _insert(good, payment_import=payment_import, acting_user=acting_user, report=report)
@@ -123,9 +174,14 @@ def _history_insert(model, *, column: str, ids: list[int], acting_user, when) ->
     quote = connection.ops.quote_name
     sql = (f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(map(quote, columns))}) "
            f"SELECT {', '.join(map(quote, own))}, %s, NULL, '+', %s FROM {quote(model._meta.db_table)} "
-           f"WHERE {quote(column)} IN ({', '.join(['%s'] * len(ids))})")
+           f"WHERE {quote(column)} ")
+    if connection.vendor == "postgresql":  # one array parameter, not 5 000 (see _among)
+        literal, cast = _pg_array(ids)
+        sql, params = sql + f"= ANY(%s::{cast})", [literal]
+    else:
+        sql, params = sql + f"IN ({', '.join(['%s'] * len(ids))})", ids
     with connection.cursor() as cursor:
-        cursor.execute(sql, [when, acting_user.pk if acting_user else None, *ids])
+        cursor.execute(sql, [when, acting_user.pk if acting_user else None, *params])
 
 
 def _insert_copy(good, *, payment_import, now) -> dict[str, int]:
@@ -162,7 +218,7 @@ def _insert_copy(good, *, payment_import, now) -> dict[str, int]:
 
 def _insert_orm(good, *, payment_import) -> dict[str, int]:
     payments = [
-        Payment(receipt_number=row.receipt_number, person=person, paid_on=row.paid_on, amount=result.amount_due,
+        Payment(receipt_number=row.receipt_number, person_id=person.pk, paid_on=row.paid_on, amount=result.amount_due,
                 category=result.category, newborn_registration=row.newborn_registration,
                 policy_version=result.policy_version, source=PaymentSource.TAX_FILE, payment_import=payment_import)
         for row, person, result in good
@@ -204,12 +260,12 @@ def _insert(good, *, payment_import, acting_user, report):
 def _run(payment_import: PaymentImport, *, write: bool, acting_user, chunk_size: int = CHUNK) -> ImportReport:
     report = ImportReport()
     header, columns, rows = read_table(payment_import.filename, bytes(payment_import.content))
-    policies, seen = PolicyCache(), {}
+    previewer, seen, parse = Previewer(PolicyCache()), {}, row_parser(columns)
     while True:
         chunk = list(itertools.islice(rows, chunk_size))
         if not chunk:
             break
-        kwargs = dict(header=header, columns=columns, seen=seen, policies=policies, write=write,
+        kwargs = dict(parse=parse, header=header, columns=columns, seen=seen, previewer=previewer, write=write,
                       payment_import=payment_import, acting_user=acting_user, report=report, sample=report.ok_sample)
         if write:
             with transaction.atomic():
@@ -242,7 +298,7 @@ def payment_import_confirm(*, acting_user, payment_import: PaymentImport, chunk_
     with transaction.atomic():
         locked = PaymentImport.objects.select_for_update().get(pk=payment_import.pk)
         if locked.status == ImportStatus.DONE:
-            raise FileError("this file import was already confirmed")
+            raise FileError(Msg(gettext_noop("this file import was already confirmed")))
     report = _run(locked, write=True, acting_user=acting_user, chunk_size=chunk_size)
     with transaction.atomic():
         PaymentImport.objects.filter(pk=locked.pk).update(

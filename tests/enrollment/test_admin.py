@@ -136,7 +136,7 @@ def test_add_person_with_a_bad_check_digit_shows_the_field_error(reference_data,
     })
 
     assert response.status_code == 200
-    assert "check digit is 1, expected X" in response.content.decode()
+    assert "校验码为 1，应为 X" in response.content.decode()  # the clerk's language (zh-hans)
     assert not Person.objects.exists()
 
 
@@ -148,7 +148,7 @@ def test_tax_file_upload_previews_then_confirm_imports(reference_data, clerk_cli
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'id="row-errors"' in html and "check digit" in html and "身份证号码" in html
+    assert 'id="row-errors"' in html and "校验码" in html and "身份证号码" in html
     assert Payment.objects.count() == 0
 
     payment_import = PaymentImport.objects.get()
@@ -157,7 +157,7 @@ def test_tax_file_upload_previews_then_confirm_imports(reference_data, clerk_cli
     assert response.status_code == 302
     assert Payment.objects.count() == 10
     page = clerk_client.get(response["Location"]).content.decode()
-    assert "check digit" in page
+    assert "校验码" in page
 
 
 def test_single_payment_form_checks_the_amount(person_factory, clerk_client):
@@ -167,7 +167,7 @@ def test_single_payment_form_checks_the_amount(person_factory, clerk_client):
         "person": person.pk, "receipt_number": "F1", "paid_on": "2021-03-15", "amount": "200.00"})
 
     assert response.status_code == 200
-    assert "320.00 is due" in response.content.decode()
+    assert "应缴 320.00 元" in response.content.decode()
 
     response = clerk_client.post("/admin/enrollment/payment/add/", {
         "person": person.pk, "receipt_number": "F1", "paid_on": "2021-03-15", "amount": "320.00"})
@@ -203,7 +203,7 @@ def test_refund_action_allowed_and_refused(person_factory, clerk_client):
     assert Payment.objects.get(person=allowed).status == PaymentStatus.REFUNDED
     assert Payment.objects.get(person=refused).status == PaymentStatus.RECORDED
     messages = [str(m) for m in response.context["messages"]]
-    assert any("does not allow a refund" in m for m in messages)
+    assert any("停保原因“其他”不予退费" in m for m in messages)
 
 
 def test_history_pages_render(person_factory, clerk_client):

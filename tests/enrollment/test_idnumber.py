@@ -56,7 +56,7 @@ def test_masking_keeps_four_characters_at_each_end():
 
 
 births = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2099, 12, 31))
-areas = st.from_regex(r"[1-6]\d{5}", fullmatch=True)
+areas = st.from_regex(r"[1-6][0-9]{5}", fullmatch=True)  # ASCII: \d would draw other scripts' digits
 
 
 @given(area=areas, birth=births, seq=st.integers(0, 999))
@@ -81,3 +81,11 @@ def test_any_single_digit_change_is_rejected(area, birth, seq, position, delta):
 
     with pytest.raises(IdNumberError):
         parse_id_number(changed)
+
+
+def test_digits_of_other_scripts_are_rejected():
+    """An ID number is ASCII: full-width or Arabic-Indic digits are not accepted as digits."""
+    number = make_id_number("110105", dt.date(1949, 12, 31), 2)
+
+    with pytest.raises(IdNumberError, match="17 digits"):
+        parse_id_number(number[:5] + "\u0660" + number[6:])
