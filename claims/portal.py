@@ -22,6 +22,9 @@ LOGIN = "portal:login"
 
 class PortalLoginView(auth_views.LoginView):
     template_name = "portal/login.html"
+    # A school operator lands on the portal, not on settings.LOGIN_REDIRECT_URL (the admin's).
+    next_page = "portal:home"
+    redirect_authenticated_user = True
 
 
 def _school(request) -> School:

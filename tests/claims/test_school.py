@@ -157,3 +157,17 @@ def test_portal_upload_xlsx(schools):
 
 def test_portal_requires_login(client):
     assert client.get(reverse("portal:home")).status_code == 302
+
+
+def test_portal_login_lands_on_the_portal_home(schools):
+    """A school operator who logs in at /portal/login/ lands on the portal, not on a 404."""
+    from django.test import Client
+
+    from medins.demo import DEMO_PASSWORD
+
+    op = SchoolOperator.objects.first()
+    op.user.set_password(DEMO_PASSWORD)
+    op.user.save()
+    response = Client().post(reverse("portal:login"), {"username": op.user.username, "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:home")
