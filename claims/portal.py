@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from django import forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import School
 
@@ -18,6 +21,7 @@ from .selectors import operator_school_id, school_batches, school_cases, school_
 from .services import BatchFileError, batch_submit, rows_from_file
 
 LOGIN = "portal:login"
+SAMPLE = Path(__file__).resolve().parent / "samples" / "school_batch_sample.csv"
 
 
 class PortalLoginView(auth_views.LoginView):
@@ -30,14 +34,15 @@ class PortalLoginView(auth_views.LoginView):
 def _school(request) -> School:
     school_id = operator_school_id(request.user)
     if school_id is None:
-        raise PermissionDenied("只有学校医保经办人员可以使用本页面")
+        raise PermissionDenied(_("Only the medical insurance staff of a school can use these pages."))
     return School.objects.get(pk=school_id)
 
 
 class UploadForm(forms.Form):
-    batch_id = forms.CharField(label="批次号", max_length=80, required=False,
-                               help_text="同一批次号重复上传不会重复受理；不填则以文件内容生成")
-    file = forms.FileField(label="文件（CSV 或 XLSX）")
+    batch_id = forms.CharField(label=_("Batch id"), max_length=80, required=False,
+                               help_text=_("Uploading again with the same batch id accepts nothing twice; "
+                                           "left empty, it is derived from the file's content."))
+    file = forms.FileField(label=_("File (CSV or XLSX)"))
 
 
 @login_required(login_url=LOGIN)
@@ -68,6 +73,13 @@ def upload(request):
         else:
             return redirect("portal:batch", pk=batch.pk)
     return render(request, "portal/upload.html", {"school": school, "form": form, "error": error})
+
+
+@login_required(login_url=LOGIN)
+def sample(request):
+    """The shipped sample batch, so a school sees the expected columns in a file it can edit."""
+    _school(request)
+    return FileResponse(SAMPLE.open("rb"), as_attachment=True, filename=SAMPLE.name, content_type="text/csv")
 
 
 @login_required(login_url=LOGIN)

@@ -17,6 +17,7 @@ portal_urlpatterns = [
     path("login/", portal.PortalLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page="portal:login"), name="logout"),
     path("upload/", portal.upload, name="upload"),
+    path("upload/sample.csv", portal.sample, name="sample"),
     path("batches/<int:pk>/", portal.batch_detail, name="batch"),
     path("cases/<int:pk>/", portal.case_detail, name="case"),
     path("notices/<int:pk>/", portal.notice_detail, name="notice"),

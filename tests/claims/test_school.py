@@ -171,3 +171,17 @@ def test_portal_login_lands_on_the_portal_home(schools):
     response = Client().post(reverse("portal:login"), {"username": op.user.username, "password": DEMO_PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == reverse("portal:home")
+
+
+def test_portal_offers_the_sample_batch_file_to_operators_only(schools, make_clerk):
+    """A school downloads the sample to see the columns; an agency clerk is no school operator."""
+    from django.test import Client
+
+    web = Client()
+    web.force_login(SchoolOperator.objects.first().user)
+    response = web.get(reverse("portal:sample"))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == SAMPLE.read_bytes()
+    clerk = Client()
+    clerk.force_login(make_clerk("staffer"))
+    assert clerk.get(reverse("portal:sample")).status_code == 403
