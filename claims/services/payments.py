@@ -8,9 +8,7 @@ import io
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
-from simple_history.utils import bulk_update_with_history
 
 from ..errors import InvalidCase
 from ..models import Case, CaseTransition, PaymentFile, PaymentFileStatus, PaymentOrder, PaymentOrderStatus
@@ -50,37 +48,46 @@ def payment_orders_create(*, acting_user, pay_date: dt.date) -> tuple[PaymentFil
 
 
 def _fill(payment_file: PaymentFile, acting_user) -> None:
+    """Batches of BATCH_SIZE approved cases, locked in pk order: orders, the state change, transitions, history rows.
+
+    Set-based per batch: one locking read (with the account holder's name), one insert of
+    orders, one conditional UPDATE of the states, and bulk inserts of the transitions and of
+    the history rows of cases and orders (the cases' state is changed by the UPDATE, not saved
+    again one by one).
+    """
     last_pk = 0
     now = timezone.now()
+    reason = f"支付文件 {payment_file.pay_date}"
+    count, total = 0, Decimal("0.00")
     while True:
-        cases = list(Case.objects.filter(state=S.APPROVED, pk__gt=last_pk).order_by("pk").select_for_update()[:BATCH_SIZE])
+        cases = list(Case.objects.filter(state=S.APPROVED, pk__gt=last_pk).order_by("pk").select_related("person")
+                     .select_for_update(of=("self",))[:BATCH_SIZE])
         if not cases:
             break
         last_pk = cases[-1].pk
-        names = dict(Case.objects.filter(pk__in=[c.pk for c in cases]).values_list("pk", "person__name"))
-        PaymentOrder.objects.bulk_create([
+        orders = PaymentOrder.objects.bulk_create([
             PaymentOrder(case_id=c.pk, payment_file=payment_file, amount=c.payable_amount or Decimal("0.00"),
-                         bank_account=c.bank_account, account_name=names[c.pk])
+                         bank_account=c.bank_account, account_name=c.person.name)
             for c in cases
         ])
-        for c in cases:
-            c.state = S.PAYMENT_ORDERED
-            c.state_changed_at = now
-            c._history_user = acting_user
+        PaymentOrder.history.bulk_history_create(orders, default_user=acting_user, default_date=now)
         ids = [c.pk for c in cases]
         changed = Case.objects.filter(pk__in=ids, state=S.APPROVED).update(state=S.PAYMENT_ORDERED, state_changed_at=now)
         if changed != len(ids):  # cannot happen under the locks; refuse rather than pay twice
             raise RuntimeError("cases changed while being ordered")
-        bulk_update_with_history(cases, Case, ["state", "state_changed_at"], batch_size=BATCH_SIZE, default_user=acting_user,
-                                 default_change_reason="approved → payment_ordered")
+        for c in cases:
+            c.state = S.PAYMENT_ORDERED
+            c.state_changed_at = now
+        Case.history.bulk_history_create(cases, default_user=acting_user, default_date=now,
+                                         default_change_reason="approved → payment_ordered")
         CaseTransition.objects.bulk_create([
-            CaseTransition(case_id=pk, from_state=S.APPROVED, to_state=S.PAYMENT_ORDERED, actor=acting_user,
-                           reason=f"支付文件 {payment_file.pay_date}")
+            CaseTransition(case_id=pk, from_state=S.APPROVED, to_state=S.PAYMENT_ORDERED, actor=acting_user, reason=reason)
             for pk in ids
         ])
-    agg = payment_file.orders.aggregate(total=Sum("amount"))
-    payment_file.order_count = payment_file.orders.count()
-    payment_file.total_amount = agg["total"] or Decimal("0.00")
+        count += len(orders)
+        total += sum((o.amount for o in orders), Decimal("0.00"))
+    payment_file.order_count = count
+    payment_file.total_amount = total
     payment_file.content = _render(payment_file)
     payment_file.save(update_fields=["order_count", "total_amount", "content"])
 

@@ -77,3 +77,11 @@ def test_failed_payment_is_ordered_again_after_the_account_is_corrected(approved
     assert case.state == CaseState.PAYMENT_ORDERED
     new = PaymentOrder.objects.exclude(pk=order.pk).get()
     assert new.bank_account == "6222000099998888" and new.payment_file.pay_date == dt.date(2021, 6, 2)
+
+
+def test_nightly_job_retries_only_transient_database_errors():
+    """DESIGN jobs: retried with backoff on specific transient errors, never on a terminal one."""
+    from django.db import OperationalError
+
+    assert payment_orders_nightly.autoretry_for == (OperationalError,)
+    assert payment_orders_nightly.retry_backoff and payment_orders_nightly.max_retries == 5
