@@ -85,3 +85,21 @@ def test_nightly_job_retries_only_transient_database_errors():
 
     assert payment_orders_nightly.autoretry_for == (OperationalError,)
     assert payment_orders_nightly.retry_backoff and payment_orders_nightly.max_retries == 5
+
+
+@pytest.mark.parametrize("n", [3, 30])
+def test_nightly_job_queries_do_not_grow_with_the_cases(new_case, n, django_assert_max_num_queries):
+    """Issue #4 (100 000 cases < 60 s): the job is set-based per batch of cases, not per case."""
+    from decimal import Decimal
+
+    from claims.models import Case
+    from claims.services import payment_orders_create, system_user
+
+    for i in range(n):
+        new_case(invoices=[invoice(number=f"N-{i}")])
+    Case.objects.update(state=CaseState.APPROVED, payable_amount=Decimal("10.00"))
+    user = system_user()
+    with django_assert_max_num_queries(16):
+        payment_file, created = payment_orders_create(acting_user=user, pay_date=dt.date(2021, 6, 1))
+    assert created and payment_file.order_count == n and payment_file.total_amount == Decimal("10.00") * n
+    assert PaymentOrder.objects.get(case__pk=Case.objects.order_by("pk").first().pk).history.get().history_user == user
