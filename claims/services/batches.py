@@ -1,6 +1,10 @@
 """School batches (REST API and CSV/XLSX upload): idempotent on the client's batch id, one report row per row.
 
-Each row is received in its own savepoint, so good rows are kept when others fail.
+Set-based: rows are received in chunks of CHUNK_SIZE, each chunk with a fixed number of queries
+(see _receive_chunk) and in its own savepoint. Every row is checked as case_receive checks one
+case (the same case_prepare, the same guards), and a bad row is reported and skipped, so good rows
+are kept when others fail. If a bulk insert still fails (an invoice claimed by a concurrent
+request after the check), that chunk is received again row by row through case_receive.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import io
 from collections.abc import Iterable
 from functools import partial
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from enrollment.idnumber import normalize
@@ -23,6 +27,7 @@ from ..errors import CaseError, DuplicateInvoice, DuplicateMaternity
 from ..models import Attachment, Batch, Benefit, Case, CaseMaterial, CaseTransition, CaseType, Invoice
 from ..selectors import claimed_invoices, covered_pairs, maternity_conflicts, same_pregnancy
 from ..workflow import CaseState
+from .bulk import insert_history, marks, qn
 from .cases import Received, case_prepare, case_receive, not_covered_reason, received_reason
 
 S = CaseState
@@ -288,29 +293,35 @@ def _insert(kept: list, *, acting_user, batch) -> None:
     cases = Case.objects.bulk_create([r.case for _e, r, _live in kept])
     if not all(c.pk for c in cases):  # every supported database returns the ids of a bulk insert
         raise RuntimeError("bulk insert did not return the case ids")
-    Case.history.bulk_history_create(cases, default_user=acting_user)
+    ids = [c.pk for c in cases]
+    in_cases = f"{qn('id')} IN ({marks(ids)})"
     now = timezone.now()
     reason = received_reason(batch)
     transitions = [CaseTransition(case=c, from_state="", to_state=S.RECEIVED, actor=acting_user, reason=reason) for c in cases]
     not_covered = [r.case for _e, r, live in kept if not live]
-    if not_covered:
-        for case in not_covered:
-            case.state, case.reason, case.state_changed_at = S.REJECTED, not_covered_reason(case.service_from), now
-        Case.objects.bulk_update(not_covered, ["state", "reason", "state_changed_at"])
-        Case.history.bulk_history_create(not_covered, default_user=acting_user, default_change_reason="received → rejected")
-        transitions += [CaseTransition(case=c, from_state=S.RECEIVED, to_state=S.REJECTED, actor=acting_user, reason=c.reason)
-                        for c in not_covered]
-    invoices, materials, attachments = [], [], []
-    for _e, r, _live in kept:
-        for inv in r.invoices:
-            inv.case = r.case
-        invoices += r.invoices
-        materials += r.materials(now)
-        attachments += r.attachment_rows()
-    Invoice.objects.bulk_create(invoices)
-    Invoice.history.bulk_history_create(invoices, default_user=acting_user)
-    CaseMaterial.objects.bulk_create(materials)
-    CaseMaterial.history.bulk_history_create(materials, default_user=acting_user)
+    with connection.cursor() as cursor:
+        insert_history(cursor, Case, in_cases, ids, user=acting_user, date=now, reason="", kind="+")
+        if not_covered:
+            for case in not_covered:
+                case.state, case.reason, case.state_changed_at = S.REJECTED, not_covered_reason(case.service_from), now
+            Case.objects.bulk_update(not_covered, ["state", "reason", "state_changed_at"])
+            rejected_ids = [c.pk for c in not_covered]
+            insert_history(cursor, Case, f"{qn('id')} IN ({marks(rejected_ids)})", rejected_ids, user=acting_user, date=now,
+                           reason="received → rejected", kind="~")
+            transitions += [CaseTransition(case=c, from_state=S.RECEIVED, to_state=S.REJECTED, actor=acting_user, reason=c.reason)
+                            for c in not_covered]
+        invoices, materials, attachments = [], [], []
+        for _e, r, _live in kept:
+            for inv in r.invoices:
+                inv.case = r.case
+            invoices += r.invoices
+            materials += r.materials(now)
+            attachments += r.attachment_rows()
+        of_cases = f"{qn('case_id')} IN ({marks(ids)})"
+        Invoice.objects.bulk_create(invoices)
+        insert_history(cursor, Invoice, of_cases, ids, user=acting_user, date=now, reason="", kind="+")
+        CaseMaterial.objects.bulk_create(materials)
+        insert_history(cursor, CaseMaterial, of_cases, ids, user=acting_user, date=now, reason="", kind="+")
     if attachments:
         Attachment.objects.bulk_create(attachments)
     CaseTransition.objects.bulk_create(transitions)

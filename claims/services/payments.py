@@ -7,12 +7,18 @@ import datetime as dt
 import io
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
+
+from enrollment.models import Person
 
 from ..errors import InvalidCase
 from ..models import Case, CaseTransition, PaymentFile, PaymentFileStatus, PaymentOrder, PaymentOrderStatus
 from ..workflow import CaseState
+from .bulk import insert_history as _insert_history
+from .bulk import marks as _marks
+from .bulk import qn as _qn
 from .cases import _move, case_lock
 
 S = CaseState
@@ -48,48 +54,53 @@ def payment_orders_create(*, acting_user, pay_date: dt.date) -> tuple[PaymentFil
 
 
 def _fill(payment_file: PaymentFile, acting_user) -> None:
-    """Batches of BATCH_SIZE approved cases, locked in pk order: orders, the state change, transitions, history rows.
+    """Batches of BATCH_SIZE approved cases, locked in pk order; per batch a fixed number of set-based statements.
 
-    Set-based per batch: one locking read (with the account holder's name), one insert of
-    orders, one conditional UPDATE of the states, and bulk inserts of the transitions and of
-    the history rows of cases and orders (the cases' state is changed by the UPDATE, not saved
-    again one by one).
+    Per batch: one locking read of the ids, then INSERT ... SELECT of the orders (with the
+    account holder's name), one conditional UPDATE of the states, and INSERT ... SELECT of the
+    transitions and of the history rows of the cases and of the orders. No model instance is
+    built per case: at 100 000 cases building them was most of the job's time.
     """
     last_pk = 0
     now = timezone.now()
     reason = f"支付文件 {payment_file.pay_date}"
-    count, total = 0, Decimal("0.00")
     while True:
-        cases = list(Case.objects.filter(state=S.APPROVED, pk__gt=last_pk).order_by("pk").select_related("person")
-                     .select_for_update(of=("self",))[:BATCH_SIZE])
-        if not cases:
+        ids = list(Case.objects.filter(state=S.APPROVED, pk__gt=last_pk).order_by("pk").select_for_update()
+                   .values_list("pk", flat=True)[:BATCH_SIZE])
+        if not ids:
             break
-        last_pk = cases[-1].pk
-        orders = PaymentOrder.objects.bulk_create([
-            PaymentOrder(case_id=c.pk, payment_file=payment_file, amount=c.payable_amount or Decimal("0.00"),
-                         bank_account=c.bank_account, account_name=c.person.name)
-            for c in cases
-        ])
-        PaymentOrder.history.bulk_history_create(orders, default_user=acting_user, default_date=now)
-        ids = [c.pk for c in cases]
-        changed = Case.objects.filter(pk__in=ids, state=S.APPROVED).update(state=S.PAYMENT_ORDERED, state_changed_at=now)
-        if changed != len(ids):  # cannot happen under the locks; refuse rather than pay twice
-            raise RuntimeError("cases changed while being ordered")
-        for c in cases:
-            c.state = S.PAYMENT_ORDERED
-            c.state_changed_at = now
-        Case.history.bulk_history_create(cases, default_user=acting_user, default_date=now,
-                                         default_change_reason="approved → payment_ordered")
-        CaseTransition.objects.bulk_create([
-            CaseTransition(case_id=pk, from_state=S.APPROVED, to_state=S.PAYMENT_ORDERED, actor=acting_user, reason=reason)
-            for pk in ids
-        ])
-        count += len(orders)
-        total += sum((o.amount for o in orders), Decimal("0.00"))
-    payment_file.order_count = count
-    payment_file.total_amount = total
+        last_pk = ids[-1]
+        with connection.cursor() as cursor:
+            _insert_orders(cursor, payment_file, ids, now)
+            changed = Case.objects.filter(pk__in=ids, state=S.APPROVED).update(state=S.PAYMENT_ORDERED, state_changed_at=now)
+            if changed != len(ids):  # cannot happen under the locks; refuse rather than pay twice
+                raise RuntimeError("cases changed while being ordered")
+            _insert_transitions(cursor, ids, actor=acting_user, at=now, reason=reason)
+            _insert_history(cursor, Case, f"{_qn('id')} IN ({_marks(ids)})", ids, user=acting_user, date=now,
+                            reason="approved → payment_ordered", kind="~")
+            _insert_history(cursor, PaymentOrder, f"{_qn('payment_file_id')} = %s AND {_qn('case_id')} IN ({_marks(ids)})",
+                            [payment_file.pk, *ids], user=acting_user, date=now, reason="", kind="+")
+    agg = payment_file.orders.aggregate(total=Sum("amount"), count=Count("pk"))
+    payment_file.order_count = agg["count"]
+    payment_file.total_amount = agg["total"] or Decimal("0.00")
     payment_file.content = _render(payment_file)
     payment_file.save(update_fields=["order_count", "total_amount", "content"])
+
+
+def _insert_orders(cursor, payment_file: PaymentFile, ids: list[int], now) -> None:
+    case, person, order = Case._meta.db_table, Person._meta.db_table, PaymentOrder._meta.db_table
+    cursor.execute(
+        f"INSERT INTO {_qn(order)} (case_id, payment_file_id, amount, bank_account, account_name, status, bank_message, created_at) "
+        f"SELECT c.id, %s, COALESCE(c.payable_amount, 0), c.bank_account, p.name, %s, '', %s "
+        f"FROM {_qn(case)} c JOIN {_qn(person)} p ON p.id = c.person_id WHERE c.id IN ({_marks(ids)}) ORDER BY c.id",
+        [payment_file.pk, PaymentOrderStatus.ORDERED, now, *ids])
+
+
+def _insert_transitions(cursor, ids: list[int], *, actor, at, reason: str) -> None:
+    cursor.execute(
+        f"INSERT INTO {_qn(CaseTransition._meta.db_table)} (case_id, from_state, to_state, actor_id, at, reason) "
+        f"SELECT id, %s, %s, %s, %s, %s FROM {_qn(Case._meta.db_table)} WHERE id IN ({_marks(ids)}) ORDER BY id",
+        [S.APPROVED, S.PAYMENT_ORDERED, actor.pk, at, reason, *ids])
 
 
 def _order_pk(text: str) -> int | None:

@@ -102,4 +102,10 @@ def test_nightly_job_queries_do_not_grow_with_the_cases(new_case, n, django_asse
     with django_assert_max_num_queries(16):
         payment_file, created = payment_orders_create(acting_user=user, pay_date=dt.date(2021, 6, 1))
     assert created and payment_file.order_count == n and payment_file.total_amount == Decimal("10.00") * n
-    assert PaymentOrder.objects.get(case__pk=Case.objects.order_by("pk").first().pk).history.get().history_user == user
+    first = Case.objects.order_by("pk").first()
+    assert PaymentOrder.objects.get(case=first).history.get().history_user == user
+    # DESIGN audit: the state change is in the case's history, with its author, and recorded as a transition
+    latest = first.history.order_by("-history_date", "-history_id").first()
+    assert (latest.state, latest.history_user, latest.history_change_reason) == (CaseState.PAYMENT_ORDERED, user,
+                                                                                "approved → payment_ordered")
+    assert first.transitions.filter(from_state=CaseState.APPROVED, to_state=CaseState.PAYMENT_ORDERED, actor=user).count() == 1
