@@ -91,7 +91,8 @@ class BatchListCreateView(APIView):
                     "institution_name + institution_level, delivery, third_party_paid, bank_account, materials: [codes], "
                     "lost_invoice_promise, invoices: [{issuer, number, issued_on, kind, class_a, class_b, class_c}], "
                     "attachments: [{material, filename, content_type, content_base64}]}]}. 201 created; 200 when the batch id "
-                    "was already received (the first batch is returned unchanged). Each row is accepted or rejected with its reasons.")
+                    "was already received (the first batch is returned unchanged). Each row is accepted or rejected with its reasons. "
+                    f"At most {MAX_ROWS} cases and {MAX_BATCH_BODY // (1024 * 1024)} MB per request.")
     def post(self, request):
         body = request.data if isinstance(request.data, dict) else {}
         batch_id = request.headers.get("Idempotency-Key") or body.get("batch_id") or ""
