@@ -13,13 +13,10 @@ from django.utils import timezone
 
 from enrollment.models import Person
 
-from ..errors import InvalidCase
+from ..errors import ConcurrentChange, InvalidCase, InvalidTransition
 from ..models import Case, CaseTransition, PaymentFile, PaymentFileStatus, PaymentOrder, PaymentOrderStatus
-from ..workflow import CaseState
-from .bulk import insert_history as _insert_history
-from .bulk import marks as _marks
-from .bulk import qn as _qn
-from .cases import _move, case_lock
+from ..workflow import CaseState, allowed
+from .bulk import insert_history, marks, qn
 
 S = CaseState
 BATCH_SIZE = 2000
@@ -76,9 +73,9 @@ def _fill(payment_file: PaymentFile, acting_user) -> None:
             if changed != len(ids):  # cannot happen under the locks; refuse rather than pay twice
                 raise RuntimeError("cases changed while being ordered")
             _insert_transitions(cursor, ids, actor=acting_user, at=now, reason=reason)
-            _insert_history(cursor, Case, f"{_qn('id')} IN ({_marks(ids)})", ids, user=acting_user, date=now,
+            insert_history(cursor, Case, f"{qn('id')} IN ({marks(ids)})", ids, user=acting_user, date=now,
                             reason="approved → payment_ordered", kind="~")
-            _insert_history(cursor, PaymentOrder, f"{_qn('payment_file_id')} = %s AND {_qn('case_id')} IN ({_marks(ids)})",
+            insert_history(cursor, PaymentOrder, f"{qn('payment_file_id')} = %s AND {qn('case_id')} IN ({marks(ids)})",
                             [payment_file.pk, *ids], user=acting_user, date=now, reason="", kind="+")
     agg = payment_file.orders.aggregate(total=Sum("amount"), count=Count("pk"))
     payment_file.order_count = agg["count"]
@@ -90,16 +87,16 @@ def _fill(payment_file: PaymentFile, acting_user) -> None:
 def _insert_orders(cursor, payment_file: PaymentFile, ids: list[int], now) -> None:
     case, person, order = Case._meta.db_table, Person._meta.db_table, PaymentOrder._meta.db_table
     cursor.execute(
-        f"INSERT INTO {_qn(order)} (case_id, payment_file_id, amount, bank_account, account_name, status, bank_message, created_at) "
+        f"INSERT INTO {qn(order)} (case_id, payment_file_id, amount, bank_account, account_name, status, bank_message, created_at) "
         f"SELECT c.id, %s, COALESCE(c.payable_amount, 0), c.bank_account, p.name, %s, '', %s "
-        f"FROM {_qn(case)} c JOIN {_qn(person)} p ON p.id = c.person_id WHERE c.id IN ({_marks(ids)}) ORDER BY c.id",
+        f"FROM {qn(case)} c JOIN {qn(person)} p ON p.id = c.person_id WHERE c.id IN ({marks(ids)}) ORDER BY c.id",
         [payment_file.pk, PaymentOrderStatus.ORDERED, now, *ids])
 
 
 def _insert_transitions(cursor, ids: list[int], *, actor, at, reason: str) -> None:
     cursor.execute(
-        f"INSERT INTO {_qn(CaseTransition._meta.db_table)} (case_id, from_state, to_state, actor_id, at, reason) "
-        f"SELECT id, %s, %s, %s, %s, %s FROM {_qn(Case._meta.db_table)} WHERE id IN ({_marks(ids)}) ORDER BY id",
+        f"INSERT INTO {qn(CaseTransition._meta.db_table)} (case_id, from_state, to_state, actor_id, at, reason) "
+        f"SELECT id, %s, %s, %s, %s, %s FROM {qn(Case._meta.db_table)} WHERE id IN ({marks(ids)}) ORDER BY id",
         [S.APPROVED, S.PAYMENT_ORDERED, actor.pk, at, reason, *ids])
 
 
@@ -132,7 +129,7 @@ def payment_result_import(*, acting_user, content: str) -> dict:
     counts = {"paid": 0, "failed": 0, "unchanged": 0, "errors": errors}
     orders = {o.pk: o for o in PaymentOrder.objects.filter(pk__in=list(wanted)).order_by("pk").select_for_update()}
     now = timezone.now()
-    files = set()
+    settle = []
     for pk, (result, message, line) in sorted(wanted.items()):
         order = orders.get(pk)
         if order is None:
@@ -141,15 +138,46 @@ def payment_result_import(*, acting_user, content: str) -> dict:
         if order.status != PaymentOrderStatus.ORDERED:
             counts["unchanged"] += 1
             continue
-        files.add(order.payment_file_id)
         order.status = PaymentOrderStatus.PAID if result == "success" else PaymentOrderStatus.FAILED
         order.bank_message = message
         order.settled_at = now
-        order._history_user = acting_user
-        order.save(update_fields=["status", "bank_message", "settled_at"])
-        case = case_lock(order.case_id)
-        _move(case, S.PAID if result == "success" else S.PAYMENT_FAILED, acting_user=acting_user,
-              reason=message or ("银行支付成功" if result == "success" else "银行支付失败"))
+        settle.append(order)
         counts["paid" if result == "success" else "failed"] += 1
-    PaymentFile.objects.filter(pk__in=files).update(status=PaymentFileStatus.RESULT_IMPORTED)
+    for start in range(0, len(settle), BATCH_SIZE):
+        _settle(settle[start:start + BATCH_SIZE], acting_user=acting_user, now=now)
+    PaymentFile.objects.filter(pk__in={o.payment_file_id for o in settle}).update(status=PaymentFileStatus.RESULT_IMPORTED)
     return counts
+
+
+def _settle(orders: list[PaymentOrder], *, acting_user, now) -> None:
+    """Orders marked paid/failed and their cases moved payment_ordered → paid / payment_failed, set-based.
+
+    The same checks and records as _move per case (transitions table, conditional update on the
+    state read, history row with the author, a transition with the bank's message), per batch.
+    """
+    case_ids = [o.case_id for o in orders]
+    cases = {c.pk: c for c in Case.objects.filter(pk__in=case_ids).order_by("pk").select_for_update()}
+    for order in orders:
+        case = cases[order.case_id]
+        to = S.PAID if order.status == PaymentOrderStatus.PAID else S.PAYMENT_FAILED
+        if not allowed(case.state, to):
+            raise InvalidTransition(case, to)
+    PaymentOrder.objects.bulk_update(orders, ["status", "bank_message", "settled_at"])
+    transitions = []
+    with connection.cursor() as cursor:
+        insert_history(cursor, PaymentOrder, f"{qn('id')} IN ({marks(orders)})", [o.pk for o in orders], user=acting_user,
+                       date=now, reason="", kind="~")
+        for to in (S.PAID, S.PAYMENT_FAILED):
+            status = PaymentOrderStatus.PAID if to == S.PAID else PaymentOrderStatus.FAILED
+            group = [o for o in orders if o.status == status]
+            if not group:
+                continue
+            ids = [o.case_id for o in group]
+            if Case.objects.filter(pk__in=ids, state=S.PAYMENT_ORDERED).update(state=to, state_changed_at=now) != len(ids):
+                raise ConcurrentChange("cases were changed by someone else while the bank result was imported; import it again")
+            insert_history(cursor, Case, f"{qn('id')} IN ({marks(ids)})", ids, user=acting_user, date=now,
+                           reason=f"{S.PAYMENT_ORDERED.value} → {to.value}", kind="~")
+            default = "银行支付成功" if to == S.PAID else "银行支付失败"
+            transitions += [CaseTransition(case_id=o.case_id, from_state=S.PAYMENT_ORDERED, to_state=to, actor=acting_user,
+                                           reason=o.bank_message or default) for o in group]
+    CaseTransition.objects.bulk_create(transitions)

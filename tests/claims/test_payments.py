@@ -109,3 +109,30 @@ def test_nightly_job_queries_do_not_grow_with_the_cases(new_case, n, django_asse
     assert (latest.state, latest.history_user, latest.history_change_reason) == (CaseState.PAYMENT_ORDERED, user,
                                                                                 "approved → payment_ordered")
     assert first.transitions.filter(from_state=CaseState.APPROVED, to_state=CaseState.PAYMENT_ORDERED, actor=user).count() == 1
+
+
+def test_bank_result_import_records_history_and_transitions_with_the_bank_message(approved, make_clerk):
+    """DESIGN audit + §6: the bank's answer moves each case, recorded with who, when and the bank's message."""
+    finance = make_clerk("finance1")
+    good, bad = approved(2)
+    payment_orders_nightly("2021-06-01")
+    o_good, o_bad = PaymentOrder.objects.get(case=good), PaymentOrder.objects.get(case=bad)
+    payment_result_import(acting_user=finance, content=f"order_no,result,message\n{o_good},success,\n{o_bad},failed,户名不符\n")
+    o_bad.refresh_from_db()
+    assert (o_bad.status, o_bad.bank_message, o_bad.history.first().history_user) == ("failed", "户名不符", finance)
+    t = bad.transitions.order_by("pk").last()
+    assert (t.from_state, t.to_state, t.actor, t.reason) == ("payment_ordered", "payment_failed", finance, "户名不符")
+    assert good.transitions.order_by("pk").last().reason == "银行支付成功"
+    latest = good.history.order_by("-history_id").first()
+    assert (latest.state, latest.history_user, latest.history_change_reason) == ("paid", finance, "payment_ordered → paid")
+
+
+def test_bank_result_import_queries_do_not_grow_with_the_orders(approved, make_clerk, django_assert_max_num_queries):
+    """A day's result file is imported set-based: a fixed number of queries, not a few per order."""
+    finance = make_clerk("finance1")
+    cases = approved(3)
+    payment_orders_nightly("2021-06-01")
+    orders = [PaymentOrder.objects.get(case=c) for c in cases]
+    with django_assert_max_num_queries(14):
+        payment_result_import(acting_user=finance, content="order_no,result,message\n" + "".join(f"{o},success,\n" for o in orders))
+    assert PaymentOrder.objects.filter(status="paid").count() == 3
