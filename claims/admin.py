@@ -11,12 +11,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -194,8 +195,28 @@ class NoticeInline(_ReadOnly):
 
 
 class AttachmentInline(_ReadOnly):
+    """The scans the school sent with the case, each with a download link (the content is not loaded for the list)."""
+
     model = Attachment
-    fields = readonly_fields = ("material_code", "filename", "content_type", "size", "uploaded_at")
+    fields = readonly_fields = ("material_name", "download", "content_type", "size", "uploaded_at")
+    verbose_name_plural = _("attachments sent by the school")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("content")
+
+    @admin.display(description=_("material"))
+    def material_name(self, obj):
+        names = getattr(self, "_names", None)
+        if names is None or names[0] != obj.case_id:
+            names = self._names = (obj.case_id, dict(CaseMaterial.objects.filter(case_id=obj.case_id).values_list("code", "name")))
+        return names[1].get(obj.material_code, obj.material_code) or "—"
+
+    @admin.display(description=_("file"))
+    def download(self, obj):
+        if not obj.pk:
+            return "—"
+        return format_html('<a href="{}" download>{}</a>', reverse("admin:claims_case_attachment", args=[obj.case_id, obj.pk]),
+                           obj.filename)
 
 
 class PaymentOrderInline(_ReadOnly):
@@ -421,6 +442,8 @@ class CaseAdmin(SimpleHistoryAdmin):
         return [
             path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="claims_case_act"),
             path("<int:pk>/notice/<int:notice_pk>/", self.admin_site.admin_view(self.notice_view), name="claims_case_notice"),
+            path("<int:pk>/attachment/<int:attachment_pk>/", self.admin_site.admin_view(self.attachment_view),
+                 name="claims_case_attachment"),
             *super().get_urls(),
         ]
 
@@ -447,6 +470,16 @@ class CaseAdmin(SimpleHistoryAdmin):
         if not self.has_view_permission(request, notice.case):
             raise PermissionDenied
         return TemplateResponse(request, "claims/notice.html", {"notice": notice, "case": notice.case})
+
+    def attachment_view(self, request, pk, attachment_pk):
+        """Download one attachment of the case (whoever may view the case)."""
+        attachment = get_object_or_404(Attachment.objects.select_related("case"), pk=attachment_pk, case_id=pk)
+        if not self.has_view_permission(request, attachment.case):
+            raise PermissionDenied
+        response = HttpResponse(bytes(attachment.content), content_type=attachment.content_type or "application/octet-stream")
+        response["Content-Disposition"] = content_disposition_header(True, attachment.filename)
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}

@@ -50,6 +50,17 @@ class DuplicateInvoice(CaseError):
         self.earlier_case = earlier_case
 
 
+class DuplicateMaternity(CaseError):
+    """DOMAIN §4 maternity: the lump sum is not paid twice for the same birth/pregnancy."""
+
+    code = "duplicate_maternity"
+
+    def __init__(self, earlier_case: str):
+        super().__init__(_("A maternity lump sum for the same birth is already claimed in case %(case)s; add the invoices "
+                           "to that case instead.") % {"case": earlier_case}, field="case_type")
+        self.earlier_case = earlier_case
+
+
 class FourEyes(CaseError):
     code = "four_eyes"
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import reduce
+from operator import or_
 
 from django.db.models import Q, QuerySet
 
-from .models import Batch, Case, CaseMaterial, CaseType, Invoice, MaterialsNotice, SchoolOperator
-from .workflow import CaseState
+from enrollment.models import CoveragePeriod
+from enrollment.selectors import _active_on
+
+from .models import Batch, Benefit, Case, CaseMaterial, CaseType, Invoice, MaterialsNotice, SchoolOperator
+from .workflow import INVOICE_RELEASED, CaseState
 
 # A manual case counts towards the year's use of a benefit once it is approved.
 _COUNTED = (CaseState.APPROVED, CaseState.PAYMENT_ORDERED, CaseState.PAID, CaseState.PAYMENT_FAILED)
@@ -28,6 +33,72 @@ def invoice_conflict(issuer: str, number: str, *, exclude_case_id: int | None = 
         qs = qs.exclude(case_id=exclude_case_id)
     invoice = qs.select_related("case").order_by("pk").first()
     return invoice.case if invoice else None
+
+
+def claimed_invoices(keys) -> dict[tuple[str, str], int]:
+    """For many normalized (issuer, number) keys at once: key -> id of the live case claiming it (one query)."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    rows = (Invoice.objects.filter(claimed=True, number__in={n for _i, n in keys})
+            .order_by("pk").values_list("issuer", "number", "case_id"))
+    out: dict[tuple[str, str], int] = {}
+    for issuer, number, case_id in rows:
+        if (issuer, number) in keys:
+            out.setdefault((issuer, number), case_id)
+    return out
+
+
+def covered_pairs(pairs) -> set[tuple[int, dt.date]]:
+    """Which (person_id, day) pairs have cover on the day — enrollment's is_covered for many pairs, one query."""
+    by_day: dict[dt.date, set[int]] = {}
+    for person_id, day in pairs:
+        by_day.setdefault(day, set()).add(person_id)
+    if not by_day:
+        return set()
+    condition = reduce(or_, (_active_on(day) & Q(person_id__in=ids) for day, ids in by_day.items()))
+    periods = CoveragePeriod.objects.filter(condition).values_list("person_id", "covered_from", "covered_to")
+    out = set()
+    for person_id, start, end in periods:
+        out.update((person_id, day) for day, ids in by_day.items() if person_id in ids and start <= day <= end)
+    return out
+
+
+# DOMAIN §4 maternity: the lump sum is "not payable twice". Decision: two maternity cases of the
+# same insured person are the same birth/pregnancy when their service periods overlap or lie
+# less than MATERNITY_SAME_PREGNANCY_DAYS apart. 42 days is the puerperium (产褥期, 产后42天):
+# no second pregnancy can end within it, while a transfer between hospitals or a readmission
+# for the same birth does. Rejected and withdrawn cases do not count (they were never paid).
+MATERNITY_SAME_PREGNANCY_DAYS = 42
+
+
+def maternity_conflicts(person_ids, *, exclude_case_id: int | None = None) -> dict[int, list[tuple[int, dt.date, dt.date]]]:
+    """Live maternity cases of the persons (one query): person_id -> [(case_id, service_from, service_to)]."""
+    person_ids = set(person_ids)
+    if not person_ids:
+        return {}
+    qs = (Case.objects.filter(person_id__in=person_ids, case_type__benefit=Benefit.MATERNITY)
+          .exclude(state__in=INVOICE_RELEASED).order_by("pk"))
+    if exclude_case_id:
+        qs = qs.exclude(pk=exclude_case_id)
+    out: dict[int, list] = {}
+    for case_id, person_id, start, end in qs.values_list("pk", "person_id", "service_from", "service_to"):
+        out.setdefault(person_id, []).append((case_id, start, end))
+    return out
+
+
+def same_pregnancy(a_from: dt.date, a_to: dt.date, b_from: dt.date, b_to: dt.date) -> bool:
+    gap = dt.timedelta(days=MATERNITY_SAME_PREGNANCY_DAYS)
+    return a_from < b_to + gap and b_from < a_to + gap
+
+
+def maternity_conflict(person_id: int, service_from: dt.date, service_to: dt.date, *,
+                       exclude_case_id: int | None = None) -> int | None:
+    """The id of a live maternity case of the same person for the same birth/pregnancy, if any."""
+    for case_id, start, end in maternity_conflicts([person_id], exclude_case_id=exclude_case_id).get(person_id, []):
+        if same_pregnancy(service_from, service_to, start, end):
+            return case_id
+    return None
 
 
 def missing_materials(case: Case) -> list[tuple[str, str]]:

@@ -1,6 +1,10 @@
 """School batches (REST API and CSV/XLSX upload): idempotent on the client's batch id, one report row per row.
 
-Each row is received in its own savepoint, so good rows are kept when others fail.
+Set-based: rows are received in chunks of CHUNK_SIZE, each chunk with a fixed number of queries
+(see _receive_chunk) and in its own savepoint. Every row is checked as case_receive checks one
+case (the same case_prepare, the same guards), and a bad row is reported and skipped, so good rows
+are kept when others fail. If a bulk insert still fails (an invoice claimed by a concurrent
+request after the check), that chunk is received again row by row through case_receive.
 """
 
 from __future__ import annotations
@@ -10,16 +14,24 @@ import binascii
 import csv
 import io
 from collections.abc import Iterable
+from functools import partial
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from enrollment.idnumber import normalize
 from enrollment.models import Person
 from medins.models import Institution, InstitutionLevel
 
-from ..errors import CaseError
-from ..models import Batch, CaseType
-from .cases import case_receive
+from ..errors import CaseError, DuplicateInvoice, DuplicateMaternity
+from ..models import Attachment, Batch, Benefit, Case, CaseMaterial, CaseTransition, CaseType, Invoice
+from ..selectors import claimed_invoices, covered_pairs, maternity_conflicts, same_pregnancy
+from ..workflow import CaseState
+from .bulk import insert_history, marks, qn
+from .cases import Received, case_prepare, case_receive, not_covered_reason, received_reason
+
+S = CaseState
+CHUNK_SIZE = 500
 
 # Columns of the CSV/XLSX file (one row = one case with one invoice).
 COLUMNS = ["row_id", "id_number", "name", "case_type", "service_from", "service_to", "institution_code",
@@ -71,9 +83,20 @@ def rows_from_file(filename: str, content: bytes) -> list[dict]:
     return rows
 
 
-def _row_kwargs(row: dict, *, school, case_types: dict, institutions: dict) -> dict:
-    id_number = normalize(str(row.get("id_number", "")))
-    person = Person.objects.filter(id_number=id_number, school=school).select_related("region").first()
+class _Lookups:
+    """What the rows of one chunk need from the database, fetched once per chunk (bounded queries)."""
+
+    def __init__(self, rows: list[dict], *, school):
+        self.id_numbers = [normalize(str(row.get("id_number", ""))) if isinstance(row, dict) else "" for row in rows]
+        self.persons = {p.id_number: p for p in Person.objects.filter(school=school, id_number__in=set(self.id_numbers))}
+        codes = {str(row.get("institution_code") or "").strip() for row in rows if isinstance(row, dict)} - {""}
+        region_ids = {p.region_id for p in self.persons.values()}
+        self.institutions = ({(i.region_id, i.code): i for i in Institution.objects.filter(code__in=codes, region_id__in=region_ids)}
+                             if codes and region_ids else {})
+
+
+def _row_kwargs(row: dict, *, id_number: str, lookups: _Lookups, case_types: dict) -> dict:
+    person = lookups.persons.get(id_number)
     if person is None:
         # The same answer whether the person is unknown or another school's: nothing leaks.
         raise CaseError("id_number: 不是本校参保学生（not an insured student of this school）", field="id_number")
@@ -85,9 +108,7 @@ def _row_kwargs(row: dict, *, school, case_types: dict, institutions: dict) -> d
     institution = None
     code = str(row.get("institution_code") or "").strip()
     if code:
-        institution = institutions.get((person.region_id, code))
-        if institution is None:
-            institution = Institution.objects.filter(region_id=person.region_id, code=code).first()
+        institution = lookups.institutions.get((person.region_id, code))
         if institution is None:
             raise CaseError("institution_code: 不是本地定点医疗机构编码（unknown designated institution）", field="institution_code")
     level = str(row.get("institution_level") or "").strip()
@@ -143,34 +164,166 @@ def batch_submit(*, acting_user, school, client_batch_id: str, rows: Iterable[di
     return batch, True
 
 
+def _rejected(entry: dict, exc: Exception) -> dict:
+    if isinstance(exc, CaseError):
+        entry.update(status="rejected", errors=[str(exc)], field=exc.field)
+        if getattr(exc, "earlier_case", None):
+            entry["earlier_case"] = exc.earlier_case
+    else:
+        entry.update(status="rejected", errors=[f"malformed row: {exc}"])
+    return entry
+
+
+def _accepted(entry: dict, case) -> dict:
+    entry.update(status="accepted", case=case.number, case_id=case.pk, state=case.state)
+    if case.state == CaseState.REJECTED:
+        entry["reason"] = case.reason
+    return entry
+
+
 def _submit(*, acting_user, school, client_batch_id, rows, source, filename) -> Batch:
     batch = Batch.objects.create(school=school, client_batch_id=client_batch_id, source=source, filename=filename[:200],
                                  submitted_by=acting_user)
     case_types = {(t.region_id, t.code): t for t in CaseType.objects.filter(active=True).prefetch_related("materials")}
-    institutions: dict = {}
     report = []
-    accepted = 0
-    for index, row in enumerate(rows, 1):
-        entry = {"row": row.get("_line", index), "row_id": str(row.get("row_id") or "")}
+    for start in range(0, len(rows), CHUNK_SIZE):
+        chunk = list(enumerate(rows[start:start + CHUNK_SIZE], start + 1))
         try:
             with transaction.atomic():
-                kwargs = _row_kwargs(row, school=school, case_types=case_types, institutions=institutions)
-                case = case_receive(acting_user=acting_user, school=school, batch=batch, **kwargs)
-        except CaseError as exc:
-            entry.update(status="rejected", errors=[str(exc)], field=exc.field)
-            if getattr(exc, "earlier_case", None):
-                entry["earlier_case"] = exc.earlier_case
-        except (KeyError, TypeError, AttributeError) as exc:
-            entry.update(status="rejected", errors=[f"malformed row: {exc}"])
-        else:
-            accepted += 1
-            entry.update(status="accepted", case=case.number, case_id=case.pk, state=case.state)
-            if case.state == "rejected":
-                entry["reason"] = case.reason
-        report.append(entry)
+                entries = _receive_chunk(chunk, acting_user=acting_user, school=school, batch=batch, case_types=case_types)
+        except IntegrityError:
+            # An invoice of the chunk was claimed by a concurrent request after it was checked:
+            # this chunk again one row at a time, so that only the row concerned is refused.
+            entries = _receive_rows(chunk, acting_user=acting_user, school=school, batch=batch, case_types=case_types)
+        report.extend(entries)
+    accepted = sum(1 for entry in report if entry["status"] == "accepted")
     batch.total_rows = len(report)
     batch.accepted_rows = accepted
     batch.rejected_rows = len(report) - accepted
     batch.report = report
     batch.save(update_fields=["total_rows", "accepted_rows", "rejected_rows", "report"])
     return batch
+
+
+def _entry(index: int, row) -> dict:
+    row = row if isinstance(row, dict) else {}
+    return {"row": row.get("_line", index), "row_id": str(row.get("row_id") or "")}
+
+
+def _receive_rows(chunk, *, acting_user, school, batch, case_types) -> list[dict]:
+    """Row by row, each in its own savepoint, through case_receive (the fallback of a chunk)."""
+    entries = []
+    for index, row in chunk:
+        entry = _entry(index, row)
+        try:
+            with transaction.atomic():
+                lookups = _Lookups([row], school=school)
+                kwargs = _row_kwargs(row, id_number=lookups.id_numbers[0], lookups=lookups, case_types=case_types)
+                case = case_receive(acting_user=acting_user, school=school, batch=batch, **kwargs)
+        except (CaseError, KeyError, TypeError, AttributeError) as exc:
+            entries.append(_rejected(entry, exc))
+        else:
+            entries.append(_accepted(entry, case))
+    return entries
+
+
+def _receive_chunk(chunk, *, acting_user, school, batch, case_types) -> list[dict]:
+    """The rows of one chunk received set-based: the same checks as case_receive, a fixed number of queries.
+
+    Per chunk: persons, institutions, cover, claimed invoices, earlier maternity cases (one query
+    each), then bulk inserts of cases, invoices, checklists, attachments, transitions and their
+    history rows. A bad row is reported and skipped; the good rows of the chunk are kept.
+    """
+    lookups = _Lookups([row for _i, row in chunk], school=school)
+    entries: list[dict] = []
+    prepared: list[tuple[dict, Received]] = []
+    for (index, row), id_number in zip(chunk, lookups.id_numbers, strict=True):
+        entry = _entry(index, row)
+        entries.append(entry)
+        try:
+            kwargs = _row_kwargs(row, id_number=id_number, lookups=lookups, case_types=case_types)
+            prepared.append((entry, case_prepare(acting_user=acting_user, school=school, batch=batch, **kwargs)))
+        except (CaseError, KeyError, TypeError, AttributeError) as exc:
+            _rejected(entry, exc)
+
+    claimed = claimed_invoices((inv.issuer, inv.number) for _e, r in prepared for inv in r.invoices)
+    covered = covered_pairs((r.case.person_id, r.case.service_from) for _e, r in prepared)
+    maternity = maternity_conflicts(r.case.person_id for _e, r in prepared if r.case.case_type.benefit == Benefit.MATERNITY)
+    in_batch: dict[tuple[str, str], Case] = {}  # invoices claimed by earlier live rows of the batch
+    refused: list[tuple[dict, object, int | Case]] = []  # (entry, error factory, earlier case: id, or not saved yet)
+    kept: list[tuple[dict, Received, bool]] = []
+    for entry, r in prepared:
+        conflict = _conflict(r, claimed=claimed, in_batch=in_batch, maternity=maternity)
+        if conflict is not None:
+            refused.append((entry, *conflict))
+            continue
+        live = (r.case.person_id, r.case.service_from) in covered
+        if live:
+            in_batch.update({(inv.issuer, inv.number): r.case for inv in r.invoices})
+            if r.case.case_type.benefit == Benefit.MATERNITY:
+                maternity.setdefault(r.case.person_id, []).append((r.case, r.case.service_from, r.case.service_to))
+        else:  # received, then rejected at once with the reason (DOMAIN §9), as case_receive does: invoices released
+            for inv in r.invoices:
+                inv.claimed = False
+        kept.append((entry, r, live))
+
+    if kept:
+        _insert(kept, acting_user=acting_user, batch=batch)
+    for entry, make_error, earlier in refused:
+        _rejected(entry, make_error(earlier.number if isinstance(earlier, Case) else Case(pk=earlier).number))
+    return entries
+
+
+def _conflict(r: Received, *, claimed: dict, in_batch: dict, maternity: dict):
+    """Why the row may not be received — (error factory taking the earlier case's number, earlier case) — or None."""
+    for inv in r.invoices:  # DOMAIN §6/§9: the same invoice is never reimbursed twice
+        key = (inv.issuer, inv.number)
+        earlier = claimed.get(key) or in_batch.get(key)
+        if earlier is not None:
+            return partial(DuplicateInvoice, inv.issuer, inv.number), earlier
+    if r.case.case_type.benefit == Benefit.MATERNITY:  # DOMAIN §4: one lump sum per birth/pregnancy
+        for earlier, start, end in maternity.get(r.case.person_id, []):
+            if same_pregnancy(r.case.service_from, r.case.service_to, start, end):
+                return DuplicateMaternity, earlier
+    return None
+
+
+def _insert(kept: list, *, acting_user, batch) -> None:
+    """Bulk inserts of the kept rows: cases (+ history), the not-covered ones rejected, invoices, checklists, attachments."""
+    cases = Case.objects.bulk_create([r.case for _e, r, _live in kept])
+    if not all(c.pk for c in cases):  # every supported database returns the ids of a bulk insert
+        raise RuntimeError("bulk insert did not return the case ids")
+    ids = [c.pk for c in cases]
+    in_cases = f"{qn('id')} IN ({marks(ids)})"
+    now = timezone.now()
+    reason = received_reason(batch)
+    transitions = [CaseTransition(case=c, from_state="", to_state=S.RECEIVED, actor=acting_user, reason=reason) for c in cases]
+    not_covered = [r.case for _e, r, live in kept if not live]
+    with connection.cursor() as cursor:
+        insert_history(cursor, Case, in_cases, ids, user=acting_user, date=now, reason="", kind="+")
+        if not_covered:
+            for case in not_covered:
+                case.state, case.reason, case.state_changed_at = S.REJECTED, not_covered_reason(case.service_from), now
+            Case.objects.bulk_update(not_covered, ["state", "reason", "state_changed_at"])
+            rejected_ids = [c.pk for c in not_covered]
+            insert_history(cursor, Case, f"{qn('id')} IN ({marks(rejected_ids)})", rejected_ids, user=acting_user, date=now,
+                           reason="received → rejected", kind="~")
+            transitions += [CaseTransition(case=c, from_state=S.RECEIVED, to_state=S.REJECTED, actor=acting_user, reason=c.reason)
+                            for c in not_covered]
+        invoices, materials, attachments = [], [], []
+        for _e, r, _live in kept:
+            for inv in r.invoices:
+                inv.case = r.case
+            invoices += r.invoices
+            materials += r.materials(now)
+            attachments += r.attachment_rows()
+        of_cases = f"{qn('case_id')} IN ({marks(ids)})"
+        Invoice.objects.bulk_create(invoices)
+        insert_history(cursor, Invoice, of_cases, ids, user=acting_user, date=now, reason="", kind="+")
+        CaseMaterial.objects.bulk_create(materials)
+        insert_history(cursor, CaseMaterial, of_cases, ids, user=acting_user, date=now, reason="", kind="+")
+    if attachments:
+        Attachment.objects.bulk_create(attachments)
+    CaseTransition.objects.bulk_create(transitions)
+    for entry, r, _live in kept:
+        _accepted(entry, r.case)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
@@ -18,14 +19,25 @@ from ..calculation import quote_request
 from ..errors import (
     ConcurrentChange,
     DuplicateInvoice,
+    DuplicateMaternity,
     FourEyes,
     InvalidCase,
     InvalidTransition,
     MaterialsMissing,
     NotComputable,
 )
-from ..models import Attachment, Case, CaseMaterial, CaseTransition, CaseType, Invoice, InvoiceKind, MaterialsNotice
-from ..selectors import invoice_conflict, missing_materials, normalize_invoice_key, year_to_date
+from ..models import (
+    Attachment,
+    Benefit,
+    Case,
+    CaseMaterial,
+    CaseTransition,
+    CaseType,
+    Invoice,
+    InvoiceKind,
+    MaterialsNotice,
+)
+from ..selectors import invoice_conflict, maternity_conflict, missing_materials, normalize_invoice_key, year_to_date
 from ..workflow import EDITABLE, CaseState, allowed
 
 S = CaseState
@@ -79,7 +91,7 @@ def _move(case: Case, to: str, *, acting_user, reason: str = "", fields: dict | 
 def _coverage_reason(case: Case) -> str | None:
     if is_covered(case.person_id, case.service_from):
         return None
-    return f"参保人在服务日期 {case.service_from:%Y-%m-%d} 未参保（not covered on the service date）"
+    return not_covered_reason(case.service_from)
 
 
 # --------------------------------------------------------------------------- receiving
@@ -130,18 +142,33 @@ def _check_invoices_free(invoices: list[Invoice], *, exclude_case_id: int | None
             raise DuplicateInvoice(inv.issuer, inv.number, earlier.number)
 
 
-@transaction.atomic
-def case_receive(*, acting_user, case_type: CaseType, person, service_from, service_to=None, institution=None,
+@dataclass
+class Received:
+    """A case checked and built in memory by case_prepare, not saved yet."""
+
+    case: Case
+    invoices: list[Invoice]
+    received: set[str]
+    attachments: list[dict] = field(default_factory=list)
+
+    def materials(self, now) -> list[CaseMaterial]:
+        """The checklist of the case type (prefetch `case_type.materials` when building many)."""
+        return [CaseMaterial(case=self.case, code=m.code, name=m.name, received=m.code in self.received,
+                             received_at=now if m.code in self.received else None)
+                for m in self.case.case_type.materials.all()]
+
+    def attachment_rows(self) -> list[Attachment]:
+        return [Attachment(case=self.case, material_code=a.get("material", ""), filename=a["filename"],
+                           content_type=a.get("content_type", ""), content=a["content"], size=len(a["content"]))
+                for a in self.attachments]
+
+
+def case_prepare(*, acting_user, case_type: CaseType, person, service_from, service_to=None, institution=None,
                  institution_name: str = "", institution_level: str = "", delivery: str = "",
                  third_party_paid=0, bank_account: str = "", invoices: Iterable[dict] = (),
                  materials_received: Iterable[str] = (), lost_invoice_promise: bool = False,
-                 attachments: Iterable[dict] = (), school=None, batch=None, note: str = "") -> Case:
-    """Register a case (state received) with its invoices and materials checklist.
-
-    Guards (DOMAIN §6, §9): an invoice already claimed by another live case refuses the case
-    naming the earlier case; a person not covered on the service date gets the case rejected
-    with that reason (recorded, so the school and the person can be told).
-    """
+                 attachments: Iterable[dict] = (), school=None, batch=None, note: str = "") -> Received:
+    """Every check of a new case that needs no database, and the unsaved case (shared by case_receive and batches)."""
     service_from = _date(service_from, "service_from")
     service_to = _date(service_to, "service_to") if service_to else service_from
     if service_to < service_from:
@@ -159,13 +186,36 @@ def case_receive(*, acting_user, case_type: CaseType, person, service_from, serv
     if not account:
         raise InvalidCase("bank_account: required", field="bank_account")
     invoice_rows = _invoices(invoices)
-    _check_invoices_free(invoice_rows)
-
     case = Case(case_type=case_type, person=person, school=school, batch=batch, service_from=service_from,
                 service_to=service_to, institution=institution, institution_name=(institution_name or "").strip(),
                 institution_level=level, delivery=delivery or "", third_party_paid=_money(third_party_paid, "third_party_paid"),
                 lost_invoice_promise=bool(lost_invoice_promise), bank_account=account, note=note,
                 received_by=acting_user, state=S.RECEIVED, state_changed_at=timezone.now())
+    return Received(case=case, invoices=invoice_rows, received=set(materials_received or ()), attachments=list(attachments))
+
+
+def _check_maternity_once(case: Case, *, exclude_case_id: int | None = None) -> None:
+    """DOMAIN §4 maternity: not payable twice for the same birth/pregnancy (see selectors.MATERNITY_SAME_PREGNANCY_DAYS)."""
+    if case.case_type.benefit != Benefit.MATERNITY:
+        return
+    earlier = maternity_conflict(case.person_id, case.service_from, case.service_to, exclude_case_id=exclude_case_id)
+    if earlier is not None:
+        raise DuplicateMaternity(Case(pk=earlier).number)
+
+
+@transaction.atomic
+def case_receive(*, acting_user, batch=None, **data) -> Case:
+    """Register a case (state received) with its invoices and materials checklist.
+
+    Guards (DOMAIN §6, §9, §4): an invoice already claimed by another live case refuses the case
+    naming the earlier case; so does a second maternity case for the same birth; a person not
+    covered on the service date gets the case rejected with that reason (recorded, so the school
+    and the person can be told). Arguments: those of case_prepare.
+    """
+    prepared = case_prepare(acting_user=acting_user, batch=batch, **data)
+    case, invoice_rows = prepared.case, prepared.invoices
+    _check_invoices_free(invoice_rows)
+    _check_maternity_once(case)
     case._history_user = acting_user
     case.save()
     for inv in invoice_rows:
@@ -179,23 +229,22 @@ def case_receive(*, acting_user, case_type: CaseType, person, service_from, serv
             if earlier is not None:
                 raise DuplicateInvoice(inv.issuer, inv.number, earlier.number) from None
         raise
-    received = set(materials_received or ())
-    now = timezone.now()
-    CaseMaterial.objects.bulk_create([
-        CaseMaterial(case=case, code=m.code, name=m.name, received=m.code in received, received_at=now if m.code in received else None)
-        for m in case_type.materials.all()
-    ])
-    Attachment.objects.bulk_create([
-        Attachment(case=case, material_code=a.get("material", ""), filename=a["filename"], content_type=a.get("content_type", ""),
-                   content=a["content"], size=len(a["content"]))
-        for a in attachments
-    ])
+    CaseMaterial.objects.bulk_create(prepared.materials(timezone.now()))
+    Attachment.objects.bulk_create(prepared.attachment_rows())
     CaseTransition.objects.create(case=case, from_state="", to_state=S.RECEIVED, actor=acting_user,
-                                  reason=f"批次 {batch.client_batch_id}" if batch else "")
+                                  reason=received_reason(batch))
     reason = _coverage_reason(case)
     if reason:
         _move(case, S.REJECTED, acting_user=acting_user, reason=reason)
     return case
+
+
+def received_reason(batch) -> str:
+    return f"批次 {batch.client_batch_id}" if batch else ""
+
+
+def not_covered_reason(service_from: dt.date) -> str:
+    return f"参保人在服务日期 {service_from:%Y-%m-%d} 未参保（not covered on the service date）"
 
 
 # --------------------------------------------------------------------------- checklist and details
@@ -348,6 +397,7 @@ def case_approve(*, acting_user, case: Case, reason: str = "") -> Case:
         raise InvalidTransition(case, S.APPROVED)
     if acting_user.pk in (case.reviewed_by_id, case.calculated_by_id):
         raise FourEyes("审批人不能是审核或计算该案件的经办人（four eyes: the approver must be another clerk）")
+    _check_maternity_once(Case.objects.select_related("case_type").get(pk=case.pk), exclude_case_id=case.pk)
     return _move(case, S.APPROVED, acting_user=acting_user, reason=reason, fields={"approved_by": acting_user})
 
 

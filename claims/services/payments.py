@@ -7,15 +7,16 @@ import datetime as dt
 import io
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
-from simple_history.utils import bulk_update_with_history
 
-from ..errors import InvalidCase
+from enrollment.models import Person
+
+from ..errors import ConcurrentChange, InvalidCase, InvalidTransition
 from ..models import Case, CaseTransition, PaymentFile, PaymentFileStatus, PaymentOrder, PaymentOrderStatus
-from ..workflow import CaseState
-from .cases import _move, case_lock
+from ..workflow import CaseState, allowed
+from .bulk import insert_history, marks, qn
 
 S = CaseState
 BATCH_SIZE = 2000
@@ -50,39 +51,53 @@ def payment_orders_create(*, acting_user, pay_date: dt.date) -> tuple[PaymentFil
 
 
 def _fill(payment_file: PaymentFile, acting_user) -> None:
+    """Batches of BATCH_SIZE approved cases, locked in pk order; per batch a fixed number of set-based statements.
+
+    Per batch: one locking read of the ids, then INSERT ... SELECT of the orders (with the
+    account holder's name), one conditional UPDATE of the states, and INSERT ... SELECT of the
+    transitions and of the history rows of the cases and of the orders. No model instance is
+    built per case: at 100 000 cases building them was most of the job's time.
+    """
     last_pk = 0
     now = timezone.now()
+    reason = f"支付文件 {payment_file.pay_date}"
     while True:
-        cases = list(Case.objects.filter(state=S.APPROVED, pk__gt=last_pk).order_by("pk").select_for_update()[:BATCH_SIZE])
-        if not cases:
+        ids = list(Case.objects.filter(state=S.APPROVED, pk__gt=last_pk).order_by("pk").select_for_update()
+                   .values_list("pk", flat=True)[:BATCH_SIZE])
+        if not ids:
             break
-        last_pk = cases[-1].pk
-        names = dict(Case.objects.filter(pk__in=[c.pk for c in cases]).values_list("pk", "person__name"))
-        PaymentOrder.objects.bulk_create([
-            PaymentOrder(case_id=c.pk, payment_file=payment_file, amount=c.payable_amount or Decimal("0.00"),
-                         bank_account=c.bank_account, account_name=names[c.pk])
-            for c in cases
-        ])
-        for c in cases:
-            c.state = S.PAYMENT_ORDERED
-            c.state_changed_at = now
-            c._history_user = acting_user
-        ids = [c.pk for c in cases]
-        changed = Case.objects.filter(pk__in=ids, state=S.APPROVED).update(state=S.PAYMENT_ORDERED, state_changed_at=now)
-        if changed != len(ids):  # cannot happen under the locks; refuse rather than pay twice
-            raise RuntimeError("cases changed while being ordered")
-        bulk_update_with_history(cases, Case, ["state", "state_changed_at"], batch_size=BATCH_SIZE, default_user=acting_user,
-                                 default_change_reason="approved → payment_ordered")
-        CaseTransition.objects.bulk_create([
-            CaseTransition(case_id=pk, from_state=S.APPROVED, to_state=S.PAYMENT_ORDERED, actor=acting_user,
-                           reason=f"支付文件 {payment_file.pay_date}")
-            for pk in ids
-        ])
-    agg = payment_file.orders.aggregate(total=Sum("amount"))
-    payment_file.order_count = payment_file.orders.count()
+        last_pk = ids[-1]
+        with connection.cursor() as cursor:
+            _insert_orders(cursor, payment_file, ids, now)
+            changed = Case.objects.filter(pk__in=ids, state=S.APPROVED).update(state=S.PAYMENT_ORDERED, state_changed_at=now)
+            if changed != len(ids):  # cannot happen under the locks; refuse rather than pay twice
+                raise RuntimeError("cases changed while being ordered")
+            _insert_transitions(cursor, ids, actor=acting_user, at=now, reason=reason)
+            insert_history(cursor, Case, f"{qn('id')} IN ({marks(ids)})", ids, user=acting_user, date=now,
+                            reason="approved → payment_ordered", kind="~")
+            insert_history(cursor, PaymentOrder, f"{qn('payment_file_id')} = %s AND {qn('case_id')} IN ({marks(ids)})",
+                            [payment_file.pk, *ids], user=acting_user, date=now, reason="", kind="+")
+    agg = payment_file.orders.aggregate(total=Sum("amount"), count=Count("pk"))
+    payment_file.order_count = agg["count"]
     payment_file.total_amount = agg["total"] or Decimal("0.00")
     payment_file.content = _render(payment_file)
     payment_file.save(update_fields=["order_count", "total_amount", "content"])
+
+
+def _insert_orders(cursor, payment_file: PaymentFile, ids: list[int], now) -> None:
+    case, person, order = Case._meta.db_table, Person._meta.db_table, PaymentOrder._meta.db_table
+    cursor.execute(
+        f"INSERT INTO {qn(order)} (case_id, payment_file_id, amount, bank_account, account_name, status, bank_message, created_at) "
+        f"SELECT c.id, %s, COALESCE(c.payable_amount, 0), c.bank_account, p.name, %s, '', %s "
+        f"FROM {qn(case)} c JOIN {qn(person)} p ON p.id = c.person_id WHERE c.id IN ({marks(ids)}) ORDER BY c.id",
+        [payment_file.pk, PaymentOrderStatus.ORDERED, now, *ids])
+
+
+def _insert_transitions(cursor, ids: list[int], *, actor, at, reason: str) -> None:
+    cursor.execute(
+        f"INSERT INTO {qn(CaseTransition._meta.db_table)} (case_id, from_state, to_state, actor_id, at, reason) "
+        f"SELECT id, %s, %s, %s, %s, %s FROM {qn(Case._meta.db_table)} WHERE id IN ({marks(ids)}) ORDER BY id",
+        [S.APPROVED, S.PAYMENT_ORDERED, actor.pk, at, reason, *ids])
 
 
 def _order_pk(text: str) -> int | None:
@@ -114,7 +129,7 @@ def payment_result_import(*, acting_user, content: str) -> dict:
     counts = {"paid": 0, "failed": 0, "unchanged": 0, "errors": errors}
     orders = {o.pk: o for o in PaymentOrder.objects.filter(pk__in=list(wanted)).order_by("pk").select_for_update()}
     now = timezone.now()
-    files = set()
+    settle = []
     for pk, (result, message, line) in sorted(wanted.items()):
         order = orders.get(pk)
         if order is None:
@@ -123,15 +138,46 @@ def payment_result_import(*, acting_user, content: str) -> dict:
         if order.status != PaymentOrderStatus.ORDERED:
             counts["unchanged"] += 1
             continue
-        files.add(order.payment_file_id)
         order.status = PaymentOrderStatus.PAID if result == "success" else PaymentOrderStatus.FAILED
         order.bank_message = message
         order.settled_at = now
-        order._history_user = acting_user
-        order.save(update_fields=["status", "bank_message", "settled_at"])
-        case = case_lock(order.case_id)
-        _move(case, S.PAID if result == "success" else S.PAYMENT_FAILED, acting_user=acting_user,
-              reason=message or ("银行支付成功" if result == "success" else "银行支付失败"))
+        settle.append(order)
         counts["paid" if result == "success" else "failed"] += 1
-    PaymentFile.objects.filter(pk__in=files).update(status=PaymentFileStatus.RESULT_IMPORTED)
+    for start in range(0, len(settle), BATCH_SIZE):
+        _settle(settle[start:start + BATCH_SIZE], acting_user=acting_user, now=now)
+    PaymentFile.objects.filter(pk__in={o.payment_file_id for o in settle}).update(status=PaymentFileStatus.RESULT_IMPORTED)
     return counts
+
+
+def _settle(orders: list[PaymentOrder], *, acting_user, now) -> None:
+    """Orders marked paid/failed and their cases moved payment_ordered → paid / payment_failed, set-based.
+
+    The same checks and records as _move per case (transitions table, conditional update on the
+    state read, history row with the author, a transition with the bank's message), per batch.
+    """
+    case_ids = [o.case_id for o in orders]
+    cases = {c.pk: c for c in Case.objects.filter(pk__in=case_ids).order_by("pk").select_for_update()}
+    for order in orders:
+        case = cases[order.case_id]
+        to = S.PAID if order.status == PaymentOrderStatus.PAID else S.PAYMENT_FAILED
+        if not allowed(case.state, to):
+            raise InvalidTransition(case, to)
+    PaymentOrder.objects.bulk_update(orders, ["status", "bank_message", "settled_at"])
+    transitions = []
+    with connection.cursor() as cursor:
+        insert_history(cursor, PaymentOrder, f"{qn('id')} IN ({marks(orders)})", [o.pk for o in orders], user=acting_user,
+                       date=now, reason="", kind="~")
+        for to in (S.PAID, S.PAYMENT_FAILED):
+            status = PaymentOrderStatus.PAID if to == S.PAID else PaymentOrderStatus.FAILED
+            group = [o for o in orders if o.status == status]
+            if not group:
+                continue
+            ids = [o.case_id for o in group]
+            if Case.objects.filter(pk__in=ids, state=S.PAYMENT_ORDERED).update(state=to, state_changed_at=now) != len(ids):
+                raise ConcurrentChange("cases were changed by someone else while the bank result was imported; import it again")
+            insert_history(cursor, Case, f"{qn('id')} IN ({marks(ids)})", ids, user=acting_user, date=now,
+                           reason=f"{S.PAYMENT_ORDERED.value} → {to.value}", kind="~")
+            default = "银行支付成功" if to == S.PAID else "银行支付失败"
+            transitions += [CaseTransition(case_id=o.case_id, from_state=S.PAYMENT_ORDERED, to_state=to, actor=acting_user,
+                                           reason=o.bank_message or default) for o in group]
+    CaseTransition.objects.bulk_create(transitions)

@@ -91,3 +91,32 @@ def test_clerk_adds_a_case_in_the_admin(reviewer_client, covered_adult, changchu
     case = Case.objects.get()
     assert case.invoices.get().number == "A-9"
     assert case.materials.count() == 6
+
+
+def test_case_page_lists_the_schools_attachments_with_download_links(new_case, reviewer_client):
+    """Issue #4: the school's uploaded attachments are visible on the case page and downloadable."""
+    case = new_case(attachments=[{"material": "invoice", "filename": "发票扫描.pdf", "content_type": "application/pdf",
+                                  "content": b"%PDF-1.4 scan"}])
+    attachment = case.attachments.get()
+    url = reverse("admin:claims_case_attachment", args=[case.pk, attachment.pk])
+    body = reviewer_client.get(reverse("admin:claims_case_change", args=[case.pk])).content.decode()
+    assert url in body and "发票扫描.pdf" in body and "医院收费有效票据" in body  # the material's name, not its code
+    response = reviewer_client.get(url)
+    assert response.status_code == 200 and response.content == b"%PDF-1.4 scan"
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment;") and "filename*=utf-8''" in response["Content-Disposition"]
+
+
+def test_attachment_download_needs_the_right_to_view_cases(new_case, client, make_clerk):
+    """DESIGN permissions: a staff user without the claims view permission cannot download a case's scans."""
+    case = new_case(attachments=[{"filename": "a.pdf", "content": b"x"}])
+    client.force_login(make_clerk("outsider", perms=()))
+    response = client.get(reverse("admin:claims_case_attachment", args=[case.pk, case.attachments.get().pk]))
+    assert response.status_code == 403
+
+
+def test_attachment_of_another_case_is_not_served_under_this_case(new_case, reviewer_client):
+    first = new_case(invoices=[invoice(number="AT-1")], attachments=[{"filename": "a.pdf", "content": b"x"}])
+    other = new_case(invoices=[invoice(number="AT-2")])
+    url = reverse("admin:claims_case_attachment", args=[other.pk, first.attachments.get().pk])
+    assert reviewer_client.get(url).status_code == 404

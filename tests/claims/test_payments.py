@@ -77,3 +77,62 @@ def test_failed_payment_is_ordered_again_after_the_account_is_corrected(approved
     assert case.state == CaseState.PAYMENT_ORDERED
     new = PaymentOrder.objects.exclude(pk=order.pk).get()
     assert new.bank_account == "6222000099998888" and new.payment_file.pay_date == dt.date(2021, 6, 2)
+
+
+def test_nightly_job_retries_only_transient_database_errors():
+    """DESIGN jobs: retried with backoff on specific transient errors, never on a terminal one."""
+    from django.db import OperationalError
+
+    assert payment_orders_nightly.autoretry_for == (OperationalError,)
+    assert payment_orders_nightly.retry_backoff and payment_orders_nightly.max_retries == 5
+
+
+@pytest.mark.parametrize("n", [3, 30])
+def test_nightly_job_queries_do_not_grow_with_the_cases(new_case, n, django_assert_max_num_queries):
+    """Issue #4 (100 000 cases < 60 s): the job is set-based per batch of cases, not per case."""
+    from decimal import Decimal
+
+    from claims.models import Case
+    from claims.services import payment_orders_create, system_user
+
+    for i in range(n):
+        new_case(invoices=[invoice(number=f"N-{i}")])
+    Case.objects.update(state=CaseState.APPROVED, payable_amount=Decimal("10.00"))
+    user = system_user()
+    with django_assert_max_num_queries(16):
+        payment_file, created = payment_orders_create(acting_user=user, pay_date=dt.date(2021, 6, 1))
+    assert created and payment_file.order_count == n and payment_file.total_amount == Decimal("10.00") * n
+    first = Case.objects.order_by("pk").first()
+    assert PaymentOrder.objects.get(case=first).history.get().history_user == user
+    # DESIGN audit: the state change is in the case's history, with its author, and recorded as a transition
+    latest = first.history.order_by("-history_date", "-history_id").first()
+    assert (latest.state, latest.history_user, latest.history_change_reason) == (CaseState.PAYMENT_ORDERED, user,
+                                                                                "approved → payment_ordered")
+    assert first.transitions.filter(from_state=CaseState.APPROVED, to_state=CaseState.PAYMENT_ORDERED, actor=user).count() == 1
+
+
+def test_bank_result_import_records_history_and_transitions_with_the_bank_message(approved, make_clerk):
+    """DESIGN audit + §6: the bank's answer moves each case, recorded with who, when and the bank's message."""
+    finance = make_clerk("finance1")
+    good, bad = approved(2)
+    payment_orders_nightly("2021-06-01")
+    o_good, o_bad = PaymentOrder.objects.get(case=good), PaymentOrder.objects.get(case=bad)
+    payment_result_import(acting_user=finance, content=f"order_no,result,message\n{o_good},success,\n{o_bad},failed,户名不符\n")
+    o_bad.refresh_from_db()
+    assert (o_bad.status, o_bad.bank_message, o_bad.history.first().history_user) == ("failed", "户名不符", finance)
+    t = bad.transitions.order_by("pk").last()
+    assert (t.from_state, t.to_state, t.actor, t.reason) == ("payment_ordered", "payment_failed", finance, "户名不符")
+    assert good.transitions.order_by("pk").last().reason == "银行支付成功"
+    latest = good.history.order_by("-history_id").first()
+    assert (latest.state, latest.history_user, latest.history_change_reason) == ("paid", finance, "payment_ordered → paid")
+
+
+def test_bank_result_import_queries_do_not_grow_with_the_orders(approved, make_clerk, django_assert_max_num_queries):
+    """A day's result file is imported set-based: a fixed number of queries, not a few per order."""
+    finance = make_clerk("finance1")
+    cases = approved(3)
+    payment_orders_nightly("2021-06-01")
+    orders = [PaymentOrder.objects.get(case=c) for c in cases]
+    with django_assert_max_num_queries(14):
+        payment_result_import(acting_user=finance, content="order_no,result,message\n" + "".join(f"{o},success,\n" for o in orders))
+    assert PaymentOrder.objects.filter(status="paid").count() == 3
