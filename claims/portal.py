@@ -9,8 +9,9 @@ from django import forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import School
@@ -94,7 +95,19 @@ def case_detail(request, pk):
     school = _school(request)
     case = get_object_or_404(school_cases(school.pk), pk=pk)
     return render(request, "portal/case.html", {"school": school, "case": case, "notices": case.notices.all(),
-                                                "transitions": case.transitions.all()})
+                                                "transitions": case.transitions.all(),
+                                                "attachments": case.attachments.defer("content")})
+
+
+@login_required(login_url=LOGIN)
+def attachment_download(request, pk, attachment_pk):
+    """One of the school's own attachments, back as it was sent (school isolation as for the case)."""
+    school = _school(request)
+    case = get_object_or_404(school_cases(school.pk), pk=pk)
+    attachment = get_object_or_404(case.attachments, pk=attachment_pk)
+    response = HttpResponse(bytes(attachment.content), content_type=attachment.content_type or "application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, attachment.filename)
+    return response
 
 
 @login_required(login_url=LOGIN)

@@ -20,5 +20,6 @@ portal_urlpatterns = [
     path("upload/sample.csv", portal.sample, name="sample"),
     path("batches/<int:pk>/", portal.batch_detail, name="batch"),
     path("cases/<int:pk>/", portal.case_detail, name="case"),
+    path("cases/<int:pk>/attachments/<int:attachment_pk>/", portal.attachment_download, name="attachment"),
     path("notices/<int:pk>/", portal.notice_detail, name="notice"),
 ]

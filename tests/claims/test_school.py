@@ -185,3 +185,23 @@ def test_portal_offers_the_sample_batch_file_to_operators_only(schools, make_cle
     clerk = Client()
     clerk.force_login(make_clerk("staffer"))
     assert clerk.get(reverse("portal:sample")).status_code == 403
+
+
+def test_portal_case_page_lists_the_schools_attachments_and_only_its_own(schools):
+    """A school reads back what it sent with a case; school B cannot fetch school A's scan."""
+    from django.test import Client
+
+    a = schools["A"]
+    r = row(a["student"], attachments=[{"material": "invoice", "filename": "inv.pdf", "content_base64": base64.b64encode(b"%PDF").decode()}])
+    a["api"].post("/api/v1/school/batches/", {"batch_id": "att", "cases": [r]}, format="json")
+    case = Case.objects.get()
+    attachment = case.attachments.get()
+    url = reverse("portal:attachment", args=[case.pk, attachment.pk])
+    web_a = Client()
+    web_a.force_login(SchoolOperator.objects.get(school__name="大学A").user)
+    assert url in web_a.get(reverse("portal:case", args=[case.pk])).content.decode()
+    response = web_a.get(url)
+    assert response.content == b"%PDF" and "inv.pdf" in response["Content-Disposition"]
+    web_b = Client()
+    web_b.force_login(SchoolOperator.objects.get(school__name="大学B").user)
+    assert web_b.get(url).status_code == 404
