@@ -37,12 +37,10 @@ from .models import (
     PaymentSource,
     Person,
     School,
-    SchoolKind,
     Stop,
     StopReason,
 )
-from .preview import add_months
-from .selectors import persons_search
+from .selectors import persons_in_category, persons_search
 from .services import (
     payment_check,
     payment_import_confirm,
@@ -90,18 +88,9 @@ class CategoryFilter(admin.SimpleListFilter):
         return Category.choices
 
     def queryset(self, request, queryset):
-        today = dt.date.today()
-        newborn = Q(birth_date__gt=add_months(today, -12))
-        minor = Q(birth_date__gt=add_months(today, -18 * 12))
-        no_school = Q(school__isnull=True)
-        condition = {
-            "newborn": newborn,
-            "college_student": ~newborn & Q(school__kind=SchoolKind.COLLEGE),
-            "student": ~newborn & Q(school__kind=SchoolKind.PRIMARY_SECONDARY),
-            "minor": ~newborn & minor & no_school,
-            "adult": ~minor & no_school,
-        }.get(self.value())
-        return queryset.filter(condition) if condition is not None else queryset
+        if self.value() not in Category.values:
+            return queryset
+        return persons_in_category(queryset, self.value(), dt.date.today())
 
 
 class CoverageYearFilter(admin.SimpleListFilter):

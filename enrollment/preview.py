@@ -117,7 +117,7 @@ def age_on(birth: dt.date, day: dt.date) -> int:
 def category_on(*, birth_date: dt.date, day: dt.date, school_kind: str | None = None) -> str:
     """DOMAIN §1 category on a date: newborn (first year of life), college_student (linked to a
     college), student (in a primary/secondary school), minor (under 18), else adult."""
-    if day < one_year_after(birth_date):
+    if (day - birth_date).days < 366 and day < one_year_after(birth_date):  # a year of life is at most 366 days
         return "newborn"
     if school_kind == "college":
         return "college_student"
