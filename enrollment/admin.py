@@ -14,7 +14,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
@@ -40,7 +41,7 @@ from .models import (
     Stop,
     StopReason,
 )
-from .selectors import persons_in_category, persons_search
+from .selectors import person_change_log, persons_in_category, persons_search
 from .services import (
     payment_check,
     payment_import_confirm,
@@ -215,18 +216,43 @@ class PersonAdmin(SimpleHistoryAdmin):
                            _("1 Jan – 31 Dec"))
         return format_html('<table class="coverage-timeline"><thead>{}</thead><tbody>{}</tbody></table>', head, rows)
 
+    @admin.display(description=_("change log"))
+    def change_log(self, obj):
+        """Who changed what and when: the person, their payments, coverage periods and stops
+        (field names only: the values stay on the pages that mask them)."""
+        entries = person_change_log(obj)
+        if not entries:
+            return _("No change recorded.")
+        actions = {"+": _("created"), "~": _("changed"), "-": _("deleted")}
+
+        def row(e):
+            opts = e.model._meta
+            names = [str(opts.get_field(f[:-3] if f.endswith("_id") else f).verbose_name) for f in e.changed]
+            try:
+                link = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[e.object_id])
+            except NoReverseMatch:
+                link = ""
+            return (date_format(timezone.localtime(e.when), "DATETIME_FORMAT"), e.user or "—", opts.verbose_name,
+                    link, e.label, actions.get(e.action, e.action), "、".join(names) or "—")
+
+        rows = format_html_join("", '<tr><td style="white-space:nowrap">{}</td><td>{}</td><td>{}</td>'
+                                    '<td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>', (row(e) for e in entries))
+        head = format_html("<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+                           _("time"), _("by"), _("record"), _("which"), _("action"), _("changed fields"))
+        return format_html('<table class="change-log"><thead>{}</thead><tbody>{}</tbody></table>', head, rows)
+
     def get_fields(self, request, obj=None):
         id_field = "id_number" if obj is None or _reveal(request) else "masked_id"
         bank_field = "bank_account" if obj is None or _reveal(request) else "masked_bank"
         fields = [id_field, "name", "region", "community", "phone", bank_field, "school", "assistance"]
         if obj is not None:
-            fields += ["sex", "birth_date", "created_at", "coverage_timeline"]
+            fields += ["sex", "birth_date", "created_at", "coverage_timeline", "change_log"]
         return fields
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("masked_id", "masked_bank", "sex", "birth_date", "created_at", "coverage_timeline")
+        return ("masked_id", "masked_bank", "sex", "birth_date", "created_at", "coverage_timeline", "change_log")
 
     def get_search_results(self, request, queryset, search_term):
         return persons_search(queryset, search_term), False

@@ -232,3 +232,82 @@ def test_stop_list_masks(reference_data, clerk_client):
 
     assert person.masked_id_number in html and person.id_number not in html
     assert reverse("admin:enrollment_stop_changelist")
+
+
+def test_person_page_change_log_names_author_time_and_record(person_factory, clerk_client, make_user):
+    """DESIGN audit: every change to persons, payments and stops is kept with its author and time,
+    and is visible in the admin — on the person's own page, next to the timeline."""
+    from django.utils import timezone
+
+    from enrollment.services import person_save
+
+    person = person_factory()
+    cashier, intake = make_user("cashier_li"), make_user("intake_wang")
+    payment_record(acting_user=cashier, person=person, receipt_number="R-LOG", paid_on=dt.date(2021, 3, 15), amount=320)
+    person_stop(acting_user=intake, person=person, reason=StopReason.OTHER, stop_date=dt.date(2021, 9, 1))
+    person.phone = "13800000000"
+    person_save(person=person, acting_user=intake)
+
+    html = clerk_client.get(f"{CHANGELIST}{person.pk}/change/").content.decode()
+
+    log = html[html.index('class="change-log"'):]
+    log = log[:log.index("</table>")]
+    assert "cashier_li" in log and "intake_wang" in log
+    assert "R-LOG" in log and "停保" in log and "联系电话" in log  # the payment, the stop, the changed field
+    assert str(timezone.localtime().year) in log
+    assert reverse("admin:enrollment_payment_change", args=[Payment.objects.get().pk]) in log
+
+
+def test_person_change_log_shows_field_names_not_values(person_factory, viewer_client):
+    """DOMAIN §1 / DESIGN personal data: a changed bank account is named, never shown, in the log."""
+    from enrollment.services import person_save
+
+    person = person_factory()
+    person.bank_account = "6222029999888877776"
+    person_save(person=person, acting_user=None)
+
+    html = viewer_client.get(f"{CHANGELIST}{person.pk}/change/").content.decode()
+
+    assert "银行账号" in html[html.index('class="change-log"'):]
+    assert "6222029999888877776" not in html and "6222020200112345678" not in html
+
+
+@pytest.mark.parametrize("payments", [1, 10])
+def test_person_page_query_count_is_bounded(person_factory, clerk_client, django_assert_max_num_queries, payments):
+    """DESIGN: bounded queries on admin pages; the change log is one query per history table."""
+    from enrollment.services import person_save
+
+    person = person_factory()
+    for i in range(payments):
+        Payment.objects.create(receipt_number=f"Q{i}", person=person, paid_on=dt.date(2021, 3, 15), amount=320,
+                               category="adult", policy_version="220100-2021", source="manual")
+        person.phone = f"1390431{i:04d}"
+        person_save(person=person, acting_user=None)
+
+    with django_assert_max_num_queries(30):
+        response = clerk_client.get(f"{CHANGELIST}{person.pk}/change/")
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("url", [
+    CHANGELIST, "/admin/enrollment/payment/", "/admin/enrollment/stop/", "/admin/enrollment/coverageperiod/",
+    "/admin/enrollment/paymentimport/", f"{CHANGELIST}?q=张", "/admin/autocomplete/?app_label=enrollment"
+    "&model_name=payment&field_name=person&term=",
+])
+def test_lists_never_show_full_id_numbers_or_bank_accounts(reference_data, clerk_client, url):
+    """DOMAIN §1 / DESIGN: ID numbers and bank accounts masked in lists, even for a clerk who may
+    see them in full on the detail page."""
+    demo_persons_ensure()
+    person = Person.objects.get(id_number=demo_id_number("zhang_wei"))
+    payment_record(acting_user=None, person=person, receipt_number="R-MASK", paid_on=dt.date(2021, 3, 15), amount=320)
+    Stop.objects.create(person=person, reason=StopReason.OTHER, stop_date=dt.date(2021, 9, 1))
+
+    response = clerk_client.get(url)
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    assert "paymentimport" in url or person.masked_id_number in html  # the list does show the person
+    for p in Person.objects.all():
+        assert p.id_number not in html
+        assert not p.bank_account or p.bank_account not in html
