@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -504,7 +504,7 @@ class StopForm(forms.ModelForm):
 @admin.register(Stop)
 class StopAdmin(SimpleHistoryAdmin):
     form = StopForm
-    list_display = ("person_name", "person_id_number", "reason", "stop_date", "created_by", "created_at")
+    list_display = ("person_name", "person_id_number", "reason", "stop_date", "refunded", "created_by", "created_at")
     list_select_related = ("person", "created_by")
     list_filter = ("reason", "stop_date")
     autocomplete_fields = ("person",)
@@ -518,6 +518,13 @@ class StopAdmin(SimpleHistoryAdmin):
     @admin.display(description=_("ID number"))
     def person_id_number(self, obj):
         return mask(obj.person.id_number)
+
+    @admin.display(description=_("refunded payments"))
+    def refunded(self, obj):
+        return getattr(obj, "refunded_count", None) if getattr(obj, "refunded_count", 0) else "—"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(refunded_count=Count("refunded_payments"))
 
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():

@@ -353,3 +353,33 @@ def test_filtered_count_beyond_the_limit_is_at_least_what_was_seen(person_factor
     count = EstimatedCountPaginator(Person.objects.filter(birth_date__lt=dt.date(2000, 1, 1)).order_by("-pk"), 50).count
 
     assert count == 4 if connection.vendor != "postgresql" else count >= 3
+
+
+def test_person_page_links_to_stop_and_to_the_persons_stops_for_refund(person_factory, clerk_client):
+    """Issue #3: from the person's page a clerk stops the cover and reaches the stops to refund."""
+    person, other = person_factory(), person_factory()
+    for p in (person, other):
+        payment_record(acting_user=None, person=p, receipt_number=f"R-{p.pk}", paid_on=dt.date(2021, 10, 15), amount=320)
+        person_stop(acting_user=None, person=p, reason=StopReason.DEATH, stop_date=dt.date(2021, 12, 1))
+
+    html = clerk_client.get(f"{CHANGELIST}{person.pk}/change/").content.decode()
+    stops_url = reverse("admin:enrollment_stop_changelist") + f"?person__id__exact={person.pk}"
+
+    assert reverse("admin:enrollment_stop_add") + f"?person={person.pk}" in html
+    assert stops_url in html
+    listed = clerk_client.get(stops_url).context["cl"].result_list
+    assert [s.person_id for s in listed] == [person.pk]
+
+    clerk_client.post(stops_url, {"action": "refund", "_selected_action": [listed[0].pk]})
+    html = clerk_client.get(stops_url).content.decode()
+    assert Payment.objects.get(person=person).status == PaymentStatus.REFUNDED
+    assert Payment.objects.get(person=other).status == PaymentStatus.RECORDED
+    assert '<td class="field-refunded">1</td>' in html
+
+
+def test_person_page_hides_the_stop_link_without_the_permission(person_factory, viewer_client):
+    person = person_factory()
+
+    html = viewer_client.get(f"{CHANGELIST}{person.pk}/change/").content.decode()
+
+    assert reverse("admin:enrollment_stop_add") not in html
