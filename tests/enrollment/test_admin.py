@@ -383,3 +383,25 @@ def test_person_page_hides_the_stop_link_without_the_permission(person_factory, 
     html = viewer_client.get(f"{CHANGELIST}{person.pk}/change/").content.decode()
 
     assert reverse("admin:enrollment_stop_add") not in html
+
+
+def test_person_filters_by_region_school_and_coverage_year(person_factory, school_factory, clerk_client):
+    """Issue #3 clerk's filters: region, school, covered in a year (active cover only: a period
+    cancelled by a stop before it started does not count — DOMAIN §1 stop)."""
+    from medins.models import Region
+
+    school = school_factory()
+    covered_2022 = person_factory()
+    cancelled_2022 = person_factory(school=school)
+    jinan = person_factory(area="370102")
+    for p in (covered_2022, cancelled_2022):
+        payment_record(acting_user=None, person=p, receipt_number=f"W{p.pk}", paid_on=dt.date(2021, 10, 15),
+                       amount=200 if p.school_id else 320)  # a student pays the student rate
+    person_stop(acting_user=None, person=cancelled_2022, reason=StopReason.OTHER, stop_date=dt.date(2021, 12, 1))
+
+    def listed(params):
+        return {p.pk for p in clerk_client.get(CHANGELIST, params).context["cl"].result_list}
+
+    assert listed({"covered_year": "2022"}) == {covered_2022.pk}
+    assert listed({"school__id__exact": school.pk}) == {cancelled_2022.pk}
+    assert listed({"region__id__exact": Region.objects.get(code="370100").pk}) == {jinan.pk}
