@@ -202,7 +202,9 @@ class Payment(models.Model):
     """A contribution paid through the tax bureau; the receipt number is unique (idempotent import)."""
 
     receipt_number = models.CharField(_("receipt number"), max_length=40, unique=True)
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="payments", verbose_name=_("insured person"))
+    # no index of its own: enr_payment_person_paid (person, paid_on) serves lookups by person
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="payments", verbose_name=_("insured person"),
+                               db_index=False)
     paid_on = models.DateField(_("payment date"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     category = models.CharField(_("category"), max_length=20, choices=Category.choices)
@@ -218,7 +220,11 @@ class Payment(models.Model):
     )
     refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
-    history = HistoricalRecords()
+    # History is read by payment (id) and by person (the person page's change log): the other
+    # copied indexes only slowed the tax-file import down, as did checking the author's foreign
+    # key once per history row at commit (the author is a login user: users are deactivated,
+    # not deleted).
+    history = HistoricalRecords(no_db_index=["receipt_number", "payment_import", "refund_stop"], user_db_constraint=False)
 
     class Meta:
         ordering = ["-paid_on", "-pk"]
@@ -239,7 +245,9 @@ class CoverageStatus(models.TextChoices):
 class CoveragePeriod(models.Model):
     """Days of cover one payment bought within one benefit year (the contribution year)."""
 
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="coverage_periods", verbose_name=_("insured person"))
+    # no index of its own: enr_cover_person_dates (person, covered_from, covered_to) serves lookups by person
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="coverage_periods", verbose_name=_("insured person"),
+                               db_index=False)
     payment = models.ForeignKey(
         Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="periods", verbose_name=_("payment")
     )
@@ -251,7 +259,8 @@ class CoveragePeriod(models.Model):
     stop = models.ForeignKey(
         Stop, on_delete=models.PROTECT, null=True, blank=True, related_name="periods", verbose_name=_("ended by stop")
     )
-    history = HistoricalRecords()
+    # read by id and by person; no foreign-key check of the author (see Payment.history)
+    history = HistoricalRecords(no_db_index=["payment", "stop"], user_db_constraint=False)
 
     class Meta:
         ordering = ["person", "covered_from"]

@@ -14,6 +14,15 @@ Rule variants are policy parameters, never region tests (DOMAIN §1):
   contribution.subsidy_amounts        {category: "amount"} (individual_plus_subsidy only)
   contribution.newborn_registration_days   "90"
   contribution.newborn_in_window      next_year_from_birth | birth_year
+
+**Decision (ID check digit in a preview request).** The preview reads only the birth date from
+`person.id_number`: the number must have the GB 11643 shape (17 digits and a digit or X) and a
+real birth date, but its check character is *not* verified. The preview registers nobody and
+writes nothing, and the contract's own example (220102199001011234, whose check character
+should be 9) must keep answering 200 with the documented response. Everything that stores a
+person or a payment (person_save, payment_record, the tax-file import, the admin forms) refuses
+a wrong check character. Tests: test_preview_rules.py::test_preview_does_not_verify_the_check_digit
+and test_preview_contract.py::test_api_accepts_the_contract_example_with_its_wrong_check_digit.
 """
 
 from __future__ import annotations
@@ -108,7 +117,7 @@ def age_on(birth: dt.date, day: dt.date) -> int:
 def category_on(*, birth_date: dt.date, day: dt.date, school_kind: str | None = None) -> str:
     """DOMAIN §1 category on a date: newborn (first year of life), college_student (linked to a
     college), student (in a primary/secondary school), minor (under 18), else adult."""
-    if day < one_year_after(birth_date):
+    if (day - birth_date).days < 366 and day < one_year_after(birth_date):  # a year of life is at most 366 days
         return "newborn"
     if school_kind == "college":
         return "college_student"
@@ -132,8 +141,8 @@ def _date(value: Any, field: str) -> dt.date:
 
 
 def _birth_from_id(value: Any) -> dt.date:
-    """The birth date in an ID number. The check digit is not enforced here (the preview
-    registers nobody; persons and payments enforce it) so the contract's example works."""
+    """The birth date in an ID number; the check digit is deliberately not verified (see the
+    decision at the top of this module)."""
     if not isinstance(value, str):
         raise InvalidRequest("person.id_number", "expected an 18-character ID number")
     number = normalize(value)

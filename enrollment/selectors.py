@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .idnumber import normalize
-from .models import CoveragePeriod, CoverageStatus, Person
+from .models import Category, CoveragePeriod, CoverageStatus, Payment, Person, SchoolKind, Stop
+from .preview import add_months, age_on, one_year_after
+
+COVERED_BATCH = 5000
 
 _ID_QUERY = re.compile(r"^\d{1,17}[\dX]?$")
 
@@ -21,6 +26,24 @@ def is_covered(person: Person | int, day: dt.date) -> bool:
     """Whether the person has cover on the day (one indexed lookup on person, covered_from, covered_to)."""
     person_id = person if isinstance(person, int) else person.pk
     return CoveragePeriod.objects.filter(_active_on(day), person_id=person_id).exists()
+
+
+def covered_person_ids(person_ids: Iterable[int], day: dt.date) -> set[int]:
+    """The persons among `person_ids` who have cover on the day: `is_covered` for many persons
+    (a claims batch, a settlement run) in one query per 5 000 ids instead of one per person."""
+    ids = sorted(set(person_ids))
+    covered: set[int] = set()
+    for start in range(0, len(ids), COVERED_BATCH):
+        batch = ids[start:start + COVERED_BATCH]
+        covered.update(CoveragePeriod.objects.filter(_active_on(day), person_id__in=batch)
+                       .values_list("person_id", flat=True).distinct())
+    return covered
+
+
+def covered_on_exists(day: dt.date, person: str = "pk") -> Exists:
+    """`Exists` expression: the outer row's person (field `person`) has cover on the day; for
+    filtering or annotating a queryset in the same query (`.filter(covered_on_exists(day))`)."""
+    return Exists(CoveragePeriod.objects.filter(_active_on(day), person_id=OuterRef(person)))
 
 
 def coverage_on(person: Person | int, day: dt.date) -> CoveragePeriod | None:
@@ -53,3 +76,96 @@ def persons_search(queryset: QuerySet[Person], term: str) -> QuerySet[Person]:
 def persons_by_id_number(id_numbers: list[str]) -> dict[str, Person]:
     persons = Person.objects.filter(id_number__in=id_numbers).select_related("region", "school")
     return {p.id_number: p for p in persons}
+
+
+# --------------------------------------------------------------------------- category on a date
+
+
+def _first_birth_date(approx: dt.date, holds: Callable[[dt.date], bool]) -> dt.date:
+    """The earliest birth date for which `holds` is true, `holds` being false for earlier dates
+    and true for later ones (younger persons); searched day by day from `approx`."""
+    day = dt.timedelta(days=1)
+    birth = approx
+    while holds(birth - day):
+        birth -= day
+    while not holds(birth):
+        birth += day
+    return birth
+
+
+def category_birth_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
+    """(newborn_from, minor_from): on `day` a person born on or after newborn_from is in the first
+    year of life, one born on or after minor_from is under 18 — exactly as `preview.category_on`
+    decides it (month-end clamping and 29 February included)."""
+    newborn_from = _first_birth_date(add_months(day, -12), lambda b: day < one_year_after(b))
+    minor_from = _first_birth_date(add_months(day, -18 * 12), lambda b: age_on(b, day) < 18)
+    return newborn_from, minor_from
+
+
+def persons_in_category(queryset: QuerySet[Person], category: str, day: dt.date) -> QuerySet[Person]:
+    """DOMAIN §1 category on a date as a filter: birth-date ranges (the birth_date index) and the
+    school's kind — the same answer as `Person.category_on(day)` for every person."""
+    newborn_from, minor_from = category_birth_bounds(day)
+    condition = {
+        Category.NEWBORN: Q(birth_date__gte=newborn_from),
+        Category.COLLEGE_STUDENT: Q(birth_date__lt=newborn_from, school__kind=SchoolKind.COLLEGE),
+        Category.STUDENT: Q(birth_date__lt=newborn_from, school__kind=SchoolKind.PRIMARY_SECONDARY),
+        Category.MINOR: Q(birth_date__gte=minor_from, birth_date__lt=newborn_from, school__isnull=True),
+        Category.ADULT: Q(birth_date__lt=minor_from, school__isnull=True),
+    }.get(category)
+    return queryset if condition is None else queryset.filter(condition)
+
+
+# --------------------------------------------------------------------------- change log
+
+
+@dataclass(frozen=True)
+class ChangeEntry:
+    """One recorded change on a person's page: when, by whom, what record, what happened."""
+
+    when: dt.datetime
+    user: str
+    model: type
+    object_id: int
+    label: str
+    action: str  # "+" created, "~" changed, "-" deleted
+    changed: tuple[str, ...]  # field names changed, for "~"
+
+
+_SKIP = {"history_id", "history_date", "history_change_reason", "history_type", "history_user", "history_user_id"}
+
+
+def person_change_log(person: Person | int, limit: int = 50) -> list[ChangeEntry]:
+    """The latest changes of the person and of their payments, coverage periods and stops, newest
+    first, with author and time (DESIGN audit). One query per history table (four in all)."""
+    person_id = person if isinstance(person, int) else person.pk
+    sources = [
+        (Person, Person.history.filter(id=person_id)),
+        (Payment, Payment.history.filter(person_id=person_id)),
+        (CoveragePeriod, CoveragePeriod.history.filter(person_id=person_id)),
+        (Stop, Stop.history.filter(person_id=person_id)),
+    ]
+    entries = []
+    for model, qs in sources:
+        rows = list(qs.select_related("history_user").order_by("-history_date", "-history_id")[:500])[::-1]
+        fields = [f.attname for f in rows[0]._meta.concrete_fields if f.attname not in _SKIP] if rows else []
+        previous: dict[int, object] = {}
+        for row in rows:
+            before = previous.get(row.id)
+            changed = tuple(f for f in fields if before is not None and getattr(before, f) != getattr(row, f))
+            previous[row.id] = row
+            entries.append(ChangeEntry(
+                when=row.history_date, user=row.history_user.get_username() if row.history_user else "",
+                model=model, object_id=row.id, label=_label(model, row), action=row.history_type, changed=changed))
+    entries.sort(key=lambda e: e.when, reverse=True)
+    return entries[:limit]
+
+
+def _label(model, row) -> str:
+    if model is Person:
+        return row.name
+    if model is Payment:
+        return row.receipt_number
+    if model is CoveragePeriod:
+        return f"{row.benefit_year}: {row.covered_from} – {row.covered_to}"
+    return f"{row.stop_date} {row.get_reason_display()}"

@@ -257,6 +257,16 @@ def _insert(good, *, payment_import, acting_user, report):
     PaymentImport.objects.filter(pk=payment_import.pk).update(imported_rows=F("imported_rows") + len(ours))
 
 
+def _async_commit() -> None:
+    """PostgreSQL: this chunk's commit does not wait for its WAL to reach the disk (a few hundred
+    ms a chunk). Safe here: WAL is flushed in order, so the import's final status update, an
+    ordinary synchronous commit, makes every chunk before it durable; a crash before that loses
+    at most recent chunks, whose rows re-confirming imports again (idempotent by receipt)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = off")
+
+
 def _run(payment_import: PaymentImport, *, write: bool, acting_user, chunk_size: int = CHUNK) -> ImportReport:
     report = ImportReport()
     header, columns, rows = read_table(payment_import.filename, bytes(payment_import.content))
@@ -269,6 +279,7 @@ def _run(payment_import: PaymentImport, *, write: bool, acting_user, chunk_size:
                       payment_import=payment_import, acting_user=acting_user, report=report, sample=report.ok_sample)
         if write:
             with transaction.atomic():
+                _async_commit()
                 _chunk(chunk, **kwargs)
         else:
             _chunk(chunk, **kwargs)

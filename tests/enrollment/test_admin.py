@@ -232,3 +232,176 @@ def test_stop_list_masks(reference_data, clerk_client):
 
     assert person.masked_id_number in html and person.id_number not in html
     assert reverse("admin:enrollment_stop_changelist")
+
+
+def test_person_page_change_log_names_author_time_and_record(person_factory, clerk_client, make_user):
+    """DESIGN audit: every change to persons, payments and stops is kept with its author and time,
+    and is visible in the admin — on the person's own page, next to the timeline."""
+    from django.utils import timezone
+
+    from enrollment.services import person_save
+
+    person = person_factory()
+    cashier, intake = make_user("cashier_li"), make_user("intake_wang")
+    payment_record(acting_user=cashier, person=person, receipt_number="R-LOG", paid_on=dt.date(2021, 3, 15), amount=320)
+    person_stop(acting_user=intake, person=person, reason=StopReason.OTHER, stop_date=dt.date(2021, 9, 1))
+    person.phone = "13800000000"
+    person_save(person=person, acting_user=intake)
+
+    html = clerk_client.get(f"{CHANGELIST}{person.pk}/change/").content.decode()
+
+    log = html[html.index('class="change-log"'):]
+    log = log[:log.index("</table>")]
+    assert "cashier_li" in log and "intake_wang" in log
+    assert "R-LOG" in log and "停保" in log and "联系电话" in log  # the payment, the stop, the changed field
+    assert str(timezone.localtime().year) in log
+    assert reverse("admin:enrollment_payment_change", args=[Payment.objects.get().pk]) in log
+
+
+def test_person_change_log_shows_field_names_not_values(person_factory, viewer_client):
+    """DOMAIN §1 / DESIGN personal data: a changed bank account is named, never shown, in the log."""
+    from enrollment.services import person_save
+
+    person = person_factory()
+    person.bank_account = "6222029999888877776"
+    person_save(person=person, acting_user=None)
+
+    html = viewer_client.get(f"{CHANGELIST}{person.pk}/change/").content.decode()
+
+    assert "银行账号" in html[html.index('class="change-log"'):]
+    assert "6222029999888877776" not in html and "6222020200112345678" not in html
+
+
+@pytest.mark.parametrize("payments", [1, 10])
+def test_person_page_query_count_is_bounded(person_factory, clerk_client, django_assert_max_num_queries, payments):
+    """DESIGN: bounded queries on admin pages; the change log is one query per history table."""
+    from enrollment.services import person_save
+
+    person = person_factory()
+    for i in range(payments):
+        Payment.objects.create(receipt_number=f"Q{i}", person=person, paid_on=dt.date(2021, 3, 15), amount=320,
+                               category="adult", policy_version="220100-2021", source="manual")
+        person.phone = f"1390431{i:04d}"
+        person_save(person=person, acting_user=None)
+
+    with django_assert_max_num_queries(30):
+        response = clerk_client.get(f"{CHANGELIST}{person.pk}/change/")
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("url", [
+    CHANGELIST, "/admin/enrollment/payment/", "/admin/enrollment/stop/", "/admin/enrollment/coverageperiod/",
+    "/admin/enrollment/paymentimport/", f"{CHANGELIST}?q=张", "/admin/autocomplete/?app_label=enrollment"
+    "&model_name=payment&field_name=person&term=",
+])
+def test_lists_never_show_full_id_numbers_or_bank_accounts(reference_data, clerk_client, url):
+    """DOMAIN §1 / DESIGN: ID numbers and bank accounts masked in lists, even for a clerk who may
+    see them in full on the detail page."""
+    demo_persons_ensure()
+    person = Person.objects.get(id_number=demo_id_number("zhang_wei"))
+    payment_record(acting_user=None, person=person, receipt_number="R-MASK", paid_on=dt.date(2021, 3, 15), amount=320)
+    Stop.objects.create(person=person, reason=StopReason.OTHER, stop_date=dt.date(2021, 9, 1))
+
+    response = clerk_client.get(url)
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    assert "paymentimport" in url or person.masked_id_number in html  # the list does show the person
+    for p in Person.objects.all():
+        assert p.id_number not in html
+        assert not p.bank_account or p.bank_account not in html
+
+
+def test_category_filter_lists_the_youngest_first(person_factory, clerk_client):
+    """Issue #3 benchmark: under the category filter the list walks the birth_date index (youngest
+    first); without it, newest registrations first."""
+    older = person_factory(birth=dt.date(1960, 1, 1))
+    younger = person_factory(birth=dt.date(1990, 1, 1))
+    oldest_registered_last = person_factory(birth=dt.date(1950, 1, 1))
+
+    filtered = clerk_client.get(CHANGELIST, {"category": "adult"}).context["cl"].result_list
+    unfiltered = clerk_client.get(CHANGELIST).context["cl"].result_list
+
+    assert [p.pk for p in filtered] == [younger.pk, older.pk, oldest_registered_last.pk]
+    assert [p.pk for p in unfiltered] == [oldest_registered_last.pk, younger.pk, older.pk]
+
+
+def test_filtered_count_is_exact_up_to_the_limit(person_factory, monkeypatch):
+    from enrollment.admin import EstimatedCountPaginator
+
+    monkeypatch.setattr(EstimatedCountPaginator, "EXACT_UP_TO", 3)
+    for year in (1950, 1960, 1970):
+        person_factory(birth=dt.date(year, 1, 1))
+    person_factory(birth=dt.date(2020, 1, 1))
+
+    adults = Person.objects.filter(birth_date__lt=dt.date(2000, 1, 1)).order_by("-pk")
+
+    assert EstimatedCountPaginator(adults, 50).count == 3
+
+
+def test_filtered_count_beyond_the_limit_is_at_least_what_was_seen(person_factory, monkeypatch):
+    """A large filtered list is counted on the planner's estimate, never below the rows seen."""
+    from django.db import connection
+
+    from enrollment.admin import EstimatedCountPaginator
+
+    monkeypatch.setattr(EstimatedCountPaginator, "EXACT_UP_TO", 2)
+    for year in (1950, 1960, 1970, 1980):
+        person_factory(birth=dt.date(year, 1, 1))
+
+    count = EstimatedCountPaginator(Person.objects.filter(birth_date__lt=dt.date(2000, 1, 1)).order_by("-pk"), 50).count
+
+    assert count == 4 if connection.vendor != "postgresql" else count >= 3
+
+
+def test_person_page_links_to_stop_and_to_the_persons_stops_for_refund(person_factory, clerk_client):
+    """Issue #3: from the person's page a clerk stops the cover and reaches the stops to refund."""
+    person, other = person_factory(), person_factory()
+    for p in (person, other):
+        payment_record(acting_user=None, person=p, receipt_number=f"R-{p.pk}", paid_on=dt.date(2021, 10, 15), amount=320)
+        person_stop(acting_user=None, person=p, reason=StopReason.DEATH, stop_date=dt.date(2021, 12, 1))
+
+    html = clerk_client.get(f"{CHANGELIST}{person.pk}/change/").content.decode()
+    stops_url = reverse("admin:enrollment_stop_changelist") + f"?person__id__exact={person.pk}"
+
+    assert reverse("admin:enrollment_stop_add") + f"?person={person.pk}" in html
+    assert stops_url in html
+    listed = clerk_client.get(stops_url).context["cl"].result_list
+    assert [s.person_id for s in listed] == [person.pk]
+
+    clerk_client.post(stops_url, {"action": "refund", "_selected_action": [listed[0].pk]})
+    html = clerk_client.get(stops_url).content.decode()
+    assert Payment.objects.get(person=person).status == PaymentStatus.REFUNDED
+    assert Payment.objects.get(person=other).status == PaymentStatus.RECORDED
+    assert '<td class="field-refunded">1</td>' in html
+
+
+def test_person_page_hides_the_stop_link_without_the_permission(person_factory, viewer_client):
+    person = person_factory()
+
+    html = viewer_client.get(f"{CHANGELIST}{person.pk}/change/").content.decode()
+
+    assert reverse("admin:enrollment_stop_add") not in html
+
+
+def test_person_filters_by_region_school_and_coverage_year(person_factory, school_factory, clerk_client):
+    """Issue #3 clerk's filters: region, school, covered in a year (active cover only: a period
+    cancelled by a stop before it started does not count — DOMAIN §1 stop)."""
+    from medins.models import Region
+
+    school = school_factory()
+    covered_2022 = person_factory()
+    cancelled_2022 = person_factory(school=school)
+    jinan = person_factory(area="370102")
+    for p in (covered_2022, cancelled_2022):
+        payment_record(acting_user=None, person=p, receipt_number=f"W{p.pk}", paid_on=dt.date(2021, 10, 15),
+                       amount=200 if p.school_id else 320)  # a student pays the student rate
+    person_stop(acting_user=None, person=cancelled_2022, reason=StopReason.OTHER, stop_date=dt.date(2021, 12, 1))
+
+    def listed(params):
+        return {p.pk for p in clerk_client.get(CHANGELIST, params).context["cl"].result_list}
+
+    assert listed({"covered_year": "2022"}) == {covered_2022.pk}
+    assert listed({"school__id__exact": school.pk}) == {cancelled_2022.pk}
+    assert listed({"region__id__exact": Region.objects.get(code="370100").pk}) == {jinan.pk}

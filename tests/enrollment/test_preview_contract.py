@@ -85,6 +85,26 @@ def test_api_preview(reference_data, clerk_client):
     assert response.json() == RESPONSE
 
 
+def test_api_accepts_the_contract_example_with_its_wrong_check_digit(reference_data, clerk_client):
+    """enrollment/preview.py decision: the preview does not verify the check character (the
+    contract example's should be 9), but registering that number is refused."""
+    from django.core.exceptions import ValidationError
+
+    from enrollment.services import person_register
+    from medins.models import Region
+
+    response = clerk_client.post("/api/v1/enrollment/preview/", REQUEST, content_type="application/json")
+
+    assert response.status_code == 200 and response.json() == RESPONSE
+    try:
+        person_register(acting_user=None, id_number=REQUEST["person"]["id_number"], name="示例",
+                        region=Region.objects.get(code="220100"))
+    except ValidationError as exc:
+        assert "id_number" in exc.message_dict
+    else:
+        raise AssertionError("a wrong check digit was registered")
+
+
 def test_api_preview_error_is_400_with_field(reference_data, clerk_client):
     response = clerk_client.post("/api/v1/enrollment/preview/", {**REQUEST, "payment_date": "soon"},
                                  content_type="application/json")

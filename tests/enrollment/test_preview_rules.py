@@ -40,6 +40,40 @@ def test_contract_example():
                                  "waiting": True}]}
 
 
+def test_preview_does_not_verify_the_check_digit(changchun_policy):
+    """enrollment/preview.py decision: the contract example 220102199001011234 has a wrong GB 11643
+    check character (9 is expected); the preview reads only its birth date and answers, and a
+    number with any other check character but the same birth date gives the same answer."""
+    from enrollment.idnumber import check_char
+
+    example = "220102199001011234"
+    assert check_char(example[:17]) == "9" != example[17]
+    answers = []
+    for last in ("4", "9", "X"):
+        data = {"region": "220100", "person": {"id_number": example[:17] + last}, "payment_date": "2021-03-15"}
+        parsed = parse_preview_request(data)
+        assert parsed.birth_date == dt.date(1990, 1, 1)
+        answers.append(preview(parsed, changchun_policy).as_dict())
+
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0]["amount_due"] == "320.00"
+
+
+@pytest.mark.parametrize("number, why", [
+    ("22010219900101123", "17 digits"),   # 17 characters
+    ("22010219900101123Y", "17 digits"),  # not a digit or X
+    ("220102199013011234", "not a real date"),
+])
+def test_preview_still_checks_shape_and_birth_date_of_the_id_number(number, why):
+    """enrollment/preview.py decision: only the check character is left unverified."""
+    data = {"region": "220100", "person": {"id_number": number}, "payment_date": "2021-03-15"}
+
+    with pytest.raises(InvalidRequest) as exc:
+        parse_preview_request(data)
+
+    assert exc.value.field == "person.id_number" and why in str(exc.value)
+
+
 @pytest.mark.parametrize("paid", [dt.date(2021, 10, 1), dt.date(2021, 11, 15), dt.date(2021, 12, 31)])
 def test_changchun_window_buys_next_year_without_waiting(changchun_policy, paid):
     """DOMAIN §1: Changchun window 1 Oct – 31 Dec buys 1 Jan – 31 Dec of the next year, no waiting."""
