@@ -187,3 +187,16 @@ def test_beat_tasks_start_runs_for_capitation_regions_only(jinan, clinic, studen
     assert SettlementRun.objects.get(pk__in=ids).region == jinan  # Changchun has no capitation parameters
     assert capitation_monthly(2021, 3) == ids
     assert len(capitation_year_end(2021)) == 1
+
+
+def test_year_end_head_count_is_person_months_and_the_quota_their_sum(jinan, clinic, students, make_student):
+    """DOMAIN §8 and the Jinan seed ("年度结算定额（每月结算定额累加）"): the annual quota is the sum of
+    the monthly quotas, so the year-end head count is person-months — not the members at year end
+    × 60 (13 × 60 = 780) nor the members of January × 60 (12 × 60 = 720)."""
+    make_student(covered_from=dt.date(2021, 7, 1))  # covered on the 1st of July…December: 6 person-months
+    ingest_members(jinan)
+    s = statement(start(jinan, kind=RunKind.YEAR_END), clinic)
+    monthly = {m["month"]: m["headcount"] for m in s.detail["monthly"]}
+    assert monthly == {**{m: 12 for m in range(1, 7)}, **{m: 13 for m in range(7, 13)}}
+    assert s.headcount == 12 * 6 + 13 * 6 == 150
+    assert s.quota == D("750.00") == sum(D(m["quota"]) for m in s.detail["monthly"])

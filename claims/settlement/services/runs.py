@@ -24,6 +24,14 @@ the institution is owed Σ_{K≤M} min(actual_K, quota_K) (the pure `settle` ove
 and the run pays that minus what earlier runs settled. Year-end run: all twelve months;
 payable = final − settled before (negative: recovered). Head counts are frozen per month in
 the PoolAccount when first computed, so a later run reuses the figure the earlier one paid on.
+
+Year-end head count — Decision (DOMAIN §8; Jinan seed "门诊统筹" 1: "年度结算定额（每月结算定额
+累加）"): the year has no head count of its own. The annual quota is the sum of the twelve
+monthly quotas, each on that month's head count (members covered on the 1st, see
+selectors.headcounts), never a single year-end head count × 60. The year-end statement's
+`headcount` therefore shows person-months (Σ of the twelve monthly head counts), so that
+`quota = headcount × 60 / 12` still reads right on the statement; a member who joins in July
+counts 6 person-months, not 1 head nor 12.
 """
 
 from __future__ import annotations
