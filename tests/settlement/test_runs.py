@@ -200,3 +200,23 @@ def test_year_end_head_count_is_person_months_and_the_quota_their_sum(jinan, cli
     assert monthly == {**{m: 12 for m in range(1, 7)}, **{m: 13 for m in range(7, 13)}}
     assert s.headcount == 12 * 6 + 13 * 6 == 150
     assert s.quota == D("750.00") == sum(D(m["quota"]) for m in s.detail["monthly"])
+
+
+def test_settled_actuals_kept_on_the_account_give_the_same_result_as_summing_the_visits(jinan, clinic, students,
+                                                                                       ingest):
+    """DOMAIN §8 monthly rule (paid = actual up to the quota, cumulated): a run reads the months
+    settled before from the account; an account without them (from before they were kept) sums
+    its settled visits once — both give the same statement."""
+    ingest_members(jinan)
+    ingest([visit("K1", students[0], dt.date(2021, 1, 5), a="40.00"),     # 26.00 in January
+            visit("K2", students[1], dt.date(2021, 2, 5), a="120.00")])   # 78.00 in February (quota 60)
+    start(jinan, month=1)
+    start(jinan, month=2)
+    account = PoolAccount.objects.get(institution=clinic)
+    assert account.actuals == {"1": "26.00", "2": "78.00"}
+    ingest([visit("K3", students[2], dt.date(2021, 1, 20), a="20.00")])   # late: 13.00 more in January
+    PoolAccount.objects.filter(pk=account.pk).update(actuals=None)
+    s = statement(start(jinan, month=3), clinic)
+    # owed through March: min(39, 60) + min(78, 60) + 0 = 99; settled before 26 + 60 = 86
+    assert (s.late_visits_count, s.payable, s.adjustment) == (1, D("13.00"), D("13.00"))
+    assert PoolAccount.objects.get(pk=account.pk).actuals == {"1": "39.00", "2": "78.00"}
