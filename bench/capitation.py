@@ -3,7 +3,7 @@ own database, under the shared benchmark lock:
 
     createdb -h 127.0.0.1 -U postgres medins_bench_cap
     flock /tmp/bench.lock env DATABASE_URL=postgres://postgres@127.0.0.1:5432/medins_bench_cap \\
-        .venv/bin/python -u bench/capitation.py [--scale 1] [--ingest 100000]
+        .venv/bin/python -u bench/capitation.py [--scale 1] [--ingest 100000] [--workers 1]
 
 Full size (--scale 1): one region (Jinan, 370100) with 5 000 000 pool members (college students
 with cover in 2021), 2 000 outpatient-pool institutions and 20 000 000 visits of 2021. --scale
@@ -14,8 +14,8 @@ with cover in 2021), 2 000 outpatient-pool institutions and 20 000 000 visits of
    visits' yearly ledgers set-wise in SQL; the visits themselves with COPY, with fund amounts
    precomputed at the Jinan rate (65 %, no deductible; the bench does not apply the yearly cap);
 2. --ingest further visits through the real ingestion service (`visits_ingest`, batches of
-   5 000 of one institution, as the API receives them), then the first batch again (all
-   duplicates). Target ≥ 20 000 visits/s;
+   5 000 of one institution, as the API receives them; --workers processes at once, like API
+   workers), then the first batch again (all duplicates). Target ≥ 20 000 visits/s;
 3. the twelve monthly runs and the year-end run of 2021, each started with
    `settlement_run_start` and processed to the end (Celery eager). Target: year-end < 5 min.
 Everything but the persons is truncated first (bench database only).
@@ -153,7 +153,27 @@ def prepare(*, members: int, institutions: int, visits: int, ingest: int) -> dic
     return {"first_person": first_person, "inst_ids": inst_ids}
 
 
-def ingestion(*, user, members: int, inst_ids: list[int], n: int) -> None:
+_BATCHES: list = []
+
+
+def _ingest_share(worker: int, workers: int) -> tuple[int, int, int]:
+    """Send every `workers`-th batch through the service (in a forked process: its own connection)."""
+    from claims.settlement.services import visits_ingest
+    from medins.models import Institution
+    from medins.selectors import PolicyCache
+
+    policies = PolicyCache()
+    created = duplicates = refused = 0
+    for institution_id, rows in _BATCHES[worker::workers]:
+        institution = Institution.objects.select_related("region").get(pk=institution_id)
+        result = visits_ingest(acting_user=None, institution=institution, rows=rows, policies=policies)
+        created += result.created
+        duplicates += result.duplicates
+        refused += len(result.errors)
+    return created, duplicates, refused
+
+
+def ingestion(*, user, members: int, inst_ids: list[int], n: int, workers: int = 1) -> None:
     from claims.settlement.services import visits_ingest
     from medins.models import Institution
     from medins.selectors import PolicyCache
@@ -181,17 +201,25 @@ def ingestion(*, user, members: int, inst_ids: list[int], n: int) -> None:
             v += 1
         batches.append((by_pk[inst_ids[k]], rows))
         k = (k + 1) % institutions
-    policies = PolicyCache()
-    created = duplicates = refused = 0
+    global _BATCHES
+    _BATCHES = [(institution.pk, rows) for institution, rows in batches]
     started = time.perf_counter()
-    for institution, rows in batches:
-        result = visits_ingest(acting_user=user, institution=institution, rows=rows, policies=policies)
-        created += result.created
-        duplicates += result.duplicates
-        refused += len(result.errors)
+    if workers == 1:
+        totals = [_ingest_share(0, 1)]
+    else:  # like API workers: each process its own connection, batches of different institutions
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from django.db import connections
+
+        connections.close_all()
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            totals = list(pool.map(_ingest_share, range(workers), [workers] * workers))
     elapsed = time.perf_counter() - started
-    print(f"ingest {n:,} visits through visits_ingest in {len(batches)} batches: {elapsed:.1f} s "
+    created, duplicates, refused = (sum(t[i] for t in totals) for i in range(3))
+    print(f"ingest {n:,} visits through visits_ingest in {len(batches)} batches, {workers} process(es): {elapsed:.1f} s "
           f"({n / elapsed:,.0f} visits/s) — {created:,} created, {duplicates:,} duplicates, {refused:,} refused")
+    policies = PolicyCache()
     institution, rows = batches[0]
     started = time.perf_counter()
     again = visits_ingest(acting_user=user, institution=institution, rows=rows, policies=policies)
@@ -227,6 +255,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full size (0.01, 0.1, 1)")
     parser.add_argument("--ingest", type=int, default=100_000, help="visits sent through the ingestion service")
+    parser.add_argument("--workers", type=int, default=1, help="processes sending ingestion batches at once")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -248,7 +277,7 @@ def main() -> None:
           f"institutions, {sizes['visits']:,} visits; os.cpu_count()={os.cpu_count()}")
     ids = prepare(**sizes, ingest=args.ingest)
     user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})
-    ingestion(user=user, members=sizes["members"], inst_ids=ids["inst_ids"], n=args.ingest)
+    ingestion(user=user, members=sizes["members"], inst_ids=ids["inst_ids"], n=args.ingest, workers=args.workers)
     runs(user=user)
 
 
