@@ -50,37 +50,40 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def person_values(i: int):
+def person_values(i: int, areas=AREAS, base: dt.date = BASE, days: int = DAYS):
+    """(ID number, birth date, name) of the i-th generated person: unique for i < len(areas) × days × 1000."""
     from enrollment.idnumber import make_id_number
 
-    area = AREAS[i % len(AREAS)]
-    birth = BASE + dt.timedelta(days=(i // len(AREAS)) % DAYS)
-    seq = i // (len(AREAS) * DAYS)
+    area = areas[i % len(areas)]
+    birth = base + dt.timedelta(days=(i // len(areas)) % days)
+    seq = i // (len(areas) * days)
     number = make_id_number(area, birth, seq)
     name = SURNAMES[i % len(SURNAMES)] + GIVEN[(i // 20) % len(GIVEN)] + GIVEN[(i // 500) % len(GIVEN)]
     return number, birth, name
 
 
-def generate_persons(total: int) -> float:
+def generate_persons(total: int, *, region: str = "220100", values=person_values, school_id: int | None = None,
+                     community: str = "南关区永吉街道") -> float:
+    """Add persons 0..total-1 of `values` with COPY (those already there are kept); returns the seconds taken."""
     from django.db import connection
 
     from enrollment.models import Person
     from medins.models import Region
 
-    have = Person.objects.count()
+    region_id = Region.objects.get(code=region).pk
+    have = Person.objects.filter(region_id=region_id).count()
     if have >= total:
         return 0.0
-    region_id = Region.objects.get(code="220100").pk
     started = time.perf_counter()
     columns = ("id_number", "id_reversed", "name", "sex", "birth_date", "region_id", "community", "phone",
-               "bank_account", "assistance", "created_at")
+               "bank_account", "assistance", "created_at", "school_id")
     now = dt.datetime.now(dt.UTC).isoformat()
     with connection.cursor() as cursor:
         with cursor.copy(f"COPY enrollment_person ({', '.join(columns)}) FROM STDIN") as copy:
             for i in range(have, total):
-                number, birth, name = person_values(i)
+                number, birth, name = values(i)
                 copy.write_row((number, number[::-1], name, "M" if int(number[16]) % 2 else "F", birth, region_id,
-                                "南关区永吉街道", "13904310000", f"62220202{i:011d}", "", now))
+                                community, "13904310000", f"62220202{i:011d}", "", now, school_id))
         cursor.execute("ANALYZE enrollment_person")
     return time.perf_counter() - started
 

@@ -17,6 +17,9 @@ OUR_APPS = ("medins", "enrollment", "claims", "settlement", "carecare")
 REFERENCE_READ = ["medins.view_*"]
 # Full ID numbers and bank accounts: only the roles that verify identity or pay money.
 REVEAL = "enrollment.reveal_personal_data"
+# Outpatient-pool visits and sign-up lists (API and admin upload page).
+POOL_UPLOADS = ("settlement.add_visit", "settlement.view_visit", "settlement.add_poolmembership",
+                "settlement.view_poolmembership", "settlement.add_poolupload", "settlement.view_poolupload")
 # Case types are policy: only the policy administrator edits them ("-" removes a match).
 NO_POLICY_EDIT = ("-claims.add_casetype*", "-claims.change_casetype*", "-claims.delete_casetype*")
 
@@ -30,7 +33,7 @@ class Role:
 
 
 ROLES: tuple[Role, ...] = (
-    Role("intake_clerk", _("Intake clerk"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "enrollment.add_*", "enrollment.change_*", "claims.view_*", "claims.add_*", "claims.change_*", *NO_POLICY_EDIT)),
+    Role("intake_clerk", _("Intake clerk"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "enrollment.add_*", "enrollment.change_*", "claims.view_*", "claims.add_*", "claims.change_*", *NO_POLICY_EDIT, *POOL_UPLOADS)),
     Role("reviewer", _("Reviewer"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "carecare.change_*", "settlement.view_*", "settlement.start_settlementrun")),
     Role("approver", _("Approver"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "carecare.change_*")),
     Role("finance", _("Finance"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "enrollment.change_*", "claims.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "settlement.view_*", "settlement.release_institutionsettlement", "settlement.start_settlementrun")),
@@ -55,7 +58,8 @@ ROLES: tuple[Role, ...] = (
     ),
     Role("supervisor", _("Supervisor (read-only)"), True, tuple(f"{app}.view_*" for app in OUR_APPS)),
     Role("school_operator", _("School operator"), False, ()),
-    Role("institution_operator", _("Institution operator"), False, ("settlement.add_visit",)),
+    # Signs in to the admin for its own institution only (object-level checks in the settlement app).
+    Role("institution_operator", _("Institution operator"), True, (*POOL_UPLOADS,)),
 )
 
 ROLE_BY_CODE = {role.code: role for role in ROLES}

@@ -19,19 +19,24 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from medins.benefits.errors import QuoteError
-from medins.models import Region
+from medins.models import Institution, Region
 
 from .models import (
+    InstitutionOperator,
     InstitutionSettlement,
     PoolMembership,
+    PoolUpload,
     RunKind,
     RunTransition,
     SchoolClinic,
     SettlementRun,
+    UploadKind,
+    UploadStatus,
     Visit,
 )
-from .selectors import statements
+from .selectors import institutions_for, operator_institution_id, statements
 from .services import settlement_release, settlement_run_start
+from .services.uploads import PERMISSION, pool_upload_check, pool_upload_confirm
 
 EXPORT_COLUMNS = [
     ("run__region__name", _("region")), ("period", _("period")), ("kind", _("kind")),
@@ -224,6 +229,11 @@ class VisitAdmin(admin.ModelAdmin):
     search_fields = ["visit_id"]
     readonly_fields = [f.name for f in Visit._meta.fields]
     show_full_result_count = False
+    change_list_template = "admin/settlement/upload_link_change_list.html"
+    upload_kind = UploadKind.VISITS
+
+    def get_queryset(self, request):
+        return _own(request, super().get_queryset(request))
 
     def has_add_permission(self, request):
         return False
@@ -242,6 +252,14 @@ class PoolMembershipAdmin(admin.ModelAdmin):
     list_select_related = ["person", "institution"]
     raw_id_fields = ["person", "institution"]
     show_full_result_count = False
+    change_list_template = "admin/settlement/upload_link_change_list.html"
+    upload_kind = UploadKind.SIGNUPS
+
+    def get_queryset(self, request):
+        return _own(request, super().get_queryset(request))
+
+    def has_add_permission(self, request):
+        return False  # sign-ups go through the upload page (pool_signups_import), one institution per person-year
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -253,3 +271,123 @@ class SchoolClinicAdmin(SimpleHistoryAdmin):
     list_select_related = ["school", "institution"]
     autocomplete_fields = []
     raw_id_fields = ["school", "institution"]
+
+
+def _own(request, queryset):
+    """An institution operator sees only its own institution's rows (DESIGN "Permissions")."""
+    institution_id = operator_institution_id(request.user)
+    return queryset if institution_id is None else queryset.filter(institution_id=institution_id)
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(choices=UploadKind.choices, label=_("kind"))
+    institution = forms.ModelChoiceField(Institution.objects.none(), label=_("institution"))
+    year = forms.IntegerField(min_value=2000, max_value=2100, required=False, label=_("year"),
+                              help_text=_("Sign-up lists only: the year of the membership."))
+    file = forms.FileField(label=_("File (.csv or .xlsx)"))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["institution"].queryset = institutions_for(user)
+        if operator_institution_id(user) is not None:
+            self.fields["institution"].empty_label = None
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == UploadKind.SIGNUPS and not data.get("year"):
+            self.add_error("year", _("A sign-up list needs its year."))
+        return data
+
+
+@admin.register(PoolUpload)
+class PoolUploadAdmin(admin.ModelAdmin):
+    """Upload → check (every row's problem, naming its field) → confirm, like the tax-file import."""
+
+    list_display = ["filename", "kind", "institution", "year", "status", "uploaded_by", "uploaded_at", "rows_total",
+                    "rows_with_problems"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["institution", "uploaded_by"]
+    fields = readonly_fields = ["filename", "kind", "institution", "year", "status", "uploaded_by", "uploaded_at",
+                                "imported_at"]
+    change_list_template = "admin/settlement/upload_link_change_list.html"
+
+    def get_queryset(self, request):
+        return _own(request, super().get_queryset(request))
+
+    @admin.display(description=_("rows"))
+    def rows_total(self, obj):
+        return obj.preview.get("total", "")
+
+    @admin.display(description=_("rows with problems"))
+    def rows_with_problems(self, obj):
+        return len((obj.result or obj.preview).get("errors", []))
+
+    def has_add_permission(self, request):
+        return False  # through the upload page
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        return [
+            path("upload/", self.admin_site.admin_view(self.upload_view), name="settlement_poolupload_upload"),
+            path("<int:pk>/confirm/", self.admin_site.admin_view(self.confirm_view),
+                 name="settlement_poolupload_confirm"),
+            *super().get_urls(),
+        ]
+
+    def _may_upload(self, request) -> bool:
+        return any(request.user.has_perm(p) for p in PERMISSION.values())
+
+    def upload_view(self, request):
+        if not self._may_upload(request):
+            raise PermissionDenied
+        initial = {"kind": request.GET.get("kind", UploadKind.VISITS), "year": dt.date.today().year}
+        form = UploadForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "title": _("Upload visits or a sign-up list")}
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            upload = data["file"]
+            try:
+                checked = pool_upload_check(acting_user=request.user, kind=data["kind"],
+                                            institution=data["institution"], year=data["year"],
+                                            filename=upload.name, content=upload.read())
+            except QuoteError as exc:
+                form.add_error("file" if getattr(exc, "field", "") in ("file", "") else None, str(exc))
+            else:
+                return HttpResponseRedirect(reverse("admin:settlement_poolupload_change", args=[checked.pk]))
+        return TemplateResponse(request, "admin/settlement/poolupload/upload.html", context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        upload = get_object_or_404(self.get_queryset(request), pk=object_id)
+        report = upload.result or upload.preview
+        extra_context = {**(extra_context or {}), "upload": upload, "report": report,
+                         "can_confirm": upload.status == UploadStatus.CHECKED
+                         and request.user.has_perm(PERMISSION[upload.kind])}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def confirm_view(self, request, pk):
+        if request.method != "POST":
+            raise PermissionDenied
+        upload = get_object_or_404(self.get_queryset(request), pk=pk)
+        try:
+            upload = pool_upload_confirm(acting_user=request.user, upload=upload)
+        except QuoteError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            created, errors = upload.result.get("created", 0), len(upload.result.get("errors", []))
+            self.message_user(request, _("%(created)d rows imported, %(errors)d rows with problems skipped.")
+                              % {"created": created, "errors": errors},
+                              messages.WARNING if errors else messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:settlement_poolupload_change", args=[upload.pk]))
+
+
+@admin.register(InstitutionOperator)
+class InstitutionOperatorAdmin(SimpleHistoryAdmin):
+    list_display = ["user", "institution"]
+    list_select_related = ["user", "institution"]
+    raw_id_fields = ["user", "institution"]

@@ -2,25 +2,80 @@
 
 from __future__ import annotations
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from medins.benefits.errors import QuoteError
+from medins.benefits.errors import InvalidRequest, QuoteError
 from medins.models import Institution
 
 from .imports import read_rows
-from .selectors import statements
-from .services import visits_ingest
+from .models import PoolMembership, Visit
+from .selectors import POOL_DESIGNATION, may_act_for, operator_institution_id, statements
+from .services import pool_signups_import, visits_ingest
 
 
 class CanSubmitVisits(BasePermission):
+    """POST needs settlement.add_visit, GET settlement.view_visit."""
+
     def has_permission(self, request, view):
-        return bool(request.user and request.user.has_perm("settlement.add_visit"))
+        perm = "settlement.view_visit" if request.method in ("GET", "HEAD", "OPTIONS") else "settlement.add_visit"
+        return bool(request.user and request.user.has_perm(perm))
+
+
+class CanSubmitSignups(BasePermission):
+    def has_permission(self, request, view):
+        perm = ("settlement.view_poolmembership" if request.method in ("GET", "HEAD", "OPTIONS")
+                else "settlement.add_poolmembership")
+        return bool(request.user and request.user.has_perm(perm))
+
+
+def _institution(request, region: str, code: str) -> Institution:
+    """The pool institution of the URL; an institution operator gets 404 for any other than its own
+    (object-level check: it cannot even learn whether another institution's data exists)."""
+    institution = get_object_or_404(Institution.objects.select_related("region"), region__code=region, code=code,
+                                    designations__code=POOL_DESIGNATION)
+    if not may_act_for(request.user, institution.pk):
+        raise Http404
+    return institution
+
+
+def _rows(request, key: str):
+    upload = request.FILES.get("file")
+    if upload is not None:
+        return read_rows(upload.name, upload.read())
+    rows = request.data.get(key)
+    if not isinstance(rows, list):
+        raise InvalidRequest(key, "must be a list (or upload a file)")
+    return rows
+
+
+class VisitSerializer(serializers.ModelSerializer):
+    id_number = serializers.CharField(source="person.masked_id_number")
+    settled = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Visit
+        fields = ["visit_id", "id_number", "service_date", "class_a", "class_b", "class_c", "total", "fund", "personal",
+                  "received_at", "settled"]
+
+    def get_settled(self, obj) -> bool:
+        return obj.settlement_id is not None
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    id_number = serializers.CharField(source="person.masked_id_number")
+    name = serializers.CharField(source="person.name")
+
+    class Meta:
+        model = PoolMembership
+        fields = ["id_number", "name", "year", "source", "signed_on"]
 
 
 class CanViewStatements(BasePermission):
@@ -49,21 +104,68 @@ class VisitsView(APIView):
         tags=["settlement"],
     )
     def post(self, request, region: str, code: str):
-        institution = get_object_or_404(Institution.objects.select_related("region"), region__code=region, code=code,
-                                        designations__code="outpatient_pool")
+        institution = _institution(request, region, code)
         try:
-            upload = request.FILES.get("file")
-            if upload is not None:
-                rows = read_rows(upload.name, upload.read())
-            else:
-                rows = request.data.get("visits")
-                if not isinstance(rows, list):
-                    return Response({"error": {"code": "invalid_request", "field": "visits",
-                                               "message": "visits: must be a list (or upload a file)"}}, status=400)
-            result = visits_ingest(acting_user=request.user, institution=institution, rows=rows)
+            result = visits_ingest(acting_user=request.user, institution=institution, rows=_rows(request, "visits"))
         except QuoteError as exc:
             return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
         return Response(result.as_dict())
+
+    @extend_schema(operation_id="settlement_visits_list", responses={200: VisitSerializer(many=True)},
+                   tags=["settlement"])
+    def get(self, request, region: str, code: str):
+        """The institution's visits, newest first (paginated); ?year=2021&month=3 to filter."""
+        institution = _institution(request, region, code)
+        qs = Visit.objects.filter(institution=institution).select_related("person").order_by("-service_date", "-pk")
+        if (year := request.query_params.get("year", "")).isdigit():
+            qs = qs.filter(year=int(year))
+        if (month := request.query_params.get("month", "")).isdigit():
+            qs = qs.filter(month=int(month))
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(VisitSerializer(page, many=True).data)
+
+
+class SignupsView(APIView):
+    """Sign-up list of residents of one pool institution for a year (JSON `signups` [{id_number,
+    signed_on}] with `year`, or a CSV/XLSX `file`); GET lists the institution's members."""
+
+    permission_classes = [CanSubmitSignups]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="settlement_signups_create",
+        request=inline_serializer("SignupList", {"year": serializers.IntegerField(),
+                                                 "signups": serializers.ListField(child=serializers.DictField()),
+                                                 "file": serializers.FileField(required=False)}),
+        responses={200: inline_serializer("SignupResult", {
+            "created": serializers.IntegerField(), "unchanged": serializers.IntegerField(),
+            "errors": serializers.ListField(child=serializers.DictField())}),
+            400: inline_serializer("SignupError", {"error": serializers.DictField()})},
+        tags=["settlement"],
+    )
+    def post(self, request, region: str, code: str):
+        institution = _institution(request, region, code)
+        try:
+            year = request.data.get("year")
+            if not str(year or "").isdigit() or not 2000 <= int(year) <= 2100:
+                raise InvalidRequest("year", "a year such as 2021")
+            result = pool_signups_import(acting_user=request.user, institution=institution, year=int(year),
+                                         rows=_rows(request, "signups"))
+        except QuoteError as exc:
+            return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"created": result.created, "unchanged": result.unchanged, "errors": result.errors})
+
+    @extend_schema(operation_id="settlement_signups_list", responses={200: MembershipSerializer(many=True)},
+                   tags=["settlement"])
+    def get(self, request, region: str, code: str):
+        institution = _institution(request, region, code)
+        qs = PoolMembership.objects.filter(institution=institution).select_related("person").order_by("-year", "pk")
+        if (year := request.query_params.get("year", "")).isdigit():
+            qs = qs.filter(year=int(year))
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(MembershipSerializer(page, many=True).data)
 
 
 class StatementSerializer(serializers.Serializer):
@@ -92,6 +194,8 @@ class StatementListView(generics.ListAPIView):
 
     def get_queryset(self):
         qs = statements().order_by("-run__year", "-run__month", "institution__code", "pk")
+        if (own := operator_institution_id(self.request.user)) is not None:
+            qs = qs.filter(institution_id=own)
         if code := self.request.query_params.get("institution"):
             qs = qs.filter(institution__code=code)
         if (year := self.request.query_params.get("year", "")).isdigit():

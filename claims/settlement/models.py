@@ -91,6 +91,9 @@ class PoolAccount(models.Model):
     year = models.PositiveSmallIntegerField(_("year"))
     settled_to_date = money(_("settled to date"))
     headcounts = models.JSONField(_("frozen head counts"), default=dict, blank=True)
+    # {month: fund-payable of the visits settled so far}, advanced by each run with the visits it
+    # assigns; None for an account from before it was kept: the next run sums its settled visits once.
+    actuals = models.JSONField(_("settled actuals by month"), null=True, blank=True, default=None)
     closed = models.BooleanField(_("closed by year-end settlement"), default=False)
 
     class Meta:
@@ -128,7 +131,12 @@ class Visit(models.Model):
     class Meta:
         ordering = ["-service_date", "-pk"]
         constraints = [models.UniqueConstraint(fields=["institution", "visit_id"], name="stl_visit_id_per_institution")]
-        indexes = [models.Index(fields=["institution", "year", "month"], name="stl_visit_inst_period")]
+        indexes = [
+            models.Index(fields=["institution", "year", "month"], name="stl_visit_inst_period"),
+            # What a run assigns: only the unsettled visits, not every visit of the year so far.
+            models.Index(fields=["institution", "year", "month"], condition=Q(settlement__isnull=True),
+                         name="stl_visit_unsettled"),
+        ]
         verbose_name = _("outpatient-pool visit")
         verbose_name_plural = _("outpatient-pool visits")
 
@@ -249,3 +257,58 @@ class InstitutionSettlement(models.Model):
 
     def __str__(self):
         return f"{self.institution} {self.run.period}"
+
+
+class InstitutionOperator(models.Model):
+    """An outpatient-pool institution's account (its HIS or its clerk): the user sends and sees
+    visits and sign-ups of this institution only, through the API and the admin."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="institution_operator",
+                                verbose_name=_("user"))
+    institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="operators",
+                                    verbose_name=_("institution"))
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("institution operator")
+        verbose_name_plural = _("institution operators")
+
+    def __str__(self):
+        return f"{self.user} @ {self.institution}"
+
+
+class UploadKind(models.TextChoices):
+    VISITS = "visits", _("Visits")
+    SIGNUPS = "signups", _("Sign-up list")
+
+
+class UploadStatus(models.TextChoices):
+    CHECKED = "checked", _("Checked, not imported yet")
+    DONE = "done", _("Imported")
+
+
+class PoolUpload(models.Model):
+    """A visits or sign-up file uploaded in the admin: checked first (preview, nothing written),
+    imported when confirmed. The rows are kept so the confirmation imports what was previewed."""
+
+    kind = models.CharField(_("kind"), max_length=10, choices=UploadKind.choices)
+    institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="pool_uploads",
+                                    verbose_name=_("institution"))
+    year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True, help_text=_("Sign-up lists only."))
+    filename = models.CharField(_("file name"), max_length=200)
+    rows = models.JSONField(_("rows"), default=list, editable=False)
+    status = models.CharField(_("status"), max_length=10, choices=UploadStatus.choices, default=UploadStatus.CHECKED)
+    preview = models.JSONField(_("check result"), default=dict, blank=True)
+    result = models.JSONField(_("import result"), default=dict, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("uploaded by"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    imported_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+        verbose_name = _("visits or sign-up upload")
+        verbose_name_plural = _("visits and sign-up uploads")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.filename}"

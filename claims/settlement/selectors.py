@@ -9,7 +9,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from enrollment.models import CoveragePeriod, CoverageStatus
 from medins.models import Institution
 
-from .models import InstitutionSettlement, PoolMembership, Visit
+from .models import InstitutionOperator, InstitutionSettlement, PoolMembership, Visit
 
 POOL_DESIGNATION = "outpatient_pool"
 
@@ -39,15 +39,39 @@ def headcounts(*, institution_id: int, year: int, months: list[int]) -> dict[int
     return {k: row[f"m{k}"] or 0 for k in months}
 
 
-def month_actuals(*, institution_id: int, year: int, through_month: int) -> dict[int, tuple]:
-    """{month: (fund-payable sum, visits)} of the visits already settled (GROUP BY month)."""
+def month_actuals(*, institution_id: int, year: int, through_month: int,
+                  statement_id: int | None = None) -> dict[int, tuple]:
+    """{month: (fund-payable sum, visits)} of the visits already settled (GROUP BY month), or only
+    of those settled by one statement."""
+    qs = Visit.objects.filter(institution_id=institution_id, year=year, month__lte=through_month)
+    qs = qs.filter(settlement_id=statement_id) if statement_id is not None else qs.filter(settlement__isnull=False)
     rows = (
-        Visit.objects.filter(institution_id=institution_id, year=year, month__lte=through_month,
-                             settlement__isnull=False)
-        .values("month").annotate(fund=Sum("fund"), n=Count("pk")).order_by("month")
+        qs.values("month").annotate(fund=Sum("fund"), n=Count("pk")).order_by("month")
     )
     return {r["month"]: (r["fund"], r["n"]) for r in rows}
 
 
 def statements() -> QuerySet[InstitutionSettlement]:
     return InstitutionSettlement.objects.select_related("run", "run__region", "institution", "released_by")
+
+
+def operator_institution_id(user) -> int | None:
+    """The institution an institution operator acts for; None for agency users (and anonymous)."""
+    if not user or not user.is_authenticated:
+        return None
+    op = InstitutionOperator.objects.filter(user=user).only("institution_id").first()
+    return op.institution_id if op else None
+
+
+def may_act_for(user, institution_id: int) -> bool:
+    """Object-level check (DESIGN "Permissions"): an institution operator only for its own
+    institution; an agency user (no operator link) for every institution its permissions allow."""
+    operator_of = operator_institution_id(user)
+    return operator_of is None or operator_of == institution_id
+
+
+def institutions_for(user) -> QuerySet[Institution]:
+    """The outpatient-pool institutions a user may send visits and sign-ups for."""
+    qs = Institution.objects.filter(active=True, designations__code=POOL_DESIGNATION).select_related("region")
+    operator_of = operator_institution_id(user)
+    return qs.filter(pk=operator_of) if operator_of is not None else qs.order_by("region__code", "code")

@@ -130,3 +130,39 @@ def test_not_covered_on_the_service_date(jinan, make_student, ingest):
     pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
     result = ingest([visit("X", student, dt.date(2021, 8, 1))])
     assert [e["code"] for e in result.errors] == ["not_covered"]
+
+
+def test_a_visit_the_bulk_insert_skips_refuses_the_batch_and_leaves_the_ledger_alone(jinan, make_student, ingest):
+    """Idempotency (DESIGN): the visits go in with INSERT … ON CONFLICT (institution, visit id) DO
+    NOTHING; should a row be skipped there (recorded concurrently), its fund must not reach the
+    ledger — the whole batch is refused and rolled back, to be sent again."""
+    from unittest import mock
+
+    import pytest
+
+    from claims.settlement.errors import InvalidRequest
+    from claims.settlement.services import visits as visits_module
+
+    student = make_student()
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    ingest([visit("L1", student, dt.date(2021, 3, 1), a="100.00")])
+    real = visits_module._insert_visits
+    with mock.patch.object(visits_module, "_insert_visits", side_effect=lambda inst, rows: real(inst, rows) - 1), \
+            pytest.raises(InvalidRequest, match="concurrently"):
+        ingest([visit("L2", student, dt.date(2021, 3, 2), a="100.00")])
+    ledger = PoolLedger.objects.get(person=student, year=2021)
+    assert (ledger.fund_paid, ledger.visits) == (D("65.00"), 1)
+    assert list(Visit.objects.values_list("visit_id", flat=True)) == ["L1"]
+    assert ingest([visit("L2", student, dt.date(2021, 3, 2), a="100.00")]).created == 1  # sent again: accepted
+
+
+def test_school_sync_is_idempotent_and_never_moves_a_signed_up_person(jinan, clinic, make_student):
+    """DOMAIN §8 / membership: one institution per person and year — the school sync adds only
+    persons without a membership, a second sync adds nothing."""
+    other = Institution.objects.create(region=jinan, code="JN-Z-001", name="Z 门诊", kind="clinic", level="primary")
+    signed, student = make_student(), make_student()
+    PoolMembership.objects.create(person=signed, institution=other, year=2021, source="signup")
+    assert pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021) == 1
+    assert pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021) == 0
+    assert PoolMembership.objects.get(person=signed).institution == other
+    assert PoolMembership.objects.get(person=student).institution == clinic

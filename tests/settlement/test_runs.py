@@ -187,3 +187,36 @@ def test_beat_tasks_start_runs_for_capitation_regions_only(jinan, clinic, studen
     assert SettlementRun.objects.get(pk__in=ids).region == jinan  # Changchun has no capitation parameters
     assert capitation_monthly(2021, 3) == ids
     assert len(capitation_year_end(2021)) == 1
+
+
+def test_year_end_head_count_is_person_months_and_the_quota_their_sum(jinan, clinic, students, make_student):
+    """DOMAIN §8 and the Jinan seed ("年度结算定额（每月结算定额累加）"): the annual quota is the sum of
+    the monthly quotas, so the year-end head count is person-months — not the members at year end
+    × 60 (13 × 60 = 780) nor the members of January × 60 (12 × 60 = 720)."""
+    make_student(covered_from=dt.date(2021, 7, 1))  # covered on the 1st of July…December: 6 person-months
+    ingest_members(jinan)
+    s = statement(start(jinan, kind=RunKind.YEAR_END), clinic)
+    monthly = {m["month"]: m["headcount"] for m in s.detail["monthly"]}
+    assert monthly == {**{m: 12 for m in range(1, 7)}, **{m: 13 for m in range(7, 13)}}
+    assert s.headcount == 12 * 6 + 13 * 6 == 150
+    assert s.quota == D("750.00") == sum(D(m["quota"]) for m in s.detail["monthly"])
+
+
+def test_settled_actuals_kept_on_the_account_give_the_same_result_as_summing_the_visits(jinan, clinic, students,
+                                                                                       ingest):
+    """DOMAIN §8 monthly rule (paid = actual up to the quota, cumulated): a run reads the months
+    settled before from the account; an account without them (from before they were kept) sums
+    its settled visits once — both give the same statement."""
+    ingest_members(jinan)
+    ingest([visit("K1", students[0], dt.date(2021, 1, 5), a="40.00"),     # 26.00 in January
+            visit("K2", students[1], dt.date(2021, 2, 5), a="120.00")])   # 78.00 in February (quota 60)
+    start(jinan, month=1)
+    start(jinan, month=2)
+    account = PoolAccount.objects.get(institution=clinic)
+    assert account.actuals == {"1": "26.00", "2": "78.00"}
+    ingest([visit("K3", students[2], dt.date(2021, 1, 20), a="20.00")])   # late: 13.00 more in January
+    PoolAccount.objects.filter(pk=account.pk).update(actuals=None)
+    s = statement(start(jinan, month=3), clinic)
+    # owed through March: min(39, 60) + min(78, 60) + 0 = 99; settled before 26 + 60 = 86
+    assert (s.late_visits_count, s.payable, s.adjustment) == (1, D("13.00"), D("13.00"))
+    assert PoolAccount.objects.get(pk=account.pk).actuals == {"1": "39.00", "2": "78.00"}

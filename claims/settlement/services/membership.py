@@ -14,7 +14,8 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 
 from enrollment.models import CoveragePeriod, CoverageStatus, Person, SchoolKind
 from medins.models import Institution
@@ -52,16 +53,28 @@ def school_clinic_link(*, acting_user, school, institution: Institution) -> Scho
 
 @transaction.atomic
 def pool_members_sync_schools(*, acting_user, region_id: int, year: int) -> int:
-    """Add the college students of the region's linked schools with cover in `year`; returns how many were added."""
-    covered = CoveragePeriod.objects.filter(benefit_year=year, status=CoverageStatus.ACTIVE).values("person_id")
-    members = PoolMembership.objects.filter(year=year).values("person_id")
+    """Add the college students of the region's linked schools with cover in `year`; returns how many were added.
+
+    Set-based: EXISTS / NOT EXISTS subqueries (never `NOT IN` over every member of the year, which
+    PostgreSQL cannot hash once it outgrows work_mem), and on PostgreSQL one INSERT … SELECT …
+    ON CONFLICT DO NOTHING instead of streaming the persons through Python.
+    """
+    covered = CoveragePeriod.objects.filter(person_id=OuterRef("pk"), benefit_year=year, status=CoverageStatus.ACTIVE)
+    member = PoolMembership.objects.filter(person_id=OuterRef("pk"), year=year)
     rows = (
-        Person.objects.filter(region_id=region_id, school__kind=SchoolKind.COLLEGE, school__clinic__isnull=False,
-                              pk__in=covered)
-        .exclude(pk__in=members)
+        Person.objects.filter(region_id=region_id, school__kind=SchoolKind.COLLEGE, school__clinic__isnull=False)
+        .filter(Exists(covered)).exclude(Exists(member))
         .values_list("pk", "school__clinic__institution_id")
         .order_by("pk")
     )
+    if connection.vendor == "postgresql":
+        sql, params = rows.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {PoolMembership._meta.db_table} (person_id, institution_id, year, source, created_at) "
+                f"SELECT q.*, %s, %s, now() FROM ({sql}) AS q ON CONFLICT (person_id, year) DO NOTHING",
+                [year, MembershipSource.SCHOOL, *params])
+            return cursor.rowcount
     added = 0
     batch = []
     for person_id, institution_id in rows.iterator(chunk_size=BATCH):

@@ -24,17 +24,34 @@ the institution is owed Σ_{K≤M} min(actual_K, quota_K) (the pure `settle` ove
 and the run pays that minus what earlier runs settled. Year-end run: all twelve months;
 payable = final − settled before (negative: recovered). Head counts are frozen per month in
 the PoolAccount when first computed, so a later run reuses the figure the earlier one paid on.
+
+Set-based per institution: a run does not loop over visits. For each institution (one
+transaction, its PoolAccount locked) one UPDATE assigns the unsettled visits of months ≤ M to
+the statement (a partial index holds only unsettled visits), one GROUP BY month sums those
+visits, and the months settled earlier come from the account (`PoolAccount.actuals`, advanced
+in the same transaction), so a run's cost follows the visits it settles, not the year so far.
+The pure `settle` then does the arithmetic on twelve figures at most.
+
+Year-end head count — Decision (DOMAIN §8; Jinan seed "门诊统筹" 1: "年度结算定额（每月结算定额
+累加）"): the year has no head count of its own. The annual quota is the sum of the twelve
+monthly quotas, each on that month's head count (members covered on the 1st, see
+selectors.headcounts), never a single year-end head count × 60. The year-end statement's
+`headcount` therefore shows person-months (Σ of the twelve monthly head counts), so that
+`quota = headcount × 60 / 12` still reads right on the statement; a member who joins in July
+counts 6 person-months, not 1 head nor 12.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from decimal import Decimal
 
 from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from medins.benefits.rounding import ZERO
 from medins.models import Institution, Region
 from medins.selectors import policy_in_force
 
@@ -159,11 +176,23 @@ def institution_settle(*, run: SettlementRun, institution: Institution, rates) -
     if InstitutionSettlement.objects.filter(run=run, institution=institution).exists():
         return None  # settled by another worker (or before a crash) while we waited for the lock
     statement = InstitutionSettlement.objects.create(run=run, institution=institution)
-    assigned = Visit.objects.filter(institution=institution, year=year, month__lte=month, settlement__isnull=True)
-    late = assigned.filter(month__lt=month).count() if run.kind == RunKind.MONTHLY else 0
-    visits = assigned.update(settlement=statement)
-
-    actuals = month_actuals(institution_id=institution.pk, year=year, through_month=month)
+    if account.actuals is None:  # an account from before actuals were kept: sum its settled visits once
+        settled = {k: fund for k, (fund, _n) in month_actuals(institution_id=institution.pk, year=year,
+                                                               through_month=12).items()}
+    else:
+        settled = {int(k): Decimal(v) for k, v in account.actuals.items()}
+    # Set-based: one UPDATE assigns the unsettled visits (partial index), one GROUP BY month sums
+    # just those; the months settled before come from the account, not from re-reading their visits.
+    visits = Visit.objects.filter(institution=institution, year=year, month__lte=month,
+                                  settlement__isnull=True).update(settlement=statement)
+    late = 0
+    if visits:
+        for k, (fund, n) in month_actuals(institution_id=institution.pk, year=year, through_month=month,
+                                          statement_id=statement.pk).items():
+            settled[k] = settled.get(k, ZERO) + fund
+            if k < month and run.kind == RunKind.MONTHLY:
+                late += n
+    actuals = {k: fund for k, fund in settled.items() if k <= month}
     frozen = {int(k): v for k, v in account.headcounts.items()}
     if run.kind == RunKind.YEAR_END:
         needed = list(range(1, 13))
@@ -171,7 +200,7 @@ def institution_settle(*, run: SettlementRun, institution: Institution, rates) -
         needed = sorted({month, *actuals})
     missing = [k for k in needed if k not in frozen]
     frozen.update(headcounts(institution_id=institution.pk, year=year, months=missing))
-    figures = [MonthFigures(k, frozen[k], actuals.get(k, (0, 0))[0] or 0) for k in needed]
+    figures = [MonthFigures(k, frozen[k], actuals.get(k, ZERO)) for k in needed]
     result = settle(figures, rates)
     before = account.settled_to_date
 
@@ -205,6 +234,7 @@ def institution_settle(*, run: SettlementRun, institution: Institution, rates) -
     account.headcounts = {str(k): v for k, v in sorted(frozen.items())}
     PoolAccount.objects.filter(pk=account.pk).update(
         settled_to_date=F("settled_to_date") + payable, headcounts=account.headcounts,
+        actuals={str(k): str(v) for k, v in sorted(settled.items())},
         closed=run.kind == RunKind.YEAR_END,
     )
     SettlementRun.objects.filter(pk=run.pk).update(

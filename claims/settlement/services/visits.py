@@ -17,6 +17,15 @@ Decisions:
 - Locks, in order: the institution's PoolAccount rows for the years in the batch (the same
   lock the settlement takes, so a visit never slips in while its institution is settled),
   then the persons' PoolLedger rows by pk. Ledgers advance with F() increments.
+- Set-based writes (PostgreSQL; the ORM equivalent elsewhere): the lookups take one array
+  parameter each (`= ANY(array)`), missing ledgers are created with one INSERT … ON CONFLICT
+  DO NOTHING, the visits are written with one INSERT … SELECT FROM unnest(arrays) ON CONFLICT
+  (institution, visit_id) DO NOTHING, and the ledgers advance with one UPDATE … FROM
+  unnest(arrays). Only the per-visit arithmetic stays in Python: it is the engine's
+  `outpatient_pool` benefit (the single implementation of the rule), called in service-date
+  order on the running accumulators of the chunk. The duplicate check runs after the account
+  lock, so ON CONFLICT never skips a row here; if it ever did, the batch is refused and rolled
+  back rather than leaving a ledger advanced by a visit that was not written.
 """
 
 from __future__ import annotations
@@ -26,12 +35,14 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, DecimalField, F, IntegerField, Value, When
 
 from enrollment.models import CoveragePeriod, CoverageStatus, Person
 from enrollment.preview import category_on
+from enrollment.services.tax_files import _among, _pg_array
 from medins.benefits import compute
 from medins.benefits.errors import QuoteError
 from medins.benefits.request import Bill, QuoteRequest, YearToDate
@@ -126,21 +137,24 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
                  .select_for_update().values_list("year", "closed"))
     closed = {year for year, is_closed in closed if is_closed}
 
-    existing = set(Visit.objects.filter(institution=institution, visit_id__in=[r.visit_id for r in parsed])
-                   .values_list("visit_id", flat=True))
-    persons = {p.id_number: p for p in Person.objects.filter(id_number__in={r.id_number for r in parsed})
-               .select_related("school").only("pk", "id_number", "birth_date", "school__kind")}
+    # Read after the account lock: a visit committed by another batch of this institution is seen here.
+    existing = set(Visit.objects.filter(_among(Visit, "visit_id", [r.visit_id for r in parsed]),
+                                        institution=institution).values_list("visit_id", flat=True))
+    persons = {number: _Person(*rest) for number, *rest in Person.objects.filter(
+        _among(Person, "id_number", {r.id_number for r in parsed})).values_list("id_number", "pk", "birth_date",
+                                                                                 "school__kind")}
     person_ids = [p.pk for p in persons.values()]
-    members = set(PoolMembership.objects.filter(person_id__in=person_ids, year__in=years, institution=institution)
-                  .values_list("person_id", "year"))
+    members = set(PoolMembership.objects.filter(_among(PoolMembership, "person_id", person_ids), year__in=years,
+                                                institution=institution).values_list("person_id", "year"))
     first, last = min(r.service_date for r in parsed), max(r.service_date for r in parsed)
     cover = defaultdict(list)
     for person_id, start, end in CoveragePeriod.objects.filter(
-        person_id__in=person_ids, status=CoverageStatus.ACTIVE, covered_from__lte=last, covered_to__gte=first
+        _among(CoveragePeriod, "person_id", person_ids), status=CoverageStatus.ACTIVE, covered_from__lte=last,
+        covered_to__gte=first,
     ).values_list("person_id", "covered_from", "covered_to"):
         cover[person_id].append((start, end))
 
-    accepted: list[tuple[_Row, Person]] = []
+    accepted: list[tuple[_Row, _Person]] = []
     for row in parsed:
         if row.visit_id in existing:
             result.duplicates += 1
@@ -163,50 +177,135 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
         return result
 
     keys = {(p.pk, r.service_date.year) for r, p in accepted}
-    PoolLedger.objects.bulk_create([PoolLedger(person_id=pid, year=y) for pid, y in keys], ignore_conflicts=True)
-    ledger_q = PoolLedger.objects.filter(person_id__in={pid for pid, _ in keys}, year__in=years)
-    ledgers = {(lg.person_id, lg.year): lg for lg in ledger_q.order_by("pk").select_for_update()}
-    running = {k: [lg.fund_paid, lg.deductible_paid] for k, lg in ledgers.items()}
+    ledgers = _lock_ledgers(keys)
+    running = {k: [fund_paid, deductible_paid] for k, (_pk, fund_paid, deductible_paid) in ledgers.items()}
     delta: dict[int, list] = {}
 
-    visits = []
+    visits: list[tuple] = []
     region = institution.region.code
+    level = institution.level
+    policy_of: dict[dt.date, object] = {}
     accepted.sort(key=lambda item: (item[0].service_date, item[0].visit_id))
     for row, person in accepted:
         key = (person.pk, row.service_date.year)
         fund_paid, deductible_paid = running[key]
         req = QuoteRequest(
             region=region, benefit="outpatient_pool", service_date=row.service_date,
-            category=category_on(birth_date=person.birth_date, day=row.service_date,
-                                 school_kind=person.school.kind if person.school_id else None),
-            level=institution.level, bill=row.bill,
+            category=category_on(birth_date=person.birth_date, day=row.service_date, school_kind=person.school_kind),
+            level=level, bill=row.bill,
             year_to_date=YearToDate(fund_paid=fund_paid, deductible_paid_amount=deductible_paid),
         )
         try:
-            quote = compute(req, policies.get(region=region, date=row.service_date))
+            policy = policy_of.get(row.service_date)
+            if policy is None:
+                policy = policy_of[row.service_date] = policies.get(region=region, date=row.service_date)
+            quote = compute(req, policy)
         except QuoteError as exc:
             _error(result, row.number, row.visit_id, exc.code, str(exc))
             continue
         running[key] = [fund_paid + quote.fund, deductible_paid + quote.deductible_paid]
-        d = delta.setdefault(ledgers[key].pk, [Decimal("0.00"), Decimal("0.00"), 0])
+        d = delta.setdefault(ledgers[key][0], [Decimal("0.00"), Decimal("0.00"), 0])
         d[0] += quote.fund
         d[1] += quote.deductible_paid
         d[2] += 1
-        visits.append(Visit(
-            institution=institution, visit_id=row.visit_id, person_id=person.pk, service_date=row.service_date,
-            year=row.service_date.year, month=row.service_date.month, class_a=row.bill.class_a,
-            class_b=row.bill.class_b, class_c=row.bill.class_c, total=quote.total, fund=quote.fund,
-            deductible=quote.deductible_paid, personal=quote.personal, policy_version=quote.policy_version,
+        visits.append((
+            row.visit_id, person.pk, row.service_date, row.bill.class_a, row.bill.class_b, row.bill.class_c,
+            quote.total, quote.fund, quote.deductible_paid, quote.personal, quote.policy_version,
         ))
         result.fund += quote.fund
-    Visit.objects.bulk_create(visits, batch_size=1000)
-    result.created = len(visits)
-    if delta:
-        def case(i):
-            return Case(*[When(pk=pk, then=Value(d[i])) for pk, d in delta.items()],
-                        output_field=IntegerField() if i == 2 else _MONEY)
-        PoolLedger.objects.filter(pk__in=list(delta)).update(
-            fund_paid=F("fund_paid") + case(0), deductible_paid=F("deductible_paid") + case(1),
-            visits=F("visits") + case(2),
-        )
+    inserted = _insert_visits(institution, visits)
+    if inserted != len(visits):  # only possible without the account lock; never advance ledgers for them
+        raise InvalidRequest("visits", "some of these visits were recorded concurrently; send the batch again")
+    result.created = inserted
+    _advance_ledgers(delta)
     return result
+
+
+class _Person(NamedTuple):
+    pk: int
+    birth_date: dt.date
+    school_kind: str | None
+
+
+_VISIT_COLUMNS = ("visit_id", "person_id", "service_date", "class_a", "class_b", "class_c", "total", "fund",
+                  "deductible", "personal", "policy_version")
+_VISIT_CASTS = ("text", "bigint", "date", "numeric", "numeric", "numeric", "numeric", "numeric", "numeric",
+                "numeric", "text")
+
+
+def _plain_array(values) -> str:
+    """Array literal of dates or Decimals (their text has no quotes, commas or braces)."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _text_array(values) -> str:
+    return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
+def _lock_ledgers(keys: set[tuple[int, int]]) -> dict[tuple[int, int], tuple]:
+    """Create the missing (person, year) ledgers, then lock them all in pk order:
+    {(person, year): (ledger pk, fund paid, deductible paid)}."""
+    person_ids = sorted({pid for pid, _ in keys})
+    years = sorted({y for _, y in keys})
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {PoolLedger._meta.db_table} (person_id, year, fund_paid, deductible_paid, visits) "
+                "SELECT p, y, 0, 0, 0 FROM unnest(%s::bigint[], %s::int[]) AS k(p, y) "
+                "ON CONFLICT (person_id, year) DO NOTHING",
+                [_pg_array([p for p, _ in keys])[0], _pg_array([y for _, y in keys])[0]])
+    else:
+        PoolLedger.objects.bulk_create([PoolLedger(person_id=pid, year=y) for pid, y in keys], ignore_conflicts=True)
+    rows = (PoolLedger.objects.filter(_among(PoolLedger, "person_id", person_ids), year__in=years)
+            .order_by("pk").select_for_update().values_list("person_id", "year", "pk", "fund_paid", "deductible_paid"))
+    return {(pid, y): (pk, fund, ded) for pid, y, pk, fund, ded in rows if (pid, y) in keys}
+
+
+def _insert_visits(institution: Institution, visits: list[tuple]) -> int:
+    """Insert the computed visits; on PostgreSQL one INSERT … SELECT FROM unnest(arrays) ON CONFLICT
+    (institution, visit_id) DO NOTHING. Returns how many rows were inserted."""
+    if not visits:
+        return 0
+    if connection.vendor != "postgresql":
+        objs = [Visit(institution=institution, year=v[2].year, month=v[2].month,
+                      **dict(zip(_VISIT_COLUMNS, v, strict=True))) for v in visits]
+        return len(Visit.objects.bulk_create(objs, batch_size=1000))
+    columns = list(zip(*visits, strict=True))
+    arrays = [_text_array(col) if cast == "text" else _plain_array(col)
+              for col, cast in zip(columns, _VISIT_CASTS, strict=True)]
+    unnest = ", ".join(f"%s::{'bigint[]' if cast == 'bigint' else 'text[]'}" for cast in _VISIT_CASTS)
+    select = ", ".join(f"v.{name}" if cast in ("bigint", "text") else f"v.{name}::{cast}"
+                       for name, cast in zip(_VISIT_COLUMNS, _VISIT_CASTS, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Visit._meta.db_table} (institution_id, year, month, received_at, {', '.join(_VISIT_COLUMNS)}) "
+            f"SELECT %s, extract(year FROM v.service_date::date), extract(month FROM v.service_date::date), now(), "
+            f"{select} FROM unnest({unnest}) AS v({', '.join(_VISIT_COLUMNS)}) "
+            "ON CONFLICT (institution_id, visit_id) DO NOTHING",
+            [institution.pk, *arrays])
+        return cursor.rowcount
+
+
+def _advance_ledgers(delta: dict[int, list]) -> None:
+    """Add each ledger's increments with one UPDATE … FROM unnest(arrays) (PostgreSQL) or F() + CASE."""
+    if not delta:
+        return
+    if connection.vendor == "postgresql":
+        ids = list(delta)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {PoolLedger._meta.db_table} AS l SET fund_paid = l.fund_paid + d.f, "
+                "deductible_paid = l.deductible_paid + d.dp, visits = l.visits + d.n "
+                "FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::int[]) AS d(id, f, dp, n) WHERE l.id = d.id",
+                [_pg_array(ids)[0], _plain_array(delta[i][0] for i in ids), _plain_array(delta[i][1] for i in ids),
+                 _pg_array([delta[i][2] for i in ids])[0]])
+        return
+
+    def case(i):
+        return Case(*[When(pk=pk, then=Value(d[i])) for pk, d in delta.items()],
+                    output_field=IntegerField() if i == 2 else _MONEY)
+
+    PoolLedger.objects.filter(pk__in=list(delta)).update(
+        fund_paid=F("fund_paid") + case(0), deductible_paid=F("deductible_paid") + case(1),
+        visits=F("visits") + case(2),
+    )

@@ -5,22 +5,25 @@ later in the year, one leaving in June) and about 60 small visits (under the 60-
 year-end pays the 50% surplus share) through the year. The monthly
 runs January–November are settled, so a clerk can start December and the 2021 year-end run
 from the admin ("Start a settlement run") and read the statement. Run after
-`load_reference_data` (and after enrollment's demo data, if any).
+`load_reference_data` (and after enrollment's demo data, if any). The demo user
+`institution_operator`, when it exists, becomes 山东大学校医院's operator.
 """
 
 import datetime as dt
 import random
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from claims.settlement.models import RunKind, SettlementRun
+from claims.settlement.models import InstitutionOperator, RunKind, SettlementRun
 from claims.settlement.services import school_clinic_link, settlement_run_process, settlement_run_start, visits_ingest
 from enrollment.idnumber import make_id_number
 from enrollment.models import CoveragePeriod, Person, School, SchoolKind
 from medins.models import Institution, Region
 
 STUDENTS = 40
+DEMO_OPERATOR = "institution_operator"
 
 
 class Command(BaseCommand):
@@ -43,6 +46,9 @@ class Command(BaseCommand):
                     end = dt.date(2021, 6, 30) if n == 0 else dt.date(2021, 12, 31)
                     CoveragePeriod.objects.create(person=person, benefit_year=2021, covered_from=start, covered_to=end)
                 students.append(person)
+            operator = get_user_model().objects.filter(username=DEMO_OPERATOR).first()
+            if operator is not None:  # the demo user of the institution_operator role (medins demo_data)
+                InstitutionOperator.objects.get_or_create(user=operator, defaults={"institution": clinic})
         rng = random.Random(2021)
         rows = []
         for n, person in enumerate(students):

@@ -1,0 +1,105 @@
+"""Visits and sign-up files uploaded in the admin (clerk or institution operator): check, then import.
+
+`pool_upload_check` reads the file and runs the real service (visits_ingest or
+pool_signups_import) inside a transaction that is rolled back, so the preview shows exactly
+what the import will do — each problem naming its row and field — and writes nothing but the
+upload record. `pool_upload_confirm` runs the same service on the stored rows, once: a second
+confirmation is refused, and visits are idempotent per (institution, visit id) anyway.
+
+An institution operator may upload only for its own institution (object-level check); the
+uploader must hold `settlement.add_visit` (visits) or `settlement.add_poolmembership` (sign-ups).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from medins.models import Institution
+
+from ..errors import InvalidRequest, SettlementError
+from ..imports import read_rows
+from ..models import PoolUpload, UploadKind, UploadStatus
+from ..selectors import may_act_for
+from .membership import pool_signups_import
+from .visits import MAX_BATCH, visits_ingest
+
+MAX_ROWS = 50_000
+PERMISSION = {UploadKind.VISITS: "settlement.add_visit", UploadKind.SIGNUPS: "settlement.add_poolmembership"}
+
+
+class UploadRefused(SettlementError):
+    code = "upload_refused"
+
+
+class _Rollback(Exception):
+    def __init__(self, report: dict):
+        self.report = report
+
+
+def _check_user(user, kind: str, institution: Institution) -> None:
+    if not user.has_perm(PERMISSION[kind]):
+        raise UploadRefused(f"you may not upload {kind}")
+    if not may_act_for(user, institution.pk):
+        raise UploadRefused("an institution operator may upload only for its own institution")
+
+
+def _apply(*, acting_user, kind: str, institution: Institution, year: int | None, rows: list[dict]) -> dict:
+    """Run the service on the rows; {created, duplicates|unchanged, errors: [{row, field, message, …}]}."""
+    if kind == UploadKind.SIGNUPS:
+        result = pool_signups_import(acting_user=acting_user, institution=institution, year=year, rows=rows)
+        return {"created": result.created, "unchanged": result.unchanged, "errors": result.errors}
+    report = {"created": 0, "duplicates": 0, "fund": "0.00", "errors": []}
+    fund = 0
+    for offset in range(0, len(rows), MAX_BATCH):
+        result = visits_ingest(acting_user=acting_user, institution=institution, rows=rows[offset:offset + MAX_BATCH])
+        report["created"] += result.created
+        report["duplicates"] += result.duplicates
+        fund += result.fund
+        report["errors"] += [{**e, "row": e["row"] + offset} for e in result.errors]
+    report["fund"] = str(fund)
+    return report
+
+
+def pool_upload_check(*, acting_user, kind: str, institution: Institution, year: int | None, filename: str,
+                      content: bytes) -> PoolUpload:
+    """Read and check a file; nothing but the upload record is written."""
+    if kind not in UploadKind.values:
+        raise InvalidRequest("kind", "must be visits or signups")
+    _check_user(acting_user, kind, institution)
+    if kind == UploadKind.SIGNUPS and not year:
+        raise InvalidRequest("year", "a sign-up list needs its year")
+    rows = read_rows(filename, content)
+    if not rows:
+        raise InvalidRequest("file", "has no rows")
+    if len(rows) > MAX_ROWS:
+        raise InvalidRequest("file", f"at most {MAX_ROWS} rows per file")
+    rows = [{str(k): v if isinstance(v, (str, int)) else str(v) for k, v in row.items()} for row in rows]
+    try:
+        with transaction.atomic():
+            report = _apply(acting_user=acting_user, kind=kind, institution=institution, year=year, rows=rows)
+            raise _Rollback(report)
+    except _Rollback as done:
+        report = done.report
+    report["total"] = len(rows)
+    with transaction.atomic():
+        return PoolUpload.objects.create(kind=kind, institution=institution, year=year if kind == UploadKind.SIGNUPS
+                                         else None, filename=filename[:200], rows=rows, preview=report,
+                                         uploaded_by=acting_user)
+
+
+@transaction.atomic
+def pool_upload_confirm(*, acting_user, upload: PoolUpload) -> PoolUpload:
+    """Import a checked upload (once)."""
+    upload = PoolUpload.objects.select_for_update().select_related("institution", "institution__region").get(pk=upload.pk)
+    _check_user(acting_user, upload.kind, upload.institution)
+    if upload.status != UploadStatus.CHECKED:
+        raise UploadRefused("this file is already imported")
+    report = _apply(acting_user=acting_user, kind=upload.kind, institution=upload.institution, year=upload.year,
+                    rows=upload.rows)
+    report["total"] = len(upload.rows)
+    upload.result = report
+    upload.status = UploadStatus.DONE
+    upload.imported_at = timezone.now()
+    upload.save(update_fields=["result", "status", "imported_at"])
+    return upload
