@@ -33,7 +33,8 @@ class Command(BaseCommand):
         jinan = Region.objects.get(code="370100")
         clinic = Institution.objects.get(region=jinan, code="JN-S-001")
         with transaction.atomic():
-            school, _ = School.objects.get_or_create(code="DEMO-SDU", defaults={
+            # The same school as enrollment's demo (enrollment/demo.py SCHOOLS), whichever runs first.
+            school, _ = School.objects.get_or_create(code="370100-U001", defaults={
                 "region": jinan, "name": "山东大学", "kind": SchoolKind.COLLEGE})
             school_clinic_link(acting_user=None, school=school, institution=clinic)
             students = []
