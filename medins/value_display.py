@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import InstitutionLevel
 
@@ -23,7 +24,7 @@ CODE_LABELS = {
     "name": _("Name"),
     "per": _("Per"),
     "admission": _("admission"),
-    "year": _("year"),
+    "year": pgettext_lazy("per", "year"),  # "per year" in a value; plain "year" is 年度 elsewhere
 }
 
 

@@ -47,3 +47,12 @@ def test_every_catalogue_is_fully_translated():
     for path in catalogues:
         missing = [msgid for msgid, msgstr, flags in _po_entries(path) if msgid and (not msgstr or "fuzzy" in flags)]
         assert not missing, f"{path.relative_to(root)}: {missing[:10]}"
+
+
+def test_a_year_column_reads_benefit_year_not_per_year():
+    """The parameter tables' "per year" must not leak into every "year" label (年度, not 每年)."""
+    from django.utils.translation import gettext, override, pgettext
+
+    with override("zh-hans"):
+        assert gettext("year") == "年度"
+        assert pgettext("per", "year") == "每年"
