@@ -229,6 +229,8 @@ def ingestion(*, user, members: int, inst_ids: list[int], n: int, workers: int =
 
 
 def runs(*, user) -> None:
+    from django.db.models import Sum
+
     from claims.settlement.models import InstitutionSettlement, RunKind, SettlementRun, Visit
     from claims.settlement.services import settlement_run_start
     from medins.models import Region
@@ -246,8 +248,9 @@ def runs(*, user) -> None:
               f"{run.institutions_total:,} visits {run.visits_count:,} payable {run.amount_total:,}")
         if run.errors:
             print("   errors:", run.errors[-1])
+    settled = InstitutionSettlement.objects.filter(run__year=YEAR).aggregate(n=Sum("visits_count"))["n"] or 0
     print(f"all 13 runs: {total:.1f} s; visits left unsettled: "
-          f"{Visit.objects.filter(year=YEAR, settlement__isnull=True).count():,}; "
+          f"{Visit.objects.filter(year=YEAR).count() - settled:,}; "
           f"year-end statements: {InstitutionSettlement.objects.filter(run__kind=RunKind.YEAR_END).count():,}")
 
 

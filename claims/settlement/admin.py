@@ -34,7 +34,7 @@ from .models import (
     UploadStatus,
     Visit,
 )
-from .selectors import institutions_for, operator_institution_id, statements
+from .selectors import institutions_for, operator_institution_id, statements, visit_is_settled, with_account_marks
 from .services import settlement_release, settlement_run_start
 from .services.uploads import PERMISSION, pool_upload_check, pool_upload_confirm
 
@@ -222,10 +222,10 @@ class InstitutionSettlementAdmin(SimpleHistoryAdmin):
 
 @admin.register(Visit)
 class VisitAdmin(admin.ModelAdmin):
-    list_display = ["visit_id", "institution", "person", "service_date", "total", "fund", "personal", "settlement",
+    list_display = ["visit_id", "institution", "person", "service_date", "total", "fund", "personal", "settled",
                     "received_at"]
     list_filter = ["year", "month"]
-    list_select_related = ["institution", "person", "settlement", "settlement__run"]
+    list_select_related = ["institution", "person"]
     search_fields = ["visit_id"]
     readonly_fields = [f.name for f in Visit._meta.fields]
     show_full_result_count = False
@@ -233,7 +233,11 @@ class VisitAdmin(admin.ModelAdmin):
     upload_kind = UploadKind.VISITS
 
     def get_queryset(self, request):
-        return _own(request, super().get_queryset(request))
+        return with_account_marks(_own(request, super().get_queryset(request)))
+
+    @admin.display(boolean=True, description=_("settled"))
+    def settled(self, obj):
+        return visit_is_settled(obj)
 
     def has_add_permission(self, request):
         return False

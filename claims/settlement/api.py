@@ -17,7 +17,14 @@ from medins.models import Institution
 
 from .imports import read_rows
 from .models import PoolMembership, Visit
-from .selectors import POOL_DESIGNATION, may_act_for, operator_institution_id, statements
+from .selectors import (
+    POOL_DESIGNATION,
+    may_act_for,
+    operator_institution_id,
+    statements,
+    visit_is_settled,
+    with_account_marks,
+)
 from .services import pool_signups_import, visits_ingest
 
 
@@ -66,7 +73,7 @@ class VisitSerializer(serializers.ModelSerializer):
                   "received_at", "settled"]
 
     def get_settled(self, obj) -> bool:
-        return obj.settlement_id is not None
+        return visit_is_settled(obj)
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -116,7 +123,8 @@ class VisitsView(APIView):
     def get(self, request, region: str, code: str):
         """The institution's visits, newest first (paginated); ?year=2021&month=3 to filter."""
         institution = _institution(request, region, code)
-        qs = Visit.objects.filter(institution=institution).select_related("person").order_by("-service_date", "-pk")
+        qs = with_account_marks(Visit.objects.filter(institution=institution).select_related("person")
+                                .order_by("-service_date", "-pk"))
         if (year := request.query_params.get("year", "")).isdigit():
             qs = qs.filter(year=int(year))
         if (month := request.query_params.get("month", "")).isdigit():

@@ -94,6 +94,10 @@ class PoolAccount(models.Model):
     # {month: fund-payable of the visits settled so far}, advanced by each run with the visits it
     # assigns; None for an account from before it was kept: the next run sums its settled visits once.
     actuals = models.JSONField(_("settled actuals by month"), null=True, blank=True, default=None)
+    # {month: the highest visit id settled for that month}: a visit of the institution-year is
+    # settled exactly when its id is at most its month's watermark (services/runs.py explains why
+    # the account lock makes that exact). Visits are never rewritten to mark them settled.
+    watermarks = models.JSONField(_("settled visits up to id, by month"), default=dict, blank=True)
     closed = models.BooleanField(_("closed by year-end settlement"), default=False)
 
     class Meta:
@@ -125,17 +129,15 @@ class Visit(models.Model):
     personal = money(_("personal"))
     policy_version = models.CharField(_("policy version"), max_length=40)
     received_at = models.DateTimeField(_("received at"), auto_now_add=True)
-    settlement = models.ForeignKey("InstitutionSettlement", on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="visits", verbose_name=_("settled in"))
 
     class Meta:
         ordering = ["-service_date", "-pk"]
         constraints = [models.UniqueConstraint(fields=["institution", "visit_id"], name="stl_visit_id_per_institution")]
         indexes = [
-            models.Index(fields=["institution", "year", "month"], name="stl_visit_inst_period"),
-            # What a run assigns: only the unsettled visits, not every visit of the year so far.
-            models.Index(fields=["institution", "year", "month"], condition=Q(settlement__isnull=True),
-                         name="stl_visit_unsettled"),
+            # A run reads, per month, only the visits above the month's watermark: a range on id
+            # within (institution, year, month), with the fund it sums (index-only on PostgreSQL).
+            models.Index(fields=["institution", "year", "month", "id"], include=["fund"],
+                         name="stl_visit_inst_period_id"),
         ]
         verbose_name = _("outpatient-pool visit")
         verbose_name_plural = _("outpatient-pool visits")

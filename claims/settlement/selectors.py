@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, JSONField, Max, OuterRef, Q, QuerySet, Subquery, Sum
 
 from enrollment.models import CoveragePeriod, CoverageStatus
 from medins.models import Institution
@@ -39,16 +39,67 @@ def headcounts(*, institution_id: int, year: int, months: list[int]) -> dict[int
     return {k: row[f"m{k}"] or 0 for k in months}
 
 
-def month_actuals(*, institution_id: int, year: int, through_month: int,
-                  statement_id: int | None = None) -> dict[int, tuple]:
-    """{month: (fund-payable sum, visits)} of the visits already settled (GROUP BY month), or only
-    of those settled by one statement."""
+def _above(marks: dict[int, int], through_month: int) -> Q:
+    """Visits of months ≤ through_month above their month's watermark (0: none settled yet)."""
+    fresh = [k for k in range(1, through_month + 1) if not marks.get(k)]
+    q = Q(month__in=fresh) if fresh else Q(pk__in=[])
+    for k in range(1, through_month + 1):
+        if marks.get(k):
+            q |= Q(month=k, pk__gt=marks[k])
+    return q
+
+
+def _at_or_below(marks: dict[int, int]) -> Q:
+    q = Q(pk__in=[])
+    for k, mark in marks.items():
+        q |= Q(month=k, pk__lte=mark)
+    return q
+
+
+def month_actuals(*, institution_id: int, year: int, through_month: int, marks: dict[int, int],
+                  settled: bool = False) -> dict[int, tuple]:
+    """{month: (fund-payable sum, visits, highest visit id)} of the visits of months ≤ through_month
+    not settled yet (above their month's watermark in `marks`), or with settled=True of those
+    settled already (at or below it). One GROUP BY month over (institution, year, month, id)."""
     qs = Visit.objects.filter(institution_id=institution_id, year=year, month__lte=through_month)
-    qs = qs.filter(settlement_id=statement_id) if statement_id is not None else qs.filter(settlement__isnull=False)
+    qs = qs.filter(_at_or_below(marks) if settled else _above(marks, through_month))
     rows = (
-        qs.values("month").annotate(fund=Sum("fund"), n=Count("pk")).order_by("month")
+        qs.values("month").annotate(fund=Sum("fund"), n=Count("pk"), top=Max("pk")).order_by("month")
     )
-    return {r["month"]: (r["fund"], r["n"]) for r in rows}
+    return {r["month"]: (r["fund"], r["n"], r["top"]) for r in rows}
+
+
+def watermarks_of(account) -> dict[int, int]:
+    return {int(k): int(v) for k, v in (account.watermarks or {}).items()}
+
+
+def with_account_marks(qs: QuerySet[Visit]) -> QuerySet[Visit]:
+    """Annotate each visit with its institution-year account's watermarks (`account_marks`), so
+    `visit_is_settled` needs no further query."""
+    from .models import PoolAccount
+
+    marks = PoolAccount.objects.filter(institution_id=OuterRef("institution_id"), year=OuterRef("year"))
+    return qs.annotate(account_marks=Subquery(marks.values("watermarks")[:1], output_field=JSONField()))
+
+
+def visit_is_settled(visit: Visit) -> bool:
+    """Settled when the visit's id is at most its month's watermark (see services/runs.py)."""
+    marks = getattr(visit, "account_marks", None)
+    if marks is None and not hasattr(visit, "account_marks"):
+        from .models import PoolAccount
+
+        marks = (PoolAccount.objects.filter(institution_id=visit.institution_id, year=visit.year)
+                 .values_list("watermarks", flat=True).first())
+    return visit.pk <= int((marks or {}).get(str(visit.month), 0))
+
+
+def statement_visits(statement: InstitutionSettlement) -> QuerySet[Visit]:
+    """The visits a statement settled: per month, the id range (after, through] it recorded."""
+    ranges = statement.detail.get("visit_ranges") or {}
+    q = Q(pk__in=[])
+    for k, (after, through) in ranges.items():
+        q |= Q(month=int(k), pk__gt=after, pk__lte=through)
+    return Visit.objects.filter(q, institution_id=statement.institution_id, year=statement.run.year)
 
 
 def statements() -> QuerySet[InstitutionSettlement]:

@@ -7,6 +7,7 @@ from unittest import mock
 import pytest
 
 from claims.settlement.models import InstitutionSettlement, PoolAccount, RunKind, RunState, SettlementRun, Visit
+from claims.settlement.selectors import statement_visits, visit_is_settled, with_account_marks
 from claims.settlement.services import pool_members_sync_schools, settlement_release, settlement_run_start
 from claims.settlement.services import runs as runs_module
 from claims.settlement.tasks import capitation_monthly, capitation_year_end
@@ -52,7 +53,8 @@ def test_monthly_run_pays_actual_up_to_quota(jinan, clinic, students, ingest):
     assert (run.institutions_done, run.institutions_total, run.visits_count) == (POOL_INSTITUTIONS, POOL_INSTITUTIONS, 2)
     s = statement(run, clinic)
     assert (s.headcount, s.quota, s.actual, s.paid, s.payable) == (12, D("60.00"), D("65.00"), D("60.00"), D("60.00"))
-    assert set(Visit.objects.values_list("settlement_id", flat=True)) == {s.pk}
+    assert set(statement_visits(s).values_list("visit_id", flat=True)) == {"F1", "F2"}
+    assert all(visit_is_settled(v) for v in Visit.objects.all())
 
 
 def test_starting_twice_or_rerunning_a_finished_run_does_not_pay_twice(jinan, clinic, students, ingest):
@@ -220,3 +222,35 @@ def test_settled_actuals_kept_on_the_account_give_the_same_result_as_summing_the
     # owed through March: min(39, 60) + min(78, 60) + 0 = 99; settled before 26 + 60 = 86
     assert (s.late_visits_count, s.payable, s.adjustment) == (1, D("13.00"), D("13.00"))
     assert PoolAccount.objects.get(pk=account.pk).actuals == {"1": "39.00", "2": "78.00"}
+
+
+def test_a_run_does_not_write_visits_and_late_ones_are_the_next_runs_adjustment(jinan, clinic, students, ingest):
+    """Settling marks nothing on the visits (no UPDATE/DELETE of visit rows): the account's
+    per-month watermark says which are settled; a late visit lies above it and is the next run's."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ingest_members(jinan)
+    ingest([visit("W1", students[0], dt.date(2021, 1, 10), a="40.00"),      # 26.00
+            visit("W2", students[1], dt.date(2021, 2, 10), a="20.00")])     # February: not settled by January
+    table = Visit._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        jan = start(jinan, month=1)
+    writes = [q["sql"] for q in queries.captured_queries
+              if q["sql"].lstrip().upper().startswith(("UPDATE", "DELETE", "INSERT")) and f'"{table}"' in q["sql"]]
+    assert writes == []
+    assert any(f'"{table}"' in q["sql"] for q in queries.captured_queries)  # it did read them
+    settled = {v.visit_id: visit_is_settled(v) for v in with_account_marks(Visit.objects.all())}
+    assert settled == {"W1": True, "W2": False}
+    ingest([visit("W3", students[2], dt.date(2021, 1, 25), a="20.00")])     # late January: 13.00
+    assert not visit_is_settled(Visit.objects.get(visit_id="W3"))
+    feb = start(jinan, month=2)
+    s = statement(feb, clinic)
+    assert (s.visits_count, s.late_visits_count, s.paid, s.adjustment, s.payable) == (
+        2, 1, D("13.00"), D("13.00"), D("26.00"))
+    assert statement(jan, clinic).payable == D("26.00")                     # never rewritten
+    assert set(statement_visits(statement(jan, clinic)).values_list("visit_id", flat=True)) == {"W1"}
+    assert set(statement_visits(s).values_list("visit_id", flat=True)) == {"W2", "W3"}
+    assert all(visit_is_settled(v) for v in with_account_marks(Visit.objects.all()))
+    mar = statement(start(jinan, month=3), clinic)                          # nothing new: nothing counted twice
+    assert (mar.visits_count, mar.adjustment) == (0, D("0.00"))

@@ -15,22 +15,44 @@ Never paying twice:
 - each institution is settled in its own transaction holding its PoolAccount row lock, and
   its statement is unique per run + institution: a resumed or concurrent worker that finds
   the statement already there skips the institution;
-- visits are assigned to the statement that settles them (Visit.settlement); a visit is
-  counted once: late visits (arrived after their month was settled) are picked up by the
-  next run as an `adjustment`, never by changing a statement already written.
+- visits are never written by a run. The account keeps, per month, a watermark: the highest
+  visit id settled for that month (PoolAccount.watermarks); a visit is settled exactly when its
+  id is at most its month's watermark. A visit is counted once: late visits (arrived after their
+  month was settled) have ids above the watermark, so the next run picks them up as an
+  `adjustment`, never by changing a statement already written.
 
-Monthly run for month M: every unsettled visit of the year up to M is assigned to the run;
-the institution is owed Σ_{K≤M} min(actual_K, quota_K) (the pure `settle` over months 1..M),
-and the run pays that minus what earlier runs settled. Year-end run: all twelve months;
-payable = final − settled before (negative: recovered). Head counts are frozen per month in
-the PoolAccount when first computed, so a later run reuses the figure the earlier one paid on.
+Monthly run for month M: every visit of the year up to M above its month's watermark is settled
+by the run; the institution is owed Σ_{K≤M} min(actual_K, quota_K) (the pure `settle` over
+months 1..M), and the run pays that minus what earlier runs settled. Year-end run: all twelve
+months; payable = final − settled before (negative: recovered). Head counts are frozen per month
+in the PoolAccount when first computed, so a later run reuses the figure the earlier one paid on.
 
-Set-based per institution: a run does not loop over visits. For each institution (one
-transaction, its PoolAccount locked) one UPDATE assigns the unsettled visits of months ≤ M to
-the statement (a partial index holds only unsettled visits), one GROUP BY month sums those
-visits, and the months settled earlier come from the account (`PoolAccount.actuals`, advanced
-in the same transaction), so a run's cost follows the visits it settles, not the year so far.
-The pure `settle` then does the arithmetic on twelve figures at most.
+Set-based per institution, read-only on visits: for each institution (one transaction, its
+PoolAccount locked) one GROUP BY month sums fund, count and max(id) of the visits above each
+month's watermark (an index on (institution, year, month, id) including fund: a range per month);
+the months settled earlier come from the account (`PoolAccount.actuals`). The new actuals and
+watermarks are written on the account, in the same transaction as the statement, so a run's
+cost follows the visits it settles, not the year so far, and no visit row or index entry is
+rewritten. The statement records, per month, the id range (after, through] it settled
+(`detail["visit_ranges"]`, see selectors.statement_visits). The pure `settle` then does the
+arithmetic on twelve figures at most.
+
+Why a watermark is exact although ids may be handed out out of commit order: visit ids come from
+one sequence, and nextval() order is not commit order in general (transaction A takes id 100,
+B takes 101 and commits first; a reader that saw 101 but not 100 must not mark "≤ 101" settled).
+Here it cannot happen within one institution-year, because every visit of it is inserted by
+visits_ingest while holding that institution-year's PoolAccount row lock (taken before the
+INSERT, held to commit), and the run holds the same lock while it sums and moves the watermark:
+- when the run has the lock, every transaction that inserted visits of this institution-year
+  earlier has committed (it held the lock until then), and the run's GROUP BY (READ COMMITTED: a
+  fresh snapshot per statement, taken after the lock) sees all of them;
+- no visit of it can be inserted until the run commits; a later insert calls nextval() after
+  the run's sum, so its id is above every id the run saw (the sequence is monotonic; Django's
+  identity columns have no per-session CACHE), hence above the new watermark: it is late, and
+  the next run settles it.
+Ids of other institutions interleave freely; watermarks are per institution-year. A code path
+inserting visits without that lock (bulk loads such as bench/capitation.py's COPY are done
+before any run) would break this and must take the lock too.
 
 Year-end head count — Decision (DOMAIN §8; Jinan seed "门诊统筹" 1: "年度结算定额（每月结算定额
 累加）"): the year has no head count of its own. The annual quota is the sum of the twelve
@@ -65,9 +87,8 @@ from ..models import (
     RunTransition,
     SettlementRun,
     StatementState,
-    Visit,
 )
-from ..selectors import headcounts, month_actuals, pool_institutions
+from ..selectors import headcounts, month_actuals, pool_institutions, watermarks_of
 from .membership import pool_members_sync_schools
 
 log = logging.getLogger(__name__)
@@ -176,22 +197,26 @@ def institution_settle(*, run: SettlementRun, institution: Institution, rates) -
     if InstitutionSettlement.objects.filter(run=run, institution=institution).exists():
         return None  # settled by another worker (or before a crash) while we waited for the lock
     statement = InstitutionSettlement.objects.create(run=run, institution=institution)
+    marks = watermarks_of(account)
     if account.actuals is None:  # an account from before actuals were kept: sum its settled visits once
-        settled = {k: fund for k, (fund, _n) in month_actuals(institution_id=institution.pk, year=year,
-                                                               through_month=12).items()}
+        settled = {k: fund for k, (fund, _n, _top) in month_actuals(institution_id=institution.pk, year=year,
+                                                                    through_month=12, marks=marks,
+                                                                    settled=True).items()}
     else:
         settled = {int(k): Decimal(v) for k, v in account.actuals.items()}
-    # Set-based: one UPDATE assigns the unsettled visits (partial index), one GROUP BY month sums
-    # just those; the months settled before come from the account, not from re-reading their visits.
-    visits = Visit.objects.filter(institution=institution, year=year, month__lte=month,
-                                  settlement__isnull=True).update(settlement=statement)
-    late = 0
-    if visits:
-        for k, (fund, n) in month_actuals(institution_id=institution.pk, year=year, through_month=month,
-                                          statement_id=statement.pk).items():
-            settled[k] = settled.get(k, ZERO) + fund
-            if k < month and run.kind == RunKind.MONTHLY:
-                late += n
+    # Read-only on visits: one GROUP BY month sums the visits above each month's watermark (new
+    # months, and late visits of months settled before); the account then records the new
+    # watermarks with the actuals. The account lock (held since above) keeps this exact.
+    visits = late = 0
+    ranges = {}
+    for k, (fund, n, top) in month_actuals(institution_id=institution.pk, year=year, through_month=month,
+                                           marks=marks).items():
+        settled[k] = settled.get(k, ZERO) + fund
+        ranges[str(k)] = [marks.get(k, 0), top]
+        marks[k] = top
+        visits += n
+        if k < month and run.kind == RunKind.MONTHLY:
+            late += n
     actuals = {k: fund for k, fund in settled.items() if k <= month}
     frozen = {int(k): v for k, v in account.headcounts.items()}
     if run.kind == RunKind.YEAR_END:
@@ -228,6 +253,8 @@ def institution_settle(*, run: SettlementRun, institution: Institution, rates) -
         "annual_actual": str(result.annual_actual),
         "final": str(result.final),
         "paid_monthly": str(result.paid_monthly),
+        # {month: [after id, through id]}: the visits this statement settled (selectors.statement_visits).
+        "visit_ranges": ranges,
     }
     statement.save(update_fields=["headcount", "quota", "actual", "paid", "settled_before", "payable", "adjustment",
                                   "visits_count", "late_visits_count", "detail"])
@@ -235,6 +262,7 @@ def institution_settle(*, run: SettlementRun, institution: Institution, rates) -
     PoolAccount.objects.filter(pk=account.pk).update(
         settled_to_date=F("settled_to_date") + payable, headcounts=account.headcounts,
         actuals={str(k): str(v) for k, v in sorted(settled.items())},
+        watermarks={str(k): v for k, v in sorted(marks.items())},
         closed=run.kind == RunKind.YEAR_END,
     )
     SettlementRun.objects.filter(pk=run.pk).update(
