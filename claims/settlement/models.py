@@ -64,8 +64,10 @@ class PoolMembership(models.Model):
 class PoolLedger(models.Model):
     """A person's yearly outpatient-pool accumulators, written when a visit is ingested."""
 
+    # No index of its own: person leads the unique (person, year) index, and each ledger update
+    # that is not HOT writes an entry in every index.
     person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, related_name="pool_ledgers",
-                               verbose_name=_("insured person"))
+                               verbose_name=_("insured person"), db_index=False)
     year = models.PositiveSmallIntegerField(_("year"))
     fund_paid = money(_("fund paid"))
     deductible_paid = money(_("deductible paid"))
@@ -112,11 +114,15 @@ class PoolAccount(models.Model):
 class Visit(models.Model):
     """One outpatient-pool visit sent by an institution; (institution, visit_id) is unique."""
 
+    # Indexes: every one is paid by each ingested visit, so only those something reads are kept.
+    # institution: no index of its own, it leads the unique (institution, visit_id) and the period
+    # index. person: none; nothing reads visits by person (deleting a person, a rare admin action,
+    # scans the table for its PROTECT check).
     institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="pool_visits",
-                                    verbose_name=_("institution"))
+                                    verbose_name=_("institution"), db_index=False)
     visit_id = models.CharField(_("visit number"), max_length=40)
     person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, related_name="pool_visits",
-                               verbose_name=_("insured person"))
+                               verbose_name=_("insured person"), db_index=False)
     service_date = models.DateField(_("service date"))
     year = models.PositiveSmallIntegerField(_("year"))
     month = models.PositiveSmallIntegerField(_("month"))

@@ -38,6 +38,7 @@ Decisions:
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import NamedTuple
 
 from . import params
 from .errors import InvalidParameter, InvalidRequest, NotEligible
@@ -78,33 +79,79 @@ def _deductible(policy: PolicySnapshot, level: str) -> tuple[Decimal, bool]:
     return policy.memo((DEDUCTIBLE, level), build)
 
 
-def compute_outpatient_pool(req: QuoteRequest, policy: PolicySnapshot) -> QuoteResult:
-    # Read every parameter first, so a missing one is reported whatever the amounts.
+class PoolTerms(NamedTuple):
+    """The parameters of one policy version for one institution level, read and checked once:
+    a batch of visits computes each visit with `pool_split` on these plain values."""
+
+    version: str
+    categories: tuple[str, ...] | None
+    rate: Decimal
+    cap: Decimal
+    deductible: Decimal
+    once_per_year: bool
+
+
+class PoolSplit(NamedTuple):
+    already: Decimal  # deductible counted as paid before this visit
+    deductible_paid: Decimal  # this visit's share of the deductible
+    base: Decimal  # compliant cost after the deductible
+    rated: Decimal  # base x rate, rounded (before the annual cap)
+    remaining: Decimal  # what the annual cap still allows
+    fund: Decimal  # fund-payable after the cap
+
+
+def pool_terms(policy: PolicySnapshot, level: str) -> PoolTerms:
+    """Every parameter the benefit reads, so a missing one is reported whatever the amounts."""
     categories = _eligible_categories(policy)
     rate = params.rate(policy, RATE)
     cap = params.amount(policy, ANNUAL_CAP)
-    deductible, once_per_year = _deductible(policy, req.level)
-    if categories is not None and req.category not in categories:
+    deductible, once_per_year = _deductible(policy, level)
+    return PoolTerms(policy.version, categories, rate, cap, deductible, once_per_year)
+
+
+def check_category(terms: PoolTerms, category: str) -> None:
+    if terms.categories is not None and category not in terms.categories:
         raise NotEligible(
-            f"person.category: the outpatient pool of policy {policy.version} covers "
-            f"{', '.join(categories)}, not {req.category}"
+            f"person.category: the outpatient pool of policy {terms.version} covers "
+            f"{', '.join(terms.categories)}, not {category}"
         )
+
+
+def pool_split(terms: PoolTerms, eligible: Decimal, fund_paid: Decimal, deductible_paid_amount: Decimal,
+               deductible_met: bool = False) -> PoolSplit:
+    """The rule's arithmetic on plain values: `eligible` is class A + class B, the other two are
+    the person's year-to-date accumulators."""
+    deductible = terms.deductible
+    if not terms.once_per_year:
+        already = ZERO
+    elif deductible_met:
+        already = deductible
+    else:
+        already = deductible_paid_amount if deductible_paid_amount < deductible else deductible
+    left = deductible - already
+    deductible_paid = eligible if eligible < left else left
+    base = eligible - deductible_paid
+    rated = round_money(base * terms.rate)
+    remaining = terms.cap - fund_paid
+    if remaining < 0:
+        remaining = ZERO
+    return PoolSplit(already, deductible_paid, base, rated, remaining, rated if rated <= remaining else remaining)
+
+
+def compute_outpatient_pool(req: QuoteRequest, policy: PolicySnapshot) -> QuoteResult:
+    # Read every parameter first, so a missing one is reported whatever the amounts.
+    terms = pool_terms(policy, req.level)
+    check_category(terms, req.category)
     if req.flags:
         raise InvalidRequest("flags[0]", "out-of-area adjustments do not apply to the outpatient pool")
 
     bill = req.bill
     ytd = req.year_to_date
     eligible = bill.class_a + bill.class_b
-    if not once_per_year:
-        already = ZERO
-    elif ytd.deductible_paid:
-        already = deductible
-    else:
-        already = ytd.deductible_paid_amount if ytd.deductible_paid_amount < deductible else deductible
-    left = deductible - already
-    deductible_paid = eligible if eligible < left else left
-    base = eligible - deductible_paid
-    fund = round_money(base * rate)
+    split = pool_split(terms, eligible, ytd.fund_paid, ytd.deductible_paid_amount, ytd.deductible_paid)
+    deductible, once_per_year, rate, cap = terms.deductible, terms.once_per_year, terms.rate, terms.cap
+    already, deductible_paid, base, fund, remaining = (split.already, split.deductible_paid, split.base,
+                                                       split.rated, split.remaining)
 
     lines = [
         Line("class_c_excluded", bill.class_c, PERSONAL),
@@ -124,9 +171,6 @@ def compute_outpatient_pool(req: QuoteRequest, policy: PolicySnapshot) -> QuoteR
         Line("pool_fund", fund, FUND, RATE, rate, {"base": money_str(base)}),
         Line("pool_personal", base - fund, PERSONAL, RATE, ONE - rate, {"base": money_str(base)}),
     ]
-    remaining = cap - ytd.fund_paid
-    if remaining < 0:
-        remaining = ZERO
     if fund > remaining:
         lines.append(
             Line(

@@ -166,3 +166,22 @@ def test_school_sync_is_idempotent_and_never_moves_a_signed_up_person(jinan, cli
     assert pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021) == 0
     assert PoolMembership.objects.get(person=signed).institution == other
     assert PoolMembership.objects.get(person=student).institution == clinic
+
+
+def test_ingest_query_count_does_not_grow_with_the_batch(jinan, make_student, ingest, django_assert_max_num_queries):
+    """A batch costs a fixed number of queries, however many visits and persons it has."""
+    students = [make_student() for _ in range(6)]
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    with django_assert_max_num_queries(20) as small:
+        assert ingest([visit("Q1", students[0], dt.date(2021, 3, 1))]).created == 1
+    rows = [visit(f"Q{i}{m}", s, dt.date(2021, m, 1 + i)) for i, s in enumerate(students) for m in (2, 4, 5)]
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        result = ingest(rows)
+    assert result.created == 18 and not result.errors
+
+
+def test_visit_id_null_is_a_visit_id(jinan, make_student, ingest):
+    student = make_student()
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    assert ingest([visit("NULL", student, dt.date(2021, 3, 1)), visit("null", student, dt.date(2021, 3, 2))]).created == 2
+    assert set(Visit.objects.values_list("visit_id", flat=True)) == {"NULL", "null"}

@@ -23,7 +23,9 @@ Decisions:
   (institution, visit_id) DO NOTHING, and the ledgers advance with one UPDATE … FROM
   unnest(arrays). Only the per-visit arithmetic stays in Python: it is the engine's
   `outpatient_pool` benefit (the single implementation of the rule), called in service-date
-  order on the running accumulators of the chunk. The duplicate check runs after the account
+  order on the running accumulators of the chunk. Its parameters are read once per service
+  date (`pool_terms`, or the refusal they give) and each visit is `pool_split` on plain
+  values: the same figures as `compute`, without its explanation lines. The duplicate check runs after the account
   lock, so ON CONFLICT never skips a row here; if it ever did, the batch is refused and rolled
   back rather than leaving a ledger advanced by a visit that was not written.
 """
@@ -43,9 +45,8 @@ from django.db.models import Case, DecimalField, F, IntegerField, Value, When
 from enrollment.models import CoveragePeriod, CoverageStatus, Person
 from enrollment.preview import category_on
 from enrollment.services.tax_files import _among, _pg_array
-from medins.benefits import compute
 from medins.benefits.errors import QuoteError
-from medins.benefits.request import Bill, QuoteRequest, YearToDate
+from medins.benefits.outpatient_pool import PoolTerms, check_category, pool_split, pool_terms
 from medins.benefits.request import _amount as parse_amount
 from medins.models import Institution
 from medins.selectors import PolicyCache
@@ -69,33 +70,56 @@ class IngestResult:
         return {"created": self.created, "duplicates": self.duplicates, "fund": str(self.fund), "errors": self.errors}
 
 
-@dataclass
-class _Row:
+class _Row(NamedTuple):
     number: int
     visit_id: str
     id_number: str
     service_date: dt.date
-    bill: Bill
+    class_a: Decimal
+    class_b: Decimal
+    class_c: Decimal
 
 
-def _parse(number: int, raw: dict) -> _Row:
-    if not isinstance(raw, dict):
-        raise InvalidRequest("row", "must be an object")
-    visit_id = str(raw.get("visit_id") or "").strip()
-    if not _VISIT_ID.fullmatch(visit_id):
-        raise InvalidRequest("visit_id", "1-40 letters, digits or _.:/-")
-    id_number = str(raw.get("id_number") or "").strip().upper()
-    if len(id_number) != 18:
-        raise InvalidRequest("id_number", "an 18-character ID number")
-    try:
-        service_date = dt.date.fromisoformat(str(raw.get("service_date") or "").strip())
-    except ValueError:
-        raise InvalidRequest("service_date", "a date YYYY-MM-DD") from None
-    amounts = []
-    for key in ("class_a", "class_b", "class_c"):
+def _row_parser():
+    """parse(row number, raw) -> _Row, raising InvalidRequest naming the field. Built once per
+    batch: a batch has a few hundred distinct dates and amounts, each parsed once."""
+    dates: dict[str, dt.date] = {}
+    amounts: dict[str, Decimal] = {}
+    fullmatch = _VISIT_ID.fullmatch
+
+    def amount(raw: dict, key: str) -> Decimal:
         value = raw.get(key, "0")
-        amounts.append(parse_amount(value.strip() if isinstance(value, str) else value, key))
-    return _Row(number, visit_id, id_number, service_date, Bill(*amounts))
+        if type(value) is str:  # only strings are cached: True == 1 must not find 1's amount
+            parsed = amounts.get(value)
+            if parsed is None:
+                parsed = parse_amount(value.strip(), key)
+                if len(amounts) < 10_000:
+                    amounts[value] = parsed
+            return parsed
+        return parse_amount(value, key)
+
+    def parse(number: int, raw: dict) -> _Row:
+        if not isinstance(raw, dict):
+            raise InvalidRequest("row", "must be an object")
+        visit_id = str(raw.get("visit_id") or "").strip()
+        if not fullmatch(visit_id):
+            raise InvalidRequest("visit_id", "1-40 letters, digits or _.:/-")
+        id_number = str(raw.get("id_number") or "").strip().upper()
+        if len(id_number) != 18:
+            raise InvalidRequest("id_number", "an 18-character ID number")
+        text = str(raw.get("service_date") or "").strip()
+        service_date = dates.get(text)
+        if service_date is None:
+            try:
+                service_date = dt.date.fromisoformat(text)
+            except ValueError:
+                raise InvalidRequest("service_date", "a date YYYY-MM-DD") from None
+            if len(dates) < 10_000:
+                dates[text] = service_date
+        return _Row(number, visit_id, id_number, service_date, amount(raw, "class_a"), amount(raw, "class_b"),
+                    amount(raw, "class_c"))
+
+    return parse
 
 
 def _error(result: IngestResult, number: int, visit_id: str, code: str, message: str, field_name: str = "") -> None:
@@ -115,9 +139,10 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
     result = IngestResult()
     parsed: list[_Row] = []
     seen: set[str] = set()
+    parse = _row_parser()
     for number, raw in enumerate(rows, 1):
         try:
-            row = _parse(number, raw)
+            row = parse(number, raw)
         except InvalidRequest as exc:
             _error(result, number, str(raw.get("visit_id", "")) if isinstance(raw, dict) else "", "invalid_request",
                    str(exc), exc.field)
@@ -154,7 +179,9 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
     ).values_list("person_id", "covered_from", "covered_to"):
         cover[person_id].append((start, end))
 
-    accepted: list[tuple[_Row, _Person]] = []
+    # (service date, visit id, row, person): sorted as plain tuples; visit ids are unique, so the
+    # comparison never reaches the row.
+    accepted: list[tuple[dt.date, str, _Row, _Person]] = []
     for row in parsed:
         if row.visit_id in existing:
             result.duplicates += 1
@@ -172,11 +199,11 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
         elif not any(s <= row.service_date <= e for s, e in cover[person.pk]):
             _error(result, row.number, row.visit_id, "not_covered", "not covered on the service date", "service_date")
         else:
-            accepted.append((row, person))
+            accepted.append((row.service_date, row.visit_id, row, person))
     if not accepted:
         return result
 
-    keys = {(p.pk, r.service_date.year) for r, p in accepted}
+    keys = {(p.pk, day.year) for day, _v, _r, p in accepted}
     ledgers = _lock_ledgers(keys)
     running = {k: [fund_paid, deductible_paid] for k, (_pk, fund_paid, deductible_paid) in ledgers.items()}
     delta: dict[int, list] = {}
@@ -184,35 +211,45 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
     visits: list[tuple] = []
     region = institution.region.code
     level = institution.level
-    policy_of: dict[dt.date, object] = {}
-    accepted.sort(key=lambda item: (item[0].service_date, item[0].visit_id))
-    for row, person in accepted:
-        key = (person.pk, row.service_date.year)
+    # The policy's parameters are read once per service date (PoolTerms, or the refusal they give);
+    # each visit is then the engine's arithmetic (pool_split) on plain values.
+    terms_of: dict[dt.date, PoolTerms | QuoteError] = {}
+    zero = Decimal("0.00")
+    accepted.sort()
+    for day, _visit_id, row, person in accepted:
+        key = (person.pk, day.year)
         fund_paid, deductible_paid = running[key]
-        req = QuoteRequest(
-            region=region, benefit="outpatient_pool", service_date=row.service_date,
-            category=category_on(birth_date=person.birth_date, day=row.service_date, school_kind=person.school_kind),
-            level=level, bill=row.bill,
-            year_to_date=YearToDate(fund_paid=fund_paid, deductible_paid_amount=deductible_paid),
-        )
+        terms = terms_of.get(day)
+        if terms is None:
+            try:
+                terms = pool_terms(policies.get(region=region, date=day), level)
+            except QuoteError as exc:
+                terms = exc
+            terms_of[day] = terms
         try:
-            policy = policy_of.get(row.service_date)
-            if policy is None:
-                policy = policy_of[row.service_date] = policies.get(region=region, date=row.service_date)
-            quote = compute(req, policy)
+            if isinstance(terms, QuoteError):
+                raise terms
+            if terms.categories is not None:
+                check_category(terms, category_on(birth_date=person.birth_date, day=day,
+                                                  school_kind=person.school_kind))
         except QuoteError as exc:
             _error(result, row.number, row.visit_id, exc.code, str(exc))
             continue
-        running[key] = [fund_paid + quote.fund, deductible_paid + quote.deductible_paid]
-        d = delta.setdefault(ledgers[key][0], [Decimal("0.00"), Decimal("0.00"), 0])
-        d[0] += quote.fund
-        d[1] += quote.deductible_paid
+        split = pool_split(terms, row.class_a + row.class_b, fund_paid, deductible_paid)
+        fund, paid = split.fund, split.deductible_paid
+        running[key] = [fund_paid + fund, deductible_paid + paid]
+        d = delta.get(ledgers[key][0])
+        if d is None:
+            d = delta[ledgers[key][0]] = [zero, zero, 0]
+        d[0] += fund
+        d[1] += paid
         d[2] += 1
+        total = row.class_a + row.class_b + row.class_c
         visits.append((
-            row.visit_id, person.pk, row.service_date, row.bill.class_a, row.bill.class_b, row.bill.class_c,
-            quote.total, quote.fund, quote.deductible_paid, quote.personal, quote.policy_version,
+            row.visit_id, person.pk, day, row.class_a, row.class_b, row.class_c,
+            total, fund, paid, total - fund, terms.version,
         ))
-        result.fund += quote.fund
+        result.fund += fund
     inserted = _insert_visits(institution, visits)
     if inserted != len(visits):  # only possible without the account lock; never advance ledgers for them
         raise InvalidRequest("visits", "some of these visits were recorded concurrently; send the batch again")
@@ -271,8 +308,10 @@ def _insert_visits(institution: Institution, visits: list[tuple]) -> int:
                       **dict(zip(_VISIT_COLUMNS, v, strict=True))) for v in visits]
         return len(Visit.objects.bulk_create(objs, batch_size=1000))
     columns = list(zip(*visits, strict=True))
-    arrays = [_text_array(col) if cast == "text" else _plain_array(col)
-              for col, cast in zip(columns, _VISIT_CASTS, strict=True)]
+    # Visit ids match _VISIT_ID (no quote or backslash) so they are quoted without escaping
+    # (quoted all the same: an unquoted NULL would be a null element).
+    arrays = ['{"' + '","'.join(col) + '"}' if name == "visit_id" else _text_array(col) if cast == "text"
+              else _plain_array(col) for col, name, cast in zip(columns, _VISIT_COLUMNS, _VISIT_CASTS, strict=True)]
     unnest = ", ".join(f"%s::{'bigint[]' if cast == 'bigint' else 'text[]'}" for cast in _VISIT_CASTS)
     select = ", ".join(f"v.{name}" if cast in ("bigint", "text") else f"v.{name}::{cast}"
                        for name, cast in zip(_VISIT_COLUMNS, _VISIT_CASTS, strict=True))
