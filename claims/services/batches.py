@@ -21,13 +21,13 @@ from django.utils import timezone
 
 from enrollment.idnumber import normalize
 from enrollment.models import Person
+from medins.bulk import insert_history, marks, qn
 from medins.models import Institution, InstitutionLevel
 
 from ..errors import CaseError, DuplicateInvoice, DuplicateMaternity
 from ..models import Attachment, Batch, Benefit, Case, CaseMaterial, CaseTransition, CaseType, Invoice
 from ..selectors import claimed_invoices, covered_pairs, maternity_conflicts, same_pregnancy
 from ..workflow import CaseState
-from .bulk import insert_history, marks, qn
 from .cases import Received, case_prepare, case_receive, not_covered_reason, received_reason
 
 S = CaseState

@@ -12,11 +12,11 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from enrollment.models import Person
+from medins.bulk import insert_history, marks, qn
 
 from ..errors import ConcurrentChange, InvalidCase, InvalidTransition
 from ..models import Case, CaseTransition, PaymentFile, PaymentFileStatus, PaymentOrder, PaymentOrderStatus
 from ..workflow import CaseState, allowed
-from .bulk import insert_history, marks, qn
 
 S = CaseState
 BATCH_SIZE = 2000

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import BooleanField, F, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from medins.benefits.errors import QuoteError
+from medins.bulk import among, column_in, insert_history
 from medins.selectors import PolicyCache
 
 from ..idnumber import mask
@@ -62,31 +62,10 @@ class _Person(NamedTuple):
     school_kind: str | None
 
 
-def _pg_array(values) -> tuple[str, str]:
-    """(literal, cast) of a PostgreSQL array of ints or strings, built here in one join: psycopg's
-    client-side binding of a 5 000-element list costs more than the query it is for."""
-    values = list(values)
-    if all(isinstance(v, int) for v in values):
-        return "{" + ",".join(map(str, values)) + "}", "bigint[]"
-    quoted = ('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
-    return "{" + ",".join(quoted) + "}", "text[]"
-
-
-def _among(model, field: str, values) -> Q | RawSQL:
-    """`field IN values`; on PostgreSQL `= ANY(array)` with one parameter instead of 5 000."""
-    if connection.vendor != "postgresql":
-        return Q(**{f"{field}__in": values})
-    quote = connection.ops.quote_name
-    column = model._meta.get_field(field).column
-    literal, cast = _pg_array(values)
-    return RawSQL(f"{quote(model._meta.db_table)}.{quote(column)} = ANY(%s::{cast})", (literal,),
-                  output_field=BooleanField())
-
-
 def _persons(id_numbers, *, lock: bool) -> dict[str, _Person]:
     """The persons of a chunk by ID number: only the columns the checks need, as tuples (no
     model instances). When writing, locked in pk order like `lock_persons`."""
-    qs = Person.objects.filter(_among(Person, "id_number", id_numbers))
+    qs = Person.objects.filter(among(Person, "id_number", id_numbers))
     if lock:
         qs = qs.order_by("pk").select_for_update(of=("self",))
     rows = qs.values_list("id_number", "pk", "name", "birth_date", "region__code", "school__kind")
@@ -113,7 +92,7 @@ def _chunk(rows, *, parse, header, columns, seen, previewer, write, payment_impo
     if not parsed:
         return
 
-    recorded = set(Payment.objects.filter(_among(Payment, "receipt_number", [r.receipt_number for r, _v in parsed]))
+    recorded = set(Payment.objects.filter(among(Payment, "receipt_number", [r.receipt_number for r, _v in parsed]))
                    .values_list("receipt_number", flat=True))
     if recorded:
         report.duplicates += sum(1 for r, _v in parsed if r.receipt_number in recorded)
@@ -125,11 +104,11 @@ def _chunk(rows, *, parse, header, columns, seen, previewer, write, payment_impo
     cover: dict[int, list] = {pid: [] for pid in person_ids}
     deceased: set[int] = set()
     if person_ids:
-        for pid, start, end in (CoveragePeriod.objects.filter(_among(CoveragePeriod, "person_id", person_ids),
+        for pid, start, end in (CoveragePeriod.objects.filter(among(CoveragePeriod, "person_id", person_ids),
                                                               status=CoverageStatus.ACTIVE)
                                 .values_list("person_id", "covered_from", "covered_to")):
             cover[pid].append((start, end))
-        deceased = set(Stop.objects.filter(_among(Stop, "person_id", person_ids), reason=StopReason.DEATH)
+        deceased = set(Stop.objects.filter(among(Stop, "person_id", person_ids), reason=StopReason.DEATH)
                        .values_list("person_id", flat=True))
 
     good = []
@@ -163,25 +142,6 @@ def _chunk(rows, *, parse, header, columns, seen, previewer, write, payment_impo
     report.ok += len(good)
     if write and good:
         _insert(good, payment_import=payment_import, acting_user=acting_user, report=report)
-
-
-def _history_insert(model, *, column: str, ids: list[int], acting_user, when) -> None:
-    """History rows ('+', author, time) for rows just bulk-inserted, copied in SQL by
-    INSERT … SELECT: the same records simple_history writes, without building instances."""
-    history = model.history.model
-    own = [f.column for f in history._meta.concrete_fields if not f.name.startswith("history_")]
-    columns = [*own, "history_date", "history_change_reason", "history_type", "history_user_id"]
-    quote = connection.ops.quote_name
-    sql = (f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(map(quote, columns))}) "
-           f"SELECT {', '.join(map(quote, own))}, %s, NULL, '+', %s FROM {quote(model._meta.db_table)} "
-           f"WHERE {quote(column)} ")
-    if connection.vendor == "postgresql":  # one array parameter, not 5 000 (see _among)
-        literal, cast = _pg_array(ids)
-        sql, params = sql + f"= ANY(%s::{cast})", [literal]
-    else:
-        sql, params = sql + f"IN ({', '.join(['%s'] * len(ids))})", ids
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [when, acting_user.pk if acting_user else None, *params])
 
 
 def _insert_copy(good, *, payment_import, now) -> dict[str, int]:
@@ -252,8 +212,10 @@ def _insert(good, *, payment_import, acting_user, report):
     if not ours:
         return
     payment_ids = list(ours.values())
-    _history_insert(Payment, column="id", ids=payment_ids, acting_user=acting_user, when=now)
-    _history_insert(CoveragePeriod, column="payment_id", ids=payment_ids, acting_user=acting_user, when=now)
+    with connection.cursor() as cursor:
+        for model, column in ((Payment, "id"), (CoveragePeriod, "payment_id")):
+            where, params = column_in(column, payment_ids)
+            insert_history(cursor, model, where, params, user=acting_user, date=now, reason="", kind="+")
     PaymentImport.objects.filter(pk=payment_import.pk).update(imported_rows=F("imported_rows") + len(ours))
 
 

@@ -44,10 +44,10 @@ from django.db.models import Case, DecimalField, F, IntegerField, Value, When
 
 from enrollment.models import CoveragePeriod, CoverageStatus, Person
 from enrollment.preview import category_on
-from enrollment.services.tax_files import _among, _pg_array
 from medins.benefits.errors import QuoteError
 from medins.benefits.outpatient_pool import PoolTerms, check_category, pool_split, pool_terms
 from medins.benefits.request import _amount as parse_amount
+from medins.bulk import among, pg_array
 from medins.models import Institution
 from medins.selectors import PolicyCache
 
@@ -163,18 +163,18 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
     closed = {year for year, is_closed in closed if is_closed}
 
     # Read after the account lock: a visit committed by another batch of this institution is seen here.
-    existing = set(Visit.objects.filter(_among(Visit, "visit_id", [r.visit_id for r in parsed]),
+    existing = set(Visit.objects.filter(among(Visit, "visit_id", [r.visit_id for r in parsed]),
                                         institution=institution).values_list("visit_id", flat=True))
     persons = {number: _Person(*rest) for number, *rest in Person.objects.filter(
-        _among(Person, "id_number", {r.id_number for r in parsed})).values_list("id_number", "pk", "birth_date",
+        among(Person, "id_number", {r.id_number for r in parsed})).values_list("id_number", "pk", "birth_date",
                                                                                  "school__kind")}
     person_ids = [p.pk for p in persons.values()]
-    members = set(PoolMembership.objects.filter(_among(PoolMembership, "person_id", person_ids), year__in=years,
+    members = set(PoolMembership.objects.filter(among(PoolMembership, "person_id", person_ids), year__in=years,
                                                 institution=institution).values_list("person_id", "year"))
     first, last = min(r.service_date for r in parsed), max(r.service_date for r in parsed)
     cover = defaultdict(list)
     for person_id, start, end in CoveragePeriod.objects.filter(
-        _among(CoveragePeriod, "person_id", person_ids), status=CoverageStatus.ACTIVE, covered_from__lte=last,
+        among(CoveragePeriod, "person_id", person_ids), status=CoverageStatus.ACTIVE, covered_from__lte=last,
         covered_to__gte=first,
     ).values_list("person_id", "covered_from", "covered_to"):
         cover[person_id].append((start, end))
@@ -290,10 +290,10 @@ def _lock_ledgers(keys: set[tuple[int, int]]) -> dict[tuple[int, int], tuple]:
                 f"INSERT INTO {PoolLedger._meta.db_table} (person_id, year, fund_paid, deductible_paid, visits) "
                 "SELECT p, y, 0, 0, 0 FROM unnest(%s::bigint[], %s::int[]) AS k(p, y) "
                 "ON CONFLICT (person_id, year) DO NOTHING",
-                [_pg_array([p for p, _ in keys])[0], _pg_array([y for _, y in keys])[0]])
+                [pg_array([p for p, _ in keys])[0], pg_array([y for _, y in keys])[0]])
     else:
         PoolLedger.objects.bulk_create([PoolLedger(person_id=pid, year=y) for pid, y in keys], ignore_conflicts=True)
-    rows = (PoolLedger.objects.filter(_among(PoolLedger, "person_id", person_ids), year__in=years)
+    rows = (PoolLedger.objects.filter(among(PoolLedger, "person_id", person_ids), year__in=years)
             .order_by("pk").select_for_update().values_list("person_id", "year", "pk", "fund_paid", "deductible_paid"))
     return {(pid, y): (pk, fund, ded) for pid, y, pk, fund, ded in rows if (pid, y) in keys}
 
@@ -336,8 +336,8 @@ def _advance_ledgers(delta: dict[int, list]) -> None:
                 f"UPDATE {PoolLedger._meta.db_table} AS l SET fund_paid = l.fund_paid + d.f, "
                 "deductible_paid = l.deductible_paid + d.dp, visits = l.visits + d.n "
                 "FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], %s::int[]) AS d(id, f, dp, n) WHERE l.id = d.id",
-                [_pg_array(ids)[0], _plain_array(delta[i][0] for i in ids), _plain_array(delta[i][1] for i in ids),
-                 _pg_array([delta[i][2] for i in ids])[0]])
+                [pg_array(ids)[0], _plain_array(delta[i][0] for i in ids), _plain_array(delta[i][1] for i in ids),
+                 pg_array([delta[i][2] for i in ids])[0]])
         return
 
     def case(i):
