@@ -264,7 +264,9 @@ class CoveragePeriod(models.Model):
 
     class Meta:
         ordering = ["person", "covered_from"]
-        indexes = [models.Index(fields=["person", "covered_from", "covered_to"], name="enr_cover_person_dates")]
+        # status included: cover lookups by person (ingestion, is_covered) are answered from the index alone
+        indexes = [models.Index(fields=["person", "covered_from", "covered_to"], include=["status"],
+                                name="enr_cover_person_dates")]
         constraints = [
             models.CheckConstraint(condition=Q(covered_from__lte=F("covered_to")), name="enr_cover_from_before_to"),
         ]

@@ -7,6 +7,7 @@ import datetime as dt
 from django.db.models import Count, Exists, JSONField, Max, OuterRef, Q, QuerySet, Subquery, Sum
 
 from enrollment.models import CoveragePeriod, CoverageStatus
+from medins.benefits.rounding import round_money
 from medins.models import Institution
 
 from .models import InstitutionOperator, InstitutionSettlement, PoolMembership, Visit
@@ -66,7 +67,8 @@ def month_actuals(*, institution_id: int, year: int, through_month: int, marks: 
     rows = (
         qs.values("month").annotate(fund=Sum("fund"), n=Count("pk"), top=Max("pk")).order_by("month")
     )
-    return {r["month"]: (r["fund"], r["n"], r["top"]) for r in rows}
+    # quantized: SQLite's SUM drops trailing zeros (39 for 39.00), and the sums are stored as text
+    return {r["month"]: (round_money(r["fund"]), r["n"], r["top"]) for r in rows}
 
 
 def watermarks_of(account) -> dict[int, int]:

@@ -185,3 +185,66 @@ def test_visit_id_null_is_a_visit_id(jinan, make_student, ingest):
     pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
     assert ingest([visit("NULL", student, dt.date(2021, 3, 1)), visit("null", student, dt.date(2021, 3, 2))]).created == 2
     assert set(Visit.objects.values_list("visit_id", flat=True)) == {"NULL", "null"}
+
+
+def test_a_ledger_changed_after_it_was_read_refuses_the_batch(jinan, make_student, ingest):
+    """The ledgers are read without a row lock (a person's ledger for a year is only advanced by
+    batches of the person's one pool institution, serialised by its account lock). Should another
+    writer advance it between the read and the write all the same, the write's returned totals
+    differ from the batch's and the batch is refused and rolled back: no visit is saved against
+    stale accumulators, which would let the yearly cap be passed."""
+    from unittest import mock
+
+    import pytest
+
+    from claims.settlement.errors import InvalidRequest
+    from claims.settlement.services import visits as visits_module
+
+    student = make_student()
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    ingest([visit("G1", student, dt.date(2021, 3, 1), a="100.00")])  # fund 65.00
+    real = visits_module._read_ledgers
+
+    def read_then_another_writer(keys):
+        running = real(keys)
+        PoolLedger.objects.filter(person=student, year=2021).update(fund_paid=D("480.00"))
+        return running
+
+    with mock.patch.object(visits_module, "_read_ledgers", side_effect=read_then_another_writer), \
+            pytest.raises(InvalidRequest, match="changed while"):
+        ingest([visit("G2", student, dt.date(2021, 3, 2), a="100.00")])
+    assert list(Visit.objects.values_list("visit_id", flat=True)) == ["G1"]
+    ledger = PoolLedger.objects.get(person=student, year=2021)
+    assert (ledger.fund_paid, ledger.visits) == (D("65.00"), 1)  # the other writer's change rolled back too
+
+
+def test_a_persons_first_visit_creates_the_ledger_and_the_next_advances_it(jinan, make_student, ingest):
+    """One write creates or advances each (person, year) ledger; its yearly cap (Jinan 500) holds
+    across batches."""
+    student = make_student()
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    assert not PoolLedger.objects.exists()
+    assert ingest([visit("C1", student, dt.date(2021, 3, 1), a="700.00")]).fund == D("455.00")
+    assert ingest([visit("C2", student, dt.date(2021, 3, 2), a="700.00")]).fund == D("45.00")  # 500 cap
+    ledger = PoolLedger.objects.get(person=student, year=2021)
+    assert (ledger.fund_paid, ledger.visits) == (D("500.00"), 2)
+
+
+def test_visits_protect_their_person_and_institution_without_database_foreign_keys(jinan, clinic, make_student,
+                                                                                   ingest):
+    """Visits carry no database foreign keys (ingestion speed); deleting a person or an
+    institution that has visits is still refused (on_delete=PROTECT, enforced by Django)."""
+    import pytest
+    from django.db.models import ProtectedError
+
+    student = make_student()
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    ingest([visit("P1", student, dt.date(2021, 3, 1))])
+    PoolMembership.objects.filter(person=student).delete()
+    PoolLedger.objects.filter(person=student).delete()
+    student.coverage_periods.all().delete()
+    with pytest.raises(ProtectedError):
+        student.delete()
+    with pytest.raises(ProtectedError):
+        Visit.objects.get().institution.delete()
+    assert Visit.objects.get().person_id == student.pk
