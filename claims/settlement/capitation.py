@@ -25,7 +25,7 @@ from typing import Any
 from medins.benefits import params
 from medins.benefits.errors import InvalidRequest
 from medins.benefits.policy import PolicySnapshot
-from medins.benefits.request import _amount as parse_amount
+from medins.benefits.request import parse_amount
 from medins.benefits.rounding import ZERO, money_str, round_money
 
 PER_PERSON = "capitation.per_person_per_year"

@@ -103,7 +103,8 @@ class QuoteRequest:
     delivery: str | None = None  # maternity: the kind of delivery (lump-sum key)
 
 
-def _amount(value: Any, field: str) -> Decimal:
+def parse_amount(value: Any, field: str) -> Decimal:
+    """A money amount of the request (a decimal string or an int), always with two places; errors name the field."""
     kind = type(value)
     if kind is str:
         if _AMOUNT_RE.fullmatch(value) is None:
@@ -203,7 +204,7 @@ def _bill(data: dict) -> Bill:
         value = bill.get(key)
         if value is None:
             raise InvalidRequest(f"bill.{key}", 'is required (use "0.00" for none)')
-        amounts.append(_amount(value, f"bill.{key}"))
+        amounts.append(parse_amount(value, f"bill.{key}"))
     return Bill(*amounts)
 
 
@@ -220,7 +221,7 @@ def _year_to_date(data: dict) -> YearToDate:
     for key in _YTD_AMOUNT_KEYS:
         value = ytd.get(key)
         if value is not None:
-            amounts[key] = _amount(value, f"year_to_date.{key}")
+            amounts[key] = parse_amount(value, f"year_to_date.{key}")
     paid = ytd.get("deductible_paid", False)
     if type(paid) is not bool:
         raise InvalidRequest("year_to_date.deductible_paid", "must be true or false")

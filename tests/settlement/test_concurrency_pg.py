@@ -51,3 +51,41 @@ def test_two_workers_settle_each_institution_once(jinan, clinic, make_student):
     assert InstitutionSettlement.objects.filter(run=run).count() == run.institutions_done == total
     assert run.amount_total == D("15.00")  # 3 × 13.00 = 39.00, quota 3 × 5.00
     assert PoolAccount.objects.get(institution=clinic, year=2021).settled_to_date == D("15.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_of_one_institution_keep_the_yearly_cap(jinan, clinic, make_student):
+    """Ledgers are read without a row lock: two batches of the same institution for the same
+    person, sent at once, are serialised by the institution's account lock, so the second sees
+    the first's totals — together they pay at most the Jinan cap of 500 (DOMAIN §4), and the
+    ledger equals the sum of the visits."""
+    from django.db.models import Sum
+
+    from claims.settlement.models import PoolLedger, Visit
+
+    student = make_student()
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def send(prefix):
+        try:
+            barrier.wait()
+            rows = [visit(f"{prefix}{i}", student, dt.date(2021, 5, 1 + i), a="200.00") for i in range(4)]
+            results.append(visits_ingest(acting_user=None, institution=clinic, rows=rows))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send, args=(p,)) for p in "AB"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(r.created for r in results) == [4, 4]
+    assert sum(r.fund for r in results) == D("500.00")  # 8 × 130.00 asked, capped at 500
+    ledger = PoolLedger.objects.get(person=student, year=2021)
+    assert (ledger.fund_paid, ledger.visits) == (D("500.00"), 8)
+    assert Visit.objects.aggregate(s=Sum("fund"))["s"] == D("500.00")

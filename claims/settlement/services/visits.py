@@ -50,7 +50,7 @@ from enrollment.models import CoveragePeriod, CoverageStatus, Person
 from enrollment.preview import category_on
 from medins.benefits.errors import QuoteError
 from medins.benefits.outpatient_pool import PoolTerms, check_category, pool_split, pool_terms
-from medins.benefits.request import _amount as parse_amount
+from medins.benefits.request import parse_amount
 from medins.bulk import among, pg_array
 from medins.models import Institution
 from medins.selectors import PolicyCache
