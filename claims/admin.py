@@ -541,7 +541,8 @@ class PaymentFileAdmin(admin.ModelAdmin):
                     self.message_user(request, f"{err['line']}: {err['error']}", messages.WARNING)
             return HttpResponseRedirect(reverse("admin:claims_paymentfile_changelist"))
         return TemplateResponse(request, "admin/claims/paymentfile/import.html", {**self.admin_site.each_context(request),
-                                                                                  "title": _("Import the bank result file")})
+                                                                                  "title": _("Import the bank result file"),
+                                                                                  "opts": self.model._meta})
 
 
 @admin.register(PaymentOrder)
