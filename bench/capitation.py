@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import os
 import sys
 import time
@@ -37,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medins.settings")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 
-from bench.enrollment import ensure_database, person_values  # noqa: E402
+from bench.common import setup_django  # noqa: E402
+from bench.enrollment import person_values  # noqa: E402
 
 REGION = "370100"
 YEAR = 2021
@@ -261,22 +261,10 @@ def main() -> None:
     parser.add_argument("--ingest", type=int, default=100_000, help="visits sent through the ingestion service")
     parser.add_argument("--workers", type=int, default=1, help="processes sending ingestion batches at once")
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("Set DATABASE_URL=postgres://…/medins_bench_cap (a separate database: its tables are truncated).")
-    ensure_database(url)
     sizes = {key: max(1, round(value * args.scale)) for key, value in FULL.items()}
-
-    import django
-
-    django.setup()
-    from django.conf import settings
+    setup_django("medins_bench_cap", "its tables are truncated")
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
 
-    settings.DEBUG = False
-    call_command("migrate", verbosity=0)
-    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
     print(f"capitation benchmark, scale {args.scale:g}: {sizes['members']:,} members, {sizes['institutions']:,} "
           f"institutions, {sizes['visits']:,} visits; os.cpu_count()={os.cpu_count()}")
     ids = prepare(**sizes, ingest=args.ingest)

@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medins.settings")
 
+from bench.common import setup_django  # noqa: E402
+
 SCHOOL_CODE = "BENCH-U1"
 AREA = "370102"
 BASE = dt.date(1999, 1, 1)
@@ -41,16 +43,6 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚�
 CLAIMS_TABLES = ["claims_attachment", "claims_casematerial", "claims_historicalcasematerial", "claims_invoice",
                  "claims_historicalinvoice", "claims_casetransition", "claims_materialsnotice", "claims_paymentorder",
                  "claims_historicalpaymentorder", "claims_paymentfile", "claims_case", "claims_historicalcase", "claims_batch"]
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def student_values(i: int):
@@ -142,15 +134,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5_000)
     parser.add_argument("--approved", type=int, default=100_000)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("Set DATABASE_URL=postgres://…/medins_bench_cases (a separate database: claims data is truncated).")
-    ensure_database(url)
-
-    import django
-
-    django.setup()
-    from django.conf import settings
+    setup_django("medins_bench_cases", "claims data is truncated")
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
@@ -162,10 +146,7 @@ def main() -> None:
     from enrollment.models import Person, School
     from medins.models import Region
 
-    settings.DEBUG = False
     print(f"cores: {os.cpu_count()}, database: PostgreSQL {connection.cursor().connection.info.server_version}")
-    call_command("migrate", verbosity=0)
-    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
     call_command("load_case_types", stdout=io.StringIO())
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(CLAIMS_TABLES)} RESTART IDENTITY")

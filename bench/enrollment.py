@@ -33,21 +33,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medins.settings")
 
+from bench.common import setup_django  # noqa: E402
+
 AREAS = ["220102", "220103", "220104", "220105", "220106", "220112"]
 DAYS = 29_000  # birth dates from 1941 on
 BASE = dt.date(1941, 1, 1)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂"
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def person_values(i: int, areas=AREAS, base: dt.date = BASE, days: int = DAYS):
@@ -124,17 +116,8 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=1_000_000)
     parser.add_argument("--payments", type=int, default=100_000)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("Set DATABASE_URL=postgres://…/medins_bench (a separate database: payments are truncated).")
-    ensure_database(url)
-
-    import django
-
-    django.setup()
-    from django.conf import settings
+    setup_django("medins_bench", "payments are truncated")
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
@@ -142,9 +125,6 @@ def main() -> None:
     from enrollment.selectors import covered_person_ids, is_covered
     from enrollment.services import payment_file_import
 
-    settings.DEBUG = False
-    call_command("migrate", verbosity=0)
-    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE enrollment_coverageperiod, enrollment_historicalcoverageperiod, enrollment_payment, "
                        "enrollment_historicalpayment, enrollment_paymentimport, enrollment_stop, "
