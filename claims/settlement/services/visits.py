@@ -25,13 +25,15 @@ Decisions:
 - Set-based writes (PostgreSQL; the ORM equivalent elsewhere): the lookups take one array
   parameter each (`= ANY(array)`), the visits are written with one INSERT … SELECT FROM
   unnest(arrays) ON CONFLICT (institution, visit_id) DO NOTHING, and the ledgers are created
-  or advanced with one INSERT … ON CONFLICT DO UPDATE … RETURNING. Only the per-visit arithmetic stays in Python: it is the engine's
+  or advanced with one INSERT … ON CONFLICT DO UPDATE … RETURNING. Visits carry no database
+  foreign keys (see Visit). Only the per-visit arithmetic stays in Python: it is the engine's
   `outpatient_pool` benefit (the single implementation of the rule), called in service-date
   order on the running accumulators of the chunk. Its parameters are read once per service
   date (`pool_terms`, or the refusal they give) and each visit is `pool_split` on plain
-  values: the same figures as `compute`, without its explanation lines. The duplicate check runs after the account
-  lock, so ON CONFLICT never skips a row here; if it ever did, the batch is refused and rolled
-  back rather than leaving a ledger advanced by a visit that was not written.
+  values: the same figures as `compute`, without its explanation lines. The duplicate check
+  runs after the account lock, so ON CONFLICT never skips a row here; if it ever did, the
+  batch is refused and rolled back rather than leaving a ledger advanced by a visit that was
+  not written.
 """
 
 from __future__ import annotations
