@@ -268,6 +268,11 @@ class PoolMembershipAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # A membership is never moved or removed within its year: its institution alone advances
+        # the person's yearly ledger (services/visits.py) and counts the person's head.
+        return False
+
 
 @admin.register(SchoolClinic)
 class SchoolClinicAdmin(SimpleHistoryAdmin):

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from medins.benefits.errors import InvalidRequest, QuoteError
 from medins.models import Institution
 
+from .errors import ConcurrentChange
 from .imports import read_rows
 from .models import PoolMembership, Visit
 from .selectors import (
@@ -107,13 +108,16 @@ class VisitsView(APIView):
         responses={200: inline_serializer("VisitBatchResult", {
             "created": serializers.IntegerField(), "duplicates": serializers.IntegerField(),
             "fund": serializers.CharField(), "errors": serializers.ListField(child=serializers.DictField())}),
-            400: inline_serializer("VisitBatchError", {"error": serializers.DictField()})},
+            400: inline_serializer("VisitBatchError", {"error": serializers.DictField()}),
+            409: inline_serializer("VisitBatchConflict", {"error": serializers.DictField()})},
         tags=["settlement"],
     )
     def post(self, request, region: str, code: str):
         institution = _institution(request, region, code)
         try:
             result = visits_ingest(acting_user=request.user, institution=institution, rows=_rows(request, "visits"))
+        except ConcurrentChange as exc:  # nothing saved; the same batch sent again will go through
+            return Response({"error": exc.as_dict()}, status=status.HTTP_409_CONFLICT)
         except QuoteError as exc:
             return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
         return Response(result.as_dict())

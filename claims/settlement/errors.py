@@ -15,5 +15,12 @@ class ReleaseRefused(SettlementError):
     code = "release_refused"
 
 
-__all__ = ["InvalidRequest", "MissingParameter", "NotEligible", "QuoteError", "ReleaseRefused", "RunRefused",
+class ConcurrentChange(InvalidRequest):
+    """Something this batch read changed before it was written: nothing was saved, send it again
+    (HTTP 409)."""
+
+    code = "concurrent_change"
+
+
+__all__ = ["ConcurrentChange", "InvalidRequest", "MissingParameter", "NotEligible", "QuoteError", "ReleaseRefused", "RunRefused",
            "SettlementError"]

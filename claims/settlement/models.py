@@ -41,8 +41,8 @@ class MembershipSource(models.TextChoices):
 class PoolMembership(models.Model):
     """A person belongs to one outpatient-pool institution in a benefit year."""
 
-    # No index of its own: person leads the unique (person, year) index, which carries the institution
-    # so that ingestion checks membership from the index alone.
+    # No index of its own: person leads the unique (person, year) index, which on PostgreSQL also
+    # carries the institution (migration 0007) so that ingestion checks membership from the index alone.
     person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, related_name="pool_memberships",
                                verbose_name=_("insured person"), db_index=False)
     institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="pool_members",
@@ -54,8 +54,7 @@ class PoolMembership(models.Model):
 
     class Meta:
         ordering = ["-year", "institution", "person"]
-        constraints = [models.UniqueConstraint(fields=["person", "year"], include=["institution"],
-                                               name="stl_one_pool_per_person_year")]
+        constraints = [models.UniqueConstraint(fields=["person", "year"], name="stl_one_pool_per_person_year")]
         indexes = [models.Index(fields=["institution", "year"], name="stl_member_inst_year")]
         verbose_name = _("pool membership")
         verbose_name_plural = _("pool memberships")

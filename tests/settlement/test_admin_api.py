@@ -117,6 +117,26 @@ def test_api_visits_json_idempotent_and_csv_upload(jinan, clinic, make_student, 
     assert result["created"] == 1 and Visit.objects.count() == 2
 
 
+def test_api_visits_refused_for_a_concurrent_change_answers_409_and_saves_nothing(jinan, clinic, make_student, client,
+                                                                                make_user):
+    """A batch refused because what it read changed meanwhile is a conflict (409), not a bad
+    request: nothing was saved and the same batch sent again goes through."""
+    from unittest import mock
+
+    from claims.settlement.services import visits as visits_module
+
+    student = make_student()
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    client.force_login(make_user("his", "settlement.add_visit"))
+    url = reverse("v1:settlement-visits", args=["370100", "JN-S-001"])
+    body = json.dumps({"visits": [visit("H1", student, dt.date(2021, 3, 1))]})
+    with mock.patch.object(visits_module, "_advance_ledgers", return_value={}):
+        response = client.post(url, body, content_type="application/json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "concurrent_change" and not Visit.objects.exists()
+    assert client.post(url, body, content_type="application/json").json()["created"] == 1
+
+
 def test_api_visits_needs_permission(jinan, clinic, client, make_user):
     client.force_login(make_user("nobody"))
     url = reverse("v1:settlement-visits", args=["370100", "JN-S-001"])

@@ -89,3 +89,50 @@ def test_concurrent_batches_of_one_institution_keep_the_yearly_cap(jinan, clinic
     ledger = PoolLedger.objects.get(person=student, year=2021)
     assert (ledger.fund_paid, ledger.visits) == (D("500.00"), 8)
     assert Visit.objects.aggregate(s=Sum("fund"))["s"] == D("500.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_ledger_advanced_by_another_connection_between_read_and_write_refuses_the_batch(jinan, clinic,
+                                                                                           make_student):
+    """The ledgers are read unlocked; should another committed writer (here: a second connection)
+    advance one after the read, the upsert's RETURNING totals differ and the batch is refused and
+    rolled back under READ COMMITTED — no visit is saved against stale accumulators."""
+    from unittest import mock
+
+    from claims.settlement.errors import InvalidRequest
+    from claims.settlement.models import PoolLedger, Visit
+    from claims.settlement.services import visits as visits_module
+
+    student = make_student()
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    visits_ingest(acting_user=None, institution=clinic, rows=[visit("R1", student, dt.date(2021, 3, 1), a="100.00")])
+    read, written = threading.Event(), threading.Event()
+    real = visits_module._read_ledgers
+    outcome = []
+
+    def read_then_wait(keys):
+        running = real(keys)
+        read.set()
+        written.wait(10)
+        return running
+
+    def send():
+        try:
+            with mock.patch.object(visits_module, "_read_ledgers", side_effect=read_then_wait):
+                visits_ingest(acting_user=None, institution=clinic,
+                              rows=[visit("R2", student, dt.date(2021, 3, 2), a="100.00")])
+            outcome.append("saved")
+        except InvalidRequest as exc:
+            outcome.append(str(exc))
+        finally:
+            connections.close_all()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    assert read.wait(10)
+    PoolLedger.objects.filter(person=student, year=2021).update(fund_paid=D("400.00"))  # autocommit: committed
+    written.set()
+    sender.join()
+    assert len(outcome) == 1 and "changed while" in outcome[0]
+    assert list(Visit.objects.values_list("visit_id", flat=True)) == ["R1"]
+    assert PoolLedger.objects.get(person=student, year=2021).visits == 1

@@ -243,8 +243,34 @@ def test_visits_protect_their_person_and_institution_without_database_foreign_ke
     PoolMembership.objects.filter(person=student).delete()
     PoolLedger.objects.filter(person=student).delete()
     student.coverage_periods.all().delete()
-    with pytest.raises(ProtectedError):
+    recorded = Visit.objects.get()
+    with pytest.raises(ProtectedError) as refused:
         student.delete()
-    with pytest.raises(ProtectedError):
-        Visit.objects.get().institution.delete()
+    assert recorded in refused.value.protected_objects
+    with pytest.raises(ProtectedError) as refused:
+        recorded.institution.delete()
+    assert recorded in refused.value.protected_objects
     assert Visit.objects.get().person_id == student.pk
+
+
+def test_one_pool_membership_per_person_and_year_is_kept_by_the_database(jinan, clinic, make_student):
+    """DOMAIN §8 / membership: one institution per person and year — a unique constraint of the
+    database, on which ingestion's unlocked ledger read rests (services/visits.py)."""
+    import pytest
+    from django.db import IntegrityError, transaction
+
+    other = Institution.objects.create(region=jinan, code="JN-U-001", name="U 门诊", kind="clinic", level="primary")
+    student = make_student()
+    PoolMembership.objects.create(person=student, institution=clinic, year=2021, source="signup")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PoolMembership.objects.create(person=student, institution=other, year=2021, source="signup")
+    PoolMembership.objects.create(person=student, institution=other, year=2022, source="signup")  # next year: fine
+    assert PoolMembership.objects.filter(person=student).count() == 2
+
+
+def test_the_admin_never_deletes_a_membership(admin_client, jinan, clinic, make_student):
+    """A membership removed mid-year would let a second institution advance the same ledger."""
+    membership = PoolMembership.objects.create(person=make_student(), institution=clinic, year=2021, source="signup")
+    assert admin_client.get(f"/admin/settlement/poolmembership/{membership.pk}/delete/").status_code == 403
+    listing = admin_client.get("/admin/settlement/poolmembership/").content.decode()
+    assert "delete_selected" not in listing

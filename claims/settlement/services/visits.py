@@ -17,8 +17,9 @@ Decisions:
 - One lock: the institution's PoolAccount rows for the years in the batch (the same lock the
   settlement takes, so a visit never slips in while its institution is settled). The persons'
   ledgers are read without locking them: a person belongs to one pool institution a year
-  (unique person + year, never moved), so a (person, year) ledger is only advanced by batches
-  of that institution, which that lock serialises. The ledgers advance by increments, and the
+  (unique person + year; the admin neither changes nor deletes memberships), so a (person,
+  year) ledger is only advanced by batches of that institution, which that lock serialises.
+  The ledgers advance by increments (rows locked in (person, year) order), and the
   write returns each ledger's new totals: if any differs from what this batch computed (a
   writer this reasoning missed), the batch is refused and rolled back, never saved on stale
   accumulators.
@@ -57,7 +58,7 @@ from medins.bulk import among, pg_array
 from medins.models import Institution
 from medins.selectors import PolicyCache
 
-from ..errors import InvalidRequest
+from ..errors import ConcurrentChange, InvalidRequest
 from ..models import PoolAccount, PoolLedger, PoolMembership, Visit
 
 MAX_BATCH = 5000
@@ -257,11 +258,11 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
         result.fund += fund
     inserted = _insert_visits(institution, visits)
     if inserted != len(visits):  # only possible without the account lock; never advance ledgers for them
-        raise InvalidRequest("visits", "some of these visits were recorded concurrently; send the batch again")
+        raise ConcurrentChange("visits", "some of these visits were recorded concurrently; send the batch again")
     result.created = inserted
     if _advance_ledgers(delta) != {key: tuple(running[key]) for key in delta}:
-        raise InvalidRequest("visits", "the persons' yearly totals changed while this batch was computed; "
-                                       "send the batch again")
+        raise ConcurrentChange("visits", "the persons' yearly totals changed while this batch was computed; "
+                                         "send the batch again")
     return result
 
 
@@ -342,7 +343,7 @@ def _advance_ledgers(delta: dict[tuple[int, int], list]) -> dict[tuple[int, int]
     FROM unnest(arrays) ON CONFLICT DO UPDATE … RETURNING; elsewhere the ORM (F() + CASE)."""
     if not delta:
         return {}
-    keys = list(delta)
+    keys = sorted(delta)  # rows locked in key order: two writers never wait on each other crosswise
     if connection.vendor == "postgresql":
         table = PoolLedger._meta.db_table
         with connection.cursor() as cursor:
