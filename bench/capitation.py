@@ -18,7 +18,9 @@ with cover in 2021), 2 000 outpatient-pool institutions and 20 000 000 visits of
    workers), then the first batch again (all duplicates). Target ≥ 20 000 visits/s;
 3. the twelve monthly runs and the year-end run of 2021, each started with
    `settlement_run_start` and processed to the end (Celery eager). Target: year-end < 5 min.
-Everything but the persons is truncated first (bench database only).
+Everything but the persons is truncated first (bench database only). --reuse keeps what an
+earlier run generated at the same size and resets only the settlement state; --no-runs stops
+after the ingestion.
 """
 
 from __future__ import annotations
@@ -149,8 +151,53 @@ def prepare(*, members: int, institutions: int, visits: int, ingest: int) -> dic
                SELECT person_id, year, sum(fund), 0, count(*) FROM settlement_visit GROUP BY person_id, year""")
         # as autovacuum leaves these insert-only tables in production: visibility maps set, statistics fresh
         cursor.execute("VACUUM ANALYZE")
+    checkpoint()
     print(f"visits: {visits:,} with COPY in {copied:.1f} s ({visits / max(copied, 1e-9):,.0f} rows/s), "
           f"ledgers and VACUUM ANALYZE {time.perf_counter() - started - copied:.1f} s")
+    return {"first_person": first_person, "inst_ids": inst_ids}
+
+
+def checkpoint() -> None:
+    """Write out what generating left dirty now, so the measurements do not pay for it."""
+    from django.db import DatabaseError, connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+    except DatabaseError as exc:  # needs superuser or pg_checkpoint
+        print(f"(no CHECKPOINT before measuring: {exc})")
+
+
+def reuse(*, members: int, institutions: int, visits: int) -> dict | None:
+    """The region an earlier run generated at this size, with its settlement state reset (runs,
+    statements, accounts, the visits ingested by the service, ledgers rebuilt from the visits);
+    None when there is none. Saves the generation (most of the time at full size)."""
+    from django.db import connection
+
+    from claims.settlement.models import Visit
+    from enrollment.models import Person
+    from medins.models import Institution
+
+    inst_ids = list(Institution.objects.filter(region__code=REGION, code__startswith="BENCH-", active=True)
+                    .order_by("code").values_list("pk", flat=True))
+    if len(inst_ids) != institutions or Person.objects.filter(region__code=REGION).count() < members:
+        return None
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM settlement_visit WHERE visit_id LIKE 'I%%'")
+        if Visit.objects.count() != visits:
+            return None
+        cursor.execute(
+            "TRUNCATE settlement_institutionsettlement, settlement_historicalinstitutionsettlement, "
+            "settlement_runtransition, settlement_settlementrun, settlement_historicalsettlementrun, "
+            "settlement_poolaccount, settlement_poolledger")
+        cursor.execute(
+            """INSERT INTO settlement_poolledger (person_id, year, fund_paid, deductible_paid, visits)
+               SELECT person_id, year, sum(fund), 0, count(*) FROM settlement_visit GROUP BY person_id, year""")
+        cursor.execute("VACUUM ANALYZE settlement_visit, settlement_poolledger, settlement_poolaccount")
+    checkpoint()
+    first_person = Person.objects.filter(region__code=REGION).order_by("pk").values_list("pk", flat=True).first()
+    print(f"reusing the generated region; settlement state reset in {time.perf_counter() - started:.1f} s")
     return {"first_person": first_person, "inst_ids": inst_ids}
 
 
@@ -260,6 +307,10 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full size (0.01, 0.1, 1)")
     parser.add_argument("--ingest", type=int, default=100_000, help="visits sent through the ingestion service")
     parser.add_argument("--workers", type=int, default=1, help="processes sending ingestion batches at once")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the persons, memberships and visits an earlier run generated at this size")
+    parser.add_argument("--runs", action=argparse.BooleanOptionalAction, default=True,
+                        help="time the 13 settlement runs (--no-runs: ingestion only)")
     args = parser.parse_args()
     sizes = {key: max(1, round(value * args.scale)) for key, value in FULL.items()}
     setup_django("medins_bench_cap", "its tables are truncated")
@@ -267,10 +318,11 @@ def main() -> None:
 
     print(f"capitation benchmark, scale {args.scale:g}: {sizes['members']:,} members, {sizes['institutions']:,} "
           f"institutions, {sizes['visits']:,} visits; os.cpu_count()={os.cpu_count()}")
-    ids = prepare(**sizes, ingest=args.ingest)
+    ids = (args.reuse and reuse(**sizes)) or prepare(**sizes, ingest=args.ingest)
     user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})
     ingestion(user=user, members=sizes["members"], inst_ids=ids["inst_ids"], n=args.ingest, workers=args.workers)
-    runs(user=user)
+    if args.runs:
+        runs(user=user)
 
 
 if __name__ == "__main__":

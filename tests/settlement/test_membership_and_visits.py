@@ -156,6 +156,37 @@ def test_a_visit_the_bulk_insert_skips_refuses_the_batch_and_leaves_the_ledger_a
     assert ingest([visit("L2", student, dt.date(2021, 3, 2), a="100.00")]).created == 1  # sent again: accepted
 
 
+def test_a_visit_recorded_between_the_duplicate_check_and_the_write_refuses_the_batch(jinan, clinic, make_student,
+                                                                                    ingest):
+    """Visits are written without ON CONFLICT (COPY on PostgreSQL): should one be recorded after
+    the duplicate check all the same, the unique (institution, visit id) index refuses the write
+    and the whole batch is refused as a concurrent change and rolled back, ledger included."""
+    from unittest import mock
+
+    import pytest
+
+    from claims.settlement.errors import ConcurrentChange
+    from claims.settlement.services import visits as visits_module
+
+    student = make_student()
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    real = visits_module._read_ledgers
+    zero = D("0.00")
+
+    def read_while_another_batch_records(keys):
+        Visit.objects.create(institution=clinic, visit_id="D2", person=student, service_date=dt.date(2021, 3, 2),
+                             year=2021, month=3, class_a=zero, class_b=zero, class_c=zero, total=zero, fund=zero,
+                             deductible=zero, personal=zero, policy_version="370100-2021")
+        return real(keys)
+
+    rows = [visit("D1", student, dt.date(2021, 3, 1)), visit("D2", student, dt.date(2021, 3, 2))]
+    with mock.patch.object(visits_module, "_read_ledgers", side_effect=read_while_another_batch_records), \
+            pytest.raises(ConcurrentChange, match="recorded concurrently"):
+        ingest(rows)
+    assert not Visit.objects.exists() and not PoolLedger.objects.exists()
+    assert ingest(rows).created == 2  # sent again
+
+
 def test_school_sync_is_idempotent_and_never_moves_a_signed_up_person(jinan, clinic, make_student):
     """DOMAIN §8 / membership: one institution per person and year — the school sync adds only
     persons without a membership, a second sync adds nothing."""

@@ -46,8 +46,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, DecimalField, F, IntegerField, Value, When
+from django.utils import timezone
 
 from enrollment.models import CoveragePeriod, CoverageStatus, Person
 from enrollment.preview import category_on
@@ -311,30 +312,44 @@ def _read_ledgers(keys: set[tuple[int, int]]) -> dict[tuple[int, int], list]:
 
 
 def _insert_visits(institution: Institution, visits: list[tuple]) -> int:
-    """Insert the computed visits; on PostgreSQL one INSERT … SELECT FROM unnest(arrays) ON CONFLICT
-    (institution, visit_id) DO NOTHING. Returns how many rows were inserted."""
+    """Insert the computed visits; returns how many rows were inserted. On PostgreSQL with COPY: the
+    duplicate check ran under the institution's account lock, so no row can conflict; if one ever
+    did, the unique (institution, visit_id) index refuses the COPY and the batch is rolled back."""
     if not visits:
         return 0
+    try:  # no query follows a refusal: visits_ingest's atomic block rolls the batch back
+        return _write_visits(institution, visits)
+    except IntegrityError:
+        raise ConcurrentChange("visits", "some of these visits were recorded concurrently; send the batch again") from None
+
+
+def _write_visits(institution: Institution, visits: list[tuple]) -> int:
     if connection.vendor != "postgresql":
         objs = [Visit(institution=institution, year=v[2].year, month=v[2].month,
                       **dict(zip(_VISIT_COLUMNS, v, strict=True))) for v in visits]
         return len(Visit.objects.bulk_create(objs, batch_size=1000))
-    columns = list(zip(*visits, strict=True))
-    # Visit ids match _VISIT_ID (no quote or backslash) so they are quoted without escaping
-    # (quoted all the same: an unquoted NULL would be a null element).
-    arrays = ['{"' + '","'.join(col) + '"}' if name == "visit_id" else _text_array(col) if cast == "text"
-              else _plain_array(col) for col, name, cast in zip(columns, _VISIT_COLUMNS, _VISIT_CASTS, strict=True)]
-    unnest = ", ".join(f"%s::{'bigint[]' if cast == 'bigint' else 'text[]'}" for cast in _VISIT_CASTS)
-    select = ", ".join(f"v.{name}" if cast in ("bigint", "text") else f"v.{name}::{cast}"
-                       for name, cast in zip(_VISIT_COLUMNS, _VISIT_CASTS, strict=True))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {Visit._meta.db_table} (institution_id, year, month, received_at, {', '.join(_VISIT_COLUMNS)}) "
-            f"SELECT %s, extract(year FROM v.service_date::date), extract(month FROM v.service_date::date), now(), "
-            f"{select} FROM unnest({unnest}) AS v({', '.join(_VISIT_COLUMNS)}) "
-            "ON CONFLICT (institution_id, visit_id) DO NOTHING",
-            [institution.pk, *arrays])
-        return cursor.rowcount
+    head = f"{institution.pk}\t"
+    tail = f"\t{timezone.now().isoformat()}\n"
+    versions = {}
+    lines = []
+    for visit_id, person_id, day, a, b, c, total, fund, deductible, personal, version in visits:
+        text = versions.get(version)
+        if text is None:
+            text = versions[version] = _copy_text(version)
+        # visit ids match _VISIT_ID: nothing in them needs escaping in COPY's text format
+        lines.append(f"{head}{visit_id}\t{person_id}\t{day}\t{day.year}\t{day.month}\t{a}\t{b}\t{c}\t{total}\t"
+                     f"{fund}\t{deductible}\t{personal}\t{text}{tail}")
+    columns = ", ".join(("institution_id", "visit_id", "person_id", "service_date", "year", "month", *_VISIT_COLUMNS[3:],
+                         "received_at"))
+    with connection.wrap_database_errors, connection.cursor() as cursor, \
+            cursor.copy(f"COPY {Visit._meta.db_table} ({columns}) FROM STDIN") as copy:
+        copy.write("".join(lines))
+    return len(visits)
+
+
+def _copy_text(value: str) -> str:
+    """A text value in COPY's text format."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
 def _advance_ledgers(delta: dict[tuple[int, int], list]) -> dict[tuple[int, int], tuple]:
