@@ -170,7 +170,7 @@ def checkpoint() -> None:
 
 def reuse(*, members: int, institutions: int, visits: int) -> dict | None:
     """The region an earlier run generated at this size, with its settlement state reset (runs,
-    statements, accounts, the visits ingested by the service, ledgers rebuilt from the visits);
+    statements, accounts, every visit but the generated ones, ledgers rebuilt from the visits);
     None when there is none. Saves the generation (most of the time at full size)."""
     from django.db import connection
 
@@ -184,7 +184,7 @@ def reuse(*, members: int, institutions: int, visits: int) -> dict | None:
         return None
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM settlement_visit WHERE visit_id LIKE 'I%%'")
+        cursor.execute("DELETE FROM settlement_visit WHERE visit_id NOT LIKE 'V%%'")  # all but the generated ones
         if Visit.objects.count() != visits:
             return None
         cursor.execute(
