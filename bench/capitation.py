@@ -51,6 +51,12 @@ LATE_COVER = 10  # every 10th member's cover starts on the 1st of a later month
 DAYS = [dt.date(YEAR, 1, 1) + dt.timedelta(days=d) for d in range(365)]
 FIRST_DAY_OF_MONTH = {m: (dt.date(YEAR, m, 1) - dt.date(YEAR, 1, 1)).days for m in range(1, 13)}
 RATE = Decimal("0.65")
+# What the runs and the ingestion leave behind; --reuse empties these and keeps the rest.
+SETTLEMENT_STATE = ("settlement_institutionsettlement, settlement_historicalinstitutionsettlement, "
+                    "settlement_runtransition, settlement_settlementrun, settlement_historicalsettlementrun, "
+                    "settlement_poolaccount, settlement_poolledger")
+LEDGERS_FROM_VISITS = """INSERT INTO settlement_poolledger (person_id, year, fund_paid, deductible_paid, visits)
+                         SELECT person_id, year, sum(fund), 0, count(*) FROM settlement_visit GROUP BY person_id, year"""
 
 
 def student(i: int):
@@ -87,9 +93,7 @@ def prepare(*, members: int, institutions: int, visits: int, ingest: int) -> dic
     region = Region.objects.get(code=REGION)
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE settlement_institutionsettlement, settlement_historicalinstitutionsettlement, settlement_visit, "
-            "settlement_runtransition, settlement_settlementrun, settlement_historicalsettlementrun, "
-            "settlement_poolaccount, settlement_poolledger, settlement_poolmembership, enrollment_coverageperiod, "
+            f"TRUNCATE {SETTLEMENT_STATE}, settlement_visit, settlement_poolmembership, enrollment_coverageperiod, "
             "enrollment_historicalcoverageperiod RESTART IDENTITY")
     school, _ = School.objects.get_or_create(code="BENCH-COLLEGE", defaults={
         "region": region, "name": "基准测试大学", "kind": SchoolKind.COLLEGE})
@@ -146,9 +150,7 @@ def prepare(*, members: int, institutions: int, visits: int, ingest: int) -> dic
                                 cents(b), cents(c), cents(a + b + c), cents(fund), "0.00", cents(a + b + c - fund),
                                 "370100-2021", now))
         copied = time.perf_counter() - started
-        cursor.execute(
-            """INSERT INTO settlement_poolledger (person_id, year, fund_paid, deductible_paid, visits)
-               SELECT person_id, year, sum(fund), 0, count(*) FROM settlement_visit GROUP BY person_id, year""")
+        cursor.execute(LEDGERS_FROM_VISITS)
         # as autovacuum leaves these insert-only tables in production: visibility maps set, statistics fresh
         cursor.execute("VACUUM ANALYZE")
     checkpoint()
@@ -187,13 +189,8 @@ def reuse(*, members: int, institutions: int, visits: int) -> dict | None:
         cursor.execute("DELETE FROM settlement_visit WHERE visit_id NOT LIKE 'V%%'")  # all but the generated ones
         if Visit.objects.count() != visits:
             return None
-        cursor.execute(
-            "TRUNCATE settlement_institutionsettlement, settlement_historicalinstitutionsettlement, "
-            "settlement_runtransition, settlement_settlementrun, settlement_historicalsettlementrun, "
-            "settlement_poolaccount, settlement_poolledger")
-        cursor.execute(
-            """INSERT INTO settlement_poolledger (person_id, year, fund_paid, deductible_paid, visits)
-               SELECT person_id, year, sum(fund), 0, count(*) FROM settlement_visit GROUP BY person_id, year""")
+        cursor.execute(f"TRUNCATE {SETTLEMENT_STATE}")
+        cursor.execute(LEDGERS_FROM_VISITS)
         cursor.execute("VACUUM ANALYZE settlement_visit, settlement_poolledger, settlement_poolaccount")
     checkpoint()
     first_person = Person.objects.filter(region__code=REGION).order_by("pk").values_list("pk", flat=True).first()

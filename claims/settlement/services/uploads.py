@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from medins.models import Institution
+from medins.selectors import PolicyCache
 
 from ..errors import InvalidRequest, SettlementError
 from ..imports import read_rows
@@ -51,8 +52,10 @@ def _apply(*, acting_user, kind: str, institution: Institution, year: int | None
         return {"created": result.created, "unchanged": result.unchanged, "errors": result.errors}
     report = {"created": 0, "duplicates": 0, "fund": "0.00", "errors": []}
     fund = 0
+    policies = PolicyCache()  # one for the file: its batches read the same policy versions
     for offset in range(0, len(rows), MAX_BATCH):
-        result = visits_ingest(acting_user=acting_user, institution=institution, rows=rows[offset:offset + MAX_BATCH])
+        result = visits_ingest(acting_user=acting_user, institution=institution, rows=rows[offset:offset + MAX_BATCH],
+                               policies=policies)
         report["created"] += result.created
         report["duplicates"] += result.duplicates
         fund += result.fund

@@ -47,7 +47,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, DecimalField, F, IntegerField, Value, When
+from django.db.models import Case, DecimalField, F, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
 from enrollment.models import CoveragePeriod, CoverageStatus, Person
@@ -259,7 +259,7 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
         result.fund += fund
     inserted = _insert_visits(institution, visits)
     if inserted != len(visits):  # only possible without the account lock; never advance ledgers for them
-        raise ConcurrentChange("visits", "some of these visits were recorded concurrently; send the batch again")
+        raise _recorded_concurrently()
     result.created = inserted
     if _advance_ledgers(delta) != {key: tuple(running[key]) for key in delta}:
         raise ConcurrentChange("visits", "the persons' yearly totals changed while this batch was computed; "
@@ -285,8 +285,6 @@ class _Person(NamedTuple):
 
 _VISIT_COLUMNS = ("visit_id", "person_id", "service_date", "class_a", "class_b", "class_c", "total", "fund",
                   "deductible", "personal", "policy_version")
-_VISIT_CASTS = ("text", "bigint", "date", "numeric", "numeric", "numeric", "numeric", "numeric", "numeric",
-                "numeric", "text")
 
 
 def _plain_array(values) -> str:
@@ -294,18 +292,18 @@ def _plain_array(values) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
-def _text_array(values) -> str:
-    return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+def _ledgers_of(keys) -> QuerySet[PoolLedger]:
+    """The ledgers of these persons in these years (a superset of the (person, year) keys)."""
+    return PoolLedger.objects.filter(among(PoolLedger, "person_id", sorted({p for p, _ in keys})),
+                                     year__in=sorted({y for _, y in keys})).order_by()
 
 
 def _read_ledgers(keys: set[tuple[int, int]]) -> dict[tuple[int, int], list]:
     """{(person, year): [fund paid, deductible paid]} for every key, zeros where no ledger exists yet."""
     zero = Decimal("0.00")
     running = {key: [zero, zero] for key in keys}
-    rows = PoolLedger.objects.filter(among(PoolLedger, "person_id", sorted({p for p, _ in keys})),
-                                     year__in=sorted({y for _, y in keys}))
-    for person_id, year, fund_paid, deductible_paid in rows.order_by().values_list("person_id", "year", "fund_paid",
-                                                                          "deductible_paid"):
+    for person_id, year, fund_paid, deductible_paid in _ledgers_of(keys).values_list("person_id", "year", "fund_paid",
+                                                                                     "deductible_paid"):
         if (person_id, year) in running:
             running[person_id, year] = [fund_paid, deductible_paid]
     return running
@@ -320,7 +318,11 @@ def _insert_visits(institution: Institution, visits: list[tuple]) -> int:
     try:  # no query follows a refusal: visits_ingest's atomic block rolls the batch back
         return _write_visits(institution, visits)
     except IntegrityError:
-        raise ConcurrentChange("visits", "some of these visits were recorded concurrently; send the batch again") from None
+        raise _recorded_concurrently() from None
+
+
+def _recorded_concurrently() -> ConcurrentChange:
+    return ConcurrentChange("visits", "some of these visits were recorded concurrently; send the batch again")
 
 
 def _write_visits(institution: Institution, visits: list[tuple]) -> int:
@@ -374,8 +376,7 @@ def _advance_ledgers(delta: dict[tuple[int, int], list]) -> dict[tuple[int, int]
             return {(person_id, year): (fund, ded) for person_id, year, fund, ded in cursor.fetchall()}
 
     PoolLedger.objects.bulk_create([PoolLedger(person_id=p, year=y) for p, y in keys], ignore_conflicts=True)
-    ledgers = PoolLedger.objects.filter(among(PoolLedger, "person_id", sorted({p for p, _ in keys})),
-                                        year__in=sorted({y for _, y in keys}))
+    ledgers = _ledgers_of(keys)
     pks = {(p, y): pk for p, y, pk in ledgers.values_list("person_id", "year", "pk") if (p, y) in delta}
 
     def case(i):
