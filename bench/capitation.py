@@ -54,9 +54,21 @@ RATE = Decimal("0.65")
 # What the runs and the ingestion leave behind; --reuse empties these and keeps the rest.
 SETTLEMENT_STATE = ("settlement_institutionsettlement, settlement_historicalinstitutionsettlement, "
                     "settlement_runtransition, settlement_settlementrun, settlement_historicalsettlementrun, "
-                    "settlement_poolaccount, settlement_poolledger")
-LEDGERS_FROM_VISITS = """INSERT INTO settlement_poolledger (person_id, year, fund_paid, deductible_paid, visits)
-                         SELECT person_id, year, sum(fund), 0, count(*) FROM settlement_visit GROUP BY person_id, year"""
+                    "settlement_poolaccount, ledger_ledgeraccount, ledger_ledgerentry")
+# The yearly ledger as visit ingestion leaves it: one entry per visit, the persons' outpatient-pool
+# and year accounts their sums (claims.ledger.keys: pool fund also counts toward the shared total).
+LEDGERS_FROM_VISITS = """
+INSERT INTO ledger_ledgerentry (person_id, year, benefit, item, source_kind, source_id, service_date, fund, cap_fund,
+    covered_personal, catastrophic, deductible, eligible, fixed_copay, shared_fund, created_at, note)
+SELECT person_id, year, 'outpatient_pool', '', 'pool_visit', id, service_date, fund, 0, 0, 0, deductible,
+    class_a + class_b, 0, fund, received_at, '' FROM settlement_visit;
+INSERT INTO ledger_ledgeraccount (person_id, year, benefit, item, fund, cap_fund, covered_personal, catastrophic,
+    deductible, eligible, fixed_copay, shared_fund, entries)
+SELECT person_id, year, 'outpatient_pool', '', sum(fund), 0, 0, 0, sum(deductible), sum(class_a + class_b), 0,
+    sum(fund), count(*) FROM settlement_visit GROUP BY person_id, year
+UNION ALL
+SELECT person_id, year, '', '', 0, 0, 0, 0, 0, 0, 0, sum(fund), count(*) FROM settlement_visit GROUP BY person_id, year
+"""
 
 
 def student(i: int):
@@ -191,7 +203,7 @@ def reuse(*, members: int, institutions: int, visits: int) -> dict | None:
             return None
         cursor.execute(f"TRUNCATE {SETTLEMENT_STATE}")
         cursor.execute(LEDGERS_FROM_VISITS)
-        cursor.execute("VACUUM ANALYZE settlement_visit, settlement_poolledger, settlement_poolaccount")
+        cursor.execute("VACUUM ANALYZE settlement_visit, ledger_ledgerentry, ledger_ledgeraccount, settlement_poolaccount")
     checkpoint()
     first_person = Person.objects.filter(region__code=REGION).order_by("pk").values_list("pk", flat=True).first()
     print(f"reusing the generated region; settlement state reset in {time.perf_counter() - started:.1f} s")

@@ -7,8 +7,8 @@ Decisions:
   keeps the original bill and the deduction so a clerk can explain it.
 - The service date is the first day of service (admission date); the policy in force on it
   and the person's category on it are used.
-- The year-to-date use comes from this person's earlier approved manual cases of the same
-  benefit in the same year (see selectors.year_to_date).
+- The year-to-date figures come from the person's yearly ledger (claims.ledger), which every
+  payer writes when it commits money; approval computes again on them under its lock.
 """
 
 from __future__ import annotations

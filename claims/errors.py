@@ -65,6 +65,13 @@ class FourEyes(CaseError):
     code = "four_eyes"
 
 
+class Recalculated(CaseError):
+    """Approval refused because the person's year-to-date figures changed since the case was
+    calculated: the case was recalculated on the figures now in force (and stays calculated)."""
+
+    code = "recalculated"
+
+
 class MaterialsMissing(CaseError):
     code = "materials_missing"
 

@@ -163,6 +163,9 @@ class Case(models.Model):
                                       verbose_name=_("calculated by"))
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                     verbose_name=_("approved by"))
+    # HMAC of what approval committed to pay (amount, payee, account): the payment job pays a case
+    # only while it still matches (services/payments.py), so nothing changed after approval is paid.
+    approval_digest = models.CharField(_("approval digest"), max_length=64, blank=True, editable=False)
     state_changed_at = models.DateTimeField(_("state changed at"), null=True, blank=True)
     reason = models.TextField(_("reason of the last decision"), blank=True)
 
@@ -324,6 +327,9 @@ class PaymentFile(models.Model):
     order_count = models.PositiveIntegerField(_("orders"), default=0)
     total_amount = models.DecimalField(_("total"), default=0, **MONEY)
     content = models.TextField(_("file content (CSV)"), blank=True)
+    # Approved cases the job did not pay because what they would pay no longer matches what was
+    # approved: [{"case": number, "reason": …}].
+    held = models.JSONField(_("cases held back"), default=list, blank=True)
 
     class Meta:
         ordering = ["-pay_date"]

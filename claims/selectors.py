@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from functools import reduce
 from operator import or_
 
@@ -13,10 +12,7 @@ from enrollment.models import CoveragePeriod
 from enrollment.selectors import _active_on
 
 from .models import Batch, Benefit, Case, CaseMaterial, CaseType, Invoice, MaterialsNotice, SchoolOperator
-from .workflow import INVOICE_RELEASED, CaseState
-
-# A manual case counts towards the year's use of a benefit once it is approved.
-_COUNTED = (CaseState.APPROVED, CaseState.PAYMENT_ORDERED, CaseState.PAID, CaseState.PAYMENT_FAILED)
+from .workflow import INVOICE_RELEASED
 
 LOST_INVOICE_PROMISE = ("lost_invoice_promise", "不重复报销、重复享受待遇的书面承诺（发票遗失）")
 
@@ -111,30 +107,6 @@ def missing_materials(case: Case) -> list[tuple[str, str]]:
 
 def case_types_for(region_code: str) -> dict[str, CaseType]:
     return {t.code: t for t in CaseType.objects.filter(region__code=region_code, active=True).prefetch_related("materials")}
-
-
-def year_to_date(*, person_id: int, benefit: str, year: int, exclude_case_id: int | None) -> dict[str, Decimal]:
-    """What earlier approved manual cases of the person used of a benefit in the year.
-
-    Only this app's cases count: a ledger of direct settlements does not exist yet.
-    """
-    cases = (Case.objects.filter(person_id=person_id, case_type__benefit=benefit, state__in=_COUNTED,
-                                 service_from__year=year)
-             .exclude(pk=exclude_case_id).values_list("breakdown", flat=True))
-    fund = catastrophic = covered = eligible = Decimal("0.00")
-    deductible_paid = False
-    for breakdown in cases:
-        quote = (breakdown or {}).get("quote") or {}
-        settlement = quote.get("settlement") or {}
-        fund += Decimal(quote.get("fund", "0"))
-        catastrophic += Decimal(quote.get("catastrophic", "0"))
-        covered += Decimal(quote.get("total", "0")) - Decimal(settlement.get("fulamt_ownpay_amt", "0")) - Decimal(quote.get("fund", "0"))
-        eligible += Decimal(settlement.get("inscp_scp_amt", "0"))
-        deductible_paid = deductible_paid or Decimal(settlement.get("act_pay_dedc", "0")) > 0
-    out = {"fund_paid": fund, "catastrophic_paid": catastrophic, "covered_personal": covered, "deductible_paid": deductible_paid}
-    if benefit == "accident":
-        out["eligible_counted"] = eligible
-    return out
 
 
 def operator_school_id(user) -> int | None:

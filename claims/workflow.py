@@ -42,6 +42,9 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (S.PAYMENT_ORDERED, S.PAID): "payment_result_import",
     (S.PAYMENT_ORDERED, S.PAYMENT_FAILED): "payment_result_import",
     (S.PAYMENT_FAILED, S.APPROVED): "case_payment_reorder",
+    # The payee or bank account changed after approval: back for approval by a second approver.
+    (S.APPROVED, S.CALCULATED): "case_payee_change",
+    (S.PAYMENT_FAILED, S.CALCULATED): "case_payee_change",
     **{(state, S.REJECTED): "case_reject" for state in _OPEN},
     **{(state, S.WITHDRAWN): "case_withdraw" for state in _OPEN},
 }

@@ -63,3 +63,26 @@ def insert_history(cursor, model, where: str, params: list, *, user, date, reaso
         f"INSERT INTO {qn(history._meta.db_table)} ({cols}, {', '.join(qn(c) for c in _HISTORY_COLUMNS)}) "
         f"SELECT {cols}, %s, %s, %s, %s FROM {qn(model._meta.db_table)} WHERE {where} ORDER BY {qn(model._meta.pk.column)}",
         [date, reason or None, kind, user.pk if user else None, *params])
+
+
+def copy_text(value: str) -> str:
+    """A text value in COPY's text format (PostgreSQL)."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def next_ids(model, count: int) -> list[int]:
+    """`count` fresh primary keys of the model, taken from its sequence in one query (PostgreSQL), so
+    that rows written with COPY can be referred to by what is written with them. Elsewhere: the
+    next ids after the largest (the caller holds the lock that serialises its writers)."""
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    column = model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                           [table, column, count])
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT COALESCE(MAX({qn(column)}), 0) FROM {qn(table)}")
+        start = cursor.fetchone()[0] + 1
+    return list(range(start, start + count))

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "medins.apps.MedinsConfig",
     "enrollment",
+    "claims.ledger",
     "claims",
     "claims.settlement",
     "carecare",

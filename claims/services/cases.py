@@ -15,6 +15,7 @@ from enrollment.selectors import is_covered
 from medins.quoting import quote_or_error
 from medins.selectors import PolicyCache
 
+from ..approval import approval_digest
 from ..calculation import quote_request
 from ..errors import (
     ConcurrentChange,
@@ -25,7 +26,13 @@ from ..errors import (
     InvalidTransition,
     MaterialsMissing,
     NotComputable,
+    Recalculated,
 )
+from ..ledger import keys as ledger_keys
+from ..ledger.models import SourceKind
+from ..ledger.selectors import accounts_of
+from ..ledger.selectors import year_to_date as ledger_year_to_date
+from ..ledger.services import Posting, ledger_post, ledger_reverse
 from ..models import (
     Attachment,
     Benefit,
@@ -37,7 +44,7 @@ from ..models import (
     InvoiceKind,
     MaterialsNotice,
 )
-from ..selectors import invoice_conflict, maternity_conflict, missing_materials, normalize_invoice_key, year_to_date
+from ..selectors import invoice_conflict, maternity_conflict, missing_materials, normalize_invoice_key
 from ..workflow import EDITABLE, CaseState, allowed
 
 S = CaseState
@@ -266,16 +273,23 @@ def case_material_mark(*, acting_user, case: Case, code: str, received: bool) ->
 
 _DETAIL_FIELDS = {"institution_level", "delivery", "third_party_paid", "lost_invoice_promise", "bank_account", "note",
                   "institution_name", "service_to"}
-_PAYMENT_FIELDS = {"bank_account", "note"}
+_PAYMENT_FIELDS = {"note"}
 
 
 @transaction.atomic
 def case_details_update(*, acting_user, case: Case, **changes) -> Case:
-    """Change a case's details while it is open; only the bank account (and note) until it is paid."""
+    """Change a case's details while it is open. Once approved only the note changes here; a new
+    bank account sends the case back for approval (case_payee_change)."""
     case = case_lock(case.pk)
     unknown = set(changes) - _DETAIL_FIELDS
     if unknown:
         raise InvalidCase(f"{sorted(unknown)[0]}: cannot be changed")
+    account = changes.get("bank_account")
+    if case.state in (S.APPROVED, S.PAYMENT_FAILED) and account is not None and account.replace(" ", "") != case.bank_account:
+        other = {k: v for k, v in changes.items() if k not in ("bank_account", "note")}
+        if other:
+            raise InvalidCase(f"{sorted(other)[0]}: cannot be changed while the case is {case.get_state_display()}")
+        return _payee_change(case, acting_user=acting_user, bank_account=account, reason=changes.get("note", ""))
     allowed_fields = _DETAIL_FIELDS if case.state in EDITABLE else _PAYMENT_FIELDS if case.state in (S.APPROVED, S.PAYMENT_FAILED) else set()
     changed = [k for k, v in changes.items() if getattr(case, k) != v]
     refused = set(changed) - allowed_fields
@@ -348,12 +362,38 @@ def case_start_review(*, acting_user, case: Case) -> Case:
     return _move(case, S.UNDER_REVIEW, acting_user=acting_user, fields={"reviewed_by": acting_user})
 
 
+def _quote(case: Case, *, ytd: dict, policies: PolicyCache | None) -> dict:
+    """The case's calculation on these year-to-date figures: {"request", "adjustments", "quote", …}.
+    Raises NotComputable saying why a benefit cannot be computed."""
+    invoices = list(case.invoices.all())
+    category = case.person.category_on(case.service_from)
+    request, adjustments = quote_request(case, invoices=invoices, category=category, ytd=ytd)
+    ok, body = quote_or_error(request, policies=policies)
+    if not ok:
+        error = body["error"]
+        raise NotComputable(f"无法计算：{error['message']}", detail=error)
+    return {"request": request, "adjustments": adjustments, "quote": body, "calculated_at": timezone.now().isoformat()}
+
+
+def _calculation_fields(breakdown: dict) -> dict:
+    body = breakdown["quote"]
+    fund, catastrophic = Decimal(body["fund"]), Decimal(body["catastrophic"])
+    return {"policy_version": body["policy_version"], "breakdown": breakdown, "fund_amount": fund,
+            "catastrophic_amount": catastrophic, "payable_amount": fund + catastrophic}
+
+
+def _year_to_date(case: Case, *, lock: bool = False) -> dict:
+    return ledger_year_to_date(person_id=case.person_id, benefit=case.case_type.benefit, on=case.service_from, lock=lock)
+
+
 @transaction.atomic
 def case_calculate(*, acting_user, case: Case, policies: PolicyCache | None = None) -> Case:
-    """under_review → calculated: the quote of the policy in force on the service date, stored on the case.
+    """under_review → calculated: the quote of the policy in force on the service date, on the
+    person's year-to-date figures from the yearly ledger, stored on the case.
 
     A benefit that cannot be computed (not implemented, paid by the insurer, a missing policy
-    parameter, a person not eligible) leaves the case under review and says why.
+    parameter, a person not eligible) leaves the case under review and says why. The figures are
+    a proposal: approval computes again under the ledger lock (case_approve).
     """
     case = case_lock(case.pk)
     if not allowed(case.state, S.CALCULATED):
@@ -362,22 +402,9 @@ def case_calculate(*, acting_user, case: Case, policies: PolicyCache | None = No
     reason = _coverage_reason(case)
     if reason:
         return _move(case, S.REJECTED, acting_user=acting_user, reason=reason)
-    invoices = list(case.invoices.all())
-    ytd = year_to_date(person_id=case.person_id, benefit=case.case_type.benefit, year=case.service_from.year,
-                       exclude_case_id=case.pk)
-    category = case.person.category_on(case.service_from)
-    request, adjustments = quote_request(case, invoices=invoices, category=category, ytd=ytd)
-    ok, body = quote_or_error(request, policies=policies)
-    if not ok:
-        error = body["error"]
-        raise NotComputable(f"无法计算：{error['message']}", detail=error)
-    fund = Decimal(body["fund"])
-    catastrophic = Decimal(body["catastrophic"])
-    breakdown = {"request": request, "adjustments": adjustments, "quote": body, "calculated_at": timezone.now().isoformat()}
-    return _move(case, S.CALCULATED, acting_user=acting_user, fields={
-        "calculated_by": acting_user, "policy_version": body["policy_version"], "breakdown": breakdown,
-        "fund_amount": fund, "catastrophic_amount": catastrophic, "payable_amount": fund + catastrophic,
-    })
+    breakdown = _quote(case, ytd=_year_to_date(case), policies=policies)
+    return _move(case, S.CALCULATED, acting_user=acting_user,
+                 fields={"calculated_by": acting_user, **_calculation_fields(breakdown)})
 
 
 @transaction.atomic
@@ -389,16 +416,91 @@ def case_return_for_review(*, acting_user, case: Case, reason: str = "") -> Case
         "calculated_by": None})
 
 
+def case_approve(*, acting_user, case: Case, reason: str = "", policies: PolicyCache | None = None) -> Case:
+    """calculated → approved, by a second clerk: never the reviewer nor the calculator (four eyes).
+
+    Approval commits the money, so it is where the yearly ledger is written (DOMAIN §3 "Yearly
+    accumulators"): under the lock of the person's ledger accounts the case is computed again on
+    the figures now in force. Same amounts: approved, and its ledger entry written in the same
+    transaction. Other amounts (another case of the person was approved meanwhile): the case is
+    recalculated — the new figures are saved, it stays calculated — and approval is refused with
+    Recalculated, so the approver checks the new amounts before approving. Nothing is ever paid
+    on stale year-to-date figures.
+    """
+    outcome = _approve(acting_user=acting_user, case_id=case.pk, reason=reason, policies=policies)
+    if isinstance(outcome, Recalculated):
+        raise outcome
+    return outcome
+
+
 @transaction.atomic
-def case_approve(*, acting_user, case: Case, reason: str = "") -> Case:
-    """calculated → approved, by a second clerk: never the reviewer nor the calculator (four eyes)."""
-    case = case_lock(case.pk)
+def _approve(*, acting_user, case_id: int, reason: str, policies: PolicyCache | None) -> Case | Recalculated:
+    case = case_lock(case_id)
     if not allowed(case.state, S.APPROVED) or case.state != S.CALCULATED:
         raise InvalidTransition(case, S.APPROVED)
     if acting_user.pk in (case.reviewed_by_id, case.calculated_by_id):
         raise FourEyes("审批人不能是审核或计算该案件的经办人（four eyes: the approver must be another clerk）")
-    _check_maternity_once(Case.objects.select_related("case_type").get(pk=case.pk), exclude_case_id=case.pk)
-    return _move(case, S.APPROVED, acting_user=acting_user, reason=reason, fields={"approved_by": acting_user})
+    if acting_user.pk == _payee_changed_by(case):
+        raise FourEyes("审批人不能是变更收款账户的经办人（four eyes: the payee was changed by this clerk）")
+    case = Case.objects.select_related("case_type", "person__region", "person__school").get(pk=case.pk)
+    _check_maternity_once(case, exclude_case_id=case.pk)
+    benefit = case.case_type.benefit
+    accounts = accounts_of(case.person_id, case.service_from.year, benefit, lock=True)
+    breakdown = _quote(case, ytd=ledger_keys.year_to_date(benefit, accounts), policies=policies)
+    fields = _calculation_fields(breakdown)
+    if (fields["fund_amount"], fields["catastrophic_amount"], fields["policy_version"]) != (
+            case.fund_amount, case.catastrophic_amount, case.policy_version):
+        before = case.payable_amount
+        breakdown["recalculated_at_approval"] = {"by": acting_user.get_username(), "payable_before": str(before)}
+        if Case.objects.filter(pk=case.pk, state=S.CALCULATED).update(**fields) != 1:
+            raise ConcurrentChange(f"case {case.number} was changed by someone else; reload it")
+        for name, value in fields.items():
+            setattr(case, name, value)
+        case._history_user = acting_user
+        case._change_reason = "recalculated at approval: year-to-date figures changed"
+        case.save(update_fields=list(fields))
+        return Recalculated(
+            f"参保人本年度累计已变化，案件已按最新累计重新计算：应付 {before} → {case.payable_amount}，请核对后再审批"
+            f"（year-to-date figures changed since the calculation; recalculated {before} → {case.payable_amount}）")
+    posting = Posting(person_id=case.person_id, service_date=case.service_from, benefit=benefit,
+                      source_kind=SourceKind.CASE, source_id=case.pk, figures=ledger_keys.effect(benefit, breakdown["quote"]))
+    ledger_post(acting_user=acting_user, postings=[posting],
+                read={(case.person_id, case.service_from.year, b, i): f for (b, i), f in accounts.items()})
+    digest = approval_digest(case_id=case.pk, amount=case.payable_amount, payee=case.person.name,
+                             account=case.bank_account)
+    return _move(case, S.APPROVED, acting_user=acting_user, reason=reason,
+                 fields={"approved_by": acting_user, "breakdown": breakdown, "approval_digest": digest})
+
+
+def _payee_changed_by(case: Case) -> int | None:
+    """Who last sent the case back for approval by changing its payee (that clerk may not approve it)."""
+    last = (CaseTransition.objects.filter(case=case, to_state=S.CALCULATED)
+            .order_by("-at", "-pk").values_list("from_state", "actor_id").first())
+    if last and last[0] in (S.APPROVED, S.PAYMENT_FAILED):
+        return last[1]
+    return None
+
+
+def _payee_change(case: Case, *, acting_user, bank_account: str, reason: str = "") -> Case:
+    """approved/payment_failed → calculated with the new account: the money is no longer committed
+    (its ledger entries are reversed) until a second approver approves the case again."""
+    account = (bank_account or "").replace(" ", "")
+    if not account:
+        raise InvalidCase("bank_account: required", field="bank_account")
+    ledger_reverse(acting_user=acting_user, source_kind=SourceKind.CASE, source_id=case.pk, note="payee changed")
+    note = (reason or "").strip() or "收款账户变更，须重新审批（payee changed after approval: approve again）"
+    return _move(case, S.CALCULATED, acting_user=acting_user, reason=note,
+                 fields={"bank_account": account, "approved_by": None, "approval_digest": ""})
+
+
+@transaction.atomic
+def case_payee_change(*, acting_user, case: Case, bank_account: str, reason: str = "") -> Case:
+    """Change the bank account of an approved (or failed-payment) case: an audited change that
+    returns the case for approval by a second approver (issue #11 item 2)."""
+    case = case_lock(case.pk)
+    if not allowed(case.state, S.CALCULATED) or case.state not in (S.APPROVED, S.PAYMENT_FAILED):
+        raise InvalidTransition(case, S.CALCULATED)
+    return _payee_change(case, acting_user=acting_user, bank_account=bank_account, reason=reason)
 
 
 @transaction.atomic
@@ -417,11 +519,11 @@ def case_withdraw(*, acting_user, case: Case, reason: str = "") -> Case:
 
 @transaction.atomic
 def case_payment_reorder(*, acting_user, case: Case, bank_account: str | None = None, reason: str = "") -> Case:
-    """payment_failed → approved after the bank account is corrected; the next nightly run orders it again."""
+    """payment_failed → approved: the next nightly run orders it again. With a different bank
+    account the case goes back for approval instead (case_payee_change)."""
     case = case_lock(case.pk)
     if case.state != S.PAYMENT_FAILED:
         raise InvalidTransition(case, S.APPROVED)
-    fields = {}
-    if bank_account:
-        fields["bank_account"] = bank_account.replace(" ", "")
-    return _move(case, S.APPROVED, acting_user=acting_user, reason=reason or "银行账户已更正，重新支付", fields=fields)
+    if bank_account and bank_account.replace(" ", "") != case.bank_account:  # a new payee account: approve again
+        return _payee_change(case, acting_user=acting_user, bank_account=bank_account, reason=reason)
+    return _move(case, S.APPROVED, acting_user=acting_user, reason=reason or "重新支付（pay again）")

@@ -5,21 +5,27 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from enrollment.models import Person
 from medins.bulk import insert_history, marks, qn
 
+from ..approval import approval_digest
 from ..errors import ConcurrentChange, InvalidCase, InvalidTransition
 from ..models import Case, CaseTransition, PaymentFile, PaymentFileStatus, PaymentOrder, PaymentOrderStatus
 from ..workflow import CaseState, allowed
 
 S = CaseState
 BATCH_SIZE = 2000
+log = logging.getLogger(__name__)
+# Lock the cases only, not the persons joined for the payee's name (PostgreSQL; SQLite has no FOR UPDATE).
+_OF_SELF = {"of": ("self",)}
 FILE_HEADER = ["order_no", "case_no", "account_name", "bank_account", "amount"]
 RESULT_HEADER = ["order_no", "result", "message"]
 
@@ -61,12 +67,26 @@ def _fill(payment_file: PaymentFile, acting_user) -> None:
     last_pk = 0
     now = timezone.now()
     reason = f"支付文件 {payment_file.pay_date}"
+    held = []
     while True:
-        ids = list(Case.objects.filter(state=S.APPROVED, pk__gt=last_pk).order_by("pk").select_for_update()
-                   .values_list("pk", flat=True)[:BATCH_SIZE])
-        if not ids:
+        rows = list(Case.objects.filter(state=S.APPROVED, pk__gt=last_pk).order_by("pk").select_for_update(**_OF_SELF)
+                    .values_list("pk", "payable_amount", "person__name", "bank_account", "approval_digest")[:BATCH_SIZE])
+        if not rows:
             break
-        last_pk = ids[-1]
+        last_pk = rows[-1][0]
+        # Pay exactly what was approved: amount, payee and account as the approval digest holds them.
+        ids = []
+        for pk, amount, payee, account, digest in rows:
+            if digest and constant_time_compare(digest, approval_digest(case_id=pk, amount=amount, payee=payee,
+                                                                        account=account)):
+                ids.append(pk)
+            else:
+                held.append({"case": Case(pk=pk).number, "reason": "金额、收款人或账户与审批时不一致，未支付"})
+        if held:
+            log.warning("payment file %s: %d approved case(s) held back, changed since approval", payment_file.pay_date,
+                        len(held))
+        if not ids:
+            continue
         with connection.cursor() as cursor:
             _insert_orders(cursor, payment_file, ids, now)
             changed = Case.objects.filter(pk__in=ids, state=S.APPROVED).update(state=S.PAYMENT_ORDERED, state_changed_at=now)
@@ -81,7 +101,8 @@ def _fill(payment_file: PaymentFile, acting_user) -> None:
     payment_file.order_count = agg["count"]
     payment_file.total_amount = agg["total"] or Decimal("0.00")
     payment_file.content = _render(payment_file)
-    payment_file.save(update_fields=["order_count", "total_amount", "content"])
+    payment_file.held = held
+    payment_file.save(update_fields=["order_count", "total_amount", "content", "held"])
 
 
 def _insert_orders(cursor, payment_file: PaymentFile, ids: list[int], now) -> None:

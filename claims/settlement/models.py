@@ -1,4 +1,4 @@
-"""Outpatient-pool membership, visits, yearly ledgers and capitation settlement runs (DOMAIN §4, §8)."""
+"""Outpatient-pool membership, visits and capitation settlement runs (DOMAIN §4, §8)."""
 
 from __future__ import annotations
 
@@ -61,30 +61,6 @@ class PoolMembership(models.Model):
 
     def __str__(self):
         return f"{self.year} {self.person_id} → {self.institution_id}"
-
-
-class PoolLedger(models.Model):
-    """A person's yearly outpatient-pool accumulators, written when a visit is ingested.
-
-    On PostgreSQL its pages are filled to 70 % only (migration 0007): each batch advances thousands
-    of ledgers, and the free room lets an update stay on its page (HOT) without a new index entry."""
-
-    # No index of its own: person leads the unique (person, year) index, and each ledger update
-    # that is not HOT writes an entry in every index.
-    person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, related_name="pool_ledgers",
-                               verbose_name=_("insured person"), db_index=False)
-    year = models.PositiveSmallIntegerField(_("year"))
-    fund_paid = money(_("fund paid"))
-    deductible_paid = money(_("deductible paid"))
-    visits = models.PositiveIntegerField(_("visits"), default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["person", "year"], name="stl_ledger_person_year")]
-        verbose_name = _("outpatient-pool ledger")
-        verbose_name_plural = _("outpatient-pool ledgers")
-
-    def __str__(self):
-        return f"{self.year} {self.person_id}: {self.fund_paid}"
 
 
 class PoolAccount(models.Model):

@@ -65,13 +65,18 @@ def test_bank_result_marks_paid_and_failed_and_is_idempotent(approved, make_cler
     assert (again["paid"], again["failed"], again["unchanged"]) == (0, 0, 2)
 
 
-def test_failed_payment_is_ordered_again_after_the_account_is_corrected(approved, make_clerk):
+def test_failed_payment_is_ordered_again_after_the_account_is_corrected(approved, make_clerk, approver):
+    """A corrected account is a new payee: the case goes back for approval by a second approver
+    (issue #11 item 2) before the next nightly run orders it."""
     finance = make_clerk("finance1")
     (case,) = approved(1)
     payment_orders_nightly("2021-06-01")
     order = PaymentOrder.objects.get()
     payment_result_import(acting_user=finance, content=f"order_no,result,message\n{order},failed,户名不符\n")
     case_payment_reorder(acting_user=finance, case=case, bank_account="6222 0000 9999 8888")
+    case.refresh_from_db()
+    assert case.state == CaseState.CALCULATED
+    case_approve(acting_user=approver, case=case)
     payment_orders_nightly("2021-06-02")
     case.refresh_from_db()
     assert case.state == CaseState.PAYMENT_ORDERED
@@ -92,12 +97,16 @@ def test_nightly_job_queries_do_not_grow_with_the_cases(new_case, n, django_asse
     """Issue #4 (100 000 cases < 60 s): the job is set-based per batch of cases, not per case."""
     from decimal import Decimal
 
+    from claims.approval import approval_digest
     from claims.models import Case
     from claims.services import payment_orders_create, system_user
 
     for i in range(n):
         new_case(invoices=[invoice(number=f"N-{i}")])
     Case.objects.update(state=CaseState.APPROVED, payable_amount=Decimal("10.00"))
+    for case in Case.objects.select_related("person"):  # as approval leaves them: with the approval digest
+        Case.objects.filter(pk=case.pk).update(approval_digest=approval_digest(
+            case_id=case.pk, amount=case.payable_amount, payee=case.person.name, account=case.bank_account))
     user = system_user()
     with django_assert_max_num_queries(16):
         payment_file, created = payment_orders_create(acting_user=user, pay_date=dt.date(2021, 6, 1))

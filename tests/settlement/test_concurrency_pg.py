@@ -61,7 +61,8 @@ def test_concurrent_batches_of_one_institution_keep_the_yearly_cap(jinan, clinic
     ledger equals the sum of the visits."""
     from django.db.models import Sum
 
-    from claims.settlement.models import PoolLedger, Visit
+    from claims.ledger.models import LedgerAccount
+    from claims.settlement.models import Visit
 
     student = make_student()
     pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
@@ -86,8 +87,8 @@ def test_concurrent_batches_of_one_institution_keep_the_yearly_cap(jinan, clinic
     assert not errors
     assert sorted(r.created for r in results) == [4, 4]
     assert sum(r.fund for r in results) == D("500.00")  # 8 × 130.00 asked, capped at 500
-    ledger = PoolLedger.objects.get(person=student, year=2021)
-    assert (ledger.fund_paid, ledger.visits) == (D("500.00"), 8)
+    ledger = LedgerAccount.objects.get(person=student, year=2021, benefit="outpatient_pool")
+    assert (ledger.fund, ledger.entries) == (D("500.00"), 8)
     assert Visit.objects.aggregate(s=Sum("fund"))["s"] == D("500.00")
 
 
@@ -99,15 +100,16 @@ def test_a_ledger_advanced_by_another_connection_between_read_and_write_refuses_
     rolled back under READ COMMITTED — no visit is saved against stale accumulators."""
     from unittest import mock
 
+    from claims.ledger.models import LedgerAccount
     from claims.settlement.errors import InvalidRequest
-    from claims.settlement.models import PoolLedger, Visit
+    from claims.settlement.models import Visit
     from claims.settlement.services import visits as visits_module
 
     student = make_student()
     pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
     visits_ingest(acting_user=None, institution=clinic, rows=[visit("R1", student, dt.date(2021, 3, 1), a="100.00")])
     read, written = threading.Event(), threading.Event()
-    real = visits_module._read_ledgers
+    real = visits_module.ledger_read
     outcome = []
 
     def read_then_wait(keys):
@@ -118,7 +120,7 @@ def test_a_ledger_advanced_by_another_connection_between_read_and_write_refuses_
 
     def send():
         try:
-            with mock.patch.object(visits_module, "_read_ledgers", side_effect=read_then_wait):
+            with mock.patch.object(visits_module, "ledger_read", side_effect=read_then_wait):
                 visits_ingest(acting_user=None, institution=clinic,
                               rows=[visit("R2", student, dt.date(2021, 3, 2), a="100.00")])
             outcome.append("saved")
@@ -130,9 +132,9 @@ def test_a_ledger_advanced_by_another_connection_between_read_and_write_refuses_
     sender = threading.Thread(target=send)
     sender.start()
     assert read.wait(10)
-    PoolLedger.objects.filter(person=student, year=2021).update(fund_paid=D("400.00"))  # autocommit: committed
+    LedgerAccount.objects.filter(person=student, year=2021, benefit="outpatient_pool").update(fund=D("400.00"))  # autocommit: committed
     written.set()
     sender.join()
     assert len(outcome) == 1 and "changed while" in outcome[0]
     assert list(Visit.objects.values_list("visit_id", flat=True)) == ["R1"]
-    assert PoolLedger.objects.get(person=student, year=2021).visits == 1
+    assert LedgerAccount.objects.get(person=student, year=2021, benefit="outpatient_pool").entries == 1

@@ -1,7 +1,8 @@
 """Ingesting outpatient-pool visits sent by an institution (API, file upload, command).
 
 For each new visit the fund-payable amount is computed by the engine's `outpatient_pool`
-benefit with the person's yearly accumulators (PoolLedger), then the ledger is advanced.
+benefit with the person's year-to-date figures from the yearly ledger (claims.ledger), and the
+visit is posted to the ledger (one entry per visit) through its service, in the same transaction.
 
 Decisions:
 - (institution, visit_id) is unique: a visit sent again is reported as `duplicate` and
@@ -16,25 +17,22 @@ Decisions:
   year is closed by its year-end settlement.
 - One lock: the institution's PoolAccount rows for the years in the batch (the same lock the
   settlement takes, so a visit never slips in while its institution is settled). The persons'
-  ledgers are read without locking them: a person belongs to one pool institution a year
-  (unique person + year; the admin neither changes nor deletes memberships), so a (person,
-  year) ledger is only advanced by batches of that institution, which that lock serialises.
-  The ledgers advance by increments (rows locked in (person, year) order), and the
-  write returns each ledger's new totals: if any differs from what this batch computed (a
-  writer this reasoning missed), the batch is refused and rolled back, never saved on stale
-  accumulators.
+  ledger accounts are read without locking them (5 000 row locks a batch would cost more than
+  the rest of the batch); the ledger service's post re-checks each account it advances against
+  the figures read, under its row lock (rows locked in key order), and a batch whose figures
+  changed meanwhile (another benefit paid for the same person) is refused and rolled back with
+  a 409, never saved on stale figures.
 - Set-based writes (PostgreSQL; the ORM equivalent elsewhere): the lookups take one array
-  parameter each (`= ANY(array)`), the visits are written with one INSERT … SELECT FROM
-  unnest(arrays) ON CONFLICT (institution, visit_id) DO NOTHING, and the ledgers are created
-  or advanced with one INSERT … ON CONFLICT DO UPDATE … RETURNING. Visits carry no database
-  foreign keys (see Visit). Only the per-visit arithmetic stays in Python: it is the engine's
-  `outpatient_pool` benefit (the single implementation of the rule), called in service-date
-  order on the running accumulators of the chunk. Its parameters are read once per service
-  date (`pool_terms`, or the refusal they give) and each visit is `pool_split` on plain
-  values: the same figures as `compute`, without its explanation lines. The duplicate check
-  runs after the account lock, so ON CONFLICT never skips a row here; if it ever did, the
-  batch is refused and rolled back rather than leaving a ledger advanced by a visit that was
-  not written.
+  parameter each (`= ANY(array)`), visit ids are taken from the sequence in one query (the
+  ledger entries name their visit), visits and ledger entries are written with COPY, and the
+  ledger accounts advanced with one INSERT … ON CONFLICT DO UPDATE … RETURNING. Visits carry
+  no database foreign keys (see Visit). Only the per-visit arithmetic stays in Python: it is
+  the engine's `outpatient_pool` benefit (the single implementation of the rule), called in
+  service-date order on the running figures of the batch. Its parameters are read once per
+  service date (`pool_terms`, or the refusal they give) and each visit is `pool_split` on
+  plain values: the same figures as `compute`, without its explanation lines. The duplicate
+  check runs after the account lock, so the unique (institution, visit_id) index never refuses
+  a row here; if it ever did, the batch is refused and rolled back.
 """
 
 from __future__ import annotations
@@ -47,24 +45,27 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, DecimalField, F, IntegerField, QuerySet, Value, When
 from django.utils import timezone
 
+from claims.ledger import keys as ledger_keys
+from claims.ledger.errors import LedgerChanged
+from claims.ledger.models import SourceKind
+from claims.ledger.services import Posting, ledger_post, ledger_read
 from enrollment.models import CoveragePeriod, CoverageStatus, Person
 from enrollment.preview import category_on
 from medins.benefits.errors import QuoteError
 from medins.benefits.outpatient_pool import PoolTerms, check_category, pool_split, pool_terms
 from medins.benefits.request import parse_amount
-from medins.bulk import among, pg_array
+from medins.bulk import among, copy_text, next_ids
 from medins.models import Institution
 from medins.selectors import PolicyCache
 
 from ..errors import ConcurrentChange, InvalidRequest
-from ..models import PoolAccount, PoolLedger, PoolMembership, Visit
+from ..models import PoolAccount, PoolMembership, Visit
 
 MAX_BATCH = 5000
 _VISIT_ID = re.compile(r"[A-Za-z0-9_.:/-]{1,40}")
-_MONEY = DecimalField(max_digits=14, decimal_places=2)
+BENEFIT = "outpatient_pool"
 
 
 @dataclass
@@ -212,20 +213,26 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
     if not accepted:
         return result
 
-    running = _read_ledgers({(p.pk, day.year) for day, _v, _r, p in accepted})
-    delta: dict[tuple[int, int], list] = {}
+    scopes = ledger_keys.scopes(BENEFIT)
+    read = ledger_read([(p.pk, day.year, b, i) for day, _v, _r, p in accepted for b, i in scopes])
+    own = (BENEFIT, "")
+    running: dict[tuple[int, int], list] = {}
 
     visits: list[tuple] = []
+    effects: list[tuple] = []
     region = institution.region.code
     level = institution.level
     # The policy's parameters are read once per service date (PoolTerms, or the refusal they give);
     # each visit is then the engine's arithmetic (pool_split) on plain values.
     terms_of: dict[dt.date, PoolTerms | QuoteError] = {}
-    zero = Decimal("0.00")
     accepted.sort()
     for day, _visit_id, row, person in accepted:
         key = (person.pk, day.year)
-        fund_paid, deductible_paid = running[key]
+        figures = running.get(key)
+        if figures is None:
+            ytd = ledger_keys.year_to_date(BENEFIT, {own: read[(person.pk, day.year, *own)]})
+            figures = running[key] = [ytd["fund_paid"], ytd["deductible_paid_amount"]]
+        fund_paid, deductible_paid = figures
         terms = terms_of.get(day)
         if terms is None:
             try:
@@ -242,28 +249,30 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
         except QuoteError as exc:
             _error(result, row.number, row.visit_id, exc.code, str(exc))
             continue
-        split = pool_split(terms, row.class_a + row.class_b, fund_paid, deductible_paid)
+        eligible = row.class_a + row.class_b
+        split = pool_split(terms, eligible, fund_paid, deductible_paid)
         fund, paid = split.fund, split.deductible_paid
-        running[key] = [fund_paid + fund, deductible_paid + paid]
-        d = delta.get(key)
-        if d is None:
-            d = delta[key] = [zero, zero, 0]
-        d[0] += fund
-        d[1] += paid
-        d[2] += 1
-        total = row.class_a + row.class_b + row.class_c
+        figures[0] = fund_paid + fund
+        figures[1] = deductible_paid + paid
+        total = eligible + row.class_c
         visits.append((
             row.visit_id, person.pk, day, row.class_a, row.class_b, row.class_c,
             total, fund, paid, total - fund, terms.version,
         ))
+        effects.append((person.pk, day, ledger_keys.entry_figures(BENEFIT, fund=fund, deductible=paid, eligible=eligible)))
         result.fund += fund
-    inserted = _insert_visits(institution, visits)
-    if inserted != len(visits):  # only possible without the account lock; never advance ledgers for them
-        raise _recorded_concurrently()
-    result.created = inserted
-    if _advance_ledgers(delta) != {key: tuple(running[key]) for key in delta}:
-        raise ConcurrentChange("visits", "the persons' yearly totals changed while this batch was computed; "
-                                         "send the batch again")
+    if not visits:
+        return result
+    ids = next_ids(Visit, len(visits))
+    result.created = _insert_visits(institution, visits, ids)
+    postings = [Posting(person_id=person_id, service_date=day, benefit=BENEFIT, source_kind=SourceKind.POOL_VISIT,
+                        source_id=visit_pk, figures=figures)
+                for (person_id, day, figures), visit_pk in zip(effects, ids, strict=True)]
+    try:
+        ledger_post(acting_user=acting_user, read=read, postings=postings)
+    except LedgerChanged:
+        raise ConcurrentChange("visits", "the persons' year-to-date figures changed while this batch was computed; "
+                                         "send the batch again") from None
     return result
 
 
@@ -287,36 +296,14 @@ _VISIT_COLUMNS = ("visit_id", "person_id", "service_date", "class_a", "class_b",
                   "deductible", "personal", "policy_version")
 
 
-def _plain_array(values) -> str:
-    """Array literal of dates or Decimals (their text has no quotes, commas or braces)."""
-    return "{" + ",".join(map(str, values)) + "}"
-
-
-def _ledgers_of(keys) -> QuerySet[PoolLedger]:
-    """The ledgers of these persons in these years (a superset of the (person, year) keys)."""
-    return PoolLedger.objects.filter(among(PoolLedger, "person_id", sorted({p for p, _ in keys})),
-                                     year__in=sorted({y for _, y in keys})).order_by()
-
-
-def _read_ledgers(keys: set[tuple[int, int]]) -> dict[tuple[int, int], list]:
-    """{(person, year): [fund paid, deductible paid]} for every key, zeros where no ledger exists yet."""
-    zero = Decimal("0.00")
-    running = {key: [zero, zero] for key in keys}
-    for person_id, year, fund_paid, deductible_paid in _ledgers_of(keys).values_list("person_id", "year", "fund_paid",
-                                                                                     "deductible_paid"):
-        if (person_id, year) in running:
-            running[person_id, year] = [fund_paid, deductible_paid]
-    return running
-
-
-def _insert_visits(institution: Institution, visits: list[tuple]) -> int:
+def _insert_visits(institution: Institution, visits: list[tuple], ids: list[int]) -> int:
     """Insert the computed visits; returns how many rows were inserted. On PostgreSQL with COPY: the
     duplicate check ran under the institution's account lock, so no row can conflict; if one ever
     did, the unique (institution, visit_id) index refuses the COPY and the batch is rolled back."""
     if not visits:
         return 0
     try:  # no query follows a refusal: visits_ingest's atomic block rolls the batch back
-        return _write_visits(institution, visits)
+        return _write_visits(institution, visits, ids)
     except IntegrityError:
         raise _recorded_concurrently() from None
 
@@ -325,67 +312,25 @@ def _recorded_concurrently() -> ConcurrentChange:
     return ConcurrentChange("visits", "some of these visits were recorded concurrently; send the batch again")
 
 
-def _write_visits(institution: Institution, visits: list[tuple]) -> int:
+def _write_visits(institution: Institution, visits: list[tuple], ids: list[int]) -> int:
     if connection.vendor != "postgresql":
-        objs = [Visit(institution=institution, year=v[2].year, month=v[2].month,
-                      **dict(zip(_VISIT_COLUMNS, v, strict=True))) for v in visits]
+        objs = [Visit(pk=pk, institution=institution, year=v[2].year, month=v[2].month,
+                      **dict(zip(_VISIT_COLUMNS, v, strict=True))) for v, pk in zip(visits, ids, strict=True)]
         return len(Visit.objects.bulk_create(objs, batch_size=1000))
-    head = f"{institution.pk}\t"
+    head = f"\t{institution.pk}\t"
     tail = f"\t{timezone.now().isoformat()}\n"
     versions = {}
     lines = []
-    for visit_id, person_id, day, a, b, c, total, fund, deductible, personal, version in visits:
+    for pk, (visit_id, person_id, day, a, b, c, total, fund, deductible, personal, version) in zip(ids, visits, strict=True):
         text = versions.get(version)
         if text is None:
-            text = versions[version] = _copy_text(version)
+            text = versions[version] = copy_text(version)
         # visit ids match _VISIT_ID: nothing in them needs escaping in COPY's text format
-        lines.append(f"{head}{visit_id}\t{person_id}\t{day}\t{day.year}\t{day.month}\t{a}\t{b}\t{c}\t{total}\t"
+        lines.append(f"{pk}{head}{visit_id}\t{person_id}\t{day}\t{day.year}\t{day.month}\t{a}\t{b}\t{c}\t{total}\t"
                      f"{fund}\t{deductible}\t{personal}\t{text}{tail}")
-    columns = ", ".join(("institution_id", "visit_id", "person_id", "service_date", "year", "month", *_VISIT_COLUMNS[3:],
+    columns = ", ".join(("id", "institution_id", "visit_id", "person_id", "service_date", "year", "month", *_VISIT_COLUMNS[3:],
                          "received_at"))
     with connection.wrap_database_errors, connection.cursor() as cursor, \
             cursor.copy(f"COPY {Visit._meta.db_table} ({columns}) FROM STDIN") as copy:
         copy.write("".join(lines))
     return len(visits)
-
-
-def _copy_text(value: str) -> str:
-    """A text value in COPY's text format."""
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _advance_ledgers(delta: dict[tuple[int, int], list]) -> dict[tuple[int, int], tuple]:
-    """Create or advance each (person, year) ledger by its increments [fund, deductible, visits];
-    returns the new {(person, year): (fund paid, deductible paid)}. PostgreSQL: one INSERT … SELECT
-    FROM unnest(arrays) ON CONFLICT DO UPDATE … RETURNING; elsewhere the ORM (F() + CASE)."""
-    if not delta:
-        return {}
-    keys = sorted(delta)  # rows locked in key order: two writers never wait on each other crosswise
-    if connection.vendor == "postgresql":
-        table = PoolLedger._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} AS l (person_id, year, fund_paid, deductible_paid, visits) "
-                "SELECT * FROM unnest(%s::bigint[], %s::int[], %s::numeric[], %s::numeric[], %s::int[]) "
-                "ON CONFLICT (person_id, year) DO UPDATE SET fund_paid = l.fund_paid + EXCLUDED.fund_paid, "
-                "deductible_paid = l.deductible_paid + EXCLUDED.deductible_paid, visits = l.visits + EXCLUDED.visits "
-                "RETURNING person_id, year, fund_paid, deductible_paid",
-                [pg_array([p for p, _ in keys])[0], pg_array([y for _, y in keys])[0],
-                 _plain_array(delta[k][0] for k in keys), _plain_array(delta[k][1] for k in keys),
-                 pg_array([delta[k][2] for k in keys])[0]])
-            return {(person_id, year): (fund, ded) for person_id, year, fund, ded in cursor.fetchall()}
-
-    PoolLedger.objects.bulk_create([PoolLedger(person_id=p, year=y) for p, y in keys], ignore_conflicts=True)
-    ledgers = _ledgers_of(keys)
-    pks = {(p, y): pk for p, y, pk in ledgers.values_list("person_id", "year", "pk") if (p, y) in delta}
-
-    def case(i):
-        return Case(*[When(pk=pks[key], then=Value(d[i])) for key, d in delta.items()],
-                    output_field=IntegerField() if i == 2 else _MONEY)
-
-    PoolLedger.objects.filter(pk__in=list(pks.values())).update(
-        fund_paid=F("fund_paid") + case(0), deductible_paid=F("deductible_paid") + case(1),
-        visits=F("visits") + case(2),
-    )
-    return {(p, y): (fund, ded) for p, y, fund, ded in ledgers.values_list("person_id", "year", "fund_paid",
-                                                                           "deductible_paid") if (p, y) in delta}

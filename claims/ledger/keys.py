@@ -1,0 +1,140 @@
+"""Which ledger figures a benefit reads and advances — pure, no ORM (DOMAIN.md §3, §4).
+
+Scopes of a person's year (see models.py): the *year* scope ("", "") holds what benefits share,
+the *benefit* scope (benefit, "") what one benefit keeps for itself, the *item* scope
+(benefit, code) what it keeps per disease, drug or programme.
+
+Decisions (DOMAIN.md names the accumulators but not their sharing in every case):
+- The yearly pool-fund cap (§3.5, 200 000) is shared by inpatient, day surgery (settled as an
+  admission at inpatient ratios, §3.9), special diseases (§4.1) and special drugs (§4.4): their
+  fund advances the year's `cap_fund`, which is what their quotes read as `fund_paid`.
+- The catastrophic accumulator and payments (§3.6) are advanced by inpatient and day surgery
+  (住院费 only: "no catastrophic supplement" for the outpatient benefits).
+- The shared outpatient total (§4.2, Changchun 6 500) is advanced by chronic and outpatient-pool
+  fund; a region without such a total simply never reads it.
+- Accident and outpatient pool keep their own figures in the benefit scope (own caps,
+  once-a-year deductibles, the accident window counted on compliant cost).
+- Fixed-copay programmes (§3.8) paid per year keep what the person paid in the programme's item
+  scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from decimal import Decimal
+
+ZERO = Decimal("0.00")
+
+CAP_BENEFITS = frozenset({"inpatient", "day_surgery", "special_disease", "special_drug"})
+CATASTROPHIC_BENEFITS = frozenset({"inpatient", "day_surgery"})
+SHARED_OUTPATIENT_BENEFITS = frozenset({"chronic", "outpatient_pool"})
+
+YEAR = ("", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """The figures of an account, or an entry's effect on every account it advances."""
+
+    fund: Decimal = ZERO
+    cap_fund: Decimal = ZERO
+    covered_personal: Decimal = ZERO
+    catastrophic: Decimal = ZERO
+    deductible: Decimal = ZERO
+    eligible: Decimal = ZERO
+    fixed_copay: Decimal = ZERO
+    shared_fund: Decimal = ZERO
+
+    def __add__(self, other: Figures) -> Figures:
+        return Figures(*(getattr(self, n) + getattr(other, n) for n in FIGURE_NAMES))
+
+    def __neg__(self) -> Figures:
+        return Figures(*(-getattr(self, n) for n in FIGURE_NAMES))
+
+    def as_tuple(self) -> tuple[Decimal, ...]:
+        return tuple(getattr(self, n) for n in FIGURE_NAMES)
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, n) for n in FIGURE_NAMES)
+
+
+FIGURE_NAMES = tuple(f.name for f in fields(Figures))
+EMPTY = Figures()
+
+
+def scopes(benefit: str, item: str = "") -> tuple[tuple[str, str], ...]:
+    """The (benefit, item) scopes an entry of this benefit advances and its quote reads, in key order."""
+    out = [YEAR, (benefit, "")]
+    if item:
+        out.append((benefit, item))
+    return tuple(out)
+
+
+def entry_figures(benefit: str, *, fund: Decimal = ZERO, deductible: Decimal = ZERO, eligible: Decimal = ZERO,
+                  covered_personal: Decimal = ZERO, catastrophic: Decimal = ZERO, fixed_copay: Decimal = ZERO) -> Figures:
+    """An entry's figures for one settlement of this benefit: its own figures, and the shared ones
+    it advances by the sharing rules above."""
+    catastrophic_scope = benefit in CATASTROPHIC_BENEFITS
+    return Figures(
+        fund=fund,
+        cap_fund=fund if benefit in CAP_BENEFITS else ZERO,
+        covered_personal=covered_personal if catastrophic_scope else ZERO,
+        catastrophic=catastrophic if catastrophic_scope else ZERO,
+        deductible=deductible,
+        eligible=eligible,
+        fixed_copay=fixed_copay,
+        shared_fund=fund if benefit in SHARED_OUTPATIENT_BENEFITS else ZERO,
+    )
+
+
+def effect(benefit: str, quote: dict) -> Figures:
+    """What one settlement (the quote body the engine answered, contracts/quote.md) adds to the ledger."""
+    settlement = quote.get("settlement") or {}
+    fund = Decimal(quote.get("fund", "0"))
+    total = Decimal(quote.get("total", "0"))
+    class_c = Decimal(settlement.get("fulamt_ownpay_amt", "0"))
+    return entry_figures(
+        benefit, fund=fund, deductible=Decimal(settlement.get("act_pay_dedc", "0")),
+        eligible=Decimal(settlement.get("inscp_scp_amt", "0")), covered_personal=total - class_c - fund,
+        catastrophic=Decimal(quote.get("catastrophic", "0")),
+        fixed_copay=sum((Decimal(line["amount"]) for line in quote.get("lines", ()) if line.get("step") == "fixed_copay"),
+                        ZERO))
+
+
+def split(benefit: str, item: str, figures: Figures) -> dict[tuple[str, str], Figures]:
+    """How an entry's figures land on its accounts: shared figures on the year, the rest on the
+    benefit (and the item, which keeps its own copy of them)."""
+    own = Figures(fund=figures.fund, deductible=figures.deductible, eligible=figures.eligible,
+                  fixed_copay=figures.fixed_copay)
+    out = {
+        YEAR: Figures(cap_fund=figures.cap_fund, covered_personal=figures.covered_personal,
+                      catastrophic=figures.catastrophic, shared_fund=figures.shared_fund),
+        (benefit, ""): own,
+    }
+    if item:
+        out[(benefit, item)] = own
+    return out
+
+
+def year_to_date(benefit: str, accounts: dict[tuple[str, str], Figures], item: str = "") -> dict:
+    """The `year_to_date` object of a quote request for this benefit, from the person's accounts of
+    the year (missing accounts count as zero)."""
+    year = accounts.get(YEAR, EMPTY)
+    own = accounts.get((benefit, ""), EMPTY)
+    item_figures = accounts.get((benefit, item), EMPTY) if item else EMPTY
+    if benefit in CATASTROPHIC_BENEFITS:
+        out = {"fund_paid": year.cap_fund, "covered_personal": year.covered_personal,
+               "catastrophic_paid": year.catastrophic}
+        if item:
+            out["fixed_copay_paid"] = item_figures.fixed_copay
+        return out
+    if benefit == "accident":
+        return {"fund_paid": own.fund, "eligible_counted": own.eligible, "deductible_paid": own.deductible > 0}
+    if benefit == "outpatient_pool":
+        return {"fund_paid": own.fund, "deductible_paid_amount": own.deductible}
+    if benefit == "maternity":
+        return {}
+    # The certified outpatient benefits (special disease, special drug, chronic) read their own
+    # cumulative figures and the shared ones; the engine's request decides which keys it accepts.
+    return {"fund_paid": year.cap_fund if benefit in CAP_BENEFITS else own.fund, "eligible_counted": own.eligible,
+            "deductible_paid_amount": own.deductible}

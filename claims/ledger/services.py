@@ -1,0 +1,206 @@
+"""The one service that writes the yearly ledger (DESIGN.md "One yearly ledger").
+
+Every payer — manual cases at approval, outpatient-pool visits at ingestion, and the certified
+outpatient benefits and care claims that come next — computes on figures it read from the
+ledger and then posts its entries here, in the same transaction as the payment it records:
+
+- `ledger_read(keys, lock=True)` creates the missing accounts and locks them (SELECT … FOR UPDATE
+  in key order — person, year, benefit, item — the one order every writer uses, so two writers
+  never wait on each other crosswise). A writer of one person (a case) locks before computing.
+- `ledger_post(postings, read=...)` writes the entries and advances each account by the sum of
+  its entries' figures, then re-checks: every account advanced must now equal what the
+  computation read plus what it added. If not, another writer changed it in between (possible
+  only for a writer that computed on an unlocked read, like visit ingestion), and LedgerChanged
+  rolls the whole transaction back: nothing is ever saved on stale totals.
+- `ledger_reverse(source)` writes the mirror entry of each live entry of a settlement (a
+  correction is a reversal plus a new posting; nothing is updated in place).
+
+PostgreSQL: entries are written with COPY and accounts advanced with one INSERT … ON CONFLICT
+DO UPDATE … RETURNING (thousands of visits a batch); elsewhere the ORM does the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Case, DecimalField, F, IntegerField, Q, Value, When
+from django.utils import timezone
+
+from medins.bulk import copy_text, pg_array
+
+from .errors import LedgerChanged, LedgerRefused
+from .keys import EMPTY, FIGURE_NAMES, Figures, split
+from .models import LedgerAccount, LedgerEntry
+
+AccountKey = tuple[int, int, str, str]  # person id, year, benefit, item
+_MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One entry to write: a settlement's figures for one person, year, benefit and item."""
+
+    person_id: int
+    service_date: dt.date
+    benefit: str
+    source_kind: str
+    source_id: int
+    figures: Figures
+    item: str = ""
+    reverses_id: int | None = None
+    note: str = ""
+
+    @property
+    def year(self) -> int:
+        return self.service_date.year
+
+    def accounts(self) -> dict[AccountKey, Figures]:
+        return {(self.person_id, self.year, b, i): f for (b, i), f in split(self.benefit, self.item, self.figures).items()}
+
+
+def account_keys(person_id: int, year: int, scope_list) -> list[AccountKey]:
+    return [(person_id, year, b, i) for b, i in scope_list]
+
+
+def _filter(keys: Iterable[AccountKey]) -> Q:
+    keys = list(keys)
+    persons = sorted({k[0] for k in keys})
+    return Q(person_id__in=persons, year__in=sorted({k[1] for k in keys}),
+             benefit__in=sorted({k[2] for k in keys}), item__in=sorted({k[3] for k in keys}))
+
+
+def ledger_read(keys: Iterable[AccountKey], *, lock: bool = False) -> dict[AccountKey, Figures]:
+    """{key: figures} for every key (zeros where no account exists yet), in one query.
+
+    lock=True (inside a transaction): the accounts are created if missing and locked in key
+    order, so what is read stays true until the transaction ends."""
+    keys = sorted(set(keys))
+    out = dict.fromkeys(keys, EMPTY)
+    if not keys:
+        return out
+    qs = LedgerAccount.objects.filter(_filter(keys))
+    if lock:
+        LedgerAccount.objects.bulk_create(
+            [LedgerAccount(person_id=p, year=y, benefit=b, item=i) for p, y, b, i in keys], ignore_conflicts=True)
+        qs = qs.order_by("person_id", "year", "benefit", "item").select_for_update()
+    else:
+        qs = qs.order_by()
+    for row in qs.values_list("person_id", "year", "benefit", "item", *FIGURE_NAMES):
+        key = row[:4]
+        if key in out:
+            out[key] = Figures(*row[4:])
+    return out
+
+
+@transaction.atomic
+def ledger_post(*, acting_user, postings: list[Posting], read: dict[AccountKey, Figures]) -> int:
+    """Write the entries and advance their accounts; `read` holds, for every account the postings
+    advance, the figures the computation used. Returns the number of entries written.
+
+    Raises LedgerChanged (and nothing is saved) when an account no longer stands at `read`."""
+    if not postings:
+        return 0
+    delta: dict[AccountKey, Figures] = {}
+    counts: dict[AccountKey, int] = {}
+    for posting in postings:
+        for key, figures in posting.accounts().items():
+            delta[key] = delta.get(key, EMPTY) + figures
+            counts[key] = counts.get(key, 0) + 1
+    missing = set(delta) - set(read)
+    if missing:
+        raise LedgerRefused(f"the figures read are not given for {sorted(missing)[0]}")
+    expected = {key: read[key] + d for key, d in delta.items()}
+    _write_entries(postings, acting_user)
+    after = _advance(delta, counts)
+    stale = {key for key in delta if after.get(key) != expected[key]}
+    if stale:
+        raise LedgerChanged(stale)
+    return len(postings)
+
+
+@transaction.atomic
+def ledger_reverse(*, acting_user, source_kind: str, source_id: int, note: str = "") -> int:
+    """Reverse every live entry of one settlement (a mirror entry each); returns how many."""
+    live = list(LedgerEntry.objects.filter(source_kind=source_kind, source_id=source_id, reverses__isnull=True,
+                                           reversed_by__isnull=True).order_by("pk"))
+    if not live:
+        return 0
+    postings = [Posting(person_id=e.person_id, service_date=e.service_date, benefit=e.benefit, item=e.item,
+                        source_kind=e.source_kind, source_id=e.source_id, reverses_id=e.pk, note=note[:200],
+                        figures=-Figures(*(getattr(e, n) for n in FIGURE_NAMES))) for e in live]
+    keys = {key for p in postings for key in p.accounts()}
+    return ledger_post(acting_user=acting_user, postings=postings, read=ledger_read(keys, lock=True))
+
+
+def live_entries(source_kind: str, source_id: int):
+    return LedgerEntry.objects.filter(source_kind=source_kind, source_id=source_id, reverses__isnull=True,
+                                      reversed_by__isnull=True)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+_ENTRY_COLUMNS = ("person_id", "year", "benefit", "item", "source_kind", "source_id", "service_date", "reverses_id",
+                  *FIGURE_NAMES, "created_at", "created_by_id", "note")
+
+
+def _write_entries(postings: list[Posting], acting_user) -> None:
+    now = timezone.now()
+    user_id = acting_user.pk if acting_user is not None else None
+    if connection.vendor != "postgresql":
+        LedgerEntry.objects.bulk_create([
+            LedgerEntry(person_id=p.person_id, year=p.year, benefit=p.benefit, item=p.item, source_kind=p.source_kind,
+                        source_id=p.source_id, service_date=p.service_date, reverses_id=p.reverses_id,
+                        created_by_id=user_id, note=p.note, **dict(zip(FIGURE_NAMES, p.figures.as_tuple(), strict=True)))
+            for p in postings], batch_size=1000)
+        return
+    user_text = str(user_id) if user_id is not None else "\\N"
+    tail = f"\t{now.isoformat()}\t{user_text}\t"
+    lines = []
+    for p in postings:
+        reverses = p.reverses_id if p.reverses_id is not None else "\\N"
+        # benefit, item and source kind are codes (letters, digits, -_:), nothing to escape in COPY text
+        figures = "\t".join(map(str, p.figures.as_tuple()))
+        lines.append(f"{p.person_id}\t{p.year}\t{p.benefit}\t{p.item}\t{p.source_kind}\t{p.source_id}\t"
+                     f"{p.service_date}\t{reverses}\t{figures}{tail}{copy_text(p.note)}\n")
+    with connection.wrap_database_errors, connection.cursor() as cursor, \
+            cursor.copy(f"COPY {LedgerEntry._meta.db_table} ({', '.join(_ENTRY_COLUMNS)}) FROM STDIN") as copy:
+        copy.write("".join(lines))
+
+
+def _advance(delta: dict[AccountKey, Figures], counts: dict[AccountKey, int]) -> dict[AccountKey, Figures]:
+    """Create or advance each account by its delta and entry count (rows locked in key order);
+    returns the new figures."""
+    keys = sorted(delta)
+    if connection.vendor == "postgresql":
+        table = LedgerAccount._meta.db_table
+        sets = ", ".join(f"{n} = a.{n} + EXCLUDED.{n}" for n in FIGURE_NAMES)
+        arrays = ", ".join("%s::numeric[]" for _n in FIGURE_NAMES)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} AS a (person_id, year, benefit, item, {', '.join(FIGURE_NAMES)}, entries) "
+                f"SELECT * FROM unnest(%s::bigint[], %s::int[], %s::text[], %s::text[], {arrays}, %s::int[]) "
+                f"ON CONFLICT (person_id, year, benefit, item) DO UPDATE SET {sets}, "
+                "entries = a.entries + EXCLUDED.entries "
+                f"RETURNING person_id, year, benefit, item, {', '.join(FIGURE_NAMES)}",
+                [pg_array([k[0] for k in keys])[0], pg_array([k[1] for k in keys])[0],
+                 pg_array([k[2] for k in keys])[0], pg_array([k[3] for k in keys])[0],
+                 *("{" + ",".join(str(getattr(delta[k], n)) for k in keys) + "}" for n in FIGURE_NAMES),
+                 pg_array([counts[k] for k in keys])[0]])
+            return {tuple(row[:4]): Figures(*row[4:]) for row in cursor.fetchall()}
+    LedgerAccount.objects.bulk_create([LedgerAccount(person_id=p, year=y, benefit=b, item=i) for p, y, b, i in keys],
+                                      ignore_conflicts=True)
+    pks = {a.key: a.pk for a in LedgerAccount.objects.filter(_filter(keys)).order_by(
+        "person_id", "year", "benefit", "item").select_for_update().only("person_id", "year", "benefit", "item")
+        if a.key in delta}
+
+    def by_account(values: dict, output_field):
+        return Case(*[When(pk=pks[key], then=Value(value)) for key, value in values.items()], output_field=output_field)
+
+    LedgerAccount.objects.filter(pk__in=list(pks.values())).update(
+        entries=F("entries") + by_account(counts, IntegerField()),
+        **{n: F(n) + by_account({k: getattr(d, n) for k, d in delta.items()}, _MONEY) for n in FIGURE_NAMES})
+    return ledger_read(keys)

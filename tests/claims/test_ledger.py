@@ -1,0 +1,171 @@
+"""The yearly ledger as manual cases use it (issue #10 item 1, finding 1; DOMAIN.md §3 "Yearly
+accumulators", §3.5 yearly pool-fund cap, §3.6 catastrophic supplement)."""
+
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+from django.db.models import Sum
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from claims.errors import FourEyes, Recalculated
+from claims.ledger import selectors as ledger_selectors
+from claims.ledger.models import LedgerAccount, LedgerEntry, SourceKind
+from claims.ledger.services import ledger_reverse
+from claims.models import Case
+from claims.services import case_approve, case_calculate, case_start_review
+from claims.workflow import CaseState
+from tests.claims.factories import invoice
+
+CAP = D("200000.00")  # DOMAIN §3.5: the pool fund pays at most 200 000 per person per year
+
+
+def calculated(new_case, reviewer, number, a="300000.00", b="0.00", c="0.00", **overrides):
+    case = new_case(invoices=[invoice(number=number, a=a, b=b, c=c)], **overrides)
+    case_start_review(acting_user=reviewer, case=case)
+    return case_calculate(acting_user=reviewer, case=case)
+
+
+def year_account(person, year=2021):
+    return LedgerAccount.objects.get(person=person, year=year, benefit="", item="")
+
+
+def test_two_cases_calculated_before_either_is_approved_never_pass_the_yearly_cap(new_case, reviewer, approver,
+                                                                                 covered_adult):
+    """Finding 1 of issue #10: two inpatient cases of 300 000 class A, both calculated on an empty
+    year, each computed the full 200 000; the second approval must not pay it again. Approval
+    recomputes under the ledger lock: the second case is recalculated to nothing left and its
+    approval refused until the approver has seen the new amount."""
+    first = calculated(new_case, reviewer, "INV-A")
+    second = calculated(new_case, reviewer, "INV-B")
+    assert first.fund_amount == second.fund_amount == CAP  # each alone reaches the cap
+
+    case_approve(acting_user=approver, case=first)
+    with pytest.raises(Recalculated, match="重新计算"):
+        case_approve(acting_user=approver, case=second)
+    second.refresh_from_db()
+    assert second.state == CaseState.CALCULATED
+    assert second.fund_amount == D("0.00")  # nothing left of the yearly cap
+    assert second.breakdown["request"]["year_to_date"]["fund_paid"] == "200000.00"
+
+    case_approve(acting_user=approver, case=second)  # the approver saw the new amount
+    second.refresh_from_db()
+    assert second.state == CaseState.APPROVED
+    assert year_account(covered_adult).cap_fund == CAP
+    assert Case.objects.filter(person=covered_adult).aggregate(s=Sum("fund_amount"))["s"] == CAP
+
+
+def test_catastrophic_supplement_of_a_later_case_counts_the_earlier_approval(new_case, reviewer, approver,
+                                                                             covered_adult):
+    """DOMAIN §3.6: the catastrophic accumulator and its yearly cap run over the year; a case
+    calculated before another was approved is recomputed on the accumulator as approved."""
+    first = calculated(new_case, reviewer, "INV-C1", a="100000.00", b="0.00", c="0.00")
+    second = calculated(new_case, reviewer, "INV-C2", a="100000.00", b="0.00", c="0.00")
+    alone = second.catastrophic_amount
+    case_approve(acting_user=approver, case=first)
+    with pytest.raises(Recalculated):
+        case_approve(acting_user=approver, case=second)
+    second.refresh_from_db()
+    assert second.catastrophic_amount != alone
+    year = year_account(covered_adult)
+    assert year.covered_personal == D(first.breakdown["quote"]["total"]) - first.fund_amount
+    assert year.catastrophic == first.catastrophic_amount
+
+
+def test_approval_writes_one_entry_naming_the_case_and_the_accounts_are_its_sum(new_case, reviewer, approver,
+                                                                                covered_adult):
+    """Issue #10 item 1: each entry records the settlement it comes from and the keys it advances;
+    accounts equal the sum of their entries."""
+    case = calculated(new_case, reviewer, "INV-E", a="20000.00", b="10000.00", c="1500.00")
+    assert not LedgerEntry.objects.exists()  # calculating commits no money
+    case_approve(acting_user=approver, case=case)
+    entry = LedgerEntry.objects.get()
+    assert (entry.source_kind, entry.source_id, entry.benefit, entry.year) == (SourceKind.CASE, case.pk, "inpatient", 2021)
+    assert entry.created_by == approver
+    assert entry.fund == entry.cap_fund == case.fund_amount
+    assert entry.catastrophic == case.catastrophic_amount
+    own = LedgerAccount.objects.get(person=covered_adult, year=2021, benefit="inpatient")
+    assert own.fund == case.fund_amount and own.entries == 1
+    assert ledger_selectors.discrepancies() == []
+
+
+def test_a_reversal_writes_mirror_entries_and_never_changes_the_original(new_case, reviewer, approver, covered_adult):
+    """DOMAIN §3: a reversed settlement reverses its ledger entries; nothing is updated in place,
+    and an entry is reversed once only."""
+    case = calculated(new_case, reviewer, "INV-R", a="20000.00", b="0.00", c="0.00")
+    case_approve(acting_user=approver, case=case)
+    original = LedgerEntry.objects.get()
+    assert ledger_reverse(acting_user=approver, source_kind=SourceKind.CASE, source_id=case.pk, note="test") == 1
+    assert ledger_reverse(acting_user=approver, source_kind=SourceKind.CASE, source_id=case.pk) == 0
+    mirror = LedgerEntry.objects.get(reverses=original)
+    assert mirror.fund == -original.fund and mirror.cap_fund == -original.cap_fund
+    original.refresh_from_db()
+    assert original.fund == case.fund_amount  # unchanged
+    assert year_account(covered_adult).cap_fund == D("0.00")
+    assert ledger_selectors.discrepancies() == []
+
+
+def test_inpatient_and_day_surgery_share_the_yearly_cap(new_case, reviewer, approver, covered_adult):
+    """Decision (claims/ledger/keys.py, DOMAIN §3.5 and §3.9): day surgery is an admission at
+    inpatient ratios; its fund counts toward the same 200 000 a year — the year to date an
+    inpatient case is calculated with includes it."""
+    from claims.ledger.keys import entry_figures
+    from claims.ledger.services import Posting, ledger_post, ledger_read
+
+    day = dt.date(2021, 2, 1)
+    keys = [(covered_adult.pk, 2021, "", ""), (covered_adult.pk, 2021, "day_surgery", "")]
+    ledger_post(acting_user=approver, read=ledger_read(keys, lock=True), postings=[Posting(
+        person_id=covered_adult.pk, service_date=day, benefit="day_surgery", source_kind=SourceKind.CASE, source_id=0,
+        figures=entry_figures("day_surgery", fund=D("150000.00")))])
+    case = calculated(new_case, reviewer, "INV-DS")
+    assert case.fund_amount == D("50000.00")
+
+
+def test_year_to_date_is_one_query(covered_adult, django_assert_num_queries):
+    """Issue #10 item 1: "year to date for person P, benefit B, on date D" in one query."""
+    with django_assert_num_queries(1):
+        ytd = ledger_selectors.year_to_date(person_id=covered_adult.pk, benefit="inpatient", on=dt.date(2021, 5, 1))
+    assert ytd == {"fund_paid": D("0.00"), "covered_personal": D("0.00"), "catastrophic_paid": D("0.00")}
+
+
+def test_four_eyes_still_refuses_before_anything_is_computed(new_case, reviewer):
+    case = calculated(new_case, reviewer, "INV-4")
+    with pytest.raises(FourEyes):
+        case_approve(acting_user=reviewer, case=case)
+    assert not LedgerEntry.objects.exists()
+
+
+@settings(max_examples=12, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(amounts=st.lists(st.sampled_from(["30000.00", "90000.00", "150000.00", "260000.00"]), min_size=2, max_size=3),
+       order=st.randoms(use_true_random=False))
+def test_any_interleaving_of_calculations_and_approvals_keeps_the_yearly_caps(new_case, reviewer, approver,
+                                                                              covered_adult, amounts, order):
+    """Property (issue #10 item 6): whatever the order in which one person's cases of a year are
+    calculated and approved, the fund paid never exceeds the yearly cap (DOMAIN §3.5) nor the
+    catastrophic supplement its cap (§3.6), and the ledger holds exactly what was approved."""
+    from django.db import transaction
+
+    with transaction.atomic():
+        ops = [("calc", i) for i in range(len(amounts))] + [("approve", i) for i in range(len(amounts))]
+        order.shuffle(ops)
+        cases, done = {}, set()
+        for op, i in ops + [("approve", i) for i in range(len(amounts))]:  # every case approved at the end
+            if op == "calc" and i not in cases:
+                cases[i] = calculated(new_case, reviewer, f"INV-P{i}", a=amounts[i])
+            elif op == "approve" and i in cases and i not in done:
+                try:
+                    case_approve(acting_user=approver, case=cases[i])
+                except Recalculated:
+                    case_approve(acting_user=approver, case=cases[i])  # the approver checked the new amount
+                done.add(i)
+        approved = Case.objects.filter(person=covered_adult, state=CaseState.APPROVED)
+        totals = approved.aggregate(fund=Sum("fund_amount"), catastrophic=Sum("catastrophic_amount"))
+        assert approved.count() == len(amounts)
+        assert totals["fund"] <= CAP
+        assert totals["catastrophic"] <= D("300000.00")
+        year = year_account(covered_adult)
+        assert (year.cap_fund, year.catastrophic) == (totals["fund"], totals["catastrophic"])
+        assert ledger_selectors.discrepancies() == []
+        transaction.set_rollback(True)
