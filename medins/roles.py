@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-OUR_APPS = ("medins", "enrollment", "claims", "settlement", "carecare")
+OUR_APPS = ("medins", "enrollment", "claims", "ledger", "settlement", "carecare")
 REFERENCE_READ = ["medins.view_*"]
 # Full ID numbers and bank accounts: only the roles that verify identity or pay money.
 REVEAL = "enrollment.reveal_personal_data"
@@ -34,9 +34,9 @@ class Role:
 
 ROLES: tuple[Role, ...] = (
     Role("intake_clerk", _("Intake clerk"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "enrollment.add_*", "enrollment.change_*", "claims.view_*", "claims.add_*", "claims.change_*", *NO_POLICY_EDIT, *POOL_UPLOADS)),
-    Role("reviewer", _("Reviewer"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "carecare.change_*", "settlement.view_*", "settlement.start_settlementrun")),
-    Role("approver", _("Approver"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "carecare.change_*")),
-    Role("finance", _("Finance"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "enrollment.change_*", "claims.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "settlement.view_*", "settlement.release_institutionsettlement", "settlement.start_settlementrun")),
+    Role("reviewer", _("Reviewer"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "ledger.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "carecare.change_*", "settlement.view_*", "settlement.start_settlementrun")),
+    Role("approver", _("Approver"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "ledger.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "carecare.change_*")),
+    Role("finance", _("Finance"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "enrollment.change_*", "claims.view_*", "ledger.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "settlement.view_*", "settlement.release_institutionsettlement", "settlement.start_settlementrun")),
     Role(
         "policy_admin",
         _("Policy administrator"),

@@ -29,7 +29,6 @@ def _money(verbose_name):
 class SourceKind(models.TextChoices):
     CASE = "case", _("Manual reimbursement case")
     POOL_VISIT = "pool_visit", _("Outpatient-pool visit")
-    MIGRATED = "migrated", _("Migrated balance")
 
 
 class LedgerAccount(models.Model):

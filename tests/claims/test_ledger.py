@@ -169,3 +169,45 @@ def test_any_interleaving_of_calculations_and_approvals_keeps_the_yearly_caps(ne
         assert (year.cap_fund, year.catastrophic) == (totals["fund"], totals["catastrophic"])
         assert ledger_selectors.discrepancies() == []
         transaction.set_rollback(True)
+
+
+def test_the_migration_turns_approved_cases_and_visits_into_entries_and_accounts(new_case, reviewer, approver,
+                                                                                covered_adult):
+    """Issue #10 item 1 "Migrate existing data into it": ledger migration 0002 rebuilds the entries
+    of every approved case (and every pool visit) and the accounts as their sums."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("claims.ledger.migrations.0002_from_cases_and_visits")
+    case = calculated(new_case, reviewer, "INV-M", a="20000.00", b="10000.00", c="1500.00")
+    case_approve(acting_user=approver, case=case)
+    before = list(LedgerAccount.objects.order_by("benefit").values_list("benefit", "fund", "cap_fund", "catastrophic",
+                                                                         "covered_personal", "entries"))
+    migration.backward(apps, None)
+    assert not LedgerEntry.objects.exists() and not LedgerAccount.objects.exists()
+    migration.forward(apps, None)
+    entry = LedgerEntry.objects.get()
+    assert (entry.source_kind, entry.source_id, entry.fund) == (SourceKind.CASE, case.pk, case.fund_amount)
+    after = list(LedgerAccount.objects.order_by("benefit").values_list("benefit", "fund", "cap_fund", "catastrophic",
+                                                                        "covered_personal", "entries"))
+    assert after == before
+    assert ledger_selectors.discrepancies() == []
+
+
+def test_ledger_admin_lists_are_bounded_and_searchable_by_id_number(new_case, reviewer, approver, covered_adult,
+                                                                    superuser_client, django_assert_max_num_queries):
+    """The admin works for a clerk: read-only ledger lists, search by ID number, bounded queries."""
+    for n in range(3):
+        case = calculated(new_case, reviewer, f"INV-L{n}", a="1000.00", b="0.00", c="0.00")
+        case_approve(acting_user=approver, case=case)
+    for url in ("/admin/ledger/ledgeraccount/", "/admin/ledger/ledgerentry/"):
+        with django_assert_max_num_queries(12):
+            response = superuser_client.get(url, {"q": covered_adult.id_number})
+        assert response.status_code == 200
+        assert covered_adult.name in response.content.decode()
+        listed = superuser_client.get(url, {"q": covered_adult.name}).content.decode()
+        assert covered_adult.name in listed and covered_adult.id_number not in listed  # masked in lists
+    entry = LedgerEntry.objects.order_by("pk").first()
+    page = superuser_client.get(f"/admin/ledger/ledgerentry/{entry.pk}/change/").content.decode()
+    assert f"BX{entry.source_id:08d}" in page

@@ -130,7 +130,9 @@ def test_api_visits_refused_for_a_concurrent_change_answers_409_and_saves_nothin
     client.force_login(make_user("his", "settlement.add_visit"))
     url = reverse("v1:settlement-visits", args=["370100", "JN-S-001"])
     body = json.dumps({"visits": [visit("H1", student, dt.date(2021, 3, 1))]})
-    with mock.patch.object(visits_module, "_advance_ledgers", return_value={}):
+    from claims.ledger.errors import LedgerChanged
+
+    with mock.patch.object(visits_module, "ledger_post", side_effect=LedgerChanged([(student.pk, 2021, "", "")])):
         response = client.post(url, body, content_type="application/json")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "concurrent_change" and not Visit.objects.exists()

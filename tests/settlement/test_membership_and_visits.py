@@ -288,3 +288,24 @@ def test_the_admin_never_deletes_a_membership(admin_client, jinan, clinic, make_
     assert admin_client.get(f"/admin/settlement/poolmembership/{membership.pk}/delete/").status_code == 403
     listing = admin_client.get("/admin/settlement/poolmembership/").content.decode()
     assert "delete_selected" not in listing
+
+
+def test_each_visit_is_one_ledger_entry_naming_the_visit(jinan, make_student, ingest):
+    """Issue #10 item 1: pool visits write through the one ledger — one entry per visit, naming
+    the visit it comes from, and the person's accounts are the sum of the entries (the pool's
+    fund also counts toward the shared outpatient total, claims/ledger/keys.py)."""
+    from claims.ledger.models import SourceKind
+    from claims.ledger.selectors import discrepancies
+
+    student = make_student()
+    pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
+    ingest([visit("E1", student, dt.date(2021, 3, 1), a="100.00"), visit("E2", student, dt.date(2021, 3, 5), a="40.00")])
+    entries = {e.source_id: e for e in LedgerEntry.objects.filter(source_kind=SourceKind.POOL_VISIT)}
+    visits = {v.pk: v for v in Visit.objects.all()}
+    assert set(entries) == set(visits)
+    for pk, entry in entries.items():
+        assert (entry.person_id, entry.fund, entry.deductible, entry.service_date) == (
+            visits[pk].person_id, visits[pk].fund, visits[pk].deductible, visits[pk].service_date)
+    year = LedgerAccount.objects.get(person=student, year=2021, benefit="", item="")
+    assert year.shared_fund == D("91.00") and year.cap_fund == D("0.00")  # 65.00 + 26.00; the pool is not inpatient
+    assert discrepancies() == []

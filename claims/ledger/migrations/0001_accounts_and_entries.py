@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                 ('year', models.PositiveSmallIntegerField(verbose_name='year')),
                 ('benefit', models.CharField(max_length=20, verbose_name='benefit')),
                 ('item', models.CharField(blank=True, max_length=40, verbose_name='disease, drug or programme')),
-                ('source_kind', models.CharField(choices=[('case', 'Manual reimbursement case'), ('pool_visit', 'Outpatient-pool visit'), ('migrated', 'Migrated balance')], max_length=20, verbose_name='source')),
+                ('source_kind', models.CharField(choices=[('case', 'Manual reimbursement case'), ('pool_visit', 'Outpatient-pool visit')], max_length=20, verbose_name='source')),
                 ('source_id', models.BigIntegerField(verbose_name='source id')),
                 ('service_date', models.DateField(verbose_name='service date')),
                 ('fund', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='fund paid')),

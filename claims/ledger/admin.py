@@ -1,0 +1,83 @@
+"""Admin of the yearly ledger: read-only lists of accounts and entries a clerk searches by ID number
+or name (the ledger changes only through its service, when money is committed)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from enrollment.models import Person
+from enrollment.selectors import persons_search
+
+from .models import LedgerAccount, LedgerEntry, SourceKind
+
+
+def _benefit_label(code: str) -> str:
+    from claims.models import Benefit  # labels only: the ledger itself knows no claims model
+
+    if not code:
+        return str(_("Whole year (shared figures)"))
+    return str(Benefit(code).label) if code in Benefit.values else code
+
+
+class _ReadOnly(admin.ModelAdmin):
+    show_full_result_count = False
+    list_select_related = ["person"]
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(person__in=persons_search(Person.objects.all(), search_term)), False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("benefit"), ordering="benefit")
+    def benefit_label(self, obj):
+        return _benefit_label(obj.benefit)
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(_ReadOnly):
+    list_display = ["person", "year", "benefit_label", "item", "fund", "cap_fund", "covered_personal", "catastrophic",
+                    "deductible", "eligible", "shared_fund", "entries"]
+    list_filter = ["year", "benefit"]
+    search_fields = ["person__name"]  # shows the box; the search itself is persons_search (indexed)
+    fields = ["person", "year", "benefit_label", "item", "fund", "cap_fund", "covered_personal", "catastrophic",
+              "deductible", "eligible", "fixed_copay", "shared_fund", "entries"]
+    readonly_fields = fields
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(_ReadOnly):
+    list_display = ["pk", "person", "year", "benefit_label", "item", "source", "service_date", "fund", "cap_fund",
+                    "catastrophic", "deductible", "reverses_link", "created_at", "created_by"]
+    list_filter = ["year", "benefit", "source_kind"]
+    list_select_related = ["person", "created_by"]
+    search_fields = ["person__name"]
+    fields = ["person", "year", "benefit_label", "item", "source", "service_date", "fund", "cap_fund",
+              "covered_personal", "catastrophic", "deductible", "eligible", "fixed_copay", "shared_fund",
+              "reverses_link", "created_at", "created_by", "note"]
+    readonly_fields = fields
+
+    @admin.display(description=_("source"))
+    def source(self, obj):
+        if obj.source_kind == SourceKind.CASE:
+            url = reverse("admin:claims_case_change", args=[obj.source_id])
+            return format_html('<a href="{}">{} {}</a>', url, obj.get_source_kind_display(), f"BX{obj.source_id:08d}")
+        return f"{obj.get_source_kind_display()} #{obj.source_id}"
+
+    @admin.display(description=_("reverses"))
+    def reverses_link(self, obj):
+        if obj.reverses_id is None:
+            return "—"
+        url = reverse("admin:ledger_ledgerentry_change", args=[obj.reverses_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.reverses_id)
