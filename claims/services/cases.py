@@ -382,8 +382,8 @@ def _calculation_fields(breakdown: dict) -> dict:
             "catastrophic_amount": catastrophic, "payable_amount": fund + catastrophic}
 
 
-def _year_to_date(case: Case, *, lock: bool = False) -> dict:
-    return ledger_year_to_date(person_id=case.person_id, benefit=case.case_type.benefit, on=case.service_from, lock=lock)
+def _year_to_date(case: Case) -> dict:
+    return ledger_year_to_date(person_id=case.person_id, benefit=case.case_type.benefit, on=case.service_from)
 
 
 @transaction.atomic
