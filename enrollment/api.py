@@ -89,7 +89,7 @@ class EnrollmentPreviewView(APIView):
 class PersonListSerializer(serializers.ModelSerializer):
     id_number = serializers.CharField(source="masked_id_number")
     region = serializers.CharField(source="region.code")
-    school = serializers.CharField(source="school.name", default=None)
+    school = serializers.CharField(source="school.name", default=None, allow_null=True)
 
     class Meta:
         model = Person

@@ -131,6 +131,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Limits on outside data (medins.parsing): files uploaded by schools and institutions (portal,
+# API, admin pool upload) and the rows a file may hold. Staff imports (tax bureau files, the
+# bank's result file) are larger by nature and have their own limits.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+UPLOAD_MAX_ROWS = env.int("UPLOAD_MAX_ROWS", default=10_000)
+STAFF_IMPORT_MAX_BYTES = env.int("STAFF_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+STAFF_IMPORT_MAX_ROWS = env.int("STAFF_IMPORT_MAX_ROWS", default=2_000_000)
+# A portal or admin page shows at most this many rows of a batch's report (the rest page by page).
+REPORT_PAGE_ROWS = env.int("REPORT_PAGE_ROWS", default=200)
+
 # Celery: with no REDIS_URL, tasks run eagerly in-process so the demo needs nothing installed.
 REDIS_URL = env("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "memory://"

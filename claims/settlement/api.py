@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -14,6 +15,7 @@ from rest_framework.views import APIView
 
 from medins.benefits.errors import InvalidRequest, QuoteError
 from medins.models import Institution
+from medins.parsing import read_upload
 
 from .errors import ConcurrentChange
 from .imports import read_rows
@@ -55,12 +57,15 @@ def _institution(request, region: str, code: str) -> Institution:
 
 
 def _rows(request, key: str):
+    """The rows of a JSON list or an uploaded file (at most UPLOAD_MAX_BYTES and UPLOAD_MAX_ROWS)."""
     upload = request.FILES.get("file")
     if upload is not None:
-        return read_rows(upload.name, upload.read())
+        return read_rows(upload.name, read_upload(upload))
     rows = request.data.get(key)
     if not isinstance(rows, list):
         raise InvalidRequest(key, "must be a list (or upload a file)")
+    if len(rows) > settings.UPLOAD_MAX_ROWS:
+        raise InvalidRequest(key, f"at most {settings.UPLOAD_MAX_ROWS} rows")
     return rows
 
 
@@ -160,7 +165,8 @@ class SignupsView(APIView):
         institution = _institution(request, region, code)
         try:
             year = request.data.get("year")
-            if not str(year or "").isdigit() or not 2000 <= int(year) <= 2100:
+            if type(year) not in (int, str) or not str(year).isascii() or not str(year).isdigit() \
+                    or not 2000 <= int(year) <= 2100:
                 raise InvalidRequest("year", "a year such as 2021")
             result = pool_signups_import(acting_user=request.user, institution=institution, year=int(year),
                                          rows=_rows(request, "signups"))
