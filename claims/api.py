@@ -10,12 +10,14 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from medins.api.pagination import page_of
 from medins.parsing import ParseError, max_length, parse_text
 
 from .errors import CaseError
 from .models import Batch, BatchSource, Case, MaterialsNotice
 from .selectors import operator_school_id, school_batches, school_cases, school_notices
 from .services import batch_submit
+from .workflow import CaseState
 
 MAX_ROWS = 10_000
 # A batch body may be far larger than Django's global DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by
@@ -114,7 +116,7 @@ class BatchListCreateView(APIView):
                 request._body = request.read(length) if length else b""
         return super().initialize_request(request, *args, **kwargs)
 
-    @extend_schema(responses=BatchSummarySerializer(many=True), tags=["claims"])
+    @extend_schema(responses=page_of(BatchSummarySerializer), tags=["claims"])
     def get(self, request):
         return _paginated(request, self, school_batches(request.school_id).order_by("-submitted_at", "-pk"),
                           BatchSummarySerializer)
@@ -160,13 +162,15 @@ class BatchDetailView(APIView):
 class CaseListView(APIView):
     permission_classes = [IsSchoolOperator]
 
-    @extend_schema(responses=CaseSerializer(many=True), tags=["claims"], parameters=[
+    @extend_schema(responses=page_of(CaseSerializer), tags=["claims"], parameters=[
         OpenApiParameter("state", str, description="only cases in this state"),
         OpenApiParameter("batch", int, description="only cases of this batch (its id)")])
     def get(self, request):
         cases = school_cases(request.school_id).select_related("case_type", "person", "batch").order_by("-pk")
-        if request.query_params.get("state"):
-            cases = cases.filter(state=request.query_params["state"])
+        if state := request.query_params.get("state"):
+            if state not in CaseState.values:
+                return _invalid("state", f"state: one of {', '.join(CaseState.values)}")
+            cases = cases.filter(state=state)
         if batch := request.query_params.get("batch"):
             if not batch.isascii() or not batch.isdigit():
                 return _invalid("batch", "batch: the id of a batch")
@@ -186,7 +190,7 @@ class CaseDetailView(APIView):
 class NoticeListView(APIView):
     permission_classes = [IsSchoolOperator]
 
-    @extend_schema(responses=SchoolNoticeSerializer(many=True), tags=["claims"])
+    @extend_schema(responses=page_of(SchoolNoticeSerializer), tags=["claims"])
     def get(self, request):
         notices = school_notices(request.school_id).select_related("case").order_by("-issued_at", "-pk")
         return _paginated(request, self, notices, SchoolNoticeSerializer)

@@ -13,6 +13,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from medins.api.pagination import page_of
 from medins.benefits.errors import InvalidRequest, QuoteError
 from medins.models import Institution
 from medins.parsing import read_upload
@@ -127,7 +128,7 @@ class VisitsView(APIView):
             return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
         return Response(result.as_dict())
 
-    @extend_schema(operation_id="settlement_visits_list", responses={200: VisitSerializer(many=True)},
+    @extend_schema(operation_id="settlement_visits_list", responses={200: page_of(VisitSerializer)},
                    tags=["settlement"])
     def get(self, request, region: str, code: str):
         """The institution's visits, newest first (paginated); ?year=2021&month=3 to filter."""
@@ -174,7 +175,7 @@ class SignupsView(APIView):
             return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
         return Response({"created": result.created, "unchanged": result.unchanged, "errors": result.errors})
 
-    @extend_schema(operation_id="settlement_signups_list", responses={200: MembershipSerializer(many=True)},
+    @extend_schema(operation_id="settlement_signups_list", responses={200: page_of(MembershipSerializer)},
                    tags=["settlement"])
     def get(self, request, region: str, code: str):
         institution = _institution(request, region, code)
