@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -22,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.idnumber import mask
+from medins.parsing import FileError, ParseError, parse_bank_account, parse_date, read_upload
 
 from . import services
 from .errors import CaseError
@@ -111,6 +113,9 @@ class InvoiceFormSet(forms.BaseInlineFormSet):
     def clean(self):
         super().clean()
         seen = set()
+        kept = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        if self.instance.pk is None and not kept:  # issue 11 finding 10: a case with no invoice is refused
+            raise forms.ValidationError(_("A case needs at least one invoice (for a lost one, its sealed stub copy)."))
         for form in self.forms:
             if not form.cleaned_data or form.cleaned_data.get("DELETE"):
                 continue
@@ -231,13 +236,37 @@ class PaymentOrderInline(_ReadOnly):
 # --------------------------------------------------------------------------- cases
 
 
-class CaseAddForm(forms.ModelForm):
-    materials_received = forms.BooleanField(label=_("all materials handed in"), required=False)
+class CaseInputForm(forms.ModelForm):
+    """What a clerk types is read as the API's input is (medins.parsing): the bank account as digits
+    (a formula such as =HYPERLINK(...) is refused), service dates within the region's window."""
+
+    def clean_bank_account(self):
+        try:
+            return parse_bank_account(self.cleaned_data.get("bank_account"))
+        except ParseError as exc:
+            raise forms.ValidationError(exc.message.localized()) from None
+
+    def clean(self):
+        data = super().clean()
+        person = data.get("person") or (self.instance.person if self.instance.pk else None)
+        if person is not None:
+            earliest, latest = services.service_date_window(person.region_id)
+            for name in ("service_from", "service_to"):
+                if data.get(name) and name in self.fields:
+                    try:
+                        parse_date(data[name], name, earliest=earliest, latest=latest)
+                    except ParseError as exc:
+                        self.add_error(name, exc.message.localized())
+        return data
 
     class Meta:
         model = Case
         fields = ("case_type", "person", "service_from", "service_to", "institution", "institution_name", "institution_level",
                   "delivery", "third_party_paid", "lost_invoice_promise", "bank_account", "note")
+
+
+class CaseAddForm(CaseInputForm):
+    materials_received = forms.BooleanField(label=_("all materials handed in"), required=False)
 
 
 class DecisionForm(forms.Form):
@@ -384,8 +413,7 @@ class CaseAdmin(SimpleHistoryAdmin):
         return ro
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = CaseAddForm
+        kwargs["form"] = CaseAddForm if obj is None else CaseInputForm
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_inlines(self, request, obj):
@@ -394,20 +422,31 @@ class CaseAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
         if not change:
-            case = services.case_receive(
-                acting_user=request.user, case_type=data["case_type"], person=data["person"], service_from=data["service_from"],
-                service_to=data.get("service_to"), institution=data.get("institution"), institution_name=data.get("institution_name", ""),
-                institution_level=data.get("institution_level", ""), delivery=data.get("delivery", ""),
-                third_party_paid=data.get("third_party_paid") or 0, bank_account=data.get("bank_account", ""),
-                lost_invoice_promise=data.get("lost_invoice_promise", False), note=data.get("note", ""),
-                materials_received=[m.code for m in data["case_type"].materials.all()] if data.get("materials_received") else [])
-            obj.pk = case.pk
-            obj.__dict__.update({k: v for k, v in case.__dict__.items() if not k.startswith("_")})
-            obj._state.adding = False
-            return
+            return  # received in save_related, with the inline's invoices (a case needs at least one)
         changes = {f: data[f] for f in form.changed_data if f in data}
         if changes:
             services.case_details_update(acting_user=request.user, case=obj, **changes)
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            return super().save_related(request, form, formsets, change)
+        data, obj = form.cleaned_data, form.instance
+        invoices = [{k: f.cleaned_data.get(k) for k in ("issuer", "number", "issued_on", "kind", "class_a", "class_b", "class_c")}
+                    for formset in formsets if formset.model is Invoice
+                    for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        case = services.case_receive(
+            acting_user=request.user, case_type=data["case_type"], person=data["person"], service_from=data["service_from"],
+            service_to=data.get("service_to"), institution=data.get("institution"), institution_name=data.get("institution_name", ""),
+            institution_level=data.get("institution_level", ""), delivery=data.get("delivery", ""),
+            third_party_paid=data.get("third_party_paid") or 0, bank_account=data.get("bank_account", ""),
+            lost_invoice_promise=data.get("lost_invoice_promise", False), note=data.get("note", ""), invoices=invoices,
+            materials_received=[m.code for m in data["case_type"].materials.all()] if data.get("materials_received") else [])
+        obj.pk = case.pk
+        obj.__dict__.update({k: v for k, v in case.__dict__.items() if not k.startswith("_")})
+        obj._state.adding = False
+        for formset in formsets:  # saved by the service, not by the formsets (the admin's change message reads these)
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        return None
 
     def save_formset(self, request, form, formset, change):
         case = form.instance
@@ -530,9 +569,13 @@ class PaymentFileAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "POST" and request.FILES.get("file"):
             try:
-                counts = services.payment_result_import(acting_user=request.user,
-                                                        content=request.FILES["file"].read().decode("utf-8-sig"))
-            except (CaseError, UnicodeDecodeError) as exc:
+                upload = request.FILES["file"]
+                counts = services.payment_result_import(
+                    acting_user=request.user, filename=upload.name,
+                    content=read_upload(upload, max_bytes=settings.STAFF_IMPORT_MAX_BYTES))
+            except FileError as exc:
+                self.message_user(request, exc.localized(), messages.ERROR)
+            except CaseError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
                 self.message_user(request, _("Paid %(paid)d, failed %(failed)d, unchanged %(unchanged)d, errors %(errors)d.")

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from medins.api.pagination import page_of
+from medins.parsing import ParseError, max_length, parse_text
 
 from .errors import CaseError
 from .models import Batch, BatchSource, Case, MaterialsNotice
 from .selectors import operator_school_id, school_batches, school_cases, school_notices
 from .services import batch_submit
+from .workflow import CaseState
 
 MAX_ROWS = 10_000
 # A batch body may be far larger than Django's global DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by
@@ -29,18 +34,49 @@ class IsSchoolOperator(BasePermission):
         return school_id is not None
 
 
-class BatchSerializer(serializers.ModelSerializer):
+class BatchSummarySerializer(serializers.ModelSerializer):
+    """A batch in the list: counts only (the per-row report is read one batch at a time)."""
+
     batch_id = serializers.CharField(source="client_batch_id")
 
     class Meta:
         model = Batch
-        fields = ("id", "batch_id", "source", "filename", "submitted_at", "total_rows", "accepted_rows", "rejected_rows", "report")
+        fields = ("id", "batch_id", "source", "filename", "submitted_at", "total_rows", "accepted_rows", "rejected_rows")
+
+
+class BatchSerializer(BatchSummarySerializer):
+    report = serializers.ListField(child=serializers.DictField())
+
+    class Meta(BatchSummarySerializer.Meta):
+        fields = (*BatchSummarySerializer.Meta.fields, "report")
+
+
+def _paginated(request, view, queryset, serializer_class, *, extra=None):
+    """Every list of the school API is paginated (issue 11 item 4): ?page=N, PAGE_SIZE per page."""
+    paginator = PageNumberPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    data = serializer_class(page, many=True).data
+    if extra is not None:
+        data = [{**item, **extra(obj)} for item, obj in zip(data, page, strict=True)]
+    return paginator.get_paginated_response(data)
+
+
+def _invalid(field: str, message: str) -> Response:
+    return Response({"error": {"code": "invalid", "field": field, "message": message}}, status=status.HTTP_400_BAD_REQUEST)
 
 
 class NoticeSerializer(serializers.ModelSerializer):
     class Meta:
         model = MaterialsNotice
         fields = ("id", "issued_at", "missing", "note")
+
+
+class SchoolNoticeSerializer(NoticeSerializer):
+    case = serializers.CharField(source="case.number")
+    case_id = serializers.IntegerField()
+
+    class Meta(NoticeSerializer.Meta):
+        fields = (*NoticeSerializer.Meta.fields, "case", "case_id")
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -80,10 +116,10 @@ class BatchListCreateView(APIView):
                 request._body = request.read(length) if length else b""
         return super().initialize_request(request, *args, **kwargs)
 
-    @extend_schema(responses=BatchSerializer(many=True), tags=["claims"])
+    @extend_schema(responses=page_of(BatchSummarySerializer), tags=["claims"])
     def get(self, request):
-        batches = school_batches(request.school_id).order_by("-submitted_at", "-pk")[:200]
-        return Response(BatchSerializer(batches, many=True).data)
+        return _paginated(request, self, school_batches(request.school_id).order_by("-submitted_at", "-pk"),
+                          BatchSummarySerializer)
 
     @extend_schema(
         request=serializers.DictField(), responses={201: BatchSerializer, 200: BatchSerializer}, tags=["claims"],
@@ -95,14 +131,16 @@ class BatchListCreateView(APIView):
                     f"At most {MAX_ROWS} cases and {MAX_BATCH_BODY // (1024 * 1024)} MB per request.")
     def post(self, request):
         body = request.data if isinstance(request.data, dict) else {}
-        batch_id = request.headers.get("Idempotency-Key") or body.get("batch_id") or ""
+        try:
+            batch_id = parse_text(request.headers.get("Idempotency-Key") or body.get("batch_id"), "batch_id",
+                                  max_length=max_length(Batch, "client_batch_id"), numbers=True)
+        except ParseError as exc:
+            return _invalid(exc.field, exc.localized())
         rows = body.get("cases")
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            return Response({"error": {"code": "invalid", "field": "cases", "message": "cases: a list of objects is required"}},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return _invalid("cases", "cases: a list of objects is required")
         if len(rows) > MAX_ROWS:
-            return Response({"error": {"code": "invalid", "field": "cases", "message": f"at most {MAX_ROWS} cases"}},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return _invalid("cases", f"at most {MAX_ROWS} cases")
         from enrollment.models import School
 
         try:
@@ -124,14 +162,20 @@ class BatchDetailView(APIView):
 class CaseListView(APIView):
     permission_classes = [IsSchoolOperator]
 
-    @extend_schema(responses=CaseSerializer(many=True), tags=["claims"])
+    @extend_schema(responses=page_of(CaseSerializer), tags=["claims"], parameters=[
+        OpenApiParameter("state", str, description="only cases in this state"),
+        OpenApiParameter("batch", int, description="only cases of this batch (its id)")])
     def get(self, request):
-        cases = school_cases(request.school_id).order_by("-pk")
-        if request.query_params.get("state"):
-            cases = cases.filter(state=request.query_params["state"])
-        if request.query_params.get("batch"):
-            cases = cases.filter(batch_id=request.query_params["batch"])
-        return Response(CaseSerializer(cases[:500], many=True).data)
+        cases = school_cases(request.school_id).select_related("case_type", "person", "batch").order_by("-pk")
+        if state := request.query_params.get("state"):
+            if state not in CaseState.values:
+                return _invalid("state", f"state: one of {', '.join(CaseState.values)}")
+            cases = cases.filter(state=state)
+        if batch := request.query_params.get("batch"):
+            if not batch.isascii() or not batch.isdigit():
+                return _invalid("batch", "batch: the id of a batch")
+            cases = cases.filter(batch_id=int(batch))
+        return _paginated(request, self, cases, CaseSerializer)
 
 
 class CaseDetailView(APIView):
@@ -146,7 +190,7 @@ class CaseDetailView(APIView):
 class NoticeListView(APIView):
     permission_classes = [IsSchoolOperator]
 
-    @extend_schema(responses=NoticeSerializer(many=True), tags=["claims"])
+    @extend_schema(responses=page_of(SchoolNoticeSerializer), tags=["claims"])
     def get(self, request):
-        notices = school_notices(request.school_id).order_by("-issued_at")[:500]
-        return Response([{**NoticeSerializer(n).data, "case": n.case.number, "case_id": n.case_id} for n in notices])
+        notices = school_notices(request.school_id).select_related("case").order_by("-issued_at", "-pk")
+        return _paginated(request, self, notices, SchoolNoticeSerializer)

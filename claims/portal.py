@@ -6,15 +6,18 @@ import hashlib
 from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.models import School
+from medins.parsing import FileError, read_upload
 
 from .errors import CaseError
 from .models import BatchSource
@@ -45,6 +48,11 @@ class UploadForm(forms.Form):
                                            "left empty, it is derived from the file's content."))
     file = forms.FileField(label=_("File (CSV or XLSX)"))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _("At most %(mb)s MB and %(rows)s rows.") % {
+            "mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024), "rows": settings.UPLOAD_MAX_ROWS}
+
 
 @login_required(login_url=LOGIN)
 def home(request):
@@ -63,7 +71,10 @@ def upload(request):
     error = None
     if request.method == "POST" and form.is_valid():
         f = form.cleaned_data["file"]
-        content = f.read()
+        try:
+            content = read_upload(f)  # at most UPLOAD_MAX_BYTES, refused before it is read
+        except FileError as exc:
+            return render(request, "portal/upload.html", {"school": school, "form": form, "error": exc.message.localized()})
         batch_id = form.cleaned_data["batch_id"] or "file-" + hashlib.sha256(content).hexdigest()[:16]
         try:
             rows = rows_from_file(f.name, content)
@@ -87,7 +98,14 @@ def sample(request):
 def batch_detail(request, pk):
     school = _school(request)
     batch = get_object_or_404(school_batches(school.pk), pk=pk)
-    return render(request, "portal/batch.html", {"school": school, "batch": batch})
+    # Bounded page (issue 11 finding 7): the report REPORT_PAGE_ROWS rows at a time, the rejected rows alone on request.
+    rows = batch.report or []
+    rejected_only = request.GET.get("status") == "rejected"
+    if rejected_only:
+        rows = [r for r in rows if r.get("status") == "rejected"]
+    page = Paginator(rows, settings.REPORT_PAGE_ROWS).get_page(request.GET.get("page"))
+    return render(request, "portal/batch.html", {"school": school, "batch": batch, "page": page,
+                                                 "rejected_only": rejected_only})
 
 
 @login_required(login_url=LOGIN)

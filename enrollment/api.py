@@ -7,11 +7,13 @@ import datetime as dt
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from medins.benefits.errors import QuoteError
+from medins.parsing import ParseError, parse_text
 
 from .models import Payment, PaymentSource, Person
 from .previewing import preview_or_error
@@ -89,7 +91,7 @@ class EnrollmentPreviewView(APIView):
 class PersonListSerializer(serializers.ModelSerializer):
     id_number = serializers.CharField(source="masked_id_number")
     region = serializers.CharField(source="region.code")
-    school = serializers.CharField(source="school.name", default=None)
+    school = serializers.CharField(source="school.name", default=None, allow_null=True)
 
     class Meta:
         model = Person
@@ -129,7 +131,11 @@ class PersonListView(generics.ListAPIView):
 
     def get_queryset(self):
         qs = Person.objects.select_related("region", "school").order_by("-pk")
-        return persons_search(qs, self.request.query_params.get("q", ""))
+        try:  # a NUL byte or a novel-length term is a 400, not a database error (issue 11 item 4)
+            term = parse_text(self.request.query_params.get("q", ""), "q", max_length=50)
+        except ParseError as exc:
+            raise ValidationError({"q": [str(exc.message)]}) from None
+        return persons_search(qs, term)
 
     @extend_schema(parameters=[OpenApiParameter("q", str, description="ID number, last digits, or start of the name")],
                    tags=["enrollment"])

@@ -1,19 +1,22 @@
 """Reading tax bureau payment files (CSV or XLSX) into validated rows.
 
 Columns may carry English or the tax bureau's Chinese headers. Parsing is per row: a bad row
-becomes a RowProblem naming the field, never an exception that stops the file.
+becomes a RowProblem naming the field, never an exception that stops the file. Files, amounts,
+dates, flags and text are read with the one parser, medins.parsing (FileError is its own).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Callable, Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import NamedTuple
 
+from django.conf import settings
 from django.utils.translation import gettext_noop
+
+from medins import parsing
+from medins.parsing import FileError
 
 from .idnumber import IdNumberError, check_id_number, mask, normalize
 from .messages import Msg
@@ -27,12 +30,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "newborn_registration": ("newborn_registration", "新生儿登记"),
 }
 REQUIRED = ("receipt_number", "id_number", "paid_on", "amount")
-_TRUE = {"1", "true", "yes", "y", "是"}
-_FALSE = {"", "0", "false", "no", "n", "否"}
-
-
-class FileError(ValueError):
-    """The file as a whole cannot be read (format, encoding, missing columns)."""
+__all__ = ["COLUMNS", "REQUIRED", "FileError", "RowProblem", "TaxRow", "read_table", "row_error", "row_message", "row_parser"]
 
 
 class RowProblem(ValueError):
@@ -51,57 +49,15 @@ class TaxRow(NamedTuple):
     newborn_registration: bool
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return repr(value)
-    return str(value).strip()
-
-
-def _csv_rows(content: bytes) -> Iterator[list[str]]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
-        raise FileError(Msg(gettext_noop("the CSV file is neither UTF-8 nor GB18030 text")))
-    for values in csv.reader(io.StringIO(text, newline="")):
-        yield [v.strip() for v in values]
-
-
-def _xlsx_rows(content: bytes) -> Iterator[list[str]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise FileError(Msg(gettext_noop("not a readable XLSX workbook: %(error)s"), error=str(exc))) from exc
-    try:
-        for values in book.worksheets[0].iter_rows(values_only=True):
-            yield [_cell(v) for v in values]
-    finally:
-        book.close()
-
-
 def read_table(filename: str, content: bytes) -> tuple[list[str], dict[str, int], Iterator[tuple[int, list[str]]]]:
-    """(header, column index by field, iterator of (row number in the file, values))."""
-    name = filename.lower()
-    if name.endswith(".xlsx"):
-        rows = _xlsx_rows(content)
-    elif name.endswith(".csv") or name.endswith(".txt"):
-        rows = _csv_rows(content)
-    else:
-        raise FileError(Msg(gettext_noop("upload a .csv or .xlsx file")))
-    header = next(rows, None)
-    if not header:
-        raise FileError(Msg(gettext_noop("the file is empty")))
+    """(header, column index by field, iterator of (row number in the file, values)).
+
+    The file is read by the one reader (medins.parsing.read_table: UTF-8 with or without BOM or
+    GB18030 CSV, XLSX checked before openpyxl sees it) within the tax file limits
+    (STAFF_IMPORT_MAX_BYTES, STAFF_IMPORT_MAX_ROWS): a tax bureau file of a city is far larger than a
+    school's upload."""
+    header, rows = parsing.read_table(filename, content, max_bytes=settings.STAFF_IMPORT_MAX_BYTES,
+                                      max_rows=settings.STAFF_IMPORT_MAX_ROWS)
     lookup = {h.strip().lower(): i for i, h in enumerate(header) if h}
     columns = {}
     for field, aliases in COLUMNS.items():
@@ -114,31 +70,17 @@ def read_table(filename: str, content: bytes) -> tuple[list[str], dict[str, int]
         expected = "; ".join(f"{f} ({'/'.join(COLUMNS[f][1:])})" for f in missing)
         raise FileError(Msg(gettext_noop("missing column(s): %(columns)s"), columns=expected))
 
-    def numbered():
-        for number, values in enumerate(rows, start=2):
-            if any(values):
-                yield number, values
-
-    return header, columns, numbered()
+    return header, columns, rows
 
 
 _FIELDS = ("receipt_number", "id_number", "name", "paid_on", "amount", "newborn_registration")
-_FLAGS = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
-_CENT = Decimal("0.01")
 
 
 def _amount(raw: str) -> Decimal:
     try:
-        amount = Decimal(raw.replace(",", ""))
-    except InvalidOperation:
-        raise RowProblem("amount", Msg(gettext_noop("'%(value)s' is not an amount"), value=raw)) from None
-    try:
-        exact = amount.is_finite() and amount >= 0 and amount == amount.quantize(_CENT)
-    except InvalidOperation:  # too many digits to quantize (e.g. 1E+40)
-        exact = False
-    if not exact:
-        raise RowProblem("amount", Msg(gettext_noop("'%(value)s' is not an amount in yuan and fen"), value=raw))
-    return amount.quantize(_CENT)
+        return parsing.parse_money(raw, "amount", grouping=True)  # tax files write 1,234.50
+    except parsing.ParseError as exc:
+        raise RowProblem("amount", exc.message) from None
 
 
 def row_parser(columns: dict[str, int]) -> Callable[[int, list[str]], TaxRow]:
@@ -149,6 +91,7 @@ def row_parser(columns: dict[str, int]) -> Callable[[int, list[str]], TaxRow]:
     padding = [""] * width
     dates: dict[str, dt.date] = {}  # a file has a few hundred distinct payment dates
     amounts: dict[str, Decimal] = {}
+    latest = parsing.today()  # a payment is never dated in the future
 
     def parse(number: int, values: list[str]) -> TaxRow:
         if len(values) < width:
@@ -157,8 +100,11 @@ def row_parser(columns: dict[str, int]) -> Callable[[int, list[str]], TaxRow]:
             (values[p] or "").strip() if p is not None else "" for p in positions)
         if not receipt:
             raise RowProblem("receipt_number", Msg(gettext_noop("required")))
-        if len(receipt) > 40:
-            raise RowProblem("receipt_number", Msg(gettext_noop("longer than 40 characters")))
+        try:
+            receipt = parsing.parse_text(receipt, "receipt_number", max_length=40)
+            name = parsing.parse_text(name, "name", max_length=50)
+        except parsing.ParseError as exc:
+            raise RowProblem(exc.field, exc.message) from None
         try:
             id_number = check_id_number(raw_id)
         except IdNumberError as exc:
@@ -166,9 +112,9 @@ def row_parser(columns: dict[str, int]) -> Callable[[int, list[str]], TaxRow]:
         paid_on = dates.get(raw_date)
         if paid_on is None:
             try:
-                paid_on = dt.date.fromisoformat(raw_date.replace("/", "-")[:10])
-            except ValueError:
-                raise RowProblem("paid_on", Msg(gettext_noop("'%(value)s' is not a date YYYY-MM-DD"), value=raw_date)) from None
+                paid_on = parsing.parse_date(raw_date, "paid_on", lenient=True, latest=latest)
+            except parsing.ParseError as exc:
+                raise RowProblem("paid_on", exc.message) from None
             if len(dates) < 10_000:
                 dates[raw_date] = paid_on
         amount = amounts.get(raw_amount)
@@ -176,10 +122,10 @@ def row_parser(columns: dict[str, int]) -> Callable[[int, list[str]], TaxRow]:
             amount = _amount(raw_amount)
             if len(amounts) < 10_000:
                 amounts[raw_amount] = amount
-        newborn = _FLAGS.get(flag.lower())
-        if newborn is None:
-            raise RowProblem("newborn_registration",
-                             Msg(gettext_noop("'%(value)s': expected 是/否 or true/false"), value=flag.lower()))
+        try:
+            newborn = parsing.parse_bool(flag, "newborn_registration")
+        except parsing.ParseError as exc:
+            raise RowProblem("newborn_registration", exc.message) from None
         return TaxRow(number, receipt, id_number, name, paid_on, amount, newborn)
 
     return parse

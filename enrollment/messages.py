@@ -1,73 +1,13 @@
-"""Messages that read in English as plain strings (API, logs, command output, the stored import
-report) and in the clerk's language in the admin.
-
-A `Msg` is a `str` (its English text) that also keeps its template — the msgid in the
-translation catalogue — and its parameters, so the admin can render it again with `gettext` in
-the active language. Pure Python: `gettext` is imported only when a message is localised.
-"""
+"""Enrollment's helpers around `Msg` (medins.messages, re-exported here): a message that reads in
+English as a plain string (API, logs, the stored import report) and in the clerk's language in
+the admin."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.utils.translation import gettext_noop
 
 from medins.benefits.errors import InvalidParameter, MissingParameter
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (Msg, int, str)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return str(value)  # dates, decimals: their ISO / plain text form
-
-
-def _render(value: Any, localise: bool) -> Any:
-    if isinstance(value, Msg):
-        return value.localized() if localise else str.__str__(value)
-    if isinstance(value, list):
-        return ("、" if localise else ", ").join(str(_render(v, localise)) for v in value)
-    return value
-
-
-class Msg(str):
-    """Msg(gettext_noop("check digit is %(got)s, expected %(expected)s"), got="0", expected="9").
-
-    Wrap the template in gettext_noop so makemessages extracts it."""
-
-    template: str
-    params: dict[str, Any]
-
-    def __new__(cls, template: str, **params: Any) -> Msg:
-        params = {k: _plain(v) for k, v in params.items()}
-        text = template % {k: _render(v, False) for k, v in params.items()} if params else template
-        obj = super().__new__(cls, text)
-        obj.template, obj.params = template, params
-        return obj
-
-    def localized(self) -> str:
-        from django.utils.translation import gettext
-
-        template = gettext(self.template)
-        return template % {k: _render(v, True) for k, v in self.params.items()} if self.params else template
-
-    def as_json(self) -> dict:
-        def enc(v):
-            if isinstance(v, Msg):
-                return v.as_json()
-            return [enc(x) for x in v] if isinstance(v, list) else v
-
-        return {"template": self.template, "params": {k: enc(v) for k, v in self.params.items()}}
-
-    @classmethod
-    def from_json(cls, data: dict) -> Msg:
-        def dec(v):
-            if isinstance(v, dict):
-                return cls.from_json(v)
-            return [dec(x) for x in v] if isinstance(v, list) else v
-
-        return cls(data["template"], **{k: dec(v) for k, v in data.get("params", {}).items()})
+from medins.messages import Msg
 
 
 def label(choice_label) -> Msg:
@@ -83,6 +23,8 @@ def message_of(exc: BaseException) -> Msg | str:
     detail = getattr(exc, "detail", None)
     if isinstance(detail, Msg):
         return detail
+    if isinstance(getattr(exc, "message", None), Msg):  # medins.parsing.ParseError
+        return exc.message
     if exc.args and isinstance(exc.args[0], Msg):
         return exc.args[0]
     if isinstance(exc, MissingParameter):

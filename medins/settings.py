@@ -118,6 +118,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "medins.api.errors.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -129,7 +130,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "medins.api.errors.document_error_responses"],
 }
+
+# Limits on outside data (medins.parsing): files uploaded by schools and institutions (portal,
+# API, admin pool upload) and the rows a file may hold. Staff imports (tax bureau files, the
+# bank's result file) are larger by nature and have their own limits.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
+UPLOAD_MAX_ROWS = env.int("UPLOAD_MAX_ROWS", default=10_000)
+STAFF_IMPORT_MAX_BYTES = env.int("STAFF_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+STAFF_IMPORT_MAX_ROWS = env.int("STAFF_IMPORT_MAX_ROWS", default=2_000_000)
+# A portal or admin page shows at most this many rows of a batch's report (the rest page by page).
+REPORT_PAGE_ROWS = env.int("REPORT_PAGE_ROWS", default=200)
 
 # Celery: with no REDIS_URL, tasks run eagerly in-process so the demo needs nothing installed.
 REDIS_URL = env("REDIS_URL", default="")

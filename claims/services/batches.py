@@ -11,24 +11,24 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
 from collections.abc import Iterable
 from functools import partial
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from enrollment.idnumber import normalize
 from enrollment.models import Person
 from medins.bulk import insert_history, marks, qn
 from medins.models import Institution, InstitutionLevel
+from medins.parsing import FileError, ParseError, max_length, parse_text, read_records
 
 from ..errors import CaseError, DuplicateInvoice, DuplicateMaternity
 from ..models import Attachment, Batch, Benefit, Case, CaseMaterial, CaseTransition, CaseType, Invoice
 from ..selectors import claimed_invoices, covered_pairs, maternity_conflicts, same_pregnancy
 from ..workflow import CaseState
-from .cases import Received, case_prepare, case_receive, not_covered_reason, received_reason
+from .cases import Received, case_prepare, case_receive, not_covered_reason, policy_version_spans, received_reason
 
 S = CaseState
 CHUNK_SIZE = 500
@@ -39,6 +39,8 @@ COLUMNS = ["row_id", "id_number", "name", "case_type", "service_from", "service_
            "class_a", "class_b", "class_c", "third_party_paid", "bank_account", "materials"]
 REQUIRED_COLUMNS = {"id_number", "case_type", "service_from", "invoice_issuer", "invoice_number", "invoice_date"}
 MAX_ATTACHMENT = 5 * 1024 * 1024
+# What a bad row may raise: it becomes that row's error, never an exception past the batch (issue 10 item 4).
+ROW_ERRORS = (CaseError, ParseError, ValueError, ArithmeticError, KeyError, TypeError, AttributeError)
 
 
 class BatchFileError(Exception):
@@ -46,40 +48,15 @@ class BatchFileError(Exception):
 
 
 def rows_from_file(filename: str, content: bytes) -> list[dict]:
-    name = (filename or "").lower()
-    if name.endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
-        except Exception as exc:  # openpyxl raises many kinds for a broken file
-            raise BatchFileError(f"not a readable XLSX file: {exc}") from exc
-        values = [["" if v is None else (v.isoformat()[:10] if hasattr(v, "isoformat") else str(v)) for v in row]
-                  for row in sheet.iter_rows(values_only=True)]
-    elif name.endswith(".csv"):
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = content.decode("gb18030")
-            except UnicodeDecodeError as exc:
-                raise BatchFileError("the CSV file is neither UTF-8 nor GB18030") from exc
-        values = list(csv.reader(io.StringIO(text)))
-    else:
-        raise BatchFileError("upload a .csv or .xlsx file")
-    if not values:
-        raise BatchFileError("the file is empty")
-    header = [h.strip() for h in values[0]]
+    """The rows of an uploaded batch file (medins.parsing.read_records: CSV in UTF-8/GB18030 or XLSX,
+    at most UPLOAD_MAX_BYTES and UPLOAD_MAX_ROWS), each with its line number under "_line"."""
+    try:
+        header, rows = read_records(filename, content, line_key="_line")
+    except FileError as exc:
+        raise BatchFileError(exc.message.localized()) from None
     missing = REQUIRED_COLUMNS - set(header)
     if missing:
-        raise BatchFileError(f"missing columns: {', '.join(sorted(missing))}")
-    rows = []
-    for line, cells in enumerate(values[1:], 2):
-        if not any(str(c).strip() for c in cells):
-            continue
-        row = {h: str(cells[i]).strip() if i < len(cells) else "" for i, h in enumerate(header) if h}
-        row["_line"] = line
-        rows.append(row)
+        raise BatchFileError(gettext("missing columns: %(columns)s") % {"columns": ", ".join(sorted(missing))})
     return rows
 
 
@@ -87,31 +64,45 @@ class _Lookups:
     """What the rows of one chunk need from the database, fetched once per chunk (bounded queries)."""
 
     def __init__(self, rows: list[dict], *, school):
-        self.id_numbers = [normalize(str(row.get("id_number", ""))) if isinstance(row, dict) else "" for row in rows]
+        self.id_numbers = [normalize(row["id_number"]) if isinstance(row, dict) and type(row.get("id_number")) is str else ""
+                           for row in rows]
         self.persons = {p.id_number: p for p in Person.objects.filter(school=school, id_number__in=set(self.id_numbers))}
-        codes = {str(row.get("institution_code") or "").strip() for row in rows if isinstance(row, dict)} - {""}
+        codes = {row["institution_code"].strip() for row in rows
+                 if isinstance(row, dict) and type(row.get("institution_code")) is str} - {""}
         region_ids = {p.region_id for p in self.persons.values()}
         self.institutions = ({(i.region_id, i.code): i for i in Institution.objects.filter(code__in=codes, region_id__in=region_ids)}
                              if codes and region_ids else {})
 
 
-def _row_kwargs(row: dict, *, id_number: str, lookups: _Lookups, case_types: dict) -> dict:
+def _row_text(row: dict, key: str, max_length: int | None) -> str:
+    try:
+        return parse_text(row.get(key), key, max_length=max_length, numbers=True)
+    except ParseError as exc:
+        raise CaseError(exc.localized(), field=key) from None
+
+
+def _row_kwargs(row: dict, *, id_number: str, lookups: _Lookups, case_types: dict, policy_spans: dict | None = None) -> dict:
+    """A row's values for case_prepare. Strings are read with medins.parsing (an object where a string
+    is expected, a NUL byte or an over-long value is this row's error); amounts, dates, the bank
+    account and lost_invoice_promise are passed on as sent and read by case_prepare."""
+    _row_text(row, "id_number", 18)
     person = lookups.persons.get(id_number)
     if person is None:
         # The same answer whether the person is unknown or another school's: nothing leaks.
         raise CaseError("id_number: 不是本校参保学生（not an insured student of this school）", field="id_number")
-    if row.get("name") and row["name"].strip() != person.name:
+    name = _row_text(row, "name", max_length(Person, "name"))
+    if name and name != person.name:
         raise CaseError("name: 姓名与身份证号不符（name does not match the ID number）", field="name")
-    case_type = case_types.get((person.region_id, str(row.get("case_type", "")).strip()))
+    case_type = case_types.get((person.region_id, _row_text(row, "case_type", max_length(CaseType, "code"))))
     if case_type is None:
         raise CaseError("case_type: 未知的报销类型（unknown case type）", field="case_type")
     institution = None
-    code = str(row.get("institution_code") or "").strip()
+    code = _row_text(row, "institution_code", max_length(Institution, "code"))
     if code:
         institution = lookups.institutions.get((person.region_id, code))
         if institution is None:
             raise CaseError("institution_code: 不是本地定点医疗机构编码（unknown designated institution）", field="institution_code")
-    level = str(row.get("institution_level") or "").strip()
+    level = _row_text(row, "institution_level", max_length(Case, "institution_level"))
     if level and level not in InstitutionLevel.values:
         raise CaseError("institution_level: 未知的医院级别（unknown level）", field="institution_level")
     if "invoices" in row:
@@ -123,23 +114,32 @@ def _row_kwargs(row: dict, *, id_number: str, lookups: _Lookups, case_types: dic
     materials = row.get("materials") or []
     if isinstance(materials, str):
         materials = [m.strip() for m in materials.replace("；", ";").split(";") if m.strip()]
+    if not isinstance(materials, list) or not all(type(m) is str and len(m) <= 60 for m in materials):
+        raise CaseError("materials: a list of material codes", field="materials")
     attachments = []
-    for i, a in enumerate(row.get("attachments") or []):
+    raw_attachments = row.get("attachments") or []
+    if not isinstance(raw_attachments, list):
+        raise CaseError("attachments: a list of attachments", field="attachments")
+    for i, a in enumerate(raw_attachments):
+        if not isinstance(a, dict) or type(a.get("content_base64", "")) is not str:
+            raise CaseError(f"attachments[{i}]: an object with content_base64", field=f"attachments[{i}]")
         try:
             content = base64.b64decode(a.get("content_base64", ""), validate=True)
         except (binascii.Error, ValueError):
             raise CaseError(f"attachments[{i}]: content_base64 is not base64", field=f"attachments[{i}]") from None
         if len(content) > MAX_ATTACHMENT:
             raise CaseError(f"attachments[{i}]: larger than 5 MB", field=f"attachments[{i}]")
-        attachments.append({"material": a.get("material", ""), "filename": str(a.get("filename") or f"attachment-{i + 1}")[:200],
-                            "content_type": a.get("content_type", ""), "content": content})
+        attachments.append({"material": _row_text(a, "material", 60), "content": content,
+                            "filename": (_row_text(a, "filename", None) or f"attachment-{i + 1}")[:200],
+                            "content_type": _row_text(a, "content_type", 100)})
     return {
         "case_type": case_type, "person": person, "service_from": row.get("service_from"),
         "service_to": row.get("service_to") or None, "institution": institution,
-        "institution_name": str(row.get("institution_name") or ""), "institution_level": level,
-        "delivery": str(row.get("delivery") or ""), "third_party_paid": row.get("third_party_paid") or "0",
-        "bank_account": str(row.get("bank_account") or ""), "invoices": invoices, "materials_received": materials,
-        "lost_invoice_promise": bool(row.get("lost_invoice_promise")), "attachments": attachments,
+        "institution_name": row.get("institution_name") or "", "institution_level": level,
+        "delivery": row.get("delivery") or "", "third_party_paid": row.get("third_party_paid"),
+        "bank_account": row.get("bank_account") or "", "invoices": invoices, "materials_received": materials,
+        "lost_invoice_promise": row.get("lost_invoice_promise"), "attachments": attachments,
+        "policy_spans": policy_spans,
     }
 
 
@@ -185,16 +185,17 @@ def _submit(*, acting_user, school, client_batch_id, rows, source, filename) -> 
     batch = Batch.objects.create(school=school, client_batch_id=client_batch_id, source=source, filename=filename[:200],
                                  submitted_by=acting_user)
     case_types = {(t.region_id, t.code): t for t in CaseType.objects.filter(active=True).prefetch_related("materials")}
+    spans = policy_version_spans({region_id for region_id, _code in case_types})  # the service-date window, read once
     report = []
     for start in range(0, len(rows), CHUNK_SIZE):
         chunk = list(enumerate(rows[start:start + CHUNK_SIZE], start + 1))
         try:
             with transaction.atomic():
-                entries = _receive_chunk(chunk, acting_user=acting_user, school=school, batch=batch, case_types=case_types)
+                entries = _receive_chunk(chunk, acting_user=acting_user, school=school, batch=batch, case_types=case_types, spans=spans)
         except IntegrityError:
             # An invoice of the chunk was claimed by a concurrent request after it was checked:
             # this chunk again one row at a time, so that only the row concerned is refused.
-            entries = _receive_rows(chunk, acting_user=acting_user, school=school, batch=batch, case_types=case_types)
+            entries = _receive_rows(chunk, acting_user=acting_user, school=school, batch=batch, case_types=case_types, spans=spans)
         report.extend(entries)
     accepted = sum(1 for entry in report if entry["status"] == "accepted")
     batch.total_rows = len(report)
@@ -210,7 +211,7 @@ def _entry(index: int, row) -> dict:
     return {"row": row.get("_line", index), "row_id": str(row.get("row_id") or "")}
 
 
-def _receive_rows(chunk, *, acting_user, school, batch, case_types) -> list[dict]:
+def _receive_rows(chunk, *, acting_user, school, batch, case_types, spans) -> list[dict]:
     """Row by row, each in its own savepoint, through case_receive (the fallback of a chunk)."""
     entries = []
     for index, row in chunk:
@@ -218,16 +219,16 @@ def _receive_rows(chunk, *, acting_user, school, batch, case_types) -> list[dict
         try:
             with transaction.atomic():
                 lookups = _Lookups([row], school=school)
-                kwargs = _row_kwargs(row, id_number=lookups.id_numbers[0], lookups=lookups, case_types=case_types)
+                kwargs = _row_kwargs(row, id_number=lookups.id_numbers[0], lookups=lookups, case_types=case_types, policy_spans=spans)
                 case = case_receive(acting_user=acting_user, school=school, batch=batch, **kwargs)
-        except (CaseError, KeyError, TypeError, AttributeError) as exc:
+        except ROW_ERRORS as exc:
             entries.append(_rejected(entry, exc))
         else:
             entries.append(_accepted(entry, case))
     return entries
 
 
-def _receive_chunk(chunk, *, acting_user, school, batch, case_types) -> list[dict]:
+def _receive_chunk(chunk, *, acting_user, school, batch, case_types, spans) -> list[dict]:
     """The rows of one chunk received set-based: the same checks as case_receive, a fixed number of queries.
 
     Per chunk: persons, institutions, cover, claimed invoices, earlier maternity cases (one query
@@ -241,9 +242,9 @@ def _receive_chunk(chunk, *, acting_user, school, batch, case_types) -> list[dic
         entry = _entry(index, row)
         entries.append(entry)
         try:
-            kwargs = _row_kwargs(row, id_number=id_number, lookups=lookups, case_types=case_types)
+            kwargs = _row_kwargs(row, id_number=id_number, lookups=lookups, case_types=case_types, policy_spans=spans)
             prepared.append((entry, case_prepare(acting_user=acting_user, school=school, batch=batch, **kwargs)))
-        except (CaseError, KeyError, TypeError, AttributeError) as exc:
+        except ROW_ERRORS as exc:
             _rejected(entry, exc)
 
     claimed = claimed_invoices((inv.issuer, inv.number) for _e, r in prepared for inv in r.invoices)

@@ -5,13 +5,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from enrollment.selectors import is_covered
+from medins.models import PolicyVersion
+from medins.parsing import (
+    ParseError,
+    max_length,
+    parse_bank_account,
+    parse_bool,
+    parse_date,
+    parse_money,
+    parse_text,
+    today,
+)
 from medins.quoting import quote_or_error
 from medins.selectors import PolicyCache
 
@@ -49,6 +61,7 @@ from ..workflow import EDITABLE, CaseState, allowed
 
 S = CaseState
 SYSTEM_USERNAME = "system"
+MAX_NOTE = 2000  # a case note (TextField) read from outside
 
 
 def system_user():
@@ -104,38 +117,70 @@ def _coverage_reason(case: Case) -> str | None:
 # --------------------------------------------------------------------------- receiving
 
 
+def _parsed(fn, *args, **kwargs):
+    """A value read with medins.parsing; its refusal becomes InvalidCase naming the field (in the reader's language)."""
+    try:
+        return fn(*args, **kwargs)
+    except ParseError as exc:
+        raise InvalidCase(exc.localized(), field=exc.field) from None
+
+
 def _money(value, field: str) -> Decimal:
-    try:
-        amount = Decimal(str(value if value not in (None, "") else "0"))
-    except InvalidOperation:
-        raise InvalidCase(f"{field}: not an amount", field=field) from None
-    if amount < 0 or amount != amount.quantize(Decimal("0.01")) or not amount.is_finite():
-        raise InvalidCase(f"{field}: must be a non-negative amount with at most 2 decimals", field=field)
-    return amount
+    return _parsed(parse_money, value, field, default=Decimal("0.00"))
 
 
-def _date(value, field: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InvalidCase(f"{field}: not a date YYYY-MM-DD", field=field) from None
+def _date(value, field: str, *, earliest: dt.date | None = None, latest: dt.date | None = None) -> dt.date:
+    return _parsed(parse_date, value, field, earliest=earliest, latest=latest)
 
 
-def _invoices(invoices: Iterable[dict]) -> list[Invoice]:
+def _text(value, field: str, model_field: str | None = None, *, model=Case, required: bool = False) -> str:
+    return _parsed(parse_text, value, field, max_length=max_length(model, model_field or field), required=required)
+
+
+def service_date_window(region_id: int, *, versions: dict | None = None) -> tuple[dt.date | None, dt.date]:
+    """The service dates a case of the region may have (issue 11 item 4 "dates within a sane window of
+    the policy versions"): from the first policy version's start to a year after the last one's
+    end (a case of a year whose policy is not loaded yet is received and refused at calculation
+    naming the missing parameter), and never after today. `versions`: {region_id: (first start,
+    last end or None)} read once for many cases (school batches)."""
+    if versions is None:
+        versions = policy_version_spans([region_id])
+    latest = today()
+    first, last = versions.get(region_id, (None, None))
+    if last is not None:
+        latest = min(latest, last + dt.timedelta(days=366))
+    return first, latest
+
+
+def policy_version_spans(region_ids) -> dict[int, tuple[dt.date, dt.date | None]]:
+    """{region_id: (first effective_from, last effective_to or None when open-ended)} in one query."""
+    spans: dict[int, tuple[dt.date, dt.date | None]] = {}
+    for region_id, start, end in PolicyVersion.objects.filter(region_id__in=set(region_ids)).values_list(
+            "region_id", "effective_from", "effective_to"):
+        first, last = spans.get(region_id, (start, end))
+        spans[region_id] = (min(first, start), None if last is None or end is None else max(last, end))
+    return spans
+
+
+def _invoices(invoices, *, latest: dt.date | None = None) -> list[Invoice]:
+    if not isinstance(invoices, (list, tuple)):
+        raise InvalidCase("invoices: must be a list of invoices", field="invoices")
     out, seen = [], set()
     for i, data in enumerate(invoices):
-        issuer, number = normalize_invoice_key(data.get("issuer", ""), data.get("number", ""))
+        if not isinstance(data, dict):
+            raise InvalidCase(f"invoices[{i}]: must be an object", field=f"invoices[{i}]")
+        issuer, number = normalize_invoice_key(_text(data.get("issuer"), f"invoices[{i}].issuer", "issuer", model=Invoice),
+                                               _text(data.get("number"), f"invoices[{i}].number", "number", model=Invoice))
         if not issuer or not number:
             raise InvalidCase(f"invoices[{i}]: issuer and number are required", field=f"invoices[{i}]")
         if (issuer, number) in seen:
             raise DuplicateInvoice(issuer, number, None)
         seen.add((issuer, number))
-        kind = data.get("kind") or InvoiceKind.ORIGINAL
+        kind = _text(data.get("kind"), f"invoices[{i}].kind", "kind", model=Invoice) or InvoiceKind.ORIGINAL
         if kind not in InvoiceKind.values:
             raise InvalidCase(f"invoices[{i}].kind: must be one of {', '.join(InvoiceKind.values)}", field=f"invoices[{i}].kind")
-        out.append(Invoice(issuer=issuer, number=number, issued_on=_date(data.get("issued_on"), f"invoices[{i}].issued_on"),
+        out.append(Invoice(issuer=issuer, number=number,
+                           issued_on=_date(data.get("issued_on"), f"invoices[{i}].issued_on", latest=latest),
                            kind=kind, class_a=_money(data.get("class_a"), f"invoices[{i}].class_a"),
                            class_b=_money(data.get("class_b"), f"invoices[{i}].class_b"),
                            class_c=_money(data.get("class_c"), f"invoices[{i}].class_c")))
@@ -174,30 +219,45 @@ def case_prepare(*, acting_user, case_type: CaseType, person, service_from, serv
                  institution_name: str = "", institution_level: str = "", delivery: str = "",
                  third_party_paid=0, bank_account: str = "", invoices: Iterable[dict] = (),
                  materials_received: Iterable[str] = (), lost_invoice_promise: bool = False,
-                 attachments: Iterable[dict] = (), school=None, batch=None, note: str = "") -> Received:
-    """Every check of a new case that needs no database, and the unsaved case (shared by case_receive and batches)."""
-    service_from = _date(service_from, "service_from")
-    service_to = _date(service_to, "service_to") if service_to else service_from
-    if service_to < service_from:
-        raise InvalidCase("service_to: before service_from", field="service_to")
+                 attachments: Iterable[dict] = (), school=None, batch=None, note: str = "",
+                 policy_spans: dict | None = None) -> Received:
+    """Every check of a new case that needs no database, and the unsaved case (shared by case_receive and batches).
+
+    Values are read with medins.parsing (issue 10 item 4, issue 11 item 4): amounts, dates within
+    the region's window (service_date_window; `policy_spans` from policy_version_spans when many
+    cases are prepared), strings within the model's max_length, the yes/no flag, the bank account
+    as digits. A case needs at least one invoice (issue 11 finding 10): a lost one is replaced by a
+    sealed stub copy (kind stub_copy, DOMAIN §6), which is an invoice too.
+    """
     if case_type.region_id != person.region_id:
         raise InvalidCase("case_type: not a case type of the person's region", field="case_type")
+    earliest, latest = service_date_window(person.region_id, versions=policy_spans)
+    service_from = _date(service_from, "service_from", earliest=earliest, latest=latest)
+    service_to = _date(service_to, "service_to", earliest=earliest, latest=latest) if service_to else service_from
+    if service_to < service_from:
+        raise InvalidCase("service_to: before service_from", field="service_to")
     if not case_type.active:
         raise InvalidCase("case_type: no longer in use", field="case_type")
-    if institution is None and not (institution_name or "").strip():
+    institution_name = _text(institution_name, "institution_name")
+    if institution is None and not institution_name:
         raise InvalidCase("institution: a designated institution or the name of the institution is required", field="institution")
-    level = institution_level or (institution.level if institution is not None else "")
+    level = _text(institution_level, "institution_level") or (institution.level if institution is not None else "")
     if not level:
         raise InvalidCase("institution_level: required for an institution that is not designated", field="institution_level")
-    account = (bank_account or person.bank_account or "").replace(" ", "")
+    account = _parsed(parse_bank_account, bank_account) or (person.bank_account or "").replace(" ", "")
     if not account:
         raise InvalidCase("bank_account: required", field="bank_account")
-    invoice_rows = _invoices(invoices)
+    invoice_rows = _invoices(invoices, latest=today())
+    if not invoice_rows:
+        raise InvalidCase(gettext("invoices: at least one invoice (or a sealed stub copy of a lost one) is required"),
+                          field="invoices")
     case = Case(case_type=case_type, person=person, school=school, batch=batch, service_from=service_from,
-                service_to=service_to, institution=institution, institution_name=(institution_name or "").strip(),
-                institution_level=level, delivery=delivery or "", third_party_paid=_money(third_party_paid, "third_party_paid"),
-                lost_invoice_promise=bool(lost_invoice_promise), bank_account=account, note=note,
-                received_by=acting_user, state=S.RECEIVED, state_changed_at=timezone.now())
+                service_to=service_to, institution=institution, institution_name=institution_name,
+                institution_level=level, delivery=_text(delivery, "delivery"),
+                third_party_paid=_money(third_party_paid, "third_party_paid"),
+                lost_invoice_promise=_parsed(parse_bool, lost_invoice_promise, "lost_invoice_promise"), bank_account=account,
+                note=_parsed(parse_text, note, "note", max_length=MAX_NOTE, multiline=True), received_by=acting_user,
+                state=S.RECEIVED, state_changed_at=timezone.now())
     return Received(case=case, invoices=invoice_rows, received=set(materials_received or ()), attachments=list(attachments))
 
 
@@ -276,6 +336,20 @@ _DETAIL_FIELDS = {"institution_level", "delivery", "third_party_paid", "lost_inv
 _PAYMENT_FIELDS = {"note"}
 
 
+def _read_details(changes: dict) -> dict:
+    """The changed details read as case_prepare reads them (medins.parsing)."""
+    readers = {
+        "bank_account": lambda v: _parsed(parse_bank_account, v, required=True),
+        "lost_invoice_promise": lambda v: _parsed(parse_bool, v, "lost_invoice_promise"),
+        "third_party_paid": lambda v: _money(v, "third_party_paid"),
+        "note": lambda v: _parsed(parse_text, v, "note", max_length=MAX_NOTE, multiline=True),
+        "institution_name": lambda v: _text(v, "institution_name"),
+        "institution_level": lambda v: _text(v, "institution_level"),
+        "delivery": lambda v: _text(v, "delivery"),
+    }
+    return {k: readers[k](v) if k in readers else v for k, v in changes.items()}
+
+
 @transaction.atomic
 def case_details_update(*, acting_user, case: Case, **changes) -> Case:
     """Change a case's details while it is open. Once approved only the note changes here; a new
@@ -284,6 +358,7 @@ def case_details_update(*, acting_user, case: Case, **changes) -> Case:
     unknown = set(changes) - _DETAIL_FIELDS
     if unknown:
         raise InvalidCase(f"{sorted(unknown)[0]}: cannot be changed")
+    changes = _read_details(changes)
     account = changes.get("bank_account")
     if case.state in (S.APPROVED, S.PAYMENT_FAILED) and account is not None and account.replace(" ", "") != case.bank_account:
         other = {k: v for k, v in changes.items() if k not in ("bank_account", "note")}
@@ -524,6 +599,8 @@ def case_payment_reorder(*, acting_user, case: Case, bank_account: str | None = 
     case = case_lock(case.pk)
     if case.state != S.PAYMENT_FAILED:
         raise InvalidTransition(case, S.APPROVED)
-    if bank_account and bank_account.replace(" ", "") != case.bank_account:  # a new payee account: approve again
+    if bank_account:
+        bank_account = _parsed(parse_bank_account, bank_account, required=True)
+    if bank_account and bank_account != case.bank_account:  # a new payee account: approve again
         return _payee_change(case, acting_user=acting_user, bank_account=bank_account, reason=reason)
     return _move(case, S.APPROVED, acting_user=acting_user, reason=reason or "重新支付（pay again）")

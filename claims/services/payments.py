@@ -8,6 +8,7 @@ import io
 import logging
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
@@ -15,6 +16,7 @@ from django.utils.crypto import constant_time_compare
 
 from enrollment.models import Person
 from medins.bulk import insert_history, marks, qn
+from medins.parsing import FileError, ParseError, parse_text, read_records, safe_cell
 
 from ..approval import approval_digest
 from ..errors import ConcurrentChange, InvalidCase, InvalidTransition
@@ -36,7 +38,9 @@ def _render(payment_file: PaymentFile) -> str:
     writer.writerow(FILE_HEADER)
     for pk, case_id, name, account, amount in (payment_file.orders.order_by("pk")
                                                .values_list("pk", "case_id", "account_name", "bank_account", "amount")):
-        writer.writerow([f"ZF{pk:08d}", f"BX{case_id:08d}", name, account, f"{amount:.2f}"])
+        # Text from outside is neutralised against formula injection (issue 11 item 4) even though the
+        # account is checked at input: rows written before that check may hold anything.
+        writer.writerow([f"ZF{pk:08d}", f"BX{case_id:08d}", safe_cell(name), safe_cell(account), f"{amount:.2f}"])
     return out.getvalue()
 
 
@@ -125,28 +129,40 @@ def _order_pk(text: str) -> int | None:
     text = (text or "").strip().upper()
     if text.startswith("ZF"):
         text = text[2:]
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
 
 @transaction.atomic
-def payment_result_import(*, acting_user, content: str) -> dict:
+def payment_result_import(*, acting_user, content: str | bytes, filename: str = "result.csv") -> dict:
     """The bank's result file (order_no,result,message; result success|failed) marks orders and cases.
 
+    Read by the one file reader (medins.parsing: UTF-8 with or without BOM or GB18030, CSV or
+    XLSX, within the staff import limits); a bad row is reported by its line, never raised.
     Idempotent: an order already settled is counted as unchanged; unknown orders are reported.
     """
-    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
-    if not reader.fieldnames or set(RESULT_HEADER[:2]) - set(reader.fieldnames):
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    try:
+        header, rows = read_records(filename, data, max_bytes=settings.STAFF_IMPORT_MAX_BYTES,
+                                    max_rows=settings.STAFF_IMPORT_MAX_ROWS, line_key="_line")
+    except FileError as exc:
+        raise InvalidCase(exc.localized(), field="file") from None
+    if set(RESULT_HEADER[:2]) - set(header):
         raise InvalidCase(f"the result file needs the columns {', '.join(RESULT_HEADER)}")
-    rows = list(reader)
     wanted = {}
     errors = []
-    for line, row in enumerate(rows, 2):
+    for row in rows:
+        line = row["_line"]
         pk = _order_pk(row.get("order_no"))
         result = (row.get("result") or "").strip().lower()
         if pk is None or result not in ("success", "failed"):
             errors.append({"line": line, "error": "order_no or result (success|failed) is invalid"})
             continue
-        wanted[pk] = (result, (row.get("message") or "").strip()[:200], line)
+        try:
+            message = parse_text(row.get("message"), "message", max_length=None)[:200]
+        except ParseError as exc:
+            errors.append({"line": line, "error": str(exc)})
+            continue
+        wanted[pk] = (result, message, line)
     counts = {"paid": 0, "failed": 0, "unchanged": 0, "errors": errors}
     orders = {o.pk: o for o in PaymentOrder.objects.filter(pk__in=list(wanted)).order_by("pk").select_for_update()}
     now = timezone.now()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -20,6 +21,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from medins.benefits.errors import QuoteError
 from medins.models import Institution, Region
+from medins.parsing import read_upload, safe_row
 
 from .models import (
     InstitutionOperator,
@@ -54,7 +56,8 @@ def _row(s: InstitutionSettlement) -> list:
         "institution__code": s.institution.code, "institution__name": s.institution.name,
         "state": s.get_state_display(),
     }
-    return [values.get(key, getattr(s, key, "")) for key, _label in EXPORT_COLUMNS]
+    # Text cells neutralised against formula injection (issue 11 item 4): names come from outside.
+    return safe_row(values.get(key, getattr(s, key, "")) for key, _label in EXPORT_COLUMNS)
 
 
 class StartRunForm(forms.Form):
@@ -211,7 +214,7 @@ class InstitutionSettlementAdmin(SimpleHistoryAdmin):
         sheet = book.active
         sheet.append([str(label) for _key, label in EXPORT_COLUMNS])
         for s in queryset.select_related("run", "run__region", "institution"):
-            sheet.append([v if isinstance(v, (int, str)) else float(v) if v is not None else "" for v in _row(s)])
+            sheet.append(["" if v is None else v if isinstance(v, (int, str, Decimal)) else str(v) for v in _row(s)])
         out = io.BytesIO()
         book.save(out)
         response = HttpResponse(out.getvalue(),
@@ -364,7 +367,7 @@ class PoolUploadAdmin(admin.ModelAdmin):
             try:
                 checked = pool_upload_check(acting_user=request.user, kind=data["kind"],
                                             institution=data["institution"], year=data["year"],
-                                            filename=upload.name, content=upload.read())
+                                            filename=upload.name, content=read_upload(upload))
             except QuoteError as exc:
                 form.add_error("file" if getattr(exc, "field", "") in ("file", "") else None, str(exc))
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -12,8 +13,10 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from medins.api.pagination import page_of
 from medins.benefits.errors import InvalidRequest, QuoteError
 from medins.models import Institution
+from medins.parsing import read_upload
 
 from .errors import ConcurrentChange
 from .imports import read_rows
@@ -55,12 +58,15 @@ def _institution(request, region: str, code: str) -> Institution:
 
 
 def _rows(request, key: str):
+    """The rows of a JSON list or an uploaded file (at most UPLOAD_MAX_BYTES and UPLOAD_MAX_ROWS)."""
     upload = request.FILES.get("file")
     if upload is not None:
-        return read_rows(upload.name, upload.read())
+        return read_rows(upload.name, read_upload(upload))
     rows = request.data.get(key)
     if not isinstance(rows, list):
         raise InvalidRequest(key, "must be a list (or upload a file)")
+    if len(rows) > settings.UPLOAD_MAX_ROWS:
+        raise InvalidRequest(key, f"at most {settings.UPLOAD_MAX_ROWS} rows")
     return rows
 
 
@@ -122,7 +128,7 @@ class VisitsView(APIView):
             return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
         return Response(result.as_dict())
 
-    @extend_schema(operation_id="settlement_visits_list", responses={200: VisitSerializer(many=True)},
+    @extend_schema(operation_id="settlement_visits_list", responses={200: page_of(VisitSerializer)},
                    tags=["settlement"])
     def get(self, request, region: str, code: str):
         """The institution's visits, newest first (paginated); ?year=2021&month=3 to filter."""
@@ -160,7 +166,8 @@ class SignupsView(APIView):
         institution = _institution(request, region, code)
         try:
             year = request.data.get("year")
-            if not str(year or "").isdigit() or not 2000 <= int(year) <= 2100:
+            if type(year) not in (int, str) or not str(year).isascii() or not str(year).isdigit() \
+                    or not 2000 <= int(year) <= 2100:
                 raise InvalidRequest("year", "a year such as 2021")
             result = pool_signups_import(acting_user=request.user, institution=institution, year=int(year),
                                          rows=_rows(request, "signups"))
@@ -168,7 +175,7 @@ class SignupsView(APIView):
             return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
         return Response({"created": result.created, "unchanged": result.unchanged, "errors": result.errors})
 
-    @extend_schema(operation_id="settlement_signups_list", responses={200: MembershipSerializer(many=True)},
+    @extend_schema(operation_id="settlement_signups_list", responses={200: page_of(MembershipSerializer)},
                    tags=["settlement"])
     def get(self, request, region: str, code: str):
         institution = _institution(request, region, code)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from ..parsing import parse_money
 from .errors import InvalidRequest
 
 BENEFITS = (
@@ -54,12 +55,9 @@ _YTD_AMOUNT_KEYS = ("fund_paid", "covered_personal", "catastrophic_paid", "fixed
                     "deductible_paid_amount")
 _YTD_KEYS = frozenset({*_YTD_AMOUNT_KEYS, "deductible_paid"})
 
-_AMOUNT_RE = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,2})?")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _CODE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
-_MAX_INT_AMOUNT = 10**12
 
-_AMOUNT_MESSAGE = 'must be a non-negative decimal string with at most 2 decimal places (e.g. "1234.50")'
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,25 +102,10 @@ class QuoteRequest:
 
 
 def parse_amount(value: Any, field: str) -> Decimal:
-    """A money amount of the request (a decimal string or an int), always with two places; errors name the field."""
-    kind = type(value)
-    if kind is str:
-        if _AMOUNT_RE.fullmatch(value) is None:
-            raise InvalidRequest(field, _AMOUNT_MESSAGE)
-        # Always two places, so sums stay at cents and print without re-rounding.
-        dot = value.find(".")
-        if dot < 0:
-            return Decimal(value + ".00")
-        if len(value) - dot == 2:
-            return Decimal(value + "0")
-        return Decimal(value)
-    if kind is int:  # bool is a subclass of int but not this exact type
-        if 0 <= value < _MAX_INT_AMOUNT:
-            return Decimal(f"{value}.00")
-        raise InvalidRequest(field, _AMOUNT_MESSAGE)
-    if kind is float:
-        raise InvalidRequest(field, "must be a decimal string, not a JSON number with a fraction (floats lose cents)")
-    raise InvalidRequest(field, _AMOUNT_MESSAGE)
+    """A money amount of the request (a decimal string or an int), always with two places; errors name the field.
+
+    The one money parser (medins.parsing.parse_money): its ParseError is an InvalidRequest."""
+    return parse_money(value, field)
 
 
 def _object(data: dict, key: str) -> dict:

@@ -85,9 +85,9 @@ def test_school_never_reads_another_schools_data(schools, make_clerk):
     notice = case_request_materials(acting_user=make_clerk("clerkx"), case=case_b)
     batch_b = Batch.objects.get()
     api = a["api"]
-    assert api.get("/api/v1/school/batches/").json() == []
-    assert api.get("/api/v1/school/cases/").json() == []
-    assert api.get("/api/v1/school/notices/").json() == []
+    assert api.get("/api/v1/school/batches/").json()["results"] == []
+    assert api.get("/api/v1/school/cases/").json()["results"] == []
+    assert api.get("/api/v1/school/notices/").json()["results"] == []
     assert api.get(f"/api/v1/school/batches/{batch_b.pk}/").status_code == 404
     assert api.get(f"/api/v1/school/cases/{case_b.pk}/").status_code == 404
     # the portal pages too

@@ -155,7 +155,7 @@ def test_xlsx_with_date_and_number_cells(demo):
     ("a.pdf", b"x", "upload a .csv or .xlsx"),
     ("a.csv", b"", "empty"),
     ("a.csv", b"receipt_number,name\nR1,x\n", "missing column"),
-    ("a.xlsx", b"not a workbook", "not a readable XLSX"),
+    ("a.xlsx", b"not a workbook", "XLSX workbook"),
 ])
 def test_unreadable_files_are_refused_as_a_whole(demo, filename, content, message):
     with pytest.raises(FileError, match=message):

@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef
 
 from enrollment.models import CoveragePeriod, CoverageStatus, Person, SchoolKind
 from medins.models import Institution
+from medins.parsing import ParseError, parse_date
 
 from ..errors import InvalidRequest
 from ..models import MembershipSource, PoolMembership, SchoolClinic
@@ -88,6 +89,12 @@ def pool_members_sync_schools(*, acting_user, region_id: int, year: int) -> int:
     return added
 
 
+def _id_number(row) -> str:
+    value = row.get("id_number") if isinstance(row, dict) else None
+    text = value.strip().upper() if type(value) is str else ""
+    return text if len(text) <= 18 else ""
+
+
 @dataclass
 class SignupResult:
     created: int = 0
@@ -101,22 +108,23 @@ def pool_signups_import(*, acting_user, institution: Institution, year: int, row
     _check_pool_institution(institution)
     result = SignupResult()
     rows = list(rows)
-    persons = {p.id_number: p.pk for p in Person.objects.filter(
-        id_number__in=[str(r.get("id_number", "")).strip().upper() for r in rows], region_id=institution.region_id)}
+    id_numbers = [_id_number(row) for row in rows]
+    persons = {p.id_number: p.pk for p in Person.objects.filter(id_number__in=set(id_numbers) - {""},
+                                                               region_id=institution.region_id)}
     wanted: dict[int, tuple[int, dt.date | None]] = {}
-    for number, row in enumerate(rows, 1):
-        id_number = str(row.get("id_number", "")).strip().upper()
+    for number, (row, id_number) in enumerate(zip(rows, id_numbers, strict=True), 1):
+        if not isinstance(row, dict):  # e.g. a list of strings: this row's error, not a 500 (issue 11 finding 6)
+            result.errors.append({"row": number, "field": "row", "message": "must be an object {id_number, signed_on}"})
+            continue
         person_id = persons.get(id_number)
         if person_id is None:
             result.errors.append({"row": number, "field": "id_number", "message": "no insured person of this region"})
             continue
-        signed = row.get("signed_on") or None
-        if signed is not None and not isinstance(signed, dt.date):
-            try:
-                signed = dt.date.fromisoformat(str(signed).strip())
-            except ValueError:
-                result.errors.append({"row": number, "field": "signed_on", "message": "expected YYYY-MM-DD"})
-                continue
+        try:
+            signed = parse_date(row.get("signed_on"), "signed_on", default=None, lenient=True)
+        except ParseError as exc:
+            result.errors.append({"row": number, "field": "signed_on", "message": str(exc.message)})
+            continue
         wanted[person_id] = (number, signed)
     existing = dict(PoolMembership.objects.select_for_update().filter(year=year, person_id__in=list(wanted))
                     .order_by("pk").values_list("person_id", "institution_id"))

@@ -72,7 +72,7 @@ def pool_upload_check(*, acting_user, kind: str, institution: Institution, year:
     _check_user(acting_user, kind, institution)
     if kind == UploadKind.SIGNUPS and not year:
         raise InvalidRequest("year", "a sign-up list needs its year")
-    rows = read_rows(filename, content)
+    rows = read_rows(filename, content, max_rows=MAX_ROWS)
     if not rows:
         raise InvalidRequest("file", "has no rows")
     if len(rows) > MAX_ROWS:

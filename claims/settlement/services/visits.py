@@ -55,9 +55,9 @@ from enrollment.models import CoveragePeriod, CoverageStatus, Person
 from enrollment.preview import category_on
 from medins.benefits.errors import QuoteError
 from medins.benefits.outpatient_pool import PoolTerms, check_category, pool_split, pool_terms
-from medins.benefits.request import parse_amount
 from medins.bulk import among, copy_text, next_ids
 from medins.models import Institution
+from medins.parsing import parse_date, parse_money, today
 from medins.selectors import PolicyCache
 
 from ..errors import ConcurrentChange, InvalidRequest
@@ -91,39 +91,40 @@ class _Row(NamedTuple):
 
 def _row_parser():
     """parse(row number, raw) -> _Row, raising InvalidRequest naming the field. Built once per
-    batch: a batch has a few hundred distinct dates and amounts, each parsed once."""
+    batch: a batch has a few hundred distinct dates and amounts, each read once by the shared
+    parsers (medins.parsing) and cached here by its text."""
     dates: dict[str, dt.date] = {}
     amounts: dict[str, Decimal] = {}
     fullmatch = _VISIT_ID.fullmatch
+    latest = today()  # a visit is never dated in the future (nor before 1900: DATE_MIN)
 
     def amount(raw: dict, key: str) -> Decimal:
         value = raw.get(key, "0")
         if type(value) is str:  # only strings are cached: True == 1 must not find 1's amount
             parsed = amounts.get(value)
             if parsed is None:
-                parsed = parse_amount(value.strip(), key)
+                parsed = parse_money(value.strip(), key)
                 if len(amounts) < 10_000:
                     amounts[value] = parsed
             return parsed
-        return parse_amount(value, key)
+        return parse_money(value, key)
 
     def parse(number: int, raw: dict) -> _Row:
         if not isinstance(raw, dict):
             raise InvalidRequest("row", "must be an object")
-        visit_id = str(raw.get("visit_id") or "").strip()
+        visit_id = raw.get("visit_id")
+        visit_id = visit_id.strip() if type(visit_id) is str else str(visit_id) if type(visit_id) is int else ""
         if not fullmatch(visit_id):
             raise InvalidRequest("visit_id", "1-40 letters, digits or _.:/-")
-        id_number = str(raw.get("id_number") or "").strip().upper()
+        id_number = raw.get("id_number")
+        id_number = id_number.strip().upper() if type(id_number) is str else ""
         if len(id_number) != 18:
             raise InvalidRequest("id_number", "an 18-character ID number")
-        text = str(raw.get("service_date") or "").strip()
-        service_date = dates.get(text)
+        text = raw.get("service_date")
+        service_date = dates.get(text) if type(text) is str else None
         if service_date is None:
-            try:
-                service_date = dt.date.fromisoformat(text)
-            except ValueError:
-                raise InvalidRequest("service_date", "a date YYYY-MM-DD") from None
-            if len(dates) < 10_000:
+            service_date = parse_date(text.strip() if type(text) is str else text, "service_date", latest=latest)
+            if type(text) is str and len(dates) < 10_000:
                 dates[text] = service_date
         return _Row(number, visit_id, id_number, service_date, amount(raw, "class_a"), amount(raw, "class_b"),
                     amount(raw, "class_c"))
@@ -153,7 +154,7 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
         try:
             row = parse(number, raw)
         except InvalidRequest as exc:
-            _error(result, number, str(raw.get("visit_id", "")) if isinstance(raw, dict) else "", "invalid_request",
+            _error(result, number, str(raw.get("visit_id", ""))[:40] if isinstance(raw, dict) else "", "invalid_request",
                    str(exc), exc.field)
             continue
         if row.visit_id in seen:
