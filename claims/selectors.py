@@ -62,10 +62,10 @@ def covered_pairs(pairs) -> set[tuple[int, dt.date]]:
 
 # DOMAIN §4 maternity: the lump sum is "not payable twice". Decision: two maternity cases of the
 # same insured person are the same birth/pregnancy when their service periods overlap or lie
-# less than MATERNITY_SAME_PREGNANCY_DAYS apart. 42 days is the puerperium (产褥期, 产后42天):
-# no second pregnancy can end within it, while a transfer between hospitals or a readmission
-# for the same birth does. Rejected and withdrawn cases do not count (they were never paid).
-MATERNITY_SAME_PREGNANCY_DAYS = 42
+# less than `days` apart — the policy parameter maternity.same_pregnancy_days (42, the puerperium,
+# 产褥期/产后42天: no second pregnancy can end within it, while a transfer between hospitals or a
+# readmission for the same birth does), read from the policy in force on the new case's service
+# date. Rejected and withdrawn cases do not count (they were never paid).
 
 
 def maternity_conflicts(person_ids, *, exclude_case_id: int | None = None) -> dict[int, list[tuple[int, dt.date, dt.date]]]:
@@ -83,16 +83,16 @@ def maternity_conflicts(person_ids, *, exclude_case_id: int | None = None) -> di
     return out
 
 
-def same_pregnancy(a_from: dt.date, a_to: dt.date, b_from: dt.date, b_to: dt.date) -> bool:
-    gap = dt.timedelta(days=MATERNITY_SAME_PREGNANCY_DAYS)
+def same_pregnancy(a_from: dt.date, a_to: dt.date, b_from: dt.date, b_to: dt.date, *, days: int) -> bool:
+    gap = dt.timedelta(days=days)
     return a_from < b_to + gap and b_from < a_to + gap
 
 
-def maternity_conflict(person_id: int, service_from: dt.date, service_to: dt.date, *,
+def maternity_conflict(person_id: int, service_from: dt.date, service_to: dt.date, *, days: int,
                        exclude_case_id: int | None = None) -> int | None:
     """The id of a live maternity case of the same person for the same birth/pregnancy, if any."""
     for case_id, start, end in maternity_conflicts([person_id], exclude_case_id=exclude_case_id).get(person_id, []):
-        if same_pregnancy(service_from, service_to, start, end):
+        if same_pregnancy(service_from, service_to, start, end, days=days):
             return case_id
     return None
 

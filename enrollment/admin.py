@@ -42,7 +42,7 @@ from .models import (
     Stop,
     StopReason,
 )
-from .selectors import person_change_log, persons_in_category, persons_search
+from .selectors import category_ages_on, person_change_log, persons_in_category, persons_search
 from .services import (
     payment_check,
     payment_import_confirm,
@@ -115,7 +115,22 @@ class CategoryFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() not in Category.values:
             return queryset
-        return persons_in_category(queryset, self.value(), dt.date.today())
+        return persons_in_category(queryset, self.value(), timezone.localdate())
+
+
+def _category_column():
+    """A "category (today)" column for one page: the regions' boundaries are read at its first row."""
+    day = timezone.localdate()
+    read: dict[str, dict] = {}
+
+    @admin.display(description=_("category (today)"))
+    def category_today(obj):
+        if "ages" not in read:
+            read["ages"] = category_ages_on(day)
+        ages = read["ages"].get(obj.region_id)
+        return "—" if ages is None else Category(obj.category_on(day, ages=ages)).label
+
+    return category_today
 
 
 class CoverageYearFilter(admin.SimpleListFilter):
@@ -123,7 +138,7 @@ class CoverageYearFilter(admin.SimpleListFilter):
     parameter_name = "covered_year"
 
     def lookups(self, request, model_admin):
-        year = dt.date.today().year
+        year = timezone.localdate().year
         return [(str(y), str(y)) for y in range(year + 1, year - 5, -1)]
 
     def queryset(self, request, queryset):
@@ -203,7 +218,12 @@ class PersonAdmin(SimpleHistoryAdmin):
 
     @admin.display(description=_("category (today)"))
     def category_today(self, obj):
-        return Category(obj.category_on(dt.date.today())).label
+        return _category_column()(obj)
+
+    def get_list_display(self, request):
+        """The category column reads the policies' boundaries once per page (`category_ages_on`)."""
+        column = _category_column()
+        return [column if name == "category_today" else name for name in super().get_list_display(request)]
 
     @admin.display(description=_("bank account"))
     def masked_bank(self, obj):
@@ -532,7 +552,7 @@ class StopAdmin(SimpleHistoryAdmin):
         return queryset.filter(person__in=persons_search(Person.objects.all(), search_term)), False
 
     def get_changeform_initial_data(self, request):
-        return {"person": request.GET.get("person"), "stop_date": dt.date.today()}
+        return {"person": request.GET.get("person"), "stop_date": timezone.localdate()}
 
     def get_readonly_fields(self, request, obj=None):
         return ("person", "reason", "stop_date", "note", "created_by", "created_at") if obj is not None else ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError
@@ -17,7 +18,7 @@ from medins.parsing import ParseError, parse_text
 
 from .models import Payment, PaymentSource, Person
 from .previewing import preview_or_error
-from .selectors import coverage_on, persons_search
+from .selectors import category_ages_on, coverage_on, persons_search
 from .services import payment_record
 
 REVEAL = "enrollment.reveal_personal_data"
@@ -118,8 +119,14 @@ class PersonDetailSerializer(PersonListSerializer):
     def get_bank_account(self, obj) -> str:
         return obj.bank_account if self._reveal() else obj.masked_bank_account
 
-    def get_category(self, obj) -> str:
-        return obj.category_on(dt.date.today())
+    def get_category(self, obj) -> str | None:
+        """The category today; the policies' boundaries are read once per response (`category_ages_on`)."""
+        ages = self.context.get("_category_ages")
+        if ages is None:
+            ages = self.context["_category_ages"] = (timezone.localdate(), category_ages_on(timezone.localdate()))
+        day, by_region = ages
+        region_ages = by_region.get(obj.region_id)
+        return None if region_ages is None else obj.category_on(day, ages=region_ages)
 
 
 class PersonListView(generics.ListAPIView):
@@ -176,7 +183,7 @@ class PersonCoverageView(APIView):
     def get(self, request, pk: int):
         raw = request.query_params.get("date")
         try:
-            day = dt.date.fromisoformat(raw) if raw else dt.date.today()
+            day = dt.date.fromisoformat(raw) if raw else timezone.localdate()
         except ValueError:
             return Response({"error": {"code": "invalid_request", "message": f"{raw!r} is not a date YYYY-MM-DD",
                                        "field": "date"}}, status=status.HTTP_400_BAD_REQUEST)

@@ -13,9 +13,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from medins.selectors import policy_in_force
+
 from .idnumber import IdNumberError, mask, normalize, parse_id_number
 from .messages import localized
-from .preview import category_on
+from .preview import CategoryAges, category_ages, category_on
 
 
 def validate_id_number(value: str) -> None:
@@ -123,8 +125,13 @@ class Person(models.Model):
     def school_kind(self) -> str | None:
         return self.school.kind if self.school_id else None
 
-    def category_on(self, day: dt.date) -> str:
-        return category_on(birth_date=self.birth_date, day=day, school_kind=self.school_kind)
+    def category_on(self, day: dt.date, *, ages: CategoryAges | None = None) -> str:
+        """DOMAIN §1 category on `day`, with the age boundaries of the policy in force for the
+        person's region that day (a missing one raises MissingParameter naming it). Pass `ages`
+        when categorising many persons, so the policy is read once."""
+        if ages is None:
+            ages = category_ages(policy_in_force(region=self.region.code, date=day))
+        return category_on(birth_date=self.birth_date, day=day, school_kind=self.school_kind, ages=ages)
 
 
 class PaymentSource(models.TextChoices):

@@ -14,6 +14,8 @@ Rule variants are policy parameters, never region tests (DOMAIN §1):
   contribution.subsidy_amounts        {category: "amount"} (individual_plus_subsidy only)
   contribution.newborn_registration_days   "90"
   contribution.newborn_in_window      next_year_from_birth | birth_year
+  category.newborn_months             "12": a newborn is in the first that many months of life
+  category.adult_age                  "18": under that age (completed years) a person is a minor
 
 **Decision (ID check digit in a preview request).** The preview reads only the birth date from
 `person.id_number`: the number must have the GB 11643 shape (17 digits and a digit or X) and a
@@ -106,24 +108,44 @@ def first_of_month_after(day: dt.date, months: int) -> dt.date:
     return add_months(day.replace(day=1), months + 1)
 
 
-def one_year_after(birth: dt.date) -> dt.date:
-    return add_months(birth, 12)
+@dataclass(frozen=True)
+class CategoryAges:
+    """The age boundaries of DOMAIN §1's categories, read from the policy (`category_ages`).
+
+    Plain values, so a caller categorising many persons (visit ingestion, lists) reads the policy
+    once per batch and passes them to every `category_on` call.
+    """
+
+    newborn_months: int  # category.newborn_months: the first year of life
+    adult_age: int  # category.adult_age: a minor is under this age in completed years
+
+    def newborn_until(self, birth: dt.date) -> dt.date:
+        """The first day on which a person born on `birth` is no longer a newborn."""
+        return add_months(birth, self.newborn_months)
+
+
+def category_ages(policy: PolicySnapshot) -> CategoryAges:
+    """The category boundaries of a policy; a missing or malformed one is refused, naming it."""
+    return policy.memo(("category_ages",), lambda: CategoryAges(
+        newborn_months=_int(policy, "category.newborn_months"), adult_age=_int(policy, "category.adult_age")))
 
 
 def age_on(birth: dt.date, day: dt.date) -> int:
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
-def category_on(*, birth_date: dt.date, day: dt.date, school_kind: str | None = None) -> str:
-    """DOMAIN §1 category on a date: newborn (first year of life), college_student (linked to a
-    college), student (in a primary/secondary school), minor (under 18), else adult."""
-    if (day - birth_date).days < 366 and day < one_year_after(birth_date):  # a year of life is at most 366 days
+def category_on(*, birth_date: dt.date, day: dt.date, ages: CategoryAges, school_kind: str | None = None) -> str:
+    """DOMAIN §1 category on a date: newborn (the policy's first months of life), college_student
+    (linked to a college), student (in a primary/secondary school), minor (under the policy's
+    adult age), else adult."""
+    # A month has at most 31 days: the date arithmetic only runs for the young.
+    if (day - birth_date).days < 31 * ages.newborn_months and day < ages.newborn_until(birth_date):
         return "newborn"
     if school_kind == "college":
         return "college_student"
     if school_kind == "primary_secondary":
         return "student"
-    if age_on(birth_date, day) < 18:
+    if age_on(birth_date, day) < ages.adult_age:
         return "minor"
     return "adult"
 
@@ -251,7 +273,7 @@ def _whole_years(start: dt.date, last_year: int, waiting: bool) -> tuple[Period,
 # --------------------------------------------------------------------------- the preview
 
 
-def memo_key(req: PreviewRequest) -> tuple | None:
+def memo_key(req: PreviewRequest, policy: PolicySnapshot) -> tuple | None:
     """What `preview` depends on, for memoising it over many rows (tax files): the region, the
     payment date and the category — when the birth date matters only through the category.
 
@@ -263,7 +285,8 @@ def memo_key(req: PreviewRequest) -> tuple | None:
     """
     if req.newborn_registration or req.payment_date < req.birth_date:
         return None
-    category = req.category or category_on(birth_date=req.birth_date, day=req.payment_date, school_kind=req.school_kind)
+    category = req.category or category_on(birth_date=req.birth_date, day=req.payment_date, school_kind=req.school_kind,
+                                           ages=category_ages(policy))
     return (req.region, req.payment_date, category)
 
 
@@ -274,13 +297,14 @@ def preview(req: PreviewRequest, policy: PolicySnapshot) -> Preview:
     paid, birth = req.payment_date, req.birth_date
     if paid < birth:
         raise NotEligible(Msg(gettext_noop("payment_date is before the person's birth date")))
-    category = req.category or category_on(birth_date=birth, day=paid, school_kind=req.school_kind)
+    ages = category_ages(policy)
+    category = req.category or category_on(birth_date=birth, day=paid, school_kind=req.school_kind, ages=ages)
     window = in_window(policy, paid)
 
     periods: tuple[Period, ...] | None = None
     kind = "window" if window else "late"
     if req.newborn_registration:
-        if paid >= one_year_after(birth):
+        if paid >= ages.newborn_until(birth):
             raise NotEligible(Msg(gettext_noop("newborn_registration: the person is more than one year old on the payment date")))
         days = _int(policy, "contribution.newborn_registration_days")
         if (paid - birth).days <= days:

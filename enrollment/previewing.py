@@ -33,12 +33,13 @@ class Previewer:
         self._results: dict[tuple, Preview] = {}
 
     def __call__(self, req: PreviewRequest) -> Preview:
-        key = memo_key(req)
+        policy = _policy(req.region, req.payment_date, self.policies)
+        key = memo_key(req, policy)
         if key is None:
-            return preview_request(req, policies=self.policies)
+            return preview(req, policy)
         result = self._results.get(key)
         if result is None:
-            result = self._results[key] = preview_request(req, policies=self.policies)
+            result = self._results[key] = preview(req, policy)
         return result
 
 

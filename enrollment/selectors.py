@@ -9,9 +9,13 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from medins.benefits.errors import QuoteError
+from medins.benefits.policy import PolicySnapshot
+from medins.models import PolicyParameter, PolicyVersion
+
 from .idnumber import normalize
 from .models import Category, CoveragePeriod, CoverageStatus, Payment, Person, SchoolKind, Stop
-from .preview import add_months, age_on, one_year_after
+from .preview import CategoryAges, add_months, age_on, category_ages
 
 COVERED_BATCH = 5000
 
@@ -93,27 +97,69 @@ def _first_birth_date(approx: dt.date, holds: Callable[[dt.date], bool]) -> dt.d
     return birth
 
 
-def category_birth_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
-    """(newborn_from, minor_from): on `day` a person born on or after newborn_from is in the first
-    year of life, one born on or after minor_from is under 18 — exactly as `preview.category_on`
-    decides it (month-end clamping and 29 February included)."""
-    newborn_from = _first_birth_date(add_months(day, -12), lambda b: day < one_year_after(b))
-    minor_from = _first_birth_date(add_months(day, -18 * 12), lambda b: age_on(b, day) < 18)
+def category_birth_bounds(day: dt.date, ages: CategoryAges) -> tuple[dt.date, dt.date]:
+    """(newborn_from, minor_from): on `day` a person born on or after newborn_from is a newborn,
+    one born on or after minor_from is under the adult age — exactly as `preview.category_on`
+    decides it with the same `ages` (month-end clamping and 29 February included)."""
+    newborn_from = _first_birth_date(add_months(day, -ages.newborn_months), lambda b: day < ages.newborn_until(b))
+    minor_from = _first_birth_date(add_months(day, -12 * ages.adult_age), lambda b: age_on(b, day) < ages.adult_age)
     return newborn_from, minor_from
 
 
-def persons_in_category(queryset: QuerySet[Person], category: str, day: dt.date) -> QuerySet[Person]:
+_CATEGORY_KEYS = ("category.newborn_months", "category.adult_age")
+
+
+def category_ages_on(day: dt.date) -> dict[int, CategoryAges | None]:
+    """Region id -> the category boundaries a list or a filter "category (today)" shows (two queries).
+
+    **Decision:** these are read from the region's policy version in force on `day`; when none is
+    in force (the current year's policy not loaded yet), from the latest version that began
+    before it — a list has to show something, and no money depends on it. Every computation
+    (preview, case calculation, visit ingestion) uses the policy in force on its own date and
+    refuses when it is missing. None: the region has no usable version (the category is unknown).
+    """
+    chosen: dict[int, PolicyVersion] = {}
+    for version in PolicyVersion.objects.filter(effective_from__lte=day).order_by("region_id", "-effective_from", "-pk"):
+        current = chosen.get(version.region_id)
+        in_force = version.effective_to is None or version.effective_to >= day
+        if current is None or (in_force and not (current.effective_to is None or current.effective_to >= day)):
+            chosen[version.region_id] = version
+    params: dict[int, dict] = {v.pk: {} for v in chosen.values()}
+    for version_id, key, value in PolicyParameter.objects.filter(version_id__in=list(params), key__in=_CATEGORY_KEYS) \
+            .values_list("version_id", "key", "value"):
+        params[version_id][key] = value
+    out: dict[int, CategoryAges | None] = {}
+    for region_id, version in chosen.items():
+        try:
+            out[region_id] = category_ages(PolicySnapshot(region=str(region_id), version=version.code, date=day,
+                                                          params=params[version.pk]))
+        except QuoteError:
+            out[region_id] = None
+    return out
+
+
+def persons_in_category(queryset: QuerySet[Person], category: str, day: dt.date,
+                        ages: dict[int, CategoryAges | None] | None = None) -> QuerySet[Person]:
     """DOMAIN §1 category on a date as a filter: birth-date ranges (the birth_date index) and the
-    school's kind — the same answer as `Person.category_on(day)` for every person."""
-    newborn_from, minor_from = category_birth_bounds(day)
-    condition = {
-        Category.NEWBORN: Q(birth_date__gte=newborn_from),
-        Category.COLLEGE_STUDENT: Q(birth_date__lt=newborn_from, school__kind=SchoolKind.COLLEGE),
-        Category.STUDENT: Q(birth_date__lt=newborn_from, school__kind=SchoolKind.PRIMARY_SECONDARY),
-        Category.MINOR: Q(birth_date__gte=minor_from, birth_date__lt=newborn_from, school__isnull=True),
-        Category.ADULT: Q(birth_date__lt=minor_from, school__isnull=True),
-    }.get(category)
-    return queryset if condition is None else queryset.filter(condition)
+    school's kind, per region with its policy's boundaries (`category_ages_on`) — the same answer
+    as `Person.category_on(day)` for every person. A region whose boundaries are unknown matches
+    no category."""
+    if category not in Category.values:
+        return queryset
+    ages = category_ages_on(day) if ages is None else ages
+    condition = Q(pk__in=[])
+    for region_id, region_ages in sorted(ages.items()):
+        if region_ages is None:
+            continue
+        newborn_from, minor_from = category_birth_bounds(day, region_ages)
+        condition |= Q(region_id=region_id) & {
+            Category.NEWBORN: Q(birth_date__gte=newborn_from),
+            Category.COLLEGE_STUDENT: Q(birth_date__lt=newborn_from, school__kind=SchoolKind.COLLEGE),
+            Category.STUDENT: Q(birth_date__lt=newborn_from, school__kind=SchoolKind.PRIMARY_SECONDARY),
+            Category.MINOR: Q(birth_date__gte=minor_from, birth_date__lt=newborn_from, school__isnull=True),
+            Category.ADULT: Q(birth_date__lt=minor_from, school__isnull=True),
+        }[category]
+    return queryset.filter(condition)
 
 
 # --------------------------------------------------------------------------- change log

@@ -23,12 +23,21 @@ from enrollment.models import Person
 from medins.bulk import insert_history, marks, qn
 from medins.models import Institution, InstitutionLevel
 from medins.parsing import FileError, ParseError, max_length, parse_text, read_records
+from medins.selectors import PolicyCache
 
 from ..errors import CaseError, DuplicateInvoice, DuplicateMaternity
 from ..models import Attachment, Batch, Benefit, Case, CaseMaterial, CaseTransition, CaseType, Invoice
 from ..selectors import claimed_invoices, covered_pairs, maternity_conflicts, same_pregnancy
 from ..workflow import CaseState
-from .cases import Received, case_prepare, case_receive, not_covered_reason, policy_version_spans, received_reason
+from .cases import (
+    Received,
+    case_prepare,
+    case_receive,
+    not_covered_reason,
+    policy_version_spans,
+    received_reason,
+    same_pregnancy_window,
+)
 
 S = CaseState
 CHUNK_SIZE = 500
@@ -253,8 +262,13 @@ def _receive_chunk(chunk, *, acting_user, school, batch, case_types, spans) -> l
     in_batch: dict[tuple[str, str], Case] = {}  # invoices claimed by earlier live rows of the batch
     refused: list[tuple[dict, object, int | Case]] = []  # (entry, error factory, earlier case: id, or not saved yet)
     kept: list[tuple[dict, Received, bool]] = []
+    policies = PolicyCache()  # maternity.same_pregnancy_days, read once per region and date
     for entry, r in prepared:
-        conflict = _conflict(r, claimed=claimed, in_batch=in_batch, maternity=maternity)
+        try:
+            conflict = _conflict(r, claimed=claimed, in_batch=in_batch, maternity=maternity, policies=policies)
+        except CaseError as exc:  # the policy parameter of the check is missing: this row only
+            _rejected(entry, exc)
+            continue
         if conflict is not None:
             refused.append((entry, *conflict))
             continue
@@ -275,7 +289,7 @@ def _receive_chunk(chunk, *, acting_user, school, batch, case_types, spans) -> l
     return entries
 
 
-def _conflict(r: Received, *, claimed: dict, in_batch: dict, maternity: dict):
+def _conflict(r: Received, *, claimed: dict, in_batch: dict, maternity: dict, policies: PolicyCache):
     """Why the row may not be received — (error factory taking the earlier case's number, earlier case) — or None."""
     for inv in r.invoices:  # DOMAIN §6/§9: the same invoice is never reimbursed twice
         key = (inv.issuer, inv.number)
@@ -283,8 +297,9 @@ def _conflict(r: Received, *, claimed: dict, in_batch: dict, maternity: dict):
         if earlier is not None:
             return partial(DuplicateInvoice, inv.issuer, inv.number), earlier
     if r.case.case_type.benefit == Benefit.MATERNITY:  # DOMAIN §4: one lump sum per birth/pregnancy
+        days = same_pregnancy_window(r.case.case_type.region.code, r.case.service_from, policies=policies)
         for earlier, start, end in maternity.get(r.case.person_id, []):
-            if same_pregnancy(r.case.service_from, r.case.service_to, start, end):
+            if same_pregnancy(r.case.service_from, r.case.service_to, start, end, days=days):
                 return DuplicateMaternity, earlier
     return None
 

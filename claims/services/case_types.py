@@ -22,6 +22,13 @@ class CaseTypesFileError(Exception):
 def _read(path: Path) -> dict:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     materials = data.get("materials") or {}
+    for region, template in (data.get("source_templates") or {}).items():
+        if region not in (data.get("regions") or {}):
+            raise CaseTypesFileError(f"{path.name}: source_templates.{region}: no case types for this region")
+        try:
+            str(template).format(number=0)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise CaseTypesFileError(f"{path.name}: source_templates.{region}: only {{number}} may be used ({exc})") from None
     for region, types in (data.get("regions") or {}).items():
         for t in types:
             where = f"{path.name}: {region}/{t.get('code')}"
@@ -39,6 +46,7 @@ def case_types_load(*, acting_user=None, path: Path = CASE_TYPES_FILE) -> dict[s
     data = _read(path)
     names = data["materials"]
     hospital = set(data.get("hospital_materials") or ())
+    templates = data.get("source_templates") or {}
     counts = {"created": 0, "kept": 0, "materials_created": 0}
     regions = {r.code: r for r in Region.objects.filter(code__in=list(data["regions"]))}
     for region_code, types in data["regions"].items():
@@ -50,7 +58,7 @@ def case_types_load(*, acting_user=None, path: Path = CASE_TYPES_FILE) -> dict[s
             if case_type is None:
                 case_type = CaseType(region=region, code=t["code"], number=t.get("number", 0), name=t["name"],
                                      condition=t.get("condition", ""), benefit=t["benefit"], flags=t.get("flags", []),
-                                     source=t.get("source", f"济南手工报销表第{t.get('number')}项" if region_code == "370100" else ""))
+                                     source=t.get("source", str(templates.get(region_code, "")).format(number=t.get("number", 0))))
                 case_type._history_user = acting_user
                 case_type._change_reason = CHANGE_REASON
                 case_type.save()

@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from enrollment.selectors import is_covered
+from medins.benefits.errors import QuoteError
+from medins.benefits.maternity import same_pregnancy_days
 from medins.models import PolicyVersion
 from medins.parsing import (
     ParseError,
@@ -25,7 +27,7 @@ from medins.parsing import (
     today,
 )
 from medins.quoting import quote_or_error
-from medins.selectors import PolicyCache
+from medins.selectors import PolicyCache, policy_in_force
 
 from ..approval import approval_digest
 from ..calculation import quote_request
@@ -261,11 +263,23 @@ def case_prepare(*, acting_user, case_type: CaseType, person, service_from, serv
     return Received(case=case, invoices=invoice_rows, received=set(materials_received or ()), attachments=list(attachments))
 
 
+def same_pregnancy_window(region: str, day: dt.date, *, policies: PolicyCache | None = None) -> int:
+    """DOMAIN §4 maternity: maternity.same_pregnancy_days of the policy in force on the service date;
+    missing, the case is refused naming the parameter (the check cannot be made)."""
+    try:
+        policy = policies.get(region=region, date=day) if policies is not None else policy_in_force(region=region, date=day)
+        return same_pregnancy_days(policy)
+    except QuoteError as exc:
+        raise NotComputable(f"无法检查是否同一次生育：{exc}", detail=exc.as_dict()) from None
+
+
 def _check_maternity_once(case: Case, *, exclude_case_id: int | None = None) -> None:
-    """DOMAIN §4 maternity: not payable twice for the same birth/pregnancy (see selectors.MATERNITY_SAME_PREGNANCY_DAYS)."""
+    """DOMAIN §4 maternity: not payable twice for the same birth/pregnancy (see selectors.same_pregnancy)."""
     if case.case_type.benefit != Benefit.MATERNITY:
         return
-    earlier = maternity_conflict(case.person_id, case.service_from, case.service_to, exclude_case_id=exclude_case_id)
+    days = same_pregnancy_window(case.case_type.region.code, case.service_from)
+    earlier = maternity_conflict(case.person_id, case.service_from, case.service_to, days=days,
+                                 exclude_case_id=exclude_case_id)
     if earlier is not None:
         raise DuplicateMaternity(Case(pk=earlier).number)
 
@@ -441,7 +455,10 @@ def _quote(case: Case, *, ytd: dict, policies: PolicyCache | None) -> dict:
     """The case's calculation on these year-to-date figures: {"request", "adjustments", "quote", …}.
     Raises NotComputable saying why a benefit cannot be computed."""
     invoices = list(case.invoices.all())
-    category = case.person.category_on(case.service_from)
+    try:
+        category = case.person.category_on(case.service_from)  # DOMAIN §1: the policy's age boundaries
+    except QuoteError as exc:
+        raise NotComputable(f"无法计算：{exc}", detail=exc.as_dict()) from None
     request, adjustments = quote_request(case, invoices=invoices, category=category, ytd=ytd)
     ok, body = quote_or_error(request, policies=policies)
     if not ok:

@@ -14,7 +14,10 @@ Decisions:
   fixed-sum payment does not pay out more than was spent. Class C and the rest are personal.
 - The student lump sums apply to the ``college_student`` category only.
 - "Not payable twice" (e.g. also through a spouse's employee maternity insurance) is the
-  caller's check (the claims app), not the engine's.
+  caller's check (the claims app), not the engine's. Two maternity claims of one person are the
+  same birth/pregnancy when their service periods overlap or lie less than
+  ``maternity.same_pregnancy_days`` apart (42: the puerperium, 产褥期); the claims app reads it
+  here (`same_pregnancy_days`), from the policy in force on the new claim's service date.
 """
 
 from __future__ import annotations
@@ -29,6 +32,12 @@ from .rounding import ZERO, money_str
 LUMP_SUM = "maternity.lump_sum"
 LEVELS = "maternity.lump_sum_levels"
 STUDENT_LUMP_SUM = "maternity.college_student_lump_sum"
+SAME_PREGNANCY_DAYS = "maternity.same_pregnancy_days"
+
+
+def same_pregnancy_days(policy: PolicySnapshot) -> int:
+    """The window of the "not payable twice" check, in days (see the decisions above)."""
+    return params.whole_number(policy, SAME_PREGNANCY_DAYS)
 
 
 def _table(policy: PolicySnapshot, key: str) -> dict:

@@ -39,6 +39,14 @@ def rate(policy: PolicySnapshot, key: str) -> Decimal:
     return check_rate(policy, key, policy.get(key))
 
 
+def whole_number(policy: PolicySnapshot, key: str) -> int:
+    """A count (days, months, years) written as a whole-number string, e.g. "42"."""
+    value = policy.get(key)
+    if type(value) is Decimal and value.is_finite() and value >= 0 and value == value.to_integral_value():
+        return int(value)
+    raise _bad(policy, key, f"expected a whole number as a string, got {value!r}")
+
+
 def points(policy: PolicySnapshot, key: str) -> Decimal:
     """A ratio adjustment in points of 1 (e.g. -0.10 for "降低10%")."""
     value = policy.get(key)

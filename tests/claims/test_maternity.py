@@ -1,15 +1,16 @@
 """DOMAIN §4 maternity: the lump sum is not payable twice for the same birth/pregnancy.
 
-Decision (claims/selectors.py, MATERNITY_SAME_PREGNANCY_DAYS): two maternity cases of the same
-insured person whose service periods overlap or lie less than 42 days (the puerperium) apart are
-the same birth/pregnancy; rejected and withdrawn cases do not count.
+Decision (claims/selectors.py, same_pregnancy; the policy parameter maternity.same_pregnancy_days):
+two maternity cases of the same insured person whose service periods overlap or lie less than
+42 days (the puerperium) apart are the same birth/pregnancy; rejected and withdrawn cases do not
+count.
 """
 
 import datetime as dt
 
 import pytest
 
-from claims.errors import DuplicateMaternity
+from claims.errors import DuplicateMaternity, NotComputable
 from claims.models import Case, SchoolOperator
 from claims.services import (
     batch_submit,
@@ -21,6 +22,7 @@ from claims.services import (
 )
 from claims.services import cases as case_services
 from claims.workflow import CaseState
+from medins.models import PolicyParameter
 from tests.claims.factories import PersonFactory, SchoolFactory, cover, invoice
 from tests.enrollment.factories import UserFactory
 
@@ -120,3 +122,33 @@ def test_school_batch_refuses_the_second_row_for_the_same_birth(reference_data, 
     again, _ = batch_submit(acting_user=operator, school=school, client_batch_id="m-2", source="api",
                             rows=[row("M-3", "2021-03-04")])
     assert again.report[0]["status"] == "rejected" and again.report[0]["earlier_case"] == batch.report[0]["case"]
+
+
+def set_window(region: str, value):
+    PolicyParameter.objects.filter(version__code=f"{region}-2021", key="maternity.same_pregnancy_days").update(value=value)
+
+
+def test_the_same_pregnancy_window_is_a_policy_parameter(birth_case):
+    """Issue #10 item 5, DOMAIN preamble (every number is policy data): the 42 days are
+    maternity.same_pregnancy_days of the policy in force on the service date, not a constant."""
+    receive, _mother = birth_case
+    receive("B-1", service_to="2021-06-05")
+    set_window("370100", "60")
+
+    with pytest.raises(DuplicateMaternity):
+        receive("B-2", service_from="2021-07-17", service_to="2021-07-17")  # 42 days after: within 60
+
+    set_window("370100", "30")
+    assert receive("B-3", service_from="2021-07-06", service_to="2021-07-06").state == CaseState.RECEIVED  # 31 days
+
+
+def test_a_missing_same_pregnancy_window_refuses_the_case_naming_it(birth_case):
+    """DESIGN policy as data: a missing parameter is an error naming it — the check is never skipped."""
+    receive, _mother = birth_case
+    PolicyParameter.objects.filter(version__code="370100-2021", key="maternity.same_pregnancy_days").delete()
+
+    with pytest.raises(NotComputable) as exc:
+        receive("B-1")
+
+    assert exc.value.detail["parameter"] == "maternity.same_pregnancy_days"
+    assert Case.objects.count() == 0

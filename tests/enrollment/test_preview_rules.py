@@ -6,11 +6,12 @@ from dataclasses import replace
 
 import pytest
 
-from enrollment.preview import PreviewRequest, category_on, parse_preview_request, preview
+from enrollment.preview import CategoryAges, PreviewRequest, category_on, parse_preview_request, preview
 from medins.benefits.errors import InvalidRequest, MissingParameter, NotEligible
 from medins.benefits.policy import PolicySnapshot
 
 ADULT = dt.date(1990, 1, 31)
+AGES = CategoryAges(newborn_months=12, adult_age=18)  # the shipped category.newborn_months / category.adult_age
 
 
 def req(paid, birth=ADULT, region="220100", **kw):
@@ -187,12 +188,35 @@ def test_category_on_a_date():
     """DOMAIN §1: newborn = first year of life; minor = under 18 on the date; college/student by school."""
     birth = dt.date(2003, 5, 18)
 
-    assert category_on(birth_date=birth, day=dt.date(2004, 5, 17)) == "newborn"
-    assert category_on(birth_date=birth, day=dt.date(2004, 5, 18)) == "minor"
-    assert category_on(birth_date=birth, day=dt.date(2021, 5, 17)) == "minor"
-    assert category_on(birth_date=birth, day=dt.date(2021, 5, 18)) == "adult"
-    assert category_on(birth_date=birth, day=dt.date(2021, 5, 18), school_kind="college") == "college_student"
-    assert category_on(birth_date=birth, day=dt.date(2015, 5, 18), school_kind="primary_secondary") == "student"
+    assert category_on(birth_date=birth, day=dt.date(2004, 5, 17), ages=AGES) == "newborn"
+    assert category_on(birth_date=birth, day=dt.date(2004, 5, 18), ages=AGES) == "minor"
+    assert category_on(birth_date=birth, day=dt.date(2021, 5, 17), ages=AGES) == "minor"
+    assert category_on(birth_date=birth, day=dt.date(2021, 5, 18), ages=AGES) == "adult"
+    assert category_on(birth_date=birth, day=dt.date(2021, 5, 18), school_kind="college", ages=AGES) == "college_student"
+    assert category_on(birth_date=birth, day=dt.date(2015, 5, 18), school_kind="primary_secondary", ages=AGES) == "student"
+
+
+def test_category_boundaries_are_policy_parameters(changchun_policy):
+    """DOMAIN §1 + preamble (every number is policy data), issue #10 item 5: the adult age and the
+    newborn's first year come from category.adult_age / category.newborn_months, not from code."""
+    birth = dt.date(2003, 5, 18)
+    policy = with_params(changchun_policy, **{"category.adult_age": "16", "category.newborn_months": "6"})
+
+    assert preview(req(dt.date(2019, 5, 20), birth=birth), policy).category == "adult"  # 16, under 18
+    assert preview(req(dt.date(2003, 11, 17), birth=birth), policy).category == "newborn"
+    assert preview(req(dt.date(2003, 11, 18), birth=birth), policy).category == "minor"  # 6 months old
+    assert preview(req(dt.date(2019, 5, 20), birth=birth), changchun_policy).category == "minor"
+
+
+@pytest.mark.parametrize("key", ["category.adult_age", "category.newborn_months"])
+def test_a_missing_category_boundary_is_named(changchun_policy, key):
+    """DESIGN policy as data: a missing parameter is an error naming it — never a default of 18 or 12."""
+    policy = PolicySnapshot("220100", "220100-2021", None, {k: v for k, v in changchun_policy.params.items() if k != key})
+
+    with pytest.raises(MissingParameter) as caught:
+        preview(req(dt.date(2021, 3, 15)), policy)
+
+    assert caught.value.parameter == key
 
 
 def test_newborn_registered_within_90_days_is_covered_from_birth(changchun_policy):

@@ -7,7 +7,7 @@ import pytest
 
 from enrollment import selectors
 from enrollment.models import Category, CoveragePeriod, Person, SchoolKind, StopReason
-from enrollment.preview import category_on
+from enrollment.preview import CategoryAges, category_on
 from enrollment.selectors import (
     category_birth_bounds,
     covered_on_exists,
@@ -18,6 +18,7 @@ from enrollment.selectors import (
 from enrollment.services import payment_record, person_stop
 
 D = dt.date
+AGES = CategoryAges(newborn_months=12, adult_age=18)  # the shipped category.newborn_months / category.adult_age
 
 
 def pay(person, paid, amount="320.00"):
@@ -117,10 +118,10 @@ def births_around(day):
 def test_category_birth_bounds_match_category_on(day):
     """DOMAIN §1 category on a date (newborn: first year of life, minor: under 18): the birth-date
     bounds of the filter give category_on's answer for every birth date near them."""
-    newborn_from, minor_from = category_birth_bounds(day)
+    newborn_from, minor_from = category_birth_bounds(day, AGES)
 
     for birth in births_around(day):
-        expected = category_on(birth_date=birth, day=day)
+        expected = category_on(birth_date=birth, day=day, ages=AGES)
         by_bounds = "newborn" if birth >= newborn_from else ("minor" if birth >= minor_from else "adult")
         assert by_bounds == expected, (birth, day)
 
@@ -131,7 +132,7 @@ def test_category_filter_gives_category_on_for_every_person(person_factory, scho
     whose category_on(day) is that category, schools included."""
     college = school_factory(kind=SchoolKind.COLLEGE)
     school = school_factory(kind=SchoolKind.PRIMARY_SECONDARY)
-    newborn_from, minor_from = category_birth_bounds(day)
+    newborn_from, minor_from = category_birth_bounds(day, AGES)
     births = [newborn_from, newborn_from - dt.timedelta(days=1), minor_from, minor_from - dt.timedelta(days=1),
               D(1980, 5, 5), day]
     persons = []
@@ -141,9 +142,9 @@ def test_category_filter_gives_category_on_for_every_person(person_factory, scho
 
     for category in Category.values:
         found = set(persons_in_category(Person.objects.all(), category, day).values_list("pk", flat=True))
-        expected = {p.pk for p in persons if p.category_on(day) == category}
+        expected = {p.pk for p in persons if p.category_on(day, ages=AGES) == category}
         assert found == expected, category
-    assert {p.category_on(day) for p in persons} == set(Category.values)  # every category was exercised
+    assert {p.category_on(day, ages=AGES) for p in persons} == set(Category.values)  # every category was exercised
 
 
 def test_category_filter_uses_birth_date_ranges(reference_data):

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
@@ -29,12 +30,13 @@ def spans(person):
 
 
 def add_2022_policy():
-    """A 220100-2022 version with the 2021 contribution parameters (test data only)."""
+    """A 220100-2022 version with the 2021 contribution and category parameters (test data only)."""
     version = PolicyVersion.objects.create(region=Region.objects.get(code="220100"), code="220100-2022", title="test",
                                            effective_from=D(2022, 1, 1), effective_to=D(2022, 12, 31))
     PolicyParameter.objects.bulk_create(
         PolicyParameter(version=version, key=p.key, value=p.value)
-        for p in PolicyParameter.objects.filter(version__code="220100-2021", key__startswith="contribution."))
+        for p in PolicyParameter.objects.filter(Q(key__startswith="contribution.") | Q(key__startswith="category."),
+                                                version__code="220100-2021"))
 
 
 # --------------------------------------------------------------------------- persons

@@ -52,7 +52,7 @@ from claims.ledger.errors import LedgerChanged
 from claims.ledger.models import SourceKind
 from claims.ledger.services import Posting, ledger_post, ledger_read
 from enrollment.models import CoveragePeriod, CoverageStatus, Person
-from enrollment.preview import category_on
+from enrollment.preview import CategoryAges, category_ages, category_on
 from medins.benefits.errors import QuoteError
 from medins.benefits.outpatient_pool import PoolTerms, check_category, pool_split, pool_terms
 from medins.bulk import among, copy_text, next_ids
@@ -226,6 +226,7 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
     # The policy's parameters are read once per service date (PoolTerms, or the refusal they give);
     # each visit is then the engine's arithmetic (pool_split) on plain values.
     terms_of: dict[dt.date, PoolTerms | QuoteError] = {}
+    ages_of: dict[dt.date, CategoryAges] = {}  # the category boundaries, read with the terms
     accepted.sort()
     for day, _visit_id, row, person in accepted:
         key = (person.pk, day.year)
@@ -237,7 +238,10 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
         terms = terms_of.get(day)
         if terms is None:
             try:
-                terms = pool_terms(policies.get(region=region, date=day), level)
+                policy = policies.get(region=region, date=day)
+                terms = pool_terms(policy, level)
+                if terms.categories is not None:
+                    ages_of[day] = category_ages(policy)
             except QuoteError as exc:
                 terms = exc
             terms_of[day] = terms
@@ -246,7 +250,7 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
                 raise terms
             if terms.categories is not None:
                 check_category(terms, category_on(birth_date=person.birth_date, day=day,
-                                                  school_kind=person.school_kind))
+                                                  school_kind=person.school_kind, ages=ages_of[day]))
         except QuoteError as exc:
             _error(result, row.number, row.visit_id, exc.code, str(exc))
             continue
