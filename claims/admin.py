@@ -42,6 +42,7 @@ from .models import (
     SchoolOperator,
 )
 from .selectors import invoice_conflict, normalize_invoice_key
+from .services.cases import INVOICE_FIELDS
 from .workflow import EDITABLE, QUEUES, CaseState, next_states
 
 REVEAL = "enrollment.reveal_personal_data"
@@ -126,6 +127,11 @@ class InvoiceFormSet(forms.BaseInlineFormSet):
             earlier = invoice_conflict(*key, exclude_case_id=self.instance.pk)
             if earlier is not None:
                 form.add_error("number", _("Already claimed in case %(case)s.") % {"case": earlier.number})
+
+
+def _invoice_data(form) -> dict:
+    """An invoice row of the inline as the invoice services take it."""
+    return {name: form.cleaned_data.get(name) for name in INVOICE_FIELDS}
 
 
 class InvoiceInline(admin.TabularInline):
@@ -420,33 +426,40 @@ class CaseAdmin(SimpleHistoryAdmin):
         return (InvoiceInline,) if obj is None else self.inlines
 
     def save_model(self, request, obj, form, change):
-        data = form.cleaned_data
         if not change:
-            return  # received in save_related, with the inline's invoices (a case needs at least one)
+            return  # received with its invoices by save_related: case_receive checks both together
+        data = form.cleaned_data
         changes = {f: data[f] for f in form.changed_data if f in data}
         if changes:
-            services.case_details_update(acting_user=request.user, case=obj, **changes)
+            try:
+                services.case_details_update(acting_user=request.user, case=obj, **changes)
+            except CaseError as exc:
+                self._refuse(request, exc)
 
     def save_related(self, request, form, formsets, change):
+        for formset in formsets:  # the change message lists nothing saved by Django itself
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if getattr(request, "_case_refused", False):
+            return None
         if change:
             return super().save_related(request, form, formsets, change)
-        data, obj = form.cleaned_data, form.instance
-        invoices = [{k: f.cleaned_data.get(k) for k in ("issuer", "number", "issued_on", "kind", "class_a", "class_b", "class_c")}
-                    for formset in formsets if formset.model is Invoice
-                    for f in formset.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
-        case = services.case_receive(
-            acting_user=request.user, case_type=data["case_type"], person=data["person"], service_from=data["service_from"],
-            service_to=data.get("service_to"), institution=data.get("institution"), institution_name=data.get("institution_name", ""),
-            institution_level=data.get("institution_level", ""), delivery=data.get("delivery", ""),
-            third_party_paid=data.get("third_party_paid") or 0, bank_account=data.get("bank_account", ""),
-            lost_invoice_promise=data.get("lost_invoice_promise", False), note=data.get("note", ""), invoices=invoices,
-            materials_received=[m.code for m in data["case_type"].materials.all()] if data.get("materials_received") else [])
+        obj, data = form.instance, form.cleaned_data
+        invoices = [_invoice_data(f) for formset in formsets if formset.model is Invoice for f in formset.forms
+                    if f.cleaned_data and f.has_changed() and not f.cleaned_data.get("DELETE")]
+        try:
+            case = services.case_receive(
+                acting_user=request.user, case_type=data["case_type"], person=data["person"], service_from=data["service_from"],
+                service_to=data.get("service_to"), institution=data.get("institution"), institution_name=data.get("institution_name", ""),
+                institution_level=data.get("institution_level", ""), delivery=data.get("delivery", ""),
+                third_party_paid=data.get("third_party_paid") or 0, bank_account=data.get("bank_account", ""),
+                lost_invoice_promise=data.get("lost_invoice_promise", False), note=data.get("note", ""), invoices=invoices,
+                materials_received=[m.code for m in data["case_type"].materials.all()] if data.get("materials_received") else [])
+        except CaseError as exc:
+            self._refuse(request, exc)
+            return
         obj.pk = case.pk
         obj.__dict__.update({k: v for k, v in case.__dict__.items() if not k.startswith("_")})
         obj._state.adding = False
-        for formset in formsets:  # saved by the service, not by the formsets (the admin's change message reads these)
-            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        return None
 
     def save_formset(self, request, form, formset, change):
         case = form.instance
@@ -458,22 +471,49 @@ class CaseAdmin(SimpleHistoryAdmin):
                                                 received=f.cleaned_data["received"])
             return
         if formset.model is Invoice:
-            with transaction.atomic():
-                services.case_lock(case.pk)
+            # Through the services, which re-check under the case lock what the formset checked
+            # when the page was posted: the case still open, each invoice claimed by no other case.
+            try:
                 for f in formset.forms:
                     if not f.cleaned_data or not f.has_changed():
                         continue
+                    current = f.instance.pk
                     if f.cleaned_data.get("DELETE"):
-                        if f.instance.pk:
-                            f.instance.delete()
+                        if current:
+                            services.case_invoice_remove(acting_user=request.user, case=case, invoice_id=current)
                         continue
-                    inv = f.save(commit=False)
-                    inv.issuer, inv.number = normalize_invoice_key(inv.issuer, inv.number)
-                    inv.case = case
-                    inv._history_user = request.user
-                    inv.save()
+                    data = _invoice_data(f)
+                    if current:
+                        services.case_invoice_change(acting_user=request.user, case=case, invoice_id=current, invoice=data)
+                    else:
+                        services.case_invoice_add(acting_user=request.user, case=case, invoice=data)
+            except CaseError as exc:
+                self._refuse(request, exc)
             return
         super().save_formset(request, form, formset, change)
+
+    def _refuse(self, request, exc: CaseError) -> None:
+        """A service refused a change after the page was validated (another clerk moved the case, claimed
+        the invoice): nothing of this save is kept, and the clerk is shown why."""
+        transaction.set_rollback(True)
+        request._case_refused = True
+        self.message_user(request, str(exc), messages.ERROR)
+
+    def log_addition(self, request, obj, message):
+        return None if getattr(request, "_case_refused", False) else super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        return None if getattr(request, "_case_refused", False) else super().log_change(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "_case_refused", False):
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if getattr(request, "_case_refused", False):
+            return HttpResponseRedirect(request.get_full_path())
+        return super().response_change(request, obj)
 
     # ---- the case page: transition buttons, printable notice
 

@@ -393,17 +393,66 @@ def case_details_update(*, acting_user, case: Case, **changes) -> Case:
     return case
 
 
+def _invoices_editable(case: Case) -> None:
+    if case.state not in EDITABLE:
+        raise InvalidCase(f"case {case.number} is {case.get_state_display()}: invoices can no longer change", field="invoices")
+
+
+def _save_invoice(inv: Invoice, acting_user, **kwargs) -> None:
+    """Save under the claimed-once constraint: an invoice claimed concurrently names the earlier case."""
+    inv._history_user = acting_user
+    try:
+        with transaction.atomic():
+            inv.save(**kwargs)
+    except IntegrityError:
+        earlier = invoice_conflict(inv.issuer, inv.number, exclude_case_id=inv.case_id)
+        raise DuplicateInvoice(inv.issuer, inv.number, earlier.number if earlier else None) from None
+
+
 @transaction.atomic
 def case_invoice_add(*, acting_user, case: Case, invoice: dict) -> Invoice:
+    """Add an invoice to an open case; one already claimed (by any live case) is refused naming that case."""
     case = case_lock(case.pk)
-    if case.state not in EDITABLE:
-        raise InvalidCase(f"case {case.number} is {case.get_state_display()}: invoices can no longer change")
+    _invoices_editable(case)
     (inv,) = _invoices([invoice])
     _check_invoices_free([inv], exclude_case_id=None)
     inv.case = case
-    inv._history_user = acting_user
-    inv.save()
+    _save_invoice(inv, acting_user)
     return inv
+
+
+INVOICE_FIELDS = ("issuer", "number", "issued_on", "kind", "class_a", "class_b", "class_c")
+
+
+@transaction.atomic
+def case_invoice_change(*, acting_user, case: Case, invoice_id: int, invoice: dict) -> Invoice:
+    """Change an invoice of an open case (every field given, as for case_invoice_add)."""
+    case = case_lock(case.pk)
+    _invoices_editable(case)
+    current = Invoice.objects.filter(pk=invoice_id, case=case).select_for_update().first()
+    if current is None:
+        raise InvalidCase(f"invoice {invoice_id} is not an invoice of case {case.number}", field="invoices")
+    (wanted,) = _invoices([invoice])
+    if (wanted.issuer, wanted.number) != (current.issuer, current.number):
+        _check_invoices_free([wanted], exclude_case_id=None)
+    changed = [name for name in INVOICE_FIELDS if getattr(current, name) != getattr(wanted, name)]
+    if changed:
+        for name in changed:
+            setattr(current, name, getattr(wanted, name))
+        _save_invoice(current, acting_user, update_fields=changed)
+    return current
+
+
+@transaction.atomic
+def case_invoice_remove(*, acting_user, case: Case, invoice_id: int) -> None:
+    """Remove an invoice from an open case (its history keeps who removed it)."""
+    case = case_lock(case.pk)
+    _invoices_editable(case)
+    current = Invoice.objects.filter(pk=invoice_id, case=case).select_for_update().first()
+    if current is None:
+        raise InvalidCase(f"invoice {invoice_id} is not an invoice of case {case.number}", field="invoices")
+    current._history_user = acting_user
+    current.delete()
 
 
 # --------------------------------------------------------------------------- transitions

@@ -120,3 +120,107 @@ def test_attachment_of_another_case_is_not_served_under_this_case(new_case, revi
     other = new_case(invoices=[invoice(number="AT-2")])
     url = reverse("admin:claims_case_attachment", args=[other.pk, first.attachments.get().pk])
     assert reviewer_client.get(url).status_code == 404
+
+
+# --------------------------------------------------------------------------- invoices through the services (issue #10 item 5)
+
+
+def page_data(response) -> dict:
+    """The change page's form as a browser posts it unchanged: main form, every inline and its management form."""
+    data = {}
+
+    def put(bound):
+        value = bound.value()
+        if value is None or value is False:
+            return
+        data[bound.html_name] = "on" if value is True else str(value)
+
+    form = response.context["adminform"].form
+    for name in form.fields:
+        put(form[name])
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for name in formset.management_form.fields:
+            put(formset.management_form[name])
+        for f in formset.forms:
+            for name in f.fields:
+                put(f[name])
+    return data
+
+
+def test_an_invoice_edit_on_a_case_no_longer_editable_is_refused(new_case, reviewer, reviewer_client, monkeypatch):
+    """Issue #10 item 5 / DOMAIN §6: invoice edits go through case_invoice_change, which re-checks under the
+    case lock that the case is still open. The page was opened (and its inline shown editable) before
+    another clerk calculated the case: the posted edit is refused, not written into a calculated case."""
+    from claims.admin import InvoiceInline
+
+    case = new_case(invoices=[invoice(number="E-1", a="100.00", b="0", c="0")])
+    case_start_review(acting_user=reviewer, case=case)
+    case_calculate(acting_user=reviewer, case=case)
+    monkeypatch.setattr(InvoiceInline, "_editable", lambda self, obj: True)  # the check the page passed earlier
+    url = reverse("admin:claims_case_change", args=[case.pk])
+    data = page_data(reviewer_client.get(url))
+    data["invoices-0-class_a"] = "9999.00"
+
+    response = reviewer_client.post(url, data, follow=True)
+
+    inv = case.invoices.get()
+    assert inv.class_a == 100
+    assert "invoices can no longer change" in response.content.decode()
+    case.refresh_from_db()
+    assert case.state == CaseState.CALCULATED
+
+
+def test_an_invoice_claimed_by_another_case_is_refused_naming_it(new_case, reviewer_client, monkeypatch):
+    """Issue #10 item 5 / DOMAIN §6, §9: adding an invoice in the admin goes through case_invoice_add,
+    which refuses one already claimed and names the earlier case — also when the page's own check
+    ran before the other case claimed it (simulated: the formset's check finds nothing)."""
+    earlier = new_case(invoices=[invoice(number="D-1")])
+    case = new_case(invoices=[invoice(number="D-2")])
+    monkeypatch.setattr("claims.admin.invoice_conflict", lambda *a, **kw: None)
+    url = reverse("admin:claims_case_change", args=[case.pk])
+    data = page_data(reviewer_client.get(url))
+    data.update({"invoices-TOTAL_FORMS": "2", "invoices-1-issuer": "吉林大学第一医院", "invoices-1-number": "d-1",
+                 "invoices-1-issued_on": "2021-05-20", "invoices-1-kind": "original", "invoices-1-class_a": "10",
+                 "invoices-1-class_b": "0", "invoices-1-class_c": "0"})
+
+    response = reviewer_client.post(url, data, follow=True)
+
+    assert earlier.number in response.content.decode()
+    assert sorted(case.invoices.values_list("number", flat=True)) == ["D-2"]
+
+
+def test_the_page_refuses_an_already_claimed_invoice_before_saving(new_case, reviewer_client):
+    """DOMAIN §6: the formset names the earlier case at once (the common case, no race)."""
+    earlier = new_case(invoices=[invoice(number="F-1")])
+    case = new_case(invoices=[invoice(number="F-2")])
+    url = reverse("admin:claims_case_change", args=[case.pk])
+    data = page_data(reviewer_client.get(url))
+    data["invoices-0-number"] = "F-1"
+
+    response = reviewer_client.post(url, data)
+
+    assert response.status_code == 200 and earlier.number in response.content.decode()
+    assert case.invoices.get().number == "F-2"
+
+
+def test_invoice_changes_and_removals_in_the_admin_are_audited(new_case, reviewer, reviewer_client):
+    """DESIGN audit: the services record who changed and who removed an invoice."""
+    from claims.models import Invoice
+
+    case = new_case(invoices=[invoice(number="G-1"), invoice(number="G-2")])
+    url = reverse("admin:claims_case_change", args=[case.pk])
+    data = page_data(reviewer_client.get(url))
+    first = next(k[:-len("-number")] for k, v in data.items() if k.startswith("invoices-") and v == "G-1")
+    second = next(k[:-len("-number")] for k, v in data.items() if k.startswith("invoices-") and v == "G-2")
+    data[f"{first}-class_c"] = "0.00"
+    data[f"{second}-DELETE"] = "on"
+
+    response = reviewer_client.post(url, data)
+
+    assert response.status_code == 302
+    kept = case.invoices.get()
+    assert kept.number == "G-1" and kept.class_c == 0
+    assert kept.history.latest().history_user == reviewer
+    removed = Invoice.history.filter(number="G-2", history_type="-").get()
+    assert removed.history_user == reviewer
