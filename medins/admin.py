@@ -21,6 +21,7 @@ from import_export.admin import ImportExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import CatalogueItem, Designation, Institution, PolicyParameter, PolicyVersion, Region
+from .services.reference_data import KEY_FORM, ParameterValueError, check_parameter
 from .value_display import render_value
 
 admin.site.site_header = _("Resident medical insurance back-office")
@@ -138,8 +139,30 @@ class CatalogueItemAdmin(SimpleHistoryAdmin):
         return json_preview(obj.attributes) if obj.attributes else ""
 
 
+class PolicyParameterForm(forms.ModelForm):
+    """A clerk's edit passes the checks the loader applies to the files (`check_parameter`): the key's
+    form, no floats, and the shape of the value as shipped — a malformed value is never saved."""
+
+    class Meta:
+        model = PolicyParameter
+        fields = ["version", "key", "description", "value", "source"]
+
+    def clean(self):
+        data = super().clean()
+        key, value = data.get("key", self.instance.key), data.get("value")
+        if "value" in data and key:
+            shipped = self.instance.loaded_value if self.instance.pk else None
+            try:
+                check_parameter(key, value, shipped=shipped)
+            except ParameterValueError as exc:
+                self.add_error("key" if exc.message == KEY_FORM else "value",
+                               _("Not saved: %(problem)s") % {"problem": exc.translated()})
+        return data
+
+
 class PolicyParameterInline(admin.TabularInline):
     model = PolicyParameter
+    form = PolicyParameterForm
     fields = ["key", "description", "value", "source", "differs_from_shipped"]
     readonly_fields = ["differs_from_shipped"]
     extra = 0
@@ -200,6 +223,7 @@ class PolicyParameterAdmin(SimpleHistoryAdmin):
     fields = ["version", "key", "description", "value_table", "value", "source", "shipped_value"]
     readonly_fields = ["value_table", "shipped_value"]
     formfield_overrides = JSON_FORMFIELD
+    form = PolicyParameterForm
 
     @admin.display(description=_("policy version"), ordering="version__code")
     def version_code(self, obj):

@@ -23,12 +23,14 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
 
 from ..models import (
     CatalogueItem,
@@ -93,20 +95,113 @@ def _rel(path: Path, base_dir: Path) -> str:
         return str(path)
 
 
+class ParameterValueError(ReferenceDataError):
+    """One value refused by the checks below: where, and why (an English message id the admin translates)."""
+
+    def __init__(self, where: str, message: str, **params):
+        self.where, self.message, self.params = where, message, params
+        super().__init__(f"{where}: {message % params}")
+
+    def translated(self) -> str:
+        return f"{self.where}: {gettext(self.message) % self.params}"
+
+
 def _check_json_value(value: Any, where: str) -> None:
     """Policy values and attributes are JSON; amounts must be quoted strings, never floats."""
     if isinstance(value, float):
-        raise ReferenceDataError(f"{where}: {value!r} is a YAML float; write amounts and rates as quoted strings")
+        raise ParameterValueError(where, gettext_noop("%(value)r is a YAML float; write amounts and rates as quoted strings"),
+                                  value=value)
     if isinstance(value, dict):
         for k, v in value.items():
             if not isinstance(k, str):
-                raise ReferenceDataError(f"{where}: mapping key {k!r} must be a string (quote it)")
+                raise ParameterValueError(where, gettext_noop("mapping key %(key)r must be a string (quote it)"), key=k)
             _check_json_value(v, f"{where}.{k}")
     elif isinstance(value, list):
         for i, v in enumerate(value):
             _check_json_value(v, f"{where}[{i}]")
     elif not (value is None or isinstance(value, (str, int, bool))):
-        raise ReferenceDataError(f"{where}: {value!r} is not a JSON value (quote dates)")
+        raise ParameterValueError(where, gettext_noop("%(value)r is not a JSON value (quote dates)"), value=value)
+
+
+def _is_number(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return Decimal(value.strip()).is_finite() and value == value.strip()
+    except ArithmeticError:
+        return False
+
+
+def _check_shape(value: Any, shipped: Any, where: str) -> None:
+    """`value` has the shape of the shipped value: the same JSON types, every shipped key present,
+    each list item shaped like the shipped items, a number (as a string) where one was shipped."""
+    _check_shape_of_any(value, [shipped], where)
+
+
+def _check_shape_of_any(value: Any, models: list, where: str) -> None:
+    """`value` shaped like the models (the shipped value, or the items of a shipped list, merged):
+    a mapping has every key all of them have, each key shaped like that key's shipped values."""
+    if models and all(isinstance(m, dict) for m in models):
+        if not isinstance(value, dict):
+            raise ParameterValueError(where, gettext_noop("expected a mapping, as shipped"))
+        for k in models[0]:
+            if k not in value and all(k in m for m in models):
+                raise ParameterValueError(where, gettext_noop("%(key)s is missing (the shipped value has it)"), key=k)
+        for k, v in value.items():
+            shipped = [m[k] for m in models if k in m]
+            if shipped:
+                _check_shape_of_any(v, shipped, f"{where}.{k}")
+        return
+    if models and all(isinstance(m, list) for m in models):
+        if not isinstance(value, list):
+            raise ParameterValueError(where, gettext_noop("expected a list, as shipped"))
+        items = [item for m in models for item in m]
+        if items:
+            for i, item in enumerate(value):
+                _check_shape_of_any(item, items, f"{where}[{i}]")
+        return
+    first = None
+    for model in models:
+        try:
+            _check_scalar(value, model, where)
+            return
+        except ParameterValueError as exc:
+            first = first or exc
+    if first is not None:
+        raise first
+
+
+def _check_scalar(value: Any, shipped: Any, where: str) -> None:
+    if isinstance(shipped, (dict, list)):
+        _check_shape_of_any(value, [shipped], where)
+    elif isinstance(shipped, bool):
+        if not isinstance(value, bool):
+            raise ParameterValueError(where, gettext_noop("expected true or false, as shipped"))
+    elif isinstance(shipped, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParameterValueError(where, gettext_noop("expected a whole number, as shipped"))
+    elif shipped is None or _is_number(shipped):
+        # A number (a quoted decimal string); null where the shipped value has null (an open band).
+        if not (_is_number(value) or (shipped is None and value is None)):
+            raise ParameterValueError(where, gettext_noop("expected a number written as a string (e.g. \"320\" or \"0.55\"), "
+                                                          "got %(value)s"), value=json.dumps(value, ensure_ascii=False))
+    elif isinstance(shipped, str) and not isinstance(value, str):
+        raise ParameterValueError(where, gettext_noop("expected text, as shipped"))
+
+
+KEY_FORM = gettext_noop("a key is 'benefit.name' in lower case (e.g. outpatient_pool.rate)")
+
+
+def check_parameter(key: Any, value: Any, *, shipped: Any = None, where: str | None = None) -> None:
+    """The checks of one policy parameter, for the loader and for a clerk's edit in the admin alike:
+    the key's form, a JSON value without floats and, for a parameter shipped in the files, the
+    shape of its shipped value. Raises ParameterValueError naming the place."""
+    where = where or str(key)
+    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+        raise ParameterValueError(where, KEY_FORM)
+    _check_json_value(value, where)
+    if shipped is not None:
+        _check_shape(value, shipped, where)
 
 
 def _require(mapping: Any, keys: Iterable[str], where: str, optional: Iterable[str] = ()) -> dict:
@@ -300,14 +395,12 @@ def _read_policies(data: ReferenceData, base: Path) -> None:
                 raise ReferenceDataError(f"{prel}: 'parameters' must be a mapping of key to entry")
             for key, entry in pdoc["parameters"].items():
                 where = f"{prel}: {key}"
-                if not isinstance(key, str) or not KEY_PATTERN.match(key):
-                    raise ReferenceDataError(f"{where}: a key is 'benefit.name' in lower case (e.g. outpatient_pool.rate)")
                 if key in params:
                     raise ReferenceDataError(
                         f"parameter {key} of version {code} is defined twice: in {origin[key]} and in {prel}"
                     )
                 _require(entry, ["value"], where, optional=["description", "source"])
-                _check_json_value(entry["value"], where)
+                check_parameter(key, entry["value"], where=where)
                 params[key] = {
                     "value": entry["value"],
                     "description": (entry.get("description") or "").strip(),

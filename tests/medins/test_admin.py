@@ -207,3 +207,74 @@ def test_parameter_page_shows_the_value_as_a_readable_table(superuser_client):
     html = superuser_client.get(f"/admin/medins/policyparameter/{param.pk}/change/").content.decode()
     assert 'class="policy-value"' in html
     assert "成年" in html and "1200" in html
+
+
+def post_value(client, param, value: str, **extra):
+    url = reverse("admin:medins_policyparameter_change", args=[param.pk])
+    return client.post(url, {"version": param.version_id, "key": param.key, "description": param.description,
+                             "value": value, "source": param.source, **extra})
+
+
+@pytest.mark.parametrize(("key", "value", "why"), [
+    ("outpatient_pool.rate", "0.5", "浮点数"),                                        # a JSON number with a fraction
+    ("contribution.amounts", '{"adult": 320.5, "minor": "200"}', "浮点数"),           # a float inside
+    ("contribution.amounts", '{"adult": "320", "student": "200", "newborn": "200"}', "minor"),  # a category dropped
+    ("contribution.amounts", '{"adult": "abc", "minor": "200", "student": "200", "newborn": "200"}', "amounts.adult"),
+    ("contribution.waiting_months", '"NaN"', "NaN"),                                 # not a finite number
+    ("contribution.window", '"10-01"', "应为映射"),                                  # a mapping became text
+    ("catastrophic.bands", '{"upto": null, "rate": "0.8"}', "应为列表"),               # a list became a mapping
+    ("catastrophic.bands", '[{"upto": "10000", "rate": "0.6"}, {"upto": null, "rate": "high"}]', "bands[1].rate"),
+    ("inpatient.bands", '{"provincial_tertiary": []}', "municipal_tertiary"),      # a level dropped
+])
+def test_a_clerk_cannot_save_a_malformed_parameter(superuser_client, reference_data, key, value, why):
+    """Issue #10 item 5, DESIGN policy as data: an admin edit passes the loader's checks (no floats)
+    and keeps the shape of the shipped value; the refusal names the place, the value is unchanged."""
+    param = PolicyParameter.objects.filter(key=key).order_by("pk").first()
+    before = param.value
+
+    response = post_value(superuser_client, param, value)
+
+    assert response.status_code == 200, "saved a malformed value"
+    content = response.content.decode()
+    assert "未保存" in content and why in content
+    param.refresh_from_db()
+    assert param.value == before
+
+
+def test_a_well_formed_edit_is_saved_and_a_malformed_key_refused(superuser_client, reference_data):
+    """The same checks let a correct edit through (a new amount, an extra category) and refuse a key
+    the loader would refuse."""
+    param = PolicyParameter.objects.get(version__code="220100-2021", key="contribution.amounts")
+
+    ok = post_value(superuser_client, param, '{"adult": "330", "minor": "200", "student": "200", "newborn": "200", '
+                                              '"college_student": "200"}')
+    bad_key = post_value(superuser_client, param, '{"adult": "330", "minor": "200", "student": "200", "newborn": "200"}',
+                         key="Contribution amounts")
+
+    assert ok.status_code == 302
+    param.refresh_from_db()
+    assert param.value["adult"] == "330"
+    assert bad_key.status_code == 200 and "outpatient_pool.rate" in bad_key.content.decode()
+
+
+def test_the_policy_version_page_checks_its_inline_parameters(superuser_client, reference_data):
+    """The inline of the version page uses the same form: a float there is refused too."""
+    version = PolicyVersion.objects.get(code="370100-2021")
+    url = reverse("admin:medins_policyversion_change", args=[version.pk])
+    page = superuser_client.get(url)
+    formset = page.context["inline_admin_formsets"][0].formset
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update({formset.management_form[n].html_name: formset.management_form[n].value() for n in formset.management_form.fields})
+    for f in formset.forms:
+        for name in f.fields:
+            value = f[name].value()
+            if value is not None and value is not False:
+                data[f[name].html_name] = f.fields[name].prepare_value(value) if name == "value" else str(value)
+    target = next(f for f in formset.forms if f.instance.key == "capitation.per_person_per_year")
+    data[target["value"].html_name] = "60.5"
+
+    response = superuser_client.post(url, data)
+
+    assert response.status_code == 200 and "未保存" in response.content.decode()
+    assert PolicyParameter.objects.get(pk=target.instance.pk).value == "60"
