@@ -5,7 +5,6 @@ change goes through the services."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from decimal import Decimal
 
@@ -16,6 +15,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -63,7 +63,7 @@ def _row(s: InstitutionSettlement) -> list:
 class StartRunForm(forms.Form):
     region = forms.ModelChoiceField(Region.objects.all(), label=_("region"))
     kind = forms.ChoiceField(choices=RunKind.choices, label=_("kind"))
-    year = forms.IntegerField(min_value=2000, max_value=2100, label=_("year"), initial=lambda: dt.date.today().year - 1)
+    year = forms.IntegerField(min_value=2000, max_value=2100, label=_("year"), initial=lambda: timezone.localdate().year - 1)
     month = forms.IntegerField(min_value=1, max_value=12, required=False, label=_("month"),
                                help_text=_("Monthly runs only."))
 
@@ -357,7 +357,7 @@ class PoolUploadAdmin(admin.ModelAdmin):
     def upload_view(self, request):
         if not self._may_upload(request):
             raise PermissionDenied
-        initial = {"kind": request.GET.get("kind", UploadKind.VISITS), "year": dt.date.today().year}
+        initial = {"kind": request.GET.get("kind", UploadKind.VISITS), "year": timezone.localdate().year}
         form = UploadForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
                    "title": _("Upload visits or a sign-up list")}

@@ -7,11 +7,11 @@ capitation parameters, and each run is processed by `settlement.capitation_run_p
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from celery import shared_task
 from django.db import OperationalError
+from django.utils import timezone
 
 from medins.benefits.errors import QuoteError
 from medins.models import Region
@@ -39,14 +39,14 @@ def _start_all(kind: str, year: int, month: int | None) -> list[int]:
 def capitation_monthly(year: int | None = None, month: int | None = None) -> list[int]:
     """Settle the previous month (or the given one) of every capitation region."""
     if year is None or month is None:
-        year, month = previous_month(dt.date.today())
+        year, month = previous_month(timezone.localdate())
     return _start_all(RunKind.MONTHLY, year, month)
 
 
 @shared_task(name="settlement.capitation_year_end")
 def capitation_year_end(year: int | None = None) -> list[int]:
     """Year-end capitation settlement of the previous year (or the given one)."""
-    return _start_all(RunKind.YEAR_END, year or dt.date.today().year - 1, None)
+    return _start_all(RunKind.YEAR_END, year or timezone.localdate().year - 1, None)
 
 
 @shared_task(name="settlement.capitation_run_process", bind=True, autoretry_for=(OperationalError,),
