@@ -214,7 +214,11 @@ class InstitutionSettlementAdmin(SimpleHistoryAdmin):
         sheet = book.active
         sheet.append([str(label) for _key, label in EXPORT_COLUMNS])
         for s in queryset.select_related("run", "run__region", "institution"):
-            sheet.append(["" if v is None else v if isinstance(v, (int, str, Decimal)) else str(v) for v in _row(s)])
+            values = ["" if v is None else v if isinstance(v, (int, str, Decimal)) else str(v) for v in _row(s)]
+            sheet.append(values)  # amounts as Decimal, never float (DESIGN money)
+            for cell, value in zip(sheet[sheet.max_row], values, strict=True):
+                if isinstance(value, Decimal):
+                    cell.number_format = "0.00"  # a number cell shown with its two decimals
         out = io.BytesIO()
         book.save(out)
         response = HttpResponse(out.getvalue(),

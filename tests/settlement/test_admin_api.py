@@ -3,6 +3,7 @@
 import datetime as dt
 import io
 import json
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -151,3 +152,24 @@ def test_api_statements_queries_do_not_grow(settled, finance_client, django_asse
     with django_assert_max_num_queries(7):  # 6 + the institution-operator lookup (object-level scoping)
         body = finance_client.get(reverse("v1:settlement-statements") + "?year=2021").json()
     assert body["count"] == extra + 2
+
+
+def test_xlsx_export_writes_amounts_as_numbers_with_two_decimals(settled, finance_client, clinic):
+    """Issue #10 item 5, DESIGN money (Decimal, never float): each amount of the XLSX export is a
+    numeric cell formatted with two decimals, holding exactly the statement's amount."""
+    from openpyxl import load_workbook
+
+    from claims.settlement.admin import EXPORT_COLUMNS
+
+    run = settled(1)
+    s = InstitutionSettlement.objects.get(run=run, institution=clinic)
+    xlsx = finance_client.post(reverse("admin:settlement_institutionsettlement_changelist"),
+                               {"action": "export_xlsx", "_selected_action": [s.pk]})
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    row = {key: sheet.cell(row=2, column=i) for i, (key, _label) in enumerate(EXPORT_COLUMNS, 1)}
+
+    for key in ("quota", "actual", "paid", "adjustment", "payable"):
+        cell, amount = row[key], getattr(s, key)
+        assert cell.data_type == "n" and cell.number_format == "0.00", key
+        assert Decimal(str(cell.value)).quantize(Decimal("0.01")) == amount, key
+    assert row["headcount"].value == s.headcount and row["headcount"].number_format == "General"
