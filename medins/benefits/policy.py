@@ -1,8 +1,11 @@
 """The policy snapshot the engine reads: plain values, no ORM.
 
-Callers (selectors in medins.policy) load the version in force for a region on a date and
-hand its parameters over as a mapping of key -> JSON value. Decimal amounts are stored as
-strings in the data files and converted here, once per snapshot.
+Callers load the version in force for a region on a date through medins.selectors
+(`policy_in_force`, or `PolicyCache` for batch work) and hand its parameters over as a
+mapping of key -> JSON value. Amounts and rates are quoted decimal strings in the data files
+(the loader and the admin refuse floats, medins.services.reference_data.check_parameter); `get`
+converts a parameter to Decimal on its first read and keeps it in the snapshot's cache, which
+the snapshots of one `PolicyCache` share: once per version there, once per snapshot otherwise.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from .errors import MissingParameter
 
 
 def to_decimal(value: Any) -> Any:
-    """Recursively turn numeric strings/ints in a JSON value into Decimal."""
+    """Recursively turn numeric strings and ints in a JSON value into Decimal; other strings
+    (choices such as "add_months") stay strings. A float cannot come from the files or the admin;
+    one written to the database some other way is converted through its repr."""
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, (int, str)):
@@ -73,9 +78,10 @@ class PolicySnapshot:
         return key in self.params
 
     def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
-        """A value derived from parameters (e.g. a validated rate table), built once per version.
+        """A value derived from parameters (e.g. a validated rate table), built once per cache:
+        per version for the snapshots of a `PolicyCache`, per snapshot otherwise.
 
-        Keys are tuples so they never collide with parameter keys in the shared cache.
+        Keys are tuples so they never collide with the parameter keys `get` caches there.
         """
         try:
             return self._cache[key]
