@@ -54,7 +54,10 @@ class PoolMembership(models.Model):
 
     class Meta:
         ordering = ["-year", "institution", "person"]
-        constraints = [models.UniqueConstraint(fields=["person", "year"], name="stl_one_pool_per_person_year")]
+        # INCLUDE (institution) on PostgreSQL. SQLite cannot create a covering unique constraint, so
+        # migration 0007 leaves it the plain unique (person, year) of 0001 there (models.W039 silenced).
+        constraints = [models.UniqueConstraint(fields=["person", "year"], include=["institution"],
+                                               name="stl_one_pool_per_person_year")]
         indexes = [models.Index(fields=["institution", "year"], name="stl_member_inst_year")]
         verbose_name = _("pool membership")
         verbose_name_plural = _("pool memberships")

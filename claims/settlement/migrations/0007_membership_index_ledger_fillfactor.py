@@ -46,6 +46,21 @@ class Migration(migrations.Migration):
             name='person',
             field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='pool_memberships', to='enrollment.person', verbose_name='insured person'),
         ),
-        migrations.RunPython(covering_unique, plain_unique),
-        migrations.RunPython(ledger_fillfactor, ledger_fillfactor_default),
+        # The state is what PostgreSQL has: UNIQUE (person_id, year) INCLUDE (institution_id), as the
+        # model declares it. The database operations build it on PostgreSQL only; SQLite keeps the
+        # plain unique constraint of 0001 under the same name (the uniqueness holds on both).
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.RemoveConstraint(model_name='poolmembership', name=NAME),
+                migrations.AddConstraint(
+                    model_name='poolmembership',
+                    constraint=models.UniqueConstraint(fields=('person', 'year'), include=('institution',), name=NAME),
+                ),
+            ],
+            database_operations=[migrations.RunPython(covering_unique, plain_unique)],
+        ),
+        # Storage parameters are no part of Django's state: a database operation only.
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunPython(ledger_fillfactor, ledger_fillfactor_default)],
+        ),
     ]
