@@ -152,3 +152,46 @@ def test_category_filter_uses_birth_date_ranges(reference_data):
     sql = str(persons_in_category(Person.objects.all(), Category.MINOR, D(2025, 3, 1)).query)
 
     assert '"enrollment_person"."birth_date" >= 2007-03-02' in sql and '"enrollment_person"."birth_date" < 2024-03-02' in sql
+
+
+def test_category_follows_each_regions_policy(person_factory):
+    """DOMAIN §1 categories, issue #10 item 5: the adult age is each region's policy parameter
+    (category.adult_age): with Jinan's set to 16, a 17-year-old is a minor in Changchun and an
+    adult in Jinan — in the filter and in the person's own category_on."""
+    from medins.models import PolicyParameter
+
+    PolicyParameter.objects.filter(version__code="370100-2021", key="category.adult_age").update(value="16")
+    day = D(2021, 6, 1)
+    changchun = person_factory(birth=D(2004, 1, 1), area="220102")
+    jinan = person_factory(birth=D(2004, 1, 1), area="370102")
+
+    minors = set(persons_in_category(Person.objects.all(), Category.MINOR, day).values_list("pk", flat=True))
+    adults = set(persons_in_category(Person.objects.all(), Category.ADULT, day).values_list("pk", flat=True))
+
+    assert minors == {changchun.pk} and adults == {jinan.pk}
+    assert (changchun.category_on(day), jinan.category_on(day)) == ("minor", "adult")
+
+
+def test_category_on_a_date_without_policy_names_the_missing_parameter(person_factory):
+    """DESIGN policy as data: computing a category on a date no policy covers is refused, naming it."""
+    from medins.benefits.errors import MissingParameter
+
+    person = person_factory()
+
+    with pytest.raises(MissingParameter, match="policy_version"):
+        person.category_on(D(2030, 1, 1))
+
+
+def test_lists_show_the_latest_begun_policys_category_when_none_is_in_force(person_factory):
+    """Decision (selectors.category_ages_on): a list's "category (today)" uses the latest version that
+    began before the day when none is in force — display only, no money depends on it."""
+    from enrollment.selectors import category_ages_on
+    from medins.models import PolicyParameter
+
+    person = person_factory(birth=D(2008, 12, 2))  # 17 on 2026-12-01
+    ages = category_ages_on(D(2026, 12, 1))
+
+    assert person.category_on(D(2026, 12, 1), ages=ages[person.region_id]) == "minor"
+    PolicyParameter.objects.filter(version__code="220100-2021", key="category.adult_age").update(value="17")
+    assert person.category_on(D(2026, 12, 1), ages=category_ages_on(D(2026, 12, 1))[person.region_id]) == "adult"
+    assert category_ages_on(D(2020, 12, 1)) == {}
