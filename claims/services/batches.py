@@ -33,6 +33,7 @@ from .cases import (
     Received,
     case_prepare,
     case_receive,
+    invoice_key,
     not_covered_reason,
     policy_version_spans,
     received_reason,
@@ -334,7 +335,9 @@ def _insert(kept: list, *, acting_user, batch) -> None:
             materials += r.materials(now)
             attachments += r.attachment_rows()
         of_cases = f"{qn('case_id')} IN ({marks(ids)})"
-        Invoice.objects.bulk_create(invoices)
+        # In (issuer, number) order, as case_receive does: two requests inserting the same invoices
+        # wait for each other in one order instead of deadlocking on the unique claimed invoice.
+        Invoice.objects.bulk_create(sorted(invoices, key=invoice_key))
         insert_history(cursor, Invoice, of_cases, ids, user=acting_user, date=now, reason="", kind="+")
         CaseMaterial.objects.bulk_create(materials)
         insert_history(cursor, CaseMaterial, of_cases, ids, user=acting_user, date=now, reason="", kind="+")

@@ -189,6 +189,12 @@ def _invoices(invoices, *, latest: dt.date | None = None) -> list[Invoice]:
     return out
 
 
+def invoice_key(invoice: Invoice) -> tuple[str, str]:
+    """The order invoices are inserted in (the key of the unique claimed invoice), so that two
+    transactions inserting the same invoices wait for each other instead of deadlocking."""
+    return invoice.issuer, invoice.number
+
+
 def _check_invoices_free(invoices: list[Invoice], *, exclude_case_id: int | None = None) -> None:
     for inv in invoices:
         earlier = invoice_conflict(inv.issuer, inv.number, exclude_case_id=exclude_case_id)
@@ -302,8 +308,8 @@ def case_receive(*, acting_user, batch=None, **data) -> Case:
     for inv in invoice_rows:
         inv.case = case
     try:
-        with transaction.atomic():
-            Invoice.objects.bulk_create(invoice_rows)
+        with transaction.atomic():  # in key order: concurrent receipts of the same invoices never deadlock
+            Invoice.objects.bulk_create(sorted(invoice_rows, key=invoice_key))
     except IntegrityError:  # claimed concurrently by another case
         for inv in invoice_rows:
             earlier = invoice_conflict(inv.issuer, inv.number, exclude_case_id=case.pk)
