@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
@@ -122,7 +123,7 @@ class BatchListCreateView(APIView):
                           BatchSummarySerializer)
 
     @extend_schema(
-        request=serializers.DictField(), responses={201: BatchSerializer, 200: BatchSerializer}, tags=["claims"],
+        request=OpenApiTypes.OBJECT, responses={201: BatchSerializer, 200: BatchSerializer}, tags=["claims"],
         description="Body: {batch_id, cases: [{row_id, id_number, name, case_type, service_from, service_to, institution_code | "
                     "institution_name + institution_level, delivery, third_party_paid, bank_account, materials: [codes], "
                     "lost_invoice_promise, invoices: [{issuer, number, issued_on, kind, class_a, class_b, class_c}], "

@@ -1,21 +1,49 @@
 """Settings for the resident medical insurance back-office.
 
 Everything that differs between a laptop, CI and production comes from the environment.
-With nothing set, the project runs on a local SQLite file with Celery in eager mode.
+With nothing set but SECRET_KEY, the project runs on a local SQLite file with Celery in eager
+mode. DEBUG is off unless asked for (the demo and the test setup set DEBUG=true), and with
+DEBUG off the HTTPS protections are on by default; README "Running in production" lists the
+production profile, which `manage.py check --deploy` passes without a warning
+(tests/medins/test_production_settings.py).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
 
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me")
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
+_DEVELOPMENT_KEY = "dev-only-insecure-key-change-me"
+SECRET_KEY = env("SECRET_KEY", default="")
+if not SECRET_KEY or SECRET_KEY == _DEVELOPMENT_KEY:
+    if not DEBUG:
+        # Issue 11, finding 11: without this the process started with the key committed in the repo.
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY to a long random string in the environment "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or set DEBUG=true "
+            "for development, which uses a development key.")
+    SECRET_KEY = _DEVELOPMENT_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# HTTPS: on by default outside development; each can be switched off where a proxy does the job.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+# Both reach beyond this site (every subdomain; browsers' preload lists): the deployment decides.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Behind a reverse proxy that terminates TLS and sets X-Forwarded-Proto (and strips it from clients).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("USE_X_FORWARDED_PROTO", default=False) else None
+SESSION_COOKIE_HTTPONLY = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -34,6 +62,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_celery_beat",
     "django_celery_results",
+    "medins.apps.AxesConfig",  # django-axes
     "medins.apps.MedinsConfig",
     "enrollment",
     "claims.ledger",
@@ -52,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "medins.urls"
@@ -80,6 +111,8 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 AUTHENTICATION_BACKENDS = [
+    # First: counts failed logins and refuses a locked-out username + address (issue 11, finding 14).
+    "medins.auth.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -109,6 +142,21 @@ SILENCED_SYSTEM_CHECKS = ["models.W040", "models.W039"]
 
 LOGIN_URL = "admin:login"
 
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username
+# from one address, that pair is refused for LOGIN_LOCKOUT_MINUTES, even with the right
+# password; an administrator lifts a lockout earlier in the admin (访问尝试) or with
+# `manage.py axes_reset_username NAME`. Covers every form that logs in through Django's
+# authenticate(): the admin login, the school portal login, and any password-based API login.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "medins.auth.lockout_response"
+# The client's address: REMOTE_ADDR, or behind PROXY_COUNT reverse proxies the X-Forwarded-For
+# entry the outermost proxy added (medins.auth.client_ip; what a client sends itself is ignored).
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "medins.auth.client_ip"
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -132,6 +180,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "medins.api.errors.document_error_responses"],
+    # The schema and its docs are for users who log in (any role), not for anyone (finding 14).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 # Limits on outside data (medins.parsing): files uploaded by schools and institutions (portal,
@@ -154,10 +204,33 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# A worker logs through LOGGING below (with its masking filter), not through handlers of its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# Logs never hold a full ID number or bank account (issue 11, finding 14): every handler masks
+# 18-character ID numbers and long digit runs, whatever logged them — runserver's request line
+# (an admin search is a GET query string ?q=<ID number>), Django's request errors, Celery.
+# gunicorn's loggers keep their own handlers (its --access-logfile): the app adds the same
+# filter to them when it loads (MedinsConfig.ready), and medins/gunicorn_conf.py to its handlers.
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "filters": {"mask_personal_data": {"()": "medins.log_masking.MaskPersonalDataFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_personal_data"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
+                          "filters": ["mask_personal_data"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        # Lockouts are warnings; each failed attempt and the start-up banner are not worth a line.
+        "axes": {"level": "WARNING"},
+    },
 }

@@ -11,3 +11,14 @@ CELERY_RESULTS = [
     _("Result Data"), _("Created DateTime"), _("Completed DateTime"), _("Traceback"), _("Task Meta Information"),
     _("Group ID"), _("Parameters"), _("Result"),
 ]
+
+# django-axes (login throttling) ships no Chinese catalogue; its app name is medins.apps.AxesConfig's.
+AXES = [
+    _("User Agent"), _("IP Address"), _("Username"), _("HTTP Accept"), _("Path"), _("Attempt Time"),
+    _("Access lock out"), _("access failure"), _("access failures"), _("GET Data"), _("POST Data"),
+    _("Failed Logins"), _("access attempt"), _("access attempts"), _("Access Attempt"), _("Expires At"),
+    _("The time when access attempt expires and is no longer valid."), _("access attempt expiration"),
+    _("access attempt expirations"), _("Logout Time"), _("Session key hash (sha256)"), _("access log"),
+    _("access logs"), _("Locked Out"), _("Form Data"), _("Meta Data"), _("Clean up expired attempts"),
+    _("Not set"), _("Attempt Remaining"),
+]

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -22,6 +23,8 @@ urlpatterns = [
     path("portal/", include((portal_urlpatterns, "portal"), namespace="portal")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    # Both only for users who log in, any role (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); the docs
+    # page, which a person opens in a browser, sends an anonymous visitor to the login page.
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="schema")), name="api-docs"),
 ]

@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/venv.sh requirements.txt
+# The demo is a development server: debug pages, static files from runserver, the development
+# secret key (without DEBUG=true the settings refuse to start with no SECRET_KEY).
+export DEBUG=${DEBUG:-true}
 py=.venv/bin/python
 $py manage.py migrate --noinput -v 0
 $py manage.py demo_data

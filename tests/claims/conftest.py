@@ -1,23 +1,15 @@
 """Fixtures of the claims tests: reference data, case types, covered persons, clerks, cases."""
 
 import datetime as dt
-import io
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.core.management import call_command
 
 from claims.models import CaseType
 from claims.services import case_receive
 from medins.models import Institution
 from tests.claims.factories import PersonFactory, SchoolFactory, cover, invoice
 from tests.enrollment.factories import UserFactory
-
-
-@pytest.fixture
-def reference_data(db):
-    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
-    call_command("load_case_types", stdout=io.StringIO())
 
 
 @pytest.fixture

@@ -1,10 +1,8 @@
 """A clerk takes a case from received to calculated, a second clerk approves it (issue #4, four eyes)."""
 
 import datetime as dt
-import io
 
 import pytest
-from django.core.management import call_command
 
 from claims.models import Case, CaseType
 from claims.services import case_receive
@@ -18,9 +16,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def case(db):
-    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
-    call_command("load_case_types", stdout=io.StringIO())
+def case(reference_data):
     demo_users_ensure()
     from django.contrib.auth import get_user_model
 

@@ -22,8 +22,7 @@ FULL_ID = re.compile(r"\b\d{17}[\dX]\b")
 
 
 @pytest.fixture
-def demo(db):
-    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
+def demo(reference_data):
     demo_users_ensure()
     call_command("enrollment_demo_data", stdout=io.StringIO())
 

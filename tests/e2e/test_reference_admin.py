@@ -1,9 +1,7 @@
 """A clerk logs in, finds an institution and reads the Changchun 2021 inpatient parameters (issue #2, done-when)."""
 
-import io
 
 import pytest
-from django.core.management import call_command
 
 from medins.demo import DEMO_PASSWORD, demo_users_ensure
 from tests.e2e.conftest import shot
@@ -12,8 +10,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def demo(db):
-    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
+def demo(reference_data):
     demo_users_ensure()
 
 

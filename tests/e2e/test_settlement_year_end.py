@@ -23,8 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def demo(db):
-    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
+def demo(reference_data):
     demo_users_ensure()
     call_command("settlement_demo_data", stdout=io.StringIO())
     return Institution.objects.get(region__code="370100", code="JN-S-001")

@@ -1,12 +1,10 @@
 """Fixtures of the enrollment tests: reference data, factories, users with permissions, policy snapshots."""
 
-import io
 from pathlib import Path
 
 import pytest
 import yaml
 from django.contrib.auth.models import Permission
-from django.core.management import call_command
 from django.test import Client
 
 from medins.benefits.policy import PolicySnapshot
@@ -33,11 +31,6 @@ def changchun_policy() -> PolicySnapshot:
 @pytest.fixture(scope="session")
 def jinan_policy() -> PolicySnapshot:
     return PolicySnapshot(region="370100", version="370100-2021", date=None, params=shipped_params("370100-2021"))
-
-
-@pytest.fixture
-def reference_data(db):
-    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
 
 
 @pytest.fixture

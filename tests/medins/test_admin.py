@@ -1,7 +1,6 @@
 """Clerks' admin of reference data and policy: Chinese, bounded queries, search, history."""
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -127,11 +126,6 @@ def test_catalogue_search_by_code_and_name(superuser_client, catalogue_item_fact
     assert "脑瘫" in content and "血友病" not in content
 
 
-@pytest.fixture
-def reference_data(db):
-    call_command("load_reference_data", verbosity=0)
-
-
 def test_loaded_data_changelists_and_filters(superuser_client, reference_data, django_assert_max_num_queries):
     # given the shipped data: filter institutions by designation, parameters by region
     pharmacy = Designation.objects.get(code="special_drug_pharmacy")
@@ -196,11 +190,8 @@ def test_institution_export_uses_codes(superuser_client, reference_data):
     assert response.status_code == 200
 
 
-def test_parameter_page_shows_the_value_as_a_readable_table(superuser_client):
+def test_parameter_page_shows_the_value_as_a_readable_table(superuser_client, reference_data):
     """A clerk reads the deductible table with level and category names, not JSON codes."""
-    from django.core.management import call_command
-
-    call_command("load_reference_data", verbosity=0)
     from medins.models import PolicyParameter
 
     param = PolicyParameter.objects.get(version__code="220100-2021", key="inpatient.deductible")

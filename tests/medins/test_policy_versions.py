@@ -4,16 +4,10 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
 
 from medins.benefits.errors import MissingParameter
 from medins.models import PolicyVersion
 from medins.selectors import policy_in_force
-
-
-@pytest.fixture
-def reference_data(db):
-    call_command("load_reference_data", verbosity=0)
 
 
 def test_policy_in_force_on_a_date_of_2021_is_the_2021_version(reference_data):

@@ -4,7 +4,6 @@ import io
 import json
 from decimal import Decimal
 
-import pytest
 from django.core.management import call_command
 
 REQUEST = {
@@ -21,11 +20,6 @@ SETTLEMENT_NAMES = {
     "medfee_sumamt", "fulamt_ownpay_amt", "preselfpay_amt", "inscp_scp_amt", "act_pay_dedc",
     "hifp_pay", "hifmi_pay", "maf_pay", "psn_cash_pay",
 }
-
-
-@pytest.fixture
-def reference_data(db):
-    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
 
 
 def run_quote(monkeypatch, capsys, *args, stdin=None):

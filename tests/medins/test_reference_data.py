@@ -10,6 +10,9 @@ from django.core.management import CommandError, call_command
 from medins.models import CatalogueItem, Designation, Institution, PolicyParameter, PolicyVersion, Region
 from medins.services.reference_data import REFERENCE_DIR, ReferenceDataError, reference_data_load
 
+# The loader's own tests start from empty tables (the session loads the reference data for everyone else).
+pytestmark = pytest.mark.usefixtures("empty_reference_data")
+
 MODELS = [Region, Designation, Institution, CatalogueItem, PolicyVersion, PolicyParameter]
 
 

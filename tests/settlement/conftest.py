@@ -2,22 +2,15 @@
 members with cover, users by role, and helpers to ingest visits and run settlements."""
 
 import datetime as dt
-import io
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.core.management import call_command
 
 from claims.settlement.models import SchoolClinic
 from claims.settlement.services import visits_ingest
 from enrollment.models import CoveragePeriod, SchoolKind
 from medins.models import Institution, Region
 from tests.enrollment import factories as ef
-
-
-@pytest.fixture
-def reference_data(db):
-    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
 
 
 @pytest.fixture
