@@ -28,6 +28,7 @@ def setup_django(example_database: str, why: str) -> None:
         sys.exit(f"Set DATABASE_URL=postgres://…/{example_database} (a separate database: {why}).")
     ensure_database(url)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medins.settings")
+    os.environ.setdefault("DEBUG", "true")  # a development tool: the development key (DEBUG is turned off below)
 
     import django
 

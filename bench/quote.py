@@ -92,6 +92,7 @@ def main():
     parser.add_argument("--n", type=int, default=50000)
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medins.settings")
+    os.environ.setdefault("DEBUG", "true")  # a development tool: the development secret key
     import django
 
     django.setup()

@@ -144,7 +144,7 @@ LOGIN_URL = "admin:login"
 
 # Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username
 # from one address, that pair is refused for LOGIN_LOCKOUT_MINUTES, even with the right
-# password; an administrator lifts a lockout earlier in the admin (访问尝试) or with
+# password; an administrator lifts a lockout earlier in the admin (登录保护 › 登录尝试) or with
 # `manage.py axes_reset_username NAME`. Covers every form that logs in through Django's
 # authenticate(): the admin login, the school portal login, and any password-based API login.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
@@ -210,8 +210,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Logs never hold a full ID number or bank account (issue 11, finding 14): every handler masks
 # 18-character ID numbers and long digit runs, whatever logged them — runserver's request line
 # (an admin search is a GET query string ?q=<ID number>), Django's request errors, Celery.
-# gunicorn's loggers keep their own handlers (its --access-logfile): the app adds the same
-# filter to them when it loads (MedinsConfig.ready), and medins/gunicorn_conf.py to its handlers.
+# gunicorn's loggers keep their own handlers (its --access-logfile): medins/gunicorn_conf.py
+# puts the same filter on those loggers, and so does the app when it loads (MedinsConfig.ready).
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
@@ -230,7 +230,7 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
-        # Lockouts are warnings; each failed attempt and the start-up banner are not worth a line.
+        # Failed logins and lockouts are warnings (user name and address starred); not the start-up banner.
         "axes": {"level": "WARNING"},
     },
 }

@@ -12,6 +12,11 @@ fi
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/medins}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
 export CELERY_TASK_ALWAYS_EAGER=true   # the real-worker test switches this off for itself
+export DEBUG=${DEBUG:-true}            # development settings: the development secret key
 .venv/bin/ruff check .
 DATABASE_URL=sqlite://:memory: .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null || { echo "models and migrations disagree: run makemigrations"; exit 1; }
-exec .venv/bin/python -m pytest -q "$@"
+# In parallel (pytest-xdist): one process per core (PYTEST_WORKERS to choose; -n 0 in the arguments
+# runs in one process), each with its own test database (test_medins_gw0, …) into which the
+# reference data is loaded once (tests/conftest.py). The browser tests share one worker
+# (xdist_group "browser", --dist loadgroup): one Chromium, while the other worker takes the rest.
+exec .venv/bin/python -m pytest -q -n "${PYTEST_WORKERS:-auto}" --dist loadgroup "$@"

@@ -108,3 +108,10 @@ def empty_reference_data(db):
     with connection.cursor() as cursor:
         for sql in connection.ops.sql_flush(no_style(), tables, allow_cascade=True):
             cursor.execute(sql)
+
+
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (scripts/test.sh), the browser tests run on one worker, with one Chromium."""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
