@@ -117,7 +117,7 @@ class BatchListCreateView(APIView):
                 request._body = request.read(length) if length else b""
         return super().initialize_request(request, *args, **kwargs)
 
-    @extend_schema(responses=page_of(BatchSummarySerializer), tags=["claims"])
+    @extend_schema(operation_id="v1_school_batches_list", responses=page_of(BatchSummarySerializer), tags=["claims"])
     def get(self, request):
         return _paginated(request, self, school_batches(request.school_id).order_by("-submitted_at", "-pk"),
                           BatchSummarySerializer)
@@ -163,7 +163,7 @@ class BatchDetailView(APIView):
 class CaseListView(APIView):
     permission_classes = [IsSchoolOperator]
 
-    @extend_schema(responses=page_of(CaseSerializer), tags=["claims"], parameters=[
+    @extend_schema(operation_id="v1_school_cases_list", responses=page_of(CaseSerializer), tags=["claims"], parameters=[
         OpenApiParameter("state", str, description="only cases in this state"),
         OpenApiParameter("batch", int, description="only cases of this batch (its id)")])
     def get(self, request):

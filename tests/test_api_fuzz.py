@@ -52,22 +52,14 @@ def in_test_transaction():
 
 
 @pytest.fixture
-def role_tokens(db, in_test_transaction):
+def role_tokens(reference_data, in_test_transaction):
     """One user per API role with reference data, a school, a pool institution and a person to find."""
-    import io
-
-    from django.core.management import call_command
-
     from claims.models import SchoolOperator
     from claims.settlement.models import InstitutionOperator
     from medins.models import Institution, Region
-    from medins.roles import roles_sync
     from tests.claims.factories import PersonFactory, SchoolFactory, cover
     from tests.enrollment.factories import UserFactory
 
-    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
-    call_command("load_case_types", stdout=io.StringIO())
-    roles_sync()
     jinan = Region.objects.get(code="370100")
     school = SchoolFactory(region=jinan, kind="college", name="模糊测试大学")
     cover(PersonFactory(area="370102", birth=dt.date(2002, 1, 1), school=school))
