@@ -13,7 +13,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def regions(db):
+def regions(empty_reference_data):
+    """The regions without case types: these tests load the case types themselves."""
     call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
 
 
