@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('medins', '0002_region_designation_history'),
-        ('settlement', '0007_membership_index_ledger_fillfactor'),
+        ('settlement', '0008_ledger_moves_to_ledger_app'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
