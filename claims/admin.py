@@ -43,7 +43,7 @@ from .models import (
 )
 from .selectors import invoice_conflict, normalize_invoice_key
 from .services.cases import INVOICE_FIELDS
-from .workflow import EDITABLE, QUEUES, CaseState, next_states
+from .workflow import CASES, EDITABLE, QUEUES, CaseState
 
 REVEAL = "enrollment.reveal_personal_data"
 
@@ -279,6 +279,10 @@ class DecisionForm(forms.Form):
     reason = forms.CharField(label=_("reason"), required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 60}))
 
 
+# The clerk's steps of the case workflow, by the service that takes them. Which buttons a case
+# shows — and which the action view accepts — come from the transitions table (claims.workflow):
+# the services with an edge out of the case's state. payment_orders_create and
+# payment_result_import are jobs/imports, not buttons.
 _ACTIONS = {
     # name: (label, service, needs reason)
     "request_materials": (_("Send the one-time notice of missing materials"), "case_request_materials", False),
@@ -291,10 +295,7 @@ _ACTIONS = {
     "withdraw": (_("Withdraw"), "case_withdraw", False),
     "reorder": (_("Pay again (account corrected)"), "case_payment_reorder", False),
 }
-_ACTION_TARGET = {"request_materials": CaseState.MATERIALS_INCOMPLETE, "resubmit": CaseState.RESUBMITTED,
-                  "start_review": CaseState.UNDER_REVIEW, "calculate": CaseState.CALCULATED, "approve": CaseState.APPROVED,
-                  "return_for_review": CaseState.UNDER_REVIEW, "reject": CaseState.REJECTED, "withdraw": CaseState.WITHDRAWN,
-                  "reorder": CaseState.APPROVED}
+_ACTION_OF_SERVICE = {service: name for name, (_label, service, _needs) in _ACTIONS.items()}
 
 
 def _run(name: str, *, user, case, reason: str = ""):
@@ -308,20 +309,12 @@ def _run(name: str, *, user, case, reason: str = ""):
 
 
 def case_actions_for(case) -> list[tuple[str, str]]:
-    targets = set(next_states(case.state))
+    """The buttons of a case: one per service that has an edge out of its state in CASES."""
     out = []
-    for name, (label, _service, _needs) in _ACTIONS.items():
-        if _ACTION_TARGET[name] not in targets:
-            continue
-        if name == "start_review" and case.state == CaseState.CALCULATED:
-            continue
-        if name == "return_for_review" and case.state != CaseState.CALCULATED:
-            continue
-        if name == "reorder" and case.state != CaseState.PAYMENT_FAILED:
-            continue
-        if name == "approve" and case.state != CaseState.CALCULATED:
-            continue
-        out.append((name, label))
+    for service in CASES.services_from(case.state):
+        name = _ACTION_OF_SERVICE.get(service)
+        if name is not None:
+            out.append((name, _ACTIONS[name][0]))
     return out
 
 
@@ -533,6 +526,11 @@ class CaseAdmin(SimpleHistoryAdmin):
         name = request.POST.get("action")
         if name not in _ACTIONS:
             raise PermissionDenied
+        if name not in dict(case_actions_for(case)):  # the same table as the buttons (the service checks it again)
+            self.message_user(request, _("%(case)s: “%(action)s” is not a step of a case that is %(state)s.")
+                              % {"case": case.number, "action": _ACTIONS[name][0], "state": case.get_state_display()},
+                              messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:claims_case_change", args=[pk]))
         reason = (request.POST.get("reason") or "").strip()
         try:
             _run(name, user=request.user, case=case, reason=reason)

@@ -26,11 +26,22 @@ class InvalidCase(CaseError):
 class InvalidTransition(CaseError):
     code = "invalid_transition"
 
-    def __init__(self, case, to_state: str):
+    def __init__(self, case, to_state: str, *, why: str = ""):
+        from .workflow import CaseState
+
+        to_label = CaseState(to_state).label if to_state in CaseState.values else to_state
         super().__init__(_("Case %(case)s is %(state)s: it cannot become %(to)s.")
-                         % {"case": case.number, "state": case.get_state_display(), "to": to_state})
+                         % {"case": case.number, "state": case.get_state_display(), "to": to_label})
         self.from_state = case.state
         self.to_state = to_state
+        self.why = why  # which table rule refused it (logs, tests)
+
+
+class GuardFailed(CaseError):
+    """An edge of the case workflow whose condition does not hold (no reviewer, materials missing,
+    not covered)."""
+
+    code = "guard_failed"
 
 
 class ConcurrentChange(CaseError):

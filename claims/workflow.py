@@ -1,13 +1,18 @@
 """The reimbursement case workflow (手工报销, DOMAIN.md §6): states and the one transitions table.
 
-Every change of state goes through ``claims.services.cases`` (one service per transition),
-which checks this table under a row lock and records a CaseTransition row.
+Every change of state goes through one service (``claims.services.cases``, ``.payments``), which
+may take only the edges this table gives to its name: ``CASES`` (medins.workflow) checks the
+table for the running service under a row lock, runs the edge's guard (``cases.case_guard``:
+reviewer set, materials complete, covered, four eyes), moves the state conditionally and records
+a CaseTransition row. The admin's buttons and its action view are built from the same table.
 """
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from medins.workflow import Record, Workflow
 
 
 class CaseState(models.TextChoices):
@@ -54,6 +59,25 @@ TERMINAL = frozenset({S.PAID, S.REJECTED, S.WITHDRAWN})
 INVOICE_RELEASED = frozenset({S.REJECTED, S.WITHDRAWN})
 # States in which invoices, materials and case details may still be changed by a clerk.
 EDITABLE = frozenset({S.RECEIVED, S.MATERIALS_INCOMPLETE, S.RESUBMITTED, S.UNDER_REVIEW})
+
+
+def _refuse(case, to_state: str, why: str) -> Exception:
+    from .errors import InvalidTransition
+
+    return InvalidTransition(case, to_state, why=why)
+
+
+def _stale(case, to_state: str) -> Exception:
+    from .errors import ConcurrentChange
+
+    return ConcurrentChange(f"case {case.number} was changed by someone else; reload it")
+
+
+CASES = Workflow(
+    name="case", transitions=TRANSITIONS,
+    record=Record(model="claims.CaseTransition", subject="case", actor="actor", reason="reason"),
+    refuse=_refuse, stale=_stale, guard="claims.services.cases.case_guard",
+)
 
 
 def allowed(from_state: str, to_state: str) -> bool:

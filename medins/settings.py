@@ -205,7 +205,13 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDI
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
+# A task whose worker process dies is put back on the queue, not acknowledged (with acks_late).
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# The queue tasks go to unless routed elsewhere (tests give a worker a private one).
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The settlement-run watchdog resumes a run whose heartbeat is older than this (claims/settlement/services/runs.py).
+SETTLEMENT_RUN_STALE_MINUTES = env.int("SETTLEMENT_RUN_STALE_MINUTES", default=10)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # A worker logs through LOGGING below (with its masking filter), not through handlers of its own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

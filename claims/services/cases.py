@@ -28,6 +28,7 @@ from medins.parsing import (
 )
 from medins.quoting import quote_or_error
 from medins.selectors import PolicyCache, policy_in_force
+from medins.workflow import transition
 
 from ..approval import approval_digest
 from ..calculation import quote_request
@@ -36,8 +37,8 @@ from ..errors import (
     DuplicateInvoice,
     DuplicateMaternity,
     FourEyes,
+    GuardFailed,
     InvalidCase,
-    InvalidTransition,
     MaterialsMissing,
     NotComputable,
     Recalculated,
@@ -59,7 +60,7 @@ from ..models import (
     MaterialsNotice,
 )
 from ..selectors import invoice_conflict, maternity_conflict, missing_materials, normalize_invoice_key
-from ..workflow import EDITABLE, CaseState, allowed
+from ..workflow import CASES, EDITABLE, CaseState
 
 S = CaseState
 SYSTEM_USERNAME = "system"
@@ -84,30 +85,63 @@ def case_lock(case_id: int) -> Case:
 
 
 def _move(case: Case, to: str, *, acting_user, reason: str = "", fields: dict | None = None) -> Case:
-    """Check the transitions table, update conditionally on the state read, record the transition.
-
-    The UPDATE ... WHERE state = <state read> makes a concurrent second clerk fail even where
-    SELECT ... FOR UPDATE is not available (SQLite).
+    """The shared helper (medins.workflow.transition): the table edge must be the running
+    service's, the edge's guard (case_guard) holds, the UPDATE ... WHERE state = <state read>
+    makes a concurrent second clerk fail (also where SELECT ... FOR UPDATE is not available), and
+    the CaseTransition is recorded. Then the history row with the author, and invoices freed.
     """
     frm = case.state
-    if not allowed(frm, to):
-        raise InvalidTransition(case, to)
-    now = timezone.now()
-    changes = {"state": to, "state_changed_at": now, **(fields or {})}
+    changes = {"state_changed_at": timezone.now(), **(fields or {})}
     if to in (S.REJECTED, S.WITHDRAWN, S.MATERIALS_INCOMPLETE):
         changes["reason"] = reason
-    if Case.objects.filter(pk=case.pk, state=frm).update(**changes) != 1:
-        raise ConcurrentChange(f"case {case.number} was changed by someone else; reload it")
-    for name, value in changes.items():
-        setattr(case, name, value)
+    transition(CASES, case, to, acting_user=acting_user, reason=reason or "", fields=changes)
     # Audit: a history row with the author, in the same transaction.
     case._history_user = acting_user
     case._change_reason = f"{frm} → {to}"
-    case.save(update_fields=list(changes))
-    CaseTransition.objects.create(case=case, from_state=frm, to_state=to, actor=acting_user, reason=reason or "")
+    case.save(update_fields=["state", *changes])
     if to in (S.REJECTED, S.WITHDRAWN):
         Invoice.objects.filter(case=case, claimed=True).update(claimed=False)
     return case
+
+
+def _set(case: Case, changes: dict, name: str):
+    """The value `name` will have after the move: the one being written, else the case's."""
+    return changes[name] if name in changes else getattr(case, name)
+
+
+def case_guard(case: Case, frm: str, to: str, changes: dict, acting_user) -> None:
+    """The guard of each edge of the case workflow (DOMAIN §6), run by medins.workflow.transition
+    for every move, whichever service, view or task asked for it:
+
+    - into review, calculated or approved (from calculated): a reviewer is recorded, every
+      material of the checklist is received, the person is covered on the service date;
+    - calculated: the calculator and the amounts are recorded;
+    - approved from calculated: four eyes — the approver is neither the reviewer nor the
+      calculator — and the case carries its calculation;
+    - materials incomplete: something is actually missing.
+
+    (approved/payment_failed → calculated, the payee change, keeps the calculation approved
+    before; its four eyes are case_approve's: the clerk who changed the payee cannot approve.)
+    """
+    review = to == S.UNDER_REVIEW or (frm, to) in ((S.UNDER_REVIEW, S.CALCULATED), (S.CALCULATED, S.APPROVED))
+    if review:
+        if _set(case, changes, "reviewed_by_id") is None and changes.get("reviewed_by") is None:
+            raise GuardFailed(f"case {case.number}: no reviewer is recorded; start the review first")
+        missing = missing_materials(case)
+        if missing:
+            raise MaterialsMissing("材料不全，请先发一次性告知：" + "；".join(n for _c, n in missing))
+        reason = _coverage_reason(case)
+        if reason:
+            raise GuardFailed(reason)
+    if (frm, to) == (S.UNDER_REVIEW, S.CALCULATED) and (changes.get("calculated_by") is None or changes.get("payable_amount") is None):
+        raise GuardFailed(f"case {case.number}: a calculation records its calculator and amounts")
+    if to == S.APPROVED and frm == S.CALCULATED:
+        if acting_user is None or acting_user.pk in (case.reviewed_by_id, case.calculated_by_id):
+            raise FourEyes("审批人不能是审核或计算该案件的经办人（four eyes: the approver must be another clerk）")
+        if case.payable_amount is None or case.calculated_by_id is None:
+            raise GuardFailed(f"case {case.number}: not calculated")
+    if to == S.MATERIALS_INCOMPLETE and not missing_materials(case):
+        raise InvalidCase("no material is missing: start the review instead")
 
 
 def _coverage_reason(case: Case) -> str | None:
@@ -321,8 +355,8 @@ def case_receive(*, acting_user, batch=None, **data) -> Case:
     CaseTransition.objects.create(case=case, from_state="", to_state=S.RECEIVED, actor=acting_user,
                                   reason=received_reason(batch))
     reason = _coverage_reason(case)
-    if reason:
-        _move(case, S.REJECTED, acting_user=acting_user, reason=reason)
+    if reason:  # the rejection is case_reject's edge: that service takes it
+        return case_reject(acting_user=acting_user, case=case, reason=reason)
     return case
 
 
@@ -384,7 +418,7 @@ def case_details_update(*, acting_user, case: Case, **changes) -> Case:
         other = {k: v for k, v in changes.items() if k not in ("bank_account", "note")}
         if other:
             raise InvalidCase(f"{sorted(other)[0]}: cannot be changed while the case is {case.get_state_display()}")
-        return _payee_change(case, acting_user=acting_user, bank_account=account, reason=changes.get("note", ""))
+        return case_payee_change(acting_user=acting_user, case=case, bank_account=account, reason=changes.get("note", ""))
     allowed_fields = _DETAIL_FIELDS if case.state in EDITABLE else _PAYMENT_FIELDS if case.state in (S.APPROVED, S.PAYMENT_FAILED) else set()
     changed = [k for k, v in changes.items() if getattr(case, k) != v]
     refused = set(changed) - allowed_fields
@@ -464,12 +498,12 @@ def case_invoice_remove(*, acting_user, case: Case, invoice_id: int) -> None:
 # --------------------------------------------------------------------------- transitions
 
 
+@CASES.service
 @transaction.atomic
 def case_request_materials(*, acting_user, case: Case, note: str = "") -> MaterialsNotice:
     """received/resubmitted/under_review → materials_incomplete, with ONE notice listing every missing material."""
     case = case_lock(case.pk)
-    if not allowed(case.state, S.MATERIALS_INCOMPLETE):
-        raise InvalidTransition(case, S.MATERIALS_INCOMPLETE)
+    CASES.check(case.state, S.MATERIALS_INCOMPLETE, obj=case)
     missing = missing_materials(case)
     if not missing:
         raise InvalidCase("no material is missing: start the review instead")
@@ -479,30 +513,28 @@ def case_request_materials(*, acting_user, case: Case, note: str = "") -> Materi
                                           missing=[{"code": c, "name": n} for c, n in missing])
 
 
+@CASES.service
 @transaction.atomic
 def case_resubmit(*, acting_user, case: Case, received: Iterable[str] = (), reason: str = "") -> Case:
     """materials_incomplete → resubmitted, ticking the materials handed in."""
     case = case_lock(case.pk)
-    if not allowed(case.state, S.RESUBMITTED):
-        raise InvalidTransition(case, S.RESUBMITTED)
+    CASES.check(case.state, S.RESUBMITTED, obj=case)
     codes = list(received)
     if codes:
         CaseMaterial.objects.filter(case=case, code__in=codes, received=False).update(received=True, received_at=timezone.now())
     return _move(case, S.RESUBMITTED, acting_user=acting_user, reason=reason)
 
 
+@CASES.service
 @transaction.atomic
 def case_start_review(*, acting_user, case: Case) -> Case:
     """received/resubmitted → under_review; not covered → rejected; materials missing → refused."""
     case = case_lock(case.pk)
-    if not allowed(case.state, S.UNDER_REVIEW) or case.state == S.CALCULATED:
-        raise InvalidTransition(case, S.UNDER_REVIEW)
+    CASES.check(case.state, S.UNDER_REVIEW, obj=case)
     reason = _coverage_reason(case)
     if reason:
-        return _move(case, S.REJECTED, acting_user=acting_user, reason=reason)
-    missing = missing_materials(case)
-    if missing:
-        raise MaterialsMissing("材料不全，请先发一次性告知：" + "；".join(n for _c, n in missing))
+        return case_reject(acting_user=acting_user, case=case, reason=reason)
+    # materials complete: case_guard refuses with the list of what is missing
     return _move(case, S.UNDER_REVIEW, acting_user=acting_user, fields={"reviewed_by": acting_user})
 
 
@@ -533,6 +565,7 @@ def _year_to_date(case: Case) -> dict:
     return ledger_year_to_date(person_id=case.person_id, benefit=case.case_type.benefit, on=case.service_from)
 
 
+@CASES.service
 @transaction.atomic
 def case_calculate(*, acting_user, case: Case, policies: PolicyCache | None = None) -> Case:
     """under_review → calculated: the quote of the policy in force on the service date, on the
@@ -543,26 +576,31 @@ def case_calculate(*, acting_user, case: Case, policies: PolicyCache | None = No
     a proposal: approval computes again under the ledger lock (case_approve).
     """
     case = case_lock(case.pk)
-    if not allowed(case.state, S.CALCULATED):
-        raise InvalidTransition(case, S.CALCULATED)
+    CASES.check(case.state, S.CALCULATED, obj=case)
     case = Case.objects.select_related("case_type", "person__region", "person__school").get(pk=case.pk)
     reason = _coverage_reason(case)
     if reason:
-        return _move(case, S.REJECTED, acting_user=acting_user, reason=reason)
+        return case_reject(acting_user=acting_user, case=case, reason=reason)
     breakdown = _quote(case, ytd=_year_to_date(case), policies=policies)
     return _move(case, S.CALCULATED, acting_user=acting_user,
                  fields={"calculated_by": acting_user, **_calculation_fields(breakdown)})
 
 
+@CASES.service
 @transaction.atomic
 def case_return_for_review(*, acting_user, case: Case, reason: str = "") -> Case:
-    """calculated → under_review (the approver sends it back); the calculation is cleared."""
+    """calculated → under_review (the approver sends it back); the calculation is cleared.
+
+    Only that edge (issue 10 finding 2): a received case cannot be sent "back" to review, and the
+    review's guard (reviewer, materials, cover) holds as for case_start_review.
+    """
     case = case_lock(case.pk)
     return _move(case, S.UNDER_REVIEW, acting_user=acting_user, reason=reason, fields={
         "breakdown": None, "policy_version": "", "fund_amount": None, "catastrophic_amount": None, "payable_amount": None,
         "calculated_by": None})
 
 
+@CASES.service
 def case_approve(*, acting_user, case: Case, reason: str = "", policies: PolicyCache | None = None) -> Case:
     """calculated → approved, by a second clerk: never the reviewer nor the calculator (four eyes).
 
@@ -583,8 +621,7 @@ def case_approve(*, acting_user, case: Case, reason: str = "", policies: PolicyC
 @transaction.atomic
 def _approve(*, acting_user, case_id: int, reason: str, policies: PolicyCache | None) -> Case | Recalculated:
     case = case_lock(case_id)
-    if not allowed(case.state, S.APPROVED) or case.state != S.CALCULATED:
-        raise InvalidTransition(case, S.APPROVED)
+    CASES.check(case.state, S.APPROVED, obj=case)
     if acting_user.pk in (case.reviewed_by_id, case.calculated_by_id):
         raise FourEyes("审批人不能是审核或计算该案件的经办人（four eyes: the approver must be another clerk）")
     if acting_user.pk == _payee_changed_by(case):
@@ -640,16 +677,17 @@ def _payee_change(case: Case, *, acting_user, bank_account: str, reason: str = "
                  fields={"bank_account": account, "approved_by": None, "approval_digest": ""})
 
 
+@CASES.service
 @transaction.atomic
 def case_payee_change(*, acting_user, case: Case, bank_account: str, reason: str = "") -> Case:
     """Change the bank account of an approved (or failed-payment) case: an audited change that
     returns the case for approval by a second approver (issue #11 item 2)."""
     case = case_lock(case.pk)
-    if not allowed(case.state, S.CALCULATED) or case.state not in (S.APPROVED, S.PAYMENT_FAILED):
-        raise InvalidTransition(case, S.CALCULATED)
+    CASES.check(case.state, S.CALCULATED, obj=case)
     return _payee_change(case, acting_user=acting_user, bank_account=bank_account, reason=reason)
 
 
+@CASES.service
 @transaction.atomic
 def case_reject(*, acting_user, case: Case, reason: str) -> Case:
     if not (reason or "").strip():
@@ -658,21 +696,22 @@ def case_reject(*, acting_user, case: Case, reason: str) -> Case:
     return _move(case, S.REJECTED, acting_user=acting_user, reason=reason.strip())
 
 
+@CASES.service
 @transaction.atomic
 def case_withdraw(*, acting_user, case: Case, reason: str = "") -> Case:
     case = case_lock(case.pk)
     return _move(case, S.WITHDRAWN, acting_user=acting_user, reason=(reason or "").strip() or "申请人撤回")
 
 
+@CASES.service
 @transaction.atomic
 def case_payment_reorder(*, acting_user, case: Case, bank_account: str | None = None, reason: str = "") -> Case:
     """payment_failed → approved: the next nightly run orders it again. With a different bank
     account the case goes back for approval instead (case_payee_change)."""
     case = case_lock(case.pk)
-    if case.state != S.PAYMENT_FAILED:
-        raise InvalidTransition(case, S.APPROVED)
+    CASES.check(case.state, S.APPROVED, obj=case)
     if bank_account:
         bank_account = _parsed(parse_bank_account, bank_account, required=True)
     if bank_account and bank_account != case.bank_account:  # a new payee account: approve again
-        return _payee_change(case, acting_user=acting_user, bank_account=bank_account, reason=reason)
+        return case_payee_change(acting_user=acting_user, case=case, bank_account=bank_account, reason=reason)
     return _move(case, S.APPROVED, acting_user=acting_user, reason=reason or "重新支付（pay again）")

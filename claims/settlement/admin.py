@@ -28,16 +28,26 @@ from .models import (
     InstitutionSettlement,
     PoolMembership,
     PoolUpload,
+    ReopeningState,
     RunKind,
+    RunState,
     RunTransition,
     SchoolClinic,
     SettlementRun,
     UploadKind,
     UploadStatus,
     Visit,
+    YearReopening,
 )
 from .selectors import institutions_for, operator_institution_id, statements, visit_is_settled, with_account_marks
-from .services import settlement_release, settlement_run_start
+from .services import (
+    settlement_release,
+    settlement_run_start,
+    settlement_year_reopen_approve,
+    settlement_year_reopen_refuse,
+    settlement_year_reopen_request,
+)
+from .services.closing import PERMISSION as REOPEN_PERMISSION
 from .services.uploads import PERMISSION, pool_upload_check, pool_upload_confirm
 
 EXPORT_COLUMNS = [
@@ -123,13 +133,99 @@ class SettlementRunAdmin(SimpleHistoryAdmin):
 
     @admin.action(description=_("Resume the selected unfinished runs"), permissions=["start"])
     def resume_runs(self, request, queryset):
-        for run in queryset.select_related("region"):
-            settlement_run_start(acting_user=request.user, region=run.region, kind=run.kind, year=run.year,
-                                 month=run.month)
-        self.message_user(request, _("Resumed."), messages.SUCCESS)
+        """Each run through settlement_run_start; a refusal (e.g. a monthly run of a closed year) is a
+        message naming the run, never an error page (issue 11 finding 6)."""
+        resumed = 0
+        for run in queryset.select_related("region").order_by("pk"):
+            if run.state in (RunState.FINISHED, RunState.REOPENED):
+                self.message_user(request, _("%(run)s: already %(state)s, nothing to resume.")
+                                  % {"run": run, "state": run.get_state_display()}, messages.WARNING)
+                continue
+            try:
+                settlement_run_start(acting_user=request.user, region=run.region, kind=run.kind, year=run.year,
+                                     month=run.month)
+            except QuoteError as exc:
+                self.message_user(request, f"{run}: {exc}", messages.ERROR)
+            else:
+                resumed += 1
+        if resumed:
+            self.message_user(request, _("%(n)d run(s) resumed.") % {"n": resumed}, messages.SUCCESS)
 
     def has_start_permission(self, request):
         return request.user.has_perm("settlement.start_settlementrun")
+
+
+class ReopeningForm(forms.ModelForm):
+    class Meta:
+        model = YearReopening
+        fields = ["region", "year", "reason"]
+
+
+@admin.register(YearReopening)
+class YearReopeningAdmin(SimpleHistoryAdmin):
+    """Finance requests the reopening of a closed year here (the add form); another finance user
+    approves or refuses it with the actions. Both go through services/closing.py."""
+
+    list_display = ["region", "year", "state", "reason", "requested_by", "requested_at", "decided_by", "decided_at"]
+    list_filter = ["state", "region", "year"]
+    list_select_related = ["region", "requested_by", "decided_by"]
+    actions = ["approve", "refuse"]
+    form = ReopeningForm
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in YearReopening._meta.fields] if obj is not None else []
+
+    def has_add_permission(self, request):
+        return request.user.has_perm(REOPEN_PERMISSION)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_reopen_permission(self, request):
+        return request.user.has_perm(REOPEN_PERMISSION)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """The request form: settlement_year_reopen_request, its refusal shown on the form."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ReopeningForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                settlement_year_reopen_request(acting_user=request.user, region=data["region"], year=data["year"],
+                                               reason=data["reason"])
+            except QuoteError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.message_user(request, _("Reopening requested; another finance user must approve it."),
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:settlement_yearreopening_changelist"))
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
+                   "title": _("Request the reopening of a closed settlement year")}
+        return TemplateResponse(request, "admin/settlement/yearreopening/request.html", context)
+
+    def _decide(self, request, queryset, service, done_message):
+        done = 0
+        for reopening in queryset.filter(state=ReopeningState.REQUESTED).order_by("pk"):
+            try:
+                service(acting_user=request.user, reopening=reopening)
+            except QuoteError as exc:
+                self.message_user(request, f"{reopening}: {exc}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message % {"n": done}, messages.SUCCESS)
+
+    @admin.action(description=_("Approve the selected reopenings (reopens the year)"), permissions=["reopen"])
+    def approve(self, request, queryset):
+        self._decide(request, queryset, settlement_year_reopen_approve, _("%(n)d reopening(s) approved."))
+
+    @admin.action(description=_("Refuse the selected reopenings"), permissions=["reopen"])
+    def refuse(self, request, queryset):
+        self._decide(request, queryset, settlement_year_reopen_refuse, _("%(n)d reopening(s) refused."))
 
 
 @admin.register(InstitutionSettlement)

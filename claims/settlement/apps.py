@@ -13,3 +13,8 @@ class SettlementConfig(AppConfig):
     label = "settlement"
     verbose_name = _("Outpatient pool settlement")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Register the Celery tasks wherever Django runs: services enqueue them by name
+        # (services/runs.PROCESS_TASK) instead of importing tasks.py, which imports the services.
+        from . import tasks  # noqa: F401

@@ -150,6 +150,9 @@ class RunState(models.TextChoices):
     RUNNING = "running", _("Running")
     FINISHED = "finished", _("Finished")
     FAILED = "failed", _("Failed")
+    # A year-end run whose year finance reopened (YearReopening): kept as it was, no longer
+    # closing the year; a new year-end run settles the year again.
+    REOPENED = "reopened", _("Reopened by finance")
 
 
 class SettlementRun(models.Model):
@@ -170,12 +173,17 @@ class SettlementRun(models.Model):
     visits_count = models.PositiveIntegerField(_("visits settled"), default=0)
     amount_total = money(_("amount payable"))
     errors = models.JSONField(_("errors"), default=list, blank=True)
+    # Advanced by the worker as it processes institutions; the watchdog (settlement_run_watchdog)
+    # resumes a pending or running run whose heartbeat is older than SETTLEMENT_RUN_STALE_MINUTES.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-year", "-month", "region"]
         constraints = [
-            models.UniqueConstraint(fields=["region", "kind", "year", "month"], name="stl_run_region_period_kind"),
+            # One live run per region + period + kind; a year-end run reopened by finance steps aside.
+            models.UniqueConstraint(fields=["region", "kind", "year", "month"], condition=~Q(state="reopened"),
+                                    name="stl_run_region_period_kind"),
             models.CheckConstraint(condition=Q(month__gte=1, month__lte=12), name="stl_run_month_valid"),
         ]
         permissions = [("start_settlementrun", _("Can start and resume capitation settlement runs"))]
@@ -208,6 +216,48 @@ class RunTransition(models.Model):
 
     def __str__(self):
         return f"{self.from_state} → {self.to_state}"
+
+
+class ReopeningState(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    APPROVED = "approved", _("Approved: year reopened")
+    REFUSED = "refused", _("Refused")
+
+
+class YearReopening(models.Model):
+    """Finance's request to reopen a region's settlement year closed by its year-end run.
+
+    Four eyes: one finance user requests it (with the reason), another approves it; approving
+    marks the year-end run reopened and opens the year's capitation accounts again
+    (services/closing.py). Nothing else reopens a closed year."""
+
+    region = models.ForeignKey("medins.Region", on_delete=models.PROTECT, related_name="year_reopenings",
+                               verbose_name=_("region"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    reason = models.TextField(_("reason"))
+    state = models.CharField(_("state"), max_length=10, choices=ReopeningState.choices,
+                             default=ReopeningState.REQUESTED)
+    year_end_run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="reopenings",
+                                     verbose_name=_("year-end run reopened"))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("requested by"))
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["region", "year"], condition=Q(state="requested"),
+                                               name="stl_one_open_reopening_per_year")]
+        permissions = [("reopen_settlement_year", _("Can request and approve the reopening of a closed settlement year"))]
+        verbose_name = _("reopening of a settlement year")
+        verbose_name_plural = _("reopenings of settlement years")
+
+    def __str__(self):
+        return f"{self.region_id} {self.year} ({self.get_state_display()})"
 
 
 class StatementState(models.TextChoices):

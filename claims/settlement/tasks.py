@@ -18,7 +18,7 @@ from medins.models import Region
 
 from .models import RunKind
 from .services import settlement_run_process, settlement_run_start
-from .services.runs import previous_month
+from .services.runs import PROCESS_TASK, previous_month, settlement_run_watchdog
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,18 @@ def capitation_year_end(year: int | None = None) -> list[int]:
     return _start_all(RunKind.YEAR_END, year or timezone.localdate().year - 1, None)
 
 
-@shared_task(name="settlement.capitation_run_process", bind=True, autoretry_for=(OperationalError,),
-             retry_backoff=30, retry_backoff_max=600, max_retries=5)
+@shared_task(name=PROCESS_TASK, bind=True, autoretry_for=(OperationalError,),
+             retry_backoff=30, retry_backoff_max=600, max_retries=5, acks_late=True, reject_on_worker_lost=True)
 def capitation_run_process(self, run_id: int) -> str:
-    """Process (or resume) one run. Retries only on database connection/lock errors."""
+    """Process (or resume) one run. Retries only on database connection/lock errors.
+
+    Acknowledged late: a worker killed mid-run leaves the message unacknowledged, so it is
+    delivered again; the watchdog (below) resumes the run in any case.
+    """
     return settlement_run_process(run_id=run_id).state
+
+
+@shared_task(name="settlement.runs_watchdog", acks_late=True, reject_on_worker_lost=True)
+def runs_watchdog() -> list[int]:
+    """Resume runs whose worker vanished (heartbeat older than SETTLEMENT_RUN_STALE_MINUTES)."""
+    return settlement_run_watchdog(acting_user=None)

@@ -36,6 +36,12 @@ def start(region, kind=RunKind.MONTHLY, month=None, user=None, year=2021):
     return run
 
 
+def close_months(region, year=2021):
+    """The twelve monthly runs a year-end run needs (issue 10 item 3)."""
+    for month in range(1, 13):
+        start(region, month=month, year=year)
+
+
 def ingest_members(jinan):
     pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
 
@@ -104,14 +110,15 @@ def test_year_end_over_quota_gets_the_quota(jinan, clinic, make_student, ingest)
     student = make_student()  # quota 5.00 a month, 60 a year
     ingest_members(jinan)
     ingest([visit(f"V{m}", student, dt.date(2021, m, 1), a="20.00") for m in range(1, 13)])  # 13.00 a month
+    close_months(jinan)  # each month pays its quota 5.00
     s = statement(start(jinan, kind=RunKind.YEAR_END), clinic)
     assert (s.quota, s.actual, s.paid, s.settled_before, s.payable) == (
-        D("60.00"), D("156.00"), D("60.00"), D("0.00"), D("60.00"))
+        D("60.00"), D("156.00"), D("60.00"), D("60.00"), D("0.00"))
 
 
 def test_negative_year_end_balance_is_recovered(jinan, clinic, students, ingest):
     ingest_members(jinan)
-    start(jinan, month=1)
+    close_months(jinan)
     account = PoolAccount.objects.get(institution=clinic)
     PoolAccount.objects.filter(pk=account.pk).update(settled_to_date=D("500.00"))  # e.g. an advance paid
     s = statement(start(jinan, kind=RunKind.YEAR_END), clinic)
@@ -121,6 +128,7 @@ def test_negative_year_end_balance_is_recovered(jinan, clinic, students, ingest)
 
 def test_visits_after_the_year_end_are_refused_and_monthly_runs_too(jinan, clinic, students, ingest):
     ingest_members(jinan)
+    close_months(jinan, year=2021)
     start(jinan, kind=RunKind.YEAR_END)
     result = ingest([visit("Z", students[0], dt.date(2021, 12, 30))])
     assert [e["code"] for e in result.errors] == ["year_closed"]
@@ -188,6 +196,10 @@ def test_beat_tasks_start_runs_for_capitation_regions_only(jinan, clinic, studen
     ids = capitation_monthly(2021, 3)
     assert SettlementRun.objects.get(pk__in=ids).region == jinan  # Changchun has no capitation parameters
     assert capitation_monthly(2021, 3) == ids
+    assert capitation_year_end(2021) == []  # refused: the other eleven months are not settled
+    for month in range(1, 13):
+        with _capture(execute=True):  # the runs are processed when their start commits
+            capitation_monthly(2021, month)
     assert len(capitation_year_end(2021)) == 1
 
 
@@ -197,6 +209,7 @@ def test_year_end_head_count_is_person_months_and_the_quota_their_sum(jinan, cli
     × 60 (13 × 60 = 780) nor the members of January × 60 (12 × 60 = 720)."""
     make_student(covered_from=dt.date(2021, 7, 1))  # covered on the 1st of July…December: 6 person-months
     ingest_members(jinan)
+    close_months(jinan)
     s = statement(start(jinan, kind=RunKind.YEAR_END), clinic)
     monthly = {m["month"]: m["headcount"] for m in s.detail["monthly"]}
     assert monthly == {**{m: 12 for m in range(1, 7)}, **{m: 13 for m in range(7, 13)}}

@@ -1,7 +1,14 @@
 """Settlement services: membership, visit ingestion, settlement runs, statement release."""
 
+from .closing import settlement_year_reopen_approve, settlement_year_reopen_refuse, settlement_year_reopen_request
 from .membership import pool_members_sync_schools, pool_signups_import, school_clinic_link
-from .runs import institution_settle, settlement_release, settlement_run_process, settlement_run_start
+from .runs import (
+    institution_settle,
+    settlement_release,
+    settlement_run_process,
+    settlement_run_start,
+    settlement_run_watchdog,
+)
 from .visits import IngestResult, visits_ingest
 
 __all__ = [
@@ -13,5 +20,9 @@ __all__ = [
     "settlement_release",
     "settlement_run_process",
     "settlement_run_start",
+    "settlement_run_watchdog",
+    "settlement_year_reopen_approve",
+    "settlement_year_reopen_refuse",
+    "settlement_year_reopen_request",
     "visits_ingest",
 ]

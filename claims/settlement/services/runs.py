@@ -1,13 +1,19 @@
 """Capitation settlement runs (DOMAIN §8): start, process (resumable), settle one institution, release.
 
-Run state machine (one transition table, one service per transition, each recorded in
-RunTransition):
+Run state machine: the one table in claims/settlement/workflow.py (RUNS), each edge taken by its
+service through the shared helper medins.workflow.transition, recorded in RunTransition.
 
-    pending  → running    settlement_run_process picks it up
-    running  → finished   every institution has its statement
-    running  → failed     an unexpected error (recorded in `errors`); resumable
-    failed   → running    settlement_run_start again (admin "resume") or a retry
-    running  → running    a resumed run whose worker died (no state change, re-enqueued)
+Periods close for good (issue 10 item 3): a year-end run starts only after 31 December of its
+year and when the twelve monthly runs of the region and year have finished; a monthly run needs
+its month and is refused once the year-end run exists; no run settles a closed account
+(institution_settle), and only the year-end run closes one. Nothing reopens a closed year but
+a four-eyed reopening by finance (services/closing.py).
+
+Recovery (issue 11 item 6): the worker writes a heartbeat on the run as it processes
+institutions; settlement_run_watchdog (a beat task, medins/schedules.py) resumes a pending or
+running run whose heartbeat is older than settings.SETTLEMENT_RUN_STALE_MINUTES. The task is
+acknowledged late, so a killed worker's message is also redelivered; either way, resuming is safe
+(below), so a second worker on the same run only waits on the account locks and skips what is done.
 
 Never paying twice:
 - a run is unique per region + kind + year + month; starting one that exists returns it
@@ -69,13 +75,17 @@ import datetime as dt
 import logging
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import OperationalError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from medins.benefits.rounding import ZERO
+from medins.celery import app as celery_app
 from medins.models import Institution, Region
 from medins.selectors import policy_in_force
+from medins.workflow import transition
 
 from ..capitation import MonthFigures, rates_of, settle, year_start
 from ..errors import ReleaseRefused, RunRefused
@@ -89,38 +99,50 @@ from ..models import (
     StatementState,
 )
 from ..selectors import headcounts, month_actuals, pool_institutions, watermarks_of
+from ..workflow import RUNS
 from .membership import pool_members_sync_schools
 
 log = logging.getLogger(__name__)
 
-TRANSITIONS = {
-    RunState.PENDING: {RunState.RUNNING},
-    RunState.RUNNING: {RunState.FINISHED, RunState.FAILED, RunState.RUNNING},
-    RunState.FAILED: {RunState.RUNNING},
-    RunState.FINISHED: set(),
-}
+# The task that processes a run, enqueued by name: tasks.py imports the services, never the other
+# way round (issue 10 item 5: the runs ↔ tasks import cycle). The app config imports tasks.py, so
+# the name is registered wherever Django runs.
+PROCESS_TASK = "settlement.capitation_run_process"
 
 
-def _move(run: SettlementRun, to: str, *, by, note: str = "") -> bool:
-    """Conditional state change (UPDATE ... WHERE state = from) with its transition record."""
-    frm = run.state
-    if to not in TRANSITIONS[frm]:
-        raise RunRefused(f"a {frm} run cannot become {to}")
-    fields = {"state": to}
+def _move(run: SettlementRun, to: str, *, by, note: str = "", fields: dict | None = None) -> SettlementRun:
+    """The shared helper: this service's edge of RUNS, conditional UPDATE, RunTransition recorded."""
+    changes = dict(fields or {})
     if to == RunState.FINISHED:
-        fields["finished_at"] = timezone.now()
-    if not SettlementRun.objects.filter(pk=run.pk, state=frm).update(**fields):
-        return False
-    RunTransition.objects.create(run=run, from_state=frm, to_state=to, by=by, note=note[:200])
-    for key, value in fields.items():
-        setattr(run, key, value)
-    return True
+        changes["finished_at"] = timezone.now()
+    if to == RunState.RUNNING:
+        changes["heartbeat_at"] = timezone.now()
+    return transition(RUNS, run, to, acting_user=by, reason=note, fields=changes)
 
 
 def _enqueue(run_id: int) -> None:
-    from ..tasks import capitation_run_process
+    transaction.on_commit(lambda: celery_app.tasks[PROCESS_TASK].delay(run_id))
 
-    transaction.on_commit(lambda: capitation_run_process.delay(run_id))
+
+def _live_runs(**filters):
+    """Runs that count: every run but a year-end run whose year finance reopened."""
+    return SettlementRun.objects.exclude(state=RunState.REOPENED).filter(**filters)
+
+
+def year_end_refusal(*, region: Region, year: int, today: dt.date | None = None) -> str | None:
+    """Why the year-end run of `region` and `year` may not start yet (None: it may)."""
+    today = today or timezone.localdate()
+    if today <= dt.date(year, 12, 31):
+        return _("The year-end settlement of %(year)s can start only after 31 December %(year)s has ended.") % {
+            "year": year}
+    finished = set(_live_runs(region=region, kind=RunKind.MONTHLY, year=year, state=RunState.FINISHED)
+                   .values_list("month", flat=True))
+    missing = [m for m in range(1, 13) if m not in finished]
+    if missing:
+        return _("The year-end settlement of %(year)s needs the twelve monthly runs of %(region)s finished first; "
+                 "not finished: %(months)s.") % {"year": year, "region": region.name,
+                                                  "months": "、".join(f"{year}-{m:02d}" for m in missing)}
+    return None
 
 
 @transaction.atomic
@@ -130,17 +152,25 @@ def settlement_run_start(*, acting_user, region: Region, kind: str, year: int, m
     Idempotent: the same period again returns the existing run; a finished run is left as it
     is, an unfinished one is re-enqueued (resume).
     """
+    if kind not in RunKind.values:
+        raise RunRefused(_("A run is monthly or year-end."))
     if kind == RunKind.YEAR_END:
         month = 12
-    if kind not in RunKind.values or month is None or not 1 <= month <= 12:
-        raise RunRefused("kind must be monthly (with a month 1-12) or year_end")
+    elif month is None or not 1 <= month <= 12:
+        raise RunRefused(_("A monthly run needs its month (1 to 12)."))
     # The policy must define the capitation parameters: refuse now, naming the missing one.
     rates_of(policy_in_force(region=region.code, date=year_start(year)))
-    if kind == RunKind.MONTHLY and SettlementRun.objects.filter(region=region, kind=RunKind.YEAR_END, year=year).exists():
-        raise RunRefused(f"{year} is closed by its year-end settlement")
-    run, created = SettlementRun.objects.get_or_create(
-        region=region, kind=kind, year=year, month=month, defaults={"started_by": acting_user}
-    )
+    if kind == RunKind.MONTHLY and _live_runs(region=region, kind=RunKind.YEAR_END, year=year).exists():
+        raise RunRefused(_("%(year)s is closed by its year-end settlement: no monthly run may settle it any more.")
+                         % {"year": year})
+    run = _live_runs(region=region, kind=kind, year=year, month=month).first()
+    created = False
+    if run is None:
+        if kind == RunKind.YEAR_END and (refusal := year_end_refusal(region=region, year=year)):
+            raise RunRefused(refusal)
+        run, created = _live_runs().get_or_create(
+            region=region, kind=kind, year=year, month=month, defaults={"started_by": acting_user}
+        )
     if created:
         run._history_user = acting_user
         RunTransition.objects.create(run=run, from_state="", to_state=RunState.PENDING, by=acting_user, note="started")
@@ -149,20 +179,21 @@ def settlement_run_start(*, acting_user, region: Region, kind: str, year: int, m
     return run
 
 
+@RUNS.service
 def settlement_run_process(*, run_id: int, acting_user=None) -> SettlementRun:
     """Work through a run's institutions, one transaction each; safe to call again or concurrently."""
     run = SettlementRun.objects.select_related("region").get(pk=run_id)
-    if run.state == RunState.FINISHED:
+    if run.state in (RunState.FINISHED, RunState.REOPENED):
         return run
     with transaction.atomic():
         run = SettlementRun.objects.select_for_update().select_related("region").get(pk=run_id)
-        if run.state == RunState.FINISHED:
+        if run.state in (RunState.FINISHED, RunState.REOPENED):
             return run
         if run.state != RunState.RUNNING:
             _move(run, RunState.RUNNING, by=acting_user, note="processing")
         pool_members_sync_schools(acting_user=acting_user, region_id=run.region_id, year=run.year)
         total = pool_institutions(region_id=run.region_id).count()
-        SettlementRun.objects.filter(pk=run.pk).update(institutions_total=total)
+        SettlementRun.objects.filter(pk=run.pk).update(institutions_total=total, heartbeat_at=timezone.now())
     try:
         policy = policy_in_force(region=run.region.code, date=year_start(run.year))
         rates = rates_of(policy)
@@ -196,6 +227,10 @@ def institution_settle(*, run: SettlementRun, institution: Institution, rates) -
     account = PoolAccount.objects.select_for_update().get(institution=institution, year=year)
     if InstitutionSettlement.objects.filter(run=run, institution=institution).exists():
         return None  # settled by another worker (or before a crash) while we waited for the lock
+    if account.closed:  # issue 10 finding 3: a closed year is settled no more (nor clawed back)
+        raise RunRefused(_("The capitation account of %(institution)s for %(year)s is closed by its year-end "
+                           "settlement; only a reopening approved by finance opens it again.")
+                         % {"institution": institution.name, "year": year})
     statement = InstitutionSettlement.objects.create(run=run, institution=institution)
     marks = watermarks_of(account)
     if account.actuals is None:  # an account from before actuals were kept: sum its settled visits once
@@ -259,15 +294,17 @@ def institution_settle(*, run: SettlementRun, institution: Institution, rates) -
     statement.save(update_fields=["headcount", "quota", "actual", "paid", "settled_before", "payable", "adjustment",
                                   "visits_count", "late_visits_count", "detail"])
     account.headcounts = {str(k): v for k, v in sorted(frozen.items())}
+    # Only the year-end run closes the account; no run opens it (services/closing.py does, four-eyed).
+    closing = {"closed": True} if run.kind == RunKind.YEAR_END else {}
     PoolAccount.objects.filter(pk=account.pk).update(
         settled_to_date=F("settled_to_date") + payable, headcounts=account.headcounts,
         actuals={str(k): str(v) for k, v in sorted(settled.items())},
         watermarks={str(k): v for k, v in sorted(marks.items())},
-        closed=run.kind == RunKind.YEAR_END,
+        **closing,
     )
     SettlementRun.objects.filter(pk=run.pk).update(
         institutions_done=F("institutions_done") + 1, visits_count=F("visits_count") + visits,
-        amount_total=F("amount_total") + payable,
+        amount_total=F("amount_total") + payable, heartbeat_at=timezone.now(),
     )
     return statement
 
@@ -291,6 +328,44 @@ def settlement_release(*, acting_user, statement: InstitutionSettlement) -> Inst
     statement._history_user = acting_user
     statement.save(update_fields=["state", "released_by", "released_at"])
     return statement
+
+
+def stale_cutoff(now=None) -> dt.datetime:
+    return (now or timezone.now()) - dt.timedelta(minutes=settings.SETTLEMENT_RUN_STALE_MINUTES)
+
+
+def _stale(cutoff) -> Q:
+    return Q(state__in=[RunState.PENDING, RunState.RUNNING]) & (
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
+
+
+@RUNS.service
+def settlement_run_watchdog(*, acting_user=None, now=None) -> list[int]:
+    """Resume every pending or running run whose worker vanished (issue 11 item 6).
+
+    A run is stale when its heartbeat (or, never picked up, its creation) is older than
+    SETTLEMENT_RUN_STALE_MINUTES. Each stale run is locked (skipping one a worker holds),
+    re-checked, its heartbeat set to now — so the next tick leaves it alone for another N
+    minutes — the pending → pending / running → running edge recorded, and its processing
+    enqueued after commit. Resuming a run whose worker is merely slow is safe: the second
+    worker waits on the account locks and skips the institutions already settled.
+    """
+    now = now or timezone.now()
+    cutoff = stale_cutoff(now)
+    resumed = []
+    for pk in SettlementRun.objects.filter(_stale(cutoff)).order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            run = (SettlementRun.objects.filter(_stale(cutoff), pk=pk).select_for_update(skip_locked=True).first())
+            if run is None:
+                continue
+            seen = run.heartbeat_at or run.created_at
+            _move(run, run.state, by=acting_user, fields={"heartbeat_at": now},
+                  note=f"watchdog: no sign of life since {timezone.localtime(seen):%Y-%m-%d %H:%M:%S}; resumed")
+            _enqueue(run.pk)
+        resumed.append(pk)
+    if resumed:
+        log.warning("settlement watchdog resumed runs %s", resumed)
+    return resumed
 
 
 def previous_month(today: dt.date) -> tuple[int, int]:
