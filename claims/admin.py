@@ -23,7 +23,10 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.idnumber import mask
+from enrollment.personal_data import MaskedHistoryMixin, mask_csv_columns
+from medins.admin_mixins import AdministratorOnly
 from medins.parsing import FileError, ParseError, parse_bank_account, parse_date, read_upload
+from medins.roles import APPROVE_CASE, CASE_TRANSITIONS, IMPORT_BANK_RESULT, editable_fields
 
 from . import services
 from .errors import CaseError
@@ -308,12 +311,18 @@ def _run(name: str, *, user, case, reason: str = ""):
     return service(**kwargs)
 
 
-def case_actions_for(case) -> list[tuple[str, str]]:
-    """The buttons of a case: one per service that has an edge out of its state in CASES."""
+def may_transition(user, name: str) -> bool:
+    """The extra permissions a transition button needs beyond editing the case (medins.roles.CASE_TRANSITIONS)."""
+    return all(user.has_perm(p) for p in CASE_TRANSITIONS.get(name, ()))
+
+
+def case_actions_for(case, user=None) -> list[tuple[str, str]]:
+    """The buttons of a case: one per service that has an edge out of its state in CASES, and
+    (given the user) only those the user's role may take (medins.roles.CASE_TRANSITIONS)."""
     out = []
     for service in CASES.services_from(case.state):
         name = _ACTION_OF_SERVICE.get(service)
-        if name is not None:
+        if name is not None and (user is None or may_transition(user, name)):
             out.append((name, _ACTIONS[name][0]))
     return out
 
@@ -332,12 +341,12 @@ def _bulk_action(name):
 
     action.__name__ = f"action_{name}"
     action.short_description = _ACTIONS[name][0]
-    action.allowed_permissions = ("change",)
+    action.allowed_permissions = ("change", "approve") if name == "approve" else ("change",)
     return action
 
 
 @admin.register(Case)
-class CaseAdmin(SimpleHistoryAdmin):
+class CaseAdmin(MaskedHistoryMixin, SimpleHistoryAdmin):
     list_display = ("case_number", "person_name", "masked_id", "case_type", "state", "service_from", "institution_col",
                     "school", "payable_amount", "received_at")
     list_select_related = ("case_type", "person", "school", "institution")
@@ -409,7 +418,14 @@ class CaseAdmin(SimpleHistoryAdmin):
             ro += ["service_to", "institution_name", "institution_level", "delivery", "third_party_paid", "lost_invoice_promise"]
             if obj.state not in (CaseState.APPROVED, CaseState.PAYMENT_FAILED):
                 ro += ["bank_account", "note"]
+        # "Edit which fields" of the permission matrix (medins.roles.EDITABLE_FIELDS).
+        allowed = editable_fields(request.user, "claims.Case")
+        if allowed is not None:
+            ro += [f for f in self.get_fields(request, obj) if f not in allowed and f not in ro]
         return ro
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm(APPROVE_CASE)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = CaseAddForm if obj is None else CaseInputForm
@@ -524,7 +540,7 @@ class CaseAdmin(SimpleHistoryAdmin):
         if request.method != "POST" or not self.has_change_permission(request, case):
             raise PermissionDenied
         name = request.POST.get("action")
-        if name not in _ACTIONS:
+        if name not in _ACTIONS or not may_transition(request.user, name):
             raise PermissionDenied
         if name not in dict(case_actions_for(case)):  # the same table as the buttons (the service checks it again)
             self.message_user(request, _("%(case)s: “%(action)s” is not a step of a case that is %(state)s.")
@@ -562,7 +578,7 @@ class CaseAdmin(SimpleHistoryAdmin):
         extra_context = extra_context or {}
         case = Case.objects.filter(pk=object_id).first()
         if case is not None and self.has_change_permission(request, case):
-            extra_context["case_actions"] = case_actions_for(case)
+            extra_context["case_actions"] = case_actions_for(case, request.user)
             extra_context["decision_form"] = DecisionForm()
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -571,7 +587,7 @@ class CaseAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(SchoolOperator)
-class SchoolOperatorAdmin(SimpleHistoryAdmin):
+class SchoolOperatorAdmin(AdministratorOnly, SimpleHistoryAdmin):
     list_display = ("user", "school")
     list_select_related = ("user", "school")
     raw_id_fields = ("user",)
@@ -592,18 +608,37 @@ class BatchAdmin(admin.ModelAdmin):
 @admin.register(PaymentFile)
 class PaymentFileAdmin(admin.ModelAdmin):
     list_display = ("pay_date", "status", "order_count", "total_amount", "created_at")
-    readonly_fields = ("pay_date", "status", "order_count", "total_amount", "created_at", "content")
     change_list_template = "admin/claims/paymentfile/change_list.html"
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("pay_date", "status", "order_count", "total_amount", "created_at",
+                "content" if _reveal(request) else "masked_content")
+
+    @admin.display(description=_("file content (CSV)"))
+    def masked_content(self, obj):
+        """The file with bank accounts masked, for roles without the reveal permission (finding 9)."""
+        return mask_csv_columns(obj.content) if obj and obj.content else "—"
 
     def has_add_permission(self, request):
         return False
+
+    def has_import_permission(self, request):
+        return request.user.has_perm(IMPORT_BANK_RESULT)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "may_import": self.has_import_permission(request)}
+        return super().changelist_view(request, extra_context)
 
     def get_urls(self):
         return [path("import-result/", self.admin_site.admin_view(self.import_result), name="claims_paymentfile_import"),
                 *super().get_urls()]
 
     def import_result(self, request):
-        if not self.has_change_permission(request):
+        """The bank's result marks orders paid or failed: finance's alone (issue #11 finding 3)."""
+        if not self.has_import_permission(request):
             raise PermissionDenied
         if request.method == "POST" and request.FILES.get("file"):
             try:
@@ -627,11 +662,18 @@ class PaymentFileAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentOrder)
-class PaymentOrderAdmin(SimpleHistoryAdmin):
+class PaymentOrderAdmin(MaskedHistoryMixin, SimpleHistoryAdmin):
     list_display = ("__str__", "case", "account_name", "masked_account", "amount", "status", "payment_file", "settled_at")
     list_select_related = ("case", "payment_file")
     list_filter = ("status", "payment_file")
-    readonly_fields = [f.name for f in PaymentOrder._meta.fields]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        """Every field read-only; the account in full only with the reveal permission (finding 9)."""
+        return [("masked_account" if f.name == "bank_account" and not _reveal(request) else f.name)
+                for f in PaymentOrder._meta.fields]
 
     @admin.display(description=_("bank account"))
     def masked_account(self, obj):

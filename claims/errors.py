@@ -51,13 +51,19 @@ class ConcurrentChange(CaseError):
 class DuplicateInvoice(CaseError):
     code = "duplicate_invoice"
 
-    def __init__(self, issuer: str, number: str, earlier_case: str | None):
-        if earlier_case:
+    def __init__(self, issuer: str, number: str, earlier_case: str | None, *, name_case: bool = True):
+        if earlier_case and not name_case:
+            # Shown to a school: another school's case number is not its business (issue #11, finding 13).
+            message = _("Invoice %(issuer)s %(number)s is already claimed by another case.") % {
+                "issuer": issuer, "number": number}
+            earlier_case = None
+        elif earlier_case:
             message = _("Invoice %(issuer)s %(number)s is already claimed in case %(case)s.") % {
                 "issuer": issuer, "number": number, "case": earlier_case}
         else:
             message = _("Invoice %(issuer)s %(number)s appears twice.") % {"issuer": issuer, "number": number}
         super().__init__(message, field="invoices")
+        self.issuer, self.number = issuer, number
         self.earlier_case = earlier_case
 
 
@@ -66,9 +72,14 @@ class DuplicateMaternity(CaseError):
 
     code = "duplicate_maternity"
 
-    def __init__(self, earlier_case: str):
-        super().__init__(_("A maternity lump sum for the same birth is already claimed in case %(case)s; add the invoices "
-                           "to that case instead.") % {"case": earlier_case}, field="case_type")
+    def __init__(self, earlier_case: str, *, name_case: bool = True):
+        if name_case:
+            message = _("A maternity lump sum for the same birth is already claimed in case %(case)s; add the invoices "
+                        "to that case instead.") % {"case": earlier_case}
+        else:  # shown to a school: another school's case is not named (issue #11, finding 13)
+            message = _("A maternity lump sum for the same birth is already claimed by another case.")
+            earlier_case = None
+        super().__init__(message, field="case_type")
         self.earlier_case = earlier_case
 
 
@@ -81,6 +92,12 @@ class Recalculated(CaseError):
     calculated: the case was recalculated on the figures now in force (and stays calculated)."""
 
     code = "recalculated"
+
+
+class NotPermitted(CaseError):
+    """The acting user's role may not take this step (medins.roles: the permission matrix)."""
+
+    code = "not_permitted"
 
 
 class MaterialsMissing(CaseError):

@@ -100,6 +100,14 @@ class SchoolOperator(models.Model):
     def __str__(self):
         return f"{self.user} @ {self.school}"
 
+    def clean(self):
+        """A user operates one tenant only (issue #11 finding 4): not also an institution."""
+        from django.apps import apps
+        from django.core.exceptions import ValidationError
+
+        if self.user_id and apps.get_model("settlement", "InstitutionOperator").objects.filter(user_id=self.user_id).exists():
+            raise ValidationError({"user": _("This user already operates an institution; a user operates one tenant only.")})
+
 
 class BatchSource(models.TextChoices):
     API = "api", _("API")
@@ -181,6 +189,7 @@ class Case(models.Model):
         indexes = [models.Index(fields=["state", "received_at"], name="claims_case_state_received")]
         verbose_name = _("reimbursement case")
         verbose_name_plural = _("reimbursement cases")
+        permissions = [("approve_case", _("Can approve reimbursement cases"))]
 
     def __str__(self):
         return self.number
@@ -335,6 +344,7 @@ class PaymentFile(models.Model):
         ordering = ["-pay_date"]
         verbose_name = _("bank payment file")
         verbose_name_plural = _("bank payment files")
+        permissions = [("import_bank_result", _("Can import the bank's payment result file"))]
 
     def __str__(self):
         return f"{self.pay_date}"

@@ -121,14 +121,17 @@ def school_batches(school_id: int) -> QuerySet[Batch]:
 
 
 def school_cases(school_id: int) -> QuerySet[Case]:
-    """A school's cases: submitted by it, or of its students (object-level filtering)."""
-    return (Case.objects.filter(Q(school_id=school_id) | Q(person__school_id=school_id))
-            .select_related("case_type", "person", "institution", "batch"))
+    """The cases a school submitted (object-level filtering from the record, issue #11 item 3).
+
+    Not "the cases of its students": a student who moves to another school takes no case along,
+    and the new school never reads what the old one submitted (nor cases the agency received).
+    """
+    return Case.objects.filter(school_id=school_id).select_related("case_type", "person", "institution", "batch")
 
 
 def school_notices(school_id: int) -> QuerySet[MaterialsNotice]:
-    return (MaterialsNotice.objects.filter(Q(case__school_id=school_id) | Q(case__person__school_id=school_id))
-            .select_related("case__person", "case__case_type"))
+    """The notices of the cases the school submitted (as school_cases)."""
+    return MaterialsNotice.objects.filter(case__school_id=school_id).select_related("case__person", "case__case_type")
 
 
 def cases_older_than(days: int, *, today: dt.date) -> Q:

@@ -42,6 +42,7 @@ from .models import (
     Stop,
     StopReason,
 )
+from .personal_data import MaskedHistoryMixin
 from .selectors import category_ages_on, person_change_log, persons_in_category, persons_search
 from .services import (
     payment_check,
@@ -198,7 +199,7 @@ class SchoolAdmin(admin.ModelAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(SimpleHistoryAdmin):
+class PersonAdmin(MaskedHistoryMixin, SimpleHistoryAdmin):
     list_display = ("masked_id", "name", "sex", "birth_date", "category_today", "region", "school", "assistance")
     list_select_related = ("region", "school")
     list_filter = ("region", CategoryFilter, "school", CoverageYearFilter, "assistance")

@@ -1,27 +1,191 @@
-"""Roles as Django groups, and the permissions each needs.
+"""The permission matrix: roles × actions, declared once; the Django groups are built from it.
 
-Each role lists permission patterns `app_label.codename`; a trailing `*` matches every
-codename with that prefix (e.g. `medins.view_*`); a leading `-` removes what it matches. Patterns for models that do not exist yet
-simply match nothing, so later apps extend this one table rather than adding a second one.
+`ACTIONS` names what a person can do (view, create, edit which fields, approve, release, import
+bank results, manage operators, run jobs, reveal personal data …); each action is the set of
+permission patterns it needs (`app_label.codename`, shell-style `*` in the codename, e.g.
+`medins.view_*` or `claims.*_schooloperator`). `MATRIX` gives each role its actions, and
+`roles_sync()` builds one group per role with exactly the permissions of its actions, minus
+`ADMINISTRATOR_ONLY` (which no group ever gets: only a superuser has them).
+
+`ADMIN_VIEWS`, `ADMIN_ACTIONS` and `ENDPOINTS` say which permission each custom admin page, each
+admin bulk action and each API / portal endpoint needs. The views check those permissions, and
+tests/medins/test_permission_matrix.py walks every admin URL and API endpoint as every role and
+fails on any difference from this table. A new admin page, action or endpoint must be declared
+here (the walk fails on an undeclared one).
+
+`EDITABLE_FIELDS` is the "edit which fields" column for the money-bearing case: the fields of a
+reimbursement case a role may edit on the admin page (on top of the workflow's own rules of
+what may change in which state).
+
+Patterns for models that do not exist yet simply match nothing, so later apps extend this one
+table rather than adding a second one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 OUR_APPS = ("medins", "enrollment", "claims", "ledger", "settlement", "carecare")
-REFERENCE_READ = ["medins.view_*"]
 # Full ID numbers and bank accounts: only the roles that verify identity or pay money.
 REVEAL = "enrollment.reveal_personal_data"
-# Outpatient-pool visits and sign-up lists (API and admin upload page).
-POOL_UPLOADS = ("settlement.add_visit", "settlement.view_visit", "settlement.add_poolmembership",
-                "settlement.view_poolmembership", "settlement.add_poolupload", "settlement.view_poolupload")
-# Case types are policy: only the policy administrator edits them ("-" removes a match).
-NO_POLICY_EDIT = ("-claims.add_casetype*", "-claims.change_casetype*", "-claims.delete_casetype*")
+APPROVE_CASE = "claims.approve_case"
+IMPORT_BANK_RESULT = "claims.import_bank_result"
+RELEASE_STATEMENT = "settlement.release_institutionsettlement"
+START_RUN = "settlement.start_settlementrun"
+REOPEN_YEAR = "settlement.reopen_settlement_year"
+
+# Only the administrator (a superuser): operator accounts link a user to a tenant (a school, an
+# institution) and so decide what that user reads; scheduled jobs include the nightly payment
+# job; users, groups and API tokens decide everything else. No role group ever holds these.
+ADMINISTRATOR_ONLY = (
+    "claims.*_schooloperator",
+    "settlement.*_institutionoperator",
+    "django_celery_beat.*",
+    "django_celery_results.*",
+    "auth.*",
+    "authtoken.*",
+)
+
+
+@dataclass(frozen=True)
+class Action:
+    label: str
+    patterns: tuple[str, ...]
+
+
+ACTIONS: dict[str, Action] = {
+    # reading
+    "view_reference": Action(_("View reference data and policy"), ("medins.view_*",)),
+    "view_enrollment": Action(_("View insured persons, payments and cover"), ("enrollment.view_*",)),
+    "view_cases": Action(_("View reimbursement cases, batches and payments"), ("claims.view_*",)),
+    "view_settlement": Action(_("View settlement runs, statements and visits"), ("settlement.view_*",)),
+    "view_ledger": Action(_("View the yearly ledger"), ("ledger.view_*",)),
+    "view_care": Action(_("View long-term care"), ("carecare.view_*",)),
+    "reveal_personal_data": Action(_("Reveal full ID numbers and bank accounts"), (REVEAL,)),
+    # creating and editing
+    "edit_policy": Action(_("Create and edit reference data, policy and case types"), (
+        "medins.add_*", "medins.change_*", "claims.add_casetype", "claims.change_casetype", "claims.add_casetypematerial",
+        "claims.change_casetypematerial", "claims.delete_casetypematerial")),
+    "register_enrollment": Action(_("Register persons, payments and stops"), ("enrollment.add_*",)),
+    "edit_enrollment": Action(_("Edit persons and refund stops"), ("enrollment.change_*",)),
+    "receive_cases": Action(_("Receive reimbursement cases"), (
+        "claims.add_case", "claims.add_invoice", "claims.add_casematerial", "claims.add_attachment",
+        "claims.add_materialsnotice", "claims.add_casetransition")),
+    "edit_cases": Action(_("Work on cases (edit the fields of EDITABLE_FIELDS, move them through the workflow)"), (
+        "claims.change_case", "claims.change_invoice", "claims.change_casematerial", "claims.change_attachment",
+        "claims.change_materialsnotice", "claims.change_casetransition", "claims.change_batch")),
+    "edit_payments": Action(_("Edit payment orders"), ("claims.change_paymentorder", "claims.change_paymentfile")),
+    "edit_care": Action(_("Edit long-term care"), ("carecare.change_*",)),
+    # money
+    "approve_cases": Action(_("Approve reimbursement cases"), (APPROVE_CASE,)),
+    "import_bank_results": Action(_("Import the bank's payment result file"), (IMPORT_BANK_RESULT,)),
+    "start_runs": Action(_("Start and resume settlement runs"), (START_RUN,)),
+    "release_statements": Action(_("Release capitation statements for payment"), (RELEASE_STATEMENT,)),
+    "reopen_years": Action(_("Request and approve the reopening of a closed settlement year"), (REOPEN_YEAR,)),
+    # outpatient-pool data from institutions (API and admin upload page)
+    "pool_uploads": Action(_("Send visits and sign-up lists"), (
+        "settlement.add_visit", "settlement.view_visit", "settlement.add_poolmembership", "settlement.view_poolmembership",
+        "settlement.add_poolupload", "settlement.view_poolupload")),
+    # the administrator's alone (superuser; listed so the table names them)
+    "manage_operators": Action(_("Link users to schools and institutions (operator accounts)"), (
+        "claims.*_schooloperator", "settlement.*_institutionoperator")),
+    "run_jobs": Action(_("Run, edit and delete scheduled jobs"), ("django_celery_beat.*", "django_celery_results.*")),
+}
+
+READ = ("view_reference", "view_enrollment", "view_cases")
+
+# The matrix. A superuser (the administrator) may do everything, including ADMINISTRATOR_ONLY.
+MATRIX: dict[str, tuple[str, ...]] = {
+    "intake_clerk": (*READ, "reveal_personal_data", "register_enrollment", "edit_enrollment", "receive_cases",
+                     "edit_cases", "pool_uploads"),
+    "reviewer": (*READ, "view_ledger", "reveal_personal_data", "edit_cases", "view_care", "edit_care", "view_settlement",
+                 "start_runs"),
+    "approver": (*READ, "view_ledger", "reveal_personal_data", "edit_cases", "approve_cases", "view_care", "edit_care"),
+    "finance": (*READ, "view_ledger", "reveal_personal_data", "edit_enrollment", "edit_cases", "edit_payments",
+                "import_bank_results", "view_care", "view_settlement", "release_statements", "start_runs", "reopen_years"),
+    "policy_admin": ("view_reference", "edit_policy", "view_settlement"),
+    "supervisor": ("view_reference", "view_enrollment", "view_cases", "view_ledger", "view_settlement", "view_care"),
+    # School operators use the portal and the school API only: tenant checks, no permission.
+    "school_operator": (),
+    # Signs in to the admin for its own institution only (object-level checks in the settlement app).
+    "institution_operator": ("pool_uploads",),
+}
+
+# "Edit which fields": the fields of a reimbursement case each role may change on its page.
+# Decision (the issue is silent): the intake clerk corrects every detail it typed in; the
+# reviewer corrects the details checked against the materials but not the payee; finance
+# corrects only the payee's account (a failed payment); the approver edits nothing it approves.
+CASE_DETAIL_FIELDS = ("service_to", "institution_name", "institution_level", "delivery", "third_party_paid",
+                      "lost_invoice_promise", "note")
+EDITABLE_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "intake_clerk": {"claims.Case": (*CASE_DETAIL_FIELDS, "bank_account")},
+    "reviewer": {"claims.Case": CASE_DETAIL_FIELDS},
+    "approver": {"claims.Case": ()},
+    "finance": {"claims.Case": ("bank_account", "note")},
+}
+
+# Custom admin pages (URL name → permissions needed, all of them; "superuser" = the administrator).
+ADMIN_VIEWS: dict[str, tuple[str, ...]] = {
+    "admin:claims_case_act": ("claims.change_case",),  # each transition adds its own (CASE_TRANSITIONS)
+    "admin:claims_case_notice": ("claims.view_case",),
+    "admin:claims_case_attachment": ("claims.view_case",),
+    "admin:claims_paymentfile_import": (IMPORT_BANK_RESULT,),
+    "admin:enrollment_payment_import": ("enrollment.add_payment",),
+    "admin:enrollment_payment_import_confirm": ("enrollment.add_payment",),
+    "admin:settlement_settlementrun_start": (START_RUN,),
+    "admin:settlement_institutionsettlement_print": ("settlement.view_institutionsettlement",),
+    "admin:settlement_poolupload_upload": ("settlement.add_visit|settlement.add_poolmembership",),
+    "admin:settlement_poolupload_confirm": ("settlement.view_poolupload",),
+}
+# The case page's transition buttons (admin:claims_case_act, action=<name>): extra permissions.
+CASE_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "approve": (APPROVE_CASE,),
+    "reorder": ("claims.change_paymentorder",),
+}
+# Admin bulk actions (model label, action name) → permissions needed.
+ADMIN_ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("claims.Case", "action_start_review"): ("claims.change_case",),
+    ("claims.Case", "action_calculate"): ("claims.change_case",),
+    ("claims.Case", "action_approve"): ("claims.change_case", APPROVE_CASE),
+    ("claims.Case", "action_request_materials"): ("claims.change_case",),
+    ("enrollment.Person", "stop_cover"): ("enrollment.add_stop",),
+    ("enrollment.Stop", "refund"): ("enrollment.change_stop",),
+    ("settlement.SettlementRun", "resume_runs"): (START_RUN,),
+    ("settlement.InstitutionSettlement", "release"): (RELEASE_STATEMENT,),
+    ("settlement.InstitutionSettlement", "export_csv"): ("settlement.view_institutionsettlement",),
+    ("settlement.InstitutionSettlement", "export_xlsx"): ("settlement.view_institutionsettlement",),
+}
+# API and portal endpoints (URL name → who). "tenant:school": a school operator account (its own
+# school's records only); "tenant:institution": an agency user with the permissions, or the
+# operator of that institution; "authenticated": anyone signed in.
+ENDPOINTS: dict[str, tuple[str, ...]] = {
+    "v1:quote": ("authenticated",),
+    "v1:enrollment-preview": ("authenticated",),
+    "v1:person-list": ("enrollment.view_person",),
+    "v1:person-detail": ("enrollment.view_person",),
+    "v1:person-coverage": ("enrollment.view_person",),
+    "v1:payment-create": ("enrollment.add_payment",),
+    "v1:school-batch-list": ("tenant:school",),
+    "v1:school-batch-detail": ("tenant:school",),
+    "v1:school-case-list": ("tenant:school",),
+    "v1:school-case-detail": ("tenant:school",),
+    "v1:school-notice-list": ("tenant:school",),
+    "v1:settlement-visits": ("tenant:institution", "settlement.view_visit"),  # POST: settlement.add_visit
+    "v1:settlement-signups": ("tenant:institution", "settlement.view_poolmembership"),  # POST: add_poolmembership
+    "v1:settlement-statements": ("settlement.view_institutionsettlement",),
+    "portal:home": ("tenant:school",),
+    "portal:upload": ("tenant:school",),
+    "portal:sample": ("tenant:school",),
+    "portal:batch": ("tenant:school",),
+    "portal:case": ("tenant:school",),
+    "portal:attachment": ("tenant:school",),
+    "portal:notice": ("tenant:school",),
+}
 
 
 @dataclass(frozen=True)
@@ -29,59 +193,68 @@ class Role:
     code: str
     label: str
     staff: bool  # may sign in to the agency admin
-    permissions: tuple[str, ...]
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return MATRIX[self.code]
+
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        """The permission patterns of the role's actions (ADMINISTRATOR_ONLY removed by role_permissions)."""
+        return tuple(p for action in self.actions for p in ACTIONS[action].patterns)
 
 
 ROLES: tuple[Role, ...] = (
-    Role("intake_clerk", _("Intake clerk"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "enrollment.add_*", "enrollment.change_*", "claims.view_*", "claims.add_*", "claims.change_*", *NO_POLICY_EDIT, *POOL_UPLOADS)),
-    Role("reviewer", _("Reviewer"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "ledger.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "carecare.change_*", "settlement.view_*", "settlement.start_settlementrun")),
-    Role("approver", _("Approver"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "claims.view_*", "ledger.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "carecare.change_*")),
-    Role("finance", _("Finance"), True, (*REFERENCE_READ, REVEAL, "enrollment.view_*", "enrollment.change_*", "claims.view_*", "ledger.view_*", "claims.change_*", *NO_POLICY_EDIT, "carecare.view_*", "settlement.view_*", "settlement.release_institutionsettlement", "settlement.start_settlementrun", "settlement.reopen_settlement_year")),
-    Role(
-        "policy_admin",
-        _("Policy administrator"),
-        True,
-        (
-            *REFERENCE_READ,
-            "medins.add_*",
-            "medins.change_*",
-            "settlement.view_*",
-            "claims.add_casetype",
-            "claims.change_casetype",
-            "claims.view_casetype",
-            "claims.add_casetypematerial",
-            "claims.change_casetypematerial",
-            "claims.delete_casetypematerial",
-            "claims.view_casetypematerial",
-            "django_celery_beat.*",
-        ),
-    ),
-    Role("supervisor", _("Supervisor (read-only)"), True, tuple(f"{app}.view_*" for app in OUR_APPS)),
-    Role("school_operator", _("School operator"), False, ()),
-    # Signs in to the admin for its own institution only (object-level checks in the settlement app).
-    Role("institution_operator", _("Institution operator"), True, (*POOL_UPLOADS,)),
+    Role("intake_clerk", _("Intake clerk"), True),
+    Role("reviewer", _("Reviewer"), True),
+    Role("approver", _("Approver"), True),
+    Role("finance", _("Finance"), True),
+    Role("policy_admin", _("Policy administrator"), True),
+    Role("supervisor", _("Supervisor (read-only)"), True),
+    Role("school_operator", _("School operator"), False),
+    Role("institution_operator", _("Institution operator"), True),
 )
 
 ROLE_BY_CODE = {role.code: role for role in ROLES}
 
 
-def _matching(pattern: str, perms: list[Permission]) -> list[Permission]:
-    app_label, _dot, codename = pattern.partition(".")
-    if codename.endswith("*"):
-        prefix = codename[:-1]
-        return [p for p in perms if p.content_type.app_label == app_label and p.codename.startswith(prefix)]
-    return [p for p in perms if p.content_type.app_label == app_label and p.codename == codename]
+def _matches(pattern: str, app_label: str, codename: str) -> bool:
+    label, _dot, code = pattern.partition(".")
+    return label == app_label and fnmatchcase(codename, code)
+
+
+def role_permissions(role: Role, perms: list[Permission] | None = None) -> set[str]:
+    """The role's permissions as "app_label.codename", from the matrix (not from the database groups)."""
+    perms = perms if perms is not None else list(Permission.objects.select_related("content_type"))
+    out = set()
+    for p in perms:
+        app_label = p.content_type.app_label
+        if any(_matches(pattern, app_label, p.codename) for pattern in role.permissions) and not any(
+                _matches(pattern, app_label, p.codename) for pattern in ADMINISTRATOR_ONLY):
+            out.add(f"{app_label}.{p.codename}")
+    return out
+
+
+def editable_fields(user, model_label: str) -> tuple[str, ...] | None:
+    """The fields of `model_label` the user's roles may edit; None = not restricted by role
+    (a superuser, or an account given permissions directly rather than through a role)."""
+    if user.is_superuser:
+        return None
+    codes = [name for name in user.groups.values_list("name", flat=True) if name in EDITABLE_FIELDS or name in MATRIX]
+    if not codes:
+        return None
+    return tuple(sorted({f for code in codes for f in EDITABLE_FIELDS.get(code, {}).get(model_label, ())}))
 
 
 @transaction.atomic
 def roles_sync() -> dict[str, int]:
-    """Create or update every role group with exactly the permissions its patterns give."""
+    """Create or update every role group with exactly the permissions its actions give."""
     perms = list(Permission.objects.select_related("content_type"))
+    by_code = {f"{p.content_type.app_label}.{p.codename}": p.pk for p in perms}
     counts = {}
     for role in ROLES:
         group, _created = Group.objects.get_or_create(name=role.code)
-        wanted = {p.pk for pattern in role.permissions if not pattern.startswith("-") for p in _matching(pattern, perms)}
-        wanted -= {p.pk for pattern in role.permissions if pattern.startswith("-") for p in _matching(pattern[1:], perms)}
+        wanted = {by_code[code] for code in role_permissions(role, perms)}
         group.permissions.set(wanted)
         counts[role.code] = len(wanted)
     return counts

@@ -174,6 +174,27 @@ def batch_submit(*, acting_user, school, client_batch_id: str, rows: Iterable[di
     return batch, True
 
 
+def _case_pk(number: str) -> int | None:
+    digits = (number or "")[2:]
+    return int(digits) if digits.isdigit() else None
+
+
+def _for_school(exc: Exception, school, owners: dict[int, int | None] | None = None) -> Exception:
+    """A refusal as the school may read it: an earlier case of another school (or entered by the
+    agency) is not named (issue #11, finding 13). `owners`: case id → school id, when known."""
+    earlier = getattr(exc, "earlier_case", None)
+    if not earlier or not isinstance(exc, (DuplicateInvoice, DuplicateMaternity)):
+        return exc
+    pk = _case_pk(earlier)
+    owner = owners[pk] if owners is not None and pk in owners else Case.objects.filter(pk=pk).values_list(
+        "school_id", flat=True).first()
+    if owner == school.pk:
+        return exc
+    if isinstance(exc, DuplicateInvoice):
+        return DuplicateInvoice(exc.issuer, exc.number, earlier, name_case=False)
+    return DuplicateMaternity(earlier, name_case=False)
+
+
 def _rejected(entry: dict, exc: Exception) -> dict:
     if isinstance(exc, CaseError):
         entry.update(status="rejected", errors=[str(exc)], field=exc.field)
@@ -232,7 +253,7 @@ def _receive_rows(chunk, *, acting_user, school, batch, case_types, spans) -> li
                 kwargs = _row_kwargs(row, id_number=lookups.id_numbers[0], lookups=lookups, case_types=case_types, policy_spans=spans)
                 case = case_receive(acting_user=acting_user, school=school, batch=batch, **kwargs)
         except ROW_ERRORS as exc:
-            entries.append(_rejected(entry, exc))
+            entries.append(_rejected(entry, _for_school(exc, school)))
         else:
             entries.append(_accepted(entry, case))
     return entries
@@ -285,8 +306,12 @@ def _receive_chunk(chunk, *, acting_user, school, batch, case_types, spans) -> l
 
     if kept:
         _insert(kept, acting_user=acting_user, batch=batch)
+    other = {e for _entry, _make, e in refused if not isinstance(e, Case)}  # earlier cases not of this batch
+    owners = dict(Case.objects.filter(pk__in=other).values_list("pk", "school_id")) if other else {}
+    owners.update({e.pk: school.pk for _entry, _make, e in refused if isinstance(e, Case)})  # this batch's own rows
     for entry, make_error, earlier in refused:
-        _rejected(entry, make_error(earlier.number if isinstance(earlier, Case) else Case(pk=earlier).number))
+        number = earlier.number if isinstance(earlier, Case) else Case(pk=earlier).number
+        _rejected(entry, _for_school(make_error(number), school, owners))
     return entries
 
 

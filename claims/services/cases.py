@@ -41,6 +41,7 @@ from ..errors import (
     InvalidCase,
     MaterialsMissing,
     NotComputable,
+    NotPermitted,
     Recalculated,
 )
 from ..ledger import keys as ledger_keys
@@ -602,7 +603,8 @@ def case_return_for_review(*, acting_user, case: Case, reason: str = "") -> Case
 
 @CASES.service
 def case_approve(*, acting_user, case: Case, reason: str = "", policies: PolicyCache | None = None) -> Case:
-    """calculated → approved, by a second clerk: never the reviewer nor the calculator (four eyes).
+    """calculated → approved, by a second clerk: never the reviewer nor the calculator (four eyes),
+    and only by a role with the approve permission (medins.roles: the approver's alone).
 
     Approval commits the money, so it is where the yearly ledger is written (DOMAIN §3 "Yearly
     accumulators"): under the lock of the person's ledger accounts the case is computed again on
@@ -612,6 +614,8 @@ def case_approve(*, acting_user, case: Case, reason: str = "", policies: PolicyC
     Recalculated, so the approver checks the new amounts before approving. Nothing is ever paid
     on stale year-to-date figures.
     """
+    if not acting_user.has_perm("claims.approve_case"):
+        raise NotPermitted(gettext("Only an approver may approve a case."))
     outcome = _approve(acting_user=acting_user, case_id=case.pk, reason=reason, policies=policies)
     if isinstance(outcome, Recalculated):
         raise outcome

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from medins.admin_mixins import AdministratorOnly
 from medins.benefits.errors import QuoteError
 from medins.models import Institution, Region
 from medins.parsing import read_upload, safe_row
@@ -499,7 +500,7 @@ class PoolUploadAdmin(admin.ModelAdmin):
 
 
 @admin.register(InstitutionOperator)
-class InstitutionOperatorAdmin(SimpleHistoryAdmin):
+class InstitutionOperatorAdmin(AdministratorOnly, SimpleHistoryAdmin):
     list_display = ["user", "institution"]
     list_select_related = ["user", "institution"]
     raw_id_fields = ["user", "institution"]

@@ -322,6 +322,14 @@ class InstitutionOperator(models.Model):
     def __str__(self):
         return f"{self.user} @ {self.institution}"
 
+    def clean(self):
+        """A user operates one tenant only (issue #11 finding 4): not also a school."""
+        from django.apps import apps
+        from django.core.exceptions import ValidationError
+
+        if self.user_id and apps.get_model("claims", "SchoolOperator").objects.filter(user_id=self.user_id).exists():
+            raise ValidationError({"user": _("This user already operates a school; a user operates one tenant only.")})
+
 
 class UploadKind(models.TextChoices):
     VISITS = "visits", _("Visits")

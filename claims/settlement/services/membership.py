@@ -135,7 +135,7 @@ def pool_signups_import(*, acting_user, institution: Institution, year: int, row
             result.unchanged += 1
         elif current is not None:
             result.errors.append({"row": number, "field": "id_number",
-                                  "message": f"already a member of another institution (#{current}) in {year}"})
+                                  "message": f"already a member of another institution in {year}"})
         else:
             new.append(PoolMembership(person_id=person_id, institution=institution, year=year,
                                       source=MembershipSource.SIGNUP, signed_on=signed))

@@ -199,14 +199,14 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
             continue
         person = persons.get(row.id_number)
         year = row.service_date.year
-        if person is None:
-            _error(result, row.number, row.visit_id, "unknown_person", "no insured person with this ID number", "id_number")
+        if person is None or (person.pk, year) not in members:
+            # One code and message whether or not the ID number is insured at all: an institution
+            # must not learn who is insured elsewhere (issue #11, finding 13).
+            _error(result, row.number, row.visit_id, "not_member",
+                   f"not a member of this institution's outpatient pool in {year}", "id_number")
         elif year in closed:
             _error(result, row.number, row.visit_id, "year_closed", f"{year} is closed by the year-end settlement",
                    "service_date")
-        elif (person.pk, year) not in members:
-            _error(result, row.number, row.visit_id, "not_member",
-                   f"not a member of this institution's outpatient pool in {year}", "id_number")
         elif not any(s <= row.service_date <= e for s, e in cover[person.pk]):
             _error(result, row.number, row.visit_id, "not_covered", "not covered on the service date", "service_date")
         else:
