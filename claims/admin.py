@@ -341,7 +341,8 @@ def _bulk_action(name):
 
     action.__name__ = f"action_{name}"
     action.short_description = _ACTIONS[name][0]
-    action.allowed_permissions = ("change", "approve") if name == "approve" else ("change",)
+    # Django offers an action when ANY of its permissions holds: approving needs one of its own.
+    action.allowed_permissions = ("approve",) if name == "approve" else ("change",)
     return action
 
 
@@ -425,7 +426,8 @@ class CaseAdmin(MaskedHistoryMixin, SimpleHistoryAdmin):
         return ro
 
     def has_approve_permission(self, request):
-        return request.user.has_perm(APPROVE_CASE)
+        """The bulk approve action: the approver's alone (issue #11 finding 2)."""
+        return self.has_change_permission(request) and request.user.has_perm(APPROVE_CASE)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = CaseAddForm if obj is None else CaseInputForm

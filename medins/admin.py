@@ -112,6 +112,14 @@ class InstitutionAdmin(ImportExportMixin, SimpleHistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("designations")
 
+    # django-import-export lets every staff user import and export unless told otherwise: the
+    # permission matrix (medins.roles.ADMIN_VIEWS) says import = add + change, export = view.
+    def has_import_permission(self, request):
+        return request.user.has_perm("medins.add_institution") and request.user.has_perm("medins.change_institution")
+
+    def has_export_permission(self, request):
+        return request.user.has_perm("medins.view_institution")
+
     @admin.display(description=_("region"), ordering="region__name")
     def region_name(self, obj):
         return obj.region.name

@@ -131,6 +131,12 @@ EDITABLE_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
 
 # Custom admin pages (URL name → permissions needed, all of them; "superuser" = the administrator).
 ADMIN_VIEWS: dict[str, tuple[str, ...]] = {
+    "admin:auth_user_password_change": ("auth.change_user",),
+    "admin:medins_institution_import": ("medins.add_institution", "medins.change_institution"),
+    "admin:medins_institution_process_import": ("medins.add_institution", "medins.change_institution"),
+    "admin:medins_institution_export": ("medins.view_institution",),
+    # a past version shows the full ID number and bank account (PersonAdmin.history_form_view)
+    "admin:enrollment_person_simple_history": ("enrollment.view_person|enrollment.change_person", REVEAL),
     "admin:claims_case_act": ("claims.change_case",),  # each transition adds its own (CASE_TRANSITIONS)
     "admin:claims_case_notice": ("claims.view_case",),
     "admin:claims_case_attachment": ("claims.view_case",),
@@ -140,7 +146,8 @@ ADMIN_VIEWS: dict[str, tuple[str, ...]] = {
     "admin:settlement_settlementrun_start": (START_RUN,),
     "admin:settlement_institutionsettlement_print": ("settlement.view_institutionsettlement",),
     "admin:settlement_poolupload_upload": ("settlement.add_visit|settlement.add_poolmembership",),
-    "admin:settlement_poolupload_confirm": ("settlement.view_poolupload",),
+    # the walk's upload is a visits file; a sign-up list needs settlement.add_poolmembership instead
+    "admin:settlement_poolupload_confirm": ("settlement.view_poolupload", "settlement.add_visit"),
 }
 # The case page's transition buttons (admin:claims_case_act, action=<name>): extra permissions.
 CASE_TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -159,32 +166,44 @@ ADMIN_ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("settlement.InstitutionSettlement", "release"): (RELEASE_STATEMENT,),
     ("settlement.InstitutionSettlement", "export_csv"): ("settlement.view_institutionsettlement",),
     ("settlement.InstitutionSettlement", "export_xlsx"): ("settlement.view_institutionsettlement",),
+    # scheduled jobs: the administrator's alone (no role holds django_celery_beat.*)
+    ("django_celery_beat.PeriodicTask", "enable_tasks"): ("django_celery_beat.change_periodictask",),
+    ("django_celery_beat.PeriodicTask", "disable_tasks"): ("django_celery_beat.change_periodictask",),
+    ("django_celery_beat.PeriodicTask", "toggle_tasks"): ("django_celery_beat.change_periodictask",),
+    ("django_celery_beat.PeriodicTask", "run_tasks"): ("django_celery_beat.change_periodictask",),
 }
-# API and portal endpoints (URL name → who). "tenant:school": a school operator account (its own
-# school's records only); "tenant:institution": an agency user with the permissions, or the
-# operator of that institution; "authenticated": anyone signed in.
-ENDPOINTS: dict[str, tuple[str, ...]] = {
-    "v1:quote": ("authenticated",),
-    "v1:enrollment-preview": ("authenticated",),
-    "v1:person-list": ("enrollment.view_person",),
-    "v1:person-detail": ("enrollment.view_person",),
-    "v1:person-coverage": ("enrollment.view_person",),
-    "v1:payment-create": ("enrollment.add_payment",),
-    "v1:school-batch-list": ("tenant:school",),
-    "v1:school-batch-detail": ("tenant:school",),
-    "v1:school-case-list": ("tenant:school",),
-    "v1:school-case-detail": ("tenant:school",),
-    "v1:school-notice-list": ("tenant:school",),
-    "v1:settlement-visits": ("tenant:institution", "settlement.view_visit"),  # POST: settlement.add_visit
-    "v1:settlement-signups": ("tenant:institution", "settlement.view_poolmembership"),  # POST: add_poolmembership
-    "v1:settlement-statements": ("settlement.view_institutionsettlement",),
-    "portal:home": ("tenant:school",),
-    "portal:upload": ("tenant:school",),
-    "portal:sample": ("tenant:school",),
-    "portal:batch": ("tenant:school",),
-    "portal:case": ("tenant:school",),
-    "portal:attachment": ("tenant:school",),
-    "portal:notice": ("tenant:school",),
+# API and portal endpoints: URL name → {method: who}. "tenant:school": a school operator account
+# (its own school's records only); "tenant:institution": an agency user with the permissions, or
+# the operator of that very institution; "authenticated": anyone signed in; "public": anyone at
+# all (signing in and out); other entries are
+# permissions, all needed.
+_SCHOOL = {"GET": ("tenant:school",)}
+ENDPOINTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "v1:quote": {"POST": ("authenticated",)},
+    "v1:enrollment-preview": {"POST": ("authenticated",)},
+    "v1:person-list": {"GET": ("enrollment.view_person",)},
+    "v1:person-detail": {"GET": ("enrollment.view_person",)},
+    "v1:person-coverage": {"GET": ("enrollment.view_person",)},
+    "v1:payment-create": {"POST": ("enrollment.add_payment",)},
+    "v1:school-batch-list": {"GET": ("tenant:school",), "POST": ("tenant:school",)},
+    "v1:school-batch-detail": _SCHOOL,
+    "v1:school-case-list": _SCHOOL,
+    "v1:school-case-detail": _SCHOOL,
+    "v1:school-notice-list": _SCHOOL,
+    "v1:settlement-visits": {"GET": ("tenant:institution", "settlement.view_visit"),
+                             "POST": ("tenant:institution", "settlement.add_visit")},
+    "v1:settlement-signups": {"GET": ("tenant:institution", "settlement.view_poolmembership"),
+                              "POST": ("tenant:institution", "settlement.add_poolmembership")},
+    "v1:settlement-statements": {"GET": ("settlement.view_institutionsettlement",)},
+    "portal:login": {"GET": ("public",)},
+    "portal:logout": {"POST": ("public",)},
+    "portal:home": _SCHOOL,
+    "portal:upload": {"GET": ("tenant:school",), "POST": ("tenant:school",)},
+    "portal:sample": _SCHOOL,
+    "portal:batch": _SCHOOL,
+    "portal:case": _SCHOOL,
+    "portal:attachment": _SCHOOL,
+    "portal:notice": _SCHOOL,
 }
 
 

@@ -291,7 +291,7 @@ class InstitutionSettlementAdmin(SimpleHistoryAdmin):
     def has_release_permission(self, request):
         return request.user.has_perm("settlement.release_institutionsettlement")
 
-    @admin.action(description=_("Export the selected statements (CSV)"))
+    @admin.action(description=_("Export the selected statements (CSV)"), permissions=["view"])
     def export_csv(self, request, queryset):
         buffer = io.StringIO()
         buffer.write("\ufeff")  # Excel opens UTF-8 Chinese correctly with a BOM
@@ -303,7 +303,7 @@ class InstitutionSettlementAdmin(SimpleHistoryAdmin):
         response["Content-Disposition"] = 'attachment; filename="capitation-statements.csv"'
         return response
 
-    @admin.action(description=_("Export the selected statements (XLSX)"))
+    @admin.action(description=_("Export the selected statements (XLSX)"), permissions=["view"])
     def export_xlsx(self, request, queryset):
         from openpyxl import Workbook
 
@@ -487,6 +487,8 @@ class PoolUploadAdmin(admin.ModelAdmin):
         if request.method != "POST":
             raise PermissionDenied
         upload = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not request.user.has_perm(PERMISSION[upload.kind]):  # medins.roles.ADMIN_VIEWS
+            raise PermissionDenied
         try:
             upload = pool_upload_confirm(acting_user=request.user, upload=upload)
         except QuoteError as exc:

@@ -1,0 +1,404 @@
+"""The permission matrix walk (issue #11 item 1): every admin URL (changelist, add, change, delete,
+history, past version, custom pages, case transitions, bulk actions) and every API and portal
+endpoint, for every role, against the one table in medins/roles.py. Any difference fails, with
+the full list of differences; an admin page, action or endpoint the table does not declare fails
+too. Expected outcomes come from the table alone (roles × actions → permissions, and the
+permissions each URL needs), never from the views' own checks.
+
+Allowed: 200/201/204/400/409 or a redirect elsewhere than to a login or the admin index.
+Forbidden: 401/403/404/405, a redirect to a login page, or the admin's "does not exist"
+redirect to its index. A 5xx is always a difference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.core.management import call_command
+from django.db import transaction
+from django.test import Client, RequestFactory
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from claims.admin import _ACTIONS as CASE_BUTTONS
+from claims.models import Attachment, Batch, Case, CaseType, MaterialsNotice, PaymentFile, PaymentOrder, SchoolOperator
+from claims.services import case_receive
+from claims.settlement.models import (
+    InstitutionOperator,
+    InstitutionSettlement,
+    PoolMembership,
+    PoolUpload,
+    SchoolClinic,
+    SettlementRun,
+)
+from claims.settlement.services import visits_ingest
+from claims.settlement.services.uploads import pool_upload_check
+from enrollment.models import CoveragePeriod, Payment, PaymentImport, School, Stop
+from medins.models import Institution, Region
+from medins.roles import (
+    ADMIN_ACTIONS,
+    ADMIN_VIEWS,
+    CASE_DETAIL_FIELDS,
+    CASE_TRANSITIONS,
+    EDITABLE_FIELDS,
+    ENDPOINTS,
+    ROLES,
+    role_permissions,
+    roles_sync,
+)
+from medins.schedules import schedules_sync
+from tests.enrollment import factories as ef
+
+ANON, ROOT = "anonymous", "administrator"
+STANDARD = {"changelist": "view|change", "add": "add", "change": "view|change", "delete": "delete",
+            "history": "view|change", "simple_history": "view|change"}
+
+
+@dataclass
+class Who:
+    name: str
+    user: object | None  # None: anonymous
+    perms: set[str] = field(default_factory=set)
+    superuser: bool = False
+    school: int | None = None
+    institution: int | None = None
+
+    def has(self, requirement: str) -> bool:
+        """One requirement: a permission, alternatives "a|b", or a tenant rule."""
+        if requirement == "public":
+            return True
+        if self.user is None:
+            return False
+        if requirement == "authenticated":
+            return True
+        if requirement == "tenant:school":
+            return self.school is not None
+        if requirement == "tenant:institution":  # the fixture's institution is the operator's own
+            return True
+        if requirement == "staff":
+            return self.superuser or self.user.is_staff
+        return self.superuser or any(p in self.perms for p in requirement.split("|"))
+
+    def may(self, requirements) -> bool:
+        return all(self.has(r) for r in requirements)
+
+
+# --------------------------------------------------------------------------- the data set
+
+
+def _build():
+    """A small data set with at least one object of every model the admin shows."""
+    call_command("load_reference_data", verbosity=0, stdout=io.StringIO())
+    call_command("load_case_types", stdout=io.StringIO())
+    roles_sync()
+    schedules_sync()
+    User = get_user_model()
+    root = ef.UserFactory(username="root", is_superuser=True, is_staff=True)
+    jinan = Region.objects.get(code="370100")
+    clinic = Institution.objects.get(region=jinan, code="JN-S-001")
+    school = School.objects.create(region=jinan, code="WALK-A", name="甲大学", kind="college")
+    SchoolClinic.objects.create(school=school, institution=clinic)
+    person = ef.PersonFactory(area="370102", birth=dt.date(2001, 3, 4), school=school, bank_account="6222020200112345678")
+    CoveragePeriod.objects.create(person=person, benefit_year=2021, covered_from=dt.date(2021, 1, 1),
+                                  covered_to=dt.date(2021, 12, 31))
+    users = {}
+    for role in ROLES:
+        user = ef.UserFactory(username=f"walk_{role.code}", is_staff=role.staff)
+        user.groups.add(Group.objects.get(name=role.code))
+        users[role.code] = user
+    SchoolOperator.objects.create(user=users["school_operator"], school=school)
+    InstitutionOperator.objects.create(user=users["institution_operator"], institution=clinic)
+
+    case_type = CaseType.objects.filter(region=jinan, active=True).exclude(benefit="maternity").order_by("pk").first()
+    batch = Batch.objects.create(school=school, client_batch_id="walk-1", source="api", submitted_by=users["school_operator"])
+    case = case_receive(acting_user=users["school_operator"], case_type=case_type, person=person, school=school, batch=batch,
+                        service_from="2021-05-10", service_to="2021-05-12", institution_name="甲医院",
+                        institution_level="municipal_tertiary",
+                        invoices=[{"issuer": "甲医院", "number": "W-1", "issued_on": "2021-05-12", "class_a": "100.00"}])
+    Attachment.objects.create(case=case, filename="scan.pdf", content_type="application/pdf", content=b"%PDF", size=4)
+    MaterialsNotice.objects.create(case=case, issued_by=root, missing=[{"code": "x", "name": "发票"}])
+    payment_file = PaymentFile.objects.create(pay_date=dt.date(2021, 6, 1), content=(
+        "order_no,case_no,account_name,bank_account,amount\nZF00000001,BX00000001,甲,6222020200112345678,1.00\n"))
+    PaymentOrder.objects.create(case=case, payment_file=payment_file, amount="1.00", bank_account=person.bank_account,
+                                account_name=person.name)
+    Payment.objects.create(receipt_number="WALK-R-1", person=person, paid_on=dt.date(2020, 12, 1), amount="350.00",
+                           category="college_student", policy_version="370100-2021", source="manual")
+    PaymentImport.objects.create(filename="tax.csv", content=b"", uploaded_by=root)
+    Stop.objects.create(person=ef.PersonFactory(area="370102", birth=dt.date(1960, 1, 1)), reason="death",
+                        stop_date=dt.date(2021, 7, 1), created_by=root)
+
+    PoolMembership.objects.create(person=person, institution=clinic, year=2021, source="school")
+    visits_ingest(acting_user=None, institution=clinic, rows=[{"visit_id": "W-V1", "id_number": person.id_number,
+                                                               "service_date": "2021-03-01", "class_a": "50.00"}])
+    run = SettlementRun.objects.create(region=jinan, kind="monthly", year=2021, month=3, started_by=root)
+    InstitutionSettlement.objects.create(run=run, institution=clinic)
+    pool_upload_check(acting_user=users["institution_operator"], kind="visits", institution=clinic, year=None,
+                      filename="v.csv", content=f"visit_id,id_number,service_date,class_a\nW-V2,{person.id_number},2021-03-02,"
+                                                  "10.00\n".encode())
+
+    from django_celery_beat.models import (
+        ClockedSchedule,
+        CrontabSchedule,
+        IntervalSchedule,
+        PeriodicTask,
+        SolarSchedule,
+    )
+    from django_celery_results.models import GroupResult, TaskResult
+    from rest_framework.authtoken.models import Token
+
+    clocked = ClockedSchedule.objects.create(clocked_time=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    PeriodicTask.objects.get_or_create(name="walk-once", defaults={"task": "medins.tasks.noop", "clocked": clocked,
+                                                                   "one_off": True})
+    CrontabSchedule.objects.get_or_create(minute="5", hour="1")
+    IntervalSchedule.objects.get_or_create(every=10, period="minutes")
+    SolarSchedule.objects.create(event="sunrise", latitude=36.65, longitude=117.0)
+    TaskResult.objects.create(task_id="walk-task")
+    GroupResult.objects.create(group_id="walk-group")
+    Token.objects.create(user=root)
+
+    for model in admin.site._registry:
+        assert model._default_manager.exists(), f"the walk's data set has no {model._meta.label}: add one"
+    assert User.objects.filter(username="walk_school_operator").exists()
+    return {"root": root, "users": users, "case": case, "batch": batch, "person": person, "clinic": clinic,
+            "notice": MaterialsNotice.objects.get(case=case), "attachment": Attachment.objects.get(case=case),
+            "payment_import": PaymentImport.objects.get(), "upload": PoolUpload.objects.get()}
+
+
+def _whos(data) -> list[Who]:
+    perms = list(Permission.objects.select_related("content_type"))
+    out = [Who(ANON, None), Who(ROOT, data["root"], superuser=True)]
+    for role in ROLES:
+        user = data["users"][role.code]
+        out.append(Who(role.code, user, role_permissions(role, perms),
+                       school=SchoolOperator.objects.filter(user=user).values_list("school_id", flat=True).first(),
+                       institution=InstitutionOperator.objects.filter(user=user).values_list("institution_id", flat=True).first()))
+    return out
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+def _outcome(response) -> str:
+    status = response.status_code
+    if status >= 500:
+        return f"error {status}"
+    if status in (401, 403, 404):
+        return "forbidden"
+    if status in (301, 302):
+        location = response.headers.get("Location", "")
+        if "login" in location or location.rstrip("/").endswith("/admin") or location == reverse("admin:index"):
+            return "forbidden"
+        return "allowed"
+    if status == 405:  # the method is served to nobody
+        return "forbidden"
+    if status in (200, 201, 204, 400, 409):
+        return "allowed"
+    return f"unexpected {status}"
+
+
+def _request(client, method, url, data=None):
+    """One request inside a rolled-back savepoint: a permitted POST changes nothing for the next one."""
+    with transaction.atomic():
+        response = client.post(url, data or {}) if method == "POST" else client.get(url)
+        transaction.set_rollback(True)
+    return response
+
+
+def _walk_patterns(patterns, prefix=""):
+    for p in patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{prefix}{p.namespace}:" if p.namespace else prefix
+            yield from _walk_patterns(p.url_patterns, ns)
+        elif isinstance(p, URLPattern) and p.name:
+            yield f"{prefix}{p.name}", p
+
+
+# --------------------------------------------------------------------------- the admin URLs
+
+
+def _admin_urls(data):
+    """(label, method, url, requirements) for every admin URL, with real object ids."""
+    objects = {"claims_case": data["case"], "enrollment_paymentimport": data["payment_import"],
+               "settlement_poolupload": data["upload"]}
+    out, standard_names = [], set()
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        info = f"{opts.app_label}_{opts.model_name}"
+        obj = objects.get(info) or model._default_manager.order_by("pk").first()
+        objects[info] = obj
+        perm = {kind: "|".join(f"{opts.app_label}.{k}_{opts.model_name}" for k in need.split("|"))
+                for kind, need in STANDARD.items()}
+        pk = str(obj.pk)
+        for kind, args in (("changelist", []), ("add", []), ("change", [pk]), ("delete", [pk]), ("history", [pk])):
+            name = f"admin:{info}_{kind}"
+            standard_names.add(name)
+            out.append((name, "GET", reverse(name, args=args), (perm[kind],)))
+        history = getattr(obj, "history", None)
+        if history is not None and hasattr(model_admin, "history_form_view"):
+            name = f"admin:{info}_simple_history"
+            standard_names.add(name)
+            version = history.order_by("history_id").first()
+            if version is not None:
+                out.append((name, "GET", reverse(name, args=[pk, version.history_id]),
+                            (perm["simple_history"], *ADMIN_VIEWS.get(name, ()))))
+    args_for = {
+        "admin:claims_case_act": [data["case"].pk], "admin:claims_case_notice": [data["case"].pk, data["notice"].pk],
+        "admin:claims_case_attachment": [data["case"].pk, data["attachment"].pk],
+        "admin:enrollment_payment_import_confirm": [data["payment_import"].pk],
+        "admin:settlement_institutionsettlement_print": [InstitutionSettlement.objects.get().pk],
+        "admin:settlement_poolupload_confirm": [data["upload"].pk],
+        "admin:auth_user_password_change": [data["root"].pk],
+    }
+    custom, undeclared = [], []
+    for name, _pattern in _walk_patterns(get_resolver().url_patterns):
+        if not name.startswith("admin:") or name in standard_names:
+            continue
+        # the admin's own pages, open to every staff user and showing no record
+        if name in ("admin:index", "admin:login", "admin:logout", "admin:password_change", "admin:password_change_done",
+                    "admin:jsi18n", "admin:view_on_site", "admin:app_list", "admin:autocomplete"):
+            continue
+        custom.append(name)
+        if name not in ADMIN_VIEWS:
+            undeclared.append(name)
+            continue
+        url = reverse(name, args=args_for.get(name, []))
+        if name == "admin:claims_case_act":
+            for button in CASE_BUTTONS:  # each transition button, with its own permissions
+                out.append((f"{name}[{button}]", "POST", (url, {"action": button}),
+                            (*ADMIN_VIEWS[name], *CASE_TRANSITIONS.get(button, ()))))
+            continue
+        out.append((name, "GET", url, ADMIN_VIEWS[name]))
+        out.append((name, "POST", url, ADMIN_VIEWS[name]))
+    assert not undeclared, f"admin pages the permission table (medins.roles.ADMIN_VIEWS) does not declare: {undeclared}"
+    return out, custom
+
+
+def _expected_admin(who: Who, requirements, superuser_outcome: str) -> str:
+    if who.user is None or not (who.superuser or who.user.is_staff):
+        return "forbidden"
+    if superuser_outcome == "forbidden":  # nobody may (e.g. payments are never added by hand)
+        return "forbidden"
+    return "allowed" if who.may(requirements) else "forbidden"
+
+
+# --------------------------------------------------------------------------- the API and the portal
+
+
+def _endpoint_urls(data):
+    kwargs_for = {
+        "v1:person-detail": {"pk": data["person"].pk}, "v1:person-coverage": {"pk": data["person"].pk},
+        "v1:school-batch-detail": {"pk": data["batch"].pk}, "v1:school-case-detail": {"pk": data["case"].pk},
+        "v1:settlement-visits": {"region": "370100", "code": data["clinic"].code},
+        "v1:settlement-signups": {"region": "370100", "code": data["clinic"].code},
+        "portal:batch": {"pk": data["batch"].pk}, "portal:case": {"pk": data["case"].pk},
+        "portal:attachment": {"pk": data["case"].pk, "attachment_pk": data["attachment"].pk},
+        "portal:notice": {"pk": data["notice"].pk},
+    }
+    out = []
+    for name, _pattern in _walk_patterns(get_resolver().url_patterns):
+        if not name.startswith(("v1:", "portal:")):
+            continue
+        assert name in ENDPOINTS, f"{name}: an endpoint the permission table (medins.roles.ENDPOINTS) does not declare"
+        if name == "portal:logout":
+            continue  # signs the walker out; anyone may
+        url = reverse(name, kwargs=kwargs_for.get(name, {}))
+        for method, requirements in ENDPOINTS[name].items():
+            out.append((name, method, url, requirements))
+    return out
+
+
+# --------------------------------------------------------------------------- the walk
+
+
+@pytest.mark.django_db
+def test_every_admin_url_and_endpoint_for_every_role_matches_the_matrix(settings):
+    """Issue #11 item 1 and findings 2, 3, 4, 8: approve is the approver's alone, the bank result
+    import finance's, operator accounts and scheduled jobs the administrator's."""
+    settings.DEBUG_PROPAGATE_EXCEPTIONS = False
+    data = _build()
+    whos = _whos(data)
+    admin_urls, custom = _admin_urls(data)
+    endpoints = _endpoint_urls(data)
+    differences, checked = [], 0
+    root_client = Client(raise_request_exception=False)
+    root_client.force_login(data["root"])
+    superuser_outcome = {}
+    for label, method, target, _req in admin_urls:
+        url, body = target if isinstance(target, tuple) else (target, None)
+        superuser_outcome[(label, method)] = _outcome(_request(root_client, method, url, body))
+
+    for who in whos:
+        client = Client(raise_request_exception=False)
+        if who.user is not None:
+            client.force_login(who.user)
+        for label, method, target, requirements in admin_urls:
+            url, body = target if isinstance(target, tuple) else (target, None)
+            got = (superuser_outcome[(label, method)] if who.superuser
+                   else _outcome(_request(client, method, url, body)))
+            want = _expected_admin(who, requirements, superuser_outcome[(label, method)])
+            checked += 1
+            if got != want:
+                differences.append(f"{who.name:22} {method:4} {label} ({url}): {got}, table says {want}")
+        for label, method, url, requirements in endpoints:
+            got = _outcome(_request(client, method, url, {}))
+            want = "allowed" if who.may(requirements) else "forbidden"
+            checked += 1
+            if got != want:
+                differences.append(f"{who.name:22} {method:4} {label} ({url}): {got}, table says {want}")
+
+    # bulk actions offered on each changelist, and "edit which fields" of a case
+    factory = RequestFactory()
+    case = data["case"]
+    for who in whos:
+        if who.user is None:
+            continue
+        request = factory.get("/admin/")
+        request.user = who.user
+        for model, model_admin in admin.site._registry.items():
+            label = model._meta.label
+            offered = set(model_admin.get_actions(request)) if model_admin.has_view_or_change_permission(request) else set()
+            declared = {name for (m, name) in ADMIN_ACTIONS if m == label}
+            every = set(model_admin.get_actions(_root_request(factory, data["root"])))
+            for name in every - declared - {"delete_selected"}:
+                differences.append(f"{label}.{name}: a bulk action the permission table (ADMIN_ACTIONS) does not declare")
+            want = {name for name in declared & every if who.may(ADMIN_ACTIONS[(label, name)])}
+            if "delete_selected" in every and who.may((f"{model._meta.app_label}.delete_{model._meta.model_name}",)):
+                want.add("delete_selected")
+            checked += 1
+            if offered != want:
+                differences.append(f"{who.name:22} actions of {label}: {sorted(offered)}, table says {sorted(want)}")
+        if who.may(("claims.change_case",)):
+            case_admin = admin.site._registry[Case]
+            fields = set(case_admin.get_fields(request, case)) & {*CASE_DETAIL_FIELDS, "bank_account"}
+            editable = fields - set(case_admin.get_readonly_fields(request, case))
+            want = set(CASE_DETAIL_FIELDS) | {"bank_account"} if who.superuser else set(EDITABLE_FIELDS[who.name]["claims.Case"])
+            want &= fields
+            checked += 1
+            if editable != want:
+                differences.append(f"{who.name:22} editable case fields: {sorted(editable)}, table says {sorted(want)}")
+
+    urls = len(admin_urls) + len(endpoints)
+    print(f"permission matrix: {len(whos)} roles × {urls} URLs = {len(whos) * urls} requests "
+          f"({len(custom)} custom admin pages), {checked} checks in all")
+    assert not differences, "\n".join(differences)
+    assert len(whos) == len(ROLES) + 2
+
+
+def _root_request(factory, root):
+    request = factory.get("/admin/")
+    request.user = root
+    return request
+
+
+def test_the_table_names_every_action_of_every_role():
+    from medins.roles import ACTIONS, MATRIX
+
+    assert set(MATRIX) == {r.code for r in ROLES}
+    assert all(a in ACTIONS for actions in MATRIX.values() for a in actions)
+    assert set(EDITABLE_FIELDS) <= set(MATRIX)
+    _ = AnonymousUser  # the anonymous row of the walk is a client without login
