@@ -76,7 +76,7 @@ ACTIONS: dict[str, Action] = {
     "receive_cases": Action(_("Receive reimbursement cases"), (
         "claims.add_case", "claims.add_invoice", "claims.add_casematerial", "claims.add_attachment",
         "claims.add_materialsnotice", "claims.add_casetransition")),
-    "edit_cases": Action(_("Work on cases (edit the fields of EDITABLE_FIELDS, move them through the workflow)"), (
+    "edit_cases": Action(_("Work on cases (edit the fields the role may edit, move them through the workflow)"), (
         "claims.change_case", "claims.change_invoice", "claims.change_casematerial", "claims.change_attachment",
         "claims.change_materialsnotice", "claims.change_casetransition", "claims.change_batch")),
     "edit_payments": Action(_("Edit payment orders"), ("claims.change_paymentorder", "claims.change_paymentfile")),
