@@ -64,3 +64,19 @@ def test_settlement_runs_are_started_by_a_clerk_and_released_by_finance(db):
     assert "settlement.view_statement" not in perms("school_operator")
     assert all(code.split(".")[1].startswith("view_") for code in perms("supervisor"))
     assert any(code.startswith("settlement.") for code in perms("supervisor"))
+
+
+def test_no_role_holds_what_is_the_administrators_alone(db):
+    """Issue #11 item 1 and findings 4, 8: operator accounts and scheduled jobs are the administrator's alone."""
+    roles_sync()
+    for role in ROLES:
+        held = perms(role.code)
+        assert not any(p.startswith(("django_celery_beat.", "django_celery_results.", "auth.", "authtoken.")) for p in held), role
+        assert not any(p.endswith(("_schooloperator", "_institutionoperator")) for p in held), role
+
+
+def test_approve_and_bank_results_each_belong_to_one_role(db):
+    """Issue #11 findings 2 and 3: approve is the approver's alone, the bank result import finance's."""
+    roles_sync()
+    assert [r.code for r in ROLES if "claims.approve_case" in perms(r.code)] == ["approver"]
+    assert [r.code for r in ROLES if "claims.import_bank_result" in perms(r.code)] == ["finance"]
