@@ -49,6 +49,7 @@ ADMINISTRATOR_ONLY = (
     "django_celery_results.*",
     "auth.*",
     "authtoken.*",
+    "axes.*",  # sign-in attempts and lockouts (login throttling)
 )
 
 
@@ -86,7 +87,8 @@ ACTIONS: dict[str, Action] = {
     "import_bank_results": Action(_("Import the bank's payment result file"), (IMPORT_BANK_RESULT,)),
     "start_runs": Action(_("Start and resume settlement runs"), (START_RUN,)),
     "release_statements": Action(_("Release capitation statements for payment"), (RELEASE_STATEMENT,)),
-    "reopen_years": Action(_("Request and approve the reopening of a closed settlement year"), (REOPEN_YEAR,)),
+    "reopen_years": Action(_("Request and approve the reopening of a closed settlement year"), (
+        REOPEN_YEAR, "settlement.add_yearreopening")),
     # outpatient-pool data from institutions (API and admin upload page)
     "pool_uploads": Action(_("Send visits and sign-up lists"), (
         "settlement.add_visit", "settlement.view_visit", "settlement.add_poolmembership", "settlement.view_poolmembership",
@@ -166,6 +168,9 @@ ADMIN_ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("settlement.InstitutionSettlement", "release"): (RELEASE_STATEMENT,),
     ("settlement.InstitutionSettlement", "export_csv"): ("settlement.view_institutionsettlement",),
     ("settlement.InstitutionSettlement", "export_xlsx"): ("settlement.view_institutionsettlement",),
+    ("settlement.YearReopening", "approve"): (REOPEN_YEAR,),
+    ("settlement.YearReopening", "refuse"): (REOPEN_YEAR,),
+    ("axes.AccessAttempt", "cleanup_expired_attempts"): ("axes.delete_accessattempt",),  # the administrator's
     # scheduled jobs: the administrator's alone (no role holds django_celery_beat.*)
     ("django_celery_beat.PeriodicTask", "enable_tasks"): ("django_celery_beat.change_periodictask",),
     ("django_celery_beat.PeriodicTask", "disable_tasks"): ("django_celery_beat.change_periodictask",),
