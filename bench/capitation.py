@@ -54,6 +54,7 @@ RATE = Decimal("0.65")
 # What the runs and the ingestion leave behind; --reuse empties these and keeps the rest.
 SETTLEMENT_STATE = ("settlement_institutionsettlement, settlement_historicalinstitutionsettlement, "
                     "settlement_runtransition, settlement_settlementrun, settlement_historicalsettlementrun, "
+                    "settlement_yearreopening, settlement_historicalyearreopening, "
                     "settlement_poolaccount, ledger_ledgeraccount, ledger_ledgerentry")
 # The yearly ledger as visit ingestion leaves it: one entry per visit, the persons' outpatient-pool
 # and year accounts their sums (claims.ledger.keys: pool fund also counts toward the shared total).
