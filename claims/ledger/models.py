@@ -17,13 +17,25 @@ from django.utils.translation import gettext_lazy as _
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
-# The figures every account and entry carries, in one fixed order (services and SQL use it).
-FIGURES = ("fund", "cap_fund", "covered_personal", "catastrophic", "deductible", "eligible", "fixed_copay",
-           "shared_fund")
-
 
 def _money(verbose_name):
     return models.DecimalField(verbose_name, default=0, **MONEY)
+
+
+class LedgerFigures(models.Model):
+    """The figures an account sums and an entry adds (claims.ledger.keys.FIGURE_NAMES, same order)."""
+
+    fund = _money(_("fund paid"))
+    cap_fund = _money(_("fund toward the yearly cap"))
+    covered_personal = _money(_("covered personal payments"))
+    catastrophic = _money(_("catastrophic supplement paid"))
+    deductible = _money(_("deductible paid"))
+    eligible = _money(_("eligible amount counted"))
+    fixed_copay = _money(_("fixed co-pay paid"))
+    shared_fund = _money(_("fund toward the shared outpatient total"))
+
+    class Meta:
+        abstract = True
 
 
 class SourceKind(models.TextChoices):
@@ -31,7 +43,7 @@ class SourceKind(models.TextChoices):
     POOL_VISIT = "pool_visit", _("Outpatient-pool visit")
 
 
-class LedgerAccount(models.Model):
+class LedgerAccount(LedgerFigures):
     """A person's running totals for one year and scope; the row whose lock serialises payments.
 
     On PostgreSQL its pages are filled to 70 % only (migration 0001): each visit batch advances
@@ -44,14 +56,6 @@ class LedgerAccount(models.Model):
     benefit = models.CharField(_("benefit"), max_length=20, blank=True,
                                help_text=_("Empty: the figures shared by every benefit of the year."))
     item = models.CharField(_("disease, drug or programme"), max_length=40, blank=True)
-    fund = _money(_("fund paid"))
-    cap_fund = _money(_("fund toward the yearly cap"))
-    covered_personal = _money(_("covered personal payments"))
-    catastrophic = _money(_("catastrophic supplement paid"))
-    deductible = _money(_("deductible paid"))
-    eligible = _money(_("eligible amount counted"))
-    fixed_copay = _money(_("fixed co-pay paid"))
-    shared_fund = _money(_("fund toward the shared outpatient total"))
     entries = models.PositiveIntegerField(_("entries"), default=0)
 
     class Meta:
@@ -70,7 +74,7 @@ class LedgerAccount(models.Model):
         return (self.person_id, self.year, self.benefit, self.item)
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(LedgerFigures):
     """One settlement's effect on a person's year: what it advanced, where it came from.
 
     Never updated: a settlement that is reversed or corrected gets an entry with the opposite
@@ -88,14 +92,6 @@ class LedgerEntry(models.Model):
     service_date = models.DateField(_("service date"))
     reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
                                     related_name="reversed_by", verbose_name=_("reverses"))
-    fund = _money(_("fund paid"))
-    cap_fund = _money(_("fund toward the yearly cap"))
-    covered_personal = _money(_("covered personal payments"))
-    catastrophic = _money(_("catastrophic supplement paid"))
-    deductible = _money(_("deductible paid"))
-    eligible = _money(_("eligible amount counted"))
-    fixed_copay = _money(_("fixed co-pay paid"))
-    shared_fund = _money(_("fund toward the shared outpatient total"))
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="+", verbose_name=_("recorded by"), db_constraint=False)
