@@ -57,18 +57,16 @@ SETTLEMENT_STATE = ("settlement_institutionsettlement, settlement_historicalinst
                     "settlement_yearreopening, settlement_historicalyearreopening, "
                     "settlement_poolaccount, ledger_ledgeraccount, ledger_ledgerentry")
 # The yearly ledger as visit ingestion leaves it: one entry per visit, the persons' outpatient-pool
-# and year accounts their sums (claims.ledger.keys: pool fund also counts toward the shared total).
+# account their sums (claims.ledger.keys: a pool visit advances no year account).
 LEDGERS_FROM_VISITS = """
 INSERT INTO ledger_ledgerentry (person_id, year, benefit, item, source_kind, source_id, service_date, fund, cap_fund,
-    covered_personal, catastrophic, deductible, eligible, fixed_copay, shared_fund, created_at, note)
+    covered_personal, catastrophic, deductible, eligible, fixed_copay, created_at, note)
 SELECT person_id, year, 'outpatient_pool', '', 'pool_visit', id, service_date, fund, 0, 0, 0, deductible,
-    class_a + class_b, 0, fund, received_at, '' FROM settlement_visit;
+    class_a + class_b, 0, received_at, '' FROM settlement_visit;
 INSERT INTO ledger_ledgeraccount (person_id, year, benefit, item, fund, cap_fund, covered_personal, catastrophic,
-    deductible, eligible, fixed_copay, shared_fund, entries)
+    deductible, eligible, fixed_copay, entries)
 SELECT person_id, year, 'outpatient_pool', '', sum(fund), 0, 0, 0, sum(deductible), sum(class_a + class_b), 0,
-    sum(fund), count(*) FROM settlement_visit GROUP BY person_id, year
-UNION ALL
-SELECT person_id, year, '', '', 0, 0, 0, 0, 0, 0, 0, sum(fund), count(*) FROM settlement_visit GROUP BY person_id, year
+    count(*) FROM settlement_visit GROUP BY person_id, year
 """
 
 

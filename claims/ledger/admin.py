@@ -48,11 +48,11 @@ class _ReadOnly(admin.ModelAdmin):
 @admin.register(LedgerAccount)
 class LedgerAccountAdmin(_ReadOnly):
     list_display = ["person", "year", "benefit_label", "item", "fund", "cap_fund", "covered_personal", "catastrophic",
-                    "deductible", "eligible", "shared_fund", "entries"]
+                    "deductible", "eligible", "entries"]
     list_filter = ["year", "benefit"]
     search_fields = ["person__name"]  # shows the box; the search itself is persons_search (indexed)
     fields = ["person", "year", "benefit_label", "item", "fund", "cap_fund", "covered_personal", "catastrophic",
-              "deductible", "eligible", "fixed_copay", "shared_fund", "entries"]
+              "deductible", "eligible", "fixed_copay", "entries"]
     readonly_fields = fields
 
 
@@ -64,7 +64,7 @@ class LedgerEntryAdmin(_ReadOnly):
     list_select_related = ["person", "created_by"]
     search_fields = ["person__name"]
     fields = ["person", "year", "benefit_label", "item", "source", "service_date", "fund", "cap_fund",
-              "covered_personal", "catastrophic", "deductible", "eligible", "fixed_copay", "shared_fund",
+              "covered_personal", "catastrophic", "deductible", "eligible", "fixed_copay",
               "reverses_link", "created_at", "created_by", "note"]
     readonly_fields = fields
 

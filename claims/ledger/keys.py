@@ -10,8 +10,11 @@ Decisions (DOMAIN.md names the accumulators but not their sharing in every case)
   fund advances the year's `cap_fund`, which is what their quotes read as `fund_paid`.
 - The catastrophic accumulator and payments (§3.6) are advanced by inpatient and day surgery
   (住院费 only: "no catastrophic supplement" for the outpatient benefits).
-- The shared outpatient total (§4.2, Changchun 6 500) is advanced by chronic and outpatient-pool
-  fund; a region without such a total simply never reads it.
+- The shared outpatient total (§4.2, Changchun 6 500) is the sum of the chronic and the
+  outpatient-pool benefit accounts' fund (`shared_fund_paid`): it needs no figure of its own,
+  so a pool visit writes its own account only (one account row per visit's person, as fast as
+  before the ledger) and never the year account, which only the cap and catastrophic benefits
+  advance.
 - Accident and outpatient pool keep their own figures in the benefit scope (own caps,
   once-a-year deductibles, the accident window counted on compliant cost).
 - Fixed-copay programmes (§3.8) paid per year keep what the person paid in the programme's item
@@ -43,7 +46,6 @@ class Figures:
     deductible: Decimal = ZERO
     eligible: Decimal = ZERO
     fixed_copay: Decimal = ZERO
-    shared_fund: Decimal = ZERO
 
     def __add__(self, other: Figures) -> Figures:
         return Figures(*(getattr(self, n) + getattr(other, n) for n in FIGURE_NAMES))
@@ -62,9 +64,14 @@ FIGURE_NAMES = tuple(f.name for f in fields(Figures))
 EMPTY = Figures()
 
 
+def _shares_year(benefit: str) -> bool:
+    return benefit in CAP_BENEFITS or benefit in CATASTROPHIC_BENEFITS
+
+
 def scopes(benefit: str, item: str = "") -> tuple[tuple[str, str], ...]:
     """The (benefit, item) scopes an entry of this benefit advances and its quote reads, in key order."""
-    out = [YEAR, (benefit, "")]
+    out = [YEAR] if _shares_year(benefit) else []
+    out.append((benefit, ""))
     if item:
         out.append((benefit, item))
     return tuple(out)
@@ -83,7 +90,6 @@ def entry_figures(benefit: str, *, fund: Decimal = ZERO, deductible: Decimal = Z
         deductible=deductible,
         eligible=eligible,
         fixed_copay=fixed_copay,
-        shared_fund=fund if benefit in SHARED_OUTPATIENT_BENEFITS else ZERO,
     )
 
 
@@ -106,14 +112,18 @@ def split(benefit: str, item: str, figures: Figures) -> dict[tuple[str, str], Fi
     benefit (and the item, which keeps its own copy of them)."""
     own = Figures(fund=figures.fund, deductible=figures.deductible, eligible=figures.eligible,
                   fixed_copay=figures.fixed_copay)
-    out = {
-        YEAR: Figures(cap_fund=figures.cap_fund, covered_personal=figures.covered_personal,
-                      catastrophic=figures.catastrophic, shared_fund=figures.shared_fund),
-        (benefit, ""): own,
-    }
+    out = {(benefit, ""): own}
+    if _shares_year(benefit):
+        out[YEAR] = Figures(cap_fund=figures.cap_fund, covered_personal=figures.covered_personal,
+                            catastrophic=figures.catastrophic)
     if item:
         out[(benefit, item)] = own
     return out
+
+
+def shared_outpatient_fund(accounts: dict[tuple[str, str], Figures]) -> Decimal:
+    """Fund paid this year by every benefit of the shared outpatient total (§4.2), from their accounts."""
+    return sum((accounts.get((b, ""), EMPTY).fund for b in sorted(SHARED_OUTPATIENT_BENEFITS)), ZERO)
 
 
 def year_to_date(benefit: str, accounts: dict[tuple[str, str], Figures], item: str = "") -> dict:

@@ -1,8 +1,8 @@
 """The yearly ledger (DOMAIN.md §3 "Yearly accumulators", §4, §7): accounts and their entries.
 
 A person has, per year, one *year account* (benefit "" — the figures shared between benefits:
-fund toward the yearly pool-fund cap, the catastrophic accumulator and payments, the shared
-outpatient total) and one account per benefit (benefit "inpatient", item "") and, where a
+fund toward the yearly pool-fund cap, the catastrophic accumulator and payments) and one
+account per benefit (benefit "inpatient", item "") and, where a
 benefit keeps figures per disease, drug or programme, per item (benefit "special_disease",
 item "SPD-041"). An account's figures are the sum of its entries; entries are only ever added
 (a correction is a reversing entry), and an account row is only changed by the ledger service,
@@ -32,7 +32,6 @@ class LedgerFigures(models.Model):
     deductible = _money(_("deductible paid"))
     eligible = _money(_("eligible amount counted"))
     fixed_copay = _money(_("fixed co-pay paid"))
-    shared_fund = _money(_("fund toward the shared outpatient total"))
 
     class Meta:
         abstract = True

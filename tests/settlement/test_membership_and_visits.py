@@ -295,7 +295,7 @@ def test_the_admin_never_deletes_a_membership(admin_client, jinan, clinic, make_
 def test_each_visit_is_one_ledger_entry_naming_the_visit(jinan, make_student, ingest):
     """Issue #10 item 1: pool visits write through the one ledger — one entry per visit, naming
     the visit it comes from, and the person's accounts are the sum of the entries (the pool's
-    fund also counts toward the shared outpatient total, claims/ledger/keys.py)."""
+    fund counts toward the shared outpatient total, claims/ledger/keys.py)."""
     from claims.ledger.models import SourceKind
     from claims.ledger.selectors import discrepancies
 
@@ -308,6 +308,12 @@ def test_each_visit_is_one_ledger_entry_naming_the_visit(jinan, make_student, in
     for pk, entry in entries.items():
         assert (entry.person_id, entry.fund, entry.deductible, entry.service_date) == (
             visits[pk].person_id, visits[pk].fund, visits[pk].deductible, visits[pk].service_date)
-    year = LedgerAccount.objects.get(person=student, year=2021, benefit="", item="")
-    assert year.shared_fund == D("91.00") and year.cap_fund == D("0.00")  # 65.00 + 26.00; the pool is not inpatient
+    # The pool shares nothing with inpatient: no year account; its fund counts toward the shared
+    # outpatient total (§4.2) from its own account.
+    assert not LedgerAccount.objects.filter(person=student, year=2021, benefit="").exists()
+    from claims.ledger.keys import shared_outpatient_fund
+    from claims.ledger.selectors import accounts_of
+
+    assert shared_outpatient_fund(accounts_of(student.pk, 2021, "chronic") | accounts_of(student.pk, 2021,
+                                                                                         "outpatient_pool")) == D("91.00")
     assert discrepancies() == []

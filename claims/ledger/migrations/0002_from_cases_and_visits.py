@@ -38,8 +38,8 @@ def forward(apps, schema_editor):
                   source_kind="case", source_id=case.pk, service_date=case.service_from, created_by_id=case.approved_by_id,
                   note="migrated", **dict(zip(FIELDS, fig.as_tuple(), strict=True))))
     for visit in Visit.objects.order_by("pk").iterator(chunk_size=5000):
-        fig = keys.Figures(fund=visit.fund, deductible=visit.deductible, eligible=visit.class_a + visit.class_b,
-                           shared_fund=visit.fund)
+        fig = keys.entry_figures("outpatient_pool", fund=visit.fund, deductible=visit.deductible,
+                                 eligible=visit.class_a + visit.class_b)
         add(Entry(person_id=visit.person_id, year=visit.year, benefit="outpatient_pool", item="",
                   source_kind="pool_visit", source_id=visit.pk, service_date=visit.service_date, note="migrated",
                   **dict(zip(FIELDS, fig.as_tuple(), strict=True))))
