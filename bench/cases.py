@@ -108,12 +108,22 @@ def batch_rows(students: list, n: int, other_school_student) -> list[dict]:
 
 
 def generate_approved(n: int, *, person_ids: list[int], case_type_id: int, user_id: int) -> float:
-    """--approved cases in state approved with a payable amount, by COPY (the state the payment job reads)."""
+    """--approved cases in state approved with a payable amount and the approval digest, by COPY (the
+    state the payment job reads)."""
+    from decimal import Decimal
+
     from django.db import connection
+
+    from claims.approval import approval_digest
+    from claims.models import Case
+    from enrollment.models import Person
+    from medins.bulk import next_ids
 
     started = time.perf_counter()
     now = dt.datetime.now(dt.UTC).isoformat()
-    columns = ("case_type_id", "person_id", "state", "service_from", "service_to", "institution_name", "institution_level",
+    names = dict(Person.objects.filter(pk__in=person_ids).values_list("pk", "name"))
+    ids = next_ids(Case, n)
+    columns = ("id", "approval_digest", "case_type_id", "person_id", "state", "service_from", "service_to", "institution_name", "institution_level",
                "delivery", "third_party_paid", "lost_invoice_promise", "bank_account", "note", "received_at", "received_by_id",
                "reviewed_by_id", "calculated_by_id", "approved_by_id", "state_changed_at", "reason", "policy_version",
                "fund_amount", "catastrophic_amount", "payable_amount")
@@ -122,8 +132,10 @@ def generate_approved(n: int, *, person_ids: list[int], case_type_id: int, user_
             for i in range(n):
                 day = dt.date(2021, 1, 1) + dt.timedelta(days=i % 360)
                 fund = f"{100 + i % 1800}.{i % 100:02d}"
-                copy.write_row((case_type_id, person_ids[i % len(person_ids)], "approved", day, day, "校外医院", "secondary", "",
-                                "0", False, f"62220303{i:011d}", "", now, user_id, user_id, user_id, user_id, now, "",
+                person, account = person_ids[i % len(person_ids)], f"62220303{i:011d}"
+                digest = approval_digest(case_id=ids[i], amount=Decimal(fund), payee=names[person], account=account)
+                copy.write_row((ids[i], digest, case_type_id, person, "approved", day, day, "校外医院", "secondary", "",
+                                "0", False, account, "", now, user_id, user_id, user_id, user_id, now, "",
                                 "370100-2021", fund, "0.00", fund))
         cursor.execute("ANALYZE claims_case")
     return time.perf_counter() - started
