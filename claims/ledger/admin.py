@@ -22,6 +22,28 @@ def _benefit_label(code: str) -> str:
     return str(Benefit(code).label) if code in Benefit.values else code
 
 
+class BenefitFilter(admin.SimpleListFilter):
+    title = _("benefit")
+    parameter_name = "benefit"
+
+    def lookups(self, request, model_admin):
+        from claims.models import Benefit
+
+        return [("", _("Whole year (shared figures)")), *((b.value, b.label) for b in Benefit if b != Benefit.EXTERNAL)]
+
+    def choices(self, changelist):
+        # "" is a real value here (the year account): the "all" entry is the absent parameter
+        yield {"selected": self.value() is None, "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+               "display": _("All")}
+        for value, label in self.lookup_choices:
+            yield {"selected": self.value() == value,
+                   "query_string": changelist.get_query_string({self.parameter_name: value}), "display": label}
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset if value is None else queryset.filter(benefit=value)
+
+
 class _ReadOnly(admin.ModelAdmin):
     show_full_result_count = False
     list_select_related = ["person"]
@@ -47,9 +69,9 @@ class _ReadOnly(admin.ModelAdmin):
 
 @admin.register(LedgerAccount)
 class LedgerAccountAdmin(_ReadOnly):
-    list_display = ["person", "year", "benefit_label", "item", "fund", "cap_fund", "covered_personal", "catastrophic",
-                    "deductible", "eligible", "entries"]
-    list_filter = ["year", "benefit"]
+    list_display = ["person", "year", "benefit_label", "item", "fund", "cap_fund", "catastrophic", "deductible",
+                    "entries"]
+    list_filter = ["year", BenefitFilter]
     search_fields = ["person__name"]  # shows the box; the search itself is persons_search (indexed)
     fields = ["person", "year", "benefit_label", "item", "fund", "cap_fund", "covered_personal", "catastrophic",
               "deductible", "eligible", "fixed_copay", "entries"]
@@ -58,9 +80,9 @@ class LedgerAccountAdmin(_ReadOnly):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(_ReadOnly):
-    list_display = ["pk", "person", "year", "benefit_label", "item", "source", "service_date", "fund", "cap_fund",
-                    "catastrophic", "deductible", "reverses_link", "created_at", "created_by"]
-    list_filter = ["year", "benefit", "source_kind"]
+    list_display = ["pk", "person", "benefit_label", "source", "service_date", "fund", "cap_fund", "catastrophic",
+                    "reverses_link", "created_at"]
+    list_filter = ["year", BenefitFilter, "source_kind"]
     list_select_related = ["person", "created_by"]
     search_fields = ["person__name"]
     fields = ["person", "year", "benefit_label", "item", "source", "service_date", "fund", "cap_fund",
