@@ -80,7 +80,7 @@ class LedgerAccountAdmin(_ReadOnly):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(_ReadOnly):
-    list_display = ["pk", "person", "benefit_label", "source", "service_date", "fund", "cap_fund", "catastrophic",
+    list_display = ["number", "person", "benefit_label", "source", "service_date", "fund", "cap_fund", "catastrophic",
                     "reverses_link", "created_at"]
     list_filter = ["year", BenefitFilter, "source_kind"]
     list_select_related = ["person", "created_by"]
@@ -89,6 +89,10 @@ class LedgerEntryAdmin(_ReadOnly):
               "covered_personal", "catastrophic", "deductible", "eligible", "fixed_copay",
               "reverses_link", "created_at", "created_by", "note"]
     readonly_fields = fields
+
+    @admin.display(description=_("entry no."), ordering="pk")
+    def number(self, obj):
+        return obj.pk
 
     @admin.display(description=_("source"))
     def source(self, obj):
