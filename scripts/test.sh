@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 bash scripts/venv.sh requirements-dev.txt
 bash scripts/services.sh
 # Browser tests drive Debian's Chromium; install it when missing and we may.
-if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "could not install chromium: browser tests will be skipped"
+# Noto CJK so that Chinese text renders in the browser tests' screenshots (not boxes).
+if { ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "Noto.*CJK"; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) || echo "could not install chromium: browser tests will be skipped"
 fi
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/medins}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
