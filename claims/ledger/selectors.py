@@ -9,24 +9,19 @@ from django.db.models import Sum
 from . import keys as ledger_keys
 from .keys import FIGURE_NAMES, Figures
 from .models import LedgerAccount, LedgerEntry
-from .services import account_keys, ledger_read
+from .services import ledger_read
 
 
 def accounts_of(person_id: int, year: int, benefit: str, item: str = "", *, lock: bool = False):
     """{(benefit, item): figures} of the scopes this benefit reads, in one query."""
-    scope_list = ledger_keys.scopes(benefit, item)
-    figures = ledger_read(account_keys(person_id, year, scope_list), lock=lock)
+    figures = ledger_read([(person_id, year, b, i) for b, i in ledger_keys.scopes(benefit, item)], lock=lock)
     return {(b, i): f for (_p, _y, b, i), f in figures.items()}
 
 
-def year_to_date(*, person_id: int, benefit: str, on: dt.date, item: str = "", lock: bool = False) -> dict:
+def year_to_date(*, person_id: int, benefit: str, on: dt.date, item: str = "") -> dict:
     """"Year to date for person P, benefit B, on date D": the quote request's `year_to_date`
     object, from the person's ledger of D's year (one query)."""
-    return ledger_keys.year_to_date(benefit, accounts_of(person_id, on.year, benefit, item, lock=lock), item)
-
-
-def person_year_accounts(person_id: int, year: int):
-    return LedgerAccount.objects.filter(person_id=person_id, year=year).order_by("benefit", "item")
+    return ledger_keys.year_to_date(benefit, accounts_of(person_id, on.year, benefit, item), item)
 
 
 def discrepancies(limit: int = 100) -> list[tuple]:

@@ -61,10 +61,6 @@ class Posting:
         return {(self.person_id, self.year, b, i): f for (b, i), f in split(self.benefit, self.item, self.figures).items()}
 
 
-def account_keys(person_id: int, year: int, scope_list) -> list[AccountKey]:
-    return [(person_id, year, b, i) for b, i in scope_list]
-
-
 def _filter(keys: Iterable[AccountKey]):
     """A superset of the keys' accounts (persons × years × scopes); one array parameter for the
     persons on PostgreSQL (a visit batch has 5 000)."""
@@ -126,8 +122,7 @@ def ledger_post(*, acting_user, postings: list[Posting], read: dict[AccountKey, 
 @transaction.atomic
 def ledger_reverse(*, acting_user, source_kind: str, source_id: int, note: str = "") -> int:
     """Reverse every live entry of one settlement (a mirror entry each); returns how many."""
-    live = list(LedgerEntry.objects.filter(source_kind=source_kind, source_id=source_id, reverses__isnull=True,
-                                           reversed_by__isnull=True).order_by("pk"))
+    live = list(live_entries(source_kind, source_id).order_by("pk"))
     if not live:
         return 0
     postings = [Posting(person_id=e.person_id, service_date=e.service_date, benefit=e.benefit, item=e.item,
@@ -138,6 +133,7 @@ def ledger_reverse(*, acting_user, source_kind: str, source_id: int, note: str =
 
 
 def live_entries(source_kind: str, source_id: int):
+    """A settlement's entries that are neither reversals nor reversed."""
     return LedgerEntry.objects.filter(source_kind=source_kind, source_id=source_id, reverses__isnull=True,
                                       reversed_by__isnull=True)
 

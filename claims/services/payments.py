@@ -88,9 +88,6 @@ def _fill(payment_file: PaymentFile, acting_user) -> None:
                 ids.append(pk)
             else:
                 held.append({"case": Case(pk=pk).number, "reason": "金额、收款人或账户与审批时不一致，未支付"})
-        if held:
-            log.warning("payment file %s: %d approved case(s) held back, changed since approval", payment_file.pay_date,
-                        len(held))
         if not ids:
             continue
         with connection.cursor() as cursor:
@@ -107,6 +104,9 @@ def _fill(payment_file: PaymentFile, acting_user) -> None:
     payment_file.order_count = agg["count"]
     payment_file.total_amount = agg["total"] or Decimal("0.00")
     payment_file.content = _render(payment_file)
+    if held:
+        log.warning("payment file %s: %d approved case(s) held back, changed since approval", payment_file.pay_date,
+                    len(held))
     payment_file.held = held
     payment_file.save(update_fields=["order_count", "total_amount", "content", "held"])
 
