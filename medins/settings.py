@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "claims.ledger",
     "claims",
     "claims.settlement",
+    "claims.certifications",
     "carecare",
 ]
 
