@@ -36,7 +36,8 @@ class QuoteView(APIView):
                 "service_date": serializers.DateField(),
                 "person": serializers.DictField(),
                 "institution": serializers.DictField(),
-                "bill": serializers.DictField(child=_Money()),
+                "bill": serializers.DictField(child=_Money(), required=False),  # every benefit but long_term_care
+                "care": serializers.DictField(required=False, help_text="long_term_care: {adl_score, days}"),
                 "year_to_date": serializers.DictField(required=False),
                 "flags": serializers.ListField(child=serializers.CharField(), required=False),
                 "programme": serializers.CharField(required=False),
