@@ -8,6 +8,7 @@ their query count does not grow with the number of rows.
 from __future__ import annotations
 
 import json
+import re
 
 from django import forms
 from django.contrib import admin
@@ -139,13 +140,52 @@ class InstitutionAdmin(MaskedHistoryMixin, ImportExportMixin, SimpleHistoryAdmin
         return "、".join(d.name for d in obj.designations.all())
 
 
+ALIAS_SEPARATORS = re.compile(r"[、;；\n]+")
+
+
+class AliasesField(forms.CharField):
+    """The aliases as a clerk writes them: names separated by 、 or ; or one per line."""
+
+    widget = forms.Textarea(attrs={"rows": 2, "cols": 60})
+
+    def prepare_value(self, value):
+        return "、".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        text = super().to_python(value) or ""
+        names = [n.strip() for n in ALIAS_SEPARATORS.split(text) if n.strip()]
+        return list(dict.fromkeys(names))
+
+
+class CatalogueItemForm(forms.ModelForm):
+    aliases = AliasesField(label=_("aliases"), required=False,
+                           help_text=_("Other names settlement lines may use, separated by 、 or ; or one per line."))
+
+    class Meta:
+        model = CatalogueItem
+        fields = ["region", "kind", "code", "name", "aliases", "group", "attributes", "valid_from", "valid_to", "active"]
+
+
 @admin.register(CatalogueItem)
 class CatalogueItemAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "name", "region_name", "kind", "group", "attributes_preview", "active"]
+    form = CatalogueItemForm
+    list_display = ["code", "name", "alias_list", "region_name", "kind", "group", "validity", "attributes_preview",
+                    "active"]
     list_filter = ["region", "kind", "group", "active"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "aliases"]  # aliases: a text search in the JSON list
+    search_help_text = _("Code, name or alias (other name) of the item")
     list_select_related = ["region"]
     formfield_overrides = JSON_FORMFIELD
+
+    @admin.display(description=_("aliases"))
+    def alias_list(self, obj):
+        return "、".join(obj.aliases)
+
+    @admin.display(description=_("validity"), ordering="valid_from")
+    def validity(self, obj):
+        if not obj.valid_from and not obj.valid_to:
+            return "—"
+        return f"{obj.valid_from or '…'} – {obj.valid_to or '…'}"
 
     @admin.display(description=_("region"), ordering="region__name")
     def region_name(self, obj):
