@@ -6,6 +6,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .uploads import CheckedUpload
+
 
 class Region(models.Model):
     code = models.CharField(_("region code"), max_length=6, unique=True)
@@ -200,3 +202,15 @@ class PolicyParameter(models.Model):
 
     def __str__(self):
         return f"{self.version.code} · {self.key}"
+
+
+class InstitutionImport(CheckedUpload):
+    """A file of designated institutions uploaded in the admin (medins.services.institution_import):
+    checked first, imported when confirmed."""
+
+    class Meta(CheckedUpload.Meta):
+        verbose_name = _("institution import")
+        verbose_name_plural = _("institution imports")
+
+    def __str__(self):
+        return self.filename
