@@ -13,6 +13,14 @@ and never silently overwrites a clerk's edit:
   updates both. A parameter whose ``value`` differs from ``loaded_value`` was edited by a clerk:
   it is kept as it is and reported ("kept local edit of …").
 
+- fields added to the files after the rows were first loaded (an institution's ``township``, a
+  catalogue item's ``aliases``, ``valid_from``, ``valid_to``) are filled in on an existing row
+  that still holds the field's default (counted as "updated"); a value a clerk set is kept.
+
+Catalogue items: a code, name or alias names one item of a region's catalogue kind on any day
+(two items valid on the same day may not share one), so the resolver
+(``medins.selectors.catalogue_items_resolve``) is never ambiguous.
+
 Every row saved gets the history change reason ``load_reference_data``.
 """
 
