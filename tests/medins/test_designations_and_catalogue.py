@@ -173,3 +173,30 @@ def test_reload_fills_new_fields_of_existing_rows_but_keeps_a_clerk_value(db):
     assert Institution.objects.get(code="CC-C-002").township is True
     assert report.counts["catalogue items"].updated == 2
     assert any("CC-D-040" in line and "aliases" in line for line in report.kept)
+
+
+def test_the_catalogue_admin_finds_an_item_by_its_alias(db, superuser_client, django_assert_max_num_queries):
+    from django.urls import reverse
+
+    url = reverse("admin:medins_catalogueitem_changelist")
+    with django_assert_max_num_queries(10):
+        page = superuser_client.get(url, {"q": "波沙康唑"}).content.decode()
+    assert "CC-D-002" in page and "JN-D-" in page  # Changchun's 泊沙康唑 by alias, Jinan's by alias too
+    assert "CC-D-003" not in page
+
+
+def test_a_clerk_writes_aliases_separated_by_the_chinese_comma(db, superuser_client):
+    from django.urls import reverse
+
+    item = CatalogueItem.objects.get(region__code=CC, code="CC-D-003")
+    url = reverse("admin:medins_catalogueitem_change", args=[item.pk])
+    form = {"region": item.region_id, "kind": item.kind, "code": item.code, "name": item.name, "group": item.group,
+            "aliases": "赫赛汀、曲妥珠单抗注射液; 赫赛汀", "attributes": "{}", "valid_from": "2021-01-01", "valid_to": "",
+            "active": "on"}
+    response = superuser_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    item.refresh_from_db()
+    assert item.aliases == ["赫赛汀", "曲妥珠单抗注射液"]
+    assert item.valid_from == dt.date(2021, 1, 1)
+    found = catalogue_items_resolve(region=CC, kind="special_drug", names=["赫赛汀"], on=dt.date(2021, 3, 1))
+    assert found["赫赛汀"] == item
