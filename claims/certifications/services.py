@@ -725,9 +725,80 @@ def certifications_expire_due(*, acting_user, on: dt.date | None = None, batch: 
                 continue  # changed meanwhile (revoked, superseded): nothing to expire
 
 
+def certifications_year_end(*, acting_user, year: int, batch: int = 500) -> dict:
+    """The year-end job for the year that ends (DOMAIN.md §5 "Year end"), run on or after 1 January:
+
+    1. special-drug approvals expire (valid_to is already 31 December) and each is listed for
+       renewal at its approving hospital (CertificationRenewal: the hospital and the clerks see
+       the list; a new assessment is a new application);
+    2. certifications open-ended while insured (chronic, special disease, 门规, 两病) carry over
+       for persons insured in the new year — cover recorded for the new benefit year — and expire
+       on 31 December for the others (**decision**: a person enrolling later in the year applies
+       again; the job says how many it expired);
+    3. yearly accumulators restart by themselves: the ledger is kept per person and year.
+
+    Idempotent: the run row is per year, expired certifications are not approved any more, a
+    renewal row is per certification. Each certification moves in its own transaction, in pk
+    order, in batches.
+    """
+    from .models import CertificationRenewal, CertificationYearEnd
+
+    run, _created = CertificationYearEnd.objects.get_or_create(year=year)
+    first_day = dt.date(year + 1, 1, 1)
+    counts = {"special_drugs_expired": 0, "renewals_listed": 0, "not_insured_expired": 0, "carried_over": 0}
+    after = 0
+    while True:  # 1. special drugs of the year expire (the nightly expiry may have done it already)
+        ids = list(Certification.objects.filter(kind=K.SPECIAL_DRUG, state=S.APPROVED, valid_to__lt=first_day, pk__gt=after)
+                   .order_by("pk").values_list("pk", flat=True)[:batch])
+        if not ids:
+            break
+        after = ids[-1]
+        for pk in ids:
+            try:
+                certification_expire(acting_user=acting_user, certification=Certification(pk=pk), on=first_day,
+                                     reason=_("special-drug approval ends on 31 December; renew with a new assessment"))
+                counts["special_drugs_expired"] += 1
+            except CertificationError:
+                continue
+    # ... and every one that expired on 31 December is listed at its hospital, once
+    expired = (Certification.objects.filter(kind=K.SPECIAL_DRUG, state=S.EXPIRED, valid_to=dt.date(year, 12, 31),
+                                            renewal__isnull=True).order_by("pk")
+               .values_list("pk", "institution_id", "person_id", "item_id"))
+    while True:
+        chunk = list(expired[:batch])
+        if not chunk:
+            break
+        made = CertificationRenewal.objects.bulk_create(
+            [CertificationRenewal(year=year + 1, certification_id=pk, institution_id=inst, person_id=person, item_id=item)
+             for pk, inst, person, item in chunk], ignore_conflicts=True)
+        counts["renewals_listed"] += len(made)
+    insured = CoveragePeriod.objects.filter(benefit_year=year + 1, status="active").values("person_id")
+    open_ended = Certification.objects.filter(state=S.APPROVED, valid_to__isnull=True, valid_from__lt=first_day)
+    counts["carried_over"] = open_ended.filter(person_id__in=insured).count()
+    after = 0
+    while True:  # 2. persons not insured in the new year
+        ids = list(open_ended.exclude(person_id__in=insured).filter(pk__gt=after).order_by("pk")
+                   .values_list("pk", flat=True)[:batch])
+        if not ids:
+            break
+        after = ids[-1]
+        for pk in ids:
+            try:
+                certification_expire(acting_user=acting_user, certification=Certification(pk=pk), on=first_day,
+                                     reason=_("not insured in %(year)s") % {"year": year + 1})
+                counts["not_insured_expired"] += 1
+            except CertificationError:
+                continue
+    previous = run.counts or {}
+    run.counts = {k: v + (previous.get(k, 0) if k != "carried_over" else 0) for k, v in counts.items()}
+    run.finished_at = timezone.now()
+    run.save(update_fields=["counts", "finished_at"])
+    return counts
+
+
 __all__ = [
     "certification_apply", "certification_approve", "certification_attach", "certification_change_institution",
     "certification_document_mark", "certification_expire", "certification_guard", "certification_lock",
     "certification_reject", "certification_request_documents", "certification_resubmit", "certification_revoke",
-    "certification_start_review", "certification_supersede", "certifications_expire_due", "in_force", "validity_end",
+    "certification_start_review", "certification_supersede", "certifications_expire_due", "certifications_year_end", "in_force", "validity_end",
 ]
