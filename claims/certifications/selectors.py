@@ -29,9 +29,13 @@ def tenant_of(user) -> tuple[int | None, int | None]:
 
     if user is None or not user.is_authenticated:
         return None, None
+    cached = getattr(user, "_certification_tenant", None)  # read once per request (the admin asks often)
+    if cached is not None:
+        return cached
     institution_id = operator_institution_id(user)
     school_id = None if institution_id is not None else (
         SchoolOperator.objects.filter(user=user).values_list("school_id", flat=True).first())
+    user._certification_tenant = (institution_id, school_id)
     return institution_id, school_id
 
 
