@@ -156,3 +156,17 @@ def test_change_of_treatment_institution_from_the_page(chronic_cc, reviewer, app
     cert.refresh_from_db()
     assert cert.institution == new
     assert cert.sites.get(institution=new).valid_from == dt.date(2021, 7, 1)
+
+
+def test_a_clerk_adds_an_application_through_the_service(cc_person, intake, client):
+    """The admin's add page calls certification_apply (number, checklist); a refusal is shown, nothing saved."""
+    client.force_login(intake)
+    url = reverse("admin:certifications_certification_add")
+    data = {"person": cc_person.pk, "kind": "special_disease", "item": item("220100", "SPD-027").pk,
+            "applicant_institution": institution("CC-C-001").pk}
+    response = client.post(url, data, follow=True)
+    assert "二级及以上门诊特殊疾病办理机构" in response.content.decode()  # primary level refused
+    assert not Certification.objects.exists()
+    client.post(url, {**data, "applicant_institution": institution("CC-H-019").pk})
+    cert = Certification.objects.get()
+    assert cert.number.startswith("TB") and cert.documents.count() == 4 and cert.applied_by == intake
