@@ -20,6 +20,8 @@ from import_export import resources, widgets
 from import_export.admin import ImportExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
+from enrollment.personal_data import MaskedHistoryMixin
+
 from .models import CatalogueItem, Designation, Institution, PolicyParameter, PolicyVersion, Region
 from .services.reference_data import KEY_FORM, ParameterValueError, check_parameter
 from .value_display import render_value
@@ -86,7 +88,8 @@ class InstitutionResource(resources.ModelResource):
     class Meta:
         model = Institution
         import_id_fields = ["region", "code"]
-        fields = ["region", "code", "name", "short_name", "kind", "level", "designations", "active", "notes"]
+        fields = ["region", "code", "name", "short_name", "kind", "level", "township", "designations",
+                  "bank_name", "bank_account", "bank_account_name", "active", "notes"]
         export_order = fields
         skip_unchanged = True
         report_skipped = True
@@ -96,16 +99,18 @@ class InstitutionResource(resources.ModelResource):
 
 
 @admin.register(Institution)
-class InstitutionAdmin(ImportExportMixin, SimpleHistoryAdmin):
+class InstitutionAdmin(MaskedHistoryMixin, ImportExportMixin, SimpleHistoryAdmin):
     resource_classes = [InstitutionResource]
-    list_display = ["name", "short_name", "region_name", "kind", "level", "designation_names", "active"]
-    list_filter = ["region", "kind", "level", "designations", "active"]
+    list_display = ["name", "short_name", "region_name", "kind", "level", "township", "designation_names",
+                    "masked_bank", "active"]
+    list_filter = ["region", "kind", "level", "township", "designations", "active"]
     search_fields = ["name", "short_name", "code"]
     list_select_related = ["region"]
     filter_horizontal = ["designations"]
     fieldsets = [
-        (None, {"fields": ["region", "code", "name", "short_name", "kind", "level", "active"]}),
+        (None, {"fields": ["region", "code", "name", "short_name", "kind", "level", "township", "active"]}),
         (_("Designations"), {"fields": ["designations"]}),
+        (_("Bank transfer"), {"fields": ["bank_name", "bank_account", "bank_account_name"]}),
         (_("Notes"), {"fields": ["notes"]}),
     ]
 
@@ -123,6 +128,10 @@ class InstitutionAdmin(ImportExportMixin, SimpleHistoryAdmin):
     @admin.display(description=_("region"), ordering="region__name")
     def region_name(self, obj):
         return obj.region.name
+
+    @admin.display(description=_("bank account"))
+    def masked_bank(self, obj):
+        return obj.masked_bank_account
 
     @admin.display(description=_("designations"))
     def designation_names(self, obj):

@@ -64,6 +64,13 @@ class Institution(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=InstitutionKind.choices)
     level = models.CharField(_("level"), max_length=30, choices=InstitutionLevel.choices)
     designations = models.ManyToManyField(Designation, blank=True, related_name="institutions", verbose_name=_("designations"))
+    township = models.BooleanField(
+        _("township health centre"), default=False,
+        help_text=_("Some rates differ at a township health centre (乡镇卫生院), e.g. Jinan dialysis"),
+    )
+    bank_name = models.CharField(_("bank name"), max_length=120, blank=True)
+    bank_account = models.CharField(_("bank account"), max_length=40, blank=True)
+    bank_account_name = models.CharField(_("bank account holder"), max_length=120, blank=True)
     active = models.BooleanField(_("active"), default=True)
     notes = models.TextField(_("notes"), blank=True)
     history = HistoricalRecords(m2m_fields=[designations])
@@ -77,6 +84,12 @@ class Institution(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def masked_bank_account(self) -> str:
+        from enrollment.idnumber import mask
+
+        return mask(self.bank_account)
 
 
 class CatalogueKind(models.TextChoices):
