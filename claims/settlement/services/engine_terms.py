@@ -1,0 +1,57 @@
+"""The engine's fast path for the certified outpatient benefits, as visit ingestion calls it.
+
+The engine (medins/benefits: `chronic`, `special_disease`, `special_drug`, `two_diseases`) reads
+a benefit's parameters once into `Terms` (per service date, level, person category and disease
+or drug) and computes each visit with `split(terms, class_a, class_b, ytd)` on plain values —
+the same figures as its `compute`, without the explanation lines (as outpatient_pool's
+pool_terms / pool_split serve pool visits). This module only maps a visit's facts onto those
+calls; it holds no rule of its own.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+ZERO = Decimal("0.00")
+
+
+class YearToDate:
+    """The `year_to_date` figures the engine's split reads, reused (mutated) visit after visit."""
+
+    __slots__ = ("fund_paid", "shared_fund_paid", "disease_fund_paid", "eligible_counted", "deductible_paid_amount",
+                 "deductible_paid", "covered_personal", "catastrophic_paid", "fixed_copay_paid")
+
+    def __init__(self):
+        for name in self.__slots__:
+            setattr(self, name, ZERO)
+        self.deductible_paid = False
+
+
+def terms(benefit: str, policy, *, level: str, category: str, item: str, certified_diseases: tuple[str, ...] = (),
+          township: bool = False, insulin_user: bool = False, poverty_registered: bool = False):
+    """The engine's Terms of one benefit for these facts (raises the engine's QuoteError)."""
+    if benefit == "special_disease":
+        from medins.benefits.special_disease import special_disease_terms
+
+        return special_disease_terms(policy, level, category, item)
+    if benefit == "special_drug":
+        from medins.benefits.special_drug import special_drug_terms
+
+        return special_drug_terms(policy, level, category, item)
+    if benefit == "chronic":
+        from medins.benefits.chronic import chronic_terms
+
+        return chronic_terms(policy, level, category, certified_diseases=certified_diseases, disease=item,
+                             township=township, poverty_registered=poverty_registered)
+    if benefit == "two_diseases":
+        from medins.benefits.two_diseases import two_diseases_terms
+
+        return two_diseases_terms(policy, level, category, disease=item, insulin_user=insulin_user)
+    raise ValueError(benefit)
+
+
+def split(terms, class_a: Decimal, class_b: Decimal, ytd: YearToDate):
+    """One visit's figures (.fund, .first_copay, .eligible, .deductible_paid)."""
+    from medins.benefits.certified import split as engine_split
+
+    return engine_split(terms, class_a, class_b, ytd)
