@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping
 
 from django.db.models import Q
 
 from .benefits.errors import MissingParameter
-from .benefits.policy import PolicySnapshot
-from .models import PolicyVersion
+from .benefits.policy import CatalogueEntry, PolicySnapshot
+from .models import CatalogueItem, PolicyVersion
 
 
 def policy_version_in_force(*, region: str, date: dt.date) -> PolicyVersion | None:
@@ -28,9 +29,44 @@ def policy_in_force(*, region: str, date: dt.date) -> PolicySnapshot:
     return snapshot_of(version, date=date)
 
 
-def snapshot_of(version: PolicyVersion, *, date: dt.date | None = None) -> PolicySnapshot:
+def snapshot_of(version: PolicyVersion, *, date: dt.date | None = None,
+                catalogue: RegionCatalogue | None = None) -> PolicySnapshot:
     params = dict(version.parameters.values_list("key", "value"))
-    return PolicySnapshot(region=version.region.code, version=version.code, date=date, params=params)
+    region = version.region.code
+    return PolicySnapshot(region=region, version=version.code, date=date, params=params,
+                          catalogue=catalogue if catalogue is not None else RegionCatalogue(region))
+
+
+class RegionCatalogue(Mapping):
+    """A region's catalogue as the engine reads it: (kind, code) -> CatalogueEntry.
+
+    Loaded on first use (one query), so a quote that never looks at the catalogue (inpatient,
+    the outpatient pool) costs nothing more. Validity dates are read when the table has them.
+    """
+
+    def __init__(self, region: str):
+        self.region = region
+        self._items: dict[tuple[str, str], CatalogueEntry] | None = None
+
+    def _load(self) -> dict[tuple[str, str], CatalogueEntry]:
+        if self._items is None:
+            self._items = {
+                (item.kind, item.code): CatalogueEntry(
+                    kind=item.kind, code=item.code, name=item.name, group=item.group,
+                    attributes=item.attributes or {}, valid_from=getattr(item, "valid_from", None),
+                    valid_to=getattr(item, "valid_to", None), active=item.active)
+                for item in CatalogueItem.objects.filter(region__code=self.region)
+            }
+        return self._items
+
+    def __getitem__(self, key: tuple[str, str]) -> CatalogueEntry:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 class PolicyCache:
@@ -41,12 +77,15 @@ class PolicyCache:
 
     def __init__(self):
         self._versions: dict[str, list[tuple[PolicyVersion, PolicySnapshot]]] = {}
+        self._catalogues: dict[str, RegionCatalogue] = {}
 
     def get(self, *, region: str, date: dt.date) -> PolicySnapshot:
         if region not in self._versions:
             versions = list(PolicyVersion.objects.filter(region__code=region).select_related("region"))
-            self._versions[region] = [(v, snapshot_of(v)) for v in versions]
+            catalogue = self._catalogues.setdefault(region, RegionCatalogue(region))
+            self._versions[region] = [(v, snapshot_of(v, catalogue=catalogue)) for v in versions]
         for version, snap in self._versions[region]:
             if version.effective_from <= date and (version.effective_to is None or date <= version.effective_to):
-                return PolicySnapshot(region=snap.region, version=snap.version, date=date, params=snap.params, _cache=snap._cache)
+                return PolicySnapshot(region=snap.region, version=snap.version, date=date, params=snap.params,
+                                      _cache=snap._cache, catalogue=snap.catalogue)
         raise MissingParameter("policy_version", region, date)
