@@ -325,17 +325,18 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
                     terms = engine_terms.terms(benefit, policies.get(region=region, date=day), level=level,
                                                category=category, item=item, certified_diseases=diseases,
                                                township=township, insulin_user=insulin)
+                    terms = (terms, engine_terms.fund_scope(benefit, terms))
                 except QuoteError as exc:
                     terms = exc
                 terms_of[key] = terms
             if isinstance(terms, QuoteError):
                 raise terms
+            terms, scope = terms
             year = day.year
             own = running.get((person.pk, year, benefit, ""), zero)
             per_item = running.get((person.pk, year, benefit, item), zero)
             shared_year = running.get((person.pk, year, "", ""), zero)
-            ytd.fund_paid = shared_year[1] if benefit in ledger_keys.CAP_BENEFITS else (
-                per_item[0] if benefit == "two_diseases" else own[0])
+            ytd.fund_paid = shared_year[1] if scope == "year" else per_item[0] if scope == "item" else own[0]
             ytd.disease_fund_paid = per_item[0]
             ytd.eligible_counted = own[3]
             ytd.deductible_paid_amount = own[2]
@@ -347,8 +348,8 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
             continue
         fund, paid, eligible, first_copay = split.fund, split.deductible_paid, split.eligible, split.first_copay
         # advance the batch's running figures as the ledger will (keys.split)
-        for scope in ((benefit, ""), (benefit, item)):
-            figures = running.setdefault((person.pk, year, *scope), list(zero))
+        for account in ((benefit, ""), (benefit, item)):
+            figures = running.setdefault((person.pk, year, *account), list(zero))
             figures[0] += fund
             figures[2] += paid
             figures[3] += eligible

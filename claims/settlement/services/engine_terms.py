@@ -41,13 +41,28 @@ def terms(benefit: str, policy, *, level: str, category: str, item: str, certifi
     if benefit == "chronic":
         from medins.benefits.chronic import chronic_terms
 
-        return chronic_terms(policy, level, category, certified_diseases=certified_diseases, disease=item,
-                             township=township, poverty_registered=poverty_registered)
+        return chronic_terms(policy, level=level, category=category, certified_diseases=certified_diseases,
+                             disease=item, township=township, poverty_registered=poverty_registered)
     if benefit == "two_diseases":
         from medins.benefits.two_diseases import two_diseases_terms
 
-        return two_diseases_terms(policy, level, category, disease=item, insulin_user=insulin_user)
+        return two_diseases_terms(policy, level=level, disease=item, insulin_user=insulin_user)
     raise ValueError(benefit)
+
+
+def fund_scope(benefit: str, terms) -> str:
+    """Which ledger figure the terms' `fund_paid` cap is measured against: "year" (the pool-fund
+    cap shared with inpatient), "item" (the disease's own cap) or "benefit" (the benefit's own)."""
+    if benefit in ("special_disease", "special_drug"):
+        return "year"
+    if benefit == "two_diseases":
+        return "item"
+    steps = {cap.step for cap in terms.caps if cap.ytd_field == "fund_paid"}
+    if "disease_annual_cap" in steps:  # Jinan 门规: hypertension, diabetes
+        return "item"
+    if "fund_annual_cap" in steps:  # Jinan 门规: other diseases, toward the cap shared with inpatient
+        return "year"
+    return "benefit"  # Changchun: one pooled chronic cap
 
 
 def split(terms, class_a: Decimal, class_b: Decimal, ytd: YearToDate):
