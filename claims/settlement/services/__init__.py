@@ -10,11 +10,14 @@ from .runs import (
     settlement_run_start,
     settlement_run_watchdog,
 )
+from .statements import fee_statement_produce, fee_statement_release
 from .visits import IngestResult, visits_ingest
 
 __all__ = [
     "IngestResult",
     "certified_visits_ingest",
+    "fee_statement_produce",
+    "fee_statement_release",
     "institution_settle",
     "pool_members_sync_schools",
     "pool_signups_import",
