@@ -191,8 +191,9 @@ def _attach_institution_orders(payment_file: PaymentFile, acting_user, now) -> N
 def _insert_orders(cursor, payment_file: PaymentFile, ids: list[int], now) -> None:
     case, person, order = Case._meta.db_table, Person._meta.db_table, PaymentOrder._meta.db_table
     cursor.execute(
-        f"INSERT INTO {qn(order)} (case_id, payment_file_id, amount, bank_account, account_name, status, bank_message, created_at) "
-        f"SELECT c.id, %s, COALESCE(c.payable_amount, 0), c.bank_account, p.name, %s, '', %s "
+        f"INSERT INTO {qn(order)} (case_id, payment_file_id, amount, bank_account, account_name, status, bank_message, "
+        f"created_at, source_kind) "
+        f"SELECT c.id, %s, COALESCE(c.payable_amount, 0), c.bank_account, p.name, %s, '', %s, '' "
         f"FROM {qn(case)} c JOIN {qn(person)} p ON p.id = c.person_id WHERE c.id IN ({marks(ids)}) ORDER BY c.id",
         [payment_file.pk, PaymentOrderStatus.ORDERED, now, *ids])
 
