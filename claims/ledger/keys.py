@@ -48,7 +48,11 @@ class Figures:
     fixed_copay: Decimal = ZERO
 
     def __add__(self, other: Figures) -> Figures:
-        return Figures(*(getattr(self, n) + getattr(other, n) for n in FIGURE_NAMES))
+        # spelled out: ledger_post adds one per account of every posting (thousands a visit batch)
+        return Figures(self.fund + other.fund, self.cap_fund + other.cap_fund,
+                       self.covered_personal + other.covered_personal, self.catastrophic + other.catastrophic,
+                       self.deductible + other.deductible, self.eligible + other.eligible,
+                       self.fixed_copay + other.fixed_copay)
 
     def __neg__(self) -> Figures:
         return Figures(*(-getattr(self, n) for n in FIGURE_NAMES))

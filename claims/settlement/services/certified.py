@@ -244,6 +244,10 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
     ).order_by().values_list("person_id", "covered_from", "covered_to"):
         cover[person_id].append((start, end))
     certs = _certifications(person_ids, sorted({r.benefit for r in parsed}))
+    chronic_held: dict[int, list[_Cert]] = {}  # every chronic certification of a person (certified_diseases)
+    for (person_id, kind, _item), held in certs.items():
+        if kind == "chronic":
+            chronic_held.setdefault(person_id, []).extend(held)
 
     accepted: list[tuple] = []
     for row in parsed:
@@ -297,6 +301,7 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
     township = bool(getattr(institution, "township", False))
     terms_of: dict[tuple, object] = {}
     ages_of: dict[dt.date, object] = {}
+    policy_of: dict[dt.date, object] = {}
     chronic_of: dict[tuple[int, dt.date], tuple[str, ...]] = {}
     visits: list[tuple] = []
     effects: list[tuple] = []
@@ -308,21 +313,27 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
         try:
             ages = ages_of.get(day)
             if ages is None:
-                ages = ages_of[day] = category_ages(policies.get(region=region, date=day))
+                policy = policy_of[day] = policies.get(region=region, date=day)
+                ages = ages_of[day] = category_ages(policy)
             category = category_on(birth_date=person.birth_date, day=day, school_kind=person.school_kind, ages=ages)
             diseases = ()
             if benefit == "chronic":
                 diseases = chronic_of.get((person.pk, day))
                 if diseases is None:
                     diseases = chronic_of[(person.pk, day)] = tuple(sorted(
-                        c.item for (p, k, _i), held in certs.items() if p == person.pk and k == "chronic"
-                        for c in held if _within(day, c.valid_from, c.valid_to)))
+                        c.item for c in chronic_held.get(person.pk, ()) if _within(day, c.valid_from, c.valid_to)))
             insulin = benefit == "two_diseases" and cert.insulin_since is not None and cert.insulin_since <= day
-            key = (day, benefit, level, category, item, diseases, insulin)
+            policy = policy_of.get(day)
+            if policy is None:
+                policy = policy_of[day] = policies.get(region=region, date=day)
+            # Terms depend on the date only through the policy version and whether the catalogue
+            # entries they read are in force that day: one read per such situation, not per date.
+            key = (policy.version, benefit, level, category, item, diseases, insulin,
+                   engine_terms.catalogue_validity(policy, benefit, item, diseases))
             terms = terms_of.get(key)
             if terms is None:
                 try:
-                    terms = engine_terms.terms(benefit, policies.get(region=region, date=day), level=level,
+                    terms = engine_terms.terms(benefit, policy, level=level,
                                                category=category, item=item, certified_diseases=diseases,
                                                township=township, insulin_user=insulin)
                     terms = (terms, engine_terms.fund_scope(benefit, terms))
