@@ -299,7 +299,8 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
 
     region = institution.region.code
     township = bool(getattr(institution, "township", False))
-    terms_of: dict[tuple, object] = {}
+    terms_of: dict[tuple, object] = {}  # by policy version and catalogue validity
+    terms_on: dict[tuple, object] = {}  # the same, by service date (the cheap first look-up)
     ages_of: dict[dt.date, object] = {}
     policy_of: dict[dt.date, object] = {}
     chronic_of: dict[tuple[int, dt.date], tuple[str, ...]] = {}
@@ -323,14 +324,17 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
                     diseases = chronic_of[(person.pk, day)] = tuple(sorted(
                         c.item for c in chronic_held.get(person.pk, ()) if _within(day, c.valid_from, c.valid_to)))
             insulin = benefit == "two_diseases" and cert.insulin_since is not None and cert.insulin_since <= day
-            policy = policy_of.get(day)
-            if policy is None:
-                policy = policy_of[day] = policies.get(region=region, date=day)
-            # Terms depend on the date only through the policy version and whether the catalogue
-            # entries they read are in force that day: one read per such situation, not per date.
-            key = (policy.version, benefit, level, category, item, diseases, insulin,
-                   engine_terms.catalogue_validity(policy, benefit, item, diseases))
-            terms = terms_of.get(key)
+            day_key = (day, benefit, level, category, item, diseases, insulin)
+            terms = terms_on.get(day_key)
+            if terms is None:
+                policy = policy_of.get(day)
+                if policy is None:
+                    policy = policy_of[day] = policies.get(region=region, date=day)
+                # Terms depend on the date only through the policy version and whether the catalogue
+                # entries they read are in force that day: one read per such situation, not per date.
+                key = (policy.version, benefit, level, category, item, diseases, insulin,
+                       engine_terms.catalogue_validity(policy, benefit, item, diseases))
+                terms = terms_on[day_key] = terms_of.get(key)
             if terms is None:
                 try:
                     terms = engine_terms.terms(benefit, policy, level=level,
@@ -339,7 +343,7 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
                     terms = (terms, engine_terms.fund_scope(benefit, terms))
                 except QuoteError as exc:
                     terms = exc
-                terms_of[key] = terms
+                terms_of[key] = terms_on[day_key] = terms
             if isinstance(terms, QuoteError):
                 raise terms
             terms, scope = terms
@@ -351,8 +355,9 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
             ytd.disease_fund_paid = per_item[0]
             ytd.eligible_counted = own[3]
             ytd.deductible_paid_amount = own[2]
-            ytd.shared_fund_paid = sum((running.get((person.pk, year, b, ""), zero)[0]
-                                        for b in ledger_keys.SHARED_OUTPATIENT_BENEFITS), ZERO)
+            if benefit == "chronic":
+                ytd.shared_fund_paid = sum((running.get((person.pk, year, b, ""), zero)[0]
+                                            for b in ledger_keys.SHARED_OUTPATIENT_BENEFITS), ZERO)
             split = engine_terms.split(terms, row.class_a, row.class_b, ytd)
         except QuoteError as exc:
             _error(result, row.number, row.visit_id, exc.code, _engine_message(exc))

@@ -12,6 +12,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from medins.benefits.certified import split as engine_split
+from medins.benefits.chronic import chronic_terms
+from medins.benefits.special_disease import special_disease_terms
+from medins.benefits.special_drug import special_drug_terms
+from medins.benefits.two_diseases import two_diseases_terms
+
 ZERO = Decimal("0.00")
 
 
@@ -31,21 +37,13 @@ def terms(benefit: str, policy, *, level: str, category: str, item: str, certifi
           township: bool = False, insulin_user: bool = False, poverty_registered: bool = False):
     """The engine's Terms of one benefit for these facts (raises the engine's QuoteError)."""
     if benefit == "special_disease":
-        from medins.benefits.special_disease import special_disease_terms
-
         return special_disease_terms(policy, level, category, item)
     if benefit == "special_drug":
-        from medins.benefits.special_drug import special_drug_terms
-
         return special_drug_terms(policy, level, category, item)
     if benefit == "chronic":
-        from medins.benefits.chronic import chronic_terms
-
         return chronic_terms(policy, level=level, category=category, certified_diseases=certified_diseases,
                              disease=item, township=township, poverty_registered=poverty_registered)
     if benefit == "two_diseases":
-        from medins.benefits.two_diseases import two_diseases_terms
-
         return two_diseases_terms(policy, level=level, disease=item, insulin_user=insulin_user)
     raise ValueError(benefit)
 
@@ -83,8 +81,4 @@ def fund_scope(benefit: str, terms) -> str:
     return "benefit"  # Changchun: one pooled chronic cap
 
 
-def split(terms, class_a: Decimal, class_b: Decimal, ytd: YearToDate):
-    """One visit's figures (.fund, .first_copay, .eligible, .deductible_paid)."""
-    from medins.benefits.certified import split as engine_split
-
-    return engine_split(terms, class_a, class_b, ytd)
+split = engine_split  # one visit's figures (.fund, .first_copay, .eligible, .deductible_paid)
