@@ -232,6 +232,11 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
                    .order_by().values_list("visit_id", flat=True))
     used_by_pool = set(Visit.objects.filter(among(Visit, "visit_id", ids), institution=institution)
                        .order_by().values_list("visit_id", flat=True))
+    fresh = [r for r in parsed if r.visit_id not in existing]
+    result.duplicates += len(parsed) - len(fresh)
+    if not fresh:  # a batch sent again: nothing more to read
+        return result
+    parsed = fresh
     persons = {number: _Person(*rest) for number, *rest in Person.objects.filter(
         among(Person, "id_number", {r.id_number for r in parsed})).order_by().values_list(
         "id_number", "pk", "birth_date", "school__kind")}
@@ -251,9 +256,6 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
 
     accepted: list[tuple] = []
     for row in parsed:
-        if row.visit_id in existing:
-            result.duplicates += 1
-            continue
         if row.visit_id in used_by_pool:
             _error(result, row.number, row.visit_id, "visit_id_used",
                    _("this visit number was already received as an outpatient-pool visit"), "visit_id")
