@@ -6,6 +6,7 @@ from .accident import compute_accident
 from .chronic import compute_chronic
 from .errors import InvalidRequest
 from .inpatient import compute_day_surgery, compute_inpatient
+from .long_term_care import compute_long_term_care
 from .maternity import compute_maternity
 from .outpatient_pool import compute_outpatient_pool
 from .policy import PolicySnapshot
@@ -26,6 +27,7 @@ _BENEFITS = {
     "special_drug": compute_special_drug,
     "two_diseases": compute_two_diseases,
 }
+_BENEFITS["long_term_care"] = compute_long_term_care
 
 
 def compute(req: QuoteRequest, policy: PolicySnapshot) -> QuoteResult:

@@ -299,3 +299,27 @@ def test_api_accepts_certified_visits_at_a_non_pool_institution(client, cc, make
                            content_type="application/json")
     assert response.status_code == 200, response.content
     assert response.json()["created"] == 1 and response.json()["fund"] == "6490.00"
+
+
+def test_two_diseases_registration_in_jinan_pays_half_up_to_the_disease_cap(receive, make_user):
+    """§4.3: 两病 at a primary institution, 50%, at most 300 a year for hypertension."""
+    from claims.certifications.models import Certification, CertificationSite
+    from enrollment.models import CoveragePeriod
+    from medins.models import CatalogueItem, Institution
+    from tests.enrollment import factories as ef
+
+    centre = Institution.objects.select_related("region").filter(region__code="370100", level="primary").first()
+    person = ef.PersonFactory(area="370102", birth=D(1960, 1, 1))
+    CoveragePeriod.objects.create(person=person, benefit_year=2021, covered_from=D(2021, 1, 1),
+                                  covered_to=D(2021, 12, 31))
+    cert = Certification.objects.create(
+        number="LB-1", region=centre.region, person=person, kind="two_diseases", institution=centre, state="approved",
+        item=CatalogueItem.objects.get(region=centre.region, kind="chronic_disease", code="hypertension"),
+        applied_by=make_user("registrar"), valid_from=D(2021, 1, 1))
+    CertificationSite.objects.create(certification=cert, institution=centre, role="registering",
+                                     valid_from=D(2021, 1, 1))
+    result = receive(centre, [cvisit("LB-V1", person, D(2021, 5, 1), "two_diseases", "hypertension", "400.00"),
+                              cvisit("LB-V2", person, D(2021, 6, 1), "two_diseases", "hypertension", "400.00")])
+    assert result.errors == []
+    assert [CertifiedVisit.objects.get(visit_id=v).fund for v in ("LB-V1", "LB-V2")] == [Decimal("200.00"),
+                                                                                       Decimal("100.00")]

@@ -56,7 +56,11 @@ post, so a pool visit of the same person committed meanwhile refuses the batch t
   `institution.township` from the institution; 两病 `insulin_user` from the registration's
   `insulin_since`.
 The ledger entry of a visit is posted with the disease or drug as its item, so per-disease and
-per-drug figures exist for every certified benefit.
+per-drug figures exist for every certified benefit. Which figure the engine's `fund_paid` is
+measured against follows claims/ledger/keys.year_to_date: the year's cap_fund (special disease and
+drug; Jinan 门规 diseases without a cap of their own, whose entries are then posted with
+`inpatient_cap` and advance the year's cap_fund), the disease's own fund (两病; Jinan 门规
+hypertension and diabetes) or the benefit's (Changchun's pooled chronic cap).
 """
 
 from __future__ import annotations
@@ -289,8 +293,9 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
     # outpatient total for chronic visits), read once, unlocked; running figures per account.
     reads: set = set()
     shared_keys: set = set()
+    by_disease = _chronic_by_disease(policies, institution.region.code, accepted)
     for day, _v, row, person, _c in accepted:
-        for b, i in ledger_keys.scopes(row.benefit, row.item):
+        for b, i in ledger_keys.scopes(row.benefit, row.item, inpatient_cap=by_disease and row.benefit == "chronic"):
             reads.add((person.pk, day.year, b, i))
         if row.benefit in ledger_keys.SHARED_OUTPATIENT_BENEFITS:
             shared_keys.update((person.pk, day.year, b, "") for b in ledger_keys.SHARED_OUTPATIENT_BENEFITS)
@@ -371,13 +376,14 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
             figures[0] += fund
             figures[2] += paid
             figures[3] += eligible
-        if benefit in ledger_keys.CAP_BENEFITS:
+        inpatient_cap = benefit == "chronic" and scope == "year"  # Jinan 门规 diseases sharing 250 000 with inpatient
+        if benefit in ledger_keys.CAP_BENEFITS or inpatient_cap:
             running.setdefault((person.pk, year, "", ""), list(zero))[1] += fund
         total = row.class_a + row.class_b + row.class_c
         visits.append((row.visit_id, person.pk, benefit, item, cert.pk, level, day, row.class_a, row.class_b,
                        row.class_c, total, first_copay, eligible, paid, fund, total - fund, terms.version))
-        effects.append((person.pk, day, benefit, item, ledger_keys.entry_figures(benefit, fund=fund, deductible=paid,
-                                                                                  eligible=eligible)))
+        effects.append((person.pk, day, benefit, item, ledger_keys.entry_figures(
+            benefit, fund=fund, deductible=paid, eligible=eligible, inpatient_cap=inpatient_cap)))
         result.fund += fund
     if not visits:
         return result
@@ -405,6 +411,18 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
         raise ConcurrentChange("visits", "the persons' year-to-date figures changed while this batch was computed; "
                                          "send the batch again") from None
     return result
+
+
+def _chronic_by_disease(policies: PolicyCache, region: str, accepted: list) -> bool:
+    """Whether the region's chronic benefit pays by disease (Jinan 门规): some of its diseases then
+    share the yearly cap with inpatient, so chronic visits read the person's year account too."""
+    days = [a[0] for a in accepted if a[2].benefit == "chronic"]
+    if not days:
+        return False
+    try:
+        return policies.get(region=region, date=min(days)).get("chronic.rule") == "inpatient_ratio_by_disease"
+    except QuoteError:
+        return False
 
 
 def _within(day: dt.date, start: dt.date | None, end: dt.date | None) -> bool:
