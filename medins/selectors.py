@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
+from django.db import connection
 from django.db.models import Q
 
 from .benefits.errors import MissingParameter
@@ -89,3 +90,42 @@ class PolicyCache:
                 return PolicySnapshot(region=snap.region, version=snap.version, date=date, params=snap.params,
                                       _cache=snap._cache, catalogue=snap.catalogue)
         raise MissingParameter("policy_version", region, date)
+
+
+def catalogue_items_in_force(*, on: dt.date):
+    """Catalogue items in force on a date: active, valid_from ≤ date ≤ valid_to (an empty end is open)."""
+    return CatalogueItem.objects.filter(active=True).filter(
+        Q(valid_from__isnull=True) | Q(valid_from__lte=on), Q(valid_to__isnull=True) | Q(valid_to__gte=on)
+    )
+
+
+def catalogue_items_resolve(*, region: str, kind: str, names: Iterable[str], on: dt.date) -> dict[str, CatalogueItem]:
+    """The item of a region's catalogue kind in force on a date for each code, name or alias given
+    (as settlement lines write them; surrounding spaces ignored), in ONE query for all of them.
+
+    Returns {given name (stripped): item}; a name naming no item in force is left out. A code wins
+    over a name and a name over an alias; the loader refuses two items in force on the same day
+    sharing a code, name or alias (reference_data._check_catalogue_names), so nothing else is ambiguous.
+    """
+    wanted = sorted({n.strip() for n in names if isinstance(n, str) and n.strip()})
+    if not wanted:
+        return {}
+    if connection.vendor == "postgresql":
+        alias_q = Q(aliases__has_any_keys=wanted)  # jsonb ?| : any of the names is an element of the list
+    else:  # SQLite (local default): fetch the items with aliases and match below
+        alias_q = ~Q(aliases=[])
+    items = catalogue_items_in_force(on=on).filter(region__code=region, kind=kind).filter(
+        Q(code__in=wanted) | Q(name__in=wanted) | alias_q
+    )
+    by_code, by_name, by_alias = {}, {}, {}
+    for item in items:
+        by_code[item.code] = item
+        by_name.setdefault(item.name, item)
+        for alias in item.aliases:
+            by_alias.setdefault(alias, item)
+    found = {}
+    for name in wanted:
+        item = by_code.get(name) or by_name.get(name) or by_alias.get(name)
+        if item is not None:
+            found[name] = item
+    return found

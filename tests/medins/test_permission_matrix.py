@@ -41,7 +41,7 @@ from claims.settlement.models import (
 from claims.settlement.services import visits_ingest
 from claims.settlement.services.uploads import pool_upload_check
 from enrollment.models import CoveragePeriod, Payment, PaymentImport, School, Stop
-from medins.models import Institution, Region
+from medins.models import Institution, InstitutionImport, Region
 from medins.roles import (
     ADMIN_ACTIONS,
     ADMIN_VIEWS,
@@ -54,6 +54,7 @@ from medins.roles import (
     roles_sync,
 )
 from medins.schedules import schedules_sync
+from medins.services.institution_import import institution_import_check
 from tests.enrollment import factories as ef
 
 ANON, ROOT = "anonymous", "administrator"
@@ -156,6 +157,8 @@ def _build():
                                   statement=fee_statement)
     year_end = SettlementRun.objects.create(region=jinan, kind="year_end", year=2020, month=12, started_by=root)
     YearReopening.objects.create(region=jinan, year=2020, reason="walk", year_end_run=year_end, requested_by=root)
+    institution_import_check(acting_user=root, filename="institutions.csv", content=(
+        "region,code,name,kind,level,designations\n370100,WALK-I-1,甲卫生院,clinic,primary,two_diseases\n").encode())
     pool_upload_check(acting_user=users["institution_operator"], kind="visits", institution=clinic, year=None,
                       filename="v.csv", content=f"visit_id,id_number,service_date,class_a\nW-V2,{person.id_number},2021-03-02,"
                                                   "10.00\n".encode())
@@ -192,7 +195,8 @@ def _build():
     assert User.objects.filter(username="walk_school_operator").exists()
     return {"root": root, "users": users, "case": case, "batch": batch, "person": person, "clinic": clinic,
             "notice": MaterialsNotice.objects.get(case=case), "attachment": Attachment.objects.get(case=case),
-            "payment_import": PaymentImport.objects.get(), "upload": PoolUpload.objects.get()}
+            "payment_import": PaymentImport.objects.get(), "upload": PoolUpload.objects.get(),
+            "institution_import": InstitutionImport.objects.get()}
 
 
 def _whos(data) -> list[Who]:
@@ -279,6 +283,7 @@ def _admin_urls(data):
         "admin:settlement_institutionsettlement_print": [InstitutionSettlement.objects.get().pk],
         "admin:settlement_feestatement_print": [FeeStatement.objects.get().pk],
         "admin:settlement_poolupload_confirm": [data["upload"].pk],
+        "admin:medins_institutionimport_confirm": [data["institution_import"].pk],
         "admin:auth_user_password_change": [data["root"].pk],
     }
     custom, undeclared = [], []

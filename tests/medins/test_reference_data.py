@@ -50,10 +50,10 @@ def test_loader_creates_regions_designations_institutions_catalogues_and_policy(
     output = load()
     # then
     assert dict(Region.objects.values_list("code", "name")) == {"220100": "长春市", "370100": "济南市"}
-    assert Designation.objects.count() == 11
+    assert Designation.objects.count() == 12
     assert Designation.objects.get(code="special_drug_pharmacy").name == "特药定点药店"
     assert Institution.objects.filter(region__code="220100").count() == 35
-    assert Institution.objects.filter(region__code="370100").count() == 6
+    assert Institution.objects.filter(region__code="370100").count() == 7
     cc = CatalogueItem.objects.filter(region__code="220100")
     assert cc.filter(kind="special_disease").count() == 43
     assert cc.filter(kind="chronic_disease").count() == 18
