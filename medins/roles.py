@@ -36,6 +36,7 @@ REVEAL = "enrollment.reveal_personal_data"
 APPROVE_CASE = "claims.approve_case"
 IMPORT_BANK_RESULT = "claims.import_bank_result"
 RELEASE_STATEMENT = "settlement.release_institutionsettlement"
+RELEASE_FEE_STATEMENT = "settlement.release_feestatement"
 START_RUN = "settlement.start_settlementrun"
 REOPEN_YEAR = "settlement.reopen_settlement_year"
 IMPORT_INSTITUTIONS = ("medins.add_institution", "medins.change_institution", "medins.add_institutionimport")
@@ -91,7 +92,8 @@ ACTIONS: dict[str, Action] = {
     "approve_cases": Action(_("Approve reimbursement cases"), (APPROVE_CASE,)),
     "import_bank_results": Action(_("Import the bank's payment result file"), (IMPORT_BANK_RESULT,)),
     "start_runs": Action(_("Start and resume settlement runs"), (START_RUN,)),
-    "release_statements": Action(_("Release capitation statements for payment"), (RELEASE_STATEMENT,)),
+    "release_statements": Action(_("Release capitation and fee-for-service statements for payment"), (
+        RELEASE_STATEMENT, RELEASE_FEE_STATEMENT)),
     "reopen_years": Action(_("Request and approve the reopening of a closed settlement year"), (
         REOPEN_YEAR, "settlement.add_yearreopening")),
     # outpatient-pool data from institutions (API and admin upload page)
@@ -113,6 +115,9 @@ ACTIONS: dict[str, Action] = {
         "certifications.change_certification", "certifications.change_certificationdocument")),
     "approve_certifications": Action(_("Approve certifications"), (APPROVE_CERTIFICATION,)),
     "revoke_certifications": Action(_("Revoke and expire certifications (audit)"), (REVOKE_CERTIFICATION,)),
+    # an institution reads back its own fee-for-service statements and certified visits (object-level)
+    "own_statements": Action(_("Read the institution's own fee-for-service statements and certified visits"), (
+        "settlement.view_feestatement", "settlement.view_certifiedvisit")),
     # the administrator's alone (superuser; listed so the table names them)
     "manage_operators": Action(_("Link users to schools and institutions (operator accounts)"), (
         "claims.*_schooloperator", "settlement.*_institutionoperator")),
@@ -138,8 +143,8 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "school_operator": (),
     # Signs in to the admin for its own institution only (object-level checks in the settlement and
     # certifications apps); decides certifications only where kinds.py lets the hospital decide.
-    "institution_operator": ("pool_uploads", "view_own_certifications", "apply_certifications", "work_certifications",
-                             "approve_certifications"),
+    "institution_operator": ("pool_uploads", "own_statements", "view_own_certifications", "apply_certifications",
+                             "work_certifications", "approve_certifications"),
 }
 
 # "Edit which fields": the fields of a reimbursement case each role may change on its page.
@@ -177,6 +182,7 @@ ADMIN_VIEWS: dict[str, tuple[str, ...]] = {
     "admin:enrollment_payment_import_confirm": ("enrollment.add_payment",),
     "admin:settlement_settlementrun_start": (START_RUN,),
     "admin:settlement_institutionsettlement_print": ("settlement.view_institutionsettlement",),
+    "admin:settlement_feestatement_print": ("settlement.view_feestatement",),
     "admin:settlement_poolupload_upload": ("settlement.add_visit|settlement.add_poolmembership",),
     # the walk's upload is a visits file; a sign-up list needs settlement.add_poolmembership instead
     "admin:settlement_poolupload_confirm": ("settlement.view_poolupload", "settlement.add_visit"),
@@ -206,6 +212,9 @@ ADMIN_ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("settlement.InstitutionSettlement", "release"): (RELEASE_STATEMENT,),
     ("settlement.InstitutionSettlement", "export_csv"): ("settlement.view_institutionsettlement",),
     ("settlement.InstitutionSettlement", "export_xlsx"): ("settlement.view_institutionsettlement",),
+    ("settlement.FeeStatement", "release"): (RELEASE_FEE_STATEMENT,),
+    ("settlement.FeeStatement", "export_csv"): ("settlement.view_feestatement",),
+    ("settlement.FeeStatement", "export_xlsx"): ("settlement.view_feestatement",),
     ("settlement.YearReopening", "approve"): (REOPEN_YEAR,),
     ("settlement.YearReopening", "refuse"): (REOPEN_YEAR,),
     ("axes.AccessAttempt", "cleanup_expired_attempts"): ("axes.delete_accessattempt",),  # the administrator's

@@ -29,6 +29,7 @@ from claims.admin import _ACTIONS as CASE_BUTTONS
 from claims.models import Attachment, Batch, Case, CaseType, MaterialsNotice, PaymentFile, PaymentOrder, SchoolOperator
 from claims.services import case_receive
 from claims.settlement.models import (
+    FeeStatement,
     InstitutionOperator,
     InstitutionSettlement,
     PoolMembership,
@@ -139,6 +140,21 @@ def _build():
                                                                "service_date": "2021-03-01", "class_a": "50.00"}])
     run = SettlementRun.objects.create(region=jinan, kind="monthly", year=2021, month=3, started_by=root)
     InstitutionSettlement.objects.create(run=run, institution=clinic)
+    from claims.certifications.models import Certification
+    from claims.settlement.models import CertifiedVisit
+    from medins.models import CatalogueItem
+
+    certification = Certification.objects.create(
+        number="WALK-C1", region=jinan, person=person, kind="two_diseases", institution=clinic, state="approved",
+        item=CatalogueItem.objects.get(region=jinan, kind="chronic_disease", code="hypertension"), applied_by=root,
+        valid_from=dt.date(2021, 1, 1))
+    fee_run = SettlementRun.objects.create(region=jinan, kind="ffs", year=2021, month=3, started_by=root)
+    fee_statement = FeeStatement.objects.create(run=fee_run, institution=clinic, benefit="two_diseases", year=2021,
+                                                month=3)
+    CertifiedVisit.objects.create(institution=clinic, visit_id="W-C1", person=person, benefit="two_diseases",
+                                  item_code="hypertension", certification=certification, level="primary",
+                                  service_date=dt.date(2021, 3, 3), policy_version="370100-2021",
+                                  statement=fee_statement)
     year_end = SettlementRun.objects.create(region=jinan, kind="year_end", year=2020, month=12, started_by=root)
     YearReopening.objects.create(region=jinan, year=2020, reason="walk", year_end_run=year_end, requested_by=root)
     institution_import_check(acting_user=root, filename="institutions.csv", content=(
@@ -278,6 +294,7 @@ def _admin_urls(data):
         "admin:claims_case_attachment": [data["case"].pk, data["attachment"].pk],
         "admin:enrollment_payment_import_confirm": [data["payment_import"].pk],
         "admin:settlement_institutionsettlement_print": [InstitutionSettlement.objects.get().pk],
+        "admin:settlement_feestatement_print": [FeeStatement.objects.get().pk],
         "admin:settlement_poolupload_confirm": [data["upload"].pk],
         "admin:medins_institutionimport_confirm": [data["institution_import"].pk],
         "admin:auth_user_password_change": [data["root"].pk],
