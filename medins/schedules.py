@@ -30,6 +30,12 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("year-end capitation settlement", "settlement.capitation_year_end",
              {"minute": "0", "hour": "4", "day_of_month": "5", "month_of_year": "1"},
              "Year-end capitation settlement of the previous year."),
+    Schedule("certifications expire", "certifications.expire_due", {"minute": "15", "hour": "0"},
+             "Approvals whose validity ran out (episodic special diseases, special drugs) become expired."),
+    Schedule("certifications year end", "certifications.year_end",
+             {"minute": "30", "hour": "0", "day_of_month": "1", "month_of_year": "1"},
+             "Special-drug approvals expire and are listed for renewal per hospital; certifications of persons not "
+             "insured in the new year expire, the others carry over."),
     Schedule("settlement run watchdog", "settlement.runs_watchdog", {"minute": "*/5"},
              "Resume settlement runs whose worker vanished (no heartbeat for SETTLEMENT_RUN_STALE_MINUTES)."),
 )

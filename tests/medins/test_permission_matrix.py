@@ -163,6 +163,18 @@ def _build():
                       filename="v.csv", content=f"visit_id,id_number,service_date,class_a\nW-V2,{person.id_number},2021-03-02,"
                                                   "10.00\n".encode())
 
+    # a 两病 registration at the operator's clinic (primary level), with a notice, an attachment and a renewal row
+    from claims.certifications.models import CertificationNotice, CertificationRenewal
+    from claims.certifications.services import certification_apply, certification_attach
+    from medins.models import CatalogueItem
+
+    cert = certification_apply(acting_user=root, person=person, kind="two_diseases", applicant_institution=clinic,
+                               item=CatalogueItem.objects.get(region=jinan, kind="chronic_disease", code="diabetes"))
+    cert_attachment = certification_attach(acting_user=root, certification=cert, document_code=cert.documents.first().code,
+                                           filename="scan.pdf", content_type="application/pdf", content=b"%PDF")
+    CertificationNotice.objects.create(certification=cert, issued_by=root, missing=[{"code": "x", "name": "诊断证明"}])
+    CertificationRenewal.objects.create(year=2022, institution=clinic, certification=cert, person=person, item=cert.item)
+
     from django_celery_beat.models import (
         ClockedSchedule,
         CrontabSchedule,
@@ -196,7 +208,8 @@ def _build():
     return {"root": root, "users": users, "case": case, "batch": batch, "person": person, "clinic": clinic,
             "notice": MaterialsNotice.objects.get(case=case), "attachment": Attachment.objects.get(case=case),
             "payment_import": PaymentImport.objects.get(), "upload": PoolUpload.objects.get(),
-            "institution_import": InstitutionImport.objects.get()}
+            "institution_import": InstitutionImport.objects.get(), "cert": cert,
+            "cert_notice": CertificationNotice.objects.get(), "cert_attachment": cert_attachment}
 
 
 def _whos(data) -> list[Who]:
@@ -285,6 +298,9 @@ def _admin_urls(data):
         "admin:settlement_poolupload_confirm": [data["upload"].pk],
         "admin:medins_institutionimport_confirm": [data["institution_import"].pk],
         "admin:auth_user_password_change": [data["root"].pk],
+        "admin:certifications_certification_act": [data["cert"].pk],
+        "admin:certifications_certification_notice": [data["cert"].pk, data["cert_notice"].pk],
+        "admin:certifications_certification_attachment": [data["cert"].pk, data["cert_attachment"].pk],
     }
     custom, undeclared = [], []
     for name, _pattern in _walk_patterns(get_resolver().url_patterns):
