@@ -42,11 +42,22 @@ class PolicyCache:
     def __init__(self):
         self._versions: dict[str, list[tuple[PolicyVersion, PolicySnapshot]]] = {}
 
-    def get(self, *, region: str, date: dt.date) -> PolicySnapshot:
+    def _of(self, region: str) -> list[tuple[PolicyVersion, PolicySnapshot]]:
         if region not in self._versions:
             versions = list(PolicyVersion.objects.filter(region__code=region).select_related("region"))
             self._versions[region] = [(v, snapshot_of(v)) for v in versions]
-        for version, snap in self._versions[region]:
+        return self._versions[region]
+
+    def by_code(self, *, region: str, code: str) -> PolicySnapshot:
+        """The snapshot of one version by its code (a payment records the version that priced it)."""
+        for version, snap in self._of(region):
+            if version.code == code:
+                return PolicySnapshot(region=snap.region, version=snap.version, date=version.effective_from,
+                                      params=snap.params, _cache=snap._cache)
+        raise MissingParameter("policy_version", region, None)
+
+    def get(self, *, region: str, date: dt.date) -> PolicySnapshot:
+        for version, snap in self._of(region):
             if version.effective_from <= date and (version.effective_to is None or date <= version.effective_to):
                 return PolicySnapshot(region=snap.region, version=snap.version, date=date, params=snap.params, _cache=snap._cache)
         raise MissingParameter("policy_version", region, date)

@@ -74,8 +74,8 @@ def test_each_payment_produces_the_previewed_periods(demo):
     D = dt.date
     assert periods("zhang_wei") == [(D(2021, 6, 15), D(2021, 12, 31), True)]
     assert periods("wang_fang") == [(D(2021, 4, 30), D(2021, 12, 31), True)]
-    assert periods("liu_yang") == [(D(2022, 1, 1), D(2022, 12, 31), False)]
-    assert periods("yang_xin") == [(D(2021, 10, 20), D(2021, 12, 31), False), (D(2022, 1, 1), D(2022, 12, 31), False)]
+    assert periods("liu_yang") == [(D(2021, 1, 1), D(2021, 12, 31), False)]  # paid in the 2020 window
+    assert periods("yang_xin") == [(D(2020, 10, 20), D(2020, 12, 31), False), (D(2021, 1, 1), D(2021, 12, 31), False)]
     assert periods("zhao_min") == [(D(2021, 2, 1), D(2021, 12, 31), False)]
 
 
@@ -181,3 +181,25 @@ def test_import_command_and_demo_command_are_idempotent(reference_data, capsys):
     assert "12 created" in out and "0 created, 12 already there" in out
     assert "11 rows: 10 imported" in out and "11 rows: 0 imported, 10 already imported, 1 with errors" in out
     assert Person.objects.count() == 12 and Payment.objects.count() == 10
+
+
+def test_tax_file_prices_window_rows_by_the_year_they_buy(demo, changchun_2022):
+    """DOMAIN §1: in the tax file too, a 2021-window row is priced by the 2022 policy and a 2021
+    late row by 2021's; a 2020-window row by 2021's (no 2020 policy exists)."""
+    from medins.models import PolicyParameter
+
+    PolicyParameter.objects.filter(version=changchun_2022, key="contribution.amounts").update(
+        value={"adult": "350", "minor": "210", "student": "210", "newborn": "210"})
+    zhang, wang, wu = (demo_id_number(k) for k in ("zhang_wei", "wang_fang", "wu_qiang"))
+    content = csv_bytes(
+        f"W22,{zhang},张伟,2021-11-05,350.00,",   # 2021 window: 2022 amount
+        f"W21,{wang},王芳,2020-11-05,320.00,",    # 2020 window: 2021 amount
+        f"L21,{wu},吴强,2021-03-15,320.00,",      # late 2021: 2021 amount
+        f"X22,{wu},吴强,2021-11-06,320.00,",      # 2021 window at the 2021 amount: wrong
+    )
+
+    _imp, report = payment_file_import(acting_user=None, filename="years.csv", content=content)
+
+    assert dict(Payment.objects.values_list("receipt_number", "policy_version")) == {
+        "W22": "220100-2022", "W21": "220100-2021", "L21": "220100-2021"}
+    assert [(e["row"], e["field"]) for e in report.errors] == [(5, "amount")]
