@@ -305,6 +305,8 @@ def _endpoint_urls(data):
         "v1:school-batch-detail": {"pk": data["batch"].pk}, "v1:school-case-detail": {"pk": data["case"].pk},
         "v1:settlement-visits": {"region": "370100", "code": data["clinic"].code},
         "v1:settlement-signups": {"region": "370100", "code": data["clinic"].code},
+        "v1:settlement-visits-file": {"region": "370100", "code": data["clinic"].code},
+        "v1:settlement-signups-file": {"region": "370100", "code": data["clinic"].code},
         "portal:batch": {"pk": data["batch"].pk}, "portal:case": {"pk": data["case"].pk},
         "portal:attachment": {"pk": data["case"].pk, "attachment_pk": data["attachment"].pk},
         "portal:notice": {"pk": data["notice"].pk},

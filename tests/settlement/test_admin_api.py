@@ -114,7 +114,7 @@ def test_api_visits_json_idempotent_and_csv_upload(jinan, clinic, make_student, 
     csv_text = f"visit_id,id_number,service_date,class_a,class_b,class_c\nH2,{student.id_number},2021-03-02,10.00,0,0\n"
     upload = io.BytesIO(csv_text.encode("utf-8-sig"))
     upload.name = "visits.csv"
-    result = client.post(url, {"file": upload}).json()
+    result = client.post(reverse("v1:settlement-visits-file", args=["370100", "JN-S-001"]), {"file": upload}).json()
     assert result["created"] == 1 and Visit.objects.count() == 2
 
 
