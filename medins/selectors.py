@@ -6,9 +6,9 @@ import datetime as dt
 
 from django.db.models import Q
 
-from .benefits.errors import MissingParameter
+from .benefits.errors import InvalidRequest, MissingParameter
 from .benefits.policy import PolicySnapshot
-from .models import PolicyVersion
+from .models import PolicyVersion, Region
 
 
 def policy_version_in_force(*, region: str, date: dt.date) -> PolicyVersion | None:
@@ -24,8 +24,17 @@ def policy_in_force(*, region: str, date: dt.date) -> PolicySnapshot:
     """The policy snapshot for a region on a date; no version at all is a missing parameter."""
     version = policy_version_in_force(region=region, date=date)
     if version is None:
+        region_check(region)
         raise MissingParameter("policy_version", region, date)
     return snapshot_of(version, date=date)
+
+
+def region_check(region: str) -> None:
+    """An unknown region code is the request's fault (invalid_request on `region`), not a missing
+    policy: raised before a missing `policy_version` is reported (issue #14)."""
+    if not Region.objects.filter(code=region).exists():
+        known = ", ".join(Region.objects.order_by("code").values_list("code", flat=True)[:20])
+        raise InvalidRequest("region", f"unknown region {region!r} (known: {known})")
 
 
 def snapshot_of(version: PolicyVersion, *, date: dt.date | None = None) -> PolicySnapshot:
@@ -45,6 +54,8 @@ class PolicyCache:
     def _of(self, region: str) -> list[tuple[PolicyVersion, PolicySnapshot]]:
         if region not in self._versions:
             versions = list(PolicyVersion.objects.filter(region__code=region).select_related("region"))
+            if not versions:
+                region_check(region)
             self._versions[region] = [(v, snapshot_of(v)) for v in versions]
         return self._versions[region]
 
