@@ -27,6 +27,8 @@ SCHEDULES: tuple[Schedule, ...] = (
     Schedule("year-end capitation settlement", "settlement.capitation_year_end",
              {"minute": "0", "hour": "4", "day_of_month": "5", "month_of_year": "1"},
              "Year-end capitation settlement of the previous year."),
+    Schedule("expire payment file previews", "enrollment.payment_imports_expire", {"minute": "15"},
+             "Tax file previews not confirmed within a day are marked expired and their stored file dropped."),
     Schedule("settlement run watchdog", "settlement.runs_watchdog", {"minute": "*/5"},
              "Resume settlement runs whose worker vanished (no heartbeat for SETTLEMENT_RUN_STALE_MINUTES)."),
 )

@@ -405,3 +405,17 @@ def test_person_filters_by_region_school_and_coverage_year(person_factory, schoo
     assert listed({"covered_year": "2022"}) == {covered_2022.pk}
     assert listed({"school__id__exact": school.pk}) == {cancelled_2022.pk}
     assert listed({"region__id__exact": Region.objects.get(code="370100").pk}) == {jinan.pk}
+
+
+def test_coverage_year_filter_offers_every_policy_year(clerk_client, reference_data):
+    """Issue #14 item 8: the 'covered in year' filter offers 2021 (the shipped policies' year)
+    whatever today's date is, and this and next year."""
+    from django.utils import timezone
+
+    response = clerk_client.get(CHANGELIST)
+    spec = next(f for f in response.context["cl"].filter_specs if f.parameter_name == "covered_year")
+    years = [value for value, _label in spec.lookup_choices]
+
+    this_year = timezone.localdate().year
+    assert "2021" in years and str(this_year) in years and str(this_year + 1) in years
+    assert years == sorted(years, reverse=True)

@@ -205,3 +205,33 @@ def test_tax_file_prices_window_rows_by_the_year_they_buy(demo, changchun_2022):
     assert dict(Payment.objects.values_list("receipt_number", "policy_version")) == {
         "W22": "220100-2022", "W21": "220100-2021", "L21": "220100-2021"}
     assert [(e["row"], e["field"]) for e in report.errors] == [(5, "amount")]
+
+
+def test_abandoned_previews_expire_and_cannot_be_confirmed(demo, clerk):
+    """Issue #14 item 8: a preview (已预览，待确认) left for more than PREVIEW_EXPIRY is expired by the
+    beat job, its stored file dropped; confirming an old preview is refused even before the job."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from enrollment.models import ImportStatus
+    from enrollment.services.tax_files import PREVIEW_EXPIRY
+    from enrollment.tasks import payment_imports_expire
+    from medins.schedules import SCHEDULES
+
+    content = (SAMPLES / "tax_payments_sample.csv").read_bytes()
+    old, fresh, late = (payment_import_prepare(acting_user=clerk, filename=f"{n}.csv", content=content)[0] for n in "ofl")
+    long_ago = timezone.now() - PREVIEW_EXPIRY - dt.timedelta(minutes=1)
+    PaymentImport.objects.filter(pk__in=[old.pk, late.pk]).update(uploaded_at=long_ago)
+
+    with pytest.raises(FileError, match="expired"):
+        payment_import_confirm(acting_user=clerk, payment_import=late)
+    assert payment_imports_expire() == {"expired": 2}
+
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (old.status, bytes(old.content)) == (ImportStatus.EXPIRED, b"")
+    assert fresh.status == ImportStatus.PREVIEWED
+    assert payment_imports_expire() == {"expired": 0}
+    assert "enrollment.payment_imports_expire" in {s.task for s in SCHEDULES}
+    assert Payment.objects.count() == 0

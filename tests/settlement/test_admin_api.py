@@ -173,3 +173,22 @@ def test_xlsx_export_writes_amounts_as_numbers_with_two_decimals(settled, financ
         assert cell.data_type == "n" and cell.number_format == "0.00", key
         assert Decimal(str(cell.value)).quantize(Decimal("0.01")) == amount, key
     assert row["headcount"].value == s.headcount and row["headcount"].number_format == "General"
+
+
+def test_start_form_year_end_too_early_is_refused_once_in_chinese(jinan, clinic, client, starter):
+    """DOMAIN §8 / issue #14 item 8: a year-end run before the year has ended is refused, with the
+    Chinese message shown once (it was shown twice, in English); a monthly run needs a month."""
+    from django.utils import timezone
+
+    client.force_login(starter)
+    url = reverse("admin:settlement_settlementrun_start")
+    year = timezone.localdate().year
+
+    early = client.post(url, {"region": jinan.pk, "kind": "year_end", "year": year}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    no_month = client.post(url, {"region": jinan.pk, "kind": "monthly", "year": 2021}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    html = early.content.decode()
+    assert early.status_code == 200 and not SettlementRun.objects.exists()
+    assert html.count(f"{year} 年度清算须在 {year} 年 12 月 31 日结束后才能启动。") == 1
+    assert "can start only after" not in html
+    assert no_month.status_code == 200 and no_month.context["form"].errors["month"] == ["月度结算须填写月份（1 至 12）。"]
