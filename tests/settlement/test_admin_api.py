@@ -175,20 +175,21 @@ def test_xlsx_export_writes_amounts_as_numbers_with_two_decimals(settled, financ
     assert row["headcount"].value == s.headcount and row["headcount"].number_format == "General"
 
 
-def test_start_form_year_end_too_early_is_refused_once_in_chinese(jinan, clinic, client, starter):
-    """DOMAIN §8 / issue #14 item 8: a year-end run before the year has ended is refused, with the
-    Chinese message shown once (it was shown twice, in English); a monthly run needs a month."""
-    from django.utils import timezone
+def test_start_form_year_end_too_early_is_refused_once_in_chinese(jinan, clinic, client, starter, monkeypatch):
+    """DOMAIN §8 / issue #14 item 8: a year-end run before the year has ended (here on 15 November
+    2021) is refused, with the Chinese message shown once (it was shown twice, in English); a
+    monthly run needs a month."""
+    import datetime as dt
 
+    monkeypatch.setattr("claims.settlement.services.runs.timezone.localdate", lambda: dt.date(2021, 11, 15))
     client.force_login(starter)
     url = reverse("admin:settlement_settlementrun_start")
-    year = timezone.localdate().year
 
-    early = client.post(url, {"region": jinan.pk, "kind": "year_end", "year": year}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    early = client.post(url, {"region": jinan.pk, "kind": "year_end", "year": 2021}, HTTP_ACCEPT_LANGUAGE="zh-hans")
     no_month = client.post(url, {"region": jinan.pk, "kind": "monthly", "year": 2021}, HTTP_ACCEPT_LANGUAGE="zh-hans")
 
     html = early.content.decode()
     assert early.status_code == 200 and not SettlementRun.objects.exists()
-    assert html.count(f"{year} 年度清算须在 {year} 年 12 月 31 日结束后才能启动。") == 1
+    assert html.count("2021 年度清算须在 2021 年 12 月 31 日结束后才能启动。") == 1
     assert "can start only after" not in html
     assert no_month.status_code == 200 and no_month.context["form"].errors["month"] == ["月度结算须填写月份（1 至 12）。"]
