@@ -246,6 +246,8 @@ ENDPOINTS: dict[str, dict[str, tuple[str, ...]]] = {
                              "POST": ("tenant:institution", "settlement.add_visit")},
     "v1:settlement-signups": {"GET": ("tenant:institution", "settlement.view_poolmembership"),
                               "POST": ("tenant:institution", "settlement.add_poolmembership")},
+    "v1:settlement-visits-file": {"POST": ("tenant:institution", "settlement.add_visit")},
+    "v1:settlement-signups-file": {"POST": ("tenant:institution", "settlement.add_poolmembership")},
     "v1:settlement-statements": {"GET": ("settlement.view_institutionsettlement",)},
     "portal:login": {"GET": ("public",)},
     "portal:logout": {"POST": ("public",)},
