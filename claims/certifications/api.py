@@ -15,7 +15,7 @@ from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -42,7 +42,7 @@ from .workflow import CertificationState
 HOSPITAL_VIEW = "certifications.view_certification"
 HOSPITAL_APPLY = "certifications.add_certification"
 HOSPITAL_ATTACH = "certifications.add_certificationattachment"
-HOSPITAL_DECIDE = "certifications.approve_certification"
+HOSPITAL_WORK = "certifications.change_certification"  # resubmit, decide (approving also needs approve_certification)
 
 
 def error_body(exc: Exception) -> dict:
@@ -114,7 +114,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
     item_name = serializers.CharField(source="item.name")
     institution = serializers.CharField(source="institution.code", default=None, allow_null=True)
     dispensing_institution = serializers.CharField(source="dispensing_institution.code", default=None, allow_null=True)
-    state_changed_at = serializers.DateTimeField()
+    state_changed_at = serializers.DateTimeField(source="last_change")
 
     class Meta:
         model = Certification
@@ -219,7 +219,7 @@ def application_request(*, school: bool):
 class ApplicationFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=CertificationState.choices)
     kind = django_filters.ChoiceFilter(choices=CertificationKind.choices)
-    updated_since = django_filters.IsoDateTimeFilter(field_name="state_changed_at", lookup_expr="gte",
+    updated_since = django_filters.IsoDateTimeFilter(field_name="last_change", lookup_expr="gte",
                                                      help_text="only applications applied or changed state since "
                                                                "(ISO 8601 date-time)")
 
@@ -239,7 +239,6 @@ class ApplicationListCreateBase(generics.ListCreateAPIView):
     serializer_class = ApplicationSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = ApplicationFilter
-    parser_classes = [JSONParser]
     hospital_permission = HOSPITAL_APPLY
 
     def get_queryset(self):
@@ -308,8 +307,7 @@ class ApplicationResubmitBase(APIView):
     """Resubmit the application after the agency's notice of missing documents (attach them first)."""
 
     tenant: Tenant
-    parser_classes = [JSONParser, FormParser]
-    hospital_permission = HOSPITAL_ATTACH
+    hospital_permission = HOSPITAL_WORK
 
     def post(self, request, pk):
         certification = detail_of(self.tenant.applications(request), pk)
@@ -394,8 +392,7 @@ class HospitalApplicationDecisionView(APIView):
 
     tenant = HospitalTenant()
     permission_classes = [IsHospitalOperator]
-    parser_classes = [JSONParser, FormParser]
-    hospital_permission = HOSPITAL_DECIDE
+    hospital_permission = HOSPITAL_WORK
 
     @extend_schema(operation_id="v1_certifications_decision",
                    request=inline_serializer("CertificationDecision", {
