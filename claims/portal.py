@@ -26,9 +26,10 @@ from claims.certifications.errors import CertificationError
 from claims.certifications.kinds import rule_for
 from claims.certifications.models import CertificationKind
 from claims.certifications.selectors import school_applications
+from claims.certifications.services import attachment_max_bytes
 from claims.certifications.submissions import certification_add_documents, certification_submit
 from enrollment.models import School
-from medins.models import CatalogueItem
+from medins.models import CatalogueItem, Institution
 from medins.parsing import FileError, ParseError, read_upload
 
 from .errors import CaseError
@@ -97,7 +98,7 @@ class DocumentsForm(forms.Form):
     def __init__(self, *args, documents=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.documents = tuple(documents)
-        hint = _("PDF, JPEG, PNG or TIFF, at most %(mb)s MB each.") % {"mb": cert_intake.ATTACHMENT_MAX_BYTES // (1024 * 1024)}
+        hint = _("PDF, JPEG, PNG or TIFF, at most %(mb)s MB each.") % {"mb": attachment_max_bytes() // (1024 * 1024)}
         for document in self.documents:
             self.fields[f"doc_{document.code}"] = MultipleFileField(label=document.name, help_text=hint)
 
@@ -118,16 +119,22 @@ class CertificationForm(DocumentsForm):
                                                  "left empty, it is derived from the student and the disease."))
     id_number = forms.CharField(label=_("Student's ID number"), max_length=18)
     item = forms.ChoiceField(label=_("Disease"))
+    institution = forms.ChoiceField(label=_("Treatment institution"),
+                                    help_text=_("Where the student will be treated (chosen at filing)."))
 
-    field_order = ["application_id", "id_number", "item"]
+    field_order = ["application_id", "id_number", "item", "institution"]
 
     def __init__(self, *args, school: School, **kwargs):
         rule = _certification_rule(school)
         super().__init__(*args, documents=rule.documents if rule else (), **kwargs)
         self.order_fields(self.field_order)
-        items = CatalogueItem.objects.filter(region_id=school.region_id, kind__in=cert_intake.KIND_CATALOGUES[
-            CertificationKind.CHRONIC]).order_by("code") if rule else CatalogueItem.objects.none()
+        items = (CatalogueItem.objects.filter(region_id=school.region_id, kind=rule.catalogue, active=True).order_by("code")
+                 if rule else CatalogueItem.objects.none())
         self.fields["item"].choices = [("", "---------")] + [(i.code, i.name) for i in items]
+        places = Institution.objects.filter(region_id=school.region_id, active=True).order_by("code")
+        if rule and rule.use.designation:
+            places = places.filter(designations__code=rule.use.designation)
+        self.fields["institution"].choices = [("", "---------")] + [(i.code, i.name) for i in places] if rule else []
 
 
 class AddDocumentsForm(DocumentsForm):
@@ -175,7 +182,8 @@ def _upload_certification(request, school: School):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            application = cert_intake.read_application({"id_number": data["id_number"], "item": data["item"]}, school=school)
+            application = cert_intake.read_application({"id_number": data["id_number"], "item": data["item"],
+                                                        "institution": data["institution"]}, school=school)
             client_id = cert_intake.read_client_id(None, data["application_id"] or "portal-{}-{}".format(
                 application["person"].pk, data["item"]))
             certification, _created = certification_submit(acting_user=request.user, client_id=client_id,

@@ -130,11 +130,9 @@ class DocumentSerializer(serializers.ModelSerializer):
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
-    document = serializers.CharField(source="document_code")
-
     class Meta:
         model = CertificationAttachment
-        fields = ("id", "document", "filename", "content_type", "size", "uploaded_at")
+        fields = ("id", "document_code", "filename", "content_type", "size", "uploaded_at")
 
 
 class NoticeSerializer(serializers.ModelSerializer):
@@ -187,11 +185,12 @@ def _attachments_without_content():
     return Prefetch("attachments", queryset=CertificationAttachment.objects.defer("content"))
 
 
-_ATTACHMENT_IN = inline_serializer("CertificationAttachmentInline", {
-    "document": serializers.CharField(required=False, help_text="code of the required document it is"),
-    "filename": serializers.CharField(),
-    "content_base64": serializers.CharField(help_text="PDF, JPEG, PNG or TIFF, at most 5 MB"),
-})
+def _attachment_in():
+    return inline_serializer("CertificationAttachmentInline", {
+        "document_code": serializers.CharField(help_text="code of the document of the application's checklist"),
+        "filename": serializers.CharField(),
+        "content_base64": serializers.CharField(help_text="PDF, JPEG, PNG or TIFF, at most 5 MB"),
+    })
 
 
 def application_request(*, school: bool):
@@ -200,7 +199,9 @@ def application_request(*, school: bool):
                                                                           "Idempotency-Key header); required"),
         "id_number": serializers.CharField(help_text="the insured person's ID number"),
         "item": serializers.CharField(help_text="catalogue code of the disease (or drug)"),
-        "attachments": serializers.ListField(child=_ATTACHMENT_IN, required=False),
+        "attachments": serializers.ListField(child=_attachment_in(), required=False),
+        "institution": serializers.CharField(required=False, help_text="code of the institution where the benefit is "
+                                                                       "used (the chosen treatment institution)"),
     }
     if school:
         return inline_serializer("SchoolCertificationApplication", {
@@ -208,8 +209,6 @@ def application_request(*, school: bool):
     return inline_serializer("CertificationApplication", {
         **fields,
         "kind": serializers.ChoiceField(CertificationKind.values),
-        "institution": serializers.CharField(required=False, help_text="code of the institution where the benefit is "
-                                                                       "used (the chosen treatment institution)"),
         "dispensing_institution": serializers.CharField(required=False, help_text="special drugs: the pharmacy's code"),
         "insulin_since": serializers.DateField(required=False, help_text="两病 diabetes: insulin user since"),
         "assessment": serializers.DictField(required=False, help_text="special drugs: the assessment form (特药申请评估表)"),
@@ -278,8 +277,8 @@ class ApplicationDetailBase(APIView):
 
 
 class ApplicationAttachmentsBase(APIView):
-    """Upload documents of the application (multipart: one or more `file`, and `document`, the code of the
-    required document they are; PDF, JPEG, PNG or TIFF, at most 5 MB each). `resubmit=true` resubmits
+    """Upload documents of the application (multipart: one or more `file`, and `document_code`, the code of
+    the document of the application's checklist they are; PDF, JPEG, PNG or TIFF, at most 5 MB each). `resubmit=true` resubmits
     the application after a notice in the same request."""
 
     tenant: Tenant
@@ -292,7 +291,7 @@ class ApplicationAttachmentsBase(APIView):
             files = request.FILES.getlist("file")
             if not files:
                 raise ParseError("file", Msg(gettext_noop("is required")))
-            uploads = intake.read_uploaded_files(files, request.data.get("document", ""))
+            uploads = intake.read_uploaded_files(files, request.data.get("document_code"))
             resubmit = str(request.data.get("resubmit", "")).strip().lower() in ("1", "true", "yes")
             note = parse_text(request.data.get("note"), "note", max_length=500, multiline=True)
             certification_add_documents(acting_user=request.user, certification=certification, attachments=uploads,
@@ -334,7 +333,7 @@ def _create_doc(*, school: bool):
 
 _ATTACH_DOC = dict(request={"multipart/form-data": inline_serializer("CertificationUpload", {
     "file": serializers.ListField(child=serializers.FileField()),
-    "document": serializers.CharField(required=False), "resubmit": serializers.BooleanField(required=False),
+    "document_code": serializers.CharField(), "resubmit": serializers.BooleanField(required=False),
     "note": serializers.CharField(required=False)})},
     responses={201: ApplicationDetailSerializer, 400: _ERROR, 409: _ERROR}, tags=["certifications"])
 _RESUBMIT_DOC = dict(request=inline_serializer("CertificationResubmit", {"note": serializers.CharField(required=False)}),

@@ -8,11 +8,12 @@ Decisions (the issue and DOMAIN.md are silent):
 - A hospital applies for persons of its own region only (the person is looked up by ID number
   among the region's insured); a school for its own students only, and the answer is the same
   whether the person is unknown or another school's (nothing leaks).
-- The disease or drug is named by its catalogue code, looked up in the person's region among
-  the catalogues of the kind (KIND_CATALOGUES); institutions by their code in the same region.
-- Attachments: at most ATTACHMENT_MAX_BYTES each and ATTACHMENTS_MAX per request, and only the
-  scanned-document types of ATTACHMENT_TYPES, recognised by their first bytes (the client's
-  declared content type is not trusted; the stored one is the recognised type).
+- The disease or drug is named by its catalogue code, looked up in the person's region in the
+  kind's catalogue (kinds.py); institutions by their code in the same region.
+- Attachments: at most CERTIFICATION_ATTACHMENT_MAX_BYTES each (the services' limit) and
+  ATTACHMENTS_MAX per request, and only the scanned-document types of ATTACHMENT_TYPES,
+  recognised by their first bytes (the client's declared content type is not trusted; the stored
+  one is the recognised type). Each names the document of the application's checklist it is.
 - The special-drug assessment form is a JSON object of at most 60 entries, each value text,
   a number or a yes/no, 16 kB in all.
 """
@@ -28,20 +29,13 @@ from typing import Any
 from enrollment.idnumber import normalize
 from enrollment.models import Person
 from medins.messages import Msg
-from medins.models import CatalogueItem, CatalogueKind, Institution
+from medins.models import CatalogueItem, Institution
 from medins.parsing import ParseError, gettext_noop, parse_date, parse_text
 
+from .kinds import rule_for
 from .models import Certification, CertificationAttachment, CertificationKind
+from .services import attachment_max_bytes
 
-KIND_CATALOGUES: dict[str, tuple[str, ...]] = {
-    CertificationKind.CHRONIC: (CatalogueKind.CHRONIC_DISEASE,),
-    CertificationKind.SPECIAL_DISEASE: (CatalogueKind.SPECIAL_DISEASE,),
-    CertificationKind.SPECIAL_DRUG: (CatalogueKind.SPECIAL_DRUG,),
-    CertificationKind.TWO_DISEASES: (CatalogueKind.CHRONIC_DISEASE,),
-}
-# Jinan college students' 门规 files are forwarded by their school (DOMAIN.md §4.2, §5).
-SCHOOL_REGIONS = ("370100",)
-ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
 ATTACHMENTS_MAX = 20
 ATTACHMENT_TYPES = {  # recognised by the first bytes
     "application/pdf": (b"%PDF-",),
@@ -126,7 +120,8 @@ def read_application(data: Any, *, applicant_institution: Institution | None = N
     if not isinstance(data, dict):
         raise _refuse("body", gettext_noop("must be a JSON object"))
     if school is not None:
-        if school.region.code not in SCHOOL_REGIONS:
+        rule = rule_for(school.region.code, CertificationKind.CHRONIC)
+        if rule is None or not rule.school_forwards:  # Jinan college students' 门规 files (DOMAIN.md §4.2, §5)
             raise _refuse("kind", gettext_noop("only Jinan schools forward chronic-disease (门规) files"))
         kind = CertificationKind.CHRONIC
         kind_value = data.get("kind")
@@ -138,8 +133,11 @@ def read_application(data: Any, *, applicant_institution: Institution | None = N
         if kind not in CertificationKind.values:
             raise _refuse("kind", gettext_noop("must be one of %(choices)s"), choices=list(CertificationKind.values))
         person = _person(data, region_id=applicant_institution.region_id, school_id=None)
+    rule = rule_for(person.region.code, kind)
+    if rule is None:
+        raise _refuse("kind", gettext_noop("the region has no %(kind)s"), kind=kind)
     code = parse_text(data.get("item"), "item", max_length=CatalogueItem._meta.get_field("code").max_length, required=True)
-    item = CatalogueItem.objects.filter(region_id=person.region_id, code=code, kind__in=KIND_CATALOGUES[kind]).first()
+    item = CatalogueItem.objects.filter(region_id=person.region_id, code=code, kind=rule.catalogue).first()
     if item is None:
         raise _refuse("item", gettext_noop("%(code)s is not a disease or drug of this kind in the region"), code=code)
     insulin_since = data.get("insulin_since")
@@ -154,16 +152,17 @@ def read_application(data: Any, *, applicant_institution: Institution | None = N
     return kwargs
 
 
-def read_attachment(*, field: str, filename: Any, content: bytes, document_code: Any = "") -> Upload:
-    """One attachment checked against the size and type limits."""
+def read_attachment(*, field: str, filename: Any, content: bytes, document_code: Any, code_field: str | None = None
+                    ) -> Upload:
+    """One attachment checked against the size and type limits (`code_field`: where its document code came from)."""
     name = parse_text(filename, f"{field}.filename", max_length=None) or "attachment"
     name = name.replace("/", "_").replace("\\", "_")[:CertificationAttachment._meta.get_field("filename").max_length]
-    code = parse_text(document_code, f"{field}.document",
+    code = parse_text(document_code, code_field or f"{field}.document_code", required=True,
                       max_length=CertificationAttachment._meta.get_field("document_code").max_length)
     if not content:
         raise _refuse(field, gettext_noop("the file is empty"))
-    if len(content) > ATTACHMENT_MAX_BYTES:
-        raise _refuse(field, gettext_noop("is larger than %(mb)s MB"), mb=ATTACHMENT_MAX_BYTES // (1024 * 1024))
+    if len(content) > attachment_max_bytes():
+        raise _refuse(field, gettext_noop("is larger than %(mb)s MB"), mb=attachment_max_bytes() // (1024 * 1024))
     content_type = next((kind for kind, starts in ATTACHMENT_TYPES.items() if content.startswith(starts)), None)
     if content_type is None:
         raise _refuse(field, gettext_noop("must be a scanned document: PDF, JPEG, PNG or TIFF"))
@@ -183,25 +182,27 @@ def read_inline_attachments(value: Any) -> list[Upload]:
         field = f"attachments[{i}]"
         if not isinstance(entry, dict) or type(entry.get("content_base64")) is not str:
             raise _refuse(field, gettext_noop("must be an object with content_base64"))
-        if len(entry["content_base64"]) > (ATTACHMENT_MAX_BYTES * 4) // 3 + 4:
-            raise _refuse(field, gettext_noop("is larger than %(mb)s MB"), mb=ATTACHMENT_MAX_BYTES // (1024 * 1024))
+        if len(entry["content_base64"]) > (attachment_max_bytes() * 4) // 3 + 4:
+            raise _refuse(field, gettext_noop("is larger than %(mb)s MB"), mb=attachment_max_bytes() // (1024 * 1024))
         try:
             content = base64.b64decode(entry["content_base64"], validate=True)
         except (binascii.Error, ValueError):
             raise _refuse(field, gettext_noop("content_base64 is not base64")) from None
         out.append(read_attachment(field=field, filename=entry.get("filename"), content=content,
-                                   document_code=entry.get("document", "")))
+                                   document_code=entry.get("document_code")))
     return out
 
 
-def read_uploaded_files(files, document_code: Any = "", *, field: str = "file") -> list[Upload]:
+def read_uploaded_files(files, document_code: Any, *, field: str = "file", code_field: str = "document_code"
+                        ) -> list[Upload]:
     """Uploaded files (multipart or the portal's form), each checked; read at most the limit plus one byte."""
     if len(files) > ATTACHMENTS_MAX:
         raise _refuse(field, gettext_noop("at most %(max)s attachments"), max=ATTACHMENTS_MAX)
     out = []
     for f in files:
-        if f.size is not None and f.size > ATTACHMENT_MAX_BYTES:
-            raise _refuse(field, gettext_noop("is larger than %(mb)s MB"), mb=ATTACHMENT_MAX_BYTES // (1024 * 1024))
-        content = f.read(ATTACHMENT_MAX_BYTES + 1)
-        out.append(read_attachment(field=field, filename=f.name, content=content, document_code=document_code))
+        if f.size is not None and f.size > attachment_max_bytes():
+            raise _refuse(field, gettext_noop("is larger than %(mb)s MB"), mb=attachment_max_bytes() // (1024 * 1024))
+        content = f.read(attachment_max_bytes() + 1)
+        out.append(read_attachment(field=field, filename=f.name, content=content, document_code=document_code,
+                                   code_field=code_field))
     return out

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 
+from .errors import CertificationError
 from .intake import Upload
 from .models import Certification
 from .services import (
@@ -29,6 +30,19 @@ from .services import (
 from .workflow import CertificationState
 
 S = CertificationState
+
+
+def _attach_all(acting_user, certification, attachments: Iterable[Upload], *, field: str) -> None:
+    """certification_attach for each; a refusal names the attachment it is about (attachments[2].document_code)."""
+    for i, upload in enumerate(attachments):
+        try:
+            certification_attach(acting_user=acting_user, certification=certification, **upload.as_kwargs())
+        except CertificationError as exc:
+            if field == "attachments":
+                exc.field = f"attachments[{i}].{exc.field}" if exc.field else f"attachments[{i}]"
+            elif exc.field in ("content", "content_type", "filename"):
+                exc.field = field
+            raise
 
 
 def _existing(*, client_id: str, applicant_institution=None, school=None) -> Certification | None:
@@ -52,8 +66,7 @@ def certification_submit(*, acting_user, client_id: str, application: dict,
             # Claims the id; a concurrent request with the same id fails here and rolls back its application.
             Certification.objects.filter(pk=certification.pk).update(client_id=client_id)
             certification.client_id = client_id
-            for upload in attachments:
-                certification_attach(acting_user=acting_user, certification=certification, **upload.as_kwargs())
+            _attach_all(acting_user, certification, attachments, field="attachments")
     except IntegrityError:
         existing = _existing(client_id=client_id, **owner)
         if existing is None:
@@ -66,8 +79,7 @@ def certification_add_documents(*, acting_user, certification: Certification, at
                                 resubmit: bool = False, note: str = "") -> Certification:
     """Attach documents and, when asked (after a notice), resubmit the application, in one transaction."""
     with transaction.atomic():
-        for upload in attachments:
-            certification_attach(acting_user=acting_user, certification=certification, **upload.as_kwargs())
+        _attach_all(acting_user, certification, attachments, field="file")
         if resubmit:
             certification_resubmit(acting_user=acting_user, certification=certification, note=note)
     certification.refresh_from_db()

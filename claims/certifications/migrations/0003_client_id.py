@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('certifications', '0001_initial'),
+        ('certifications', '0002_state_changed_renewals_year_end'),
         ('enrollment', '0004_cover_index_includes_status'),
         ('medins', '0002_region_designation_history'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
