@@ -222,7 +222,8 @@ class SchoolCertificationDetailView(cert_api.ApplicationDetailBase):
     tenant = cert_api.SchoolTenant()
     permission_classes = [IsSchoolOperator]
 
-    @extend_schema(operation_id="v1_school_certifications_retrieve", responses=cert_api.ApplicationDetailSerializer,
+    @extend_schema(operation_id="v1_school_certifications_retrieve", parameters=[cert_api.ID],
+                   responses=cert_api.CertificationDetailSerializer,
                    tags=["claims"])
     def get(self, request, pk):
         return super().get(request, pk)

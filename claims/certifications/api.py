@@ -13,7 +13,7 @@ from __future__ import annotations
 import django_filters
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission
@@ -106,7 +106,7 @@ class IsHospitalOperator(BasePermission):
 # --------------------------------------------------------------------------- serializers
 
 
-class ApplicationSerializer(serializers.ModelSerializer):
+class CertificationSerializer(serializers.ModelSerializer):
     application_id = serializers.CharField(source="client_id")
     id_number = serializers.CharField(source="person.masked_id_number")
     name = serializers.CharField(source="person.name")
@@ -123,19 +123,19 @@ class ApplicationSerializer(serializers.ModelSerializer):
                   "valid_to", "end_reason")
 
 
-class DocumentSerializer(serializers.ModelSerializer):
+class CertificationDocumentSerializer(serializers.ModelSerializer):
     class Meta:
         model = CertificationDocument
         fields = ("code", "name", "received", "note")
 
 
-class AttachmentSerializer(serializers.ModelSerializer):
+class CertificationAttachmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = CertificationAttachment
         fields = ("id", "document_code", "filename", "content_type", "size", "uploaded_at")
 
 
-class NoticeSerializer(serializers.ModelSerializer):
+class CertificationNoticeSerializer(serializers.ModelSerializer):
     missing = serializers.ListField(child=serializers.JSONField())
 
     class Meta:
@@ -143,13 +143,13 @@ class NoticeSerializer(serializers.ModelSerializer):
         fields = ("id", "issued_at", "missing", "note")
 
 
-class TransitionSerializer(serializers.ModelSerializer):
+class CertificationTransitionSerializer(serializers.ModelSerializer):
     class Meta:
         model = CertificationTransition
         fields = ("from_state", "to_state", "at", "reason")
 
 
-class SiteSerializer(serializers.ModelSerializer):
+class CertificationSiteSerializer(serializers.ModelSerializer):
     institution = serializers.CharField(source="institution.code")
 
     class Meta:
@@ -157,16 +157,16 @@ class SiteSerializer(serializers.ModelSerializer):
         fields = ("institution", "role", "valid_from", "valid_to")
 
 
-class ApplicationDetailSerializer(ApplicationSerializer):
+class CertificationDetailSerializer(CertificationSerializer):
     assessment = serializers.DictField()
-    documents = DocumentSerializer(many=True)
-    attachments = AttachmentSerializer(many=True)
-    notices = NoticeSerializer(many=True)
-    transitions = TransitionSerializer(many=True)
-    sites = SiteSerializer(many=True)
+    documents = CertificationDocumentSerializer(many=True)
+    attachments = CertificationAttachmentSerializer(many=True)
+    notices = CertificationNoticeSerializer(many=True)
+    transitions = CertificationTransitionSerializer(many=True)
+    sites = CertificationSiteSerializer(many=True)
 
-    class Meta(ApplicationSerializer.Meta):
-        fields = (*ApplicationSerializer.Meta.fields, "insulin_since", "assessment", "documents", "attachments", "notices",
+    class Meta(CertificationSerializer.Meta):
+        fields = (*CertificationSerializer.Meta.fields, "insulin_since", "assessment", "documents", "attachments", "notices",
                   "transitions", "sites")
 
 
@@ -185,12 +185,11 @@ def _attachments_without_content():
     return Prefetch("attachments", queryset=CertificationAttachment.objects.defer("content"))
 
 
-def _attachment_in():
-    return inline_serializer("CertificationAttachmentInline", {
-        "document_code": serializers.CharField(help_text="code of the document of the application's checklist"),
-        "filename": serializers.CharField(),
-        "content_base64": serializers.CharField(help_text="PDF, JPEG, PNG or TIFF, at most 5 MB"),
-    })
+_AttachmentIn = inline_serializer("CertificationAttachmentInline", {
+    "document_code": serializers.CharField(help_text="code of the document of the application's checklist"),
+    "filename": serializers.CharField(),
+    "content_base64": serializers.CharField(help_text="PDF, JPEG, PNG or TIFF, at most 5 MB"),
+}).__class__  # one component, a fresh instance per request schema
 
 
 def application_request(*, school: bool):
@@ -199,14 +198,15 @@ def application_request(*, school: bool):
                                                                           "Idempotency-Key header); required"),
         "id_number": serializers.CharField(help_text="the insured person's ID number"),
         "item": serializers.CharField(help_text="catalogue code of the disease (or drug)"),
-        "attachments": serializers.ListField(child=_attachment_in(), required=False),
+        "attachments": serializers.ListField(child=_AttachmentIn(), required=False),
         "institution": serializers.CharField(required=False, help_text="code of the institution where the benefit is "
                                                                        "used (the chosen treatment institution)"),
     }
     if school:
-        return inline_serializer("SchoolCertificationApplication", {
-            **fields, "kind": serializers.ChoiceField(["chronic"], required=False)})
-    return inline_serializer("CertificationApplication", {
+        return inline_serializer("SchoolCertificationApplicationRequest", {
+            **fields, "kind": serializers.ChoiceField([CertificationKind.CHRONIC.value], required=False,
+                                                      help_text="always chronic (门规)")})
+    return inline_serializer("CertificationApplicationRequest", {
         **fields,
         "kind": serializers.ChoiceField(CertificationKind.values),
         "dispensing_institution": serializers.CharField(required=False, help_text="special drugs: the pharmacy's code"),
@@ -235,12 +235,14 @@ class ApplicationListCreateBase(generics.ListCreateAPIView):
     POST: one application; its `application_id` (or the Idempotency-Key header) makes a retry a no-op."""
 
     tenant: Tenant
-    serializer_class = ApplicationSerializer
+    serializer_class = CertificationSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = ApplicationFilter
     hospital_permission = HOSPITAL_APPLY
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator's request has no tenant
+            return Certification.objects.none()
         return self.tenant.applications(self.request).order_by("-applied_at", "-pk")
 
     def list(self, request, *args, **kwargs):
@@ -250,7 +252,7 @@ class ApplicationListCreateBase(generics.ListCreateAPIView):
             return Response({"error": {"code": "invalid", "message": f"{field}: {problems[0]}", "field": field}},
                             status=status.HTTP_400_BAD_REQUEST)
         page = self.paginate_queryset(filterset.qs)
-        return self.get_paginated_response(ApplicationSerializer(page, many=True).data)
+        return self.get_paginated_response(CertificationSerializer(page, many=True).data)
 
     def create(self, request, *args, **kwargs):
         body = request.data if isinstance(request.data, dict) else None
@@ -265,7 +267,7 @@ class ApplicationListCreateBase(generics.ListCreateAPIView):
                                                           application=application, attachments=attachments)
         except (ParseError, CertificationError) as exc:
             return refused(exc)
-        data = ApplicationDetailSerializer(detail_of(self.get_queryset(), certification.pk)).data
+        data = CertificationDetailSerializer(detail_of(self.get_queryset(), certification.pk)).data
         return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
@@ -273,7 +275,7 @@ class ApplicationDetailBase(APIView):
     tenant: Tenant
 
     def get(self, request, pk):
-        return Response(ApplicationDetailSerializer(detail_of(self.tenant.applications(request), pk)).data)
+        return Response(CertificationDetailSerializer(detail_of(self.tenant.applications(request), pk)).data)
 
 
 class ApplicationAttachmentsBase(APIView):
@@ -298,7 +300,7 @@ class ApplicationAttachmentsBase(APIView):
                                         resubmit=resubmit, note=note)
         except (ParseError, CertificationError) as exc:
             return refused(exc)
-        return Response(ApplicationDetailSerializer(detail_of(self.tenant.applications(request), pk)).data,
+        return Response(CertificationDetailSerializer(detail_of(self.tenant.applications(request), pk)).data,
                         status=status.HTTP_201_CREATED)
 
 
@@ -317,27 +319,29 @@ class ApplicationResubmitBase(APIView):
                                         resubmit=True, note=note)
         except (ParseError, CertificationError) as exc:
             return refused(exc)
-        return Response(ApplicationDetailSerializer(detail_of(self.tenant.applications(request), pk)).data)
+        return Response(CertificationDetailSerializer(detail_of(self.tenant.applications(request), pk)).data)
 
 
+# A URL with a negative id matches no route (Django's HTML 404): the schema says ids are positive.
+ID = OpenApiParameter("id", {"type": "integer", "minimum": 1}, OpenApiParameter.PATH)
 _ERROR = inline_serializer("CertificationRefusal", {"error": serializers.DictField()})
 
 
 def _create_doc(*, school: bool):
     return dict(request=application_request(school=school),
-                responses={201: ApplicationDetailSerializer, 200: ApplicationDetailSerializer, 400: _ERROR, 409: _ERROR},
+                responses={201: CertificationDetailSerializer, 200: CertificationDetailSerializer, 400: _ERROR, 409: _ERROR},
                 tags=["certifications"],
                 description="201 created; 200 when the application id was already received (the first application is "
                             "returned unchanged). Attachments inline as base64, or later with .../attachments/.")
 
 
-_ATTACH_DOC = dict(request={"multipart/form-data": inline_serializer("CertificationUpload", {
+_ATTACH_DOC = dict(parameters=[ID], request={"multipart/form-data": inline_serializer("CertificationUpload", {
     "file": serializers.ListField(child=serializers.FileField()),
     "document_code": serializers.CharField(), "resubmit": serializers.BooleanField(required=False),
     "note": serializers.CharField(required=False)})},
-    responses={201: ApplicationDetailSerializer, 400: _ERROR, 409: _ERROR}, tags=["certifications"])
-_RESUBMIT_DOC = dict(request=inline_serializer("CertificationResubmit", {"note": serializers.CharField(required=False)}),
-                     responses={200: ApplicationDetailSerializer, 400: _ERROR, 409: _ERROR}, tags=["certifications"])
+    responses={201: CertificationDetailSerializer, 400: _ERROR, 409: _ERROR}, tags=["certifications"])
+_RESUBMIT_DOC = dict(parameters=[ID], request=inline_serializer("CertificationResubmit", {"note": serializers.CharField(required=False)}),
+                     responses={200: CertificationDetailSerializer, 400: _ERROR, 409: _ERROR}, tags=["certifications"])
 
 
 # The hospital's endpoints (/api/v1/certifications/...).
@@ -360,7 +364,7 @@ class HospitalApplicationDetailView(ApplicationDetailBase):
     tenant = HospitalTenant()
     permission_classes = [IsHospitalOperator]
 
-    @extend_schema(operation_id="v1_certifications_retrieve", responses=ApplicationDetailSerializer,
+    @extend_schema(operation_id="v1_certifications_retrieve", parameters=[ID], responses=CertificationDetailSerializer,
                    tags=["certifications"])
     def get(self, request, pk):
         return super().get(request, pk)
@@ -393,11 +397,11 @@ class HospitalApplicationDecisionView(APIView):
     permission_classes = [IsHospitalOperator]
     hospital_permission = HOSPITAL_WORK
 
-    @extend_schema(operation_id="v1_certifications_decision",
+    @extend_schema(operation_id="v1_certifications_decision", parameters=[ID],
                    request=inline_serializer("CertificationDecision", {
                        "decision": serializers.ChoiceField(DECISIONS),
                        "reason": serializers.CharField(required=False, help_text="required to reject")}),
-                   responses={200: ApplicationDetailSerializer, 400: _ERROR, 409: _ERROR}, tags=["certifications"])
+                   responses={200: CertificationDetailSerializer, 400: _ERROR, 409: _ERROR}, tags=["certifications"])
     def post(self, request, pk):
         certification = detail_of(self.tenant.applications(request), pk)
         data = request.data if isinstance(request.data, dict) else {}
@@ -411,4 +415,4 @@ class HospitalApplicationDecisionView(APIView):
             certification_decide(acting_user=request.user, certification=certification, decision=decision, reason=reason)
         except (ParseError, CertificationError) as exc:
             return refused(exc)
-        return Response(ApplicationDetailSerializer(detail_of(self.tenant.applications(request), pk)).data)
+        return Response(CertificationDetailSerializer(detail_of(self.tenant.applications(request), pk)).data)
