@@ -5,6 +5,7 @@ from __future__ import annotations
 from .accident import compute_accident
 from .errors import InvalidRequest
 from .inpatient import compute_day_surgery, compute_inpatient
+from .long_term_care import compute_long_term_care
 from .maternity import compute_maternity
 from .outpatient_pool import compute_outpatient_pool
 from .policy import PolicySnapshot
@@ -17,6 +18,7 @@ _BENEFITS = {
     "accident": compute_accident,
     "maternity": compute_maternity,
     "outpatient_pool": compute_outpatient_pool,
+    "long_term_care": compute_long_term_care,
 }
 
 

@@ -29,6 +29,7 @@ BENEFITS = (
     "long_term_care",
 )
 IMPLEMENTED_BENEFITS = frozenset({"inpatient", "day_surgery", "accident", "maternity", "outpatient_pool"})
+IMPLEMENTED_BENEFITS |= {"long_term_care"}
 CATEGORIES = frozenset({"adult", "minor", "student", "college_student", "newborn"})
 FLAGS = frozenset(
     {
@@ -48,7 +49,9 @@ _WHERE_TREATED_FLAGS = frozenset(
 _TOP_KEYS = frozenset(
     {"region", "benefit", "service_date", "person", "institution", "bill", "year_to_date", "flags", "programme", "delivery"}
 )
+_TOP_KEYS |= {"care"}  # long-term care (see the end of this module)
 _PERSON_KEYS = frozenset({"category"})
+_PERSON_KEYS |= {"birth_date"}  # long-term care: age on each day
 _INSTITUTION_KEYS = frozenset({"level"})
 _BILL_KEYS = ("class_a", "class_b", "class_c")
 _YTD_AMOUNT_KEYS = ("fund_paid", "covered_personal", "catastrophic_paid", "fixed_copay_paid", "eligible_counted",
@@ -99,6 +102,8 @@ class QuoteRequest:
     flags: tuple[str, ...] = ()
     programme: str | None = None
     delivery: str | None = None  # maternity: the kind of delivery (lump-sum key)
+    birth_date: dt.date | None = None  # person.birth_date (long-term care: age in completed years on each day)
+    care: CareClaim | None = None  # long-term care: the assessment and the days of one claim period
 
 
 def parse_amount(value: Any, field: str) -> Decimal:
@@ -255,6 +260,8 @@ def parse_quote_request(data: Any) -> QuoteRequest:
     _no_unknown_keys(person, _PERSON_KEYS, "person.")
     category = _choice(person, "category", "person.category", CATEGORIES)
     level = _level(data)
+    if benefit == "long_term_care" or "care" in data or "birth_date" in person:
+        return _long_term_care_request(data, person, region, benefit, service_date, category, level)
     bill = _bill(data)
     year_to_date = _year_to_date(data)
     flags = _flags(data)
@@ -281,3 +288,94 @@ def _delivery(data: dict, benefit: str) -> str | None:
     if type(value) is str and _CODE_RE.fullmatch(value):
         return value
     raise InvalidRequest("delivery", "must be a delivery code such as 'vaginal' or 'caesarean'")
+
+
+# --------------------------------------------------------------------------- long-term care
+# contracts/quote.md "long_term_care": no bill (the costs are in care.days), the person's birth
+# date, and care = {adl_score, days: [{date, <item>: amount, ...}]}. The item names are the
+# policy's (checked by medins/benefits/long_term_care.py); here only their shape is.
+
+CARE_MAX_DAYS = 31
+_CARE_KEYS = frozenset({"adl_score", "days"})
+_NOT_FOR_CARE = ("bill", "flags", "programme", "delivery")
+
+
+@dataclass(frozen=True, slots=True)
+class CareDay:
+    date: dt.date
+    items: dict[str, Decimal]  # item name -> amount, as sent (bed, nursing, supplies, other)
+
+
+@dataclass(frozen=True, slots=True)
+class CareClaim:
+    adl_score: int | None  # the Barthel total of the assessment valid for the period, None for none
+    days: tuple[CareDay, ...]  # in date order, one calendar month at most
+
+
+def _iso_date(value: Any, field: str) -> dt.date:
+    if type(value) is str and _DATE_RE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise InvalidRequest(field, "is not a real calendar date") from None
+    if value is None:
+        raise InvalidRequest(field, "is required")
+    raise InvalidRequest(field, "must be a date string YYYY-MM-DD")
+
+
+def _care_day(value: Any, i: int, previous: dt.date | None, service_date: dt.date) -> CareDay:
+    where = f"care.days[{i}]"
+    if type(value) is not dict:
+        raise InvalidRequest(where, "must be an object")
+    day = _iso_date(value.get("date"), f"{where}.date")
+    if previous is None:
+        if day != service_date:
+            raise InvalidRequest(f"{where}.date", "must be the service_date (the first day of the period)")
+    elif day <= previous:
+        raise InvalidRequest(f"{where}.date", "days must be in date order, each day once")
+    elif (day.year, day.month) != (service_date.year, service_date.month):
+        raise InvalidRequest(f"{where}.date", "must be in the month of service_date (one request per claim month)")
+    items = {}
+    for key, amount in value.items():
+        if key == "date":
+            continue
+        if type(key) is not str or not _CODE_RE.fullmatch(key):
+            raise InvalidRequest(f"{where}.{key}", "is not an item name such as 'bed'")
+        items[key] = parse_amount(amount, f"{where}.{key}")
+    return CareDay(day, items)
+
+
+def _long_term_care_request(data: dict, person: dict, region: str, benefit: str, service_date: dt.date,
+                            category: str, level: str) -> QuoteRequest:
+    if benefit != "long_term_care":
+        field = "care" if "care" in data else "person.birth_date"
+        raise InvalidRequest(field, "applies to the long_term_care benefit only")
+    for key in _NOT_FOR_CARE:
+        if key in data:
+            raise InvalidRequest(key, "does not apply to long_term_care (the costs are in care.days)")
+    if "birth_date" not in person:
+        raise InvalidRequest("person.birth_date", "is required for long_term_care (age on each day)")
+    birth_date = _iso_date(person["birth_date"], "person.birth_date")
+    if birth_date > service_date:
+        raise InvalidRequest("person.birth_date", "is after service_date")
+    care = _object(data, "care")
+    _no_unknown_keys(care, _CARE_KEYS, "care.")
+    if "adl_score" not in care:
+        raise InvalidRequest("care.adl_score", "is required (null when the person has no valid assessment)")
+    score = care["adl_score"]
+    if score is not None and (type(score) is not int or score < 0):
+        raise InvalidRequest("care.adl_score", "must be a whole-number score or null")
+    days = care.get("days")
+    if type(days) is not list or not days:
+        raise InvalidRequest("care.days", "must be a non-empty list of days")
+    if len(days) > CARE_MAX_DAYS:
+        raise InvalidRequest("care.days", f"holds at most {CARE_MAX_DAYS} days (one claim month)")
+    parsed: list[CareDay] = []
+    previous = None
+    for i, value in enumerate(days):
+        day = _care_day(value, i, previous, service_date)
+        parsed.append(day)
+        previous = day.date
+    zero = Decimal("0.00")
+    return QuoteRequest(region, benefit, service_date, category, level, Bill(zero, zero, zero),
+                        _year_to_date(data), birth_date=birth_date, care=CareClaim(score, tuple(parsed)))
