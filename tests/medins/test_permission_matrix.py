@@ -144,6 +144,20 @@ def _build():
                       filename="v.csv", content=f"visit_id,id_number,service_date,class_a\nW-V2,{person.id_number},2021-03-02,"
                                                   "10.00\n".encode())
 
+    # long-term care: an approved assessment and a stay "of" the walk operator's institution (the
+    # operator sees its own home's only; made directly, the services would want a care home)
+    from carecare.models import Assessment, CareStay
+
+    items = {"feeding": 5, "bathing": 0, "grooming": 0, "dressing": 5, "bowels": 10, "bladder": 5, "toilet": 5,
+             "transfer": 5, "walking": 0, "stairs": 0}
+    assessment = Assessment.objects.create(
+        person=person, requested_by="care_home", care_home=clinic, requested_on=dt.date(2021, 6, 1), requested_by_user=root,
+        state="approved", scale_version="barthel_changchun_2015", items=items, score=35, grade="severe",
+        assessed_on=dt.date(2021, 6, 3), approved_on=dt.date(2021, 6, 15), valid_from=dt.date(2021, 6, 15),
+        valid_to=dt.date(2023, 6, 15))
+    assessment.transitions.create(from_state="", to_state="requested", actor=root)
+    CareStay.objects.create(person=person, care_home=clinic, admitted_on=dt.date(2021, 6, 1), created_by=root)
+
     from django_celery_beat.models import (
         ClockedSchedule,
         CrontabSchedule,
@@ -176,7 +190,8 @@ def _build():
     assert User.objects.filter(username="walk_school_operator").exists()
     return {"root": root, "users": users, "case": case, "batch": batch, "person": person, "clinic": clinic,
             "notice": MaterialsNotice.objects.get(case=case), "attachment": Attachment.objects.get(case=case),
-            "payment_import": PaymentImport.objects.get(), "upload": PoolUpload.objects.get()}
+            "payment_import": PaymentImport.objects.get(), "upload": PoolUpload.objects.get(), "assessment": assessment,
+            "stay": CareStay.objects.get()}
 
 
 def _whos(data) -> list[Who]:
@@ -263,6 +278,9 @@ def _admin_urls(data):
         "admin:settlement_institutionsettlement_print": [InstitutionSettlement.objects.get().pk],
         "admin:settlement_poolupload_confirm": [data["upload"].pk],
         "admin:auth_user_password_change": [data["root"].pk],
+        "admin:carecare_assessment_act": [data["assessment"].pk],
+        "admin:carecare_assessment_notice": [data["assessment"].pk],
+        "admin:carecare_carestay_act": [data["stay"].pk],
     }
     custom, undeclared = [], []
     for name, _pattern in _walk_patterns(get_resolver().url_patterns):
@@ -308,6 +326,7 @@ def _endpoint_urls(data):
         "portal:batch": {"pk": data["batch"].pk}, "portal:case": {"pk": data["case"].pk},
         "portal:attachment": {"pk": data["case"].pk, "attachment_pk": data["attachment"].pk},
         "portal:notice": {"pk": data["notice"].pk},
+        "v1:care-assessment-detail": {"pk": data["assessment"].pk},
     }
     out = []
     for name, _pattern in _walk_patterns(get_resolver().url_patterns):
