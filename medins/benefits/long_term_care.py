@@ -247,7 +247,8 @@ def care_split(terms: CareTerms, *, birth_date: dt.date, grade: str | None,
         slot[2] += cost
         slot[3] += other
         if rule is not None:
-            covered = sum(items[i] for i in rule.items)
+            names = rule.items
+            covered = items[names[0]] if len(names) == 1 else sum([items[i] for i in names])
             slot[4] += covered
             if rule.cap_basis == "day":
                 if rule.cap_on == "cost":

@@ -323,7 +323,12 @@ def _iso_date(value: Any, field: str) -> dt.date:
     raise InvalidRequest(field, "must be a date string YYYY-MM-DD")
 
 
-def _care_day(value: Any, i: int, previous: dt.date | None, service_date: dt.date) -> CareDay:
+_ITEM_NAMES: set[str] = set()  # item names already seen to be well-formed (a handful: bed, nursing, ...)
+
+
+def _care_day(value: Any, i: int, previous: dt.date | None, service_date: dt.date,
+              amounts: dict[str, Decimal]) -> CareDay:
+    """One day; `amounts` memoises the request's amount strings (a month repeats the same few)."""
     where = f"care.days[{i}]"
     if type(value) is not dict:
         raise InvalidRequest(where, "must be an object")
@@ -339,9 +344,17 @@ def _care_day(value: Any, i: int, previous: dt.date | None, service_date: dt.dat
     for key, amount in value.items():
         if key == "date":
             continue
-        if type(key) is not str or not _CODE_RE.fullmatch(key):
-            raise InvalidRequest(f"{where}.{key}", "is not an item name such as 'bed'")
-        items[key] = parse_amount(amount, f"{where}.{key}")
+        if key not in _ITEM_NAMES:
+            if type(key) is not str or not _CODE_RE.fullmatch(key):
+                raise InvalidRequest(f"{where}.{key}", "is not an item name such as 'bed'")
+            if len(_ITEM_NAMES) < 64:
+                _ITEM_NAMES.add(key)
+        parsed = amounts.get(amount) if type(amount) is str else None
+        if parsed is None:
+            parsed = parse_amount(amount, f"{where}.{key}")
+            if type(amount) is str:
+                amounts[amount] = parsed
+        items[key] = parsed
     return CareDay(day, items)
 
 
@@ -372,8 +385,9 @@ def _long_term_care_request(data: dict, person: dict, region: str, benefit: str,
         raise InvalidRequest("care.days", f"holds at most {CARE_MAX_DAYS} days (one claim month)")
     parsed: list[CareDay] = []
     previous = None
+    amounts: dict[str, Decimal] = {}
     for i, value in enumerate(days):
-        day = _care_day(value, i, previous, service_date)
+        day = _care_day(value, i, previous, service_date, amounts)
         parsed.append(day)
         previous = day.date
     zero = Decimal("0.00")

@@ -142,7 +142,7 @@ def test_body_must_be_an_object(body):
 
 @pytest.mark.parametrize(
     "benefit",
-    ["special_disease", "chronic", "special_drug", "long_term_care"],
+    ["special_disease", "chronic", "special_drug"],
 )
 def test_contract_benefits_not_implemented_yet(benefit):
     """Contract benefits other than inpatient and day surgery are refused as not available yet."""
