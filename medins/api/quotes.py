@@ -18,14 +18,6 @@ _EXAMPLE = {
     "flags": [],
 }
 
-_LONG_TERM_CARE_EXAMPLE = {
-    "region": "220100", "benefit": "long_term_care", "service_date": "2021-06-01",
-    "person": {"category": "adult", "birth_date": "1934-06-16"},
-    "institution": {"level": "care_home"},
-    "care": {"adl_score": 70,
-             "days": [{"date": "2021-06-01", "bed": "40.00", "nursing": "45.00", "supplies": "5.00", "other": "0.00"}]},
-}
-
 _Money = serializers.CharField
 
 
@@ -45,10 +37,10 @@ class QuoteView(APIView):
                 "person": serializers.DictField(),
                 "institution": serializers.DictField(),
                 "bill": serializers.DictField(child=_Money(), required=False),  # every benefit but long_term_care
+                "care": serializers.DictField(required=False, help_text="long_term_care: {adl_score, days}"),
                 "year_to_date": serializers.DictField(required=False),
                 "flags": serializers.ListField(child=serializers.CharField(), required=False),
                 "programme": serializers.CharField(required=False),
-                "care": serializers.DictField(required=False),  # long_term_care: {adl_score, days}
             },
         ),
         responses={
@@ -68,8 +60,7 @@ class QuoteView(APIView):
             ),
             400: inline_serializer("QuoteError", {"error": serializers.DictField()}),
         },
-        examples=[OpenApiExample("Changchun inpatient", value=_EXAMPLE, request_only=True),
-                  OpenApiExample("Changchun long-term care", value=_LONG_TERM_CARE_EXAMPLE, request_only=True)],
+        examples=[OpenApiExample("Changchun inpatient", value=_EXAMPLE, request_only=True)],
         tags=["quotes"],
     )
     def post(self, request):

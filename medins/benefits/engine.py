@@ -18,8 +18,8 @@ _BENEFITS = {
     "accident": compute_accident,
     "maternity": compute_maternity,
     "outpatient_pool": compute_outpatient_pool,
-    "long_term_care": compute_long_term_care,
 }
+_BENEFITS["long_term_care"] = compute_long_term_care
 
 
 def compute(req: QuoteRequest, policy: PolicySnapshot) -> QuoteResult:

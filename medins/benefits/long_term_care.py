@@ -61,7 +61,7 @@ from typing import Any, NamedTuple
 from . import care_scales, params
 from .errors import InvalidParameter, InvalidRequest
 from .policy import PolicySnapshot
-from .request import QuoteRequest
+from .request import CareQuoteRequest, QuoteRequest
 from .result import FUND, PERSONAL, Line, QuoteResult
 from .rounding import ZERO, money_str, round_money
 
@@ -281,9 +281,9 @@ def _rate_text(rate: Decimal) -> Decimal:
 
 def compute_long_term_care(req: QuoteRequest, policy: PolicySnapshot) -> QuoteResult:
     terms = care_terms(policy)
+    if not isinstance(req, CareQuoteRequest) or req.care is None or req.birth_date is None:
+        raise InvalidRequest("care", "is required for long_term_care")  # the request parser guarantees it
     care = req.care
-    if care is None or req.birth_date is None:  # the request parser guarantees both
-        raise InvalidRequest("care", "is required for long_term_care")
     score = care.adl_score
     if score is not None:
         care_scales.BARTHEL.check_score(score, "care.adl_score")

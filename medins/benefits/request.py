@@ -29,7 +29,6 @@ BENEFITS = (
     "long_term_care",
 )
 IMPLEMENTED_BENEFITS = frozenset({"inpatient", "day_surgery", "accident", "maternity", "outpatient_pool"})
-IMPLEMENTED_BENEFITS |= {"long_term_care"}
 CATEGORIES = frozenset({"adult", "minor", "student", "college_student", "newborn"})
 FLAGS = frozenset(
     {
@@ -49,9 +48,7 @@ _WHERE_TREATED_FLAGS = frozenset(
 _TOP_KEYS = frozenset(
     {"region", "benefit", "service_date", "person", "institution", "bill", "year_to_date", "flags", "programme", "delivery"}
 )
-_TOP_KEYS |= {"care"}  # long-term care (see the end of this module)
 _PERSON_KEYS = frozenset({"category"})
-_PERSON_KEYS |= {"birth_date"}  # long-term care: age on each day
 _INSTITUTION_KEYS = frozenset({"level"})
 _BILL_KEYS = ("class_a", "class_b", "class_c")
 _YTD_AMOUNT_KEYS = ("fund_paid", "covered_personal", "catastrophic_paid", "fixed_copay_paid", "eligible_counted",
@@ -102,8 +99,6 @@ class QuoteRequest:
     flags: tuple[str, ...] = ()
     programme: str | None = None
     delivery: str | None = None  # maternity: the kind of delivery (lump-sum key)
-    birth_date: dt.date | None = None  # person.birth_date (long-term care: age in completed years on each day)
-    care: CareClaim | None = None  # long-term care: the assessment and the days of one claim period
 
 
 def parse_amount(value: Any, field: str) -> Decimal:
@@ -295,9 +290,14 @@ def _delivery(data: dict, benefit: str) -> str | None:
 # date, and care = {adl_score, days: [{date, <item>: amount, ...}]}. The item names are the
 # policy's (checked by medins/benefits/long_term_care.py); here only their shape is.
 
+IMPLEMENTED_BENEFITS |= {"long_term_care"}
+_TOP_KEYS |= {"care"}
+_PERSON_KEYS |= {"birth_date"}  # age on each day
 CARE_MAX_DAYS = 31
 _CARE_KEYS = frozenset({"adl_score", "days"})
-_NOT_FOR_CARE = ("bill", "flags", "programme", "delivery")
+# The top-level fields a long_term_care request may carry; every other known field (bill, flags,
+# programme, another benefit's own fields) is refused by name.
+_CARE_TOP_KEYS = frozenset({"region", "benefit", "service_date", "person", "institution", "year_to_date", "care"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +310,14 @@ class CareDay:
 class CareClaim:
     adl_score: int | None  # the Barthel total of the assessment valid for the period, None for none
     days: tuple[CareDay, ...]  # in date order, one calendar month at most
+
+
+@dataclass(frozen=True, slots=True)
+class CareQuoteRequest(QuoteRequest):
+    """A long_term_care request: no bill (zeros), the person's birth date and the care claim."""
+
+    birth_date: dt.date | None = None  # person.birth_date: age in completed years on each day
+    care: CareClaim | None = None  # the assessment and the days of one claim period
 
 
 def _iso_date(value: Any, field: str) -> dt.date:
@@ -363,9 +371,9 @@ def _long_term_care_request(data: dict, person: dict, region: str, benefit: str,
     if benefit != "long_term_care":
         field = "care" if "care" in data else "person.birth_date"
         raise InvalidRequest(field, "applies to the long_term_care benefit only")
-    for key in _NOT_FOR_CARE:
-        if key in data:
-            raise InvalidRequest(key, "does not apply to long_term_care (the costs are in care.days)")
+    extra = sorted(data.keys() - _CARE_TOP_KEYS)
+    if extra:
+        raise InvalidRequest(extra[0], "does not apply to long_term_care (the costs are in care.days)")
     if "birth_date" not in person:
         raise InvalidRequest("person.birth_date", "is required for long_term_care (age on each day)")
     birth_date = _iso_date(person["birth_date"], "person.birth_date")
@@ -391,5 +399,5 @@ def _long_term_care_request(data: dict, person: dict, region: str, benefit: str,
         parsed.append(day)
         previous = day.date
     zero = Decimal("0.00")
-    return QuoteRequest(region, benefit, service_date, category, level, Bill(zero, zero, zero),
-                        _year_to_date(data), birth_date=birth_date, care=CareClaim(score, tuple(parsed)))
+    return CareQuoteRequest(region, benefit, service_date, category, level, Bill(zero, zero, zero),
+                            _year_to_date(data), birth_date=birth_date, care=CareClaim(score, tuple(parsed)))

@@ -143,7 +143,7 @@ def test_loaded_data_changelists_and_filters(superuser_client, reference_data, d
 
 def test_parameter_list_marks_a_local_edit(superuser_client, policy_parameter_factory):
     policy_parameter_factory(key="outpatient_pool.rate", value="0.55", loaded_value="0.50")
-    # searched: the shipped parameters fill more than the list's first page (100)
+    # searched: the shipped parameters fill more than one page of the list
     response = superuser_client.get(changelist("policyparameter"), {"q": "outpatient_pool.rate"})
     assert 'alt="True"' in response.content.decode()
 
