@@ -38,6 +38,11 @@ ADL 10 items + cognition 4 + sensory/communication 3, grades 0–5 by a combinat
 ``long_term_care.assessment_scale`` (a parameter) names the scale new assessments use on a
 date (`scale_in_force`).
 
+Use (carecare): ``sc = scale(assessment.scale_version); score = sc.score(item_values)`` (refuses a
+bad item by name), then ``benefit_grade(policy_in_force(region=..., date=assessment_date),
+sc.version, score)``; the form's choices are ``sc.item(code).choices()``, labels
+``item.label.localized()``.
+
 Decisions (DOMAIN.md §7 is silent):
 - Item values are whole numbers; a value that is not one of the item's allowed values, a
   missing item and an unknown item are each refused naming the item (`ParseError`, field = the
@@ -108,7 +113,7 @@ class Scale:
     kind: str = "score"
     bands_parameter: str | None = None  # kind "score": the policy's band table
     grade_map_parameter: str | None = None  # kind "level": the policy's level -> benefit grade map
-    _by_code: dict = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+    _by_code: dict = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
 
     def __post_init__(self):
         object.__setattr__(self, "_by_code", {item.code: item for item in self.items})

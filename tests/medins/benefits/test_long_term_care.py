@@ -406,3 +406,12 @@ def test_more_days_never_mean_less_fund(days, extra, birth, score):
     before = Decimal(quote(request(days, birth_date=birth, adl_score=score))["fund"])
     after = Decimal(quote(request(more, birth_date=birth, adl_score=score))["fund"])
     assert after >= before
+
+
+def test_the_batch_path_gives_the_contracts_figures():
+    """care_terms + care_split (carecare's monthly batch, bench/care_quote.py) = the contract path (LTC-E5)."""
+    from medins.benefits.long_term_care import care_split
+
+    costs = {"bed": Decimal("40.00"), "nursing": Decimal("45.00"), "supplies": Decimal("5.00"), "other": Decimal("0.00")}
+    groups = care_split(care_terms(POLICY), birth_date=dt.date(1931, 6, 16), grade=None, days=[(d, costs) for d in JUNE])
+    assert [(g.name, str(g.fund), len(g.dates)) for g in groups] == [("aged", "756.00", 15), ("aged_bed_fee", "300.00", 15)]
