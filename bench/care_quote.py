@@ -122,6 +122,7 @@ def main():
     n_days = sum(len(c["days"]) for c in claims)
     print(f"machine: {os.cpu_count()} cores; June 2021: {args.homes} homes × {args.residents} residents, {n_days:,} billed days")
 
+    cpu0 = time.process_time()
     start = time.perf_counter()
     requests, refused = check_and_split(claims)
     checked = time.perf_counter() - start
@@ -149,7 +150,9 @@ def main():
     batch = time.perf_counter() - start
     assert batch_fund == fund, (batch_fund, fund)
     print(f"3. engine batch path (care_terms + care_split):      {batch:6.2f} s")
-    print(f"month checked + computed (1 + 2): {checked + contract:.2f} s  (target < 10 s)")
+    cpu = time.process_time() - cpu0
+    print(f"month checked + computed (1 + 2): {checked + contract:.2f} s wall  (target < 10 s); "
+          f"CPU time of 1 + 2 + 3: {cpu:.2f} s (wall times swell on a shared machine)")
 
 
 if __name__ == "__main__":
