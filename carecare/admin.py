@@ -521,3 +521,5 @@ if CareTimelineInline not in PersonAdmin.inlines:
     PersonAdmin.inlines = (*PersonAdmin.inlines, CareTimelineInline)
 
 __all__ = ["AssessmentAdmin", "CareStayAdmin", "CareTimelineInline", "Person", "RequestedBy"]
+
+from . import admin_claims  # noqa: E402,F401  (monthly care claims: registers their admin pages)

@@ -24,7 +24,7 @@ from medins.parsing import max_length, parse_date, parse_text, today
 
 from . import selectors
 from .errors import CareError, NotPermitted
-from .models import Assessment, RequestedBy
+from .models import Assessment, CareClaim, CareClaimLine, RequestedBy
 from .services.assessments import assessment_request
 
 
@@ -128,3 +128,147 @@ class AssessmentDetailView(APIView):
     @extend_schema(operation_id="care_assessments_retrieve", responses={200: AssessmentSerializer}, tags=["care"])
     def get(self, request, pk: int):
         return Response(AssessmentSerializer(get_object_or_404(_visible(request.user), pk=pk)).data)
+
+
+# ------------------------------------------------------------------------------ monthly claims
+
+
+class CanSendClaims(BasePermission):
+    """POST needs carecare.add_careclaim, GET carecare.view_careclaim; a care home's operator then
+    sees its own home's claims only (another home's claim is a 404)."""
+
+    def has_permission(self, request, view):
+        perm = "carecare.view_careclaim" if request.method in ("GET", "HEAD", "OPTIONS") else "carecare.add_careclaim"
+        return bool(request.user and request.user.has_perm(perm))
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    number = serializers.CharField()
+    care_home = serializers.CharField(source="care_home.code")
+    month = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CareClaim
+        fields = ["id", "number", "care_home", "month", "state", "sends", "received_at", "residents", "days_billed",
+                  "days_refused", "total", "fund", "personal", "refused_amount", "rejection_reason"]
+
+    def get_month(self, obj) -> str:
+        return f"{obj.month:%Y-%m}"
+
+
+class ClaimLineSerializer(serializers.ModelSerializer):
+    """One resident's result: the days paid and refused (each refused day with its reason, in the
+    reader's language — Chinese by default) and the fund and personal shares."""
+
+    id_number = serializers.SerializerMethodField()
+    refused = serializers.SerializerMethodField()
+    flagged = serializers.SerializerMethodField()
+    line_refusal = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CareClaimLine
+        fields = ["id_number", "days_billed", "days_paid", "days_refused", "total", "fund", "personal", "refused_amount",
+                  "line_refusal", "refused", "flagged", "groups"]
+
+    def get_id_number(self, obj) -> str:
+        return obj.id_number[:6] + "*" * 8 + obj.id_number[-4:] if len(obj.id_number) == 18 else obj.id_number
+
+    def get_refused(self, obj) -> list:
+        from .claim_checks import reason_text
+
+        return [{"date": d["date"], "reason": d["refused"], "message": reason_text(d["refused"])}
+                for d in obj.days if d.get("refused")]
+
+    def get_flagged(self, obj) -> list:
+        from .claim_checks import reason_text
+
+        return [{"date": d["date"], "flag": d["flag"], "message": reason_text(d["flag"])} for d in obj.days if d.get("flag")]
+
+    def get_line_refusal(self, obj) -> str:
+        from .claim_checks import reason_text
+
+        return reason_text(obj.line_refusal) if obj.line_refusal else ""
+
+
+class ClaimDetailSerializer(ClaimSerializer):
+    lines = ClaimLineSerializer(many=True, read_only=True)
+
+    class Meta(ClaimSerializer.Meta):
+        fields = [*ClaimSerializer.Meta.fields, "lines"]
+
+
+def _claims(user):
+    return selectors.claims_for(user).select_related("care_home").order_by("-month", "-pk")
+
+
+class ClaimsView(APIView):
+    permission_classes = [CanSendClaims]
+
+    @extend_schema(
+        operation_id="care_claims_create",
+        request=inline_serializer("CareClaimRequest", {
+            "month": serializers.CharField(help_text="YYYY-MM"),
+            "residents": serializers.ListField(child=serializers.DictField(), help_text=(
+                '[{"id_number": "...", "days": [{"date": "2021-06-01", "bed": "40.00", "nursing": "45.00", '
+                '"supplies": "5.00", "other": "0.00"}]}]')),
+            "care_home": serializers.DictField(required=False, help_text="{region, code}: agency users only")}),
+        responses={201: ClaimDetailSerializer, 200: ClaimDetailSerializer,
+                   400: inline_serializer("CareClaimError", {"error": serializers.DictField()}),
+                   403: inline_serializer("CareClaimRefused", {"error": serializers.DictField()}),
+                   409: inline_serializer("CareClaimConflict", {"error": serializers.DictField()})},
+        tags=["care"],
+    )
+    def post(self, request):
+        """Send a month's claim of the home (one per home and month). 201: received; 200 with
+        "outcome": "unchanged" (the same claim again: nothing changed) or "replaced" (a corrected
+        claim before checking, or after rejection); 409 when the month's claim is already checked."""
+        from .claim_checks import month_of
+        from .errors import ClaimConflict
+        from .services.claims import care_claim_receive
+
+        try:
+            if not isinstance(request.data, dict):
+                raise InvalidRequest("body", "must be a JSON object")
+            home = _home(request)
+            if home is None:
+                raise InvalidRequest("care_home", "is required")
+            month = month_of(request.data.get("month"))
+            claim, outcome = care_claim_receive(acting_user=request.user, care_home=home, month=month,
+                                                residents=request.data.get("residents"))
+        except NotPermitted as exc:
+            return Response({"error": exc.as_dict()}, status=status.HTTP_403_FORBIDDEN)
+        except ClaimConflict as exc:
+            return Response({"error": exc.as_dict()}, status=status.HTTP_409_CONFLICT)
+        except (CareError, QuoteError) as exc:
+            return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
+        claim = _claims(request.user).prefetch_related("lines").get(pk=claim.pk)
+        body = {**ClaimDetailSerializer(claim).data, "outcome": outcome}
+        return Response(body, status=status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK)
+
+    @extend_schema(operation_id="care_claims_list", responses={200: page_of(ClaimSerializer)}, tags=["care"])
+    def get(self, request):
+        """The claims the account may see (a care home: its own), newest month first, paginated;
+        ?month=2021-06 and ?state=approved to filter."""
+        from .claim_checks import month_of
+
+        qs = _claims(request.user)
+        if state := request.query_params.get("state"):
+            qs = qs.filter(state=state)
+        if month := request.query_params.get("month"):
+            try:
+                qs = qs.filter(month=month_of(month))
+            except QuoteError as exc:
+                return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(ClaimSerializer(page, many=True).data)
+
+
+class ClaimDetailView(APIView):
+    permission_classes = [CanSendClaims]
+
+    @extend_schema(operation_id="care_claims_retrieve", responses={200: ClaimDetailSerializer}, tags=["care"])
+    def get(self, request, pk: int):
+        """A claim's state and each resident's result (days paid and refused with the reason, fund,
+        personal). Another home's claim is a 404."""
+        return Response(ClaimDetailSerializer(get_object_or_404(_claims(request.user).prefetch_related("lines"), pk=pk)).data)

@@ -56,3 +56,47 @@ class ConcurrentChange(CareError):
 
 class InvalidStay(CareError):
     code = "invalid_stay"
+
+
+class InvalidClaim(CareError):
+    """A claim that cannot be read (bad values, days outside the month): nothing is written; the
+    `errors` list every problem with its row (resident / file line) and field."""
+
+    code = "invalid_claim"
+
+    def __init__(self, message: str, *, field: str | None = None, errors: list | None = None):
+        super().__init__(message, field=field)
+        self.errors = errors or []
+
+    def as_dict(self) -> dict:
+        out = super().as_dict()
+        if self.errors:
+            out["errors"] = self.errors
+        return out
+
+
+class ClaimConflict(CareError):
+    """Another claim for a home and month that is already checked or decided."""
+
+    code = "claim_conflict"
+
+
+class InvalidClaimTransition(CareError):
+    code = "invalid_transition"
+
+    def __init__(self, claim, to_state: str, *, why: str = ""):
+        from .models import CareClaimState
+
+        to_label = CareClaimState(to_state).label if to_state in CareClaimState.values else to_state
+        super().__init__(_("Claim %(number)s is %(state)s: it cannot become %(to)s.")
+                         % {"number": claim.number, "state": claim.get_state_display(), "to": to_label})
+        self.from_state = claim.state
+        self.to_state = to_state
+        self.why = why
+
+
+class Recalculated(CareError):
+    """At approval the claim's facts or figures had changed: the new figures are saved, the claim
+    stays checked, and the approver looks again."""
+
+    code = "recalculated"

@@ -273,3 +273,181 @@ class StayAbsence(models.Model):
 
     def covers(self, day) -> bool:
         return self.from_date <= day and (self.to_date is None or day < self.to_date)
+
+
+# ---------------------------------------------------------------------------------------- monthly claims
+
+
+class CareClaimState(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    CHECKED = "checked", _("Checked")
+    APPROVED = "approved", _("Approved")
+    PAYMENT_ORDERED = "payment_ordered", _("Payment ordered")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ClaimSource(models.TextChoices):
+    API = "api", _("API")
+    UPLOAD = "upload", _("File upload")
+
+
+class CareClaim(models.Model):
+    """A care home's monthly claim (照护费用月度结算申报, DOMAIN.md §7): one per home and month.
+
+    Idempotent on (care home, month) and on its content (``content_digest``, a SHA-256 of the
+    normalised residents and days): the same claim sent again changes nothing; a *different*
+    claim for the same month replaces the lines while the claim is still ``received`` (a
+    corrected resend before checking) or after it was ``rejected``; once checked it is refused
+    (carecare.services.claims). The amounts are the sums of the lines, written by the services.
+    """
+
+    care_home = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="care_claims",
+                                  verbose_name=_("care home"), limit_choices_to=CARE_HOME_CHOICES)
+    month = models.DateField(_("month"), help_text=_("The first day of the month claimed."))
+    state = models.CharField(_("state"), max_length=20, choices=CareClaimState.choices, default=CareClaimState.RECEIVED)
+    source = models.CharField(_("sent by"), max_length=10, choices=ClaimSource.choices, default=ClaimSource.API)
+    content_digest = models.CharField(_("content digest"), max_length=64, editable=False)
+    sends = models.PositiveSmallIntegerField(_("times sent with new content"), default=1)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("received from"))
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("checked by"))
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("approved by"))
+    state_changed_at = models.DateTimeField(_("state changed at"), null=True, blank=True)
+    rejection_reason = models.TextField(_("rejection reason"), blank=True)
+    policy_version = models.CharField(_("policy version"), max_length=40, blank=True)
+    residents = models.PositiveIntegerField(_("residents"), default=0)
+    days_billed = models.PositiveIntegerField(_("days billed"), default=0)
+    days_refused = models.PositiveIntegerField(_("days refused"), default=0)
+    total = models.DecimalField(_("billed"), max_digits=14, decimal_places=2, default=0)
+    fund = models.DecimalField(_("fund pays"), max_digits=14, decimal_places=2, default=0)
+    personal = models.DecimalField(_("residents pay"), max_digits=14, decimal_places=2, default=0)
+    refused_amount = models.DecimalField(_("refused amount"), max_digits=14, decimal_places=2, default=0)
+    payment_order = models.ForeignKey("claims.PaymentOrder", on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="+", verbose_name=_("payment order"))
+    history = HistoricalRecords(excluded_fields=["content_digest"])
+
+    class Meta:
+        ordering = ["-month", "care_home", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["care_home", "month"], name="care_claim_one_per_home_month"),
+                       models.CheckConstraint(condition=Q(month__day=1), name="care_claim_month_first_day")]
+        indexes = [models.Index(fields=["state", "month"], name="care_claim_state_month")]
+        permissions = [("approve_careclaim", _("Can approve monthly care claims"))]
+        verbose_name = _("monthly care claim")
+        verbose_name_plural = _("monthly care claims")
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"HL{self.pk:08d}" if self.pk else "HL—"
+
+
+class CareClaimTransition(models.Model):
+    """Who moved the care claim from which state to which, when and why (medins.workflow.Record)."""
+
+    claim = models.ForeignKey(CareClaim, on_delete=models.CASCADE, related_name="transitions",
+                              verbose_name=_("monthly care claim"))
+    from_state = models.CharField(_("from"), max_length=20, choices=CareClaimState.choices, blank=True)
+    to_state = models.CharField(_("to"), max_length=20, choices=CareClaimState.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    reason = models.TextField(_("why"), blank=True)
+
+    class Meta:
+        ordering = ["claim", "at", "pk"]
+        verbose_name = _("care claim transition")
+        verbose_name_plural = _("care claim transitions")
+
+    def __str__(self):
+        return f"{self.from_state or '∅'} → {self.to_state}"
+
+
+class CareClaimLine(models.Model):
+    """One resident of a monthly claim: the days billed with their costs by item, and the result.
+
+    ``days`` holds each billed day as sent, ``{"date", "bed", "nursing", "supplies", "other"}`` with
+    ``"refused": <reason code>`` on a day the checks refused (carecare.checks.REASONS: the
+    reason in Chinese) and ``"flag"`` on a paid day worth a look (no rule of §7 applies). ``groups``
+    are the engine's rule groups of the payable days (rule, days, covered, fund). fund + personal
+    = the payable days' costs; refused_amount = the refused days' costs (the fund pays none of it).
+    """
+
+    claim = models.ForeignKey(CareClaim, on_delete=models.CASCADE, related_name="lines",
+                              verbose_name=_("monthly care claim"))
+    person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="care_claim_lines", verbose_name=_("insured person"))
+    id_number = models.CharField(_("ID number as sent"), max_length=18)
+    days = models.JSONField(_("days"), default=list)
+    groups = models.JSONField(_("computation"), default=list, blank=True)
+    line_refusal = models.CharField(_("refusal of the whole line"), max_length=30, blank=True)
+    days_billed = models.PositiveSmallIntegerField(_("days billed"), default=0)
+    days_paid = models.PositiveSmallIntegerField(_("days payable"), default=0)
+    days_refused = models.PositiveSmallIntegerField(_("days refused"), default=0)
+    total = models.DecimalField(_("billed"), max_digits=14, decimal_places=2, default=0)
+    fund = models.DecimalField(_("fund pays"), max_digits=14, decimal_places=2, default=0)
+    personal = models.DecimalField(_("resident pays"), max_digits=14, decimal_places=2, default=0)
+    refused_amount = models.DecimalField(_("refused amount"), max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        ordering = ["claim", "pk"]
+        constraints = [models.UniqueConstraint(fields=["claim", "id_number"], name="care_claim_line_one_per_resident")]
+        verbose_name = _("care claim line")
+        verbose_name_plural = _("care claim lines")
+
+    def __str__(self):
+        return f"{self.claim_id}: {self.id_number[:6]}…"
+
+
+class CareClaimUpload(models.Model):
+    """A claim file uploaded in the admin: checked first (preview, nothing written), then confirmed
+    once (the claim is received from the stored rows, exactly what was previewed)."""
+
+    care_home = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="care_claim_uploads",
+                                  verbose_name=_("care home"), limit_choices_to=CARE_HOME_CHOICES)
+    month = models.DateField(_("month"))
+    filename = models.CharField(_("file name"), max_length=200)
+    rows = models.JSONField(_("rows"), default=list, editable=False)
+    status = models.CharField(_("status"), max_length=10, choices=[("checked", _("Checked, not imported yet")),
+                                                                    ("done", _("Imported"))], default="checked")
+    preview = models.JSONField(_("check result"), default=dict, blank=True)
+    result = models.JSONField(_("import result"), default=dict, blank=True)
+    claim = models.ForeignKey(CareClaim, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                              verbose_name=_("monthly care claim"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("uploaded by"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    imported_at = models.DateTimeField(_("imported at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+        verbose_name = _("care claim file")
+        verbose_name_plural = _("care claim files")
+
+    def __str__(self):
+        return self.filename
+
+    @property
+    def report(self) -> dict:
+        return self.result or self.preview
+
+
+class CareClaimReminder(models.Model):
+    """The monthly reminder (a job): the care homes with residents that have not sent a month's
+    claim, as found on ``checked_at`` (re-running the job for the month updates the row)."""
+
+    month = models.DateField(_("month"), unique=True)
+    homes = models.JSONField(_("homes without a claim"), default=list)
+    home_count = models.PositiveIntegerField(_("homes without a claim"), default=0)
+    checked_at = models.DateTimeField(_("checked at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-month"]
+        verbose_name = _("missing care claims (monthly reminder)")
+        verbose_name_plural = _("missing care claims (monthly reminders)")
+
+    def __str__(self):
+        return f"{self.month:%Y-%m}: {self.home_count}"

@@ -233,3 +233,67 @@ def person_timeline(person_id: int) -> list[dict]:
         events.append({"date": s.admitted_on, "kind": "stay", "obj": s})
     events.sort(key=lambda e: (e["date"], e["kind"]))
     return events
+
+
+# ------------------------------------------------------------------------------ monthly claims
+
+
+def claim_facts(*, id_numbers: Iterable[str], year: int, month: int) -> dict:
+    """What a month's claim checks need of its residents, by ID number (claim_checks.PersonFacts):
+    persons, coverage periods, care days (stays, absences, deaths), inpatient cases and the
+    assessments in force — a fixed number of set-based queries per chunk of CHUNK persons
+    whatever the number of residents or days (tests pin it)."""
+    from claims.models import Benefit, Case
+    from claims.workflow import CaseState
+    from enrollment.models import CoveragePeriod, CoverageStatus, Person
+
+    from .claim_checks import PersonFacts, intervals_index
+
+    first, end = month_bounds(year, month)
+    persons: dict[str, tuple[int, dt.date]] = {}
+    numbers = sorted(set(id_numbers))
+    for start in range(0, len(numbers), CHUNK):
+        for pk, number, birth in (Person.objects.filter(id_number__in=numbers[start:start + CHUNK])
+                                  .values_list("pk", "id_number", "birth_date")):
+            persons[number] = (pk, birth)
+    ids = sorted(pk for pk, _birth in persons.values())
+    covered: dict[int, tuple] = {}
+    inpatient: dict[int, tuple] = {}
+    days: dict[int, list] = {}
+    periods: dict[int, list] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        covered.update(intervals_index(
+            CoveragePeriod.objects.filter(person_id__in=chunk, status=CoverageStatus.ACTIVE, covered_from__lt=end,
+                                          covered_to__gte=first).values_list("person_id", "covered_from", "covered_to")))
+        inpatient.update(intervals_index(
+            Case.objects.filter(person_id__in=chunk, case_type__benefit=Benefit.INPATIENT, service_from__lt=end,
+                                service_to__gte=first).exclude(state__in=(CaseState.REJECTED, CaseState.WITHDRAWN))
+            .values_list("person_id", "service_from", "service_to")))
+        days.update(care_days(person_ids=chunk, year=year, month=month))
+        periods.update(assessment_periods(person_ids=chunk, first=first, end=end))
+    return {number: PersonFacts(pk, birth, covered.get(pk, ()), {d.date: d for d in days.get(pk, ())},
+                                inpatient.get(pk, ()), tuple(periods.get(pk, ())))
+            for number, (pk, birth) in persons.items()}
+
+
+def claims_for(user) -> QuerySet:
+    """Monthly care claims a user may see: all for agency users, a care home's own only."""
+    from .models import CareClaim
+
+    qs = CareClaim.objects.all()
+    home = operator_home_id(user)
+    return qs if home is None else qs.filter(care_home_id=home)
+
+
+def homes_without_claim(*, month: dt.date) -> list[dict]:
+    """The designated care homes that had residents in the month (a stay covering one of its days)
+    and have sent no claim for it — the monthly reminder's list (two queries)."""
+    from .models import CareClaim
+
+    first, end = month_bounds(month.year, month.month)
+    with_residents = CareStay.objects.filter(admitted_on__lt=end).filter(
+        Q(ended_on__isnull=True) | Q(ended_on__gt=first)).values("care_home_id")
+    sent = CareClaim.objects.filter(month=first).values("care_home_id")
+    return [{"id": pk, "code": code, "name": name} for pk, code, name in
+            care_homes().filter(pk__in=with_residents).exclude(pk__in=sent).order_by("code").values_list("pk", "code", "name")]

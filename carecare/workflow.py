@@ -58,3 +58,50 @@ QUEUES: dict[str, tuple[str, tuple[str, ...]]] = {
     "to_approve": (_("To approve"), (S.UNDER_REVIEW,)),
     "closed": (_("Decided"), (S.APPROVED, S.REJECTED, S.SUPERSEDED)),
 }
+
+
+# ------------------------------------------------------------------------------ monthly care claims
+
+from .models import CareClaimState  # noqa: E402  (kept beside its table)
+
+C = CareClaimState
+
+# received → checked (a clerk) → approved (a second clerk: four eyes) → payment ordered | rejected.
+# A corrected resend before checking, and a resend after rejection, receive the claim again
+# (received → received, rejected → received): one claim per home and month, every send recorded.
+CLAIM_TRANSITIONS: dict[tuple[str, str], str] = {
+    ("", C.RECEIVED): "care_claim_receive",
+    (C.RECEIVED, C.RECEIVED): "care_claim_receive",
+    (C.REJECTED, C.RECEIVED): "care_claim_receive",
+    (C.RECEIVED, C.CHECKED): "care_claim_check",
+    (C.CHECKED, C.APPROVED): "care_claim_approve",
+    (C.APPROVED, C.PAYMENT_ORDERED): "care_claim_order_payment",
+    (C.RECEIVED, C.REJECTED): "care_claim_reject",
+    (C.CHECKED, C.REJECTED): "care_claim_reject",
+}
+
+
+def _claim_refuse(claim, to_state: str, why: str) -> Exception:
+    from .errors import InvalidClaimTransition
+
+    return InvalidClaimTransition(claim, to_state, why=why)
+
+
+def _claim_stale(claim, to_state: str) -> Exception:
+    from .errors import ConcurrentChange
+
+    return ConcurrentChange(_("The claim was changed by someone else; reload it."))
+
+
+CARE_CLAIMS = Workflow(
+    name="care claim", transitions=CLAIM_TRANSITIONS,
+    record=Record(model="carecare.CareClaimTransition", subject="claim", actor="actor", reason="reason"),
+    refuse=_claim_refuse, stale=_claim_stale, guard="carecare.services.claims.care_claim_guard",
+)
+
+CLAIM_QUEUES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "to_check": (_("To check"), (C.RECEIVED,)),
+    "to_approve": (_("To approve"), (C.CHECKED,)),
+    "to_pay": (_("Approved, payment not ordered"), (C.APPROVED,)),
+    "closed": (_("Decided"), (C.PAYMENT_ORDERED, C.REJECTED)),
+}

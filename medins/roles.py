@@ -86,12 +86,16 @@ ACTIONS: dict[str, Action] = {
                                                                                       "carecare.change_stayabsence")),
     "assess_care": Action(_("Record long-term care assessments (assessor)"), (
         "carecare.assess_assessment", "carecare.view_assessment", "carecare.view_assessmenttransition")),
-    "approve_care": Action(_("Approve long-term care assessments"), ("carecare.approve_assessment",)),
+    "approve_care": Action(_("Approve long-term care assessments and monthly care claims"), (
+        "carecare.approve_assessment", "carecare.approve_careclaim")),
     # a care home's operator: requests assessments and records its residents' stays (own home only)
-    "care_home": Action(_("Request assessments and record stays for the own care home"), (
+    "care_home": Action(_("Request assessments, record stays and send monthly claims for the own care home"), (
         "carecare.add_assessment", "carecare.view_assessment", "carecare.view_assessmenttransition",
         "carecare.add_carestay", "carecare.change_carestay", "carecare.view_carestay", "carecare.add_stayabsence",
-        "carecare.change_stayabsence", "carecare.view_stayabsence")),
+        "carecare.change_stayabsence", "carecare.view_stayabsence",
+        # monthly claims of its own home (API and the admin's upload with preview)
+        "carecare.add_careclaim", "carecare.view_careclaim", "carecare.view_careclaimline",
+        "carecare.view_careclaimtransition", "carecare.add_careclaimupload", "carecare.view_careclaimupload")),
     # money
     "approve_cases": Action(_("Approve reimbursement cases"), (APPROVE_CASE,)),
     "import_bank_results": Action(_("Import the bank's payment result file"), (IMPORT_BANK_RESULT,)),
@@ -167,6 +171,10 @@ ADMIN_VIEWS: dict[str, tuple[str, ...]] = {
     "admin:carecare_assessment_act": ("carecare.view_assessment",),
     "admin:carecare_assessment_notice": ("carecare.view_assessment",),
     "admin:carecare_carestay_act": ("carecare.change_carestay",),
+    # each step checks its own permission too (check / approve): carecare.admin_claims.CLAIM_ACTIONS
+    "admin:carecare_careclaim_act": ("carecare.view_careclaim",),
+    "admin:carecare_careclaimupload_upload": ("carecare.add_careclaim",),
+    "admin:carecare_careclaimupload_confirm": ("carecare.view_careclaimupload", "carecare.add_careclaim"),
 }
 # The case page's transition buttons (admin:claims_case_act, action=<name>): extra permissions.
 CASE_TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -220,6 +228,8 @@ ENDPOINTS: dict[str, dict[str, tuple[str, ...]]] = {
     # a care home's operator requests for, and sees, its own home only (object-level, carecare.selectors)
     "v1:care-assessments": {"GET": ("carecare.view_assessment",), "POST": ("carecare.add_assessment",)},
     "v1:care-assessment-detail": {"GET": ("carecare.view_assessment",)},
+    "v1:care-claims": {"GET": ("carecare.view_careclaim",), "POST": ("carecare.add_careclaim",)},
+    "v1:care-claim-detail": {"GET": ("carecare.view_careclaim",)},
     "portal:login": {"GET": ("public",)},
     "portal:logout": {"POST": ("public",)},
     "portal:home": _SCHOOL,
