@@ -31,6 +31,8 @@ SCHEDULES: tuple[Schedule, ...] = (
              "Resume settlement runs whose worker vanished (no heartbeat for SETTLEMENT_RUN_STALE_MINUTES)."),
     Schedule("care assessments expiring", "carecare.assessments_expiring", {"minute": "0", "hour": "6"},
              "List approved long-term care assessments expiring within 60 days for re-assessment."),
+    Schedule("care claims reminder", "carecare.care_claims_reminder", {"minute": "0", "hour": "7", "day_of_month": "6"},
+             "List the care homes with residents that have not sent last month's long-term care claim."),
 )
 
 
