@@ -77,7 +77,7 @@ def care_demo_ensure(*, acting_user) -> dict:
             home.bank_account, home.bank_account_name = BANK[code]
             home.save(update_fields=["bank_account", "bank_account_name"])
     created = 0
-    for key, code, birth, seq, name, score, _what in RESIDENTS:
+    for key, code, _birth, _seq, name, score, _what in RESIDENTS:
         person = Person.objects.filter(id_number=resident_id(key)).first()
         if person is not None:
             continue
