@@ -354,7 +354,7 @@ class CareClaimUploadAdmin(admin.ModelAdmin):
         if request.method != "POST":
             raise PermissionDenied
         upload = get_object_or_404(self.get_queryset(request), pk=pk)
-        if not request.user.has_perm(claim_services.RECEIVE):
+        if not (self.has_view_permission(request, upload) and request.user.has_perm(claim_services.RECEIVE)):
             raise PermissionDenied
         try:
             upload = claim_services.care_claim_upload_confirm(acting_user=request.user, upload=upload)

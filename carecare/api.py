@@ -229,10 +229,10 @@ class ClaimsView(APIView):
         try:
             if not isinstance(request.data, dict):
                 raise InvalidRequest("body", "must be a JSON object")
+            month = month_of(request.data.get("month"))  # the body first: a bad request is a 400 for anyone
             home = _home(request)
             if home is None:
                 raise InvalidRequest("care_home", "is required")
-            month = month_of(request.data.get("month"))
             claim, outcome = care_claim_receive(acting_user=request.user, care_home=home, month=month,
                                                 residents=request.data.get("residents"))
         except NotPermitted as exc:

@@ -157,6 +157,18 @@ def _build():
         valid_to=dt.date(2023, 6, 15))
     assessment.transitions.create(from_state="", to_state="requested", actor=root)
     CareStay.objects.create(person=person, care_home=clinic, admitted_on=dt.date(2021, 6, 1), created_by=root)
+    from carecare.models import CareClaim, CareClaimLine, CareClaimReminder, CareClaimUpload
+
+    care_claim = CareClaim.objects.create(care_home=clinic, month=dt.date(2021, 6, 1), content_digest="walk",
+                                          received_by=users["institution_operator"])
+    care_claim.transitions.create(from_state="", to_state="received", actor=users["institution_operator"])
+    CareClaimLine.objects.create(claim=care_claim, person=person, id_number=person.id_number,
+                                 days=[{"date": "2021-06-01", "bed": "40.00", "nursing": "0.00", "supplies": "0.00",
+                                        "other": "0.00", "refused": "not_resident"}])
+    CareClaimUpload.objects.create(care_home=clinic, month=dt.date(2021, 6, 1), filename="walk.csv",
+                                   preview={"errors": [{"row": 2, "field": "bed", "message": "walk"}]},
+                                   uploaded_by=users["institution_operator"])
+    CareClaimReminder.objects.create(month=dt.date(2021, 6, 1), homes=[], home_count=0)
 
     from django_celery_beat.models import (
         ClockedSchedule,
@@ -191,7 +203,7 @@ def _build():
     return {"root": root, "users": users, "case": case, "batch": batch, "person": person, "clinic": clinic,
             "notice": MaterialsNotice.objects.get(case=case), "attachment": Attachment.objects.get(case=case),
             "payment_import": PaymentImport.objects.get(), "upload": PoolUpload.objects.get(), "assessment": assessment,
-            "stay": CareStay.objects.get()}
+            "stay": CareStay.objects.get(), "care_claim": care_claim, "care_upload": CareClaimUpload.objects.get()}
 
 
 def _whos(data) -> list[Who]:
@@ -281,6 +293,8 @@ def _admin_urls(data):
         "admin:carecare_assessment_act": [data["assessment"].pk],
         "admin:carecare_assessment_notice": [data["assessment"].pk],
         "admin:carecare_carestay_act": [data["stay"].pk],
+        "admin:carecare_careclaim_act": [data["care_claim"].pk],
+        "admin:carecare_careclaimupload_confirm": [data["care_upload"].pk],
     }
     custom, undeclared = [], []
     for name, _pattern in _walk_patterns(get_resolver().url_patterns):
@@ -327,6 +341,7 @@ def _endpoint_urls(data):
         "portal:attachment": {"pk": data["case"].pk, "attachment_pk": data["attachment"].pk},
         "portal:notice": {"pk": data["notice"].pk},
         "v1:care-assessment-detail": {"pk": data["assessment"].pk},
+        "v1:care-claim-detail": {"pk": data["care_claim"].pk},
     }
     out = []
     for name, _pattern in _walk_patterns(get_resolver().url_patterns):
