@@ -136,6 +136,31 @@ def claim_parse(*, month: dt.date, residents, max_residents: int = 5000) -> list
     errors: list[dict] = []
     seen: set[str] = set()
     out = []
+    # A month's claim repeats the same few dates and amounts thousands of times: each distinct
+    # text is read once through medins.parsing (the checks are the parser's), then reused.
+    dates_read: dict = {}
+    amounts_read: dict = {}
+
+    def _date(value, lenient: bool) -> dt.date:
+        key = (value, lenient) if isinstance(value, str) else None
+        if key is not None and key in dates_read:
+            return dates_read[key]
+        day = parse_date(value, "date", earliest=month, latest=last, lenient=lenient)
+        if key is not None:
+            dates_read[key] = day
+        return day
+
+    def _amount(value, item: str) -> Decimal:
+        key = (value, item == "other") if isinstance(value, str) else None
+        if key is not None:
+            found = amounts_read.get(key)
+            if found is not None:
+                return found
+        amount = parse_money(value, item) if item != "other" else parse_money(value, item, default=ZERO)
+        if key is not None:
+            amounts_read[key] = amount
+        return amount
+
     for r, resident in enumerate(residents, start=1):
         if not isinstance(resident, dict):
             _error(errors, r, "residents", _("must be an object"))
@@ -161,9 +186,8 @@ def claim_parse(*, month: dt.date, residents, max_residents: int = 5000) -> list
                 _error(errors, row, "days", _("must be an object"))
                 continue
             try:
-                date = parse_date(day.get("date"), "date", earliest=month, latest=last, lenient="_line" in day)
-                items = {item: parse_money(day.get(item), item) if item != "other"
-                         else parse_money(day.get(item), item, default=ZERO) for item in ITEMS}
+                date = _date(day.get("date"), "_line" in day)
+                items = {item: _amount(day.get(item), item) for item in ITEMS}
             except ParseError as exc:
                 _error(errors, row, exc.field, exc.message.localized())
                 continue
@@ -221,7 +245,22 @@ def claim_digest(residents: list[ResidentIn]) -> str:
 
 def residents_of_lines(lines) -> list[ResidentIn]:
     """The residents and days as stored on a claim's lines (to check them again)."""
-    return [ResidentIn(line.id_number, [DayIn(dt.date.fromisoformat(d["date"]), {i: Decimal(d[i]) for i in ITEMS})
+    dates: dict[str, dt.date] = {}
+    amounts: dict[str, Decimal] = {}
+
+    def day_of(text):
+        found = dates.get(text)
+        if found is None:
+            found = dates[text] = dt.date.fromisoformat(text)
+        return found
+
+    def amount_of(text):
+        found = amounts.get(text)
+        if found is None:
+            found = amounts[text] = Decimal(text)
+        return found
+
+    return [ResidentIn(line.id_number, [DayIn(day_of(d["date"]), {i: amount_of(d[i]) for i in ITEMS})
                                         for d in line.days]) for line in lines]
 
 
@@ -299,7 +338,9 @@ def evaluate_line(resident: ResidentIn, facts: PersonFacts | None, *, home_id: i
     payable: dict[dt.date, dict[str, Decimal]] = {}
     for d in resident.days:
         cost = d.items["bed"] + d.items["nursing"] + d.items["supplies"] + d.items["other"]
-        row = {"date": d.date.isoformat(), **{i: _money(d.items[i]) for i in ITEMS}}
+        items = d.items  # amounts read by medins.parsing carry two places: str() is their text
+        row = {"date": d.date.isoformat(), "bed": str(items["bed"]), "nursing": str(items["nursing"]),
+               "supplies": str(items["supplies"]), "other": str(items["other"])}
         reason = day_refusal(facts, home_id, d.date)
         out.total += cost
         if reason:

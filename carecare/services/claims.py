@@ -32,15 +32,17 @@ A care home's operator (settlement.InstitutionOperator) sends claims for its own
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from claims.ledger.keys import entry_figures
 from claims.ledger.services import Posting, ledger_post, ledger_read
+from medins.bulk import copy_text
 from medins.selectors import PolicyCache
 from medins.workflow import transition
 
@@ -129,19 +131,26 @@ def _line(claim_id: int, r: LineResult) -> CareClaimLine:
 
 
 def _write_lines(claim: CareClaim, results: list[LineResult]) -> None:
-    """Replace the claim's lines (delete + one bulk insert)."""
+    """Replace the claim's lines: one DELETE and one COPY on PostgreSQL (the lines are what the
+    checks derived from the claim's days, rewritten whole on every check), bulk_create elsewhere."""
     CareClaimLine.objects.filter(claim_id=claim.pk).delete()
-    CareClaimLine.objects.bulk_create([_line(claim.pk, r) for r in results], batch_size=1000)
-
-
-def _update_lines(claim: CareClaim, results: list[LineResult]) -> None:
-    """The lines' results after a check again (same residents and days): one bulk update."""
-    lines = {line.id_number: line for line in claim.lines.all()}
+    if connection.vendor != "postgresql":
+        CareClaimLine.objects.bulk_create([_line(claim.pk, r) for r in results], batch_size=1000)
+        return
+    columns = ("claim_id", "id_number", *(CareClaimLine._meta.get_field(f).column for f in _LINE_FIELDS))
+    out = []
     for r in results:
-        line = lines[r.id_number]
-        for f in _LINE_FIELDS:
-            setattr(line, f, getattr(r, f))
-    CareClaimLine.objects.bulk_update(list(lines.values()), list(_LINE_FIELDS), batch_size=1000)
+        values = [str(claim.pk), copy_text(r.id_number), "\\N" if r.person_id is None else str(r.person_id),
+                  copy_text(json.dumps(r.days, separators=(",", ":"))), copy_text(json.dumps(r.groups, separators=(",", ":"))),
+                  copy_text(r.line_refusal), str(r.days_billed), str(r.days_paid), str(r.days_refused), str(r.total),
+                  str(r.fund), str(r.personal), str(r.refused_amount)]
+        out.append("\t".join(values) + "\n")
+    with connection.cursor() as cursor, cursor.copy(
+            f"COPY {CareClaimLine._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy:
+        copy.write("".join(out))
+
+
+_update_lines = _write_lines  # a check again rewrites the lines whole (same residents and days)
 
 
 # ------------------------------------------------------------------------------------ the guard
