@@ -8,6 +8,7 @@ their query count does not grow with the number of rows.
 from __future__ import annotations
 
 import json
+import re
 
 from django import forms
 from django.contrib import admin
@@ -17,9 +18,12 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export import fields as ie_fields
 from import_export import resources, widgets
-from import_export.admin import ImportExportMixin
+from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
+from enrollment.personal_data import MaskedHistoryMixin
+
+from .admin_imports import may_import
 from .models import CatalogueItem, Designation, Institution, PolicyParameter, PolicyVersion, Region
 from .services.reference_data import KEY_FORM, ParameterValueError, check_parameter
 from .value_display import render_value
@@ -72,7 +76,9 @@ class DesignationAdmin(SimpleHistoryAdmin):
 
 
 class InstitutionResource(resources.ModelResource):
-    """Import/export by region code and designation codes (never database ids)."""
+    """Export by region code and designation codes (never database ids), in the columns the
+    institution import reads back. Bank accounts are left out (personal-data rule: masked in
+    lists and files); an empty cell keeps the existing value when the file is imported again."""
 
     region = ie_fields.Field(
         attribute="region", column_name="region", widget=widgets.ForeignKeyWidget(Region, field="code")
@@ -86,7 +92,8 @@ class InstitutionResource(resources.ModelResource):
     class Meta:
         model = Institution
         import_id_fields = ["region", "code"]
-        fields = ["region", "code", "name", "short_name", "kind", "level", "designations", "active", "notes"]
+        fields = ["region", "code", "name", "short_name", "kind", "level", "township", "designations",
+                  "bank_name", "bank_account_name", "active", "notes"]
         export_order = fields
         skip_unchanged = True
         report_skipped = True
@@ -96,26 +103,30 @@ class InstitutionResource(resources.ModelResource):
 
 
 @admin.register(Institution)
-class InstitutionAdmin(ImportExportMixin, SimpleHistoryAdmin):
+class InstitutionAdmin(MaskedHistoryMixin, ExportMixin, SimpleHistoryAdmin):
     resource_classes = [InstitutionResource]
-    list_display = ["name", "short_name", "region_name", "kind", "level", "designation_names", "active"]
-    list_filter = ["region", "kind", "level", "designations", "active"]
+    change_list_template = "admin/medins/institution/change_list.html"  # + the import link
+    list_display = ["name", "short_name", "region_name", "kind", "level", "township", "designation_names",
+                    "masked_bank", "active"]
+    list_filter = ["region", "kind", "level", "township", "designations", "active"]
     search_fields = ["name", "short_name", "code"]
     list_select_related = ["region"]
     filter_horizontal = ["designations"]
     fieldsets = [
-        (None, {"fields": ["region", "code", "name", "short_name", "kind", "level", "active"]}),
+        (None, {"fields": ["region", "code", "name", "short_name", "kind", "level", "township", "active"]}),
         (_("Designations"), {"fields": ["designations"]}),
+        (_("Bank transfer"), {"fields": ["bank_name", "bank_account", "bank_account_name"]}),
         (_("Notes"), {"fields": ["notes"]}),
     ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("designations")
 
-    # django-import-export lets every staff user import and export unless told otherwise: the
-    # permission matrix (medins.roles.ADMIN_VIEWS) says import = add + change, export = view.
-    def has_import_permission(self, request):
-        return request.user.has_perm("medins.add_institution") and request.user.has_perm("medins.change_institution")
+    # django-import-export lets every staff user export unless told otherwise: the permission
+    # matrix (medins.roles.ADMIN_VIEWS) says export = view. Importing is InstitutionImportAdmin's.
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "may_import": may_import(request)}
+        return super().changelist_view(request, extra_context)
 
     def has_export_permission(self, request):
         return request.user.has_perm("medins.view_institution")
@@ -124,19 +135,62 @@ class InstitutionAdmin(ImportExportMixin, SimpleHistoryAdmin):
     def region_name(self, obj):
         return obj.region.name
 
+    @admin.display(description=_("bank account"))
+    def masked_bank(self, obj):
+        return obj.masked_bank_account
+
     @admin.display(description=_("designations"))
     def designation_names(self, obj):
         # Uses the prefetched designations: no query per row.
         return "、".join(d.name for d in obj.designations.all())
 
 
+ALIAS_SEPARATORS = re.compile(r"[、;；\n]+")
+
+
+class AliasesField(forms.CharField):
+    """The aliases as a clerk writes them: names separated by 、 or ; or one per line."""
+
+    widget = forms.Textarea(attrs={"rows": 2, "cols": 60})
+
+    def prepare_value(self, value):
+        return "、".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        text = super().to_python(value) or ""
+        names = [n.strip() for n in ALIAS_SEPARATORS.split(text) if n.strip()]
+        return list(dict.fromkeys(names))
+
+
+class CatalogueItemForm(forms.ModelForm):
+    aliases = AliasesField(label=_("aliases"), required=False,
+                           help_text=_("Other names settlement lines may use, separated by 、 or ; or one per line."))
+
+    class Meta:
+        model = CatalogueItem
+        fields = ["region", "kind", "code", "name", "aliases", "group", "attributes", "valid_from", "valid_to", "active"]
+
+
 @admin.register(CatalogueItem)
 class CatalogueItemAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "name", "region_name", "kind", "group", "attributes_preview", "active"]
+    form = CatalogueItemForm
+    list_display = ["code", "name", "alias_list", "region_name", "kind", "group", "validity", "attributes_preview",
+                    "active"]
     list_filter = ["region", "kind", "group", "active"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "aliases"]  # aliases: a text search in the JSON list
+    search_help_text = _("Code, name or alias (other name) of the item")
     list_select_related = ["region"]
     formfield_overrides = JSON_FORMFIELD
+
+    @admin.display(description=_("aliases"))
+    def alias_list(self, obj):
+        return "、".join(obj.aliases)
+
+    @admin.display(description=_("validity"), ordering="valid_from")
+    def validity(self, obj):
+        if not obj.valid_from and not obj.valid_to:
+            return "—"
+        return f"{obj.valid_from or '…'} – {obj.valid_to or '…'}"
 
     @admin.display(description=_("region"), ordering="region__name")
     def region_name(self, obj):

@@ -6,6 +6,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .uploads import CheckedUpload
+
 
 class Region(models.Model):
     code = models.CharField(_("region code"), max_length=6, unique=True)
@@ -64,6 +66,13 @@ class Institution(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=InstitutionKind.choices)
     level = models.CharField(_("level"), max_length=30, choices=InstitutionLevel.choices)
     designations = models.ManyToManyField(Designation, blank=True, related_name="institutions", verbose_name=_("designations"))
+    township = models.BooleanField(
+        _("township health centre"), default=False,
+        help_text=_("Some rates differ at a township health centre (乡镇卫生院), e.g. Jinan dialysis"),
+    )
+    bank_name = models.CharField(_("bank name"), max_length=120, blank=True)
+    bank_account = models.CharField(_("bank account"), max_length=40, blank=True)
+    bank_account_name = models.CharField(_("bank account holder"), max_length=120, blank=True)
     active = models.BooleanField(_("active"), default=True)
     notes = models.TextField(_("notes"), blank=True)
     history = HistoricalRecords(m2m_fields=[designations])
@@ -77,6 +86,12 @@ class Institution(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def masked_bank_account(self) -> str:
+        from enrollment.idnumber import mask
+
+        return mask(self.bank_account)
 
 
 class CatalogueKind(models.TextChoices):
@@ -97,17 +112,41 @@ class CatalogueItem(models.Model):
     name = models.CharField(_("name"), max_length=120)
     group = models.CharField(_("group"), max_length=60, blank=True, help_text=_("e.g. the special-drug co-pay group"))
     attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    aliases = models.JSONField(
+        _("aliases"), default=list, blank=True,
+        help_text=_("Other names settlement lines may use for this item (a list of strings), e.g. 波沙康唑 for 泊沙康唑."),
+    )
+    valid_from = models.DateField(_("valid from"), null=True, blank=True, help_text=_("Empty: since always."))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True, help_text=_("Empty: open-ended."))
     active = models.BooleanField(_("active"), default=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["region__code", "kind", "code"]
-        constraints = [models.UniqueConstraint(fields=["region", "kind", "code"], name="uniq_catalogue_item")]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "kind", "code"], name="uniq_catalogue_item"),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True) | Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="catalogue_item_valid_range",
+            ),
+        ]
         verbose_name = _("catalogue item")
         verbose_name_plural = _("catalogue items")
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        if not isinstance(self.aliases, list) or not all(isinstance(a, str) and a.strip() for a in self.aliases):
+            raise ValidationError({"aliases": _("Write the aliases as a list of names, e.g. [\"波沙康唑\"].")})
+        self.aliases = [a.strip() for a in self.aliases]
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValidationError({"valid_to": _("The end of validity is before its start.")})
+
+    def in_force_on(self, date) -> bool:
+        return self.active and (self.valid_from is None or self.valid_from <= date) and (
+            self.valid_to is None or date <= self.valid_to)
 
 
 class PolicyVersion(models.Model):
@@ -163,3 +202,15 @@ class PolicyParameter(models.Model):
 
     def __str__(self):
         return f"{self.version.code} · {self.key}"
+
+
+class InstitutionImport(CheckedUpload):
+    """A file of designated institutions uploaded in the admin (medins.services.institution_import):
+    checked first, imported when confirmed."""
+
+    class Meta(CheckedUpload.Meta):
+        verbose_name = _("institution import")
+        verbose_name_plural = _("institution imports")
+
+    def __str__(self):
+        return self.filename

@@ -38,6 +38,7 @@ IMPORT_BANK_RESULT = "claims.import_bank_result"
 RELEASE_STATEMENT = "settlement.release_institutionsettlement"
 START_RUN = "settlement.start_settlementrun"
 REOPEN_YEAR = "settlement.reopen_settlement_year"
+IMPORT_INSTITUTIONS = ("medins.add_institution", "medins.change_institution", "medins.add_institutionimport")
 
 # Only the administrator (a superuser): operator accounts link a user to a tenant (a school, an
 # institution) and so decide what that user reads; scheduled jobs include the nightly payment
@@ -72,6 +73,8 @@ ACTIONS: dict[str, Action] = {
     "edit_policy": Action(_("Create and edit reference data, policy and case types"), (
         "medins.add_*", "medins.change_*", "claims.add_casetype", "claims.change_casetype", "claims.add_casetypematerial",
         "claims.change_casetypematerial", "claims.delete_casetypematerial")),
+    "import_institutions": Action(_("Import designated institutions from a file (check, then confirm)"), (
+        *IMPORT_INSTITUTIONS, "medins.view_institutionimport")),
     "register_enrollment": Action(_("Register persons, payments and stops"), ("enrollment.add_*",)),
     "edit_enrollment": Action(_("Edit persons and refund stops"), ("enrollment.change_*",)),
     "receive_cases": Action(_("Receive reimbursement cases"), (
@@ -127,7 +130,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "assessor": ("view_enrollment", "assess_care"),
     "finance": (*READ, "view_ledger", "reveal_personal_data", "edit_enrollment", "edit_cases", "edit_payments",
                 "import_bank_results", "view_care", "view_settlement", "release_statements", "start_runs", "reopen_years"),
-    "policy_admin": ("view_reference", "edit_policy", "view_settlement"),
+    "policy_admin": ("view_reference", "edit_policy", "import_institutions", "view_settlement"),
     "supervisor": ("view_reference", "view_enrollment", "view_cases", "view_ledger", "view_settlement", "view_care"),
     # School operators use the portal and the school API only: tenant checks, no permission.
     "school_operator": (),
@@ -151,8 +154,10 @@ EDITABLE_FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
 # Custom admin pages (URL name → permissions needed, all of them; "superuser" = the administrator).
 ADMIN_VIEWS: dict[str, tuple[str, ...]] = {
     "admin:auth_user_password_change": ("auth.change_user",),
-    "admin:medins_institution_import": ("medins.add_institution", "medins.change_institution"),
-    "admin:medins_institution_process_import": ("medins.add_institution", "medins.change_institution"),
+    # the institution import (upload → check → confirm; medins.services.institution_import)
+    "admin:medins_institutionimport_upload": IMPORT_INSTITUTIONS,
+    "admin:medins_institutionimport_confirm": IMPORT_INSTITUTIONS,
+    "admin:medins_institutionimport_sample": IMPORT_INSTITUTIONS,
     "admin:medins_institution_export": ("medins.view_institution",),
     # a past version shows the full ID number and bank account (PersonAdmin.history_form_view)
     "admin:enrollment_person_simple_history": ("enrollment.view_person|enrollment.change_person", REVEAL),

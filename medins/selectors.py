@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
 
+from django.db import connection
 from django.db.models import Q
 
 from .benefits.errors import MissingParameter
-from .benefits.policy import PolicySnapshot
-from .models import PolicyVersion
+from .benefits.policy import CatalogueEntry, PolicySnapshot
+from .models import CatalogueItem, PolicyVersion
 
 
 def policy_version_in_force(*, region: str, date: dt.date) -> PolicyVersion | None:
@@ -28,9 +30,44 @@ def policy_in_force(*, region: str, date: dt.date) -> PolicySnapshot:
     return snapshot_of(version, date=date)
 
 
-def snapshot_of(version: PolicyVersion, *, date: dt.date | None = None) -> PolicySnapshot:
+def snapshot_of(version: PolicyVersion, *, date: dt.date | None = None,
+                catalogue: RegionCatalogue | None = None) -> PolicySnapshot:
     params = dict(version.parameters.values_list("key", "value"))
-    return PolicySnapshot(region=version.region.code, version=version.code, date=date, params=params)
+    region = version.region.code
+    return PolicySnapshot(region=region, version=version.code, date=date, params=params,
+                          catalogue=catalogue if catalogue is not None else RegionCatalogue(region))
+
+
+class RegionCatalogue(Mapping):
+    """A region's catalogue as the engine reads it: (kind, code) -> CatalogueEntry.
+
+    Loaded on first use (one query), so a quote that never looks at the catalogue (inpatient,
+    the outpatient pool) costs nothing more. Validity dates are read when the table has them.
+    """
+
+    def __init__(self, region: str):
+        self.region = region
+        self._items: dict[tuple[str, str], CatalogueEntry] | None = None
+
+    def _load(self) -> dict[tuple[str, str], CatalogueEntry]:
+        if self._items is None:
+            self._items = {
+                (item.kind, item.code): CatalogueEntry(
+                    kind=item.kind, code=item.code, name=item.name, group=item.group,
+                    attributes=item.attributes or {}, valid_from=getattr(item, "valid_from", None),
+                    valid_to=getattr(item, "valid_to", None), active=item.active)
+                for item in CatalogueItem.objects.filter(region__code=self.region)
+            }
+        return self._items
+
+    def __getitem__(self, key: tuple[str, str]) -> CatalogueEntry:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
 
 
 class PolicyCache:
@@ -41,12 +78,54 @@ class PolicyCache:
 
     def __init__(self):
         self._versions: dict[str, list[tuple[PolicyVersion, PolicySnapshot]]] = {}
+        self._catalogues: dict[str, RegionCatalogue] = {}
 
     def get(self, *, region: str, date: dt.date) -> PolicySnapshot:
         if region not in self._versions:
             versions = list(PolicyVersion.objects.filter(region__code=region).select_related("region"))
-            self._versions[region] = [(v, snapshot_of(v)) for v in versions]
+            catalogue = self._catalogues.setdefault(region, RegionCatalogue(region))
+            self._versions[region] = [(v, snapshot_of(v, catalogue=catalogue)) for v in versions]
         for version, snap in self._versions[region]:
             if version.effective_from <= date and (version.effective_to is None or date <= version.effective_to):
-                return PolicySnapshot(region=snap.region, version=snap.version, date=date, params=snap.params, _cache=snap._cache)
+                return PolicySnapshot(region=snap.region, version=snap.version, date=date, params=snap.params,
+                                      _cache=snap._cache, catalogue=snap.catalogue)
         raise MissingParameter("policy_version", region, date)
+
+
+def catalogue_items_in_force(*, on: dt.date):
+    """Catalogue items in force on a date: active, valid_from ≤ date ≤ valid_to (an empty end is open)."""
+    return CatalogueItem.objects.filter(active=True).filter(
+        Q(valid_from__isnull=True) | Q(valid_from__lte=on), Q(valid_to__isnull=True) | Q(valid_to__gte=on)
+    )
+
+
+def catalogue_items_resolve(*, region: str, kind: str, names: Iterable[str], on: dt.date) -> dict[str, CatalogueItem]:
+    """The item of a region's catalogue kind in force on a date for each code, name or alias given
+    (as settlement lines write them; surrounding spaces ignored), in ONE query for all of them.
+
+    Returns {given name (stripped): item}; a name naming no item in force is left out. A code wins
+    over a name and a name over an alias; the loader refuses two items in force on the same day
+    sharing a code, name or alias (reference_data._check_catalogue_names), so nothing else is ambiguous.
+    """
+    wanted = sorted({n.strip() for n in names if isinstance(n, str) and n.strip()})
+    if not wanted:
+        return {}
+    if connection.vendor == "postgresql":
+        alias_q = Q(aliases__has_any_keys=wanted)  # jsonb ?| : any of the names is an element of the list
+    else:  # SQLite (local default): fetch the items with aliases and match below
+        alias_q = ~Q(aliases=[])
+    items = catalogue_items_in_force(on=on).filter(region__code=region, kind=kind).filter(
+        Q(code__in=wanted) | Q(name__in=wanted) | alias_q
+    )
+    by_code, by_name, by_alias = {}, {}, {}
+    for item in items:
+        by_code[item.code] = item
+        by_name.setdefault(item.name, item)
+        for alias in item.aliases:
+            by_alias.setdefault(alias, item)
+    found = {}
+    for name in wanted:
+        item = by_code.get(name) or by_name.get(name) or by_alias.get(name)
+        if item is not None:
+            found[name] = item
+    return found

@@ -19,6 +19,17 @@ Decisions (DOMAIN.md names the accumulators but not their sharing in every case)
   once-a-year deductibles, the accident window counted on compliant cost).
 - Fixed-copay programmes (§3.8) paid per year keep what the person paid in the programme's item
   scope.
+- The certified outpatient benefits (§4.1–4.4, contracts/quote.md) post with the disease or drug
+  as item: special disease and special drug advance the year's `cap_fund` (200 000 with
+  inpatient) and keep their cumulative eligible amount and once-a-year deductible in the benefit
+  scope (one deductible across all special diseases, one for special drugs); a special disease's
+  own cap reads the item's fund (`disease_fund_paid`). 两病 caps are per disease: the item's fund.
+  Changchun chronic pools its cap over the certified diseases: the benefit's fund (no item needed).
+  Jinan 门规: a disease with its own cap (hypertension, diabetes) reads the item's fund; the other
+  diseases share 250 000 with inpatient, so their entries are made with `inpatient_cap=True`,
+  advance the year's `cap_fund` and read it (the region's rule decides, so the caller says which).
+- `read_scopes` is what a quote reads (adds the other benefits of the shared outpatient total to
+  `scopes`, which stays what an entry advances), so `shared_fund_paid` sees chronic + pool.
 """
 
 from __future__ import annotations
@@ -68,23 +79,34 @@ def _shares_year(benefit: str) -> bool:
     return benefit in CAP_BENEFITS or benefit in CATASTROPHIC_BENEFITS
 
 
-def scopes(benefit: str, item: str = "") -> tuple[tuple[str, str], ...]:
+def scopes(benefit: str, item: str = "", *, inpatient_cap: bool = False) -> tuple[tuple[str, str], ...]:
     """The (benefit, item) scopes an entry of this benefit advances and its quote reads, in key order."""
-    out = [YEAR] if _shares_year(benefit) else []
+    out = [YEAR] if _shares_year(benefit) or inpatient_cap else []
     out.append((benefit, ""))
     if item:
         out.append((benefit, item))
     return tuple(out)
 
 
+def read_scopes(benefit: str, item: str = "", *, inpatient_cap: bool = False) -> tuple[tuple[str, str], ...]:
+    """`scopes` and, for a benefit of the shared outpatient total, the other sharing benefits'
+    accounts (what `year_to_date` needs for `shared_fund_paid`), in key order."""
+    out = set(scopes(benefit, item, inpatient_cap=inpatient_cap))
+    if benefit in SHARED_OUTPATIENT_BENEFITS:
+        out.update((b, "") for b in SHARED_OUTPATIENT_BENEFITS)
+    return tuple(sorted(out))
+
+
 def entry_figures(benefit: str, *, fund: Decimal = ZERO, deductible: Decimal = ZERO, eligible: Decimal = ZERO,
-                  covered_personal: Decimal = ZERO, catastrophic: Decimal = ZERO, fixed_copay: Decimal = ZERO) -> Figures:
+                  covered_personal: Decimal = ZERO, catastrophic: Decimal = ZERO, fixed_copay: Decimal = ZERO,
+                  inpatient_cap: bool = False) -> Figures:
     """An entry's figures for one settlement of this benefit: its own figures, and the shared ones
-    it advances by the sharing rules above."""
+    it advances by the sharing rules above (`inpatient_cap`: this settlement's fund counts toward
+    the yearly cap shared with inpatient although its benefit does not always, Jinan 门规)."""
     catastrophic_scope = benefit in CATASTROPHIC_BENEFITS
     return Figures(
         fund=fund,
-        cap_fund=fund if benefit in CAP_BENEFITS else ZERO,
+        cap_fund=fund if benefit in CAP_BENEFITS or inpatient_cap else ZERO,
         covered_personal=covered_personal if catastrophic_scope else ZERO,
         catastrophic=catastrophic if catastrophic_scope else ZERO,
         deductible=deductible,
@@ -93,7 +115,7 @@ def entry_figures(benefit: str, *, fund: Decimal = ZERO, deductible: Decimal = Z
     )
 
 
-def effect(benefit: str, quote: dict) -> Figures:
+def effect(benefit: str, quote: dict, *, inpatient_cap: bool = False) -> Figures:
     """What one settlement (the quote body the engine answered, contracts/quote.md) adds to the ledger."""
     settlement = quote.get("settlement") or {}
     fund = Decimal(quote.get("fund", "0"))
@@ -104,7 +126,7 @@ def effect(benefit: str, quote: dict) -> Figures:
         eligible=Decimal(settlement.get("inscp_scp_amt", "0")), covered_personal=total - class_c - fund,
         catastrophic=Decimal(quote.get("catastrophic", "0")),
         fixed_copay=sum((Decimal(line["amount"]) for line in quote.get("lines", ()) if line.get("step") == "fixed_copay"),
-                        ZERO))
+                        ZERO), inpatient_cap=inpatient_cap)
 
 
 def split(benefit: str, item: str, figures: Figures) -> dict[tuple[str, str], Figures]:
@@ -113,7 +135,7 @@ def split(benefit: str, item: str, figures: Figures) -> dict[tuple[str, str], Fi
     own = Figures(fund=figures.fund, deductible=figures.deductible, eligible=figures.eligible,
                   fixed_copay=figures.fixed_copay)
     out = {(benefit, ""): own}
-    if _shares_year(benefit):
+    if _shares_year(benefit) or figures.cap_fund:
         out[YEAR] = Figures(cap_fund=figures.cap_fund, covered_personal=figures.covered_personal,
                             catastrophic=figures.catastrophic)
     if item:
@@ -126,9 +148,11 @@ def shared_outpatient_fund(accounts: dict[tuple[str, str], Figures]) -> Decimal:
     return sum((accounts.get((b, ""), EMPTY).fund for b in sorted(SHARED_OUTPATIENT_BENEFITS)), ZERO)
 
 
-def year_to_date(benefit: str, accounts: dict[tuple[str, str], Figures], item: str = "") -> dict:
+def year_to_date(benefit: str, accounts: dict[tuple[str, str], Figures], item: str = "", *,
+                 inpatient_cap: bool = False) -> dict:
     """The `year_to_date` object of a quote request for this benefit, from the person's accounts of
-    the year (missing accounts count as zero)."""
+    the year (missing accounts count as zero; read them with `read_scopes`). `item` is the disease
+    or drug of a certified benefit's settlement."""
     year = accounts.get(YEAR, EMPTY)
     own = accounts.get((benefit, ""), EMPTY)
     item_figures = accounts.get((benefit, item), EMPTY) if item else EMPTY
@@ -141,10 +165,23 @@ def year_to_date(benefit: str, accounts: dict[tuple[str, str], Figures], item: s
     if benefit == "accident":
         return {"fund_paid": own.fund, "eligible_counted": own.eligible, "deductible_paid": own.deductible > 0}
     if benefit == "outpatient_pool":
-        return {"fund_paid": own.fund, "deductible_paid_amount": own.deductible}
+        return {"fund_paid": own.fund, "deductible_paid_amount": own.deductible,
+                "shared_fund_paid": shared_outpatient_fund(accounts)}
     if benefit == "maternity":
         return {}
-    # The certified outpatient benefits (special disease, special drug, chronic) read their own
-    # cumulative figures and the shared ones; the engine's request decides which keys it accepts.
-    return {"fund_paid": year.cap_fund if benefit in CAP_BENEFITS else own.fund, "eligible_counted": own.eligible,
-            "deductible_paid_amount": own.deductible}
+    if benefit == "two_diseases":
+        return {"fund_paid": item_figures.fund}
+    if benefit == "chronic":
+        if inpatient_cap:
+            fund_paid = year.cap_fund
+        else:
+            fund_paid = item_figures.fund if item else own.fund
+        return {"fund_paid": fund_paid, "shared_fund_paid": shared_outpatient_fund(accounts),
+                "eligible_counted": own.eligible, "deductible_paid_amount": own.deductible}
+    # Special disease and special drug: the cumulative figures of the benefit, the fund toward the
+    # cap shared with inpatient, and (special disease) the disease's own fund.
+    out = {"fund_paid": year.cap_fund if benefit in CAP_BENEFITS else own.fund, "eligible_counted": own.eligible,
+           "deductible_paid_amount": own.deductible}
+    if benefit == "special_disease":
+        out["disease_fund_paid"] = item_figures.fund
+    return out

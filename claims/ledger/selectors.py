@@ -12,16 +12,19 @@ from .models import LedgerAccount, LedgerEntry
 from .services import ledger_read
 
 
-def accounts_of(person_id: int, year: int, benefit: str, item: str = "", *, lock: bool = False):
+def accounts_of(person_id: int, year: int, benefit: str, item: str = "", *, lock: bool = False,
+                inpatient_cap: bool = False):
     """{(benefit, item): figures} of the scopes this benefit reads, in one query."""
-    figures = ledger_read([(person_id, year, b, i) for b, i in ledger_keys.scopes(benefit, item)], lock=lock)
+    figures = ledger_read([(person_id, year, b, i)
+                           for b, i in ledger_keys.read_scopes(benefit, item, inpatient_cap=inpatient_cap)], lock=lock)
     return {(b, i): f for (_p, _y, b, i), f in figures.items()}
 
 
-def year_to_date(*, person_id: int, benefit: str, on: dt.date, item: str = "") -> dict:
+def year_to_date(*, person_id: int, benefit: str, on: dt.date, item: str = "", inpatient_cap: bool = False) -> dict:
     """"Year to date for person P, benefit B, on date D": the quote request's `year_to_date`
     object, from the person's ledger of D's year (one query)."""
-    return ledger_keys.year_to_date(benefit, accounts_of(person_id, on.year, benefit, item), item)
+    accounts = accounts_of(person_id, on.year, benefit, item, inpatient_cap=inpatient_cap)
+    return ledger_keys.year_to_date(benefit, accounts, item, inpatient_cap=inpatient_cap)
 
 
 def discrepancies(limit: int = 100) -> list[tuple]:

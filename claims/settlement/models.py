@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from medins.uploads import CheckedUpload, UploadStatus  # noqa: F401 - UploadStatus is imported from here
+
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
@@ -336,31 +338,16 @@ class UploadKind(models.TextChoices):
     SIGNUPS = "signups", _("Sign-up list")
 
 
-class UploadStatus(models.TextChoices):
-    CHECKED = "checked", _("Checked, not imported yet")
-    DONE = "done", _("Imported")
-
-
-class PoolUpload(models.Model):
+class PoolUpload(CheckedUpload):
     """A visits or sign-up file uploaded in the admin: checked first (preview, nothing written),
-    imported when confirmed. The rows are kept so the confirmation imports what was previewed."""
+    imported when confirmed (medins.uploads). The rows are kept so the confirmation imports what was previewed."""
 
     kind = models.CharField(_("kind"), max_length=10, choices=UploadKind.choices)
     institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="pool_uploads",
                                     verbose_name=_("institution"))
     year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True, help_text=_("Sign-up lists only."))
-    filename = models.CharField(_("file name"), max_length=200)
-    rows = models.JSONField(_("rows"), default=list, editable=False)
-    status = models.CharField(_("status"), max_length=10, choices=UploadStatus.choices, default=UploadStatus.CHECKED)
-    preview = models.JSONField(_("check result"), default=dict, blank=True)
-    result = models.JSONField(_("import result"), default=dict, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                                    verbose_name=_("uploaded by"))
-    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
-    imported_at = models.DateTimeField(_("imported at"), null=True, blank=True)
 
-    class Meta:
-        ordering = ["-uploaded_at", "-pk"]
+    class Meta(CheckedUpload.Meta):
         verbose_name = _("visits or sign-up upload")
         verbose_name_plural = _("visits and sign-up uploads")
 

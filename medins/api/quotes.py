@@ -18,6 +18,20 @@ _EXAMPLE = {
     "flags": [],
 }
 
+_CHRONIC_EXAMPLE = {
+    "region": "220100", "benefit": "chronic", "service_date": "2021-08-02",
+    "person": {"category": "adult"}, "institution": {"level": "primary"},
+    "certified_diseases": ["coronary_heart_disease", "diabetes"],
+    "bill": {"class_a": "500.00", "class_b": "300.00", "class_c": "40.00"},
+    "year_to_date": {"fund_paid": "3200.00", "shared_fund_paid": "3800.00"},
+}
+_SPECIAL_DRUG_EXAMPLE = {
+    "region": "220100", "benefit": "special_drug", "service_date": "2021-03-08",
+    "person": {"category": "adult"}, "institution": {"level": "provincial_tertiary"}, "drug": "CC-D-003",
+    "bill": {"class_a": "0.00", "class_b": "20000.00", "class_c": "0.00"},
+    "year_to_date": {"eligible_counted": "0.00", "deductible_paid_amount": "0.00", "fund_paid": "0.00"},
+}
+
 _Money = serializers.CharField
 
 
@@ -41,6 +55,13 @@ class QuoteView(APIView):
                 "year_to_date": serializers.DictField(required=False),
                 "flags": serializers.ListField(child=serializers.CharField(), required=False),
                 "programme": serializers.CharField(required=False),
+                "delivery": serializers.CharField(required=False),
+                "certified_diseases": serializers.ListField(child=serializers.CharField(), required=False,
+                                                            help_text="chronic: every disease certified on the date"),
+                "disease": serializers.CharField(required=False,
+                                                 help_text="chronic (Jinan), special_disease, two_diseases"),
+                "drug": serializers.CharField(required=False, help_text="special_drug: catalogue code"),
+                "insulin_user": serializers.BooleanField(required=False, help_text="two_diseases"),
             },
         ),
         responses={
@@ -60,7 +81,9 @@ class QuoteView(APIView):
             ),
             400: inline_serializer("QuoteError", {"error": serializers.DictField()}),
         },
-        examples=[OpenApiExample("Changchun inpatient", value=_EXAMPLE, request_only=True)],
+        examples=[OpenApiExample("Changchun inpatient", value=_EXAMPLE, request_only=True),
+                  OpenApiExample("Changchun chronic disease", value=_CHRONIC_EXAMPLE, request_only=True),
+                  OpenApiExample("Changchun special drug", value=_SPECIAL_DRUG_EXAMPLE, request_only=True)],
         tags=["quotes"],
     )
     def post(self, request):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .accident import compute_accident
+from .chronic import compute_chronic
 from .errors import InvalidRequest
 from .inpatient import compute_day_surgery, compute_inpatient
 from .long_term_care import compute_long_term_care
@@ -11,6 +12,9 @@ from .outpatient_pool import compute_outpatient_pool
 from .policy import PolicySnapshot
 from .request import QuoteRequest
 from .result import QuoteResult
+from .special_disease import compute_special_disease
+from .special_drug import compute_special_drug
+from .two_diseases import compute_two_diseases
 
 _BENEFITS = {
     "inpatient": compute_inpatient,
@@ -18,6 +22,10 @@ _BENEFITS = {
     "accident": compute_accident,
     "maternity": compute_maternity,
     "outpatient_pool": compute_outpatient_pool,
+    "chronic": compute_chronic,
+    "special_disease": compute_special_disease,
+    "special_drug": compute_special_drug,
+    "two_diseases": compute_two_diseases,
 }
 _BENEFITS["long_term_care"] = compute_long_term_care
 

@@ -30,9 +30,13 @@ Decisions:
 - The catastrophic supplement does not apply (it accumulates inpatient personal payments).
 - Out-of-area flags do not apply: the pool is used at the person's local pool institution.
 - Rounding: the fund line is rounded half-up to the cent once; personal = total - fund.
-- Changchun's shared 6500 chronic + outpatient-pool cap is not applied here: the chronic
-  benefit does not exist yet and the request carries no chronic accumulator; the 1000 pool
-  cap is always the binding one unless chronic use passed 5500.
+- Changchun's shared outpatient total (DOMAIN.md §4.2, 6 500 for chronic + outpatient pool):
+  when `chronic.shared_cap_benefits` lists `outpatient_pool`, the fund is also at most
+  `chronic.shared_annual_cap` less `year_to_date.shared_fund_paid` (the fund of every sharing
+  benefit this year, this one included); the pool's own cap is applied first. A region that
+  does not define the shared parameters (Jinan) has no shared total. `pool_split` takes the
+  shared figure as an optional keyword (zero when the caller does not pass it, which leaves
+  the 1 000 pool cap binding as before).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from . import params
+from .chronic import shared_cap
 from .errors import InvalidParameter, InvalidRequest, NotEligible
 from .policy import PolicySnapshot
 from .request import QuoteRequest
@@ -89,6 +94,7 @@ class PoolTerms(NamedTuple):
     cap: Decimal
     deductible: Decimal
     once_per_year: bool
+    shared_cap: Decimal | None = None  # the shared outpatient total (Changchun 6 500), if the pool shares one
 
 
 class PoolSplit(NamedTuple):
@@ -97,7 +103,8 @@ class PoolSplit(NamedTuple):
     base: Decimal  # compliant cost after the deductible
     rated: Decimal  # base x rate, rounded (before the annual cap)
     remaining: Decimal  # what the annual cap still allows
-    fund: Decimal  # fund-payable after the cap
+    fund: Decimal  # fund-payable after the caps
+    shared_remaining: Decimal | None = None  # what the shared outpatient total still allows
 
 
 def pool_terms(policy: PolicySnapshot, level: str) -> PoolTerms:
@@ -106,7 +113,9 @@ def pool_terms(policy: PolicySnapshot, level: str) -> PoolTerms:
     rate = params.rate(policy, RATE)
     cap = params.amount(policy, ANNUAL_CAP)
     deductible, once_per_year = _deductible(policy, level)
-    return PoolTerms(policy.version, categories, rate, cap, deductible, once_per_year)
+    shared = shared_cap(policy, "outpatient_pool")
+    return PoolTerms(policy.version, categories, rate, cap, deductible, once_per_year,
+                     shared.amount if shared is not None else None)
 
 
 def check_category(terms: PoolTerms, category: str) -> None:
@@ -118,9 +127,10 @@ def check_category(terms: PoolTerms, category: str) -> None:
 
 
 def pool_split(terms: PoolTerms, eligible: Decimal, fund_paid: Decimal, deductible_paid_amount: Decimal,
-               deductible_met: bool = False) -> PoolSplit:
-    """The rule's arithmetic on plain values: `eligible` is class A + class B, the other two are
-    the person's year-to-date accumulators."""
+               deductible_met: bool = False, *, shared_fund_paid: Decimal = ZERO) -> PoolSplit:
+    """The rule's arithmetic on plain values: `eligible` is class A + class B, the others are
+    the person's year-to-date accumulators (`shared_fund_paid`: the shared outpatient total's
+    fund this year, chronic + pool, read only when the terms have a shared cap)."""
     deductible = terms.deductible
     if not terms.once_per_year:
         already = ZERO
@@ -135,7 +145,15 @@ def pool_split(terms: PoolTerms, eligible: Decimal, fund_paid: Decimal, deductib
     remaining = terms.cap - fund_paid
     if remaining < 0:
         remaining = ZERO
-    return PoolSplit(already, deductible_paid, base, rated, remaining, rated if rated <= remaining else remaining)
+    fund = rated if rated <= remaining else remaining
+    if terms.shared_cap is None:
+        return PoolSplit(already, deductible_paid, base, rated, remaining, fund)
+    shared_remaining = terms.shared_cap - shared_fund_paid
+    if shared_remaining < 0:
+        shared_remaining = ZERO
+    if fund > shared_remaining:
+        fund = shared_remaining
+    return PoolSplit(already, deductible_paid, base, rated, remaining, fund, shared_remaining)
 
 
 def compute_outpatient_pool(req: QuoteRequest, policy: PolicySnapshot) -> QuoteResult:
@@ -148,7 +166,8 @@ def compute_outpatient_pool(req: QuoteRequest, policy: PolicySnapshot) -> QuoteR
     bill = req.bill
     ytd = req.year_to_date
     eligible = bill.class_a + bill.class_b
-    split = pool_split(terms, eligible, ytd.fund_paid, ytd.deductible_paid_amount, ytd.deductible_paid)
+    split = pool_split(terms, eligible, ytd.fund_paid, ytd.deductible_paid_amount, ytd.deductible_paid,
+                       shared_fund_paid=ytd.shared_fund_paid)
     deductible, once_per_year, rate, cap = terms.deductible, terms.once_per_year, terms.rate, terms.cap
     already, deductible_paid, base, fund, remaining = (split.already, split.deductible_paid, split.base,
                                                        split.rated, split.remaining)
@@ -183,6 +202,19 @@ def compute_outpatient_pool(req: QuoteRequest, policy: PolicySnapshot) -> QuoteR
             )
         )
         fund = remaining
+    if fund > split.fund:
+        lines.append(
+            Line(
+                "shared_annual_cap",
+                fund - split.fund,
+                PERSONAL,
+                "chronic.shared_annual_cap",
+                None,
+                {"cap": money_str(terms.shared_cap), "paid_before": money_str(ytd.shared_fund_paid),
+                 "remaining": money_str(split.shared_remaining)},
+            )
+        )
+        fund = split.fund
 
     total = bill.total
     return QuoteResult(

@@ -6,6 +6,11 @@ mapping of key -> JSON value. Amounts and rates are quoted decimal strings in th
 (the loader and the admin refuse floats, medins.services.reference_data.check_parameter); `get`
 converts a parameter to Decimal on its first read and keeps it in the snapshot's cache, which
 the snapshots of one `PolicyCache` share: once per version there, once per snapshot otherwise.
+
+The certified outpatient benefits also read the region's catalogue (a special drug's group, a
+disease's attributes): `catalogue` maps (kind, code) to a `CatalogueEntry`, plain values the
+caller built from the catalogue table (medins.selectors loads it lazily, once per region for a
+`PolicyCache`). `catalogue_item` answers only an entry active and valid on the snapshot's date.
 """
 
 from __future__ import annotations
@@ -39,6 +44,27 @@ def to_decimal(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogueEntry:
+    """One catalogue item as the engine sees it (no ORM)."""
+
+    kind: str
+    code: str
+    name: str = ""
+    group: str = ""
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    active: bool = True
+
+    def valid_on(self, day: dt.date | None) -> bool:
+        if not self.active:
+            return False
+        if day is None:
+            return True
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+
+
 @dataclass
 class PolicySnapshot:
     region: str
@@ -46,6 +72,17 @@ class PolicySnapshot:
     date: dt.date | None
     params: Mapping[str, Any]
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    catalogue: Mapping[tuple[str, str], CatalogueEntry] | None = field(default=None, repr=False, compare=False)
+
+    def catalogue_item(self, kind: str, code: str) -> CatalogueEntry | None:
+        """The catalogue entry of this kind and code in force on the snapshot's date, or None
+        (unknown, inactive, outside its validity, or no catalogue handed over)."""
+        if self.catalogue is None:
+            return None
+        entry = self.catalogue.get((kind, code))
+        if entry is None or not entry.valid_on(self.date):
+            return None
+        return entry
 
     def raw(self, key: str) -> Any:
         try:

@@ -24,11 +24,13 @@ BENEFITS = (
     "chronic",
     "outpatient_pool",
     "special_drug",
+    "two_diseases",
     "accident",
     "maternity",
     "long_term_care",
 )
-IMPLEMENTED_BENEFITS = frozenset({"inpatient", "day_surgery", "accident", "maternity", "outpatient_pool"})
+IMPLEMENTED_BENEFITS = frozenset({"inpatient", "day_surgery", "accident", "maternity", "outpatient_pool", "chronic",
+                                  "special_disease", "special_drug", "two_diseases"})
 CATEGORIES = frozenset({"adult", "minor", "student", "college_student", "newborn"})
 FLAGS = frozenset(
     {
@@ -46,13 +48,25 @@ _WHERE_TREATED_FLAGS = frozenset(
 )
 
 _TOP_KEYS = frozenset(
-    {"region", "benefit", "service_date", "person", "institution", "bill", "year_to_date", "flags", "programme", "delivery"}
+    {"region", "benefit", "service_date", "person", "institution", "bill", "year_to_date", "flags", "programme", "delivery",
+     "certified_diseases", "disease", "drug", "insulin_user"}
 )
-_PERSON_KEYS = frozenset({"category"})
-_INSTITUTION_KEYS = frozenset({"level"})
+_PERSON_KEYS = frozenset({"category", "poverty_registered"})
+_INSTITUTION_KEYS = frozenset({"level", "township"})
+# The certified outpatient benefits' own fields (contracts/quote.md "Certified outpatient
+# benefits"): which benefit takes which; any other benefit refuses them.
+_BENEFIT_FIELDS = {
+    "certified_diseases": frozenset({"chronic"}),
+    "disease": frozenset({"chronic", "special_disease", "two_diseases"}),
+    "drug": frozenset({"special_drug"}),
+    "insulin_user": frozenset({"two_diseases"}),
+}
+_REQUIRED_FIELDS = {"special_disease": ("disease",), "special_drug": ("drug",), "two_diseases": ("disease",),
+                    "chronic": ("certified_diseases",)}
+_ITEM_CODE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 _BILL_KEYS = ("class_a", "class_b", "class_c")
 _YTD_AMOUNT_KEYS = ("fund_paid", "covered_personal", "catastrophic_paid", "fixed_copay_paid", "eligible_counted",
-                    "deductible_paid_amount")
+                    "deductible_paid_amount", "shared_fund_paid", "disease_fund_paid")
 _YTD_KEYS = frozenset({*_YTD_AMOUNT_KEYS, "deductible_paid"})
 
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -82,6 +96,8 @@ class YearToDate:
     fixed_copay_paid: Decimal = Decimal("0.00")  # paid this year on a per-year fixed-copay programme
     eligible_counted: Decimal = Decimal("0.00")  # compliant cost already counted this year (accident)
     deductible_paid_amount: Decimal = Decimal("0.00")  # paid towards a once-a-year deductible (outpatient pool)
+    shared_fund_paid: Decimal = Decimal("0.00")  # fund of every benefit in the region's shared outpatient total
+    disease_fund_paid: Decimal = Decimal("0.00")  # special disease: fund paid this year for this disease (own caps)
 
 
 EMPTY_YEAR_TO_DATE = YearToDate()
@@ -99,6 +115,12 @@ class QuoteRequest:
     flags: tuple[str, ...] = ()
     programme: str | None = None
     delivery: str | None = None  # maternity: the kind of delivery (lump-sum key)
+    certified_diseases: tuple[str, ...] = ()  # chronic: every disease certified on the service date
+    disease: str | None = None  # chronic (Jinan), special disease, 两病: the disease this visit treats
+    drug: str | None = None  # special drug: the catalogue code
+    insulin_user: bool = False  # 两病: a diabetic on insulin on the service date
+    poverty_registered: bool = False  # person.poverty_registered (建档立卡 on the service date)
+    township: bool = False  # institution.township: a primary-level township health centre (乡镇卫生院)
 
 
 def parse_amount(value: Any, field: str) -> Decimal:
@@ -166,6 +188,13 @@ def _service_date(data: dict) -> dt.date:
     raise InvalidRequest("service_date", "must be a date string YYYY-MM-DD")
 
 
+def _boolean(obj: dict, key: str, field: str) -> bool:
+    value = obj.get(key, False)
+    if type(value) is not bool:
+        raise InvalidRequest(field, "must be true or false")
+    return value
+
+
 def _level(data: dict) -> str:
     institution = _object(data, "institution")
     _no_unknown_keys(institution, _INSTITUTION_KEYS, "institution.")
@@ -173,6 +202,8 @@ def _level(data: dict) -> str:
     # Levels are region-specific (the policy defines them), so only the shape is checked here;
     # a level the policy has no parameters for is a missing parameter, not a guess.
     if type(value) is str and _CODE_RE.fullmatch(value):
+        if _boolean(institution, "township", "institution.township") and value != "primary":
+            raise InvalidRequest("institution.township", "only a primary-level institution is a township health centre")
         return value
     if value is None:
         raise InvalidRequest("institution.level", "is required")
@@ -268,7 +299,52 @@ def parse_quote_request(data: Any) -> QuoteRequest:
         if flags:
             raise InvalidRequest("flags[0]", "out-of-area adjustments do not apply to a fixed-copay programme")
     delivery = _delivery(data, benefit)
-    return QuoteRequest(region, benefit, service_date, category, level, bill, year_to_date, flags, programme, delivery)
+    poverty = _boolean(person, "poverty_registered", "person.poverty_registered")
+    township = _boolean(data["institution"], "township", "institution.township")
+    if benefit in _REQUIRED_FIELDS or not data.keys().isdisjoint(_BENEFIT_FIELDS):
+        certified, disease, drug, insulin = _certified_fields(data, benefit)
+    else:
+        certified, disease, drug, insulin = (), None, None, False
+    return QuoteRequest(region, benefit, service_date, category, level, bill, year_to_date, flags, programme, delivery,
+                        certified, disease, drug, insulin, poverty, township)
+
+
+def _item_code(value: Any, field: str) -> str:
+    if type(value) is str and _ITEM_CODE_RE.fullmatch(value):
+        return value
+    raise InvalidRequest(field, "must be a catalogue code such as 'diabetes' or 'SPD-027'")
+
+
+def _certified_fields(data: dict, benefit: str) -> tuple[tuple[str, ...], str | None, str | None, bool]:
+    """certified_diseases, disease, drug and insulin_user: only for the benefits that take them."""
+    for key, benefits in _BENEFIT_FIELDS.items():
+        if key in data and benefit not in benefits:
+            raise InvalidRequest(key, f"applies to the {' and '.join(sorted(benefits))} benefit only")
+    for key in _REQUIRED_FIELDS.get(benefit, ()):
+        if data.get(key) is None:
+            raise InvalidRequest(key, f"is required for the {benefit} benefit")
+    certified: tuple[str, ...] = ()
+    if benefit == "chronic":
+        value = data["certified_diseases"]
+        if type(value) is not list or not value:
+            raise InvalidRequest("certified_diseases", "must be a non-empty list of chronic disease codes")
+        codes = []
+        for i, code in enumerate(value):
+            code = _item_code(code, f"certified_diseases[{i}]")
+            if code in codes:
+                raise InvalidRequest(f"certified_diseases[{i}]", f"'{code}' is given twice")
+            codes.append(code)
+        certified = tuple(codes)
+    disease = data.get("disease")
+    if disease is not None:
+        disease = _item_code(disease, "disease")
+        if certified and disease not in certified:
+            raise InvalidRequest("disease", "must be one of certified_diseases")
+    drug = data.get("drug")
+    if drug is not None:
+        drug = _item_code(drug, "drug")
+    insulin = _boolean(data, "insulin_user", "insulin_user")
+    return certified, disease, drug, insulin
 
 
 def _delivery(data: dict, benefit: str) -> str | None:

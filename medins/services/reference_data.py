@@ -13,6 +13,14 @@ and never silently overwrites a clerk's edit:
   updates both. A parameter whose ``value`` differs from ``loaded_value`` was edited by a clerk:
   it is kept as it is and reported ("kept local edit of …").
 
+- fields added to the files after the rows were first loaded (an institution's ``township``, a
+  catalogue item's ``aliases``, ``valid_from``, ``valid_to``) are filled in on an existing row
+  that still holds the field's default (counted as "updated"); a value a clerk set is kept.
+
+Catalogue items: a code, name or alias names one item of a region's catalogue kind on any day
+(two items valid on the same day may not share one), so the resolver
+(``medins.selectors.catalogue_items_resolve``) is never ambiguous.
+
 Every row saved gets the history change reason ``load_reference_data``.
 """
 
@@ -293,7 +301,8 @@ def _read_institutions(data: ReferenceData, base: Path) -> None:
         region = _region_of(doc, data, rel)
         for i, row in enumerate(_list_of(doc, "institutions", rel)):
             where = f"{rel}: institutions[{i}]"
-            _require(row, ["code", "name", "kind", "level"], where, optional=["short_name", "designations", "notes"])
+            _require(row, ["code", "name", "kind", "level"], where,
+                     optional=["short_name", "designations", "notes", "township"])
             code = _str(row["code"], f"{where}.code")
             if (region, code) in data.institutions:
                 raise ReferenceDataError(f"{where}: institution {code} listed twice for region {region}")
@@ -305,11 +314,17 @@ def _read_institutions(data: ReferenceData, base: Path) -> None:
             unknown = [d for d in designations if d not in data.designations]
             if unknown:
                 raise ReferenceDataError(f"{where} ({code}): unknown designation(s) {', '.join(map(str, unknown))}")
+            township = row.get("township", False)
+            if not isinstance(township, bool):
+                raise ReferenceDataError(f"{where} ({code}): township must be true or false")
+            if township and row["level"] != InstitutionLevel.PRIMARY:
+                raise ReferenceDataError(f"{where} ({code}): a township health centre is a primary-level institution")
             data.institutions[(region, code)] = {
                 "name": _str(row["name"], f"{where}.name"),
                 "short_name": (row.get("short_name") or "").strip(),
                 "kind": row["kind"],
                 "level": row["level"],
+                "township": township,
                 "notes": (row.get("notes") or "").strip(),
                 "designations": frozenset(designations),
             }
@@ -330,7 +345,7 @@ def _read_catalogues(data: ReferenceData, base: Path) -> None:
                 raise ReferenceDataError(f"{rel}: items.{kind} must be a list")
             for i, row in enumerate(rows):
                 where = f"{rel}: items.{kind}[{i}]"
-                _require(row, ["code", "name"], where, optional=["group", "attributes"])
+                _require(row, ["code", "name"], where, optional=["group", "attributes", "aliases", "valid_from", "valid_to"])
                 code = _str(row["code"], f"{where}.code")
                 if (region, kind, code) in data.catalogue:
                     raise ReferenceDataError(f"{where}: {kind} item {code} listed twice for region {region}")
@@ -338,11 +353,44 @@ def _read_catalogues(data: ReferenceData, base: Path) -> None:
                 if not isinstance(attributes, dict):
                     raise ReferenceDataError(f"{where} ({code}): attributes must be a mapping")
                 _check_json_value(attributes, f"{where} ({code}) attributes")
+                aliases = row.get("aliases") or []
+                if not isinstance(aliases, list):
+                    raise ReferenceDataError(f"{where} ({code}): aliases must be a list of names")
+                aliases = [_str(a, f"{where} ({code}) aliases[{j}]") for j, a in enumerate(aliases)]
+                valid_from = _date(row.get("valid_from"), f"{where} ({code}) valid_from", required=False)
+                valid_to = _date(row.get("valid_to"), f"{where} ({code}) valid_to", required=False)
+                if valid_from and valid_to and valid_to < valid_from:
+                    raise ReferenceDataError(f"{where} ({code}): valid_to is before valid_from")
                 data.catalogue[(region, kind, code)] = {
                     "name": _str(row["name"], f"{where}.name"),
                     "group": (row.get("group") or "").strip(),
                     "attributes": attributes,
+                    "aliases": aliases,
+                    "valid_from": valid_from,
+                    "valid_to": valid_to,
                 }
+    _check_catalogue_names(data)
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    """Two validity ranges (from, to; None open) share a day."""
+    return (a[1] is None or b[0] is None or b[0] <= a[1]) and (b[1] is None or a[0] is None or a[0] <= b[1])
+
+
+def _check_catalogue_names(data: ReferenceData) -> None:
+    """A code, name or alias names one item of a region's catalogue kind on any date: two items
+    valid on the same day may not share one (the alias resolver would not know which is meant)."""
+    seen: dict[tuple[str, str, str], list[tuple[str, tuple]]] = {}
+    for (region, kind, code), row in data.catalogue.items():
+        span = (row["valid_from"], row["valid_to"])
+        for label in dict.fromkeys([code, row["name"], *row["aliases"]]):
+            for other, other_span in seen.get((region, kind, label), []):
+                if _overlap(span, other_span):
+                    raise ReferenceDataError(
+                        f"catalogues/{region}.yaml: items.{kind}: {label!r} names both {other} and {code} "
+                        "on the same dates (an alias must name one item)"
+                    )
+            seen.setdefault((region, kind, label), []).append((code, span))
 
 
 def _date(value: Any, where: str, *, required: bool) -> dt.date | None:
@@ -451,6 +499,26 @@ def _differences(obj, wanted: dict) -> list[str]:
     return [name for name, value in wanted.items() if getattr(obj, name) != value]
 
 
+# Fields added to the files after rows were first loaded: an existing row still holding the
+# field's default gets the file's value (counted as updated) instead of being reported as a
+# local edit. A clerk who set a value keeps it.
+FILLED_WHILE_DEFAULT = {"township": False, "aliases": [], "valid_from": None, "valid_to": None}
+
+
+def _fill_new_fields(obj, wanted: dict, acting_user) -> tuple[list[str], bool]:
+    """(the fields still differing from the file, whether some were filled and saved)."""
+    diff, filled = [], []
+    for name in _differences(obj, wanted):
+        if name in FILLED_WHILE_DEFAULT and getattr(obj, name) == FILLED_WHILE_DEFAULT[name]:
+            setattr(obj, name, wanted[name])
+            filled.append(name)
+        else:
+            diff.append(name)
+    if filled:
+        _save(obj, acting_user, update_fields=filled)
+    return diff, bool(filled)
+
+
 def _locked(queryset) -> list:
     """Existing rows, locked in primary-key order (evaluated here, inside the transaction)."""
     return list(queryset.order_by("pk").select_for_update())
@@ -516,12 +584,14 @@ def _apply_institutions(data, report, acting_user, regions, designations) -> Non
                 obj.designations.set([designations[d] for d in sorted(row["designations"])])
             counts.created += 1
             continue
-        diff = _differences(obj, wanted)
+        diff, filled = _fill_new_fields(obj, wanted, acting_user)
         if frozenset(d.code for d in obj.designations.all()) != row["designations"]:
             diff.append("designations")
         if diff:
             counts.kept += 1
             report.kept.append(f"kept local edit of institution {region_code}/{code} ({', '.join(diff)} differ from the file)")
+        elif filled:
+            counts.updated += 1
         else:
             counts.unchanged += 1
 
@@ -539,11 +609,15 @@ def _apply_catalogue(data, report, acting_user, regions) -> None:
         if obj is None:
             _save(CatalogueItem(region=region, kind=kind, code=code, **wanted), acting_user)
             counts.created += 1
-        elif diff := _differences(obj, wanted):
+            continue
+        diff, filled = _fill_new_fields(obj, wanted, acting_user)
+        if diff:
             counts.kept += 1
             report.kept.append(
                 f"kept local edit of catalogue item {region_code}/{kind}/{code} ({', '.join(diff)} differ from the file)"
             )
+        elif filled:
+            counts.updated += 1
         else:
             counts.unchanged += 1
 

@@ -43,3 +43,29 @@ def test_clerk_finds_an_institution_and_reads_inpatient_policy(demo, live_server
     body = page.content()
     assert "起付线" in body
     assert "1200" in body
+
+
+def test_policy_admin_imports_institutions_with_a_preview(demo, live_server, page):
+    """Issue 12 item 3 / issue 13 item 2: the agency adds the institutions the seeds do not name."""
+    from pathlib import Path
+
+    from medins.models import Institution
+
+    sample = Path(__file__).resolve().parents[2] / "medins" / "samples" / "institutions_sample.csv"
+    login(page, live_server, "policy_admin")
+    page.goto(f"{live_server.url}/admin/medins/institution/")
+    with page.expect_navigation():
+        page.click("text=导入定点机构")
+    page.set_input_files("input[type=file]", str(sample))
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    shot(page, "institution-import-check")
+    errors = page.locator("#row-errors").inner_text()
+    assert "定点资格" in errors and "乡镇卫生院" in errors
+    assert "CC-L-101" in page.locator("#row-changes").inner_text()
+    assert not Institution.objects.filter(code="CC-L-101").exists()
+    with page.expect_navigation():
+        page.click("input[name=confirm]")
+    shot(page, "institution-import-done")
+    assert "已新增机构 4 家" in page.locator(".messagelist").inner_text()
+    assert Institution.objects.get(code="CC-L-101").designations.filter(code="ltc_home").exists()

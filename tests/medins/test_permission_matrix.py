@@ -40,7 +40,7 @@ from claims.settlement.models import (
 from claims.settlement.services import visits_ingest
 from claims.settlement.services.uploads import pool_upload_check
 from enrollment.models import CoveragePeriod, Payment, PaymentImport, School, Stop
-from medins.models import Institution, Region
+from medins.models import Institution, InstitutionImport, Region
 from medins.roles import (
     ADMIN_ACTIONS,
     ADMIN_VIEWS,
@@ -53,6 +53,7 @@ from medins.roles import (
     roles_sync,
 )
 from medins.schedules import schedules_sync
+from medins.services.institution_import import institution_import_check
 from tests.enrollment import factories as ef
 
 ANON, ROOT = "anonymous", "administrator"
@@ -140,6 +141,8 @@ def _build():
     InstitutionSettlement.objects.create(run=run, institution=clinic)
     year_end = SettlementRun.objects.create(region=jinan, kind="year_end", year=2020, month=12, started_by=root)
     YearReopening.objects.create(region=jinan, year=2020, reason="walk", year_end_run=year_end, requested_by=root)
+    institution_import_check(acting_user=root, filename="institutions.csv", content=(
+        "region,code,name,kind,level,designations\n370100,WALK-I-1,甲卫生院,clinic,primary,two_diseases\n").encode())
     pool_upload_check(acting_user=users["institution_operator"], kind="visits", institution=clinic, year=None,
                       filename="v.csv", content=f"visit_id,id_number,service_date,class_a\nW-V2,{person.id_number},2021-03-02,"
                                                   "10.00\n".encode())
@@ -203,7 +206,8 @@ def _build():
     return {"root": root, "users": users, "case": case, "batch": batch, "person": person, "clinic": clinic,
             "notice": MaterialsNotice.objects.get(case=case), "attachment": Attachment.objects.get(case=case),
             "payment_import": PaymentImport.objects.get(), "upload": PoolUpload.objects.get(), "assessment": assessment,
-            "stay": CareStay.objects.get(), "care_claim": care_claim, "care_upload": CareClaimUpload.objects.get()}
+            "stay": CareStay.objects.get(), "care_claim": care_claim, "care_upload": CareClaimUpload.objects.get(),
+            "institution_import": InstitutionImport.objects.get()}
 
 
 def _whos(data) -> list[Who]:
@@ -289,6 +293,7 @@ def _admin_urls(data):
         "admin:enrollment_payment_import_confirm": [data["payment_import"].pk],
         "admin:settlement_institutionsettlement_print": [InstitutionSettlement.objects.get().pk],
         "admin:settlement_poolupload_confirm": [data["upload"].pk],
+        "admin:medins_institutionimport_confirm": [data["institution_import"].pk],
         "admin:auth_user_password_change": [data["root"].pk],
         "admin:carecare_assessment_act": [data["assessment"].pk],
         "admin:carecare_assessment_notice": [data["assessment"].pk],

@@ -50,10 +50,10 @@ def test_loader_creates_regions_designations_institutions_catalogues_and_policy(
     output = load()
     # then
     assert dict(Region.objects.values_list("code", "name")) == {"220100": "长春市", "370100": "济南市"}
-    assert Designation.objects.count() == 11
+    assert Designation.objects.count() == 12
     assert Designation.objects.get(code="special_drug_pharmacy").name == "特药定点药店"
     assert Institution.objects.filter(region__code="220100").count() == 35
-    assert Institution.objects.filter(region__code="370100").count() == 6
+    assert Institution.objects.filter(region__code="370100").count() == 7
     cc = CatalogueItem.objects.filter(region__code="220100")
     assert cc.filter(kind="special_disease").count() == 43
     assert cc.filter(kind="chronic_disease").count() == 18
@@ -83,7 +83,17 @@ def test_chronic_disease_caps_are_catalogue_attributes_and_a_parameter(db):
     assert set(caps) == item_codes
     by_disease = PolicyParameter.objects.get(version__code="220100-2021", key="special_disease.annual_cap_by_disease").value
     assert CatalogueItem.objects.get(kind="special_disease", code="SPD-042").name.startswith("子宫内膜异位症")
-    assert by_disease == {"SPD-042": "12000", "SPD-043": "35000"}
+    # DOMAIN.md §4.1: the 15 000 / 10 000 cap is 苯丙酮尿症's (SPD-041) alone, by person group
+    assert by_disease == {"SPD-041": {"adult": "10000", "college_student": "10000", "minor": "15000",
+                                      "student": "15000", "newborn": "15000"},
+                          "SPD-042": "12000", "SPD-043": "35000"}
+    assert not PolicyParameter.objects.filter(version__code="220100-2021", key="special_disease.annual_cap").exists()
+    spd = CatalogueItem.objects.filter(region__code="220100", kind="special_disease")
+    assert spd.get(code="SPD-041").attributes["annual_cap"] == by_disease["SPD-041"]
+    assert {i.code for i in spd if "annual_cap" in i.attributes} == {"SPD-041", "SPD-042", "SPD-043"}
+    # DOMAIN.md §5: the episodic special diseases carry the attribute the certification validity reads
+    assert {i.code for i in spd if i.attributes.get("episodic")} == {"SPD-011", "SPD-012", "SPD-013", "SPD-029", "SPD-036"}
+    assert PolicyParameter.objects.get(version__code="220100-2021", key="certification.validity_days_episodic").value == "90"
 
 
 def test_parameter_values_are_never_floats(db):

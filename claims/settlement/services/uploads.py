@@ -1,7 +1,7 @@
 """Visits and sign-up files uploaded in the admin (clerk or institution operator): check, then import.
 
 `pool_upload_check` reads the file and runs the real service (visits_ingest or
-pool_signups_import) inside a transaction that is rolled back, so the preview shows exactly
+pool_signups_import) inside a transaction that is rolled back (medins.uploads.dry_run), so the preview shows exactly
 what the import will do — each problem naming its row and field — and writes nothing but the
 upload record. `pool_upload_confirm` runs the same service on the stored rows, once: a second
 confirmation is refused, and visits are idempotent per (institution, visit id) anyway.
@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from medins.models import Institution
 from medins.selectors import PolicyCache
+from medins.uploads import dry_run
 
 from ..errors import InvalidRequest, SettlementError
 from ..imports import read_rows
@@ -31,11 +32,6 @@ PERMISSION = {UploadKind.VISITS: "settlement.add_visit", UploadKind.SIGNUPS: "se
 
 class UploadRefused(SettlementError):
     code = "upload_refused"
-
-
-class _Rollback(Exception):
-    def __init__(self, report: dict):
-        self.report = report
 
 
 def _check_user(user, kind: str, institution: Institution) -> None:
@@ -78,12 +74,7 @@ def pool_upload_check(*, acting_user, kind: str, institution: Institution, year:
     if len(rows) > MAX_ROWS:
         raise InvalidRequest("file", f"at most {MAX_ROWS} rows per file")
     rows = [{str(k): v if isinstance(v, (str, int)) else str(v) for k, v in row.items()} for row in rows]
-    try:
-        with transaction.atomic():
-            report = _apply(acting_user=acting_user, kind=kind, institution=institution, year=year, rows=rows)
-            raise _Rollback(report)
-    except _Rollback as done:
-        report = done.report
+    report = dry_run(lambda: _apply(acting_user=acting_user, kind=kind, institution=institution, year=year, rows=rows))
     report["total"] = len(rows)
     with transaction.atomic():
         return PoolUpload.objects.create(kind=kind, institution=institution, year=year if kind == UploadKind.SIGNUPS

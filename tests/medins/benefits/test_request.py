@@ -140,19 +140,14 @@ def test_body_must_be_an_object(body):
     assert exc.value.field == "body"
 
 
-@pytest.mark.parametrize(
-    "benefit",
-    ["special_disease", "chronic", "special_drug"],
-)
-def test_contract_benefits_not_implemented_yet(benefit):
-    """Contract benefits other than inpatient and day surgery are refused as not available yet."""
-    # given a contract benefit not implemented
-    # when parsed
+def test_every_contract_benefit_is_available():
+    """Contract: every benefit the contract lists is computed (issue #12 added the certified ones)."""
+    from medins.benefits.request import BENEFITS, IMPLEMENTED_BENEFITS
+
+    assert set(BENEFITS) <= IMPLEMENTED_BENEFITS
     with pytest.raises(InvalidRequest) as exc:
-        parse_quote_request(request(benefit=benefit))
-    # then benefit is named and the message says so
+        parse_quote_request(request(benefit="dental"))
     assert exc.value.field == "benefit"
-    assert "not available yet" in str(exc.value)
 
 
 def test_programme_only_for_inpatient():
