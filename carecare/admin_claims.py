@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from medins.parsing import read_upload
+from medins.uploads import UploadStatus
 
 from . import selectors
 from .claim_checks import FLAGS, REASONS, RULE_LABELS
@@ -346,7 +347,7 @@ class CareClaimUploadAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         upload = get_object_or_404(self.get_queryset(request), pk=object_id)
         extra_context = {**(extra_context or {}), "upload": upload, "report": upload.report,
-                         "can_confirm": upload.status == "checked" and not upload.preview.get("errors")
+                         "can_confirm": upload.status == UploadStatus.CHECKED and not upload.preview.get("errors")
                          and request.user.has_perm(claim_services.RECEIVE)}
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from medins.models import Institution
+from medins.uploads import CheckedUpload
 
 CARE_HOME_KIND = "care_home"
 CARE_HOME_DESIGNATION = "ltc_home"
@@ -402,37 +403,23 @@ class CareClaimLine(models.Model):
         return f"{self.claim_id}: {self.id_number[:6]}…"
 
 
-class CareClaimUpload(models.Model):
-    """A claim file uploaded in the admin: checked first (preview, nothing written), then confirmed
-    once (the claim is received from the stored rows, exactly what was previewed)."""
+class CareClaimUpload(CheckedUpload):
+    """A claim file uploaded in the admin (medins.uploads: checked first — a preview, nothing
+    written — then confirmed once: the claim is received from the stored rows, exactly what was
+    previewed)."""
 
     care_home = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="care_claim_uploads",
                                   verbose_name=_("care home"), limit_choices_to=CARE_HOME_CHOICES)
     month = models.DateField(_("month"))
-    filename = models.CharField(_("file name"), max_length=200)
-    rows = models.JSONField(_("rows"), default=list, editable=False)
-    status = models.CharField(_("status"), max_length=10, choices=[("checked", _("Checked, not imported yet")),
-                                                                    ("done", _("Imported"))], default="checked")
-    preview = models.JSONField(_("check result"), default=dict, blank=True)
-    result = models.JSONField(_("import result"), default=dict, blank=True)
     claim = models.ForeignKey(CareClaim, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
                               verbose_name=_("monthly care claim"))
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
-                                    verbose_name=_("uploaded by"))
-    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
-    imported_at = models.DateTimeField(_("imported at"), null=True, blank=True)
 
-    class Meta:
-        ordering = ["-uploaded_at", "-pk"]
+    class Meta(CheckedUpload.Meta):
         verbose_name = _("care claim file")
         verbose_name_plural = _("care claim files")
 
     def __str__(self):
         return self.filename
-
-    @property
-    def report(self) -> dict:
-        return self.result or self.preview
 
 
 class CareClaimReminder(models.Model):

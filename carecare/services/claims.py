@@ -336,11 +336,6 @@ def care_claim_reject(*, acting_user, claim: CareClaim, reason: str) -> CareClai
 UPLOAD_MAX_ROWS = 20_000  # 200 residents × 31 days and room to spare
 
 
-class _Rollback(Exception):
-    def __init__(self, value):
-        self.value = value
-
-
 def _summary(claim: CareClaim, outcome: str) -> dict:
     """What the upload page shows of a received claim: totals and each resident's refused days."""
     from ..claim_checks import reason_text
@@ -365,7 +360,8 @@ def care_claim_upload_check(*, acting_user, care_home, month: dt.date, filename:
     """Read a claim file (CSV/XLSX through medins.parsing, Chinese or English headers) and receive it
     inside a transaction that is rolled back: the preview shows exactly what confirming will do
     (each resident's refused days with the reason) and nothing but the upload record is written."""
-    from medins.parsing import FileError, read_records
+    from medins.parsing import FileError
+    from medins.uploads import dry_run, upload_rows
 
     from ..errors import InvalidClaim
     from ..models import CareClaimUpload
@@ -376,17 +372,17 @@ def care_claim_upload_check(*, acting_user, care_home, month: dt.date, filename:
         raise NotPermitted(_("A care home sends claims for its own residents only."))
     month = month.replace(day=1)
     try:
-        _header, rows = read_records(filename, content, max_rows=UPLOAD_MAX_ROWS, line_key="_line")
+        rows = upload_rows(filename, content, max_rows=UPLOAD_MAX_ROWS)
     except FileError as exc:
         raise InvalidClaim(exc.localized(), field="file") from None
-    rows = [{str(k): v if isinstance(v, (str, int)) else str(v) for k, v in row.items()} for row in rows]
+
+    def receive():
+        claim, outcome = care_claim_receive(acting_user=acting_user, care_home=care_home, month=month,
+                                            residents=rows_to_residents(rows), source=ClaimSource.UPLOAD)
+        return _summary(claim, "preview" if outcome != "unchanged" else outcome)
+
     try:
-        with transaction.atomic():
-            claim, outcome = care_claim_receive(acting_user=acting_user, care_home=care_home, month=month,
-                                                residents=rows_to_residents(rows), source=ClaimSource.UPLOAD)
-            raise _Rollback(_summary(claim, "preview" if outcome != "unchanged" else outcome))
-    except _Rollback as done:
-        preview = done.value
+        preview = dry_run(receive)
     except InvalidClaim as exc:
         preview = {"outcome": "invalid", "errors": exc.errors or [{"row": "", "field": exc.field or "",
                                                                    "message": str(exc)}]}
@@ -401,18 +397,20 @@ def care_claim_upload_check(*, acting_user, care_home, month: dt.date, filename:
 @transaction.atomic
 def care_claim_upload_confirm(*, acting_user, upload):
     """Receive a checked upload's stored rows (once: a second confirmation is refused)."""
+    from medins.uploads import UploadStatus
+
     from ..models import CareClaimUpload
 
     upload = CareClaimUpload.objects.select_for_update().select_related("care_home__region").get(pk=upload.pk)
     _need(acting_user, RECEIVE, _("You may not send care claims."))
-    if upload.status != "checked":
+    if upload.status != UploadStatus.CHECKED:
         raise CareError(_("This file is already imported."))
     if upload.preview.get("errors"):
         raise CareError(_("The file has problems: correct it and upload it again."))
     claim, outcome = care_claim_receive(acting_user=acting_user, care_home=upload.care_home, month=upload.month,
                                         residents=rows_to_residents(upload.rows), source=ClaimSource.UPLOAD)
     upload.result = {**_summary(claim, outcome), "rows": len(upload.rows)}
-    upload.status = "done"
+    upload.status = UploadStatus.DONE
     upload.claim = claim
     upload.imported_at = timezone.now()
     upload.save(update_fields=["result", "status", "claim", "imported_at"])
