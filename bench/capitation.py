@@ -55,7 +55,9 @@ RATE = Decimal("0.65")
 SETTLEMENT_STATE = ("settlement_institutionsettlement, settlement_historicalinstitutionsettlement, "
                     "settlement_runtransition, settlement_settlementrun, settlement_historicalsettlementrun, "
                     "settlement_yearreopening, settlement_historicalyearreopening, "
-                    "settlement_poolaccount, ledger_ledgeraccount, ledger_ledgerentry")
+                    "settlement_poolaccount, ledger_ledgeraccount, ledger_ledgerentry, "
+                    "settlement_certifiedvisit, settlement_feeaccount, settlement_feestatement, "
+                    "settlement_historicalfeestatement")
 # The yearly ledger as visit ingestion leaves it: one entry per visit, the persons' outpatient-pool
 # account their sums (claims.ledger.keys: a pool visit advances no year account).
 LEDGERS_FROM_VISITS = """

@@ -25,6 +25,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from enrollment.idnumber import mask
 from enrollment.personal_data import MaskedHistoryMixin, mask_csv_columns
 from medins.admin_mixins import AdministratorOnly
+from medins.admin_workflow import WorkflowButtons
 from medins.parsing import FileError, ParseError, parse_bank_account, parse_date, read_upload
 from medins.roles import APPROVE_CASE, CASE_TRANSITIONS, IMPORT_BANK_RESULT, editable_fields
 
@@ -298,10 +299,11 @@ _ACTIONS = {
     "withdraw": (_("Withdraw"), "case_withdraw", False),
     "reorder": (_("Pay again (account corrected)"), "case_payment_reorder", False),
 }
-_ACTION_OF_SERVICE = {service: name for name, (_label, service, _needs) in _ACTIONS.items()}
+_BUTTONS = WorkflowButtons(CASES, _ACTIONS, CASE_TRANSITIONS)
 
 
-def _run(name: str, *, user, case, reason: str = ""):
+def _run(name: str, *, user, case=None, obj=None, reason: str = ""):
+    case = case if case is not None else obj
     service = getattr(services, _ACTIONS[name][1])
     kwargs = {"acting_user": user, "case": case}
     if name in ("request_materials",):
@@ -313,37 +315,19 @@ def _run(name: str, *, user, case, reason: str = ""):
 
 def may_transition(user, name: str) -> bool:
     """The extra permissions a transition button needs beyond editing the case (medins.roles.CASE_TRANSITIONS)."""
-    return all(user.has_perm(p) for p in CASE_TRANSITIONS.get(name, ()))
+    return _BUTTONS.may(user, name)
 
 
 def case_actions_for(case, user=None) -> list[tuple[str, str]]:
     """The buttons of a case: one per service that has an edge out of its state in CASES, and
     (given the user) only those the user's role may take (medins.roles.CASE_TRANSITIONS)."""
-    out = []
-    for service in CASES.services_from(case.state):
-        name = _ACTION_OF_SERVICE.get(service)
-        if name is not None and (user is None or may_transition(user, name)):
-            out.append((name, _ACTIONS[name][0]))
-    return out
+    return _BUTTONS.for_state(case.state, user)
 
 
 def _bulk_action(name):
-    def action(modeladmin, request, queryset):
-        ok = 0
-        for case in queryset.order_by("pk"):
-            try:
-                _run(name, user=request.user, case=case)
-                ok += 1
-            except CaseError as exc:
-                modeladmin.message_user(request, f"{case.number}: {exc}", messages.ERROR)
-        if ok:
-            modeladmin.message_user(request, _("%(n)d case(s) done.") % {"n": ok}, messages.SUCCESS)
-
-    action.__name__ = f"action_{name}"
-    action.short_description = _ACTIONS[name][0]
     # Django offers an action when ANY of its permissions holds: approving needs one of its own.
-    action.allowed_permissions = ("approve",) if name == "approve" else ("change",)
-    return action
+    return _BUTTONS.bulk_action(name, _run, CaseError, done_message=_("%(n)d case(s) done."), describe=lambda c: c.number,
+                                permission="approve" if name == "approve" else "change")
 
 
 @admin.register(Case)

@@ -357,13 +357,25 @@ class PaymentOrderStatus(models.TextChoices):
 
 
 class PaymentOrder(models.Model):
-    """One payment of one case. A case has at most one order that is not failed."""
+    """One bank payment: of one case (to the insured person), or of one institution payable (a
+    released fee-for-service statement, later a care-home claim) to the institution.
 
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="payment_orders", verbose_name=_("case"))
-    payment_file = models.ForeignKey(PaymentFile, on_delete=models.PROTECT, related_name="orders", verbose_name=_("payment file"))
+    Exactly one payee: `case`, or `payee_institution` with the payable it pays (`source_kind`,
+    `source_id`). A case, and a payable, has at most one order that is not failed. An order is
+    created without a file and joins the next day's bank payment file (services/payments.py)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, null=True, blank=True, related_name="payment_orders",
+                             verbose_name=_("case"))
+    payee_institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, null=True, blank=True,
+                                          related_name="payment_orders", verbose_name=_("payee institution"))
+    source_kind = models.CharField(_("payable"), max_length=20, blank=True,
+                                   help_text=_("What an institution is paid for, e.g. fee_statement."))
+    source_id = models.BigIntegerField(_("payable id"), null=True, blank=True)
+    payment_file = models.ForeignKey(PaymentFile, on_delete=models.PROTECT, null=True, blank=True, related_name="orders",
+                                     verbose_name=_("payment file"))
     amount = models.DecimalField(_("amount"), **MONEY)
-    bank_account = models.CharField(_("bank account"), max_length=32)
-    account_name = models.CharField(_("account holder"), max_length=50)
+    bank_account = models.CharField(_("bank account"), max_length=40)
+    account_name = models.CharField(_("account holder"), max_length=120)
     status = models.CharField(_("status"), max_length=10, choices=PaymentOrderStatus.choices, default=PaymentOrderStatus.ORDERED)
     bank_message = models.CharField(_("bank message"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -374,7 +386,16 @@ class PaymentOrder(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["case"], condition=~Q(status="failed"), name="claims_one_live_order_per_case"),
+            models.UniqueConstraint(fields=["source_kind", "source_id"], condition=~Q(status="failed") & ~Q(source_kind=""),
+                                    name="claims_one_live_order_per_payable"),
+            # Exactly one payee: a case, or an institution with the payable it pays.
+            models.CheckConstraint(
+                condition=(Q(case__isnull=False, payee_institution__isnull=True, source_kind="", source_id__isnull=True)
+                           | (Q(case__isnull=True, payee_institution__isnull=False, source_id__isnull=False)
+                              & ~Q(source_kind=""))),
+                name="claims_order_exactly_one_payee"),
         ]
+        indexes = [models.Index(fields=["payee_institution", "status"], name="claims_order_institution")]
         verbose_name = _("payment order")
         verbose_name_plural = _("payment orders")
 

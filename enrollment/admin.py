@@ -198,6 +198,21 @@ class SchoolAdmin(admin.ModelAdmin):
     search_fields = ("name", "code")
 
 
+# Read-only sections other apps add to the person's page after the coverage timeline (the
+# certifications' timeline): {name: permission needed to see it}. The section is a method the app
+# attaches with person_page_section, so the dependency stays claims → enrollment.
+PERSON_PAGE_SECTIONS: dict[str, str | None] = {}
+
+
+def person_page_section(name: str, display, *, permission: str | None = None) -> None:
+    setattr(PersonAdmin, name, display)
+    PERSON_PAGE_SECTIONS[name] = permission
+
+
+def _sections(request) -> list[str]:
+    return [name for name, perm in PERSON_PAGE_SECTIONS.items() if perm is None or request.user.has_perm(perm)]
+
+
 @admin.register(Person)
 class PersonAdmin(MaskedHistoryMixin, SimpleHistoryAdmin):
     list_display = ("masked_id", "name", "sex", "birth_date", "category_today", "region", "school", "assistance")
@@ -291,13 +306,14 @@ class PersonAdmin(MaskedHistoryMixin, SimpleHistoryAdmin):
         bank_field = "bank_account" if obj is None or _reveal(request) else "masked_bank"
         fields = [id_field, "name", "region", "community", "phone", bank_field, "school", "assistance"]
         if obj is not None:
-            fields += ["sex", "birth_date", "created_at", "coverage_timeline", "change_log"]
+            fields += ["sex", "birth_date", "created_at", "coverage_timeline", *_sections(request), "change_log"]
         return fields
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("masked_id", "masked_bank", "sex", "birth_date", "created_at", "coverage_timeline", "change_log")
+        return ("masked_id", "masked_bank", "sex", "birth_date", "created_at", "coverage_timeline", *_sections(request),
+                "change_log")
 
     def get_ordering(self, request):
         """Newest registrations first; under the category filter, youngest first: the filter is a

@@ -30,15 +30,18 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-OUR_APPS = ("medins", "enrollment", "claims", "ledger", "settlement", "carecare")
+OUR_APPS = ("medins", "enrollment", "claims", "ledger", "settlement", "certifications", "carecare")
 # Full ID numbers and bank accounts: only the roles that verify identity or pay money.
 REVEAL = "enrollment.reveal_personal_data"
 APPROVE_CASE = "claims.approve_case"
 IMPORT_BANK_RESULT = "claims.import_bank_result"
 RELEASE_STATEMENT = "settlement.release_institutionsettlement"
+RELEASE_FEE_STATEMENT = "settlement.release_feestatement"
 START_RUN = "settlement.start_settlementrun"
 REOPEN_YEAR = "settlement.reopen_settlement_year"
 IMPORT_INSTITUTIONS = ("medins.add_institution", "medins.change_institution", "medins.add_institutionimport")
+APPROVE_CERTIFICATION = "certifications.approve_certification"
+REVOKE_CERTIFICATION = "certifications.revoke_certification"
 
 # Only the administrator (a superuser): operator accounts link a user to a tenant (a school, an
 # institution) and so decide what that user reads; scheduled jobs include the nightly payment
@@ -103,13 +106,32 @@ ACTIONS: dict[str, Action] = {
     "approve_cases": Action(_("Approve reimbursement cases"), (APPROVE_CASE,)),
     "import_bank_results": Action(_("Import the bank's payment result file"), (IMPORT_BANK_RESULT,)),
     "start_runs": Action(_("Start and resume settlement runs"), (START_RUN,)),
-    "release_statements": Action(_("Release capitation statements for payment"), (RELEASE_STATEMENT,)),
+    "release_statements": Action(_("Release capitation and fee-for-service statements for payment"), (
+        RELEASE_STATEMENT, RELEASE_FEE_STATEMENT)),
     "reopen_years": Action(_("Request and approve the reopening of a closed settlement year"), (
         REOPEN_YEAR, "settlement.add_yearreopening")),
     # outpatient-pool data from institutions (API and admin upload page)
     "pool_uploads": Action(_("Send visits and sign-up lists"), (
         "settlement.add_visit", "settlement.view_visit", "settlement.add_poolmembership", "settlement.view_poolmembership",
         "settlement.add_poolupload", "settlement.view_poolupload")),
+    # certifications, approvals and registrations (DOMAIN.md §5; who decides which kind: claims/certifications/kinds.py)
+    "view_certifications": Action(_("View certifications, approvals and registrations"), ("certifications.view_*",)),
+    # an institution operator: its own institution's applications and renewal list (the admin filters them)
+    "view_own_certifications": Action(_("View its own institution's certifications and renewal list"), tuple(
+        f"certifications.view_{m}" for m in ("certification", "certificationdocument", "certificationattachment",
+                                              "certificationnotice", "certificationsite", "certificationtransition",
+                                              "certificationrenewal"))),
+    "apply_certifications": Action(_("Submit certification applications and their documents"), (
+        "certifications.add_certification", "certifications.add_certificationattachment",
+        "certifications.add_certificationdocument", "certifications.add_certificationnotice",
+        "certifications.add_certificationtransition")),
+    "work_certifications": Action(_("Work on certification applications (documents, notices, review, reject)"), (
+        "certifications.change_certification", "certifications.change_certificationdocument")),
+    "approve_certifications": Action(_("Approve certifications"), (APPROVE_CERTIFICATION,)),
+    "revoke_certifications": Action(_("Revoke and expire certifications (audit)"), (REVOKE_CERTIFICATION,)),
+    # an institution reads back its own fee-for-service statements and certified visits (object-level)
+    "own_statements": Action(_("Read the institution's own fee-for-service statements and certified visits"), (
+        "settlement.view_feestatement", "settlement.view_certifiedvisit")),
     # the administrator's alone (superuser; listed so the table names them)
     "manage_operators": Action(_("Link users to schools and institutions (operator accounts)"), (
         "claims.*_schooloperator", "settlement.*_institutionoperator")),
@@ -121,21 +143,26 @@ READ = ("view_reference", "view_enrollment", "view_cases")
 # The matrix. A superuser (the administrator) may do everything, including ADMINISTRATOR_ONLY.
 MATRIX: dict[str, tuple[str, ...]] = {
     "intake_clerk": (*READ, "reveal_personal_data", "register_enrollment", "edit_enrollment", "receive_cases",
-                     "edit_cases", "pool_uploads", "view_care", "register_care"),
+                     "edit_cases", "pool_uploads", "view_care", "register_care", "view_certifications",
+                     "apply_certifications", "work_certifications"),
     "reviewer": (*READ, "view_ledger", "reveal_personal_data", "edit_cases", "view_care", "edit_care", "view_settlement",
-                 "start_runs"),
+                 "start_runs", "view_certifications", "apply_certifications", "work_certifications", "revoke_certifications"),
     "approver": (*READ, "view_ledger", "reveal_personal_data", "edit_cases", "approve_cases", "view_care", "edit_care",
-                 "approve_care"),
+                 "approve_care", "view_certifications", "work_certifications", "approve_certifications",
+                 "revoke_certifications"),
     # Records the ten items of an assessment (initial or on-site); decides nothing else.
     "assessor": ("view_enrollment", "assess_care"),
     "finance": (*READ, "view_ledger", "reveal_personal_data", "edit_enrollment", "edit_cases", "edit_payments",
                 "import_bank_results", "view_care", "view_settlement", "release_statements", "start_runs", "reopen_years"),
     "policy_admin": ("view_reference", "edit_policy", "import_institutions", "view_settlement"),
-    "supervisor": ("view_reference", "view_enrollment", "view_cases", "view_ledger", "view_settlement", "view_care"),
+    "supervisor": ("view_reference", "view_enrollment", "view_cases", "view_ledger", "view_settlement", "view_care",
+                   "view_certifications"),
     # School operators use the portal and the school API only: tenant checks, no permission.
     "school_operator": (),
-    # Signs in to the admin for its own institution only (object-level checks in the settlement app).
-    "institution_operator": ("pool_uploads", "care_home"),
+    # Signs in to the admin for its own institution only (object-level checks in the settlement,
+    # certifications and carecare apps); decides certifications only where kinds.py lets the hospital decide.
+    "institution_operator": ("pool_uploads", "own_statements", "view_own_certifications", "apply_certifications",
+                             "work_certifications", "approve_certifications", "care_home"),
 }
 
 # "Edit which fields": the fields of a reimbursement case each role may change on its page.
@@ -165,10 +192,15 @@ ADMIN_VIEWS: dict[str, tuple[str, ...]] = {
     "admin:claims_case_notice": ("claims.view_case",),
     "admin:claims_case_attachment": ("claims.view_case",),
     "admin:claims_paymentfile_import": (IMPORT_BANK_RESULT,),
+    # each transition adds its own (CERTIFICATION_TRANSITIONS); the object must be the user's institution's
+    "admin:certifications_certification_act": ("certifications.change_certification",),
+    "admin:certifications_certification_notice": ("certifications.view_certification",),
+    "admin:certifications_certification_attachment": ("certifications.view_certification",),
     "admin:enrollment_payment_import": ("enrollment.add_payment",),
     "admin:enrollment_payment_import_confirm": ("enrollment.add_payment",),
     "admin:settlement_settlementrun_start": (START_RUN,),
     "admin:settlement_institutionsettlement_print": ("settlement.view_institutionsettlement",),
+    "admin:settlement_feestatement_print": ("settlement.view_feestatement",),
     "admin:settlement_poolupload_upload": ("settlement.add_visit|settlement.add_poolmembership",),
     # the walk's upload is a visits file; a sign-up list needs settlement.add_poolmembership instead
     "admin:settlement_poolupload_confirm": ("settlement.view_poolupload", "settlement.add_visit"),
@@ -186,18 +218,29 @@ CASE_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "approve": (APPROVE_CASE,),
     "reorder": ("claims.change_paymentorder",),
 }
+# The certification page's transition buttons (admin:certifications_certification_act): extra permissions.
+CERTIFICATION_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "approve": (APPROVE_CERTIFICATION,),
+    "revoke": (REVOKE_CERTIFICATION,),
+    "expire": (REVOKE_CERTIFICATION,),
+}
 # Admin bulk actions (model label, action name) → permissions needed.
 ADMIN_ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("claims.Case", "action_start_review"): ("claims.change_case",),
     ("claims.Case", "action_calculate"): ("claims.change_case",),
     ("claims.Case", "action_approve"): ("claims.change_case", APPROVE_CASE),
     ("claims.Case", "action_request_materials"): ("claims.change_case",),
+    ("certifications.Certification", "action_start_review"): ("certifications.change_certification",),
+    ("certifications.Certification", "action_approve"): ("certifications.change_certification", APPROVE_CERTIFICATION),
     ("enrollment.Person", "stop_cover"): ("enrollment.add_stop",),
     ("enrollment.Stop", "refund"): ("enrollment.change_stop",),
     ("settlement.SettlementRun", "resume_runs"): (START_RUN,),
     ("settlement.InstitutionSettlement", "release"): (RELEASE_STATEMENT,),
     ("settlement.InstitutionSettlement", "export_csv"): ("settlement.view_institutionsettlement",),
     ("settlement.InstitutionSettlement", "export_xlsx"): ("settlement.view_institutionsettlement",),
+    ("settlement.FeeStatement", "release"): (RELEASE_FEE_STATEMENT,),
+    ("settlement.FeeStatement", "export_csv"): ("settlement.view_feestatement",),
+    ("settlement.FeeStatement", "export_xlsx"): ("settlement.view_feestatement",),
     ("settlement.YearReopening", "approve"): (REOPEN_YEAR,),
     ("settlement.YearReopening", "refuse"): (REOPEN_YEAR,),
     ("axes.AccessAttempt", "cleanup_expired_attempts"): ("axes.delete_accessattempt",),  # the administrator's

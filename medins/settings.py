@@ -213,6 +213,10 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # The settlement-run watchdog resumes a run whose heartbeat is older than this (claims/settlement/services/runs.py).
 SETTLEMENT_RUN_STALE_MINUTES = env.int("SETTLEMENT_RUN_STALE_MINUTES", default=10)
+# Certifications (claims/certifications): the admin queue of applications waiting for documents
+# longer than this many days, and the largest scanned document accepted.
+CERTIFICATION_INCOMPLETE_DAYS = env.int("CERTIFICATION_INCOMPLETE_DAYS", default=14)
+CERTIFICATION_ATTACHMENT_MAX_BYTES = env.int("CERTIFICATION_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # A worker logs through LOGGING below (with its masking filter), not through handlers of its own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -66,6 +66,8 @@ class Certification(models.Model):
     state = models.CharField(_("state"), max_length=20, choices=CertificationState.choices,
                              default=CertificationState.APPLIED)
     applied_at = models.DateTimeField(_("applied at"), auto_now_add=True)
+    state_changed_at = models.DateTimeField(_("state changed at"), null=True, blank=True,
+                                            help_text=_("When it entered its current state (the queues read it)."))
     applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                    verbose_name=_("applied by"))
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
@@ -208,3 +210,47 @@ class CertificationTransition(models.Model):
 
     def __str__(self):
         return f"{self.from_state or '∅'} → {self.to_state}"
+
+
+class CertificationYearEnd(models.Model):
+    """One run of the year-end job (DOMAIN.md §5 "Year end") for the year that ends: special-drug
+    approvals expired and listed for renewal, certifications of persons not insured in the new
+    year expired. Re-running it changes nothing more."""
+
+    year = models.PositiveIntegerField(_("year ended"), unique=True)
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("year-end run of certifications")
+        verbose_name_plural = _("year-end runs of certifications")
+
+    def __str__(self):
+        return str(self.year)
+
+
+class CertificationRenewal(models.Model):
+    """A person whose special-drug approval expired at the year end and needs a new assessment at
+    the hospital (the renewal list per hospital, seen by the hospital and the clerks)."""
+
+    year = models.PositiveIntegerField(_("renewal for year"))
+    institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="certification_renewals",
+                                    verbose_name=_("hospital"))
+    certification = models.OneToOneField(Certification, on_delete=models.CASCADE, related_name="renewal",
+                                         verbose_name=_("expired approval"))
+    person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, related_name="+", verbose_name=_("insured person"))
+    item = models.ForeignKey("medins.CatalogueItem", on_delete=models.PROTECT, related_name="+", verbose_name=_("drug"))
+    renewed_by = models.ForeignKey(Certification, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                   verbose_name=_("renewed by"))
+    created_at = models.DateTimeField(_("listed at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["year", "institution", "pk"]
+        indexes = [models.Index(fields=["institution", "year"], name="cert_renewal_institution")]
+        verbose_name = _("special-drug renewal")
+        verbose_name_plural = _("special-drug renewals (list per hospital)")
+
+    def __str__(self):
+        return f"{self.year} · {self.certification_id}"

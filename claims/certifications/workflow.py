@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from medins.workflow import Record, Workflow
+
 
 class CertificationState(models.TextChoices):
     APPLIED = "applied", _("Applied")
@@ -46,3 +48,33 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 }
 
 TERMINAL = frozenset({S.REJECTED, S.EXPIRED, S.REVOKED, S.SUPERSEDED})
+
+
+def _refuse(certification, to_state: str, why: str) -> Exception:
+    from .errors import InvalidTransition
+
+    return InvalidTransition(certification, to_state, why=why)
+
+
+def _stale(certification, to_state: str) -> Exception:
+    from .errors import ConcurrentChange
+
+    return ConcurrentChange(f"certification {certification.number} was changed by someone else; reload it")
+
+
+CERTIFICATIONS = Workflow(
+    name="certification", transitions=TRANSITIONS,
+    record=Record(model="certifications.CertificationTransition", subject="certification", actor="actor", reason="reason"),
+    refuse=_refuse, stale=_stale, guard="claims.certifications.services.certification_guard",
+)
+
+# Work queues of the admin: name -> (label, states). "incomplete_overdue" and "expiring" also
+# filter on dates (selectors.queue).
+QUEUES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "review": (_("Waiting for review"), (S.APPLIED, S.RESUBMITTED, S.UNDER_REVIEW)),
+    "incomplete": (_("Waiting for documents"), (S.INCOMPLETE,)),
+    "incomplete_overdue": (_("Documents missing for too long"), (S.INCOMPLETE,)),
+    "expiring": (_("Expiring within 30 days"), (S.APPROVED,)),
+    "in_force": (_("In force"), (S.APPROVED,)),
+    "closed": (_("Closed"), tuple(TERMINAL)),
+}

@@ -40,6 +40,7 @@ class LedgerFigures(models.Model):
 class SourceKind(models.TextChoices):
     CASE = "case", _("Manual reimbursement case")
     POOL_VISIT = "pool_visit", _("Outpatient-pool visit")
+    CERTIFIED_VISIT = "certified_visit", _("Certified outpatient visit")
 
 
 class LedgerAccount(LedgerFigures):

@@ -1,4 +1,23 @@
-"""Payment orders: the nightly bank payment file and the import of the bank's result file."""
+"""Payment orders: the nightly bank payment file and the import of the bank's result file.
+
+Two kinds of payee, one order table (claims.models.PaymentOrder, exactly one payee each):
+- an insured person, for an approved reimbursement case: the nightly job orders every approved
+  case (approved → payment_ordered) in the day's file;
+- an institution, for an *institution payable*: anything the agency owes a designated institution
+  once finance released it — a fee-for-service statement today (claims.settlement), a care
+  home's monthly claim tomorrow (carecare). The one entry point is
+
+      payment_order_for_institution(acting_user=, institution=, amount=, source_kind=, source_id=)
+
+  called by the releasing service inside its own transaction: it creates the order (to the
+  institution's bank account as recorded at that moment) with no file yet; the next nightly
+  job puts every such order in its file. One live order per payable (source_kind, source_id;
+  unique unless failed): calling it again returns the order already there, and a payable whose
+  order failed at the bank may be ordered again. A new payable kind only adds its prefix to
+  PAYABLE_REFERENCES (the reference printed in the file's case_no column) and calls the entry
+  point; the bank result import marks its orders paid or failed like the cases' ones (the
+  payable reads its order's status; no state of the payable is changed by the bank result).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +32,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext as _
 
 from enrollment.models import Person
 from medins.bulk import insert_history, marks, qn
@@ -29,6 +49,47 @@ log = logging.getLogger(__name__)
 # Lock the cases only, not the persons joined for the payee's name (PostgreSQL; SQLite has no FOR UPDATE).
 _OF_SELF = {"of": ("self",)}
 FILE_HEADER = ["order_no", "case_no", "account_name", "bank_account", "amount"]
+# The reference of an institution payable in the file's case_no column: prefix + id.
+PAYABLE_REFERENCES = {"fee_statement": "JS"}
+
+
+class PaymentRefused(InvalidCase):
+    code = "payment_refused"
+
+
+def payable_reference(source_kind: str, source_id: int) -> str:
+    return f"{PAYABLE_REFERENCES.get(source_kind, source_kind.upper() + '-')}{source_id:08d}"
+
+
+@transaction.atomic
+def payment_order_for_institution(*, acting_user, institution, amount: Decimal, source_kind: str,
+                                  source_id: int) -> PaymentOrder:
+    """The payment order of one institution payable (see the module docstring); idempotent per
+    payable: its live order is returned if it has one."""
+    from medins.models import Institution
+
+    if not source_kind or source_id is None:
+        raise PaymentRefused("an institution payment names what it pays (source_kind, source_id)")
+    if amount is None or amount <= 0:
+        raise PaymentRefused(_("Nothing to pay: the amount must be above zero."))
+    live = (PaymentOrder.objects.filter(source_kind=source_kind, source_id=source_id)
+            .exclude(status=PaymentOrderStatus.FAILED).first())
+    if live is not None:
+        return live
+    institution = Institution.objects.get(pk=institution.pk)
+    if not institution.bank_account or not institution.bank_account_name:
+        raise PaymentRefused(_("%(institution)s has no bank account on record: enter it before releasing a payment.")
+                             % {"institution": institution.name})
+    order = PaymentOrder(payee_institution=institution, source_kind=source_kind, source_id=source_id, amount=amount,
+                         bank_account=institution.bank_account, account_name=institution.bank_account_name)
+    order._history_user = acting_user
+    try:
+        with transaction.atomic():
+            order.save()
+    except IntegrityError:  # ordered concurrently: the other order stands
+        return PaymentOrder.objects.filter(source_kind=source_kind, source_id=source_id).exclude(
+            status=PaymentOrderStatus.FAILED).get()
+    return order
 RESULT_HEADER = ["order_no", "result", "message"]
 
 
@@ -36,11 +97,12 @@ def _render(payment_file: PaymentFile) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FILE_HEADER)
-    for pk, case_id, name, account, amount in (payment_file.orders.order_by("pk")
-                                               .values_list("pk", "case_id", "account_name", "bank_account", "amount")):
+    for pk, case_id, kind, source, name, account, amount in (payment_file.orders.order_by("pk").values_list(
+            "pk", "case_id", "source_kind", "source_id", "account_name", "bank_account", "amount")):
         # Text from outside is neutralised against formula injection (issue 11 item 4) even though the
         # account is checked at input: rows written before that check may hold anything.
-        writer.writerow([f"ZF{pk:08d}", f"BX{case_id:08d}", safe_cell(name), safe_cell(account), f"{amount:.2f}"])
+        reference = f"BX{case_id:08d}" if case_id is not None else payable_reference(kind, source)
+        writer.writerow([f"ZF{pk:08d}", reference, safe_cell(name), safe_cell(account), f"{amount:.2f}"])
     return out.getvalue()
 
 
@@ -100,6 +162,7 @@ def _fill(payment_file: PaymentFile, acting_user) -> None:
                             reason="approved → payment_ordered", kind="~")
             insert_history(cursor, PaymentOrder, f"{qn('payment_file_id')} = %s AND {qn('case_id')} IN ({marks(ids)})",
                             [payment_file.pk, *ids], user=acting_user, date=now, reason="", kind="+")
+    _attach_institution_orders(payment_file, acting_user, now)
     agg = payment_file.orders.aggregate(total=Sum("amount"), count=Count("pk"))
     payment_file.order_count = agg["count"]
     payment_file.total_amount = agg["total"] or Decimal("0.00")
@@ -111,11 +174,26 @@ def _fill(payment_file: PaymentFile, acting_user) -> None:
     payment_file.save(update_fields=["order_count", "total_amount", "content", "held"])
 
 
+def _attach_institution_orders(payment_file: PaymentFile, acting_user, now) -> None:
+    """Every institution order not in a file yet (released payables) joins the day's file."""
+    while True:
+        ids = list(PaymentOrder.objects.filter(payment_file__isnull=True, case__isnull=True,
+                                               status=PaymentOrderStatus.ORDERED)
+                   .order_by("pk").select_for_update().values_list("pk", flat=True)[:BATCH_SIZE])
+        if not ids:
+            return
+        PaymentOrder.objects.filter(pk__in=ids, payment_file__isnull=True).update(payment_file=payment_file)
+        with connection.cursor() as cursor:
+            insert_history(cursor, PaymentOrder, f"{qn('id')} IN ({marks(ids)})", ids, user=acting_user, date=now,
+                           reason=f"支付文件 {payment_file.pay_date}", kind="~")
+
+
 def _insert_orders(cursor, payment_file: PaymentFile, ids: list[int], now) -> None:
     case, person, order = Case._meta.db_table, Person._meta.db_table, PaymentOrder._meta.db_table
     cursor.execute(
-        f"INSERT INTO {qn(order)} (case_id, payment_file_id, amount, bank_account, account_name, status, bank_message, created_at) "
-        f"SELECT c.id, %s, COALESCE(c.payable_amount, 0), c.bank_account, p.name, %s, '', %s "
+        f"INSERT INTO {qn(order)} (case_id, payment_file_id, amount, bank_account, account_name, status, bank_message, "
+        f"created_at, source_kind) "
+        f"SELECT c.id, %s, COALESCE(c.payable_amount, 0), c.bank_account, p.name, %s, '', %s, '' "
         f"FROM {qn(case)} c JOIN {qn(person)} p ON p.id = c.person_id WHERE c.id IN ({marks(ids)}) ORDER BY c.id",
         [payment_file.pk, PaymentOrderStatus.ORDERED, now, *ids])
 
@@ -195,9 +273,11 @@ def _settle(orders: list[PaymentOrder], *, acting_user, now) -> None:
     The same checks and records as _move per case (transitions table, conditional update on the
     state read, history row with the author, a transition with the bank's message), per batch.
     """
-    case_ids = [o.case_id for o in orders]
+    case_ids = [o.case_id for o in orders if o.case_id is not None]  # institution orders have no case
     cases = {c.pk: c for c in Case.objects.filter(pk__in=case_ids).order_by("pk").select_for_update()}
     for order in orders:
+        if order.case_id is None:
+            continue
         case = cases[order.case_id]
         to = S.PAID if order.status == PaymentOrderStatus.PAID else S.PAYMENT_FAILED
         CASES.check(case.state, to, obj=case)
@@ -208,7 +288,7 @@ def _settle(orders: list[PaymentOrder], *, acting_user, now) -> None:
                        date=now, reason="", kind="~")
         for to in (S.PAID, S.PAYMENT_FAILED):
             status = PaymentOrderStatus.PAID if to == S.PAID else PaymentOrderStatus.FAILED
-            group = [o for o in orders if o.status == status]
+            group = [o for o in orders if o.status == status and o.case_id is not None]
             if not group:
                 continue
             ids = [o.case_id for o in group]

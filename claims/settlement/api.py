@@ -29,7 +29,7 @@ from .selectors import (
     visit_is_settled,
     with_account_marks,
 )
-from .services import pool_signups_import, visits_ingest
+from .services import pool_signups_import, visits_receive
 
 
 class CanSubmitVisits(BasePermission):
@@ -47,11 +47,13 @@ class CanSubmitSignups(BasePermission):
         return bool(request.user and request.user.has_perm(perm))
 
 
-def _institution(request, region: str, code: str) -> Institution:
-    """The pool institution of the URL; an institution operator gets 404 for any other than its own
-    (object-level check: it cannot even learn whether another institution's data exists)."""
-    institution = get_object_or_404(Institution.objects.select_related("region"), region__code=region, code=code,
-                                    designations__code=POOL_DESIGNATION)
+def _institution(request, region: str, code: str, *, pool: bool = True) -> Institution:
+    """The pool institution of the URL (pool=False: any active institution, which certified visits
+    may come from); an institution operator gets 404 for any other than its own (object-level
+    check: it cannot even learn whether another institution's data exists)."""
+    qs = Institution.objects.select_related("region").filter(region__code=region, code=code)
+    qs = qs.filter(designations__code=POOL_DESIGNATION) if pool else qs.filter(active=True)
+    institution = get_object_or_404(qs)
     if not may_act_for(request.user, institution.pk):
         raise Http404
     return institution
@@ -98,7 +100,9 @@ class CanViewStatements(BasePermission):
 
 
 class VisitsView(APIView):
-    """Send a batch of outpatient-pool visits of one institution (JSON `visits` or a CSV/XLSX `file`).
+    """Send a batch of visits of one institution (JSON `visits` or a CSV/XLSX `file`): outpatient-pool
+    visits, and certified visits naming their `benefit` (chronic, special_disease, special_drug,
+    two_diseases; default outpatient_pool) and `item_code` (the disease or drug).
 
     Idempotent per visit: (institution, visit_id) already received is counted as a duplicate
     and changes nothing. 200 with {created, duplicates, fund, errors: [{row, visit_id, code, message}]}.
@@ -119,9 +123,9 @@ class VisitsView(APIView):
         tags=["settlement"],
     )
     def post(self, request, region: str, code: str):
-        institution = _institution(request, region, code)
+        institution = _institution(request, region, code, pool=False)
         try:
-            result = visits_ingest(acting_user=request.user, institution=institution, rows=_rows(request, "visits"))
+            result = visits_receive(acting_user=request.user, institution=institution, rows=_rows(request, "visits"))
         except ConcurrentChange as exc:  # nothing saved; the same batch sent again will go through
             return Response({"error": exc.as_dict()}, status=status.HTTP_409_CONFLICT)
         except QuoteError as exc:

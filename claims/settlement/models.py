@@ -145,6 +145,8 @@ class Visit(models.Model):
 class RunKind(models.TextChoices):
     MONTHLY = "monthly", _("Monthly")
     YEAR_END = "year_end", _("Year-end")
+    # The monthly fee-for-service statements of certified outpatient visits (services/statements.py).
+    FEE_FOR_SERVICE = "ffs", _("Fee-for-service statements")
 
 
 class RunState(models.TextChoices):
@@ -353,3 +355,141 @@ class PoolUpload(CheckedUpload):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.filename}"
+
+
+# --------------------------------------------------------------------------- certified outpatient visits
+
+
+class CertifiedBenefit(models.TextChoices):
+    """The certified outpatient benefits an institution is paid per visit (DOMAIN.md §4.1–4.4)."""
+
+    CHRONIC = "chronic", _("Chronic disease (门诊慢性病)")
+    SPECIAL_DISEASE = "special_disease", _("Special disease (门诊特殊疾病)")
+    SPECIAL_DRUG = "special_drug", _("Special drug (门诊特药)")
+    TWO_DISEASES = "two_diseases", _("Hypertension/diabetes (两病)")
+
+
+class FeeAccount(models.Model):
+    """An institution's intake account of certified visits for a year: what was received so far.
+
+    Its row is the lock that serialises the certified-visit batches of one institution-year (the
+    duplicate check runs under it, as PoolAccount's does for pool visits)."""
+
+    institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="fee_accounts",
+                                    verbose_name=_("institution"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    visits = models.PositiveIntegerField(_("visits received"), default=0)
+    fund = money(_("fund payable received"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["institution", "year"], name="stl_fee_account_inst_year")]
+        verbose_name = _("fee-for-service intake account")
+        verbose_name_plural = _("fee-for-service intake accounts")
+
+    def __str__(self):
+        return f"{self.institution_id} {self.year}: {self.visits}"
+
+
+class FeeStatement(models.Model):
+    """The monthly fee-for-service statement of one institution and one certified benefit.
+
+    payable = the fund of the visits behind it (CertifiedVisit.statement). Unique per institution,
+    benefit, year and month; produced by a run (services/statements.py) and released by finance —
+    never by whoever started the run — into a payment order (claims.services.payments)."""
+
+    run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, null=True, blank=True,
+                            related_name="fee_statements", verbose_name=_("run"))
+    institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="fee_statements",
+                                    verbose_name=_("institution"))
+    benefit = models.CharField(_("benefit"), max_length=20, choices=CertifiedBenefit.choices)
+    year = models.PositiveSmallIntegerField(_("year"))
+    month = models.PositiveSmallIntegerField(_("month"))
+    visits_count = models.PositiveIntegerField(_("visits"), default=0)
+    late_visits_count = models.PositiveIntegerField(_("late visits (earlier months)"), default=0)
+    total = money(_("total cost"))
+    personal = money(_("personal"))
+    payable = money(_("payable (fund)"))
+    state = models.CharField(_("state"), max_length=10, choices=StatementState.choices, default=StatementState.COMPUTED)
+    produced_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("produced by"))
+    created_at = models.DateTimeField(_("computed at"), auto_now_add=True)
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("released by"))
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-year", "-month", "institution__name", "benefit"]
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "benefit", "year", "month"], name="stl_fee_statement_period"),
+            models.CheckConstraint(condition=Q(month__gte=1, month__lte=12), name="stl_fee_statement_month_valid"),
+        ]
+        indexes = [models.Index(fields=["year", "month", "benefit"], name="stl_fee_statement_period_idx")]
+        permissions = [("release_feestatement", _("Can release fee-for-service statements for payment"))]
+        verbose_name = _("fee-for-service statement")
+        verbose_name_plural = _("fee-for-service statements")
+
+    def __str__(self):
+        return f"{self.institution} {self.year}-{self.month:02d} {self.get_benefit_display()}"
+
+    @property
+    def period(self) -> str:
+        return f"{self.year}-{self.month:02d}"
+
+    @property
+    def reference(self) -> str:
+        """The payable's reference on the bank payment file (claims.services.payments)."""
+        return f"JS{self.pk:08d}"
+
+
+class CertifiedVisit(models.Model):
+    """One certified outpatient visit (chronic, special disease, special drug, 两病) sent by an
+    institution; (institution, visit_id) is unique. See services/certified.py for why these are
+    not rows of Visit.
+
+    As Visit: no database foreign keys on the hot columns, only the indexes something reads."""
+
+    institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="certified_visits",
+                                    verbose_name=_("institution"), db_index=False, db_constraint=False)
+    visit_id = models.CharField(_("visit number"), max_length=40)
+    person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, related_name="certified_visits",
+                               verbose_name=_("insured person"), db_index=False, db_constraint=False)
+    benefit = models.CharField(_("benefit"), max_length=20, choices=CertifiedBenefit.choices)
+    item_code = models.CharField(_("disease or drug"), max_length=60)
+    certification = models.ForeignKey("certifications.Certification", on_delete=models.PROTECT, related_name="visits",
+                                      verbose_name=_("certification"), db_index=False, db_constraint=False)
+    level = models.CharField(_("level paid at"), max_length=30,
+                             help_text=_("Special drugs: the approving hospital's level, also when a pharmacy dispenses."))
+    service_date = models.DateField(_("service date"))
+    class_a = money(_("class A"))
+    class_b = money(_("class B"))
+    class_c = money(_("class C"))
+    total = money(_("total"))
+    first_copay = money(_("first self-pay"))
+    eligible = money(_("eligible"))
+    deductible = money(_("deductible"))
+    fund = money(_("fund payable"))
+    personal = money(_("personal"))
+    policy_version = models.CharField(_("policy version"), max_length=40)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    # Set once, by the statement that pays it (services/statements.py); never changed afterwards.
+    statement = models.ForeignKey(FeeStatement, on_delete=models.PROTECT, null=True, blank=True, related_name="visits",
+                                  verbose_name=_("statement"), db_index=False, db_constraint=False)
+
+    class Meta:
+        ordering = ["-service_date", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["institution", "visit_id"],
+                                               name="stl_certified_visit_id_per_institution")]
+        indexes = [
+            # What the next statement takes: a new visit enters this index only (both are partial).
+            models.Index(fields=["institution", "benefit", "service_date"], condition=Q(statement__isnull=True),
+                         name="stl_cvisit_unstated"),
+            # The visits behind a statement; entered when the statement takes the visit.
+            models.Index(fields=["statement", "service_date"], condition=Q(statement__isnull=False),
+                         name="stl_cvisit_statement"),
+        ]
+        verbose_name = _("certified outpatient visit")
+        verbose_name_plural = _("certified outpatient visits")
+
+    def __str__(self):
+        return self.visit_id

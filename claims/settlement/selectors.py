@@ -124,7 +124,9 @@ def may_act_for(user, institution_id: int) -> bool:
 
 
 def institutions_for(user) -> QuerySet[Institution]:
-    """The outpatient-pool institutions a user may send visits and sign-ups for."""
-    qs = Institution.objects.filter(active=True, designations__code=POOL_DESIGNATION).select_related("region")
+    """The institutions a user may send visits and sign-ups for: every active institution (certified
+    visits come from hospitals and pharmacies too; a sign-up list for a non-pool institution is
+    refused by pool_signups_import); an institution operator its own only."""
+    qs = Institution.objects.filter(active=True).select_related("region")
     operator_of = operator_institution_id(user)
     return qs.filter(pk=operator_of) if operator_of is not None else qs.order_by("region__code", "code")

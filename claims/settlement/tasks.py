@@ -43,6 +43,14 @@ def capitation_monthly(year: int | None = None, month: int | None = None) -> lis
     return _start_all(RunKind.MONTHLY, year, month)
 
 
+@shared_task(name="settlement.fee_statements_monthly")
+def fee_statements_monthly(year: int | None = None, month: int | None = None) -> list[int]:
+    """The fee-for-service statements of certified visits for the previous month (or the given one)."""
+    if year is None or month is None:
+        year, month = previous_month(timezone.localdate())
+    return _start_all(RunKind.FEE_FOR_SERVICE, year, month)
+
+
 @shared_task(name="settlement.capitation_year_end")
 def capitation_year_end(year: int | None = None) -> list[int]:
     """Year-end capitation settlement of the previous year (or the given one)."""

@@ -29,6 +29,7 @@ from claims.admin import _ACTIONS as CASE_BUTTONS
 from claims.models import Attachment, Batch, Case, CaseType, MaterialsNotice, PaymentFile, PaymentOrder, SchoolOperator
 from claims.services import case_receive
 from claims.settlement.models import (
+    FeeStatement,
     InstitutionOperator,
     InstitutionSettlement,
     PoolMembership,
@@ -139,6 +140,21 @@ def _build():
                                                                "service_date": "2021-03-01", "class_a": "50.00"}])
     run = SettlementRun.objects.create(region=jinan, kind="monthly", year=2021, month=3, started_by=root)
     InstitutionSettlement.objects.create(run=run, institution=clinic)
+    from claims.certifications.models import Certification
+    from claims.settlement.models import CertifiedVisit
+    from medins.models import CatalogueItem
+
+    certification = Certification.objects.create(
+        number="WALK-C1", region=jinan, person=person, kind="two_diseases", institution=clinic, state="approved",
+        item=CatalogueItem.objects.get(region=jinan, kind="chronic_disease", code="hypertension"), applied_by=root,
+        valid_from=dt.date(2021, 1, 1))
+    fee_run = SettlementRun.objects.create(region=jinan, kind="ffs", year=2021, month=3, started_by=root)
+    fee_statement = FeeStatement.objects.create(run=fee_run, institution=clinic, benefit="two_diseases", year=2021,
+                                                month=3)
+    CertifiedVisit.objects.create(institution=clinic, visit_id="W-C1", person=person, benefit="two_diseases",
+                                  item_code="hypertension", certification=certification, level="primary",
+                                  service_date=dt.date(2021, 3, 3), policy_version="370100-2021",
+                                  statement=fee_statement)
     year_end = SettlementRun.objects.create(region=jinan, kind="year_end", year=2020, month=12, started_by=root)
     YearReopening.objects.create(region=jinan, year=2020, reason="walk", year_end_run=year_end, requested_by=root)
     institution_import_check(acting_user=root, filename="institutions.csv", content=(
@@ -172,6 +188,18 @@ def _build():
                                    preview={"errors": [{"row": 2, "field": "bed", "message": "walk"}]},
                                    uploaded_by=users["institution_operator"])
     CareClaimReminder.objects.create(month=dt.date(2021, 6, 1), homes=[], home_count=0)
+
+    # a 两病 registration at the operator's clinic (primary level), with a notice, an attachment and a renewal row
+    from claims.certifications.models import CertificationNotice, CertificationRenewal
+    from claims.certifications.services import certification_apply, certification_attach
+    from medins.models import CatalogueItem
+
+    cert = certification_apply(acting_user=root, person=person, kind="two_diseases", applicant_institution=clinic,
+                               item=CatalogueItem.objects.get(region=jinan, kind="chronic_disease", code="diabetes"))
+    cert_attachment = certification_attach(acting_user=root, certification=cert, document_code=cert.documents.first().code,
+                                           filename="scan.pdf", content_type="application/pdf", content=b"%PDF")
+    CertificationNotice.objects.create(certification=cert, issued_by=root, missing=[{"code": "x", "name": "诊断证明"}])
+    CertificationRenewal.objects.create(year=2022, institution=clinic, certification=cert, person=person, item=cert.item)
 
     from django_celery_beat.models import (
         ClockedSchedule,
@@ -207,7 +235,8 @@ def _build():
             "notice": MaterialsNotice.objects.get(case=case), "attachment": Attachment.objects.get(case=case),
             "payment_import": PaymentImport.objects.get(), "upload": PoolUpload.objects.get(), "assessment": assessment,
             "stay": CareStay.objects.get(), "care_claim": care_claim, "care_upload": CareClaimUpload.objects.get(),
-            "institution_import": InstitutionImport.objects.get()}
+            "institution_import": InstitutionImport.objects.get(), "cert": cert,
+            "cert_notice": CertificationNotice.objects.get(), "cert_attachment": cert_attachment}
 
 
 def _whos(data) -> list[Who]:
@@ -292,6 +321,7 @@ def _admin_urls(data):
         "admin:claims_case_attachment": [data["case"].pk, data["attachment"].pk],
         "admin:enrollment_payment_import_confirm": [data["payment_import"].pk],
         "admin:settlement_institutionsettlement_print": [InstitutionSettlement.objects.get().pk],
+        "admin:settlement_feestatement_print": [FeeStatement.objects.get().pk],
         "admin:settlement_poolupload_confirm": [data["upload"].pk],
         "admin:medins_institutionimport_confirm": [data["institution_import"].pk],
         "admin:auth_user_password_change": [data["root"].pk],
@@ -300,6 +330,9 @@ def _admin_urls(data):
         "admin:carecare_carestay_act": [data["stay"].pk],
         "admin:carecare_careclaim_act": [data["care_claim"].pk],
         "admin:carecare_careclaimupload_confirm": [data["care_upload"].pk],
+        "admin:certifications_certification_act": [data["cert"].pk],
+        "admin:certifications_certification_notice": [data["cert"].pk, data["cert_notice"].pk],
+        "admin:certifications_certification_attachment": [data["cert"].pk, data["cert_attachment"].pk],
     }
     custom, undeclared = [], []
     for name, _pattern in _walk_patterns(get_resolver().url_patterns):

@@ -78,3 +78,69 @@ def ingest(clinic):
         return visits_ingest(acting_user=None, institution=institution, rows=rows)
 
     return run
+
+
+# --------------------------------------------------------------------------- certified visits (Changchun)
+
+
+@pytest.fixture
+def changchun(reference_data):
+    return Region.objects.get(code="220100")
+
+
+@pytest.fixture
+def cc(changchun):
+    """Changchun institutions of the reference data by role: provincial tertiary special-drug
+    hospital, secondary district hospital, primary community centre, village clinic, pharmacy."""
+    codes = {"tertiary": "CC-H-001", "tertiary2": "CC-H-002", "secondary": "CC-H-019", "secondary2": "CC-H-020",
+             "primary": "CC-C-001", "primary2": "CC-C-002", "village": "CC-C-003", "pharmacy": "CC-P-001",
+             "pharmacy2": "CC-P-002"}
+    by_code = {i.code: i for i in Institution.objects.filter(region=changchun, code__in=codes.values())
+               .select_related("region")}
+    return {role: by_code[code] for role, code in codes.items()}
+
+
+@pytest.fixture
+def make_resident(changchun):
+    """make_resident(covered_from=..., covered_to=..., birth=...) -> a Changchun adult with cover in 2021."""
+
+    def make(covered_from=dt.date(2021, 1, 1), covered_to=dt.date(2021, 12, 31), birth=dt.date(1960, 5, 6), **kwargs):
+        person = ef.PersonFactory(area="220102", birth=birth, **kwargs)
+        CoveragePeriod.objects.create(person=person, benefit_year=covered_from.year, covered_from=covered_from,
+                                      covered_to=covered_to)
+        return person
+
+    return make
+
+
+@pytest.fixture
+def certify(changchun, make_user):
+    """certify(person, kind, code, institution, valid_from=..., valid_to=None, state="approved",
+    sites=[(institution, role, from, to)]) -> an approved Certification, written with the ORM."""
+    from claims.certifications.models import Certification, CertificationSite, SiteRole
+    from medins.models import CatalogueItem
+
+    catalogue = {"chronic": "chronic_disease", "special_disease": "special_disease", "special_drug": "special_drug",
+                 "two_diseases": "chronic_disease"}
+    roles = {"chronic": SiteRole.TREATMENT, "special_disease": SiteRole.CERTIFYING,
+             "special_drug": SiteRole.APPROVING, "two_diseases": SiteRole.REGISTERING}
+    user = make_user("certifier")
+    counter = iter(range(1, 10_000))
+
+    def make(person, kind, code, institution, valid_from=dt.date(2021, 1, 1), valid_to=None, state="approved",
+             sites=None, **kwargs):
+        item = CatalogueItem.objects.get(region=person.region, kind=catalogue[kind], code=code)
+        cert = Certification.objects.create(
+            number=f"RD{next(counter):06d}{person.pk}", region=person.region, person=person, kind=kind, item=item,
+            institution=institution, state=state, applied_by=user, valid_from=valid_from, valid_to=valid_to, **kwargs)
+        for inst, role, start, end in sites if sites is not None else [(institution, roles[kind], valid_from, valid_to)]:
+            CertificationSite.objects.create(certification=cert, institution=inst, role=role, valid_from=start,
+                                             valid_to=end)
+        return cert
+
+    return make
+
+
+def cvisit(visit_id, person, day, benefit, item, a="100.00", b="0.00", c="0.00"):
+    return {"visit_id": visit_id, "id_number": person.id_number, "service_date": day.isoformat(), "benefit": benefit,
+            "item_code": item, "class_a": a, "class_b": b, "class_c": c}

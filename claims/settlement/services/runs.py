@@ -1,5 +1,8 @@
 """Capitation settlement runs (DOMAIN §8): start, process (resumable), settle one institution, release.
 
+Runs of kind `ffs` (fee-for-service statements of certified visits) are processed by
+services/statements.py; the rest of this module is capitation.
+
 Run state machine: the one table in claims/settlement/workflow.py (RUNS), each edge taken by its
 service through the shared helper medins.workflow.transition, recorded in RunTransition.
 
@@ -158,8 +161,9 @@ def settlement_run_start(*, acting_user, region: Region, kind: str, year: int, m
         month = 12
     elif month is None or not 1 <= month <= 12:
         raise RunRefused(_("A monthly run needs its month (1 to 12)."))
-    # The policy must define the capitation parameters: refuse now, naming the missing one.
-    rates_of(policy_in_force(region=region.code, date=year_start(year)))
+    if kind != RunKind.FEE_FOR_SERVICE:
+        # The policy must define the capitation parameters: refuse now, naming the missing one.
+        rates_of(policy_in_force(region=region.code, date=year_start(year)))
     if kind == RunKind.MONTHLY and _live_runs(region=region, kind=RunKind.YEAR_END, year=year).exists():
         raise RunRefused(_("%(year)s is closed by its year-end settlement: no monthly run may settle it any more.")
                          % {"year": year})
@@ -185,6 +189,10 @@ def settlement_run_process(*, run_id: int, acting_user=None) -> SettlementRun:
     run = SettlementRun.objects.select_related("region").get(pk=run_id)
     if run.state in (RunState.FINISHED, RunState.REOPENED):
         return run
+    if run.kind == RunKind.FEE_FOR_SERVICE:  # the monthly fee-for-service statements (services/statements.py)
+        from .statements import fee_run_process
+
+        return fee_run_process(run=run, acting_user=acting_user, move=_move)
     with transaction.atomic():
         run = SettlementRun.objects.select_for_update().select_related("region").get(pk=run_id)
         if run.state in (RunState.FINISHED, RunState.REOPENED):

@@ -1,6 +1,7 @@
 """Visits and sign-up files uploaded in the admin (clerk or institution operator): check, then import.
 
-`pool_upload_check` reads the file and runs the real service (visits_ingest or
+`pool_upload_check` reads the file and runs the real service (visits_receive: pool and certified
+visits, each row naming its benefit; or
 pool_signups_import) inside a transaction that is rolled back (medins.uploads.dry_run), so the preview shows exactly
 what the import will do — each problem naming its row and field — and writes nothing but the
 upload record. `pool_upload_confirm` runs the same service on the stored rows, once: a second
@@ -23,8 +24,9 @@ from ..errors import InvalidRequest, SettlementError
 from ..imports import read_rows
 from ..models import PoolUpload, UploadKind, UploadStatus
 from ..selectors import may_act_for
+from .certified import visits_receive
 from .membership import pool_signups_import
-from .visits import MAX_BATCH, visits_ingest
+from .visits import MAX_BATCH
 
 MAX_ROWS = 50_000
 PERMISSION = {UploadKind.VISITS: "settlement.add_visit", UploadKind.SIGNUPS: "settlement.add_poolmembership"}
@@ -50,7 +52,7 @@ def _apply(*, acting_user, kind: str, institution: Institution, year: int | None
     fund = 0
     policies = PolicyCache()  # one for the file: its batches read the same policy versions
     for offset in range(0, len(rows), MAX_BATCH):
-        result = visits_ingest(acting_user=acting_user, institution=institution, rows=rows[offset:offset + MAX_BATCH],
+        result = visits_receive(acting_user=acting_user, institution=institution, rows=rows[offset:offset + MAX_BATCH],
                                policies=policies)
         report["created"] += result.created
         report["duplicates"] += result.duplicates

@@ -9,7 +9,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from claims.settlement.imports import read_rows
-from claims.settlement.services import pool_signups_import, visits_ingest
+from claims.settlement.services import pool_signups_import, visits_receive
 from claims.settlement.services.visits import MAX_BATCH
 from medins.models import Institution
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
         else:
             out = {"created": 0, "duplicates": 0, "errors": []}
             for start in range(0, len(rows), MAX_BATCH):
-                r = visits_ingest(acting_user=None, institution=inst, rows=rows[start:start + MAX_BATCH])
+                r = visits_receive(acting_user=None, institution=inst, rows=rows[start:start + MAX_BATCH])
                 out["created"] += r.created
                 out["duplicates"] += r.duplicates
                 out["errors"] += [{**e, "row": e["row"] + start} for e in r.errors]

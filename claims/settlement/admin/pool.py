@@ -24,7 +24,7 @@ from medins.benefits.errors import QuoteError
 from medins.models import Institution, Region
 from medins.parsing import read_upload, safe_row
 
-from .models import (
+from ..models import (
     InstitutionOperator,
     InstitutionSettlement,
     PoolMembership,
@@ -40,16 +40,16 @@ from .models import (
     Visit,
     YearReopening,
 )
-from .selectors import institutions_for, operator_institution_id, statements, visit_is_settled, with_account_marks
-from .services import (
+from ..selectors import institutions_for, operator_institution_id, statements, visit_is_settled, with_account_marks
+from ..services import (
     settlement_release,
     settlement_run_start,
     settlement_year_reopen_approve,
     settlement_year_reopen_refuse,
     settlement_year_reopen_request,
 )
-from .services.closing import PERMISSION as REOPEN_PERMISSION
-from .services.uploads import PERMISSION, pool_upload_check, pool_upload_confirm
+from ..services.closing import PERMISSION as REOPEN_PERMISSION
+from ..services.uploads import PERMISSION, pool_upload_check, pool_upload_confirm
 
 EXPORT_COLUMNS = [
     ("run__region__name", _("region")), ("period", _("period")), ("kind", _("kind")),

@@ -1,0 +1,244 @@
+"""Benchmark of certified-visit ingestion on PostgreSQL (issue 12 item 8). Run by hand, in its own
+database, under the shared benchmark lock:
+
+    flock /tmp/bench.lock env DATABASE_URL=postgres://postgres@127.0.0.1:5432/medins_bench_ffs \\
+        .venv/bin/python -u bench/certified_visits.py [--persons 200000] [--institutions 200] \\
+        [--ingest 100000] [--workers 2]
+
+Changchun (220100): --persons residents covered in 2021 (bench/enrollment.py's generator), each
+holding one approved certification at one of --institutions bench institutions (even ones
+secondary: chronic 糖尿病 or a special disease; odd ones municipal tertiary: a special drug),
+written set-wise in SQL with its place of use. Then --ingest certified visits go through the real
+service (`visits_receive`, the API's way in: batches of 5 000 rows of one institution naming
+their benefit and disease/drug; --workers processes at once, like API workers), then the first
+batch again (all duplicates). Target: ≥ 20 000 visits/s with two processes (pool visits:
+bench/capitation.py, ~22-23k/s).
+
+The certification check adds no per-visit query: the bench counts the SQL statements of one
+batch of 5 000 and of one of 50 (the same number; tests/settlement/test_certified_visits.py pins
+it too). Everything the ingestion writes (visits, ledgers, intake accounts) is truncated first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medins.settings")
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+
+from bench.common import setup_django  # noqa: E402
+from bench.enrollment import person_values  # noqa: E402
+
+REGION = "220100"
+YEAR = 2021
+DAYS = [dt.date(YEAR, 1, 1) + dt.timedelta(days=d) for d in range(365)]
+STATE = ("settlement_certifiedvisit, settlement_feeaccount, settlement_feestatement, "
+         "settlement_historicalfeestatement, ledger_ledgeraccount, ledger_ledgerentry")
+DISEASES = ["SPD-001", "SPD-002", "SPD-004", "SPD-027"]
+DRUGS = ["CC-D-001", "CC-D-002", "CC-D-003", "CC-D-004"]
+
+
+def plan(p: int, institutions: int) -> tuple[int, str, str]:
+    """Person p: (institution index, benefit, item code) of its one certification."""
+    k = p % institutions
+    if k % 2:
+        return k, "special_drug", DRUGS[(p // institutions) % len(DRUGS)]
+    if (p // institutions) % 2:
+        return k, "special_disease", DISEASES[(p // institutions) % len(DISEASES)]
+    return k, "chronic", "diabetes"
+
+
+def prepare(*, persons: int, institutions: int) -> dict:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from bench.enrollment import generate_persons
+    from enrollment.models import Person
+    from medins.models import CatalogueItem, Institution, Region
+
+    region = Region.objects.get(code=REGION)
+    seconds = generate_persons(persons, region=REGION)
+    print(f"persons: {Person.objects.filter(region=region).count():,} "
+          f"({f'generated with COPY in {seconds:.1f} s' if seconds else 'already there'})")
+    started = time.perf_counter()
+    have = set(Institution.objects.filter(region=region, code__startswith="BENCH-CV-").values_list("code", flat=True))
+    Institution.objects.bulk_create([
+        Institution(region=region, code=f"BENCH-CV-{k:05d}", name=f"基准认定门诊机构{k:05d}", kind="hospital",
+                    level="municipal_tertiary" if k % 2 else "secondary", bank_account=f"6216{k:015d}",
+                    bank_account_name=f"基准认定门诊机构{k:05d}")
+        for k in range(institutions) if f"BENCH-CV-{k:05d}" not in have])
+    inst_ids = list(Institution.objects.filter(region=region, code__startswith="BENCH-CV-").order_by("code")
+                    .values_list("pk", flat=True)[:institutions])
+    items = dict(((kind, code), pk) for kind, code, pk in CatalogueItem.objects.filter(region=region).values_list(
+        "kind", "code", "pk"))
+    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})
+    first_person = Person.objects.filter(region=region).order_by("pk").values_list("pk", flat=True).first()
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {STATE} RESTART IDENTITY")
+        cursor.execute("TRUNCATE certifications_certificationsite, certifications_certification, "
+                       "certifications_historicalcertification RESTART IDENTITY CASCADE")
+        cursor.execute("DELETE FROM enrollment_coverageperiod WHERE person_id IN "
+                       "(SELECT id FROM enrollment_person WHERE region_id = %s)", [region.pk])
+        cursor.execute(
+            """INSERT INTO enrollment_coverageperiod (person_id, benefit_year, covered_from, covered_to, waiting, status)
+               SELECT p.id, %(year)s, make_date(%(year)s, 1, 1), make_date(%(year)s, 12, 31), false, 'active'
+               FROM enrollment_person p WHERE p.region_id = %(region)s AND p.id < %(first)s + %(n)s""",
+            {"year": YEAR, "region": region.pk, "first": first_person, "n": persons})
+        cursor.execute("CREATE TEMP TABLE bench_cert (p int PRIMARY KEY, inst int, kind text, item int)")
+        rows = []
+        for p in range(persons):
+            k, benefit, code = plan(p, institutions)
+            catalogue = {"chronic": "chronic_disease", "special_disease": "special_disease",
+                         "special_drug": "special_drug"}[benefit]
+            rows.append(f"{p}\t{inst_ids[k]}\t{benefit}\t{items[(catalogue, code)]}\n")
+        with cursor.copy("COPY bench_cert (p, inst, kind, item) FROM STDIN") as copy:
+            copy.write("".join(rows))
+        cursor.execute(
+            """INSERT INTO certifications_certification (number, region_id, person_id, kind, item_id, institution_id,
+                   assessment, state, applied_at, applied_by_id, decided_at, valid_from, valid_to, end_reason)
+               SELECT 'BENCH' || b.p, %(region)s, %(first)s + b.p, b.kind, b.item, b.inst, '{}', 'approved', now(),
+                      %(user)s, now(), make_date(%(year)s, 1, 1),
+                      CASE WHEN b.kind = 'special_drug' THEN make_date(%(year)s, 12, 31) END, ''
+               FROM bench_cert b""",
+            {"region": region.pk, "first": first_person, "user": user.pk, "year": YEAR})
+        cursor.execute(
+            """INSERT INTO certifications_certificationsite (certification_id, institution_id, role, valid_from,
+                   valid_to, created_at)
+               SELECT c.id, c.institution_id, CASE c.kind WHEN 'chronic' THEN 'treatment' WHEN 'special_drug'
+                      THEN 'approving' ELSE 'certifying' END, c.valid_from, c.valid_to, now()
+               FROM certifications_certification c""")
+        cursor.execute("VACUUM ANALYZE")
+    print(f"institutions, cover, {persons:,} certifications and their sites (SQL): {time.perf_counter() - started:.1f} s")
+    return {"first_person": first_person, "inst_ids": inst_ids, "user": user}
+
+
+_BATCHES: list = []
+
+
+def _ingest_share(worker: int, workers: int) -> tuple[int, int, int]:
+    from claims.settlement.services import visits_receive
+    from medins.models import Institution
+    from medins.selectors import PolicyCache
+
+    policies = PolicyCache()
+    created = duplicates = refused = 0
+    for institution_id, rows in _BATCHES[worker::workers]:
+        institution = Institution.objects.select_related("region").get(pk=institution_id)
+        result = visits_receive(acting_user=None, institution=institution, rows=rows, policies=policies)
+        created += result.created
+        duplicates += result.duplicates
+        refused += len(result.errors)
+        if result.errors and refused == len(result.errors):
+            print("   first refusal:", result.errors[0])
+    return created, duplicates, refused
+
+
+def batches(*, persons: int, inst_ids: list[int], n: int, start: int = 0, size: int = 5_000) -> list:
+    institutions = len(inst_ids)
+    out = []
+    v = start
+    k = 0
+    while v < start + n:
+        count = min(size, start + n - v)
+        rows = []
+        j = 0
+        while len(rows) < count:  # persons certified at institution k, round robin
+            p = k + institutions * (j % max(1, (persons - k) // institutions))
+            j += 1
+            if p >= persons:
+                continue
+            _k, benefit, code = plan(p, institutions)
+            a = 1_000 + (v * 37) % 9_000
+            rows.append({"visit_id": f"CV{v:09d}", "id_number": person_values(p)[0],
+                         "service_date": DAYS[(v * 7) % 365].isoformat(), "benefit": benefit, "item_code": code,
+                         "class_a": f"{a // 100}.{a % 100:02d}", "class_b": "112.50", "class_c": "3.00"})
+            v += 1
+        out.append((inst_ids[k], rows))
+        k = (k + 1) % institutions
+    return out
+
+
+def count_queries(*, persons: int, inst_ids: list[int]) -> None:
+    """SQL statements of one batch of 5 000 and of one of 50 (fresh visits): the same."""
+    from django.db import connection, transaction
+
+    from claims.settlement.services import visits_receive
+    from medins.models import Institution
+
+    for size, start in ((5_000, 90_000_000), (50, 91_000_000)):
+        institution_id, rows = batches(persons=persons, inst_ids=inst_ids, n=size, start=start, size=size)[0]
+        institution = Institution.objects.select_related("region").get(pk=institution_id)
+        seen = []
+
+        def counter(execute, sql, params, many, context, seen=seen):
+            seen.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(counter):
+            try:
+                with transaction.atomic():
+                    result = visits_receive(acting_user=None, institution=institution, rows=rows)
+                    raise RuntimeError("roll back")
+            except RuntimeError:
+                pass
+        print(f"queries for one batch of {size:,} certified visits: {len(seen)} "
+              f"({result.created:,} accepted, {len(result.errors)} refused; rolled back)")
+
+
+def ingestion(*, persons: int, inst_ids: list[int], n: int, workers: int) -> None:
+    from claims.settlement.services import visits_receive
+    from medins.models import Institution
+    from medins.selectors import PolicyCache
+
+    global _BATCHES
+    _BATCHES = batches(persons=persons, inst_ids=inst_ids, n=n)
+    started = time.perf_counter()
+    if workers == 1:
+        totals = [_ingest_share(0, 1)]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from django.db import connections
+
+        connections.close_all()
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            totals = list(pool.map(_ingest_share, range(workers), [workers] * workers))
+    elapsed = time.perf_counter() - started
+    created, duplicates, refused = (sum(t[i] for t in totals) for i in range(3))
+    print(f"ingest {n:,} certified visits through visits_receive in {len(_BATCHES)} batches, {workers} process(es): "
+          f"{elapsed:.1f} s ({n / elapsed:,.0f} visits/s) — {created:,} created, {duplicates:,} duplicates, "
+          f"{refused:,} refused")
+    institution_id, rows = _BATCHES[0]
+    institution = Institution.objects.select_related("region").get(pk=institution_id)
+    started = time.perf_counter()
+    again = visits_receive(acting_user=None, institution=institution, rows=rows, policies=PolicyCache())
+    elapsed = time.perf_counter() - started
+    print(f"same batch of {len(rows):,} again: {elapsed * 1000:.0f} ms ({len(rows) / elapsed:,.0f} visits/s) — "
+          f"{again.created} created, {again.duplicates:,} duplicates")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--persons", type=int, default=200_000)
+    parser.add_argument("--institutions", type=int, default=200)
+    parser.add_argument("--ingest", type=int, default=100_000, help="visits sent through the ingestion service")
+    parser.add_argument("--workers", type=int, default=2, help="processes sending batches at once")
+    args = parser.parse_args()
+    setup_django("medins_bench_ffs", "its certification and visit tables are truncated")
+    print(f"certified-visit benchmark: {args.persons:,} certified persons at {args.institutions:,} institutions, "
+          f"{args.ingest:,} visits, {args.workers} process(es); os.cpu_count()={os.cpu_count()}")
+    ids = prepare(persons=args.persons, institutions=args.institutions)
+    count_queries(persons=args.persons, inst_ids=ids["inst_ids"])
+    ingestion(persons=args.persons, inst_ids=ids["inst_ids"], n=args.ingest, workers=args.workers)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Admin of the fee-for-service statements of certified outpatient visits: list (filters: benefit,
+month, state), detail with the visits behind it (paginated), print (HTML), export (CSV/XLSX, one
+row per visit), release by finance (four eyes, services/statements.py). An institution operator
+sees its own institution's statements and visits only. Thin: every change goes through services."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import OuterRef, Subquery
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from claims.errors import CaseError
+from medins.benefits.errors import QuoteError
+
+from ..models import CertifiedVisit, FeeStatement
+from ..services.statements import RELEASE_PERMISSION, SOURCE_KIND, fee_statement_release, fee_statements_for
+from .pool import _own
+
+VISITS_PER_PAGE = 50
+EXPORT_COLUMNS = [
+    _("statement"), _("institution code"), _("institution"), _("benefit"), _("period"), _("state"),
+    _("visit number"), _("ID number"), _("service date"), _("disease or drug"), _("total"), _("first self-pay"),
+    _("deductible"), _("fund payable"), _("personal"),
+]
+
+
+def _order_status():
+    from claims.models import PaymentOrder
+
+    return Subquery(PaymentOrder.objects.filter(source_kind=SOURCE_KIND, source_id=OuterRef("pk"))
+                    .order_by("-pk").values("status")[:1])
+
+
+class MonthFilter(admin.SimpleListFilter):
+    title = _("month")
+    parameter_name = "period"
+
+    def lookups(self, request, model_admin):
+        periods = (FeeStatement.objects.order_by("-year", "-month").values_list("year", "month").distinct()[:36])
+        return [(f"{y}-{m:02d}", f"{y}-{m:02d}") for y, m in periods]
+
+    def queryset(self, request, queryset):
+        value = self.value() or ""
+        year, _dash, month = value.partition("-")
+        if year.isdigit() and month.isdigit():
+            return queryset.filter(year=int(year), month=int(month))
+        return queryset
+
+
+@admin.register(FeeStatement)
+class FeeStatementAdmin(SimpleHistoryAdmin):
+    list_display = ["institution", "benefit", "period", "visits_count", "late_visits_count", "total", "payable",
+                    "state", "payment", "released_by", "print_link"]
+    list_filter = ["benefit", MonthFilter, "state"]
+    list_select_related = ["institution", "institution__region", "run", "released_by"]
+    search_fields = ["institution__name", "institution__code"]
+    readonly_fields = ["institution", "benefit", "year", "month", "visits_count", "late_visits_count", "total",
+                       "personal", "payable", "state", "run", "produced_by", "created_at", "released_by", "released_at",
+                       "payment"]
+    fields = readonly_fields
+    actions = ["release", "export_csv", "export_xlsx"]
+    change_form_template = "admin/settlement/feestatement/change_form.html"
+
+    def get_queryset(self, request):
+        return fee_statements_for(request.user).annotate(order_status=_order_status())
+
+    @admin.display(description=_("period"), ordering="month")
+    def period(self, obj):
+        return obj.period
+
+    @admin.display(description=_("payment"))
+    def payment(self, obj):
+        from claims.models import PaymentOrderStatus
+
+        status = getattr(obj, "order_status", None)
+        return PaymentOrderStatus(status).label if status else "—"
+
+    @admin.display(description=_("statement"))
+    def print_link(self, obj):
+        return format_html('<a href="{}" target="_blank">{}</a>',
+                           reverse("admin:settlement_feestatement_print", args=[obj.pk]), _("Print"))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_release_permission(self, request):
+        return request.user.has_perm(RELEASE_PERMISSION)
+
+    def get_urls(self):
+        return [path("<int:pk>/print/", self.admin_site.admin_view(self.print_view),
+                     name="settlement_feestatement_print"), *super().get_urls()]
+
+    def _visits_page(self, request, statement):
+        visits = (CertifiedVisit.objects.filter(statement=statement).select_related("person")
+                  .order_by("service_date", "pk"))
+        return Paginator(visits, VISITS_PER_PAGE).get_page(request.GET.get("page"))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        statement = self.get_object(request, object_id)
+        if statement is None or not self.has_view_permission(request, statement):
+            return super().change_view(request, object_id, form_url, extra_context)
+        extra = {**(extra_context or {}), "visits_page": self._visits_page(request, statement),
+                 "print_url": reverse("admin:settlement_feestatement_print", args=[statement.pk])}
+        return super().change_view(request, object_id, form_url, extra)
+
+    def print_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        statement = get_object_or_404(self.get_queryset(request), pk=pk)
+        visits = (CertifiedVisit.objects.filter(statement=statement).select_related("person")
+                  .order_by("service_date", "pk"))
+        return TemplateResponse(request, "settlement/fee_statement_print.html", {"s": statement, "visits": visits})
+
+    @admin.action(description=_("Release the selected statements for payment"), permissions=["release"])
+    def release(self, request, queryset):
+        done = 0
+        for statement in queryset.order_by("pk"):
+            try:
+                fee_statement_release(acting_user=request.user, statement=statement)
+                done += 1
+            except (QuoteError, CaseError) as exc:  # CaseError: a payment refusal (no bank account)
+                self.message_user(request, f"{statement}: {exc}", messages.ERROR)
+        if done:
+            self.message_user(request, _("%(n)d statements released.") % {"n": done}, messages.SUCCESS)
+
+    def _rows(self, queryset):
+        """One row per visit of the selected statements (the statement's columns repeated)."""
+        statements = {s.pk: s for s in queryset.select_related("institution")}
+        visits = (CertifiedVisit.objects.filter(statement_id__in=list(statements)).select_related("person")
+                  .order_by("statement_id", "service_date", "pk"))
+        for v in visits.iterator(chunk_size=2000):
+            s = statements[v.statement_id]
+            yield [s.pk, s.institution.code, s.institution.name, s.get_benefit_display(), s.period,
+                   s.get_state_display(), v.visit_id, v.person.masked_id_number, v.service_date.isoformat(),
+                   v.item_code, v.total, v.first_copay, v.deductible, v.fund, v.personal]
+
+    @admin.action(description=_("Export the selected statements with their visits (CSV)"), permissions=["view"])
+    def export_csv(self, request, queryset):
+        buffer = io.StringIO()
+        buffer.write("\ufeff")  # Excel opens UTF-8 Chinese correctly with a BOM
+        writer = csv.writer(buffer)
+        writer.writerow([str(label) for label in EXPORT_COLUMNS])
+        for row in self._rows(queryset):
+            writer.writerow([str(v) for v in row])
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="fee-statements.csv"'
+        return response
+
+    @admin.action(description=_("Export the selected statements with their visits (XLSX)"), permissions=["view"])
+    def export_xlsx(self, request, queryset):
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.append([str(label) for label in EXPORT_COLUMNS])
+        for row in self._rows(queryset):
+            sheet.append([v if isinstance(v, (int, str, Decimal)) else str(v) for v in row])
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, Decimal):
+                    cell.number_format = "0.00"
+        out = io.BytesIO()
+        book.save(out)
+        response = HttpResponse(out.getvalue(),
+                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response["Content-Disposition"] = 'attachment; filename="fee-statements.xlsx"'
+        return response
+
+
+@admin.register(CertifiedVisit)
+class CertifiedVisitAdmin(admin.ModelAdmin):
+    list_display = ["visit_id", "institution", "person", "benefit", "item_code", "service_date", "total", "fund",
+                    "personal", "statement", "received_at"]
+    list_filter = ["benefit", "service_date"]
+    list_select_related = ["institution", "person", "statement"]
+    search_fields = ["visit_id"]
+    readonly_fields = [f.name for f in CertifiedVisit._meta.fields]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return _own(request, super().get_queryset(request))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
