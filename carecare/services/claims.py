@@ -41,6 +41,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from claims.ledger.keys import entry_figures
+from claims.ledger.models import SourceKind
 from claims.ledger.services import Posting, ledger_post, ledger_read
 from medins.bulk import copy_text
 from medins.selectors import PolicyCache
@@ -68,7 +69,7 @@ RECEIVE = "carecare.add_careclaim"
 CHECK = "carecare.change_careclaim"
 APPROVE = "carecare.approve_careclaim"
 BENEFIT = "long_term_care"
-SOURCE_KIND = "care_claim"  # claims.ledger.models.SourceKind.CARE_CLAIM, and the payable's kind
+SOURCE_KIND = SourceKind.CARE_CLAIM  # the ledger entries' source and the payable's kind (payments: "HL" + id)
 
 
 def _need(user, perm: str, message: str) -> None:

@@ -304,6 +304,7 @@ def test_approval_posts_the_ledger_and_orders_the_payment_once(home, home_operat
     makes one payment order to the home through the payment path of cases."""
     from claims.models import PaymentOrder
 
+    _bank_account(home)
     claim, person = _checked(home, home_operator, intake, reviewer)
     claim = care_claim_approve(acting_user=approver, claim=claim)
     claim.refresh_from_db()
@@ -322,9 +323,42 @@ def test_approval_posts_the_ledger_and_orders_the_payment_once(home, home_operat
     assert LedgerEntry.objects.filter(source_kind="care_claim").count() == 1
 
 
+def _bank_account(home):
+    home.bank_account, home.bank_account_name = "6222020200100001001", home.name
+    home.save(update_fields=["bank_account", "bank_account_name"])
+
+
+def test_a_home_without_bank_account_stays_approved_until_ordered(home, home_operator, intake, reviewer, approver):
+    """Approval commits the money (ledger); the order to the home waits for its bank account and
+    is made from the claim's page later — once."""
+    from carecare.services.claims import care_claim_order_payment
+    from claims.models import PaymentOrder
+
+    claim, _person = _checked(home, home_operator, intake, reviewer)
+    done = care_claim_approve(acting_user=approver, claim=claim)
+    assert done.state == C.APPROVED and "银行账户" in done.payment_refusal
+    assert LedgerEntry.objects.count() == 1 and not PaymentOrder.objects.exists()
+    _bank_account(home)
+    care_claim_order_payment(acting_user=approver, claim=claim)
+    claim.refresh_from_db()
+    assert claim.state == C.PAYMENT_ORDERED and PaymentOrder.objects.get().amount == Decimal("2568.00")
+
+
+def test_the_daily_payment_file_pays_the_home(home, home_operator, intake, reviewer, approver):
+    """The order joins the day's bank payment file with the claim's reference (HL + number)."""
+    from claims.services.payments import payment_orders_create
+
+    _bank_account(home)
+    claim, _person = _checked(home, home_operator, intake, reviewer)
+    care_claim_approve(acting_user=approver, claim=claim)
+    payment_file, _created = payment_orders_create(acting_user=approver, pay_date=D(2021, 7, 1))
+    assert f"HL{claim.pk:08d}" in payment_file.content and "2568.00" in payment_file.content
+
+
 def test_a_death_recorded_after_checking_recalculates_at_approval(home, home_operator, intake, reviewer, approver):
     """Approval checks again under the ledger lock: a death recorded since the check refuses
     approval with the new figures saved, nothing posted; approving again then succeeds."""
+    _bank_account(home)
     claim, person = _checked(home, home_operator, intake, reviewer)
     Stop.objects.create(person=person, reason="death", stop_date=D(2021, 6, 16), created_by=intake)
     with pytest.raises(Recalculated):
