@@ -97,7 +97,7 @@ def test_request_assess_approve_claim_check_approve_pay(setting, live_server, pa
     saved = CareClaim.objects.get(pk=claim["id"])
     assert saved.state == "payment_ordered" and saved.payment_order is not None
     assert (saved.payment_order.payee_institution_id, saved.payment_order.amount) == (setting["home"].pk, saved.fund)
-    assert "已生成支付指令" in page.content()
+    assert "已下发支付" in page.content()  # the state, worded as for cases
     # the home reads its result
     response = page.request.get(f"{live_server.url}/api/v1/care/claims/{claim['id']}/",
                                 headers={"Authorization": f"Token {token}"})
