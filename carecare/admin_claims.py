@@ -23,6 +23,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from medins.admin_workflow import WorkflowButtons
 from medins.parsing import read_upload
 from medins.uploads import UploadStatus
 
@@ -35,8 +36,9 @@ from .workflow import CARE_CLAIMS, CLAIM_QUEUES
 
 C = CareClaimState
 
-# The clerk's steps, by the service that takes them; the buttons shown come from the table
-# (CARE_CLAIMS.services_from(state)) and the user's permissions.
+# The clerk's steps, declared once; the buttons shown come from the transitions table
+# (medins.admin_workflow: the services with an edge out of the claim's state) and the
+# permission each step needs.
 CLAIM_ACTIONS = {
     # name: (label, service, permission)
     "check": (_("Check the claim"), "care_claim_check", claim_services.CHECK),
@@ -44,16 +46,13 @@ CLAIM_ACTIONS = {
     "order_payment": (_("Order the payment"), "care_claim_order_payment", claim_services.APPROVE),
     "reject": (_("Reject"), "care_claim_reject", claim_services.CHECK),
 }
-_ACTION_OF_SERVICE = {service: name for name, (_label, service, _perm) in CLAIM_ACTIONS.items()}
+BUTTONS = WorkflowButtons(CARE_CLAIMS, {name: (label, service, name == "reject")
+                                        for name, (label, service, _perm) in CLAIM_ACTIONS.items()},
+                          {name: (perm,) for name, (_label, _service, perm) in CLAIM_ACTIONS.items()})
 
 
 def claim_actions_for(claim, user=None) -> list[tuple[str, str]]:
-    out = []
-    for service in CARE_CLAIMS.services_from(claim.state):
-        name = _ACTION_OF_SERVICE.get(service)
-        if name is not None and (user is None or user.has_perm(CLAIM_ACTIONS[name][2])):
-            out.append((name, CLAIM_ACTIONS[name][0]))
-    return out
+    return BUTTONS.for_state(claim.state, user)
 
 
 def amount(value):
