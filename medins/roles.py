@@ -88,6 +88,15 @@ ACTIONS: dict[str, Action] = {
         "claims.change_materialsnotice", "claims.change_casetransition", "claims.change_batch")),
     "edit_payments": Action(_("Edit payment orders"), ("claims.change_paymentorder", "claims.change_paymentfile")),
     "edit_care": Action(_("Edit long-term care"), ("carecare.change_*",)),
+    "register_care": Action(_("Request care assessments and record care-home stays"), ("carecare.add_*",)),
+    "assess_care": Action(_("Record long-term care assessments (assessor)"), (
+        "carecare.assess_assessment", "carecare.view_assessment", "carecare.view_assessmenttransition")),
+    "approve_care": Action(_("Approve long-term care assessments"), ("carecare.approve_assessment",)),
+    # a care home's operator: requests assessments and records its residents' stays (own home only)
+    "care_home": Action(_("Request assessments and record stays for the own care home"), (
+        "carecare.add_assessment", "carecare.view_assessment", "carecare.view_assessmenttransition",
+        "carecare.add_carestay", "carecare.change_carestay", "carecare.view_carestay", "carecare.add_stayabsence",
+        "carecare.change_stayabsence", "carecare.view_stayabsence")),
     # money
     "approve_cases": Action(_("Approve reimbursement cases"), (APPROVE_CASE,)),
     "import_bank_results": Action(_("Import the bank's payment result file"), (IMPORT_BANK_RESULT,)),
@@ -129,11 +138,15 @@ READ = ("view_reference", "view_enrollment", "view_cases")
 # The matrix. A superuser (the administrator) may do everything, including ADMINISTRATOR_ONLY.
 MATRIX: dict[str, tuple[str, ...]] = {
     "intake_clerk": (*READ, "reveal_personal_data", "register_enrollment", "edit_enrollment", "receive_cases",
-                     "edit_cases", "pool_uploads", "view_certifications", "apply_certifications", "work_certifications"),
+                     "edit_cases", "pool_uploads", "view_certifications", "apply_certifications", "work_certifications",
+                     "view_care", "register_care"),
     "reviewer": (*READ, "view_ledger", "reveal_personal_data", "edit_cases", "view_care", "edit_care", "view_settlement",
                  "start_runs", "view_certifications", "apply_certifications", "work_certifications", "revoke_certifications"),
     "approver": (*READ, "view_ledger", "reveal_personal_data", "edit_cases", "approve_cases", "view_care", "edit_care",
-                 "view_certifications", "work_certifications", "approve_certifications", "revoke_certifications"),
+                 "view_certifications", "work_certifications", "approve_certifications", "revoke_certifications",
+                 "approve_care"),
+    # Records the ten items of an assessment (initial or on-site); decides nothing else.
+    "assessor": ("view_enrollment", "assess_care"),
     "finance": (*READ, "view_ledger", "reveal_personal_data", "edit_enrollment", "edit_cases", "edit_payments",
                 "import_bank_results", "view_care", "view_settlement", "release_statements", "start_runs", "reopen_years"),
     "policy_admin": ("view_reference", "edit_policy", "import_institutions", "view_settlement"),
@@ -141,10 +154,11 @@ MATRIX: dict[str, tuple[str, ...]] = {
                    "view_certifications"),
     # School operators use the portal and the school API only: tenant checks, no permission.
     "school_operator": (),
-    # Signs in to the admin for its own institution only (object-level checks in the settlement and
-    # certifications apps); decides certifications only where kinds.py lets the hospital decide.
+    # Signs in to the admin for its own institution only (object-level checks in the settlement,
+    # certifications and carecare apps); decides certifications only where kinds.py lets the hospital
+    # decide; a care home requests assessments and records its residents' stays.
     "institution_operator": ("pool_uploads", "own_statements", "view_own_certifications", "apply_certifications",
-                             "work_certifications", "approve_certifications"),
+                             "work_certifications", "approve_certifications", "care_home"),
 }
 
 # "Edit which fields": the fields of a reimbursement case each role may change on its page.
@@ -284,6 +298,7 @@ ROLES: tuple[Role, ...] = (
     Role("supervisor", _("Supervisor (read-only)"), True),
     Role("school_operator", _("School operator"), False),
     Role("institution_operator", _("Institution operator"), True),
+    Role("assessor", _("Care assessor"), True),
 )
 
 ROLE_BY_CODE = {role.code: role for role in ROLES}

@@ -1,0 +1,58 @@
+"""Refusals of the long-term care services: a stable code (tests, API), a clerk-readable message
+and, for a bad value, the field (an assessment item names itself)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+
+class CareError(Exception):
+    code = "care_error"
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+    def as_dict(self) -> dict:
+        out = {"code": self.code, "message": str(self)}
+        if self.field:
+            out["field"] = self.field
+        return out
+
+
+class InvalidAssessment(CareError):
+    code = "invalid"
+
+
+class InvalidTransition(CareError):
+    code = "invalid_transition"
+
+    def __init__(self, assessment, to_state: str, *, why: str = ""):
+        from .models import AssessmentState
+
+        to_label = AssessmentState(to_state).label if to_state in AssessmentState.values else to_state
+        super().__init__(_("Assessment %(pk)s is %(state)s: it cannot become %(to)s.")
+                         % {"pk": assessment.pk, "state": assessment.get_state_display(), "to": to_label})
+        self.from_state = assessment.state
+        self.to_state = to_state
+        self.why = why
+
+
+class GuardFailed(CareError):
+    code = "guard_failed"
+
+
+class FourEyes(CareError):
+    code = "four_eyes"
+
+
+class NotPermitted(CareError):
+    code = "not_permitted"
+
+
+class ConcurrentChange(CareError):
+    code = "concurrent_change"
+
+
+class InvalidStay(CareError):
+    code = "invalid_stay"
