@@ -28,11 +28,12 @@ from django.utils.translation import gettext as _
 
 from enrollment.models import Person
 from enrollment.preview import add_months
+from medins.benefits import care_scales
 from medins.benefits.errors import QuoteError
+from medins.parsing import ParseError
 from medins.selectors import policy_in_force
 from medins.workflow import transition
 
-from .. import scale
 from ..errors import CareError, FourEyes, GuardFailed, InvalidAssessment, NotPermitted
 from ..models import Assessment, AssessmentState, Grade, RequestedBy
 from ..workflow import ASSESSMENTS
@@ -59,6 +60,18 @@ def _today(on: dt.date | None) -> dt.date:
     return on or timezone.localdate()
 
 
+def _dated(on: dt.date | None, *, after: dt.date | None, field: str) -> dt.date:
+    """The date of a step: today unless given (a step recorded afterwards, the demo's 2021 data);
+    never in the future, never before the step before it."""
+    day = _today(on)
+    if day > timezone.localdate():
+        raise InvalidAssessment(_("A date in the future is not accepted."), field=field)
+    if after is not None and day < after:
+        raise InvalidAssessment(_("The date cannot be before %(date)s, the date of the step before.") % {"date": after},
+                                field=field)
+    return day
+
+
 def _policy(person: Person, day: dt.date):
     try:
         return policy_in_force(region=person.region.code, date=day)
@@ -73,28 +86,33 @@ def _param(snapshot, key: str):
         raise GuardFailed(str(exc)) from None
 
 
-def scored(*, person: Person, scale_version: str, items: Mapping[str, object], on: dt.date) -> dict:
-    """Validated items, their score (the sum, never typed) and the grade by the bands of the
-    policy in force on `on` (the assessment date). A bad item raises InvalidAssessment naming it."""
+def item_label(scale_version: str, code: str) -> str:
     try:
-        values = scale.validate(scale_version, items)
-    except scale.ScaleError as exc:
-        label = {i.code: str(i.label) for i in scale.ITEMS}.get(exc.item or "", exc.item or "")
-        allowed = {i.code: "/".join(map(str, i.values)) for i in scale.ITEMS}.get(exc.item or "")
-        if exc.item and exc.item in scale.ITEM_CODES and exc.item in items:
-            message = _("%(item)s (%(code)s): %(value)s is not an allowed value (%(allowed)s).") % {
-                "item": label, "code": exc.item, "value": items[exc.item], "allowed": allowed}
-        elif exc.item and exc.item in scale.ITEM_CODES:
-            message = _("%(item)s (%(code)s) is missing.") % {"item": label, "code": exc.item}
-        elif exc.item:
-            message = _("%(code)s is not an item of the scale.") % {"code": exc.item}
-        else:
-            message = str(exc)
-        raise InvalidAssessment(message, field=f"items.{exc.item}" if exc.item else "scale_version") from None
+        return care_scales.scale(scale_version).item(code).label.localized()
+    except KeyError:
+        return code
+
+
+def scored(*, person: Person, scale_version: str, items: Mapping[str, object], on: dt.date) -> dict:
+    """Validated items, their score (the sum, never typed) and the benefit grade by the policy in
+    force on `on` (the assessment date): medins.benefits.care_scales, the one scale module. A bad
+    item raises InvalidAssessment naming it (field ``items.<code>``)."""
+    try:
+        sc = care_scales.scale(scale_version)
+    except KeyError as exc:
+        raise InvalidAssessment(str(exc.args[0]), field="scale_version") from None
+    try:
+        values = sc.validate(items)
+    except ParseError as exc:
+        label = item_label(scale_version, exc.field)
+        raise InvalidAssessment(f"{label}（{exc.field}）: {exc.message.localized()}", field=f"items.{exc.field}") from None
     total = sum(values.values())
     snapshot = _policy(person, on)
-    grade = scale.grade_of(total, _param(snapshot, "long_term_care.adl_grades")) or Grade.NONE
-    return {"items": values, "score": total, "grade": grade, "policy_version": snapshot.version}
+    try:
+        grade = care_scales.benefit_grade(snapshot, scale_version, total)
+    except QuoteError as exc:
+        raise GuardFailed(str(exc)) from None
+    return {"items": values, "score": total, "grade": grade or Grade.NONE, "policy_version": snapshot.version}
 
 
 # ------------------------------------------------------------------------------------ the guard
@@ -141,8 +159,9 @@ def assessment_guard(assessment: Assessment, frm: str, to: str, changes: dict, a
 @ASSESSMENTS.service
 @transaction.atomic
 def assessment_request(*, acting_user, person: Person, requested_by: str, care_home=None, requester_name: str = "",
-                       requested_on: dt.date | None = None, scale_version: str = scale.DEFAULT_SCALE) -> Assessment:
-    """A request for an assessment by the person, a guardian or a care home (state requested).
+                       requested_on: dt.date | None = None) -> Assessment:
+    """A request for an assessment by the person, a guardian or a care home (state requested),
+    on the scale the policy in force on the request date names (long_term_care.assessment_scale).
 
     A care home's request names the home; an institution operator may request only for its own
     home (the API checks it too). A person may have one open request at a time."""
@@ -161,17 +180,18 @@ def assessment_request(*, acting_user, person: Person, requested_by: str, care_h
         own = operator_home_id(acting_user)
         if own is not None and own != care_home.pk:
             raise NotPermitted(_("A care home may request assessments for its own residents only."))
-    try:
-        scale.items_of(scale_version)
-    except scale.ScaleError as exc:
-        raise InvalidAssessment(str(exc), field="scale_version") from None
-    person = Person.objects.select_for_update().get(pk=person.pk)
+    person = Person.objects.select_for_update().select_related("region").get(pk=person.pk)
+    day = _dated(requested_on, after=None, field="requested_on")
+    try:  # the scale new assessments use under the policy in force on the request date
+        scale_version = care_scales.scale_in_force(_policy(person, day)).version
+    except QuoteError as exc:
+        raise GuardFailed(str(exc)) from None
     if Assessment.objects.filter(person=person, state__in=(S.REQUESTED, S.ASSESSED, S.REASSESSED, S.UNDER_REVIEW)).exists():
         raise InvalidAssessment(_("This person already has an assessment in progress."), field="person")
     ASSESSMENTS.check("", S.REQUESTED)
     assessment = Assessment.objects.create(
         person=person, requested_by=requested_by, requester_name=requester_name.strip(), care_home=care_home,
-        requested_on=_today(requested_on), requested_by_user=acting_user, scale_version=scale_version)
+        requested_on=day, requested_by_user=acting_user, scale_version=scale_version)
     (row,) = ASSESSMENTS.record_rows([assessment.pk], frm="", to=S.REQUESTED, acting_user=acting_user)
     row.save()
     return assessment
@@ -187,7 +207,7 @@ def assessment_assess(*, acting_user, assessment: Assessment, items: Mapping[str
     _need(acting_user, ASSESS, _("Only an assessor may record an assessment."))
     obj = assessment_lock(assessment.pk)
     ASSESSMENTS.check(obj.state, S.ASSESSED, obj=obj)
-    on = _today(assessed_on)
+    on = _dated(assessed_on, after=obj.requested_on, field="assessed_on")
     result = scored(person=obj.person, scale_version=obj.scale_version, items=items, on=on)
     return transition(ASSESSMENTS, obj, S.ASSESSED, acting_user=acting_user, fields={
         "items": result["items"], "score": result["score"], "grade": result["grade"], "assessed_on": on,
@@ -204,10 +224,7 @@ def assessment_reassess(*, acting_user, assessment: Assessment, items: Mapping[s
     _need(acting_user, ASSESS, _("Only an assessor may record an assessment."))
     obj = assessment_lock(assessment.pk)
     ASSESSMENTS.check(obj.state, S.REASSESSED, obj=obj)
-    on = _today(assessed_on)
-    if obj.initial_assessed_on and on < obj.initial_assessed_on:
-        raise InvalidAssessment(_("The on-site re-assessment cannot be dated before the initial assessment."),
-                                field="assessed_on")
+    on = _dated(assessed_on, after=obj.initial_assessed_on, field="assessed_on")
     result = scored(person=obj.person, scale_version=obj.scale_version, items=items, on=on)
     return transition(ASSESSMENTS, obj, S.REASSESSED, acting_user=acting_user, fields={
         "items": result["items"], "score": result["score"], "grade": result["grade"], "assessed_on": on,
@@ -220,8 +237,10 @@ def assessment_review_start(*, acting_user, assessment: Assessment, on: dt.date 
     """reassessed → under review, by a clerk who is not an assessor of it."""
     _need(acting_user, CHANGE, _("You may not review assessments."))
     obj = assessment_lock(assessment.pk)
+    ASSESSMENTS.check(obj.state, S.UNDER_REVIEW, obj=obj)
+    day = _dated(on, after=obj.onsite_assessed_on, field="reviewed_on")
     return transition(ASSESSMENTS, obj, S.UNDER_REVIEW, acting_user=acting_user,
-                      fields={"reviewer_id": acting_user.pk, "reviewed_on": _today(on)})
+                      fields={"reviewer_id": acting_user.pk, "reviewed_on": day})
 
 
 @ASSESSMENTS.service
@@ -241,7 +260,7 @@ def assessment_approve(*, acting_user, assessment: Assessment, on: dt.date | Non
     ASSESSMENTS.check(obj.state, S.APPROVED, obj=obj)
     if acting_user.pk in {obj.reviewer_id, obj.initial_assessor_id, obj.onsite_assessor_id}:  # the guard again, first
         raise FourEyes(_("The approver must be another clerk than the reviewer and the assessors (four eyes)."))
-    day = _today(on)
+    day = _dated(on, after=obj.reviewed_on, field="approved_on")
     months = _param(_policy(obj.person, day), "long_term_care.assessment_valid_months")
     valid_to = add_months(day, int(months))
     previous = [a for pk, a in locked.items() if pk != obj.pk and a.state == S.APPROVED]

@@ -138,12 +138,12 @@ def test_four_eyes_on_approval(resident, clerks, approver):
     reviewer.groups.add(*approver.groups.all())
     reviewer = get_user_model().objects.get(pk=reviewer.pk)
     with pytest.raises(FourEyes):
-        assessment_approve(acting_user=reviewer, assessment=a)
+        assessment_approve(acting_user=reviewer, assessment=a, on=dt.date(2021, 6, 15))
     assessor = get_user_model().objects.get(pk=clerks["assessor"].pk)
     assessor.groups.add(*approver.groups.all())
     assessor = get_user_model().objects.get(pk=assessor.pk)
     with pytest.raises(FourEyes):
-        assessment_approve(acting_user=assessor, assessment=a)
+        assessment_approve(acting_user=assessor, assessment=a, on=dt.date(2021, 6, 15))
     a.refresh_from_db()
     assert a.state == S.UNDER_REVIEW
 
@@ -151,7 +151,7 @@ def test_four_eyes_on_approval(resident, clerks, approver):
 def test_only_an_approver_approves(resident, clerks):
     a = _through_review(resident, **clerks)
     with pytest.raises(NotPermitted):
-        assessment_approve(acting_user=clerks["intake"], assessment=a)
+        assessment_approve(acting_user=clerks["intake"], assessment=a, on=dt.date(2021, 6, 15))
 
 
 def test_steps_out_of_order_are_refused(resident, clerks, approver):
@@ -161,7 +161,7 @@ def test_steps_out_of_order_are_refused(resident, clerks, approver):
     with pytest.raises(InvalidTransition):
         assessment_approve(acting_user=approver, assessment=a)
     with pytest.raises(InvalidTransition):
-        assessment_reassess(acting_user=clerks["assessor2"], assessment=a, items=SEVERE_ITEMS)
+        assessment_reassess(acting_user=clerks["assessor2"], assessment=a, items=SEVERE_ITEMS, assessed_on=JUNE)
 
 
 def test_a_service_takes_only_its_own_edges(resident, clerks):
@@ -220,12 +220,31 @@ def test_care_home_request_names_a_designated_home(resident, clerks, home):
 
     hospital = Institution.objects.filter(region__code="220100", kind="hospital").first()
     with pytest.raises(InvalidAssessment):
-        assessment_request(acting_user=clerks["intake"], person=resident, requested_by="care_home", care_home=hospital)
-    a = assessment_request(acting_user=clerks["intake"], person=resident, requested_by="care_home", care_home=home)
+        assessment_request(acting_user=clerks["intake"], person=resident, requested_by="care_home", care_home=hospital,
+                           requested_on=JUNE)
+    a = assessment_request(acting_user=clerks["intake"], person=resident, requested_by="care_home", care_home=home,
+                           requested_on=JUNE)
     assert a.care_home == home and a.scale_version == "barthel_changchun_2015"
 
 
 def test_operator_requests_for_its_own_home_only(resident, home, other_home, home_operator):
     with pytest.raises(NotPermitted):
-        assessment_request(acting_user=home_operator, person=resident, requested_by="care_home", care_home=other_home)
-    assert assessment_request(acting_user=home_operator, person=resident, requested_by="care_home", care_home=home)
+        assessment_request(acting_user=home_operator, person=resident, requested_by="care_home", care_home=other_home,
+                           requested_on=JUNE)
+    assert assessment_request(acting_user=home_operator, person=resident, requested_by="care_home", care_home=home,
+                              requested_on=JUNE)
+
+
+def test_a_step_is_not_dated_before_the_one_before(resident, clerks, approver):
+    a = _through_review(resident, **clerks)
+    with pytest.raises(InvalidAssessment) as exc:
+        assessment_approve(acting_user=approver, assessment=a, on=dt.date(2021, 6, 5))
+    assert exc.value.field == "approved_on"
+
+
+def test_no_policy_on_the_date_is_refused_naming_it(resident, clerks, approver):
+    """DESIGN "Policy is data": no version in force on the approval date → refused, naming it."""
+    a = _through_review(resident, **clerks)
+    with pytest.raises(GuardFailed) as exc:
+        assessment_approve(acting_user=approver, assessment=a, on=dt.date(2022, 3, 1))
+    assert "policy_version" in str(exc.value)
