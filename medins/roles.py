@@ -88,7 +88,8 @@ ACTIONS: dict[str, Action] = {
         "claims.change_materialsnotice", "claims.change_casetransition", "claims.change_batch")),
     "edit_payments": Action(_("Edit payment orders"), ("claims.change_paymentorder", "claims.change_paymentfile")),
     "edit_care": Action(_("Edit long-term care"), ("carecare.change_*",)),
-    "register_care": Action(_("Request care assessments and record care-home stays"), ("carecare.add_*",)),
+    "register_care": Action(_("Request care assessments and record care-home stays"), ("carecare.add_*", "carecare.change_carestay",
+                                                                                      "carecare.change_stayabsence")),
     "assess_care": Action(_("Record long-term care assessments (assessor)"), (
         "carecare.assess_assessment", "carecare.view_assessment", "carecare.view_assessmenttransition")),
     "approve_care": Action(_("Approve long-term care assessments"), ("carecare.approve_assessment",)),
