@@ -201,6 +201,10 @@ ADMIN_VIEWS: dict[str, tuple[str, ...]] = {
     "admin:settlement_poolupload_upload": ("settlement.add_visit|settlement.add_poolmembership",),
     # the walk's upload is a visits file; a sign-up list needs settlement.add_poolmembership instead
     "admin:settlement_poolupload_confirm": ("settlement.view_poolupload", "settlement.add_visit"),
+    # each step checks its own permission too (assess / change / approve): carecare.admin._ACTIONS
+    "admin:carecare_assessment_act": ("carecare.view_assessment",),
+    "admin:carecare_assessment_notice": ("carecare.view_assessment",),
+    "admin:carecare_carestay_act": ("carecare.change_carestay",),
 }
 # The case page's transition buttons (admin:claims_case_act, action=<name>): extra permissions.
 CASE_TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -262,6 +266,9 @@ ENDPOINTS: dict[str, dict[str, tuple[str, ...]]] = {
     "v1:settlement-signups": {"GET": ("tenant:institution", "settlement.view_poolmembership"),
                               "POST": ("tenant:institution", "settlement.add_poolmembership")},
     "v1:settlement-statements": {"GET": ("settlement.view_institutionsettlement",)},
+    # a care home's operator requests for, and sees, its own home only (object-level, carecare.selectors)
+    "v1:care-assessments": {"GET": ("carecare.view_assessment",), "POST": ("carecare.add_assessment",)},
+    "v1:care-assessment-detail": {"GET": ("carecare.view_assessment",)},
     "portal:login": {"GET": ("public",)},
     "portal:logout": {"POST": ("public",)},
     "portal:home": _SCHOOL,

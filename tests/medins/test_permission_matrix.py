@@ -175,6 +175,20 @@ def _build():
     CertificationNotice.objects.create(certification=cert, issued_by=root, missing=[{"code": "x", "name": "诊断证明"}])
     CertificationRenewal.objects.create(year=2022, institution=clinic, certification=cert, person=person, item=cert.item)
 
+    # long-term care: an approved assessment and a stay "of" the walk operator's institution (the
+    # operator sees its own home's only; made directly, the services would want a care home)
+    from carecare.models import Assessment, CareStay
+
+    items = {"feeding": 5, "bathing": 0, "grooming": 0, "dressing": 5, "bowels": 10, "bladder": 5, "toilet": 5,
+             "transfer": 5, "walking": 0, "stairs": 0}
+    assessment = Assessment.objects.create(
+        person=person, requested_by="care_home", care_home=clinic, requested_on=dt.date(2021, 6, 1), requested_by_user=root,
+        state="approved", scale_version="barthel_changchun_2015", items=items, score=35, grade="severe",
+        assessed_on=dt.date(2021, 6, 3), approved_on=dt.date(2021, 6, 15), valid_from=dt.date(2021, 6, 15),
+        valid_to=dt.date(2023, 6, 15))
+    assessment.transitions.create(from_state="", to_state="requested", actor=root)
+    CareStay.objects.create(person=person, care_home=clinic, admitted_on=dt.date(2021, 6, 1), created_by=root)
+
     from django_celery_beat.models import (
         ClockedSchedule,
         CrontabSchedule,
@@ -209,7 +223,8 @@ def _build():
             "notice": MaterialsNotice.objects.get(case=case), "attachment": Attachment.objects.get(case=case),
             "payment_import": PaymentImport.objects.get(), "upload": PoolUpload.objects.get(),
             "institution_import": InstitutionImport.objects.get(), "cert": cert,
-            "cert_notice": CertificationNotice.objects.get(), "cert_attachment": cert_attachment}
+            "cert_notice": CertificationNotice.objects.get(), "cert_attachment": cert_attachment,
+            "assessment": assessment, "stay": CareStay.objects.get()}
 
 
 def _whos(data) -> list[Who]:
@@ -301,6 +316,9 @@ def _admin_urls(data):
         "admin:certifications_certification_act": [data["cert"].pk],
         "admin:certifications_certification_notice": [data["cert"].pk, data["cert_notice"].pk],
         "admin:certifications_certification_attachment": [data["cert"].pk, data["cert_attachment"].pk],
+        "admin:carecare_assessment_act": [data["assessment"].pk],
+        "admin:carecare_assessment_notice": [data["assessment"].pk],
+        "admin:carecare_carestay_act": [data["stay"].pk],
     }
     custom, undeclared = [], []
     for name, _pattern in _walk_patterns(get_resolver().url_patterns):
@@ -346,6 +364,7 @@ def _endpoint_urls(data):
         "portal:batch": {"pk": data["batch"].pk}, "portal:case": {"pk": data["case"].pk},
         "portal:attachment": {"pk": data["case"].pk, "attachment_pk": data["attachment"].pk},
         "portal:notice": {"pk": data["notice"].pk},
+        "v1:care-assessment-detail": {"pk": data["assessment"].pk},
     }
     out = []
     for name, _pattern in _walk_patterns(get_resolver().url_patterns):
