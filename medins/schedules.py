@@ -38,6 +38,8 @@ SCHEDULES: tuple[Schedule, ...] = (
              "insured in the new year expire, the others carry over."),
     Schedule("settlement run watchdog", "settlement.runs_watchdog", {"minute": "*/5"},
              "Resume settlement runs whose worker vanished (no heartbeat for SETTLEMENT_RUN_STALE_MINUTES)."),
+    Schedule("care assessments expiring", "carecare.assessments_expiring", {"minute": "0", "hour": "6"},
+             "List approved long-term care assessments expiring within 60 days for re-assessment."),
 )
 
 
