@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -42,7 +42,7 @@ def _date(value: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat((value or "").strip()) if (value or "").strip() else None
     except ValueError:
-        raise CareError(_g("%(value)s is not a date (YYYY-MM-DD).") % {"value": value}) from None
+        raise CareError(gettext("%(value)s is not a date (YYYY-MM-DD).") % {"value": value}) from None
 
 
 # --------------------------------------------------------------------------- filters
@@ -282,7 +282,7 @@ class AssessmentAdmin(SimpleHistoryAdmin):
         if not request.user.has_perm(_ACTIONS[name][2]):
             raise PermissionDenied
         if name not in dict(assessment_actions_for(obj)):
-            self.message_user(request, _g("“%(action)s” is not a step of an assessment that is %(state)s.")
+            self.message_user(request, gettext("“%(action)s” is not a step of an assessment that is %(state)s.")
                               % {"action": _ACTIONS[name][0], "state": obj.get_state_display()}, messages.ERROR)
             return back
         try:
@@ -307,7 +307,7 @@ class AssessmentAdmin(SimpleHistoryAdmin):
         except CareError as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:
-            self.message_user(request, _g("%(action)s — done.") % {"action": _ACTIONS[name][0]}, messages.SUCCESS)
+            self.message_user(request, gettext("%(action)s — done.") % {"action": _ACTIONS[name][0]}, messages.SUCCESS)
         return back
 
     def notice_view(self, request, pk):
@@ -457,7 +457,7 @@ class CareStayAdmin(SimpleHistoryAdmin):
         try:
             on = _date(post.get("on", ""))
             if name != "absence_end" and name != "absence" and on is None:
-                raise CareError(_g("Give the date."))
+                raise CareError(gettext("Give the date."))
             if name == "absence":
                 stay_services.stay_absence_record(acting_user=request.user, stay=stay, from_date=_date(post.get("from_date", ""))
                                                   or on or timezone.localdate(), to_date=_date(post.get("to_date", "")),
@@ -465,12 +465,12 @@ class CareStayAdmin(SimpleHistoryAdmin):
             elif name == "absence_end":
                 absence = stay.absences.filter(to_date__isnull=True).first()
                 if absence is None:
-                    raise CareError(_g("No open absence."))
+                    raise CareError(gettext("No open absence."))
                 stay_services.stay_absence_end(acting_user=request.user, absence=absence, to_date=on or timezone.localdate())
             elif name == "transfer":
                 home = selectors.care_homes().filter(pk=post.get("to_home") or 0).first()
                 if home is None:
-                    raise CareError(_g("Choose the care home."))
+                    raise CareError(gettext("Choose the care home."))
                 stay_services.stay_transfer(acting_user=request.user, stay=stay, to_home=home, on=on)
             elif name == "discharge":
                 stay_services.stay_discharge(acting_user=request.user, stay=stay, on=on, note=post.get("note", ""))
@@ -479,7 +479,7 @@ class CareStayAdmin(SimpleHistoryAdmin):
         except CareError as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:
-            self.message_user(request, _g("%(action)s — done.") % {"action": _STAY_ACTIONS[name]}, messages.SUCCESS)
+            self.message_user(request, gettext("%(action)s — done.") % {"action": _STAY_ACTIONS[name]}, messages.SUCCESS)
         return back
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
