@@ -322,7 +322,8 @@ class AssessmentAdmin(SimpleHistoryAdmin):
         rows = [(item.label.localized(), obj.items.get(item.code), item.max_value) for item in scale.items]
         return TemplateResponse(request, "carecare/assessment_notice.html", {
             "a": obj, "rows": rows, "scale_title": scale.title.localized(),
-            "grade_label": dict(Grade.choices).get(obj.grade, "")})
+            "grade_label": dict(Grade.choices).get(obj.grade, ""),
+            "last_valid_day": obj.valid_to - dt.timedelta(days=1) if obj.valid_to else None})
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}

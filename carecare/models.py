@@ -152,7 +152,7 @@ class Assessment(models.Model):
         verbose_name_plural = _("care assessments")
 
     def __str__(self):
-        return f"{self.person_id} {self.get_state_display()} {self.grade or ''}".strip()
+        return f"{self.pk} {self.get_state_display()} {self.get_grade_display() if self.grade else ''}".strip()
 
     def is_valid_on(self, day) -> bool:
         return (self.state == AssessmentState.APPROVED and self.valid_from is not None

@@ -69,7 +69,7 @@ def test_admin_flow_with_buttons_from_the_table(client, resident, intake, assess
     a.refresh_from_db()
     assert a.state == S.APPROVED and a.valid_to == dt.date(2023, 6, 15)
     notice = client.get(reverse("admin:carecare_assessment_notice", args=[a.pk])).content.decode()
-    assert "失能评估结论通知书" in notice and "35" in notice and "2023-06-15" in notice
+    assert "失能评估结论通知书" in notice and "35" in notice and "2023-06-14" in notice
 
 
 def test_queue_filters_and_query_count(client, reference_data, intake, assessor, assessor2, reviewer, approver,
