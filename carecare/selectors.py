@@ -81,6 +81,43 @@ def expiring_assessments(*, today: dt.date, within_days: int = 60) -> QuerySet[A
             .exclude(person_id__in=in_progress).select_related("person").order_by("valid_to", "pk"))
 
 
+@dataclass(frozen=True)
+class AssessmentPeriod:
+    """An approved assessment in force over days ``start <= day < end``."""
+
+    assessment_id: int
+    start: dt.date
+    end: dt.date
+    scale_version: str
+    score: int | None
+    grade: str
+
+
+def assessment_periods(*, person_ids: Iterable[int], first: dt.date, end: dt.date) -> dict[int, list[AssessmentPeriod]]:
+    """Per person, the approved assessments in force on the days first ≤ day < end, in date order
+    — one query per chunk of persons. An assessment counts from its valid_from until its
+    valid_to or, when a later one was approved (superseded), until that one's valid_from: a new
+    assessment inside a month splits it (contract: one request per assessment)."""
+    ids = sorted(set(person_ids))
+    out: dict[int, list[AssessmentPeriod]] = {pid: [] for pid in ids}
+    for start in range(0, len(ids), CHUNK):
+        rows = (Assessment.objects.filter(person_id__in=ids[start:start + CHUNK],
+                                          state__in=(AssessmentState.APPROVED, AssessmentState.SUPERSEDED),
+                                          valid_from__lt=end, valid_to__gt=first)
+                .order_by("person_id", "valid_from", "pk")
+                .values_list("person_id", "pk", "valid_from", "valid_to", "scale_version", "score", "grade"))
+        by_person: dict[int, list] = defaultdict(list)
+        for row in rows:
+            by_person[row[0]].append(row)
+        for pid, items in by_person.items():
+            for i, (_pid, pk, frm, to, version, score, grade) in enumerate(items):
+                stop = min(to, items[i + 1][2]) if i + 1 < len(items) else to
+                lo, hi = max(frm, first), min(stop, end)
+                if lo < hi:
+                    out[pid].append(AssessmentPeriod(pk, lo, hi, version, score, grade))
+    return out
+
+
 def approved_assessment_on(person_id: int, day: dt.date) -> Assessment | None:
     return (Assessment.objects.filter(person_id=person_id, valid_from__lte=day, valid_to__gt=day)
             .filter(state__in=(AssessmentState.APPROVED, AssessmentState.SUPERSEDED))

@@ -248,3 +248,22 @@ def test_no_policy_on_the_date_is_refused_naming_it(resident, clerks, approver):
     with pytest.raises(GuardFailed) as exc:
         assessment_approve(acting_user=approver, assessment=a, on=dt.date(2022, 3, 1))
     assert "policy_version" in str(exc.value)
+
+
+def test_assessment_periods_split_at_the_new_approval(resident, clerks, approver, django_assert_num_queries):
+    """§7 and the contract: a new assessment approved inside a month splits it; the superseded
+    one counts until the day before the new one's valid_from. One query for many persons."""
+    from carecare.selectors import assessment_periods
+
+    first = _through_review(resident, **clerks)
+    first = assessment_approve(acting_user=approver, assessment=first, on=dt.date(2021, 6, 15))
+    second = _through_review(resident, **clerks, initial=MODERATE_ITEMS, onsite=MODERATE_ITEMS)
+    second = assessment_approve(acting_user=approver, assessment=second, on=dt.date(2021, 9, 10))
+    with django_assert_num_queries(1):
+        periods = assessment_periods(person_ids=[resident.pk, resident.pk + 999], first=dt.date(2021, 9, 1),
+                                     end=dt.date(2021, 10, 1))
+    assert [(p.assessment_id, p.start, p.end, p.grade) for p in periods[resident.pk]] == [
+        (first.pk, dt.date(2021, 9, 1), dt.date(2021, 9, 10), "severe"),
+        (second.pk, dt.date(2021, 9, 10), dt.date(2021, 10, 1), "moderate")]
+    june = assessment_periods(person_ids=[resident.pk], first=dt.date(2021, 6, 1), end=dt.date(2021, 7, 1))[resident.pk]
+    assert [(p.start, p.end) for p in june] == [(dt.date(2021, 6, 15), dt.date(2021, 7, 1))]  # from the approval date
