@@ -156,7 +156,8 @@ class AssessmentAdmin(SimpleHistoryAdmin):
     list_display = ("pk", "person_name", "masked_id", "state", "grade", "score", "care_home", "requested_on",
                     "valid_from", "valid_to")
     list_select_related = ("person", "care_home")
-    list_filter = (QueueFilter, "state", "grade", ExpiringFilter, "requested_by")
+    list_filter = (QueueFilter, "state", "grade", ExpiringFilter, "requested_by",
+                   ("care_home", admin.RelatedOnlyFieldListFilter))
     search_fields = ("person__name", "=person__id_number")
     search_help_text = _("Name or full ID number")
     raw_id_fields = ("person",)
@@ -370,7 +371,7 @@ _STAY_ACTIONS = {
 class CareStayAdmin(SimpleHistoryAdmin):
     list_display = ("pk", "person_name", "masked_id", "care_home", "admitted_on", "ended_on", "end_reason")
     list_select_related = ("person", "care_home")
-    list_filter = ("care_home", "end_reason")
+    list_filter = (("care_home", admin.RelatedOnlyFieldListFilter), "end_reason")  # an operator: its own home only
     search_fields = ("person__name", "=person__id_number")
     search_help_text = _("Name or full ID number")
     raw_id_fields = ("person",)
