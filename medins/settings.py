@@ -185,6 +185,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"BatchSourceEnum": "claims.models.BatchSource",
                             "MembershipSourceEnum": "claims.settlement.models.MembershipSource",
                             "AssessmentStateEnum": "carecare.models.AssessmentState",
+                            "CareClaimStateEnum": "carecare.models.CareClaimState",
                             "StateEnum": "claims.workflow.CaseState"},  # the case's, named as before
     # The schema and its docs are for users who log in (any role), not for anyone (finding 14).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
