@@ -88,6 +88,20 @@ ACTIONS: dict[str, Action] = {
         "claims.change_materialsnotice", "claims.change_casetransition", "claims.change_batch")),
     "edit_payments": Action(_("Edit payment orders"), ("claims.change_paymentorder", "claims.change_paymentfile")),
     "edit_care": Action(_("Edit long-term care"), ("carecare.change_*",)),
+    "register_care": Action(_("Request care assessments and record care-home stays"), ("carecare.add_*", "carecare.change_carestay",
+                                                                                      "carecare.change_stayabsence")),
+    "assess_care": Action(_("Record long-term care assessments (assessor)"), (
+        "carecare.assess_assessment", "carecare.view_assessment", "carecare.view_assessmenttransition")),
+    "approve_care": Action(_("Approve long-term care assessments and monthly care claims"), (
+        "carecare.approve_assessment", "carecare.approve_careclaim")),
+    # a care home's operator: requests assessments and records its residents' stays (own home only)
+    "care_home": Action(_("Request assessments, record stays and send monthly claims for the own care home"), (
+        "carecare.add_assessment", "carecare.view_assessment", "carecare.view_assessmenttransition",
+        "carecare.add_carestay", "carecare.change_carestay", "carecare.view_carestay", "carecare.add_stayabsence",
+        "carecare.change_stayabsence", "carecare.view_stayabsence",
+        # monthly claims of its own home (API and the admin's upload with preview)
+        "carecare.add_careclaim", "carecare.view_careclaim", "carecare.view_careclaimline",
+        "carecare.view_careclaimtransition", "carecare.add_careclaimupload", "carecare.view_careclaimupload")),
     # money
     "approve_cases": Action(_("Approve reimbursement cases"), (APPROVE_CASE,)),
     "import_bank_results": Action(_("Import the bank's payment result file"), (IMPORT_BANK_RESULT,)),
@@ -129,11 +143,15 @@ READ = ("view_reference", "view_enrollment", "view_cases")
 # The matrix. A superuser (the administrator) may do everything, including ADMINISTRATOR_ONLY.
 MATRIX: dict[str, tuple[str, ...]] = {
     "intake_clerk": (*READ, "reveal_personal_data", "register_enrollment", "edit_enrollment", "receive_cases",
-                     "edit_cases", "pool_uploads", "view_certifications", "apply_certifications", "work_certifications"),
+                     "edit_cases", "pool_uploads", "view_care", "register_care", "view_certifications",
+                     "apply_certifications", "work_certifications"),
     "reviewer": (*READ, "view_ledger", "reveal_personal_data", "edit_cases", "view_care", "edit_care", "view_settlement",
                  "start_runs", "view_certifications", "apply_certifications", "work_certifications", "revoke_certifications"),
     "approver": (*READ, "view_ledger", "reveal_personal_data", "edit_cases", "approve_cases", "view_care", "edit_care",
-                 "view_certifications", "work_certifications", "approve_certifications", "revoke_certifications"),
+                 "approve_care", "view_certifications", "work_certifications", "approve_certifications",
+                 "revoke_certifications"),
+    # Records the ten items of an assessment (initial or on-site); decides nothing else.
+    "assessor": ("view_enrollment", "assess_care"),
     "finance": (*READ, "view_ledger", "reveal_personal_data", "edit_enrollment", "edit_cases", "edit_payments",
                 "import_bank_results", "view_care", "view_settlement", "release_statements", "start_runs", "reopen_years"),
     "policy_admin": ("view_reference", "edit_policy", "import_institutions", "view_settlement"),
@@ -141,10 +159,10 @@ MATRIX: dict[str, tuple[str, ...]] = {
                    "view_certifications"),
     # School operators use the portal and the school API only: tenant checks, no permission.
     "school_operator": (),
-    # Signs in to the admin for its own institution only (object-level checks in the settlement and
-    # certifications apps); decides certifications only where kinds.py lets the hospital decide.
+    # Signs in to the admin for its own institution only (object-level checks in the settlement,
+    # certifications and carecare apps); decides certifications only where kinds.py lets the hospital decide.
     "institution_operator": ("pool_uploads", "own_statements", "view_own_certifications", "apply_certifications",
-                             "work_certifications", "approve_certifications"),
+                             "work_certifications", "approve_certifications", "care_home"),
 }
 
 # "Edit which fields": the fields of a reimbursement case each role may change on its page.
@@ -186,6 +204,14 @@ ADMIN_VIEWS: dict[str, tuple[str, ...]] = {
     "admin:settlement_poolupload_upload": ("settlement.add_visit|settlement.add_poolmembership",),
     # the walk's upload is a visits file; a sign-up list needs settlement.add_poolmembership instead
     "admin:settlement_poolupload_confirm": ("settlement.view_poolupload", "settlement.add_visit"),
+    # each step checks its own permission too (assess / change / approve): carecare.admin._ACTIONS
+    "admin:carecare_assessment_act": ("carecare.view_assessment",),
+    "admin:carecare_assessment_notice": ("carecare.view_assessment",),
+    "admin:carecare_carestay_act": ("carecare.change_carestay",),
+    # each step checks its own permission too (check / approve): carecare.admin_claims.CLAIM_ACTIONS
+    "admin:carecare_careclaim_act": ("carecare.view_careclaim",),
+    "admin:carecare_careclaimupload_upload": ("carecare.add_careclaim",),
+    "admin:carecare_careclaimupload_confirm": ("carecare.view_careclaimupload", "carecare.add_careclaim"),
 }
 # The case page's transition buttons (admin:claims_case_act, action=<name>): extra permissions.
 CASE_TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -261,6 +287,11 @@ ENDPOINTS: dict[str, dict[str, tuple[str, ...]]] = {
     "v1:school-certification-detail": _SCHOOL,
     "v1:school-certification-attachments": {"POST": ("tenant:school",)},
     "v1:school-certification-resubmit": {"POST": ("tenant:school",)},
+    # a care home's operator requests for, and sees, its own home only (object-level, carecare.selectors)
+    "v1:care-assessments": {"GET": ("carecare.view_assessment",), "POST": ("carecare.add_assessment",)},
+    "v1:care-assessment-detail": {"GET": ("carecare.view_assessment",)},
+    "v1:care-claims": {"GET": ("carecare.view_careclaim",), "POST": ("carecare.add_careclaim",)},
+    "v1:care-claim-detail": {"GET": ("carecare.view_careclaim",)},
     "portal:login": {"GET": ("public",)},
     "portal:logout": {"POST": ("public",)},
     "portal:home": _SCHOOL,
@@ -300,6 +331,7 @@ ROLES: tuple[Role, ...] = (
     Role("supervisor", _("Supervisor (read-only)"), True),
     Role("school_operator", _("School operator"), False),
     Role("institution_operator", _("Institution operator"), True),
+    Role("assessor", _("Care assessor"), True),
 )
 
 ROLE_BY_CODE = {role.code: role for role in ROLES}

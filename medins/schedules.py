@@ -40,6 +40,10 @@ SCHEDULES: tuple[Schedule, ...] = (
              "Tax file previews not confirmed within a day are marked expired and their stored file dropped."),
     Schedule("settlement run watchdog", "settlement.runs_watchdog", {"minute": "*/5"},
              "Resume settlement runs whose worker vanished (no heartbeat for SETTLEMENT_RUN_STALE_MINUTES)."),
+    Schedule("care assessments expiring", "carecare.assessments_expiring", {"minute": "0", "hour": "6"},
+             "List approved long-term care assessments expiring within 60 days for re-assessment."),
+    Schedule("care claims reminder", "carecare.care_claims_reminder", {"minute": "0", "hour": "7", "day_of_month": "6"},
+             "List the care homes with residents that have not sent last month's long-term care claim."),
 )
 
 

@@ -187,12 +187,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "medins.api.errors.document_error_responses"],
-    # Two choice sets named "source": named apart, so the schema (and `check --deploy`) has no warning.
+    # Choice sets sharing a field name ("source", "state"): named apart, so the schema (and `check --deploy`) has no warning.
     "ENUM_NAME_OVERRIDES": {"BatchSourceEnum": "claims.models.BatchSource",
                             "MembershipSourceEnum": "claims.settlement.models.MembershipSource",
                             "CertificationKindEnum": "claims.certifications.models.CertificationKind",
                             "CertificationStateEnum": "claims.certifications.workflow.CertificationState",
-                            "SchoolCertificationKindEnum": ["chronic"]},
+                            "SchoolCertificationKindEnum": ["chronic"],
+                            "AssessmentStateEnum": "carecare.models.AssessmentState",
+                            "CareClaimStateEnum": "carecare.models.CareClaimState",
+                            "StateEnum": "claims.workflow.CaseState"},  # the case's, named as before
     # The schema and its docs are for users who log in (any role), not for anyone (finding 14).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }

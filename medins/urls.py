@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from carecare.urls import api_urlpatterns as care_api
 from claims.certifications.urls import api_urlpatterns as certification_api
 from claims.settlement.urls import api_urlpatterns as settlement_api
 from claims.urls import api_urlpatterns as claims_api
@@ -17,6 +18,7 @@ api_v1 = [
     *claims_api,
     *settlement_api,
     *certification_api,
+    *care_api,
 ]
 
 urlpatterns = [

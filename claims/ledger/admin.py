@@ -99,6 +99,9 @@ class LedgerEntryAdmin(_ReadOnly):
         if obj.source_kind == SourceKind.CASE:
             url = reverse("admin:claims_case_change", args=[obj.source_id])
             return format_html('<a href="{}">{} {}</a>', url, obj.get_source_kind_display(), f"BX{obj.source_id:08d}")
+        if obj.source_kind == SourceKind.CARE_CLAIM:
+            url = reverse("admin:carecare_careclaim_change", args=[obj.source_id])
+            return format_html('<a href="{}">{} {}</a>', url, obj.get_source_kind_display(), f"HL{obj.source_id:08d}")
         return f"{obj.get_source_kind_display()} #{obj.source_id}"
 
     @admin.display(description=_("reverses"))

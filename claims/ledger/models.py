@@ -41,6 +41,7 @@ class SourceKind(models.TextChoices):
     CASE = "case", _("Manual reimbursement case")
     POOL_VISIT = "pool_visit", _("Outpatient-pool visit")
     CERTIFIED_VISIT = "certified_visit", _("Certified outpatient visit")
+    CARE_CLAIM = "care_claim", _("Monthly long-term care claim")
 
 
 class LedgerAccount(LedgerFigures):

@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 _OF_SELF = {"of": ("self",)}
 FILE_HEADER = ["order_no", "case_no", "account_name", "bank_account", "amount"]
 # The reference of an institution payable in the file's case_no column: prefix + id.
-PAYABLE_REFERENCES = {"fee_statement": "JS"}
+PAYABLE_REFERENCES = {"fee_statement": "JS", "care_claim": "HL"}
 
 
 class PaymentRefused(InvalidCase):

@@ -165,6 +165,32 @@ def _build():
                       filename="v.csv", content=f"visit_id,id_number,service_date,class_a\nW-V2,{person.id_number},2021-03-02,"
                                                   "10.00\n".encode())
 
+    # long-term care: an approved assessment and a stay "of" the walk operator's institution (the
+    # operator sees its own home's only; made directly, the services would want a care home)
+    from carecare.models import Assessment, CareStay
+
+    items = {"feeding": 5, "bathing": 0, "grooming": 0, "dressing": 5, "bowels": 10, "bladder": 5, "toilet": 5,
+             "transfer": 5, "walking": 0, "stairs": 0}
+    assessment = Assessment.objects.create(
+        person=person, requested_by="care_home", care_home=clinic, requested_on=dt.date(2021, 6, 1), requested_by_user=root,
+        state="approved", scale_version="barthel_changchun_2015", items=items, score=35, grade="severe",
+        assessed_on=dt.date(2021, 6, 3), approved_on=dt.date(2021, 6, 15), valid_from=dt.date(2021, 6, 15),
+        valid_to=dt.date(2023, 6, 15))
+    assessment.transitions.create(from_state="", to_state="requested", actor=root)
+    CareStay.objects.create(person=person, care_home=clinic, admitted_on=dt.date(2021, 6, 1), created_by=root)
+    from carecare.models import CareClaim, CareClaimLine, CareClaimReminder, CareClaimUpload
+
+    care_claim = CareClaim.objects.create(care_home=clinic, month=dt.date(2021, 6, 1), content_digest="walk",
+                                          received_by=users["institution_operator"])
+    care_claim.transitions.create(from_state="", to_state="received", actor=users["institution_operator"])
+    CareClaimLine.objects.create(claim=care_claim, person=person, id_number=person.id_number,
+                                 days=[{"date": "2021-06-01", "bed": "40.00", "nursing": "0.00", "supplies": "0.00",
+                                        "other": "0.00", "refused": "not_resident"}])
+    CareClaimUpload.objects.create(care_home=clinic, month=dt.date(2021, 6, 1), filename="walk.csv",
+                                   preview={"errors": [{"row": 2, "field": "bed", "message": "walk"}]},
+                                   uploaded_by=users["institution_operator"])
+    CareClaimReminder.objects.create(month=dt.date(2021, 6, 1), homes=[], home_count=0)
+
     # a 两病 registration at the operator's clinic (primary level), with a notice, an attachment and a renewal row
     from claims.certifications.models import CertificationNotice, CertificationRenewal
     from claims.certifications.services import certification_apply, certification_attach
@@ -219,7 +245,8 @@ def _build():
     assert User.objects.filter(username="walk_school_operator").exists()
     return {"root": root, "users": users, "case": case, "batch": batch, "person": person, "clinic": clinic,
             "notice": MaterialsNotice.objects.get(case=case), "attachment": Attachment.objects.get(case=case),
-            "payment_import": PaymentImport.objects.get(), "upload": PoolUpload.objects.get(),
+            "payment_import": PaymentImport.objects.get(), "upload": PoolUpload.objects.get(), "assessment": assessment,
+            "stay": CareStay.objects.get(), "care_claim": care_claim, "care_upload": CareClaimUpload.objects.get(),
             "institution_import": InstitutionImport.objects.get(), "cert": cert,
             "cert_notice": CertificationNotice.objects.get(certification=cert), "cert_attachment": cert_attachment,
             "applications": {"institution": cert, "school": school_application}}
@@ -313,6 +340,11 @@ def _admin_urls(data):
         "admin:settlement_poolupload_confirm": [data["upload"].pk],
         "admin:medins_institutionimport_confirm": [data["institution_import"].pk],
         "admin:auth_user_password_change": [data["root"].pk],
+        "admin:carecare_assessment_act": [data["assessment"].pk],
+        "admin:carecare_assessment_notice": [data["assessment"].pk],
+        "admin:carecare_carestay_act": [data["stay"].pk],
+        "admin:carecare_careclaim_act": [data["care_claim"].pk],
+        "admin:carecare_careclaimupload_confirm": [data["care_upload"].pk],
         "admin:certifications_certification_act": [data["cert"].pk],
         "admin:certifications_certification_notice": [data["cert"].pk, data["cert_notice"].pk],
         "admin:certifications_certification_attachment": [data["cert"].pk, data["cert_attachment"].pk],
@@ -371,6 +403,8 @@ def _endpoint_urls(data):
             "portal:certification")},
         "portal:certification-attachment": {"pk": data["applications"]["school"].pk,
                                             "attachment_pk": data["applications"]["school"].attachments.get().pk},
+        "v1:care-assessment-detail": {"pk": data["assessment"].pk},
+        "v1:care-claim-detail": {"pk": data["care_claim"].pk},
     }
     out = []
     for name, _pattern in _walk_patterns(get_resolver().url_patterns):

@@ -26,5 +26,5 @@ def unbuild(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ledger", "0003_alter_ledgerentry_source_kind")]
+    dependencies = [("ledger", "0004_care_claim_source")]
     operations = [migrations.RunPython(build, unbuild)]
