@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from medins.messages import Msg
 from medins.models import Institution
-from medins.parsing import ParseError, gettext_noop, parse_text
+from medins.parsing import ParseError, gettext_noop, parse_date, parse_text
 
 from . import intake
 from .errors import CertificationError
@@ -389,7 +389,8 @@ class HospitalApplicationResubmitView(ApplicationResubmitBase):
 
 
 class HospitalApplicationDecisionView(APIView):
-    """The hospital's decision on an application it received: approve or reject (with a reason), where the
+    """The hospital's decision on an application it received: approve (valid from `valid_from`, default today)
+    or reject (with a reason), where the
     kind lets the hospital decide (chronic: the exam hospital; special disease: the certifying hospital;
     special drug: the approving hospital)."""
 
@@ -400,7 +401,9 @@ class HospitalApplicationDecisionView(APIView):
     @extend_schema(operation_id="v1_certifications_decision", parameters=[ID],
                    request=inline_serializer("CertificationDecision", {
                        "decision": serializers.ChoiceField(DECISIONS),
-                       "reason": serializers.CharField(required=False, help_text="required to reject")}),
+                       "reason": serializers.CharField(required=False, help_text="required to reject"),
+                       "valid_from": serializers.DateField(required=False, help_text="approve: the first valid day "
+                                                                                     "(default today, the approval date)")}),
                    responses={200: CertificationDetailSerializer, 400: _ERROR, 409: _ERROR}, tags=["certifications"])
     def post(self, request, pk):
         certification = detail_of(self.tenant.applications(request), pk)
@@ -412,7 +415,10 @@ class HospitalApplicationDecisionView(APIView):
                                                         choices=list(DECISIONS)))
             reason = parse_text(data.get("reason"), "reason", max_length=500, multiline=True,
                                 required=decision == "reject")
-            certification_decide(acting_user=request.user, certification=certification, decision=decision, reason=reason)
+            raw_from = data.get("valid_from")
+            on = parse_date(raw_from, "valid_from") if raw_from not in (None, "") and decision == "approve" else None
+            certification_decide(acting_user=request.user, certification=certification, decision=decision, reason=reason,
+                                 on=on)
         except (ParseError, CertificationError) as exc:
             return refused(exc)
         return Response(CertificationDetailSerializer(detail_of(self.tenant.applications(request), pk)).data)

@@ -89,18 +89,20 @@ def certification_add_documents(*, acting_user, certification: Certification, at
 DECISIONS = ("approve", "reject")
 
 
-def certification_decide(*, acting_user, certification: Certification, decision: str, reason: str = "") -> Certification:
+def certification_decide(*, acting_user, certification: Certification, decision: str, reason: str = "",
+                         on=None) -> Certification:
     """A hospital's decision on an application it received (the kinds where the hospital decides).
 
     The hospital examines and decides in one step: an application not under review yet is taken
-    into review by the same user first (certification_start_review), then approved or rejected;
-    whether this user may decide this kind is the lifecycle's rule (services, kinds)."""
+    into review by the same user first (certification_start_review), then approved (valid from `on`,
+    default today, as in the admin) or rejected; whether this user may decide this kind is the
+    lifecycle's rule (services, kinds)."""
     with transaction.atomic():
         if decision == "approve":
             if certification.state in (S.APPLIED, S.RESUBMITTED):
                 certification_start_review(acting_user=acting_user, certification=certification)
                 certification.refresh_from_db()
-            certification_approve(acting_user=acting_user, certification=certification)
+            certification_approve(acting_user=acting_user, certification=certification, on=on)
         else:
             certification_reject(acting_user=acting_user, certification=certification, reason=reason)
     certification.refresh_from_db()
