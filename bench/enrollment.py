@@ -81,7 +81,9 @@ def generate_persons(total: int, *, region: str = "220100", values=person_values
 
 
 def payment_file(n: int, persons: int, seed: int = 11) -> bytes:
-    from enrollment.preview import category_on
+    from enrollment.preview import CategoryAges, category_on
+
+    ages = CategoryAges(newborn_months=12, adult_age=18)  # the shipped 220100-2021 category.* parameters
 
     rnd = random.Random(seed)
     picked = rnd.sample(range(persons), n)
@@ -89,10 +91,11 @@ def payment_file(n: int, persons: int, seed: int = 11) -> bytes:
     out.write("receipt_number,id_number,name,paid_on,amount,newborn_registration\n")
     for k, i in enumerate(picked):
         number, birth, name = person_values(i)
-        paid = dt.date(2021, 1, 1) + dt.timedelta(days=rnd.randrange(365))
-        amount = "320.00" if category_on(birth_date=birth, day=paid) == "adult" else "200.00"
+        # the October 2020 window and 2021's late payments: all priced by the 2021 policy (DOMAIN §1)
+        paid = dt.date(2020, 10, 1) + dt.timedelta(days=rnd.randrange(365))
         if paid < birth:
-            paid = dt.date(2021, 12, 1)
+            paid = dt.date(2021, 9, 1)
+        amount = "320.00" if category_on(birth_date=birth, day=paid, ages=ages) == "adult" else "200.00"
         if k % 500 == 7:
             number = number[:17] + ("0" if number[17] != "0" else "1")  # 0.2 % bad check digits
         out.write(f"B{k:08d},{number},{name},{paid.isoformat()},{amount},\n")

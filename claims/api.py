@@ -11,6 +11,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from claims.certifications import api as cert_api
 from medins.api.pagination import page_of
 from medins.parsing import ParseError, max_length, parse_text
 
@@ -195,3 +196,52 @@ class NoticeListView(APIView):
     def get(self, request):
         notices = school_notices(request.school_id).select_related("case").order_by("-issued_at", "-pk")
         return _paginated(request, self, notices, SchoolNoticeSerializer)
+
+
+# --------------------------------------------------------------------------- 门规 files (certifications)
+# A Jinan school forwards a college student's chronic-disease (门规) file (DOMAIN.md §4.2, §5): a chronic
+# certification of the student, region 370100, the school set, with its scanned documents. The school
+# reads each application's state and the agency's notices of missing documents, adds documents and
+# resubmits; it reads only the files it forwarded (another school's: 404).
+
+
+class SchoolCertificationListCreateView(cert_api.ApplicationListCreateBase):
+    tenant = cert_api.SchoolTenant()
+    permission_classes = [IsSchoolOperator]
+
+    @extend_schema(operation_id="v1_school_certifications_list", tags=["claims"])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(operation_id="v1_school_certifications_create", **cert_api._create_doc(school=True))
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+class SchoolCertificationDetailView(cert_api.ApplicationDetailBase):
+    tenant = cert_api.SchoolTenant()
+    permission_classes = [IsSchoolOperator]
+
+    @extend_schema(operation_id="v1_school_certifications_retrieve", parameters=[cert_api.ID],
+                   responses=cert_api.CertificationDetailSerializer,
+                   tags=["claims"])
+    def get(self, request, pk):
+        return super().get(request, pk)
+
+
+class SchoolCertificationAttachmentsView(cert_api.ApplicationAttachmentsBase):
+    tenant = cert_api.SchoolTenant()
+    permission_classes = [IsSchoolOperator]
+
+    @extend_schema(operation_id="v1_school_certifications_attachments_create", **cert_api._ATTACH_DOC)
+    def post(self, request, pk):
+        return super().post(request, pk)
+
+
+class SchoolCertificationResubmitView(cert_api.ApplicationResubmitBase):
+    tenant = cert_api.SchoolTenant()
+    permission_classes = [IsSchoolOperator]
+
+    @extend_schema(operation_id="v1_school_certifications_resubmit", **cert_api._RESUBMIT_DOC)
+    def post(self, request, pk):
+        return super().post(request, pk)

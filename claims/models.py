@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -319,7 +320,9 @@ class MaterialsNotice(models.Model):
         verbose_name_plural = _("materials notices")
 
     def __str__(self):
-        return f"{self.case.number if self.case_id else ''} · {self.issued_at:%Y-%m-%d}" if self.issued_at else "notice"
+        # the agency's date (Asia/Shanghai), as the printed notice shows it: not the UTC date (issue #14)
+        return f"{self.case.number if self.case_id else ''} · {timezone.localtime(self.issued_at):%Y-%m-%d}" \
+            if self.issued_at else "notice"
 
 
 class PaymentFileStatus(models.TextChoices):

@@ -1,4 +1,9 @@
-"""The small school portal (/portal/): upload a CSV/XLSX batch, read the per-row report, cases and notices."""
+"""The small school portal (/portal/): upload a CSV/XLSX batch, read the per-row report, cases and notices;
+forward a college student's 门规 file (a chronic-disease certification application, DOMAIN.md §5) with its
+scanned documents, read its state and the agency's notice of missing documents, add them and resubmit.
+
+One upload page serves both submission kinds (?kind=certification; ?certification=<id> adds documents
+to a file already forwarded)."""
 
 from __future__ import annotations
 
@@ -16,8 +21,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 
+from claims.certifications import intake as cert_intake
+from claims.certifications.errors import CertificationError
+from claims.certifications.kinds import rule_for
+from claims.certifications.models import CertificationKind
+from claims.certifications.selectors import school_applications
+from claims.certifications.services import attachment_max_bytes
+from claims.certifications.submissions import certification_add_documents, certification_submit
 from enrollment.models import School
-from medins.parsing import FileError, read_upload
+from medins.models import CatalogueItem, Institution
+from medins.parsing import FileError, ParseError, read_upload
 
 from .errors import CaseError
 from .models import BatchSource
@@ -54,19 +67,141 @@ class UploadForm(forms.Form):
             "mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024), "rows": settings.UPLOAD_MAX_ROWS}
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (each checked by claims.certifications.intake: size, type)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,.tif,.tiff"}))
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else ([data] if data else [])
+        if self.required and not files:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
+def _certification_rule(school: School):
+    """The kind a school forwards (Jinan: college students' 门规 files), or None where schools forward none."""
+    rule = rule_for(school.region.code, CertificationKind.CHRONIC)
+    return rule if rule is not None and rule.school_forwards else None
+
+
+class DocumentsForm(forms.Form):
+    """One file field per document the kind requires (claims/certifications/kinds.py), several files each."""
+
+    def __init__(self, *args, documents=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.documents = tuple(documents)
+        hint = _("PDF, JPEG, PNG or TIFF, at most %(mb)s MB each.") % {"mb": attachment_max_bytes() // (1024 * 1024)}
+        for document in self.documents:
+            self.fields[f"doc_{document.code}"] = MultipleFileField(label=document.name, help_text=hint)
+
+    def uploads(self):
+        """The files as checked attachments (raises ParseError naming the document's field)."""
+        out = []
+        for document in self.documents:
+            files = self.cleaned_data.get(f"doc_{document.code}") or []
+            out += cert_intake.read_uploaded_files(files, document.code, field=f"doc_{document.code}")
+        return out
+
+
+class CertificationForm(DocumentsForm):
+    """A college student's 门规 file: the student, the disease, the documents."""
+
+    application_id = forms.CharField(label=_("Application id"), max_length=80, required=False,
+                                     help_text=_("Sending the form again with the same id creates nothing twice; "
+                                                 "left empty, it is derived from the student and the disease."))
+    id_number = forms.CharField(label=_("Student's ID number"), max_length=18)
+    item = forms.ChoiceField(label=_("Disease"))
+    institution = forms.ChoiceField(label=_("Treatment institution"),
+                                    help_text=_("Where the student will be treated (chosen at filing)."))
+
+    field_order = ["application_id", "id_number", "item", "institution"]
+
+    def __init__(self, *args, school: School, **kwargs):
+        rule = _certification_rule(school)
+        super().__init__(*args, documents=rule.documents if rule else (), **kwargs)
+        self.order_fields(self.field_order)
+        items = (CatalogueItem.objects.filter(region_id=school.region_id, kind=rule.catalogue, active=True).order_by("code")
+                 if rule else CatalogueItem.objects.none())
+        self.fields["item"].choices = [("", "---------")] + [(i.code, i.name) for i in items]
+        places = Institution.objects.filter(region_id=school.region_id, active=True).order_by("code")
+        if rule and rule.use.designation:
+            places = places.filter(designations__code=rule.use.designation)
+        self.fields["institution"].choices = [("", "---------")] + [(i.code, i.name) for i in places] if rule else []
+
+
+class AddDocumentsForm(DocumentsForm):
+    resubmit = forms.BooleanField(label=_("Resubmit the application now"), required=False, initial=True,
+                                  help_text=_("After the agency's notice of missing documents: send the file back "
+                                              "for review with the documents added."))
+    note = forms.CharField(label=_("Note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
 @login_required(login_url=LOGIN)
 def home(request):
     school = _school(request)
     return render(request, "portal/home.html", {
         "school": school, "batches": school_batches(school.pk).order_by("-submitted_at")[:50],
         "cases": school_cases(school.pk).order_by("-pk")[:50], "notices": school_notices(school.pk).order_by("-issued_at")[:20],
+        "certifications": school_applications(school.pk).order_by("-applied_at", "-pk")[:50],
+        "certification_kind": _certification_rule(school) is not None,
         "form": UploadForm(),
     })
+
+
+def _upload_certification(request, school: School):
+    """The upload page's second kind: a 门规 file, or documents added to one (?certification=<id>)."""
+    context = {"school": school, "kind": "certification"}
+    if request.GET.get("certification"):
+        certification = get_object_or_404(school_applications(school.pk), pk=request.GET["certification"])
+        rule = rule_for(certification.region.code, certification.kind) if certification.region_id else None
+        form = AddDocumentsForm(request.POST or None, request.FILES or None, documents=rule.documents if rule else ())
+        context.update(certification=certification, form=form)
+        if request.method == "POST" and form.is_valid():
+            try:
+                certification_add_documents(acting_user=request.user, certification=certification, attachments=form.uploads(),
+                                            resubmit=form.cleaned_data["resubmit"], note=form.cleaned_data["note"])
+            except ParseError as exc:
+                context["error"] = exc.localized()
+            except CertificationError as exc:
+                context["error"] = str(exc)
+            else:
+                return redirect("portal:certification", pk=certification.pk)
+        return render(request, "portal/upload.html", context)
+    if _certification_rule(school) is None:
+        raise PermissionDenied(_("Only Jinan schools forward chronic-disease (门规) files."))
+    form = CertificationForm(request.POST or None, request.FILES or None, school=school)
+    context["form"] = form
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            application = cert_intake.read_application({"id_number": data["id_number"], "item": data["item"],
+                                                        "institution": data["institution"]}, school=school)
+            client_id = cert_intake.read_client_id(None, data["application_id"] or "portal-{}-{}".format(
+                application["person"].pk, data["item"]))
+            certification, _created = certification_submit(acting_user=request.user, client_id=client_id,
+                                                           application=application, attachments=form.uploads())
+        except ParseError as exc:
+            context["error"] = exc.localized()
+        except CertificationError as exc:
+            context["error"] = str(exc)
+        else:
+            return redirect("portal:certification", pk=certification.pk)
+    return render(request, "portal/upload.html", context)
 
 
 @login_required(login_url=LOGIN)
 def upload(request):
     school = _school(request)
+    if request.GET.get("kind") == "certification" or request.GET.get("certification"):
+        return _upload_certification(request, school)
     form = UploadForm(request.POST or None, request.FILES or None)
     error = None
     if request.method == "POST" and form.is_valid():
@@ -84,7 +219,8 @@ def upload(request):
             error = str(exc)
         else:
             return redirect("portal:batch", pk=batch.pk)
-    return render(request, "portal/upload.html", {"school": school, "form": form, "error": error})
+    return render(request, "portal/upload.html", {"school": school, "form": form, "error": error, "kind": "batch",
+                                                  "certification_kind": _certification_rule(school) is not None})
 
 
 @login_required(login_url=LOGIN)
@@ -133,3 +269,27 @@ def notice_detail(request, pk):
     school = _school(request)
     notice = get_object_or_404(school_notices(school.pk), pk=pk)
     return render(request, "claims/notice.html", {"notice": notice, "case": notice.case})
+
+
+@login_required(login_url=LOGIN)
+def certification_detail(request, pk):
+    """A forwarded 门规 file: its state, the agency's notices of missing documents, documents, history."""
+    school = _school(request)
+    certification = get_object_or_404(school_applications(school.pk), pk=pk)
+    return render(request, "portal/certification.html", {
+        "school": school, "certification": certification, "notices": certification.notices.all(),
+        "documents": certification.documents.all(), "transitions": certification.transitions.all(),
+        "attachments": certification.attachments.defer("content"),
+        "may_add": certification.state in ("applied", "incomplete", "resubmitted"),
+    })
+
+
+@login_required(login_url=LOGIN)
+def certification_attachment(request, pk, attachment_pk):
+    """One of the documents the school sent, back as it was sent (school isolation as for the file)."""
+    school = _school(request)
+    certification = get_object_or_404(school_applications(school.pk), pk=pk)
+    attachment = get_object_or_404(certification.attachments, pk=attachment_pk)
+    response = HttpResponse(bytes(attachment.content), content_type=attachment.content_type or "application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, attachment.filename)
+    return response

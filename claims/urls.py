@@ -11,6 +11,13 @@ api_urlpatterns = [
     path("school/cases/", api.CaseListView.as_view(), name="school-case-list"),
     path("school/cases/<int:pk>/", api.CaseDetailView.as_view(), name="school-case-detail"),
     path("school/notices/", api.NoticeListView.as_view(), name="school-notice-list"),
+    path("school/certifications/", api.SchoolCertificationListCreateView.as_view(), name="school-certification-list"),
+    path("school/certifications/<int:pk>/", api.SchoolCertificationDetailView.as_view(),
+         name="school-certification-detail"),
+    path("school/certifications/<int:pk>/attachments/", api.SchoolCertificationAttachmentsView.as_view(),
+         name="school-certification-attachments"),
+    path("school/certifications/<int:pk>/resubmit/", api.SchoolCertificationResubmitView.as_view(),
+         name="school-certification-resubmit"),
 ]
 portal_urlpatterns = [
     path("", portal.home, name="home"),
@@ -22,4 +29,7 @@ portal_urlpatterns = [
     path("cases/<int:pk>/", portal.case_detail, name="case"),
     path("cases/<int:pk>/attachments/<int:attachment_pk>/", portal.attachment_download, name="attachment"),
     path("notices/<int:pk>/", portal.notice_detail, name="notice"),
+    path("certifications/<int:pk>/", portal.certification_detail, name="certification"),
+    path("certifications/<int:pk>/attachments/<int:attachment_pk>/", portal.certification_attachment,
+         name="certification-attachment"),
 ]

@@ -25,6 +25,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from medins.benefits.errors import QuoteError
+from medins.models import PolicyVersion
 
 from .idnumber import mask
 from .imports import FileError, row_message
@@ -139,8 +140,14 @@ class CoverageYearFilter(admin.SimpleListFilter):
     parameter_name = "covered_year"
 
     def lookups(self, request, model_admin):
-        year = timezone.localdate().year
-        return [(str(y), str(y)) for y in range(year + 1, year - 5, -1)]
+        """Every year a policy version covers (cover is only ever bought under a policy) and this
+        and next year, newest first: not a window relative to today, which on a 2026 clock had
+        lost 2021, the demo's year (issue #14)."""
+        this_year = timezone.localdate().year
+        years = {this_year, this_year + 1}
+        for start, end in PolicyVersion.objects.values_list("effective_from", "effective_to"):
+            years.update(range(start.year, (end or start).year + 1))
+        return [(str(y), str(y)) for y in sorted(years, reverse=True)]
 
     def queryset(self, request, queryset):
         if not self.value() or not self.value().isdigit():
@@ -483,7 +490,7 @@ class PaymentImportAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("confirm"))
     def confirm(self, obj):
-        if obj.status == ImportStatus.DONE:
+        if obj.status in (ImportStatus.DONE, ImportStatus.EXPIRED):
             return "—"
         return format_html('<span class="help">{}</span>', _("Not imported yet: upload the file again to confirm."))
 

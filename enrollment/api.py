@@ -37,7 +37,7 @@ def perm(codename: str) -> type[BasePermission]:
 
 _PREVIEW_EXAMPLE = {
     "region": "220100",
-    "person": {"id_number": "220102199001011234", "category": "adult"},
+    "person": {"id_number": "220102199001011239", "category": "adult"},
     "payment_date": "2021-03-15",
     "newborn_registration": False,
 }

@@ -26,7 +26,7 @@ PERSONS = [
     ("li_na", "220100", "220104", dt.date(2008, 6, 3), 122, "李娜", "朝阳区红旗街道", None, ""),
     ("liu_yang", "220100", "220104", dt.date(2012, 9, 1), 315, "刘洋", "朝阳区桂林街道", "220100-S001", ""),
     ("chen_jie", "220100", "220105", dt.date(1962, 11, 20), 411, "陈杰", "二道区东站街道", None, "registered_poor"),
-    ("yang_xin", "220100", "220105", dt.date(2021, 10, 20), 102, "杨鑫", "二道区东站街道", None, ""),
+    ("yang_xin", "220100", "220105", dt.date(2020, 10, 20), 102, "杨鑫", "二道区东站街道", None, ""),
     ("zhao_min", "220100", "220106", dt.date(2021, 2, 1), 204, "赵敏", "绿园区正阳街道", None, ""),
     ("huang_lei", "220100", "220106", dt.date(1978, 7, 7), 517, "黄磊", "绿园区青年路街道", None, "extreme_poverty"),
     ("zhou_tao", "220100", "220102", dt.date(2010, 3, 14), 623, "周涛", "南关区自由大路街道", None, ""),
@@ -36,16 +36,19 @@ PERSONS = [
 ]
 
 # receipt, person key, paid on, amount, newborn registration — what each row demonstrates
+# The window payments are in the October 2020 window: they buy 2021 and are priced by the 2021
+# policy (DOMAIN §1); the shipped policies are 2021's, so a 2021-window payment (buying 2022) is
+# refused until a 2022 policy is loaded.
 SAMPLE_PAYMENTS = [
     ("TAX2021000001", "zhang_wei", dt.date(2021, 3, 15), "320.00", False),   # late: covered from 2021-06-15
     ("TAX2021000002", "wang_fang", dt.date(2021, 1, 31), "320.00", False),   # late, month end: from 2021-04-30
     ("TAX2021000003", "li_na", dt.date(2021, 3, 31), "200.00", False),       # minor, late: from 2021-06-30
-    ("TAX2021000004", "liu_yang", dt.date(2021, 10, 15), "200.00", False),   # student, window: all of 2022
-    ("TAX2021000005", "chen_jie", dt.date(2021, 11, 20), "320.00", False),   # window: all of 2022
-    ("TAX2021000006", "yang_xin", dt.date(2021, 11, 30), "200.00", True),    # newborn in window: birth – 2022-12-31
+    ("TAX2021000004", "liu_yang", dt.date(2020, 10, 15), "200.00", False),   # student, 2020 window: all of 2021
+    ("TAX2021000005", "chen_jie", dt.date(2020, 11, 20), "320.00", False),   # 2020 window: all of 2021
+    ("TAX2021000006", "yang_xin", dt.date(2020, 11, 30), "200.00", True),    # newborn in window: birth – 2021-12-31
     ("TAX2021000007", "zhao_min", dt.date(2021, 3, 1), "200.00", True),      # newborn within 90 days: from birth
-    ("TAX2021000008", "huang_lei", dt.date(2021, 12, 1), "320.00", False),   # window: all of 2022
-    ("TAX2021000009", "zhou_tao", dt.date(2021, 10, 8), "200.00", False),    # minor, window
+    ("TAX2021000008", "huang_lei", dt.date(2020, 12, 1), "320.00", False),   # 2020 window: all of 2021
+    ("TAX2021000009", "zhou_tao", dt.date(2020, 10, 8), "200.00", False),    # minor, 2020 window
     ("TAX2021000010", "wu_qiang", dt.date(2021, 5, 20), "320.00", False),    # late: from 2021-08-20
 ]
 BAD_ROW = ("TAX2021000011", "孙丽", "wrong check digit", dt.date(2021, 4, 2), "320.00", False)

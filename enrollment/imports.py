@@ -58,19 +58,7 @@ def read_table(filename: str, content: bytes) -> tuple[list[str], dict[str, int]
     school's upload."""
     header, rows = parsing.read_table(filename, content, max_bytes=settings.STAFF_IMPORT_MAX_BYTES,
                                       max_rows=settings.STAFF_IMPORT_MAX_ROWS)
-    lookup = {h.strip().lower(): i for i, h in enumerate(header) if h}
-    columns = {}
-    for field, aliases in COLUMNS.items():
-        for alias in aliases:
-            if alias.lower() in lookup:
-                columns[field] = lookup[alias.lower()]
-                break
-    missing = [f for f in REQUIRED if f not in columns]
-    if missing:
-        expected = "; ".join(f"{f} ({'/'.join(COLUMNS[f][1:])})" for f in missing)
-        raise FileError(Msg(gettext_noop("missing column(s): %(columns)s"), columns=expected))
-
-    return header, columns, rows
+    return header, parsing.match_columns(header, COLUMNS, REQUIRED), rows
 
 
 _FIELDS = ("receipt_number", "id_number", "name", "paid_on", "amount", "newborn_registration")

@@ -148,6 +148,7 @@ class PaymentStatus(models.TextChoices):
 class ImportStatus(models.TextChoices):
     PREVIEWED = "previewed", _("Previewed, awaiting confirmation")
     DONE = "done", _("Imported")
+    EXPIRED = "expired", _("Preview expired, not imported")
 
 
 class PaymentImport(models.Model):

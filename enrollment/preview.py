@@ -1,12 +1,17 @@
 """The enrollment preview (contracts/enrollment-preview.md): pure, plain values in, dict out.
 
 What a contribution paid on a date buys: the benefit year(s), the amount due and the covered
-days. No ORM, no I/O: the caller loads the policy snapshot in force on the *payment date*
-(decision, issue #3) and passes it in. The admin payment form, the tax-file import, the
-enrollment services, the command line and the API all call `preview`.
+days. No ORM, no I/O: the caller passes a policy lookup (date -> snapshot, raising
+MissingParameter) and `preview` asks it for **the policy of the benefit year the payment buys**
+(DOMAIN §1): a payment inside the window that precedes benefit year Y is priced and ruled by
+Y's policy (its window is part of that policy), whatever is in force on the payment date; a late
+payment buys the year it is made in and is priced by that year's policy (`benefit_policy`).
+The admin payment form, the tax-file import, the enrollment services, the command line and the
+API all call `preview`.
 
 Rule variants are policy parameters, never region tests (DOMAIN §1):
-  contribution.window                 {"start": "MM-DD", "end": "MM-DD"}: inside buys next year
+  contribution.window                 {"start": "MM-DD", "end": "MM-DD"}: the window of benefit
+                                      year Y (in Y's policy) runs on those days of year Y-1
   contribution.waiting_rule           add_months | next_month_start
   contribution.waiting_months         "3"
   contribution.amounts                {category: "amount"}; newborn falls back to minor
@@ -17,20 +22,27 @@ Rule variants are policy parameters, never region tests (DOMAIN §1):
   category.newborn_months             "12": a newborn is in the first that many months of life
   category.adult_age                  "18": under that age (completed years) a person is a minor
 
-**Decision (ID check digit in a preview request).** The preview reads only the birth date from
-`person.id_number`: the number must have the GB 11643 shape (17 digits and a digit or X) and a
-real birth date, but its check character is *not* verified. The preview registers nobody and
-writes nothing, and the contract's own example (220102199001011234, whose check character
-should be 9) must keep answering 200 with the documented response. Everything that stores a
-person or a payment (person_save, payment_record, the tax-file import, the admin forms) refuses
-a wrong check character. Tests: test_preview_rules.py::test_preview_does_not_verify_the_check_digit
-and test_preview_contract.py::test_api_accepts_the_contract_example_with_its_wrong_check_digit.
+**Decision (which policy, issue #14).** `benefit_policy` asks for the policy in force on
+1 January of the year after the payment; if it exists and the payment date is inside *its*
+window, that policy prices the payment. Otherwise the payment is a late one and the policy in
+force on the payment date (a version of the year it buys) prices it. When next year's policy
+does not exist yet but the payment date is inside the current policy's window (same MM-DD), the
+payment buys next year and is refused as `missing_parameter` `policy_version` on 1 January of
+that year — never priced by this year's amounts. A newborn registered in the window under the
+`birth_year` rule (read from the window's policy) buys the birth year: its amount comes from
+the birth year's policy.
+
+**Decision (ID check digit in a preview request, issue #14; reverses issue #3).** The preview
+verifies `person.id_number` like everything else that reads one (`idnumber.check_id_number`):
+shape, real birth date and the GB 11643 check character. A typo'd number is `invalid_request`
+on `person.id_number`. The contract's example number was corrected to a valid one.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -40,7 +52,7 @@ from django.utils.translation import gettext_noop
 from medins.benefits.errors import InvalidParameter, InvalidRequest, MissingParameter, NotEligible
 from medins.benefits.policy import PolicySnapshot
 
-from .idnumber import normalize
+from .idnumber import IdNumberError, check_id_number
 from .messages import Msg
 
 CATEGORIES = ("adult", "minor", "student", "college_student", "newborn")
@@ -163,17 +175,15 @@ def _date(value: Any, field: str) -> dt.date:
 
 
 def _birth_from_id(value: Any) -> dt.date:
-    """The birth date in an ID number; the check digit is deliberately not verified (see the
-    decision at the top of this module)."""
+    """The birth date in an ID number, verified like every other ID number (shape, real birth
+    date, check character; see the decision at the top of this module)."""
     if not isinstance(value, str):
         raise InvalidRequest("person.id_number", "expected an 18-character ID number")
-    number = normalize(value)
-    if len(number) != 18 or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
-        raise InvalidRequest("person.id_number", "must be 17 digits followed by a digit or X")
     try:
-        return dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        raise InvalidRequest("person.id_number", f"birth date {number[6:14]} is not a real date") from None
+        number = check_id_number(value)
+    except IdNumberError as exc:
+        raise InvalidRequest("person.id_number", str(exc)) from None
+    return dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
 
 
 def parse_preview_request(data: Any) -> PreviewRequest:
@@ -273,7 +283,40 @@ def _whole_years(start: dt.date, last_year: int, waiting: bool) -> tuple[Period,
 # --------------------------------------------------------------------------- the preview
 
 
-def memo_key(req: PreviewRequest, policy: PolicySnapshot) -> tuple | None:
+PolicyLookup = Callable[[dt.date], PolicySnapshot]
+
+
+def _as_lookup(policies: PolicySnapshot | PolicyLookup) -> PolicyLookup:
+    """A lookup (date -> snapshot); one snapshot stands for every date (tests, a single version)."""
+    if isinstance(policies, PolicySnapshot):
+        return lambda day: policies
+    return policies
+
+
+def benefit_policy(req: PreviewRequest, policies: PolicySnapshot | PolicyLookup) -> tuple[PolicySnapshot, bool]:
+    """DOMAIN §1: (the policy of the benefit year the payment buys, whether it is a window payment).
+
+    The window before benefit year Y is part of Y's policy: a payment inside it is priced by Y's
+    policy, not by the version in force on the payment date. See the decision at the top.
+    """
+    policy_on = _as_lookup(policies)
+    paid = req.payment_date
+    next_year = dt.date(paid.year + 1, 1, 1)
+    try:
+        upcoming = policy_on(next_year)
+    except MissingParameter as exc:
+        if exc.parameter != "policy_version":
+            raise
+        upcoming = None
+    if upcoming is not None and in_window(upcoming, paid):
+        return upcoming, True
+    current = policy_on(paid)  # a late payment buys this year: no version at all names the payment date
+    if upcoming is None and in_window(current, paid):
+        raise MissingParameter("policy_version", req.region, next_year)  # it buys next year, whose policy is missing
+    return current, False
+
+
+def memo_key(req: PreviewRequest, policies: PolicySnapshot | PolicyLookup) -> tuple | None:
     """What `preview` depends on, for memoising it over many rows (tax files): the region, the
     payment date and the category — when the birth date matters only through the category.
 
@@ -285,21 +328,23 @@ def memo_key(req: PreviewRequest, policy: PolicySnapshot) -> tuple | None:
     """
     if req.newborn_registration or req.payment_date < req.birth_date:
         return None
+    policy, _ = benefit_policy(req, policies)
     category = req.category or category_on(birth_date=req.birth_date, day=req.payment_date, school_kind=req.school_kind,
                                            ages=category_ages(policy))
     return (req.region, req.payment_date, category)
 
 
-
-def preview(req: PreviewRequest, policy: PolicySnapshot) -> Preview:
-    """DOMAIN §1 contribution years, late payment, newborns. Raises InvalidRequest,
-    MissingParameter (naming the key), InvalidParameter or NotEligible."""
+def preview(req: PreviewRequest, policies: PolicySnapshot | PolicyLookup) -> Preview:
+    """DOMAIN §1 contribution years, late payment, newborns, priced by the policy of the benefit
+    year the payment buys (`benefit_policy`). `policies` is a lookup date -> snapshot (raising
+    MissingParameter), or one snapshot for every date. Raises InvalidRequest, MissingParameter
+    (naming the key), InvalidParameter or NotEligible."""
     paid, birth = req.payment_date, req.birth_date
     if paid < birth:
         raise NotEligible(Msg(gettext_noop("payment_date is before the person's birth date")))
+    policy, window = benefit_policy(req, policies)
     ages = category_ages(policy)
     category = req.category or category_on(birth_date=birth, day=paid, school_kind=req.school_kind, ages=ages)
-    window = in_window(policy, paid)
 
     periods: tuple[Period, ...] | None = None
     kind = "window" if window else "late"
@@ -312,7 +357,10 @@ def preview(req: PreviewRequest, policy: PolicySnapshot) -> Preview:
             last_year = paid.year
             if window:
                 rule = _choice(policy, "contribution.newborn_in_window", ("next_year_from_birth", "birth_year"))
-                last_year = paid.year + 1 if rule == "next_year_from_birth" else paid.year
+                if rule == "next_year_from_birth":
+                    last_year = paid.year + 1
+                else:  # the payment buys the birth year: that year's policy prices it
+                    policy = _as_lookup(policies)(paid)
             periods = _whole_years(birth, last_year, waiting=False)
         # registered after the deadline: ordinary enrollment with the waiting period (below)
 

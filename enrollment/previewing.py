@@ -1,7 +1,8 @@
 """The one enrollment-preview entry point for the command line, the API, the admin and services.
 
-Loads the policy in force on the payment date (decision, issue #3) and calls the pure
-`preview.preview`. Reads policy, writes nothing.
+Hands the pure `preview.preview` a policy lookup (date -> snapshot): the preview asks it for the
+policy of the benefit year the payment buys (DOMAIN §1, `preview.benefit_policy`), not for the
+version in force on the payment date. Reads policy, writes nothing.
 """
 
 from __future__ import annotations
@@ -10,36 +11,49 @@ import datetime as dt
 from typing import Any
 
 from medins.benefits.errors import QuoteError
+from medins.benefits.policy import PolicySnapshot
 from medins.selectors import PolicyCache, policy_in_force
 
 from .models import Person
-from .preview import Preview, PreviewRequest, memo_key, parse_preview_request, preview
+from .preview import PolicyLookup, Preview, PreviewRequest, memo_key, parse_preview_request, preview
 
 
-def _policy(region: str, day: dt.date, policies: PolicyCache | None):
-    return policy_in_force(region=region, date=day) if policies is None else policies.get(region=region, date=day)
+def policy_lookup(region: str, policies: PolicyCache | None = None) -> PolicyLookup:
+    """date -> the region's policy snapshot in force on that date (MissingParameter when none)."""
+    if policies is None:
+        return lambda day: policy_in_force(region=region, date=day)
+    return lambda day: policies.get(region=region, date=day)
 
 
 def preview_request(req: PreviewRequest, *, policies: PolicyCache | None = None) -> Preview:
-    return preview(req, _policy(req.region, req.payment_date, policies))
+    return preview(req, policy_lookup(req.region, policies))
 
 
 class Previewer:
-    """`preview_request` for many rows (tax files): one policy snapshot per (region, date) and
-    one result per `preview.memo_key`, reused. Errors are not memoised (they are rare)."""
+    """`preview_request` for many rows (tax files): one benefit-year policy per (region, payment
+    date) and one result per `preview.memo_key`, reused. Errors are not memoised (they are rare)."""
 
     def __init__(self, policies: PolicyCache | None = None):
         self.policies = policies or PolicyCache()
         self._results: dict[tuple, Preview] = {}
+        self._resolved: dict[tuple, PolicySnapshot] = {}
+
+    def _lookup(self, region: str) -> PolicyLookup:
+        def policy_on(day: dt.date) -> PolicySnapshot:
+            snap = self._resolved.get((region, day))
+            if snap is None:
+                snap = self._resolved[(region, day)] = self.policies.get(region=region, date=day)
+            return snap
+        return policy_on
 
     def __call__(self, req: PreviewRequest) -> Preview:
-        policy = _policy(req.region, req.payment_date, self.policies)
-        key = memo_key(req, policy)
+        lookup = self._lookup(req.region)
+        key = memo_key(req, lookup)
         if key is None:
-            return preview(req, policy)
+            return preview(req, lookup)
         result = self._results.get(key)
         if result is None:
-            result = self._results[key] = preview(req, policy)
+            result = self._results[key] = preview(req, lookup)
         return result
 
 

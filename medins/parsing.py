@@ -428,6 +428,24 @@ def read_table(filename: str, content: bytes, *, max_bytes: int | None = None, m
     return Table(header, numbered())
 
 
+def match_columns(header: list[str], columns: dict[str, tuple[str, ...]], required: tuple[str, ...]) -> dict[str, int]:
+    """The index of each field's column in a header, by its aliases (case and spaces ignored; the
+    first alias is the field's own name). A required field without a column is a FileError with
+    the one wrong-header message every importer gives: "missing column(s): field (alias/alias)"."""
+    lookup = {h.strip().lower(): i for i, h in enumerate(header) if h}
+    found = {}
+    for field, aliases in columns.items():
+        for alias in aliases:
+            if alias.lower() in lookup:
+                found[field] = lookup[alias.lower()]
+                break
+    missing = [f for f in required if f not in found]
+    if missing:
+        expected = "; ".join(f"{f} ({'/'.join(columns[f][1:])})" if columns[f][1:] else f for f in missing)
+        raise FileError(Msg(gettext_noop("missing column(s): %(columns)s"), columns=expected))
+    return found
+
+
 def read_records(filename: str, content: bytes, *, max_bytes: int | None = None, max_rows: int | None = None,
                  line_key: str | None = None) -> tuple[list[str], list[dict[str, str]]]:
     """(header, one dict per data row keyed by the header) — the line number under `line_key` if given."""

@@ -252,9 +252,10 @@ ADMIN_ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
 }
 # API and portal endpoints: URL name → {method: who}. "tenant:school": a school operator account
 # (its own school's records only); "tenant:institution": an agency user with the permissions, or
-# the operator of that very institution; "authenticated": anyone signed in; "public": anyone at
-# all (signing in and out); other entries are
-# permissions, all needed.
+# the operator of that very institution; "tenant:institution_operator": an institution operator
+# account only (its own institution's records; agency users work in the admin); "authenticated":
+# anyone signed in; "public": anyone at all (signing in and out); other entries are permissions,
+# all needed.
 _SCHOOL = {"GET": ("tenant:school",)}
 ENDPOINTS: dict[str, dict[str, tuple[str, ...]]] = {
     "v1:quote": {"POST": ("authenticated",)},
@@ -272,7 +273,20 @@ ENDPOINTS: dict[str, dict[str, tuple[str, ...]]] = {
                              "POST": ("tenant:institution", "settlement.add_visit")},
     "v1:settlement-signups": {"GET": ("tenant:institution", "settlement.view_poolmembership"),
                               "POST": ("tenant:institution", "settlement.add_poolmembership")},
+    "v1:settlement-visits-file": {"POST": ("tenant:institution", "settlement.add_visit")},
+    "v1:settlement-signups-file": {"POST": ("tenant:institution", "settlement.add_poolmembership")},
     "v1:settlement-statements": {"GET": ("settlement.view_institutionsettlement",)},
+    "v1:certification-list": {"GET": ("tenant:institution_operator", "certifications.view_certification"),
+                              "POST": ("tenant:institution_operator", "certifications.add_certification")},
+    "v1:certification-detail": {"GET": ("tenant:institution_operator", "certifications.view_certification")},
+    "v1:certification-attachments": {"POST": ("tenant:institution_operator", "certifications.add_certificationattachment")},
+    "v1:certification-resubmit": {"POST": ("tenant:institution_operator", "certifications.change_certification")},
+    # approving also needs certifications.approve_certification, checked by the service with kinds.py
+    "v1:certification-decision": {"POST": ("tenant:institution_operator", "certifications.change_certification")},
+    "v1:school-certification-list": {"GET": ("tenant:school",), "POST": ("tenant:school",)},
+    "v1:school-certification-detail": _SCHOOL,
+    "v1:school-certification-attachments": {"POST": ("tenant:school",)},
+    "v1:school-certification-resubmit": {"POST": ("tenant:school",)},
     # a care home's operator requests for, and sees, its own home only (object-level, carecare.selectors)
     "v1:care-assessments": {"GET": ("carecare.view_assessment",), "POST": ("carecare.add_assessment",)},
     "v1:care-assessment-detail": {"GET": ("carecare.view_assessment",)},
@@ -287,6 +301,8 @@ ENDPOINTS: dict[str, dict[str, tuple[str, ...]]] = {
     "portal:case": _SCHOOL,
     "portal:attachment": _SCHOOL,
     "portal:notice": _SCHOOL,
+    "portal:certification": _SCHOOL,
+    "portal:certification-attachment": _SCHOOL,
 }
 
 

@@ -36,6 +36,8 @@ SCHEDULES: tuple[Schedule, ...] = (
              {"minute": "30", "hour": "0", "day_of_month": "1", "month_of_year": "1"},
              "Special-drug approvals expire and are listed for renewal per hospital; certifications of persons not "
              "insured in the new year expire, the others carry over."),
+    Schedule("expire payment file previews", "enrollment.payment_imports_expire", {"minute": "15"},
+             "Tax file previews not confirmed within a day are marked expired and their stored file dropped."),
     Schedule("settlement run watchdog", "settlement.runs_watchdog", {"minute": "*/5"},
              "Resume settlement runs whose worker vanished (no heartbeat for SETTLEMENT_RUN_STALE_MINUTES)."),
     Schedule("care assessments expiring", "carecare.assessments_expiring", {"minute": "0", "hour": "6"},

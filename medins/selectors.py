@@ -8,9 +8,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from django.db import connection
 from django.db.models import Q
 
-from .benefits.errors import MissingParameter
+from .benefits.errors import InvalidRequest, MissingParameter
 from .benefits.policy import CatalogueEntry, PolicySnapshot
-from .models import CatalogueItem, PolicyVersion
+from .models import CatalogueItem, PolicyVersion, Region
 
 
 def policy_version_in_force(*, region: str, date: dt.date) -> PolicyVersion | None:
@@ -26,8 +26,17 @@ def policy_in_force(*, region: str, date: dt.date) -> PolicySnapshot:
     """The policy snapshot for a region on a date; no version at all is a missing parameter."""
     version = policy_version_in_force(region=region, date=date)
     if version is None:
+        region_check(region)
         raise MissingParameter("policy_version", region, date)
     return snapshot_of(version, date=date)
+
+
+def region_check(region: str) -> None:
+    """An unknown region code is the request's fault (invalid_request on `region`), not a missing
+    policy: raised before a missing `policy_version` is reported (issue #14)."""
+    if not Region.objects.filter(code=region).exists():
+        known = ", ".join(Region.objects.order_by("code").values_list("code", flat=True)[:20])
+        raise InvalidRequest("region", f"unknown region {region!r} (known: {known})")
 
 
 def snapshot_of(version: PolicyVersion, *, date: dt.date | None = None,
@@ -80,12 +89,25 @@ class PolicyCache:
         self._versions: dict[str, list[tuple[PolicyVersion, PolicySnapshot]]] = {}
         self._catalogues: dict[str, RegionCatalogue] = {}
 
-    def get(self, *, region: str, date: dt.date) -> PolicySnapshot:
+    def _of(self, region: str) -> list[tuple[PolicyVersion, PolicySnapshot]]:
         if region not in self._versions:
             versions = list(PolicyVersion.objects.filter(region__code=region).select_related("region"))
+            if not versions:
+                region_check(region)
             catalogue = self._catalogues.setdefault(region, RegionCatalogue(region))
             self._versions[region] = [(v, snapshot_of(v, catalogue=catalogue)) for v in versions]
-        for version, snap in self._versions[region]:
+        return self._versions[region]
+
+    def by_code(self, *, region: str, code: str) -> PolicySnapshot:
+        """The snapshot of one version by its code (a payment records the version that priced it)."""
+        for version, snap in self._of(region):
+            if version.code == code:
+                return PolicySnapshot(region=snap.region, version=snap.version, date=version.effective_from,
+                                      params=snap.params, _cache=snap._cache, catalogue=snap.catalogue)
+        raise MissingParameter("policy_version", region, None)
+
+    def get(self, *, region: str, date: dt.date) -> PolicySnapshot:
+        for version, snap in self._of(region):
             if version.effective_from <= date and (version.effective_to is None or date <= version.effective_to):
                 return PolicySnapshot(region=snap.region, version=snap.version, date=date, params=snap.params,
                                       _cache=snap._cache, catalogue=snap.catalogue)

@@ -159,11 +159,17 @@ PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "medins.auth.client_ip"
 
 REST_FRAMEWORK = {
+    # Token first: a request without credentials is answered 401 with `WWW-Authenticate: Token`
+    # (DRF takes the header from the first class; session first gave 403), issue #14.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only (issue #14 item 10): an operation advertises exactly one body type, so a client
+    # generated from /api/schema/ works; the upload endpoints set MultiPartParser for themselves.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -184,6 +190,9 @@ SPECTACULAR_SETTINGS = {
     # Choice sets sharing a field name ("source", "state"): named apart, so the schema (and `check --deploy`) has no warning.
     "ENUM_NAME_OVERRIDES": {"BatchSourceEnum": "claims.models.BatchSource",
                             "MembershipSourceEnum": "claims.settlement.models.MembershipSource",
+                            "CertificationKindEnum": "claims.certifications.models.CertificationKind",
+                            "CertificationStateEnum": "claims.certifications.workflow.CertificationState",
+                            "SchoolCertificationKindEnum": ["chronic"],
                             "AssessmentStateEnum": "carecare.models.AssessmentState",
                             "CareClaimStateEnum": "carecare.models.CareClaimState",
                             "StateEnum": "claims.workflow.CaseState"},  # the case's, named as before

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from carecare.urls import api_urlpatterns as care_api
+from claims.certifications.urls import api_urlpatterns as certification_api
 from claims.settlement.urls import api_urlpatterns as settlement_api
 from claims.urls import api_urlpatterns as claims_api
 from claims.urls import portal_urlpatterns
@@ -16,6 +17,7 @@ api_v1 = [
     *enrollment_api,
     *claims_api,
     *settlement_api,
+    *certification_api,
     *care_api,
 ]
 

@@ -80,6 +80,9 @@ class Certification(models.Model):
     end_reason = models.TextField(_("reason"), blank=True, help_text=_("Why it was rejected, revoked or ended."))
     superseded_by = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="supersedes",
                                       verbose_name=_("superseded by"))
+    # The applicant's own id of the application (the API's application_id or Idempotency-Key, the
+    # portal's form id): one per applying hospital or school, so a retried request creates nothing twice.
+    client_id = models.CharField(_("applicant's application id"), max_length=80, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -91,6 +94,10 @@ class Certification(models.Model):
             models.CheckConstraint(condition=Q(valid_to__isnull=True) | Q(valid_from__isnull=True)
                                    | Q(valid_to__gte=F("valid_from")) | Q(state__in=["revoked", "superseded"]),
                                    name="cert_valid_to_not_before_from"),
+            models.UniqueConstraint(fields=["applicant_institution", "client_id"], condition=~Q(client_id=""),
+                                    name="cert_uniq_client_id_per_institution"),
+            models.UniqueConstraint(fields=["school", "client_id"], condition=~Q(client_id=""),
+                                    name="cert_uniq_client_id_per_school"),
         ]
         indexes = [
             models.Index(fields=["state", "kind"], name="cert_state_kind"),

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from medins.parsing import today
@@ -96,3 +97,29 @@ def valid_on(person_id: int, kind: str, day: dt.date) -> QuerySet[Certification]
                                                                                        S.SUPERSEDED),
                                          valid_from__lte=day)
             .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=day)))
+
+
+# --------------------------------------------------------------------------- applicants (API, portal)
+
+
+def with_last_change(qs: QuerySet[Certification]) -> QuerySet[Certification]:
+    """Annotate `last_change`: when the application entered its current state (or was applied)."""
+    return qs.annotate(last_change=Coalesce("state_changed_at", "applied_at"))
+
+
+def _listed(qs: QuerySet[Certification]) -> QuerySet[Certification]:
+    return with_last_change(qs.select_related("person", "item", "institution", "dispensing_institution",
+                                                   "applicant_institution", "school"))
+
+
+def institution_applications(institution_id: int) -> QuerySet[Certification]:
+    """The applications a hospital sent (object-level filtering from the record: DESIGN "Permissions").
+
+    Not the certifications used at the institution: the treatment institution a person chose
+    reads its patients' certifications elsewhere; an application is its applicant's."""
+    return _listed(Certification.objects.filter(applicant_institution_id=institution_id))
+
+
+def school_applications(school_id: int) -> QuerySet[Certification]:
+    """The 门规 files a school forwarded (as school_cases: what it submitted, not its students' others)."""
+    return _listed(Certification.objects.filter(school_id=school_id))

@@ -10,11 +10,13 @@ Decisions (DOMAIN.md names the accumulators but not their sharing in every case)
   fund advances the year's `cap_fund`, which is what their quotes read as `fund_paid`.
 - The catastrophic accumulator and payments (§3.6) are advanced by inpatient and day surgery
   (住院费 only: "no catastrophic supplement" for the outpatient benefits).
-- The shared outpatient total (§4.2, Changchun 6 500) is the sum of the chronic and the
-  outpatient-pool benefit accounts' fund (`shared_fund_paid`): it needs no figure of its own,
-  so a pool visit writes its own account only (one account row per visit's person, as fast as
-  before the ledger) and never the year account, which only the cap and catastrophic benefits
-  advance.
+- The shared outpatient total (§4.2, Changchun 6 500) is read as the sum of the chronic and the
+  outpatient-pool benefit accounts' fund (`shared_fund_paid`, `read_scopes`). Both benefits also
+  advance one *shared* account (SHARED) by their fund: it is the row the ledger re-check sees
+  move when the other benefit paid meanwhile (a pool visit batch and a chronic batch for the same
+  person each read the other's account without locking it; without a row both advance, both
+  would pass their re-check and together exceed the 6 500). It costs a pool visit one more
+  account row; the year account stays for the cap and catastrophic benefits only.
 - Accident and outpatient pool keep their own figures in the benefit scope (own caps,
   once-a-year deductibles, the accident window counted on compliant cost).
 - Fixed-copay programmes (§3.8) paid per year keep what the person paid in the programme's item
@@ -44,6 +46,8 @@ CATASTROPHIC_BENEFITS = frozenset({"inpatient", "day_surgery"})
 SHARED_OUTPATIENT_BENEFITS = frozenset({"chronic", "outpatient_pool"})
 
 YEAR = ("", "")
+# Advanced by every benefit of the shared outpatient total (see the decisions above).
+SHARED = ("outpatient_shared", "")
 
 
 class Figures(NamedTuple):
@@ -95,7 +99,9 @@ def scopes(benefit: str, item: str = "", *, inpatient_cap: bool = False) -> tupl
     out.append((benefit, ""))
     if item:
         out.append((benefit, item))
-    return tuple(out)
+    if benefit in SHARED_OUTPATIENT_BENEFITS:
+        out.append(SHARED)
+    return tuple(sorted(out))
 
 
 def read_scopes(benefit: str, item: str = "", *, inpatient_cap: bool = False) -> tuple[tuple[str, str], ...]:
@@ -149,6 +155,8 @@ def split(benefit: str, item: str, figures: Figures) -> dict[tuple[str, str], Fi
         out[YEAR] = _figures((ZERO, cap_fund, covered_personal, catastrophic, ZERO, ZERO, ZERO))
     if item:
         out[(benefit, item)] = own
+    if benefit in SHARED_OUTPATIENT_BENEFITS:
+        out[SHARED] = _figures((fund, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO))
     return out
 
 

@@ -292,8 +292,17 @@ def _settle(orders: list[PaymentOrder], *, acting_user, now) -> None:
             if not group:
                 continue
             ids = [o.case_id for o in group]
-            if Case.objects.filter(pk__in=ids, state=S.PAYMENT_ORDERED).update(state=to, state_changed_at=now) != len(ids):
+            # The case's reason becomes the bank's answer (none when paid): an earlier reason (e.g.
+            # the missing materials) must not read as why the payment failed (issue #14).
+            if Case.objects.filter(pk__in=ids, state=S.PAYMENT_ORDERED).update(state=to, state_changed_at=now,
+                                                                                reason="") != len(ids):
                 raise ConcurrentChange("cases were changed by someone else while the bank result was imported; import it again")
+            if to == S.PAYMENT_FAILED:
+                by_message: dict[str, list[int]] = {}
+                for o in group:
+                    by_message.setdefault(o.bank_message or "银行支付失败", []).append(o.case_id)
+                for message, message_ids in sorted(by_message.items()):
+                    Case.objects.filter(pk__in=message_ids).update(reason=message)
             insert_history(cursor, Case, f"{qn('id')} IN ({marks(ids)})", ids, user=acting_user, date=now,
                            reason=f"{S.PAYMENT_ORDERED.value} → {to.value}", kind="~")
             default = "银行支付成功" if to == S.PAID else "银行支付失败"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -60,9 +61,12 @@ def _institution(request, region: str, code: str, *, pool: bool = True) -> Insti
 
 
 def _rows(request, key: str):
-    """The rows of a JSON list or an uploaded file (at most UPLOAD_MAX_BYTES and UPLOAD_MAX_ROWS)."""
-    upload = request.FILES.get("file")
-    if upload is not None:
+    """The rows of a JSON list (the JSON endpoints) or of an uploaded file (their `file/` twins,
+    multipart only), at most UPLOAD_MAX_BYTES and UPLOAD_MAX_ROWS."""
+    if request.content_type.startswith("multipart/"):
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidRequest("file", "upload a CSV or XLSX file")
         return read_rows(upload.name, read_upload(upload))
     rows = request.data.get(key)
     if not isinstance(rows, list):
@@ -99,28 +103,39 @@ class CanViewStatements(BasePermission):
         return bool(request.user and request.user.has_perm("settlement.view_institutionsettlement"))
 
 
+VISITS_RESPONSES = {
+    200: inline_serializer("VisitBatchResult", {
+        "created": serializers.IntegerField(), "duplicates": serializers.IntegerField(),
+        "fund": serializers.CharField(), "errors": serializers.ListField(child=serializers.DictField())}),
+    400: inline_serializer("VisitBatchError", {"error": serializers.DictField()}),
+    409: inline_serializer("VisitBatchConflict", {"error": serializers.DictField()}),
+}
+SIGNUPS_RESPONSES = {
+    200: inline_serializer("SignupResult", {
+        "created": serializers.IntegerField(), "unchanged": serializers.IntegerField(),
+        "errors": serializers.ListField(child=serializers.DictField())}),
+    400: inline_serializer("SignupError", {"error": serializers.DictField()}),
+}
+
+
 class VisitsView(APIView):
-    """Send a batch of visits of one institution (JSON `visits` or a CSV/XLSX `file`): outpatient-pool
-    visits, and certified visits naming their `benefit` (chronic, special_disease, special_drug,
-    two_diseases; default outpatient_pool) and `item_code` (the disease or drug).
+    """Send a batch of visits of one institution as JSON `visits`: outpatient-pool visits, and
+    certified visits naming their `benefit` (chronic, special_disease, special_drug, two_diseases;
+    default outpatient_pool) and `item_code` (the disease or drug). A CSV/XLSX `file` goes to
+    `visits/file/`, multipart only: a generated client needs one content type per operation
+    (issue #14 item 10).
 
     Idempotent per visit: (institution, visit_id) already received is counted as a duplicate
     and changes nothing. 200 with {created, duplicates, fund, errors: [{row, visit_id, code, message}]}.
     """
 
     permission_classes = [CanSubmitVisits]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         operation_id="settlement_visits_create",
-        request=inline_serializer("VisitBatch", {"visits": serializers.ListField(child=serializers.DictField()),
-                                                 "file": serializers.FileField(required=False)}),
-        responses={200: inline_serializer("VisitBatchResult", {
-            "created": serializers.IntegerField(), "duplicates": serializers.IntegerField(),
-            "fund": serializers.CharField(), "errors": serializers.ListField(child=serializers.DictField())}),
-            400: inline_serializer("VisitBatchError", {"error": serializers.DictField()}),
-            409: inline_serializer("VisitBatchConflict", {"error": serializers.DictField()})},
-        tags=["settlement"],
+        request=inline_serializer("VisitBatch", {"visits": serializers.ListField(child=serializers.DictField())}),
+        responses=VISITS_RESPONSES, tags=["settlement"],
     )
     def post(self, request, region: str, code: str):
         institution = _institution(request, region, code, pool=False)
@@ -150,21 +165,17 @@ class VisitsView(APIView):
 
 class SignupsView(APIView):
     """Sign-up list of residents of one pool institution for a year (JSON `signups` [{id_number,
-    signed_on}] with `year`, or a CSV/XLSX `file`); GET lists the institution's members."""
+    signed_on}] with `year`; a CSV/XLSX `file` with `year` goes to `signups/file/`, multipart
+    only); GET lists the institution's members."""
 
     permission_classes = [CanSubmitSignups]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         operation_id="settlement_signups_create",
         request=inline_serializer("SignupList", {"year": serializers.IntegerField(),
-                                                 "signups": serializers.ListField(child=serializers.DictField()),
-                                                 "file": serializers.FileField(required=False)}),
-        responses={200: inline_serializer("SignupResult", {
-            "created": serializers.IntegerField(), "unchanged": serializers.IntegerField(),
-            "errors": serializers.ListField(child=serializers.DictField())}),
-            400: inline_serializer("SignupError", {"error": serializers.DictField()})},
-        tags=["settlement"],
+                                                 "signups": serializers.ListField(child=serializers.DictField())}),
+        responses=SIGNUPS_RESPONSES, tags=["settlement"],
     )
     def post(self, request, region: str, code: str):
         institution = _institution(request, region, code)
@@ -189,6 +200,38 @@ class SignupsView(APIView):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(MembershipSerializer(page, many=True).data)
+
+
+@extend_schema_field(OpenApiTypes.BINARY)
+class UploadField(serializers.FileField):
+    """A file in a multipart body: `format: binary` in the schema (a generator sends the bytes)."""
+
+
+class VisitsFileView(VisitsView):
+    """A CSV/XLSX file of outpatient-pool visits (multipart `file`); the same checks and answer
+    as `visits/`."""
+
+    parser_classes = [MultiPartParser]
+    http_method_names = ["post", "options"]
+
+    @extend_schema(operation_id="settlement_visits_file_create",
+                   request=inline_serializer("VisitFile", {"file": UploadField()}),
+                   responses=VISITS_RESPONSES, tags=["settlement"])
+    def post(self, request, region: str, code: str):
+        return super().post(request, region, code)
+
+
+class SignupsFileView(SignupsView):
+    """A CSV/XLSX sign-up list (multipart `file` and `year`); the same checks and answer as `signups/`."""
+
+    parser_classes = [MultiPartParser]
+    http_method_names = ["post", "options"]
+
+    @extend_schema(operation_id="settlement_signups_file_create",
+                   request=inline_serializer("SignupFile", {"year": serializers.IntegerField(), "file": UploadField()}),
+                   responses=SIGNUPS_RESPONSES, tags=["settlement"])
+    def post(self, request, region: str, code: str):
+        return super().post(request, region, code)
 
 
 class StatementSerializer(serializers.Serializer):

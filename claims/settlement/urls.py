@@ -2,10 +2,14 @@
 
 from django.urls import path
 
-from .api import SignupsView, StatementListView, VisitsView
+from .api import SignupsFileView, SignupsView, StatementListView, VisitsFileView, VisitsView
 
 api_urlpatterns = [
     path("settlement/institutions/<str:region>/<str:code>/visits/", VisitsView.as_view(), name="settlement-visits"),
+    path("settlement/institutions/<str:region>/<str:code>/visits/file/", VisitsFileView.as_view(),
+         name="settlement-visits-file"),
     path("settlement/institutions/<str:region>/<str:code>/signups/", SignupsView.as_view(), name="settlement-signups"),
+    path("settlement/institutions/<str:region>/<str:code>/signups/file/", SignupsFileView.as_view(),
+         name="settlement-signups-file"),
     path("settlement/statements/", StatementListView.as_view(), name="settlement-statements"),
 ]

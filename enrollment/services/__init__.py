@@ -3,7 +3,7 @@
 from .payments import payment_check, payment_record
 from .persons import person_register, person_save
 from .stops import person_stop, stop_refund
-from .tax_files import payment_file_import, payment_import_confirm, payment_import_prepare
+from .tax_files import payment_file_import, payment_import_confirm, payment_import_prepare, payment_imports_expire
 
 __all__ = [
     "payment_check",
@@ -15,4 +15,5 @@ __all__ = [
     "payment_file_import",
     "payment_import_prepare",
     "payment_import_confirm",
+    "payment_imports_expire",
 ]

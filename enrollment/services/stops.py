@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from medins.benefits.policy import PolicySnapshot
 from medins.selectors import PolicyCache
 
 from ..errors import FieldInvalid, NotEligible, RefundRefused
@@ -42,12 +43,18 @@ def person_stop(*, acting_user, person: Person, reason: str, stop_date: dt.date,
     return stop
 
 
+def payment_policy(payment: Payment, *, region: str, policies: PolicyCache) -> PolicySnapshot:
+    """The policy that priced a payment: the version it records (the benefit year's, DOMAIN §1)."""
+    return policies.by_code(region=region, code=payment.policy_version)
+
+
 @transaction.atomic
 def stop_refund(*, acting_user, stop: Stop, policies: PolicyCache | None = None) -> list[Payment]:
     """Refund the payments whose cover this stop ended before it began.
 
     Allowed only if the benefit period had not started on the stop date and the stop reason is
-    one of `contribution.refund_reasons` (policy in force on the payment date). Otherwise raises
+    one of `contribution.refund_reasons` of the payment's own policy version (the policy of the
+    benefit year it bought, DOMAIN §1). Otherwise raises
     RefundRefused with the reason; a region without the parameter raises MissingParameter.
     """
     policies = policies or PolicyCache()
@@ -63,7 +70,7 @@ def stop_refund(*, acting_user, stop: Stop, policies: PolicyCache | None = None)
     for payment_id, covered_from in CoveragePeriod.objects.filter(payment__in=payments).values_list("payment_id", "covered_from"):
         first_day[payment_id] = min(covered_from, first_day.get(payment_id, covered_from))
     for payment in payments:
-        allowed = policies.get(region=person.region.code, date=payment.paid_on).raw("contribution.refund_reasons")
+        allowed = payment_policy(payment, region=person.region.code, policies=policies).raw("contribution.refund_reasons")
         if stop.reason not in allowed:
             labels = [label(StopReason(r).label) if r in StopReason.values else str(r) for r in allowed]
             raise RefundRefused(Msg(gettext_noop("stop reason '%(reason)s' does not allow a refund (allowed: %(allowed)s)"),

@@ -43,6 +43,10 @@ from ..previewing import Previewer
 from .payments import payment_check_request
 
 CHUNK = 5000
+# Decision (issue #14): a preview nobody confirmed within a day is abandoned. The beat job
+# `enrollment.payment_imports_expire` marks it expired and drops the stored file; confirming an
+# older preview is refused even before the job ran (the clerk uploads the file again).
+PREVIEW_EXPIRY = dt.timedelta(hours=24)
 
 
 @dataclass
@@ -272,6 +276,10 @@ def payment_import_confirm(*, acting_user, payment_import: PaymentImport, chunk_
         locked = PaymentImport.objects.select_for_update().get(pk=payment_import.pk)
         if locked.status == ImportStatus.DONE:
             raise FileError(Msg(gettext_noop("this file import was already confirmed")))
+        if locked.status == ImportStatus.EXPIRED or (
+                locked.status == ImportStatus.PREVIEWED and locked.uploaded_at < timezone.now() - PREVIEW_EXPIRY):
+            raise FileError(Msg(gettext_noop("this preview has expired (not confirmed within %(hours)d hours): "
+                                             "upload the file again"), hours=PREVIEW_EXPIRY // dt.timedelta(hours=1)))
     report = _run(locked, write=True, acting_user=acting_user, chunk_size=chunk_size)
     with transaction.atomic():
         PaymentImport.objects.filter(pk=locked.pk).update(
@@ -280,6 +288,15 @@ def payment_import_confirm(*, acting_user, payment_import: PaymentImport, chunk_
         )
     payment_import.refresh_from_db()
     return report
+
+
+def payment_imports_expire(*, acting_user=None, now: dt.datetime | None = None) -> int:
+    """Mark previews older than PREVIEW_EXPIRY expired and drop their stored file; the number expired.
+    One conditional UPDATE: a preview being confirmed holds its row lock and is DONE afterwards,
+    so it is never expired (the status condition is re-checked on the locked row)."""
+    cutoff = (now or timezone.now()) - PREVIEW_EXPIRY
+    return PaymentImport.objects.filter(status=ImportStatus.PREVIEWED, uploaded_at__lt=cutoff).update(
+        status=ImportStatus.EXPIRED, content=b"", finished_at=now or timezone.now())
 
 
 def payment_file_import(*, acting_user, filename: str, content: bytes) -> tuple[PaymentImport, ImportReport]:

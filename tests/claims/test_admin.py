@@ -224,3 +224,21 @@ def test_invoice_changes_and_removals_in_the_admin_are_audited(new_case, reviewe
     assert kept.history.latest().history_user == reviewer
     removed = Invoice.history.filter(number="G-2", history_type="-").get()
     assert removed.history_user == reviewer
+
+
+def test_notice_date_is_the_agencys_date_everywhere(new_case, reviewer, reviewer_client):
+    """§6 一次性告知, issue #14 item 8: a notice issued at 01:30 in Changchun (17:30 UTC the day
+    before) reads the same date in its title as on the printed notice (Asia/Shanghai)."""
+    import datetime as dt
+
+    from claims.models import MaterialsNotice
+
+    case = new_case(materials_received=["invoice"])
+    notice = case_request_materials(acting_user=reviewer, case=case)
+    MaterialsNotice.objects.filter(pk=notice.pk).update(issued_at=dt.datetime(2021, 6, 1, 17, 30, tzinfo=dt.UTC))
+    notice.refresh_from_db()
+
+    body = reviewer_client.get(reverse("admin:claims_case_notice", args=[case.pk, notice.pk])).content.decode()
+
+    assert str(notice).endswith("2021-06-02")
+    assert "日期：2021-06-02" in body

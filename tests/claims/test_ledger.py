@@ -211,3 +211,31 @@ def test_ledger_admin_lists_are_bounded_and_searchable_by_id_number(new_case, re
     entry = LedgerEntry.objects.order_by("pk").first()
     page = superuser_client.get(f"/admin/ledger/ledgerentry/{entry.pk}/change/").content.decode()
     assert f"BX{entry.source_id:08d}" in page
+
+
+def test_a_pool_posting_on_figures_read_before_a_chronic_payment_is_refused(approver, covered_adult):
+    """DOMAIN §4.2 (chronic + outpatient pool at most 6 500 a year): a pool visit batch reads the
+    chronic account without locking it; when chronic fund was paid after that read, the batch's
+    post is refused (LedgerChanged), never saved on a shared total that no longer holds."""
+    from claims.ledger import keys as ledger_keys
+    from claims.ledger.errors import LedgerChanged
+    from claims.ledger.keys import entry_figures
+    from claims.ledger.services import Posting, ledger_post, ledger_read
+
+    day = dt.date(2021, 3, 1)
+    person = covered_adult.pk
+
+    def read(benefit):
+        return ledger_read([(person, 2021, b, i) for b, i in ledger_keys.read_scopes(benefit)])
+
+    pool_read = read("outpatient_pool")  # the pool batch reads (chronic + pool = 0 so far)
+    chronic_read = read("chronic")
+    ledger_post(acting_user=approver, read=chronic_read, postings=[Posting(
+        person_id=person, service_date=day, benefit="chronic", source_kind=SourceKind.CASE, source_id=0,
+        figures=entry_figures("chronic", fund=D("6000.00")))])
+    with pytest.raises(LedgerChanged):
+        ledger_post(acting_user=approver, read=pool_read, postings=[Posting(
+            person_id=person, service_date=day, benefit="outpatient_pool", source_kind=SourceKind.POOL_VISIT,
+            source_id=0, figures=entry_figures("outpatient_pool", fund=D("900.00")))])
+    assert LedgerAccount.objects.get(person_id=person, year=2021, benefit="outpatient_shared").fund == D("6000.00")
+    assert ledger_selectors.discrepancies() == []

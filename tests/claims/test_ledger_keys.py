@@ -33,14 +33,15 @@ def test_existing_keys_for_cases_and_pool_visits_are_kept():
                                                         "catastrophic_paid": D(1)}
     pool = keys.year_to_date("outpatient_pool", accounts)
     assert (pool["fund_paid"], pool["deductible_paid_amount"]) == (D(100), D(60))
-    assert keys.scopes("outpatient_pool") == (("outpatient_pool", ""),)  # a pool visit writes one account
+    # A pool visit writes its own account and the shared outpatient one (the re-check's row, §4.2).
+    assert keys.scopes("outpatient_pool") == (("outpatient_pool", ""), keys.SHARED)
     assert keys.scopes("inpatient") == (YEAR, ("inpatient", ""))
 
 
 def test_shared_fund_paid_is_chronic_plus_pool_and_both_are_read():
     """DOMAIN §4.2: the shared 6 500 counts chronic and pool fund; the quote reads both accounts."""
-    assert set(keys.read_scopes("outpatient_pool")) == {("chronic", ""), ("outpatient_pool", "")}
-    assert set(keys.read_scopes("chronic")) == {("chronic", ""), ("outpatient_pool", "")}
+    assert set(keys.read_scopes("outpatient_pool")) == {("chronic", ""), ("outpatient_pool", ""), keys.SHARED}
+    assert set(keys.read_scopes("chronic")) == {("chronic", ""), ("outpatient_pool", ""), keys.SHARED}
     accounts = {("chronic", ""): keys.Figures(fund=D(5800)), ("outpatient_pool", ""): keys.Figures(fund=D(600))}
     assert keys.year_to_date("outpatient_pool", accounts)["shared_fund_paid"] == D(6400)
     ytd = keys.year_to_date("chronic", accounts)
@@ -121,3 +122,13 @@ def test_jinan_other_disease_shares_the_inpatient_cap_through_the_year_account()
     assert run(data, accounts, "uremia_dialysis", inpatient_cap=True)["fund"] == "400.00"  # 250 000 reached
     assert accounts[YEAR].cap_fund == D(250000)
     assert accounts[("chronic", "")].deductible == D(200)
+
+
+def test_chronic_and_pool_entries_both_advance_the_shared_account():
+    """DOMAIN §4.2: chronic and pool each read the other's account unlocked; the shared account they
+    both advance is what makes the ledger's re-check refuse the second of two concurrent batches."""
+    pool = keys.split("outpatient_pool", "", keys.entry_figures("outpatient_pool", fund=D(300), deductible=D(100)))
+    chronic = keys.split("chronic", "diabetes", keys.entry_figures("chronic", fund=D(500)))
+    assert pool[keys.SHARED] == keys.Figures(fund=D(300))
+    assert chronic[keys.SHARED] == keys.Figures(fund=D(500))
+    assert keys.SHARED not in keys.split("inpatient", "", keys.entry_figures("inpatient", fund=D(9)))

@@ -145,3 +145,32 @@ def test_bank_result_import_queries_do_not_grow_with_the_orders(approved, make_c
     with django_assert_max_num_queries(14):
         payment_result_import(acting_user=finance, content="order_no,result,message\n" + "".join(f"{o},success,\n" for o in orders))
     assert PaymentOrder.objects.filter(status="paid").count() == 3
+
+
+def test_a_failed_payment_replaces_an_old_reason_on_the_portal(approved, make_clerk, client):
+    """Issue #14 item 8: after a payment failure the case's reason is the bank's answer, not an
+    earlier '缺少材料' reason; a paid case keeps no stale reason."""
+    from claims.models import Case, SchoolOperator
+    from tests.enrollment.factories import SchoolFactory, UserFactory
+
+    finance = make_clerk("finance1")
+    good, bad = approved(2)
+    Case.objects.filter(pk__in=[good.pk, bad.pk]).update(reason="缺少材料：发票原件")
+    payment_orders_nightly("2021-06-01")
+    content = (f"order_no,result,message\n{PaymentOrder.objects.get(case=good)},success,\n"
+               f"{PaymentOrder.objects.get(case=bad)},failed,账户不存在\n")
+
+    payment_result_import(acting_user=finance, content=content)
+
+    good.refresh_from_db()
+    bad.refresh_from_db()
+    assert (good.reason, bad.reason) == ("", "账户不存在")
+    school = SchoolFactory(region=bad.person.region)
+    Case.objects.filter(pk=bad.pk).update(school=school)
+    operator = UserFactory(username="portal_op", is_staff=False)
+    SchoolOperator.objects.create(user=operator, school=school)
+    client.force_login(operator)
+    from django.urls import reverse
+
+    page = client.get(reverse("portal:case", args=[bad.pk])).content.decode()
+    assert "缺少材料" not in page and "账户不存在" in page

@@ -205,3 +205,20 @@ def test_portal_case_page_lists_the_schools_attachments_and_only_its_own(schools
     web_b = Client()
     web_b.force_login(SchoolOperator.objects.get(school__name="大学B").user)
     assert web_b.get(url).status_code == 404
+
+
+def test_university_portal_header_does_not_say_primary_or_secondary_pupil(schools, client):
+    """Issue #14 item 8: the portal's case table names its column 学生, not the category label
+    在校中小学生 (wrong for a university)."""
+    client.force_login(schools["A"]["user"])
+
+    html = client.get(reverse("portal:home")).content.decode()
+
+    assert "在校中小学生" not in html and "<th>学生</th>" in html
+
+
+def test_admin_login_points_schools_to_the_portal(client):
+    """Issue #14 item 8: the admin login page tells a school's operator where to log in."""
+    html = client.get("/admin/login/").content.decode()
+
+    assert 'id="portal-pointer"' in html and reverse("portal:login") in html and "学校" in html

@@ -34,6 +34,26 @@ def jinan_policy() -> PolicySnapshot:
 
 
 @pytest.fixture
+def changchun_2022(reference_data):
+    """A 220100-2022 version with the 2021 contribution and category parameters (test data only):
+    a payment in the October 2021 window buys 2022 and is priced by the 2022 policy (DOMAIN §1),
+    which the shipped data does not have."""
+    import datetime as dt
+
+    from django.db.models import Q
+
+    from medins.models import PolicyParameter, PolicyVersion, Region
+
+    version = PolicyVersion.objects.create(region=Region.objects.get(code="220100"), code="220100-2022", title="test",
+                                           effective_from=dt.date(2022, 1, 1), effective_to=dt.date(2022, 12, 31))
+    PolicyParameter.objects.bulk_create(
+        PolicyParameter(version=version, key=p.key, value=p.value)
+        for p in PolicyParameter.objects.filter(Q(key__startswith="contribution.") | Q(key__startswith="category."),
+                                                version__code="220100-2021"))
+    return version
+
+
+@pytest.fixture
 def person_factory(reference_data):
     return factories.PersonFactory
 

@@ -176,7 +176,7 @@ def test_single_payment_form_checks_the_amount(person_factory, clerk_client):
     assert Payment.objects.get().periods.get().covered_from == dt.date(2021, 6, 15)
 
 
-def test_stop_action_leads_to_the_stop_form_and_the_form_calls_the_service(person_factory, clerk_client):
+def test_stop_action_leads_to_the_stop_form_and_the_form_calls_the_service(person_factory, clerk_client, changchun_2022):
     person = person_factory()
     payment_record(acting_user=None, person=person, receipt_number="R1", paid_on=dt.date(2021, 10, 15), amount=320)
 
@@ -189,7 +189,7 @@ def test_stop_action_leads_to_the_stop_form_and_the_form_calls_the_service(perso
     assert person.coverage_periods.get().status == "cancelled"
 
 
-def test_refund_action_allowed_and_refused(person_factory, clerk_client):
+def test_refund_action_allowed_and_refused(person_factory, clerk_client, changchun_2022):
     """DOMAIN §1 refunds, through the admin action."""
     allowed, refused = person_factory(), person_factory()
     for p in (allowed, refused):
@@ -355,7 +355,7 @@ def test_filtered_count_beyond_the_limit_is_at_least_what_was_seen(person_factor
     assert count == 4 if connection.vendor != "postgresql" else count >= 3
 
 
-def test_person_page_links_to_stop_and_to_the_persons_stops_for_refund(person_factory, clerk_client):
+def test_person_page_links_to_stop_and_to_the_persons_stops_for_refund(person_factory, clerk_client, changchun_2022):
     """Issue #3: from the person's page a clerk stops the cover and reaches the stops to refund."""
     person, other = person_factory(), person_factory()
     for p in (person, other):
@@ -385,7 +385,7 @@ def test_person_page_hides_the_stop_link_without_the_permission(person_factory, 
     assert reverse("admin:enrollment_stop_add") not in html
 
 
-def test_person_filters_by_region_school_and_coverage_year(person_factory, school_factory, clerk_client):
+def test_person_filters_by_region_school_and_coverage_year(person_factory, school_factory, clerk_client, changchun_2022):
     """Issue #3 clerk's filters: region, school, covered in a year (active cover only: a period
     cancelled by a stop before it started does not count — DOMAIN §1 stop)."""
     from medins.models import Region
@@ -405,3 +405,17 @@ def test_person_filters_by_region_school_and_coverage_year(person_factory, schoo
     assert listed({"covered_year": "2022"}) == {covered_2022.pk}
     assert listed({"school__id__exact": school.pk}) == {cancelled_2022.pk}
     assert listed({"region__id__exact": Region.objects.get(code="370100").pk}) == {jinan.pk}
+
+
+def test_coverage_year_filter_offers_every_policy_year(clerk_client, reference_data):
+    """Issue #14 item 8: the 'covered in year' filter offers 2021 (the shipped policies' year)
+    whatever today's date is, and this and next year."""
+    from django.utils import timezone
+
+    response = clerk_client.get(CHANGELIST)
+    spec = next(f for f in response.context["cl"].filter_specs if getattr(f, "parameter_name", "") == "covered_year")
+    years = [value for value, _label in spec.lookup_choices]
+
+    this_year = timezone.localdate().year
+    assert "2021" in years and str(this_year) in years and str(this_year + 1) in years
+    assert years == sorted(years, reverse=True)

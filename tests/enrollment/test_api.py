@@ -87,7 +87,7 @@ def test_coverage_endpoint_errors(person_factory, viewer_client):
     assert missing.status_code == 404
 
 
-def test_record_payment_over_the_api(person_factory, clerk_client):
+def test_record_payment_over_the_api(person_factory, clerk_client, changchun_2022):
     person = person_factory()
     body = {"person": person.pk, "receipt_number": "API1", "paid_on": "2021-10-15", "amount": "320.00"}
 
@@ -102,7 +102,7 @@ def test_record_payment_over_the_api(person_factory, clerk_client):
                                      "message": "receipt_number: receipt API1 is already recorded"}
 
 
-def test_record_payment_errors_name_the_field(person_factory, clerk_client, viewer_client):
+def test_record_payment_errors_name_the_field(person_factory, clerk_client, viewer_client, changchun_2022):
     person = person_factory()
     body = {"person": person.pk, "receipt_number": "API1", "paid_on": "2021-10-15", "amount": "1.00"}
 

@@ -74,8 +74,8 @@ def test_each_payment_produces_the_previewed_periods(demo):
     D = dt.date
     assert periods("zhang_wei") == [(D(2021, 6, 15), D(2021, 12, 31), True)]
     assert periods("wang_fang") == [(D(2021, 4, 30), D(2021, 12, 31), True)]
-    assert periods("liu_yang") == [(D(2022, 1, 1), D(2022, 12, 31), False)]
-    assert periods("yang_xin") == [(D(2021, 10, 20), D(2021, 12, 31), False), (D(2022, 1, 1), D(2022, 12, 31), False)]
+    assert periods("liu_yang") == [(D(2021, 1, 1), D(2021, 12, 31), False)]  # paid in the 2020 window
+    assert periods("yang_xin") == [(D(2020, 10, 20), D(2020, 12, 31), False), (D(2021, 1, 1), D(2021, 12, 31), False)]
     assert periods("zhao_min") == [(D(2021, 2, 1), D(2021, 12, 31), False)]
 
 
@@ -174,10 +174,64 @@ def test_gb18030_csv_is_read(demo):
 def test_import_command_and_demo_command_are_idempotent(reference_data, capsys):
     call_command("enrollment_demo_data")
     call_command("enrollment_demo_data")
-    call_command("enrollment_import_payments", str(SAMPLES / "tax_payments_sample.csv"))
-    call_command("enrollment_import_payments", str(SAMPLES / "tax_payments_sample.csv"))
+    for _ in range(2):
+        with pytest.raises(SystemExit) as exited:  # the sample's bad row: exit 1, as settlement_import
+            call_command("enrollment_import_payments", str(SAMPLES / "tax_payments_sample.csv"))
+        assert exited.value.code == 1
 
     out = capsys.readouterr().out
     assert "12 created" in out and "0 created, 12 already there" in out
     assert "11 rows: 10 imported" in out and "11 rows: 0 imported, 10 already imported, 1 with errors" in out
     assert Person.objects.count() == 12 and Payment.objects.count() == 10
+
+
+def test_tax_file_prices_window_rows_by_the_year_they_buy(demo, changchun_2022):
+    """DOMAIN §1: in the tax file too, a 2021-window row is priced by the 2022 policy and a 2021
+    late row by 2021's; a 2020-window row by 2021's (no 2020 policy exists)."""
+    from medins.models import PolicyParameter
+
+    PolicyParameter.objects.filter(version=changchun_2022, key="contribution.amounts").update(
+        value={"adult": "350", "minor": "210", "student": "210", "newborn": "210"})
+    zhang, wang, wu = (demo_id_number(k) for k in ("zhang_wei", "wang_fang", "wu_qiang"))
+    content = csv_bytes(
+        f"W22,{zhang},张伟,2021-11-05,350.00,",   # 2021 window: 2022 amount
+        f"W21,{wang},王芳,2020-11-05,320.00,",    # 2020 window: 2021 amount
+        f"L21,{wu},吴强,2021-03-15,320.00,",      # late 2021: 2021 amount
+        f"X22,{wu},吴强,2021-11-06,320.00,",      # 2021 window at the 2021 amount: wrong
+    )
+
+    _imp, report = payment_file_import(acting_user=None, filename="years.csv", content=content)
+
+    assert dict(Payment.objects.values_list("receipt_number", "policy_version")) == {
+        "W22": "220100-2022", "W21": "220100-2021", "L21": "220100-2021"}
+    assert [(e["row"], e["field"]) for e in report.errors] == [(5, "amount")]
+
+
+def test_abandoned_previews_expire_and_cannot_be_confirmed(demo, clerk):
+    """Issue #14 item 8: a preview (已预览，待确认) left for more than PREVIEW_EXPIRY is expired by the
+    beat job, its stored file dropped; confirming an old preview is refused even before the job."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from enrollment.models import ImportStatus
+    from enrollment.services.tax_files import PREVIEW_EXPIRY
+    from enrollment.tasks import payment_imports_expire
+    from medins.schedules import SCHEDULES
+
+    content = (SAMPLES / "tax_payments_sample.csv").read_bytes()
+    old, fresh, late = (payment_import_prepare(acting_user=clerk, filename=f"{n}.csv", content=content)[0] for n in "ofl")
+    long_ago = timezone.now() - PREVIEW_EXPIRY - dt.timedelta(minutes=1)
+    PaymentImport.objects.filter(pk__in=[old.pk, late.pk]).update(uploaded_at=long_ago)
+
+    with pytest.raises(FileError, match="expired"):
+        payment_import_confirm(acting_user=clerk, payment_import=late)
+    assert payment_imports_expire() == {"expired": 2}
+
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (old.status, bytes(old.content)) == (ImportStatus.EXPIRED, b"")
+    assert fresh.status == ImportStatus.PREVIEWED
+    assert payment_imports_expire() == {"expired": 0}
+    assert "enrollment.payment_imports_expire" in {s.task for s in SCHEDULES}
+    assert Payment.objects.count() == 0

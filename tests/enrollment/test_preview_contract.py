@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 REQUEST = {
     "region": "220100",
-    "person": {"id_number": "220102199001011234", "category": "adult"},
+    "person": {"id_number": "220102199001011239", "category": "adult"},
     "payment_date": "2021-03-15",
     "newborn_registration": False,
 }
@@ -31,7 +31,7 @@ def run(monkeypatch, capsys, *args, stdin=None):
 
 
 def test_command_reads_a_file(reference_data, tmp_path, monkeypatch, capsys):
-    """Contract: exit 0 with the response; parameters of the version in force on the payment date."""
+    """Contract: exit 0 with the response; a late payment is priced by the policy of its year (DOMAIN §1)."""
     path = tmp_path / "req.json"
     path.write_text(json.dumps(REQUEST))
 
@@ -50,7 +50,7 @@ def test_command_reads_standard_input(reference_data, monkeypatch, capsys):
 def test_many_answers_line_by_line_and_exits_2_if_any_failed(reference_data, tmp_path, monkeypatch, capsys):
     """Contract: --many, one response a line; exit 2 with {"error": {...}} for the refused ones."""
     jinan = {**REQUEST, "region": "370100"}
-    early = {**REQUEST, "payment_date": "2020-11-01"}
+    early = {**REQUEST, "payment_date": "2020-08-01"}  # no 2020 policy, outside the 2021 window
     lines = [json.dumps(REQUEST), "{not json", json.dumps(jinan), "", json.dumps(early)]
     path = tmp_path / "reqs.jsonl"
     path.write_text("\n".join(lines) + "\n")
@@ -65,7 +65,8 @@ def test_many_answers_line_by_line_and_exits_2_if_any_failed(reference_data, tmp
         "code": "missing_parameter", "parameter": "contribution.amounts", "region": "370100", "date": "2021-03-15",
         "message": "Policy parameter 'contribution.amounts' is not defined for region 370100 on 2021-03-15",
     }
-    assert bodies[3]["error"]["parameter"] == "policy_version"
+    assert bodies[3]["error"]["field"] == "body"  # the blank line is answered too (issue #14)
+    assert bodies[4]["error"]["parameter"] == "policy_version"
 
 
 def test_command_not_eligible_exits_2(reference_data, monkeypatch, capsys):
@@ -85,24 +86,25 @@ def test_api_preview(reference_data, clerk_client):
     assert response.json() == RESPONSE
 
 
-def test_api_accepts_the_contract_example_with_its_wrong_check_digit(reference_data, clerk_client):
-    """enrollment/preview.py decision: the preview does not verify the check character (the
-    contract example's should be 9), but registering that number is refused."""
-    from django.core.exceptions import ValidationError
+def test_api_refuses_a_typod_id_number(reference_data, clerk_client):
+    """DOMAIN §1 (GB 11643), issue #14: the preview verifies the check character: the contract's
+    old example (…1234, whose check character is 9) is invalid_request on person.id_number."""
+    body = {**REQUEST, "person": {"id_number": "220102199001011234", "category": "adult"}}
 
-    from enrollment.services import person_register
-    from medins.models import Region
+    response = clerk_client.post("/api/v1/enrollment/preview/", body, content_type="application/json")
 
-    response = clerk_client.post("/api/v1/enrollment/preview/", REQUEST, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+    assert response.json()["error"]["field"] == "person.id_number"
 
-    assert response.status_code == 200 and response.json() == RESPONSE
-    try:
-        person_register(acting_user=None, id_number=REQUEST["person"]["id_number"], name="示例",
-                        region=Region.objects.get(code="220100"))
-    except ValidationError as exc:
-        assert "id_number" in exc.message_dict
-    else:
-        raise AssertionError("a wrong check digit was registered")
+
+def test_command_refuses_a_typod_id_number(reference_data, monkeypatch, capsys):
+    body = {**REQUEST, "person": {"id_number": "220102199001011234"}}
+
+    code, out = run(monkeypatch, capsys, "-", stdin=json.dumps(body))
+
+    assert code == 2
+    assert json.loads(out)["error"]["field"] == "person.id_number"
 
 
 def test_api_preview_error_is_400_with_field(reference_data, clerk_client):
@@ -124,3 +126,21 @@ def test_api_preview_is_in_the_schema(reference_data, clerk_client):
 
     assert b"/api/v1/enrollment/preview/" in response.content
     assert b"EnrollmentPreviewRequest" in response.content
+
+
+def test_api_prices_a_2020_window_payment_by_the_2021_policy(reference_data, clerk_client):
+    """DOMAIN §1 (issue #14): 2020-11-05 buys 2021 and is priced by 220100-2021, not refused as a
+    missing policy_version."""
+    response = clerk_client.post("/api/v1/enrollment/preview/", {**REQUEST, "payment_date": "2020-11-05"},
+                                 content_type="application/json")
+
+    assert response.status_code == 200
+    assert response.json() == {**RESPONSE, "periods": [
+        {"benefit_year": 2021, "covered_from": "2021-01-01", "covered_to": "2021-12-31", "waiting": False}]}
+
+
+def test_command_prices_a_2020_window_payment_by_the_2021_policy(reference_data, monkeypatch, capsys):
+    code, out = run(monkeypatch, capsys, "-", stdin=json.dumps({**REQUEST, "payment_date": "2020-11-05"}))
+
+    assert code == 0
+    assert json.loads(out)["policy_version"] == "220100-2021"

@@ -28,7 +28,7 @@ def periods(result):
 
 def test_contract_example():
     """contracts/enrollment-preview.md: paid 2021-03-15 in Changchun -> 320, covered from 2021-06-15."""
-    data = {"region": "220100", "person": {"id_number": "220102199001011234", "category": "adult"},
+    data = {"region": "220100", "person": {"id_number": "220102199001011239", "category": "adult"},
             "payment_date": "2021-03-15", "newborn_registration": False}
     from tests.enrollment.conftest import shipped_params
 
@@ -41,38 +41,35 @@ def test_contract_example():
                                  "waiting": True}]}
 
 
-def test_preview_does_not_verify_the_check_digit(changchun_policy):
-    """enrollment/preview.py decision: the contract example 220102199001011234 has a wrong GB 11643
-    check character (9 is expected); the preview reads only its birth date and answers, and a
-    number with any other check character but the same birth date gives the same answer."""
-    from enrollment.idnumber import check_char
-
-    example = "220102199001011234"
-    assert check_char(example[:17]) == "9" != example[17]
-    answers = []
-    for last in ("4", "9", "X"):
-        data = {"region": "220100", "person": {"id_number": example[:17] + last}, "payment_date": "2021-03-15"}
-        parsed = parse_preview_request(data)
-        assert parsed.birth_date == dt.date(1990, 1, 1)
-        answers.append(preview(parsed, changchun_policy).as_dict())
-
-    assert answers[0] == answers[1] == answers[2]
-    assert answers[0]["amount_due"] == "320.00"
-
-
 @pytest.mark.parametrize("number, why", [
-    ("22010219900101123", "17 digits"),   # 17 characters
-    ("22010219900101123Y", "17 digits"),  # not a digit or X
+    ("22010219900101123", "18 characters"),   # 17 characters
+    ("22010219900101123Y", "17 digits"),      # not a digit or X
     ("220102199013011234", "not a real date"),
+    ("220102199001011234", "check digit is 4, expected 9"),  # the contract's old, typo'd example
+    ("22010219900101123x", "check digit is X, expected 9"),
 ])
-def test_preview_still_checks_shape_and_birth_date_of_the_id_number(number, why):
-    """enrollment/preview.py decision: only the check character is left unverified."""
+def test_preview_verifies_the_id_number_like_everything_else(number, why):
+    """DOMAIN §1 (GB 11643 check character), issue #14: a typo'd ID number is invalid_request on
+    person.id_number in the preview too, as in every other place that reads one."""
     data = {"region": "220100", "person": {"id_number": number}, "payment_date": "2021-03-15"}
 
     with pytest.raises(InvalidRequest) as exc:
         parse_preview_request(data)
 
     assert exc.value.field == "person.id_number" and why in str(exc.value)
+    assert exc.value.as_dict()["code"] == "invalid_request"
+
+
+def test_preview_reads_the_birth_date_of_a_valid_id_number():
+    """DOMAIN §1: the birth date is digits 7–14; the contract's corrected example is valid."""
+    from enrollment.idnumber import check_char
+
+    example = "220102199001011239"
+    assert check_char(example[:17]) == example[17]
+
+    parsed = parse_preview_request({"region": "220100", "person": {"id_number": example}, "payment_date": "2021-03-15"})
+
+    assert parsed.birth_date == dt.date(1990, 1, 1)
 
 
 @pytest.mark.parametrize("paid", [dt.date(2021, 10, 1), dt.date(2021, 11, 15), dt.date(2021, 12, 31)])
@@ -317,3 +314,111 @@ def test_invalid_requests_name_the_field(data, field):
         parse_preview_request(data)
 
     assert exc.value.field == field
+
+
+# --------------------------------------------------------------------------- the benefit year's policy (issue #14)
+
+
+def year_lookup(*snapshots: PolicySnapshot):
+    """date -> the snapshot whose year (version code suffix) is the date's year, like policy_in_force."""
+    by_year = {int(s.version[-4:]): s for s in snapshots}
+
+    def policy_on(day):
+        if day.year not in by_year:
+            raise MissingParameter("policy_version", snapshots[0].region, day)
+        return by_year[day.year]
+    return policy_on
+
+
+def version(policy: PolicySnapshot, code: str, **params) -> PolicySnapshot:
+    return PolicySnapshot(policy.region, code, None, {**policy.params, **params})
+
+
+def test_window_payment_is_priced_by_the_policy_of_the_year_it_buys(changchun_policy):
+    """DOMAIN §1: a payment in the October 2020 window buys 2021 and is priced by the 2021 policy,
+    although no version is in force on the payment date (issue #14: it was refused as a missing
+    policy_version)."""
+    result = preview(req(dt.date(2020, 11, 5)), year_lookup(changchun_policy))
+
+    assert (result.policy_version, result.amount_due, result.kind) == ("220100-2021", 320, "window")
+    assert periods(result) == [(2021, dt.date(2021, 1, 1), dt.date(2021, 12, 31), False)]
+
+
+def test_window_payment_is_not_charged_last_years_amount(changchun_policy):
+    """DOMAIN §1: in the 2021 window the 2022 amount is due, not the 2021 one in force that day;
+    a late payment in 2022 is priced by 2022 too."""
+    y2022 = version(changchun_policy, "220100-2022", **{"contribution.amounts": {"adult": "350", "minor": "210"}})
+    lookup = year_lookup(changchun_policy, y2022)
+
+    window = preview(req(dt.date(2021, 11, 5)), lookup)
+    late_2021 = preview(req(dt.date(2021, 3, 15)), lookup)
+    late_2022 = preview(req(dt.date(2022, 3, 15)), lookup)
+
+    assert (window.policy_version, window.amount_due, window.periods[0].benefit_year) == ("220100-2022", 350, 2022)
+    assert (late_2021.policy_version, late_2021.amount_due) == ("220100-2021", 320)
+    assert (late_2022.policy_version, late_2022.amount_due) == ("220100-2022", 350)
+
+
+def test_the_window_is_the_one_of_the_year_bought(changchun_policy):
+    """DOMAIN §1 (its window is part of that policy): a 2022 policy whose window opens on 1 Nov
+    makes a 15 October 2021 payment a late payment for 2021 (its waiting period then ends in 2022:
+    not eligible), and a 5 November payment a window payment for 2022."""
+    y2022 = version(changchun_policy, "220100-2022", **{"contribution.window": {"start": "11-01", "end": "12-31"}})
+    lookup = year_lookup(changchun_policy, y2022)
+
+    with pytest.raises(NotEligible, match="after the benefit year 2021"):
+        preview(req(dt.date(2021, 10, 15)), lookup)
+    assert preview(req(dt.date(2021, 11, 5)), lookup).policy_version == "220100-2022"
+
+
+def test_window_payment_without_next_years_policy_names_it(changchun_policy):
+    """DOMAIN §1 + 'never guesses': in the 2021 window with no 2022 policy the payment is refused
+    naming policy_version on 2022-01-01, never priced by the 2021 amounts."""
+    with pytest.raises(MissingParameter) as exc:
+        preview(req(dt.date(2021, 11, 5)), year_lookup(changchun_policy))
+
+    assert (exc.value.parameter, exc.value.date) == ("policy_version", dt.date(2022, 1, 1))
+
+
+def test_late_payment_without_a_policy_names_the_payment_date(changchun_policy):
+    """DOMAIN §1: a 2020 payment outside the 2021 window buys 2020, which has no policy."""
+    with pytest.raises(MissingParameter) as exc:
+        preview(req(dt.date(2020, 8, 1)), year_lookup(changchun_policy))
+
+    assert (exc.value.parameter, exc.value.date) == ("policy_version", dt.date(2020, 8, 1))
+
+
+def test_newborn_in_window_pays_next_years_amount(changchun_policy):
+    """DOMAIN §1 newborns (Q33): registered in the 2020 window, pays only the 2021 amount (2021
+    policy) and is covered from birth."""
+    birth = dt.date(2020, 10, 20)
+    result = preview(req(dt.date(2020, 11, 30), birth=birth, newborn_registration=True), year_lookup(changchun_policy))
+
+    assert (result.policy_version, result.amount_due) == ("220100-2021", 200)
+    assert periods(result) == [(2020, birth, dt.date(2020, 12, 31), False), (2021, dt.date(2021, 1, 1), dt.date(2021, 12, 31), False)]
+
+
+def test_newborn_birth_year_rule_is_priced_by_the_birth_years_policy(changchun_policy):
+    """DOMAIN §1: under the birth_year variant a newborn registered in the window buys the birth
+    year, so the birth year's policy prices it (decision in enrollment/preview.py)."""
+    y2021 = version(changchun_policy, "220100-2021", **{"contribution.amounts": {"minor": "180"}})
+    y2022 = version(changchun_policy, "220100-2022", **{"contribution.newborn_in_window": "birth_year"})
+    birth = dt.date(2021, 10, 20)
+
+    result = preview(req(dt.date(2021, 11, 30), birth=birth, newborn_registration=True), year_lookup(y2021, y2022))
+
+    assert (result.policy_version, result.amount_due) == ("220100-2021", 180)
+    assert periods(result) == [(2021, birth, dt.date(2021, 12, 31), False)]
+
+
+def test_memoised_previews_agree_across_years(changchun_policy):
+    """The Previewer's memo key holds with two policies: window and late rows of many dates."""
+    from enrollment.preview import memo_key
+
+    y2022 = version(changchun_policy, "220100-2022", **{"contribution.amounts": {"adult": "350", "minor": "210"}})
+    lookup = year_lookup(changchun_policy, y2022)
+    seen = {}
+    for paid in (dt.date(2021, 3, 15), dt.date(2021, 11, 5), dt.date(2022, 3, 15), dt.date(2021, 11, 5)):
+        result = preview(req(paid), lookup)
+        key = memo_key(req(paid), lookup)
+        assert seen.setdefault(key, result) == result

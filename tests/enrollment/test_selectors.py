@@ -29,7 +29,7 @@ def pay(person, paid, amount="320.00"):
 # --------------------------------------------------------------------------- covered_person_ids
 
 
-def test_covered_person_ids_agrees_with_is_covered(person_factory):
+def test_covered_person_ids_agrees_with_is_covered(person_factory, changchun_2022):
     """Issue #3: the batch answer is is_covered per person: both ends inclusive, a waiting period
     not covered yet, a stop ending cover, a person without cover."""
     late = person_factory()            # paid 15 Mar: covered 15 Jun – 31 Dec 2021
@@ -52,7 +52,7 @@ def test_covered_person_ids_agrees_with_is_covered(person_factory):
     assert covered_person_ids([], D(2021, 8, 1)) == set()
 
 
-def test_covered_person_ids_ignores_cancelled_cover(person_factory):
+def test_covered_person_ids_ignores_cancelled_cover(person_factory, changchun_2022):
     """DOMAIN §1 stop: a period that had not started on the stop date is cancelled, not cover."""
     person = person_factory()
     pay(person, D(2021, 10, 15))  # window: buys 2022
@@ -64,7 +64,7 @@ def test_covered_person_ids_ignores_cancelled_cover(person_factory):
 
 @pytest.mark.parametrize("persons", [3, 30])
 def test_covered_person_ids_is_one_query_whatever_the_number_of_persons(person_factory, django_assert_num_queries,
-                                                                        persons):
+                                                                        persons, changchun_2022):
     """Issue #3: a batch lookup, not one query per person (same count at 3 and 30 persons)."""
     people = [person_factory() for _ in range(persons)]
     for p in people[::2]:
@@ -76,7 +76,7 @@ def test_covered_person_ids_is_one_query_whatever_the_number_of_persons(person_f
     assert covered == {p.pk for p in people[::2]}
 
 
-def test_covered_person_ids_splits_very_long_lists(person_factory, django_assert_num_queries, monkeypatch):
+def test_covered_person_ids_splits_very_long_lists(person_factory, django_assert_num_queries, monkeypatch, changchun_2022):
     monkeypatch.setattr(selectors, "COVERED_BATCH", 2)
     people = [person_factory() for _ in range(5)]
     for p in people:
@@ -88,7 +88,7 @@ def test_covered_person_ids_splits_very_long_lists(person_factory, django_assert
     assert covered == {p.pk for p in people}
 
 
-def test_covered_on_exists_filters_in_the_same_query(person_factory, django_assert_num_queries):
+def test_covered_on_exists_filters_in_the_same_query(person_factory, django_assert_num_queries, changchun_2022):
     covered, uncovered = person_factory(), person_factory()
     pay(covered, D(2021, 10, 15))
 

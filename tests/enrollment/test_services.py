@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
@@ -14,7 +13,7 @@ from enrollment.errors import DuplicateReceipt, InvalidRequest, MissingParameter
 from enrollment.models import CoveragePeriod, CoverageStatus, Payment, PaymentStatus, StopReason
 from enrollment.selectors import is_covered
 from enrollment.services import payment_record, person_register, person_stop, stop_refund
-from medins.models import PolicyParameter, PolicyVersion, Region
+from medins.models import Region
 
 D = dt.date
 
@@ -27,16 +26,6 @@ def pay(person, paid, amount="320.00", receipt=None, user=None, **kw):
 def spans(person):
     return list(CoveragePeriod.objects.filter(person=person).order_by("covered_from")
                 .values_list("benefit_year", "covered_from", "covered_to", "status"))
-
-
-def add_2022_policy():
-    """A 220100-2022 version with the 2021 contribution and category parameters (test data only)."""
-    version = PolicyVersion.objects.create(region=Region.objects.get(code="220100"), code="220100-2022", title="test",
-                                           effective_from=D(2022, 1, 1), effective_to=D(2022, 12, 31))
-    PolicyParameter.objects.bulk_create(
-        PolicyParameter(version=version, key=p.key, value=p.value)
-        for p in PolicyParameter.objects.filter(Q(key__startswith="contribution.") | Q(key__startswith="category."),
-                                                version__code="220100-2021"))
 
 
 # --------------------------------------------------------------------------- persons
@@ -119,7 +108,7 @@ def test_wrong_amount_is_refused_naming_the_field(person_factory):
     assert "320.00 is due" in str(exc.value)
 
 
-def test_paying_twice_for_a_covered_year_is_refused(person_factory):
+def test_paying_twice_for_a_covered_year_is_refused(person_factory, changchun_2022):
     person = person_factory()
     pay(person, D(2021, 10, 15), receipt="R1")
 
@@ -137,7 +126,7 @@ def test_jinan_payment_reports_the_missing_amounts(person_factory):
     assert exc.value.parameter == "contribution.amounts"
 
 
-def test_lapsed_person_reenrolls_in_a_later_window_without_arrears(person_factory):
+def test_lapsed_person_reenrolls_in_a_later_window_without_arrears(person_factory, changchun_2022):
     """DOMAIN §1: a lapsed person re-enrolls in a later window without paying missed years."""
     person = person_factory()
     CoveragePeriod.objects.create(person=person, benefit_year=2020, covered_from=D(2020, 1, 1), covered_to=D(2020, 12, 31))
@@ -197,7 +186,7 @@ def test_stop_ends_cover_on_the_stop_date(person_factory, clerk):
     assert stop.history.get().history_user == clerk
 
 
-def test_stop_before_the_period_starts_cancels_it(person_factory):
+def test_stop_before_the_period_starts_cancels_it(person_factory, changchun_2022):
     person = person_factory()
     pay(person, D(2021, 3, 15), receipt="R2021")
     pay(person, D(2021, 10, 15), receipt="R2022")
@@ -210,7 +199,7 @@ def test_stop_before_the_period_starts_cancels_it(person_factory):
 
 
 @pytest.mark.parametrize("reason", [StopReason.JOINED_EMPLOYEE_INSURANCE, StopReason.DEATH, StopReason.JOINED_OTHER_REGION])
-def test_refund_allowed_before_the_benefit_period_for_listed_reasons(person_factory, clerk, reason):
+def test_refund_allowed_before_the_benefit_period_for_listed_reasons(person_factory, clerk, reason, changchun_2022):
     """DOMAIN §1: refund only if the benefit period has not started and the reason is employee
     insurance, death or another region's resident insurance."""
     person = person_factory()
@@ -224,7 +213,7 @@ def test_refund_allowed_before_the_benefit_period_for_listed_reasons(person_fact
     assert (payment.status, payment.refund_stop) == (PaymentStatus.REFUNDED, stop)
 
 
-def test_refund_refused_for_other_reasons(person_factory):
+def test_refund_refused_for_other_reasons(person_factory, changchun_2022):
     """DOMAIN §1: other reasons get no refund."""
     person = person_factory()
     pay(person, D(2021, 10, 15))
@@ -258,7 +247,7 @@ def test_refund_in_the_waiting_period_is_allowed(person_factory):
     assert CoveragePeriod.objects.get().status == CoverageStatus.CANCELLED
 
 
-def test_refund_returns_only_the_payment_not_started(person_factory):
+def test_refund_returns_only_the_payment_not_started(person_factory, changchun_2022):
     """A stop cutting this year and cancelling next year refunds only next year's contribution."""
     person = person_factory()
     pay(person, D(2021, 3, 15), receipt="R2021")
@@ -272,7 +261,7 @@ def test_refund_returns_only_the_payment_not_started(person_factory):
     assert Payment.objects.get(receipt_number="R2021").status == PaymentStatus.RECORDED
 
 
-def test_refund_twice_is_refused(person_factory):
+def test_refund_twice_is_refused(person_factory, changchun_2022):
     person = person_factory()
     pay(person, D(2021, 10, 15))
     stop = person_stop(acting_user=None, person=person, reason=StopReason.DEATH, stop_date=D(2021, 12, 1))
@@ -282,18 +271,17 @@ def test_refund_twice_is_refused(person_factory):
         stop_refund(acting_user=None, stop=stop)
 
 
-def test_reenrollment_after_a_stop_in_a_later_window(person_factory):
+def test_reenrollment_after_a_stop_in_a_later_window(person_factory, changchun_2022):
     """DOMAIN §1: re-enrollment in a later window, no arrears for the stopped months."""
     person = person_factory()
     pay(person, D(2021, 3, 15), receipt="R1")
     person_stop(acting_user=None, person=person, reason=StopReason.JOINED_OTHER_REGION, stop_date=D(2021, 8, 31))
-    add_2022_policy()
 
-    payment = pay(person, D(2022, 10, 10), receipt="R2")
+    payment = pay(person, D(2021, 10, 10), receipt="R2")
 
-    assert payment.amount == Decimal("320.00")
-    assert not is_covered(person, D(2022, 6, 1))
-    assert is_covered(person, D(2023, 1, 1))
+    assert (payment.amount, payment.policy_version) == (Decimal("320.00"), "220100-2022")
+    assert not is_covered(person, D(2021, 10, 1))
+    assert is_covered(person, D(2022, 1, 1))
 
 
 def test_deceased_person_cannot_pay_or_be_stopped_again(person_factory):
@@ -321,3 +309,53 @@ def test_jinan_refund_reasons_are_missing(person_factory):
         stop_refund(acting_user=None, stop=stop)
 
     assert exc.value.parameter == "contribution.refund_reasons"
+
+
+# --------------------------------------------------------------------------- the benefit year's policy (issue #14)
+
+
+def test_payment_in_the_2020_window_is_priced_by_the_2021_policy(person_factory, clerk):
+    """DOMAIN §1: paid 2020-11-05 (no 2020 policy) buys 2021, priced by 220100-2021: recorded,
+    not refused as a missing policy_version."""
+    person = person_factory()
+
+    payment = pay(person, D(2020, 11, 5), user=clerk)
+
+    assert (payment.amount, payment.policy_version) == (Decimal("320.00"), "220100-2021")
+    assert spans(person) == [(2021, D(2021, 1, 1), D(2021, 12, 31), "active")]
+
+
+def test_payment_in_the_2021_window_pays_the_2022_amount(person_factory, changchun_2022):
+    """DOMAIN §1: in the 2021 window the 2022 policy's amount is due, not 2021's."""
+    from medins.models import PolicyParameter
+
+    PolicyParameter.objects.filter(version=changchun_2022, key="contribution.amounts").update(
+        value={"adult": "350", "minor": "210", "student": "210", "newborn": "210"})
+    person = person_factory()
+
+    with pytest.raises(InvalidRequest, match="350.00 is due"):
+        pay(person, D(2021, 11, 5), amount="320.00")
+    payment = pay(person, D(2021, 11, 5), amount="350.00")
+
+    assert payment.policy_version == "220100-2022"
+
+
+def test_payment_in_the_2021_window_without_a_2022_policy_is_refused(person_factory):
+    """DOMAIN §1 + 'never guesses': the 2022 policy is not loaded, so a 2021-window payment is
+    refused naming policy_version on 2022-01-01 (not priced by the 2021 amount)."""
+    with pytest.raises(MissingParameter) as exc:
+        pay(person_factory(), D(2021, 11, 5))
+
+    assert (exc.value.parameter, exc.value.date) == ("policy_version", D(2022, 1, 1))
+
+
+def test_refund_reads_the_rules_of_the_payments_own_policy(person_factory, clerk):
+    """DOMAIN §1: the refund rules of a payment come from the policy of the year it bought: a
+    2020-window payment stopped in December 2020 (no 2020 policy) is refunded by the 2021 rules."""
+    person = person_factory()
+    pay(person, D(2020, 10, 15), receipt="R2021")
+    stop = person_stop(acting_user=clerk, person=person, reason=StopReason.DEATH, stop_date=D(2020, 12, 1))
+
+    refunded = stop_refund(acting_user=clerk, stop=stop)
+
+    assert [p.receipt_number for p in refunded] == ["R2021"]

@@ -114,7 +114,7 @@ def test_api_visits_json_idempotent_and_csv_upload(jinan, clinic, make_student, 
     csv_text = f"visit_id,id_number,service_date,class_a,class_b,class_c\nH2,{student.id_number},2021-03-02,10.00,0,0\n"
     upload = io.BytesIO(csv_text.encode("utf-8-sig"))
     upload.name = "visits.csv"
-    result = client.post(url, {"file": upload}).json()
+    result = client.post(reverse("v1:settlement-visits-file", args=["370100", "JN-S-001"]), {"file": upload}).json()
     assert result["created"] == 1 and Visit.objects.count() == 2
 
 
@@ -173,3 +173,23 @@ def test_xlsx_export_writes_amounts_as_numbers_with_two_decimals(settled, financ
         assert cell.data_type == "n" and cell.number_format == "0.00", key
         assert Decimal(str(cell.value)).quantize(Decimal("0.01")) == amount, key
     assert row["headcount"].value == s.headcount and row["headcount"].number_format == "General"
+
+
+def test_start_form_year_end_too_early_is_refused_once_in_chinese(jinan, clinic, client, starter, monkeypatch):
+    """DOMAIN §8 / issue #14 item 8: a year-end run before the year has ended (here on 15 November
+    2021) is refused, with the Chinese message shown once (it was shown twice, in English); a
+    monthly run needs a month."""
+    import datetime as dt
+
+    monkeypatch.setattr("claims.settlement.services.runs.timezone.localdate", lambda: dt.date(2021, 11, 15))
+    client.force_login(starter)
+    url = reverse("admin:settlement_settlementrun_start")
+
+    early = client.post(url, {"region": jinan.pk, "kind": "year_end", "year": 2021}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    no_month = client.post(url, {"region": jinan.pk, "kind": "monthly", "year": 2021}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    html = early.content.decode()
+    assert early.status_code == 200 and not SettlementRun.objects.exists()
+    assert html.count("2021 年度清算须在 2021 年 12 月 31 日结束后才能启动。") == 1
+    assert "can start only after" not in html
+    assert no_month.status_code == 200 and no_month.context["form"].errors["month"] == ["月度结算须填写月份（1 至 12）。"]

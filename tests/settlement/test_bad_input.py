@@ -21,7 +21,7 @@ def _file(content: bytes, name: str):
 def test_a_non_workbook_xlsx_to_the_visits_api_is_a_400(jinan, clinic, client, make_user):
     """Issue 11 finding 6: a non-workbook XLSX in the settlement API was a 500."""
     client.force_login(make_user("his", "settlement.add_visit"))
-    url = reverse("v1:settlement-visits", args=["370100", "JN-S-001"])
+    url = reverse("v1:settlement-visits-file", args=["370100", "JN-S-001"])
     response = client.post(url, {"file": _file(b"this is not a workbook", "visits.xlsx")})
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "file"

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from enrollment.messages import localized
 from medins.admin_mixins import AdministratorOnly
 from medins.benefits.errors import QuoteError
 from medins.models import Institution, Region
@@ -78,6 +79,15 @@ class StartRunForm(forms.Form):
     month = forms.IntegerField(min_value=1, max_value=12, required=False, label=_("month"),
                                help_text=_("Monthly runs only."))
 
+    def clean(self):
+        """A monthly run names its month (on the month field); a year-end run has none (issue #14)."""
+        data = super().clean()
+        if data.get("kind") == RunKind.MONTHLY and data.get("month") is None and "month" not in self.errors:
+            self.add_error("month", _("A monthly run needs its month (1 to 12)."))
+        if data.get("kind") == RunKind.YEAR_END:
+            data["month"] = None
+        return data
+
 
 class TransitionInline(admin.TabularInline):
     model = RunTransition
@@ -123,8 +133,8 @@ class SettlementRunAdmin(SimpleHistoryAdmin):
             try:
                 run = settlement_run_start(acting_user=request.user, region=data["region"], kind=data["kind"],
                                            year=data["year"], month=data["month"])
-            except QuoteError as exc:
-                form.add_error(None, str(exc))
+            except QuoteError as exc:  # in the user's language (a missing parameter too), shown once
+                form.add_error(None, localized(exc))
             else:
                 self.message_user(request, _("Run %(run)s started.") % {"run": run}, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:settlement_settlementrun_change", args=[run.pk]))

@@ -214,9 +214,9 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
     if not accepted:
         return result
 
-    scopes = ledger_keys.scopes(BENEFIT)
+    # read_scopes: the pool's accounts and the chronic one, for the shared outpatient total (§4.2).
+    scopes = ledger_keys.read_scopes(BENEFIT)
     read = ledger_read([(p.pk, day.year, b, i) for day, _v, _r, p in accepted for b, i in scopes])
-    own = (BENEFIT, "")
     running: dict[tuple[int, int], list] = {}
 
     visits: list[tuple] = []
@@ -232,9 +232,9 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
         key = (person.pk, day.year)
         figures = running.get(key)
         if figures is None:
-            ytd = ledger_keys.year_to_date(BENEFIT, {own: read[(person.pk, day.year, *own)]})
-            figures = running[key] = [ytd["fund_paid"], ytd["deductible_paid_amount"]]
-        fund_paid, deductible_paid = figures
+            ytd = ledger_keys.year_to_date(BENEFIT, {s: read[(person.pk, day.year, *s)] for s in scopes})
+            figures = running[key] = [ytd["fund_paid"], ytd["deductible_paid_amount"], ytd["shared_fund_paid"]]
+        fund_paid, deductible_paid, shared_paid = figures
         terms = terms_of.get(day)
         if terms is None:
             try:
@@ -255,10 +255,11 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
             _error(result, row.number, row.visit_id, exc.code, str(exc))
             continue
         eligible = row.class_a + row.class_b
-        split = pool_split(terms, eligible, fund_paid, deductible_paid)
+        split = pool_split(terms, eligible, fund_paid, deductible_paid, shared_fund_paid=shared_paid)
         fund, paid = split.fund, split.deductible_paid
         figures[0] = fund_paid + fund
         figures[1] = deductible_paid + paid
+        figures[2] = shared_paid + fund
         total = eligible + row.class_c
         visits.append((
             row.visit_id, person.pk, day, row.class_a, row.class_b, row.class_c,

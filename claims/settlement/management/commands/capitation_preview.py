@@ -1,12 +1,12 @@
 """`python manage.py capitation_preview FILE|-` (contracts/capitation.md). Exit 2 with {"error": {...}}."""
 
-import json
 import sys
 
 from django.core.management.base import BaseCommand
 
 from claims.settlement.capitation import parse_preview_request, preview, year_start
 from medins.benefits.errors import QuoteError
+from medins.cli import run
 from medins.selectors import policy_in_force
 
 
@@ -25,17 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("file", help="JSON request file, or '-' for standard input")
 
     def handle(self, *args, file, **options):
-        fh = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
-        with fh:
-            text = fh.read()
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            ok, body = False, {"error": {"code": "invalid_request", "message": f"not valid JSON: {exc}", "field": "body"}}
-        else:
-            ok, body = preview_or_error(data)
         out = self.stdout._out if hasattr(self.stdout, "_out") else sys.stdout
-        out.write(json.dumps(body, ensure_ascii=False) + "\n")
-        out.flush()
-        if not ok:
-            sys.exit(2)
+        code = run(path=file, many=False, out=out, answer=preview_or_error)
+        if code:
+            sys.exit(code)

@@ -1,6 +1,11 @@
 """`settlement_import visits|signups REGION INSTITUTION_CODE FILE [--year 2021]`: file import of
-visits (visit_id,id_number,service_date,class_a,class_b,class_c) or of a resident sign-up list
-(id_number,signed_on). Prints the result as JSON; exit 1 when rows were refused."""
+visits (visit_id,id_number,service_date,class_a[,class_b,class_c]) or of a resident sign-up list
+(id_number[,signed_on]). Prints the result as JSON.
+
+Like `enrollment_import_payments` (issue #14): the file is read by the one parser
+(medins.parsing), rows are numbered by their line in the file (the header is line 1), a wrong
+header is "missing column(s): …"; exit 0 when every row was taken, 1 when rows were refused,
+2 when the file as a whole cannot be read (missing, not CSV/XLSX text, wrong header)."""
 
 import json
 import sys
@@ -8,14 +13,38 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from claims.settlement.imports import read_rows
+from claims.settlement.imports import VISIT_COLUMNS
 from claims.settlement.services import pool_signups_import, visits_receive
 from claims.settlement.services.visits import MAX_BATCH
+from medins.cli import file_problem
 from medins.models import Institution
+from medins.parsing import FileError, match_columns, read_table
+
+# Certified visits name their benefit and disease/drug (optional: a pool visit has neither).
+COLUMNS = {"visits": {c: (c,) for c in (*VISIT_COLUMNS, "benefit", "item_code")},
+           "signups": {"id_number": ("id_number",), "signed_on": ("signed_on",)}}
+REQUIRED = {"visits": ("visit_id", "id_number", "service_date", "class_a"), "signups": ("id_number",)}
+
+
+def read_file(what: str, file: str) -> tuple[list[int], list[dict]]:
+    """(line numbers, one dict per data row keyed by field); raises CommandError (exit 2)."""
+    try:
+        header, rows = read_table(Path(file).name, Path(file).read_bytes())
+        columns = match_columns(header, COLUMNS[what], REQUIRED[what])
+        lines, records = [], []
+        for line, values in rows:
+            lines.append(line)
+            records.append({field: values[i] if i < len(values) else "" for field, i in columns.items()})
+    except OSError as exc:
+        raise CommandError(file_problem(file, exc), returncode=2) from None
+    except FileError as exc:
+        raise CommandError(f"{file}: {exc.message}", returncode=2) from None
+    return lines, records
 
 
 class Command(BaseCommand):
-    help = "Import outpatient-pool visits or a sign-up list for one institution from CSV/XLSX."
+    help = ("Import outpatient-pool visits or a sign-up list for one institution from CSV/XLSX. Exit 1 when rows "
+            "were refused, 2 when the file cannot be read.")
 
     def add_arguments(self, parser):
         parser.add_argument("what", choices=["visits", "signups"])
@@ -27,11 +56,11 @@ class Command(BaseCommand):
     def handle(self, *args, what, region, institution, file, year, **options):
         inst = Institution.objects.select_related("region").filter(region__code=region, code=institution).first()
         if inst is None:
-            raise CommandError(f"no institution {institution} in region {region}")
-        rows = read_rows(file, Path(file).read_bytes())
+            raise CommandError(f"no institution {institution} in region {region}", returncode=2)
+        if what == "signups" and not year:
+            raise CommandError("--year is required for signups", returncode=2)
+        lines, rows = read_file(what, file)
         if what == "signups":
-            if not year:
-                raise CommandError("--year is required for signups")
             r = pool_signups_import(acting_user=None, institution=inst, year=year, rows=rows)
             out = {"created": r.created, "unchanged": r.unchanged, "errors": r.errors}
         else:
@@ -41,6 +70,8 @@ class Command(BaseCommand):
                 out["created"] += r.created
                 out["duplicates"] += r.duplicates
                 out["errors"] += [{**e, "row": e["row"] + start} for e in r.errors]
+        # the services number rows 1, 2, … in the list: report the line in the file instead
+        out["errors"] = [{**e, "row": lines[e["row"] - 1]} if isinstance(e.get("row"), int) else e for e in out["errors"]]
         self.stdout.write(json.dumps(out, ensure_ascii=False))
         if out["errors"]:
             sys.exit(1)
