@@ -99,6 +99,11 @@ def reason_text(code: str) -> str:
 class DayIn:
     date: dt.date
     items: dict[str, Decimal]
+    texts: tuple[str, ...]  # the date and the amounts as canonical text (ROW_KEYS): the digest and the line's days
+
+
+ROW_KEYS = ("date", *ITEMS)
+ALLOWED_KEYS = frozenset((*ROW_KEYS, "_line", "name"))
 
 
 @dataclass(slots=True)
@@ -141,25 +146,25 @@ def claim_parse(*, month: dt.date, residents, max_residents: int = 5000) -> list
     dates_read: dict = {}
     amounts_read: dict = {}
 
-    def _date(value, lenient: bool) -> dt.date:
+    def _date(value, lenient: bool) -> tuple[dt.date, str]:
         key = (value, lenient) if isinstance(value, str) else None
-        if key is not None and key in dates_read:
-            return dates_read[key]
-        day = parse_date(value, "date", earliest=month, latest=last, lenient=lenient)
-        if key is not None:
-            dates_read[key] = day
-        return day
+        found = dates_read.get(key) if key is not None else None
+        if found is None:
+            day = parse_date(value, "date", earliest=month, latest=last, lenient=lenient)
+            found = (day, day.isoformat())
+            if key is not None:
+                dates_read[key] = found
+        return found
 
-    def _amount(value, item: str) -> Decimal:
+    def _amount(value, item: str) -> tuple[Decimal, str]:
         key = (value, item == "other") if isinstance(value, str) else None
-        if key is not None:
-            found = amounts_read.get(key)
-            if found is not None:
-                return found
-        amount = parse_money(value, item) if item != "other" else parse_money(value, item, default=ZERO)
-        if key is not None:
-            amounts_read[key] = amount
-        return amount
+        found = amounts_read.get(key) if key is not None else None
+        if found is None:
+            amount = parse_money(value, item) if item != "other" else parse_money(value, item, default=ZERO)
+            found = (amount, str(amount))
+            if key is not None:
+                amounts_read[key] = found
+        return found
 
     for r, resident in enumerate(residents, start=1):
         if not isinstance(resident, dict):
@@ -181,25 +186,26 @@ def claim_parse(*, month: dt.date, residents, max_residents: int = 5000) -> list
         dates: set[dt.date] = set()
         days = []
         for d, day in enumerate(days_in, start=1):
-            row = day.get("_line", f"{r}.{d}") if isinstance(day, dict) else f"{r}.{d}"
-            if not isinstance(day, dict):
-                _error(errors, row, "days", _("must be an object"))
+            if type(day) is not dict:
+                _error(errors, f"{r}.{d}", "days", _("must be an object"))
                 continue
             try:
-                date = _date(day.get("date"), "_line" in day)
-                items = {item: _amount(day.get(item), item) for item in ITEMS}
+                date, date_text = _date(day.get("date"), "_line" in day)
+                bed, nursing, supplies, other = (_amount(day.get(item), item) for item in ITEMS)
             except ParseError as exc:
-                _error(errors, row, exc.field, exc.message.localized())
+                _error(errors, day.get("_line", f"{r}.{d}"), exc.field, exc.message.localized())
                 continue
-            unknown = sorted(k for k in day if k not in ITEMS and k not in ("date", "_line", "name"))
-            if unknown:
-                _error(errors, row, unknown[0], _("is not an item of a care day (bed, nursing, supplies, other)"))
+            if not ALLOWED_KEYS.issuperset(day):
+                unknown = sorted(k for k in day if k not in ALLOWED_KEYS)
+                _error(errors, day.get("_line", f"{r}.{d}"), unknown[0],
+                       _("is not an item of a care day (bed, nursing, supplies, other)"))
                 continue
             if date in dates:
-                _error(errors, row, "date", _("this day is billed twice for the resident"))
+                _error(errors, day.get("_line", f"{r}.{d}"), "date", _("this day is billed twice for the resident"))
                 continue
             dates.add(date)
-            days.append(DayIn(date, items))
+            days.append(DayIn(date, {"bed": bed[0], "nursing": nursing[0], "supplies": supplies[0], "other": other[0]},
+                              (date_text, bed[1], nursing[1], supplies[1], other[1])))
         days.sort(key=lambda x: x.date)
         out.append(ResidentIn(id_number, days))
     if errors:
@@ -238,8 +244,7 @@ def rows_to_residents(rows: Iterable[Mapping[str, str]]) -> list[dict]:
 
 def claim_digest(residents: list[ResidentIn]) -> str:
     """SHA-256 of the claim's content, independent of the order residents and days were sent in."""
-    canon = sorted((r.id_number, [(d.date.isoformat(), *(str(d.items[i]) for i in ITEMS)) for d in r.days])
-                   for r in residents)
+    canon = sorted((r.id_number, [",".join(d.texts) for d in r.days]) for r in residents)
     return hashlib.sha256(json.dumps(canon, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -260,7 +265,8 @@ def residents_of_lines(lines) -> list[ResidentIn]:
             found = amounts[text] = Decimal(text)
         return found
 
-    return [ResidentIn(line.id_number, [DayIn(day_of(d["date"]), {i: amount_of(d[i]) for i in ITEMS})
+    return [ResidentIn(line.id_number, [DayIn(day_of(d["date"]), {i: amount_of(d[i]) for i in ITEMS},
+                                              (d["date"], d["bed"], d["nursing"], d["supplies"], d["other"]))
                                         for d in line.days]) for line in lines]
 
 
@@ -337,10 +343,9 @@ def evaluate_line(resident: ResidentIn, facts: PersonFacts | None, *, home_id: i
     out = LineResult(resident.id_number, facts.person_id if facts else None, [])
     payable: dict[dt.date, dict[str, Decimal]] = {}
     for d in resident.days:
-        cost = d.items["bed"] + d.items["nursing"] + d.items["supplies"] + d.items["other"]
-        items = d.items  # amounts read by medins.parsing carry two places: str() is their text
-        row = {"date": d.date.isoformat(), "bed": str(items["bed"]), "nursing": str(items["nursing"]),
-               "supplies": str(items["supplies"]), "other": str(items["other"])}
+        items = d.items
+        cost = items["bed"] + items["nursing"] + items["supplies"] + items["other"]
+        row = dict(zip(ROW_KEYS, d.texts, strict=True))
         reason = day_refusal(facts, home_id, d.date)
         out.total += cost
         if reason:

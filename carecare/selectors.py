@@ -165,22 +165,31 @@ def month_days(*, year: int, month: int, stays: Iterable[StayRow], absences: Ite
     from_date ≤ day < to_date; dead from the date of death on. Stays do not overlap (the services
     ensure it; on a transfer day the new stay, which starts that day, is the only one covering it)."""
     first, end = month_bounds(year, month)
-    by_stay: dict[int, list[AbsenceRow]] = defaultdict(list)
+    n = (end - first).days
+    home: list[int | None] = [None] * n
+    stay_of: list[int | None] = [None] * n
+    # Day ranges as indexes into the month (claims read 10 500 persons × 30 days: no per-day search).
+    for s in sorted(stays, key=lambda s: s.admitted_on):
+        lo = max((s.admitted_on - first).days, 0)
+        hi = n if s.ended_on is None else min((s.ended_on - first).days, n)
+        for i in range(lo, hi):
+            if stay_of[i] is None:  # the first stay (by admission) covering the day, as before
+                stay_of[i], home[i] = s.stay_id, s.home_id
+    reason: list[str | None] = [None] * n
     for a in absences:
-        by_stay[a.stay_id].append(a)
-    stays = sorted(stays, key=lambda s: s.admitted_on)
+        lo = max((a.from_date - first).days, 0)
+        hi = n if a.to_date is None else min((a.to_date - first).days, n)
+        for i in range(lo, hi):
+            if reason[i] is None and stay_of[i] == a.stay_id:
+                reason[i] = a.reason
+    dead_from = n if died_on is None else min(max((died_on - first).days, 0), n)
+    one = dt.timedelta(days=1)
     out = []
     day = first
-    while day < end:
-        stay = next((s for s in stays if s.admitted_on <= day and (s.ended_on is None or day < s.ended_on)), None)
-        absence = None
-        if stay is not None:
-            absence = next((a for a in by_stay.get(stay.stay_id, ())
-                            if a.from_date <= day and (a.to_date is None or day < a.to_date)), None)
-        out.append(CareDay(date=day, home_id=stay.home_id if stay else None, stay_id=stay.stay_id if stay else None,
-                           absent=absence is not None, absence_reason=absence.reason if absence else "",
-                           dead=died_on is not None and day >= died_on))
-        day += dt.timedelta(days=1)
+    for i in range(n):
+        out.append(CareDay(date=day, home_id=home[i], stay_id=stay_of[i], absent=reason[i] is not None,
+                           absence_reason=reason[i] or "", dead=i >= dead_from))
+        day += one
     return out
 
 
