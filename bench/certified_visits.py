@@ -102,10 +102,11 @@ def prepare(*, persons: int, institutions: int) -> dict:
             copy.write("".join(rows))
         cursor.execute(
             """INSERT INTO certifications_certification (number, region_id, person_id, kind, item_id, institution_id,
-                   assessment, state, applied_at, applied_by_id, decided_at, valid_from, valid_to, end_reason)
+                   assessment, state, applied_at, applied_by_id, decided_at, valid_from, valid_to, end_reason,
+                   client_id)
                SELECT 'BENCH' || b.p, %(region)s, %(first)s + b.p, b.kind, b.item, b.inst, '{}', 'approved', now(),
                       %(user)s, now(), make_date(%(year)s, 1, 1),
-                      CASE WHEN b.kind = 'special_drug' THEN make_date(%(year)s, 12, 31) END, ''
+                      CASE WHEN b.kind = 'special_drug' THEN make_date(%(year)s, 12, 31) END, '', ''
                FROM bench_cert b""",
             {"region": region.pk, "first": first_person, "user": user.pk, "year": YEAR})
         cursor.execute(
