@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from enrollment.models import Person
 from enrollment.selectors import persons_search
 
+from .keys import SHARED
 from .models import LedgerAccount, LedgerEntry, SourceKind
 
 
@@ -19,6 +20,8 @@ def _benefit_label(code: str) -> str:
 
     if not code:
         return str(_("Whole year (shared figures)"))
+    if code == SHARED[0]:
+        return str(_("Shared outpatient total (chronic + outpatient pool)"))
     return str(Benefit(code).label) if code in Benefit.values else code
 
 
@@ -29,7 +32,8 @@ class BenefitFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         from claims.models import Benefit
 
-        return [("", _("Whole year (shared figures)")), *((b.value, b.label) for b in Benefit if b != Benefit.EXTERNAL)]
+        return [("", _("Whole year (shared figures)")), *((b.value, b.label) for b in Benefit if b != Benefit.EXTERNAL),
+                (SHARED[0], _("Shared outpatient total (chronic + outpatient pool)"))]
 
     def choices(self, changelist):
         # "" is a real value here (the year account): the "all" entry is the absent parameter
