@@ -151,8 +151,37 @@ class TransitionInline(_ReadOnlyInline):
 # --------------------------------------------------------------------------- assessments
 
 
+class _ServiceFormThenReadOnly:
+    """Adding goes through `add_form` (which calls the service); an existing row is read-only, its
+    steps taken with the workflow buttons. A care-home operator may choose only its own home."""
+
+    add_form: type[forms.ModelForm]
+
+    def get_fields(self, request, obj=None):
+        return self.add_form.Meta.fields if obj is None else self.readonly_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def get_inlines(self, request, obj):
+        return () if obj is None else self.inlines
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "care_home":
+            homes = selectors.care_homes()
+            own = selectors.operator_home_id(request.user)
+            kwargs["queryset"] = homes.filter(pk=own) if own is not None else homes
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 @admin.register(Assessment)
-class AssessmentAdmin(SimpleHistoryAdmin):
+class AssessmentAdmin(_ServiceFormThenReadOnly, SimpleHistoryAdmin):
+    add_form = AssessmentRequestForm
     list_display = ("pk", "person_name", "masked_id", "state", "grade", "score", "care_home", "requested_on",
                     "valid_from", "valid_to")
     list_select_related = ("person", "care_home")
@@ -174,27 +203,6 @@ class AssessmentAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         return selectors.assessments_for(request.user).select_related("person", "care_home")
-
-    def get_fields(self, request, obj=None):
-        return AssessmentRequestForm.Meta.fields if obj is None else self.readonly_fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.readonly_fields
-
-    def get_inlines(self, request, obj):
-        return () if obj is None else self.inlines
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = AssessmentRequestForm
-        return super().get_form(request, obj, change=change, **kwargs)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "care_home":
-            homes = selectors.care_homes()
-            own = selectors.operator_home_id(request.user)
-            kwargs["queryset"] = homes.filter(pk=own) if own is not None else homes
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_change_permission(self, request, obj=None):
         # the page's fields are read-only; steps are taken with the buttons (their own permissions)
@@ -368,7 +376,8 @@ _STAY_ACTIONS = {
 
 
 @admin.register(CareStay)
-class CareStayAdmin(SimpleHistoryAdmin):
+class CareStayAdmin(_ServiceFormThenReadOnly, SimpleHistoryAdmin):
+    add_form = StayAdmitForm
     list_display = ("pk", "person_name", "masked_id", "care_home", "admitted_on", "ended_on", "end_reason")
     list_select_related = ("person", "care_home")
     list_filter = (("care_home", admin.RelatedOnlyFieldListFilter), "end_reason")  # an operator: its own home only
@@ -384,27 +393,6 @@ class CareStayAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         return selectors.stays_for(request.user).select_related("person", "care_home")
-
-    def get_fields(self, request, obj=None):
-        return StayAdmitForm.Meta.fields if obj is None else self.readonly_fields
-
-    def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.readonly_fields
-
-    def get_inlines(self, request, obj):
-        return () if obj is None else self.inlines
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = StayAdmitForm
-        return super().get_form(request, obj, change=change, **kwargs)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "care_home":
-            homes = selectors.care_homes()
-            own = selectors.operator_home_id(request.user)
-            kwargs["queryset"] = homes.filter(pk=own) if own is not None else homes
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_delete_permission(self, request, obj=None):
         return False
