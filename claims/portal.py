@@ -29,13 +29,15 @@ from claims.certifications.selectors import school_applications
 from claims.certifications.services import attachment_max_bytes
 from claims.certifications.submissions import certification_add_documents, certification_submit
 from enrollment.models import School
+from medins.messages import Msg
 from medins.models import CatalogueItem, Institution
-from medins.parsing import FileError, ParseError, read_upload
+from medins.parsing import FileError, ParseError, gettext_noop, read_upload
 
 from .errors import CaseError
 from .models import BatchSource
 from .selectors import operator_school_id, school_batches, school_cases, school_notices
-from .services import BatchFileError, batch_submit, rows_from_file
+from .services import BatchFileError, batch_submit, case_materials_send, rows_from_file
+from .workflow import EDITABLE
 
 LOGIN = "portal:login"
 SAMPLE = Path(__file__).resolve().parent / "samples" / "school_batch_sample.csv"
@@ -249,8 +251,46 @@ def case_detail(request, pk):
     school = _school(request)
     case = get_object_or_404(school_cases(school.pk), pk=pk)
     return render(request, "portal/case.html", {"school": school, "case": case, "notices": case.notices.all(),
+                                                "may_send": case.state in EDITABLE and case.materials.filter(received=False).exists(),
                                                 "transitions": case.transitions.all(),
                                                 "attachments": case.attachments.defer("content")})
+
+
+class SendMaterialsForm(DocumentsForm):
+    """One file field per material still missing from the case (its checklist)."""
+
+    resubmit = forms.BooleanField(label=_("Send the case back to the agency now"), required=False, initial=True,
+                                  help_text=_("After the agency's notice of missing materials: the case returns to "
+                                              "its review with the materials added."))
+    note = forms.CharField(label=_("Note"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+@login_required(login_url=LOGIN)
+def case_materials(request, pk):
+    """The school sends the materials the agency's notice asked for, and the case goes back to it (issue 14 item 8)."""
+    school = _school(request)
+    case = get_object_or_404(school_cases(school.pk).select_related("person", "case_type"), pk=pk)
+    missing = list(case.materials.filter(received=False).order_by("pk"))
+    if case.state not in EDITABLE or not missing:
+        return redirect("portal:case", pk=case.pk)
+    form = SendMaterialsForm(request.POST or None, request.FILES or None, documents=missing)
+    context = {"school": school, "case": case, "form": form}
+    if request.method == "POST" and form.is_valid():
+        try:
+            uploads = form.uploads()
+            if not uploads:
+                raise ParseError("files", Msg(gettext_noop("choose at least one file")))
+            case_materials_send(acting_user=request.user, case=case, resubmit=form.cleaned_data["resubmit"],
+                                note=form.cleaned_data["note"],
+                                attachments=[{"material": u.document_code, "filename": u.filename,
+                                              "content_type": u.content_type, "content": u.content} for u in uploads])
+        except ParseError as exc:
+            context["error"] = exc.localized()
+        except CaseError as exc:
+            context["error"] = str(exc)
+        else:
+            return redirect("portal:case", pk=case.pk)
+    return render(request, "portal/case_materials.html", context)
 
 
 @login_required(login_url=LOGIN)

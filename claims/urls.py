@@ -27,6 +27,7 @@ portal_urlpatterns = [
     path("upload/sample.csv", portal.sample, name="sample"),
     path("batches/<int:pk>/", portal.batch_detail, name="batch"),
     path("cases/<int:pk>/", portal.case_detail, name="case"),
+    path("cases/<int:pk>/materials/", portal.case_materials, name="case-materials"),
     path("cases/<int:pk>/attachments/<int:attachment_pk>/", portal.attachment_download, name="attachment"),
     path("notices/<int:pk>/", portal.notice_detail, name="notice"),
     path("certifications/<int:pk>/", portal.certification_detail, name="certification"),

@@ -11,6 +11,7 @@ from .cases import (
     case_invoice_remove,
     case_lock,
     case_material_mark,
+    case_materials_send,
     case_payee_change,
     case_payment_reorder,
     case_receive,
@@ -27,7 +28,7 @@ from .payments import payment_orders_create, payment_result_import
 
 __all__ = [
     "BatchFileError", "batch_submit", "case_approve", "case_calculate", "case_details_update", "case_invoice_add",
-    "case_invoice_change", "case_invoice_remove", "case_lock", "case_material_mark", "case_payee_change",
+    "case_invoice_change", "case_invoice_remove", "case_lock", "case_material_mark", "case_materials_send", "case_payee_change",
     "case_payment_reorder", "case_receive", "case_reject", "case_request_materials",
     "case_resubmit", "case_return_for_review", "case_start_review", "case_types_load", "case_withdraw",
     "payment_orders_create", "payment_result_import", "rows_from_file", "service_date_window", "system_user",

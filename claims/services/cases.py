@@ -386,6 +386,29 @@ def case_material_mark(*, acting_user, case: Case, code: str, received: bool) ->
     return material
 
 
+@transaction.atomic
+def case_materials_send(*, acting_user, case: Case, attachments: Iterable[dict], resubmit: bool = True,
+                        note: str = "") -> Case:
+    """The school sends the materials a notice asked for (issue 14 item 8): the scans are attached, their
+    materials ticked and, when the case waits for them (materials_incomplete) and `resubmit`, it goes
+    back to the agency (case_resubmit). Nothing is written when any file is refused by the caller."""
+    case = case_lock(case.pk)
+    if case.state not in EDITABLE:
+        raise InvalidCase(f"case {case.number} is {case.get_state_display()}: materials can no longer change")
+    rows = [Attachment(case=case, material_code=a["material"], filename=a["filename"],
+                       content_type=a.get("content_type", ""), content=a["content"], size=len(a["content"]))
+            for a in attachments]
+    if not rows:
+        raise InvalidCase("no file was sent")
+    Attachment.objects.bulk_create(rows)
+    codes = sorted({r.material_code for r in rows if r.material_code})
+    if case.state == S.MATERIALS_INCOMPLETE and resubmit:
+        return case_resubmit(acting_user=acting_user, case=case, received=codes, reason=note)
+    for material in CaseMaterial.objects.filter(case=case, code__in=codes, received=False):
+        case_material_mark(acting_user=acting_user, case=case, code=material.code, received=True)
+    return case
+
+
 _DETAIL_FIELDS = {"institution_level", "delivery", "third_party_paid", "lost_invoice_promise", "bank_account", "note",
                   "institution_name", "service_to"}
 _PAYMENT_FIELDS = {"note"}

@@ -222,3 +222,74 @@ def test_admin_login_points_schools_to_the_portal(client):
     html = client.get("/admin/login/").content.decode()
 
     assert 'id="portal-pointer"' in html and reverse("portal:login") in html and "学校" in html
+
+
+def _incomplete_case(schools, make_clerk):
+    """School A's case sent without its emergency record, and the agency's notice asking for it."""
+    a = schools["A"]
+    a["api"].post("/api/v1/school/batches/", {"batch_id": "m1", "cases": [row(a["student"], materials=["invoice"])]},
+                  format="json")
+    case = Case.objects.get()
+    case_request_materials(acting_user=make_clerk("reviewer"), case=case)
+    return case
+
+
+def _portal(school_name):
+    from django.test import Client
+
+    web = Client()
+    web.force_login(SchoolOperator.objects.get(school__name=school_name).user)
+    return web
+
+
+def test_school_sends_the_missing_materials_through_the_portal(schools, make_clerk):
+    """Issue #14 item 8: after the notice of missing materials the school sends the scans from the portal;
+    they are attached, the material is ticked and the case goes back to the agency (resubmitted)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    case = _incomplete_case(schools, make_clerk)
+    web = _portal("大学A")
+    url = reverse("portal:case-materials", args=[case.pk])
+    assert url in web.get(reverse("portal:case", args=[case.pk])).content.decode()
+    page = web.get(url).content.decode()
+    assert "doc_emergency_outpatient_record" in page and "doc_invoice" not in page  # only what is missing
+    response = web.post(url, {"doc_emergency_outpatient_record": SimpleUploadedFile("er.pdf", b"%PDF-1.4 scan"),
+                              "resubmit": "on", "note": "补交急诊病历"})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.state == "resubmitted"
+    assert case.materials.get(code="emergency_outpatient_record").received
+    attachment = case.attachments.get(material_code="emergency_outpatient_record")
+    assert bytes(attachment.content) == b"%PDF-1.4 scan" and attachment.filename == "er.pdf"
+    assert case.transitions.last().reason == "补交急诊病历"
+    # the sent material is no longer asked for; once nothing is missing the page returns to the case
+    assert "doc_emergency_outpatient_record" not in web.get(url).content.decode()
+    case.materials.update(received=True)
+    assert web.get(url).status_code == 302
+
+
+def test_portal_materials_refuse_a_non_scan_and_write_nothing(schools, make_clerk):
+    """A file that is not a scan is refused naming the material's field; the case does not move."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    case = _incomplete_case(schools, make_clerk)
+    web = _portal("大学A")
+    response = web.post(reverse("portal:case-materials", args=[case.pk]),
+                        {"doc_emergency_outpatient_record": SimpleUploadedFile("er.txt", b"hello"), "resubmit": "on"})
+    assert response.status_code == 200
+    assert "doc_emergency_outpatient_record" in response.content.decode()
+    case.refresh_from_db()
+    assert case.state == "materials_incomplete" and not case.attachments.exists()
+    # and sending nothing at all is refused too
+    response = web.post(reverse("portal:case-materials", args=[case.pk]), {"resubmit": "on"})
+    assert response.status_code == 200 and Case.objects.get().state == "materials_incomplete"
+
+
+def test_another_school_cannot_send_materials_for_a_case(schools, make_clerk):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    case = _incomplete_case(schools, make_clerk)
+    response = _portal("大学B").post(reverse("portal:case-materials", args=[case.pk]),
+                                     {"doc_emergency_outpatient_record": SimpleUploadedFile("er.pdf", b"%PDF")})
+    assert response.status_code == 404
+    assert not Case.objects.get().attachments.exists()
