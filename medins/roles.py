@@ -299,6 +299,7 @@ ENDPOINTS: dict[str, dict[str, tuple[str, ...]]] = {
     "portal:sample": _SCHOOL,
     "portal:batch": _SCHOOL,
     "portal:case": _SCHOOL,
+    "portal:case-materials": {"GET": ("tenant:school",), "POST": ("tenant:school",)},
     "portal:attachment": _SCHOOL,
     "portal:notice": _SCHOOL,
     "portal:certification": _SCHOOL,

@@ -393,6 +393,7 @@ def _endpoint_urls(data):
         "v1:settlement-visits-file": {"region": "370100", "code": data["clinic"].code},
         "v1:settlement-signups-file": {"region": "370100", "code": data["clinic"].code},
         "portal:batch": {"pk": data["batch"].pk}, "portal:case": {"pk": data["case"].pk},
+        "portal:case-materials": {"pk": data["case"].pk},
         "portal:attachment": {"pk": data["case"].pk, "attachment_pk": data["attachment"].pk},
         "portal:notice": {"pk": data["notice"].pk},
         **{name: {"pk": data["applications"]["institution"].pk} for name in (
