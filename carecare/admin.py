@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -25,7 +26,9 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin import PersonAdmin
+from enrollment.admin_search import PersonSearchMixin, tenant_person_choices
 from enrollment.models import Person
+from medins.admin_mixins import ChooserMixin
 from medins.benefits import care_scales
 
 from . import selectors
@@ -151,11 +154,31 @@ class TransitionInline(_ReadOnlyInline):
 # --------------------------------------------------------------------------- assessments
 
 
-class _ServiceFormThenReadOnly:
+class _ServiceFormThenReadOnly(PersonSearchMixin, ChooserMixin):
     """Adding goes through `add_form` (which calls the service); an existing row is read-only, its
-    steps taken with the workflow buttons. A care-home operator may choose only its own home."""
+    steps taken with the workflow buttons. The person and the care home are chosen in autocomplete
+    boxes (issue #14 item 6): a care-home operator may choose only its own home, and is offered
+    only its own residents and the persons it requested assessments for (any person by the full
+    ID number: a new resident); the lists search by name, full ID number or its last digits."""
 
     add_form: type[forms.ModelForm]
+    autocomplete_fields = ("person", "care_home")
+
+    def _care_homes(self, request):
+        homes = selectors.care_homes()
+        own = selectors.operator_home_id(request.user)
+        return homes.filter(pk=own) if own is not None else homes
+
+    def chooser_queryset(self, request, db_field, queryset, term):
+        if db_field.name == "care_home":
+            return queryset.filter(pk__in=self._care_homes(request).values("pk"))
+        if db_field.name == "person":
+            home = selectors.operator_home_id(request.user)
+            own = None if home is None else (
+                Q(pk__in=CareStay.objects.filter(care_home_id=home).values("person_id"))
+                | Q(pk__in=Assessment.objects.filter(care_home_id=home).values("person_id")))
+            return tenant_person_choices(queryset, term, own)
+        return queryset
 
     def get_fields(self, request, obj=None):
         return self.add_form.Meta.fields if obj is None else self.readonly_fields
@@ -173,9 +196,7 @@ class _ServiceFormThenReadOnly:
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "care_home":
-            homes = selectors.care_homes()
-            own = selectors.operator_home_id(request.user)
-            kwargs["queryset"] = homes.filter(pk=own) if own is not None else homes
+            kwargs["queryset"] = self._care_homes(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -187,9 +208,6 @@ class AssessmentAdmin(_ServiceFormThenReadOnly, SimpleHistoryAdmin):
     list_select_related = ("person", "care_home")
     list_filter = (QueueFilter, "state", "grade", ExpiringFilter, "requested_by",
                    ("care_home", admin.RelatedOnlyFieldListFilter))
-    search_fields = ("person__name", "=person__id_number")
-    search_help_text = _("Name or full ID number")
-    raw_id_fields = ("person",)
     list_per_page = 50
     ordering = ("-requested_on", "-pk")
     change_form_template = "admin/carecare/assessment/change_form.html"
@@ -381,9 +399,6 @@ class CareStayAdmin(_ServiceFormThenReadOnly, SimpleHistoryAdmin):
     list_display = ("pk", "person_name", "masked_id", "care_home", "admitted_on", "ended_on", "end_reason")
     list_select_related = ("person", "care_home")
     list_filter = (("care_home", admin.RelatedOnlyFieldListFilter), "end_reason")  # an operator: its own home only
-    search_fields = ("person__name", "=person__id_number")
-    search_help_text = _("Name or full ID number")
-    raw_id_fields = ("person",)
     date_hierarchy = "admitted_on"
     list_per_page = 50
     change_form_template = "admin/carecare/carestay/change_form.html"

@@ -10,10 +10,12 @@ claims and uploads only (another home's is a 404). Registered by carecare.admin.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -23,6 +25,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from enrollment.admin_search import PersonSearchMixin
 from medins.admin_workflow import WorkflowButtons
 from medins.parsing import read_upload
 from medins.uploads import UploadStatus
@@ -129,13 +132,16 @@ class ClaimTransitionInline(admin.TabularInline):
 
 
 @admin.register(CareClaim)
-class CareClaimAdmin(SimpleHistoryAdmin):
+class CareClaimAdmin(PersonSearchMixin, SimpleHistoryAdmin):
     list_display = ("number", "care_home", "month_label", "state", "residents", "days_billed", "days_refused_col",
                     "total_col", "fund_col", "personal_col", "refused_col", "received_at")
     list_display_links = ("number",)
     list_select_related = ("care_home",)
     list_filter = (QueueFilter, MonthFilter, "state", HomeFilter)
-    search_fields = ("care_home__name", "care_home__code")
+    # the claims with a line of the person (name, full ID number or its last digits), the care home by
+    # code or the start of its name, or the claim number (HL00000012)
+    person_path = "lines__person"
+    search_help_text = _("Resident's name, full ID number or its last digits; care home name or code; claim number")
     list_per_page = 50
     ordering = ("-month", "care_home__code")
     change_form_template = "admin/carecare/careclaim/change_form.html"
@@ -152,6 +158,14 @@ class CareClaimAdmin(SimpleHistoryAdmin):
 
     def has_add_permission(self, request):
         return False  # a claim arrives from the home (API) or through the file upload
+
+    def get_search_fields(self, request):
+        return ("lines__person__name", "care_home__name", "care_home__code")
+
+    def search_number(self, term):
+        match = re.fullmatch(r"HL0*(\d{1,12})", term.upper())
+        homes = Q(care_home__code=term) | Q(care_home__name__startswith=term)
+        return homes | Q(pk=int(match.group(1))) if match else homes
 
     def has_delete_permission(self, request, obj=None):
         return False

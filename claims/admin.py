@@ -6,12 +6,14 @@ Thin: every change goes through claims.services (the same services as the API an
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -22,9 +24,10 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from enrollment.admin_search import PersonSearchMixin
 from enrollment.idnumber import mask
 from enrollment.personal_data import MaskedHistoryMixin, mask_csv_columns
-from medins.admin_mixins import AdministratorOnly
+from medins.admin_mixins import AdministratorOnly, ChooserMixin
 from medins.admin_workflow import WorkflowButtons
 from medins.parsing import FileError, ParseError, parse_bank_account, parse_date, read_upload
 from medins.roles import APPROVE_CASE, CASE_TRANSITIONS, IMPORT_BANK_RESULT, editable_fields
@@ -331,16 +334,16 @@ def _bulk_action(name):
 
 
 @admin.register(Case)
-class CaseAdmin(MaskedHistoryMixin, SimpleHistoryAdmin):
+class CaseAdmin(PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHistoryAdmin):
     list_display = ("case_number", "person_name", "masked_id", "case_type", "state", "service_from", "institution_col",
                     "school", "payable_amount", "received_at")
     list_select_related = ("case_type", "person", "school", "institution")
     list_filter = (QueueFilter, "state", "case_type", "school", AgeFilter, "case_type__region")
-    search_fields = ("person__name", "=person__id_number", "invoices__number")
-    search_help_text = _("Name, full ID number or invoice number")
+    number_fields = ("invoices__number",)
+    search_help_text = _("Name, full ID number or its last digits, case number or invoice number")
     date_hierarchy = "received_at"
     list_per_page = 50
-    raw_id_fields = ("person", "institution")
+    autocomplete_fields = ("person", "institution")
     actions = [_bulk_action(n) for n in ("start_review", "calculate", "approve", "request_materials")]
     change_form_template = "admin/claims/case/change_form.html"
     inlines = (CaseMaterialInline, InvoiceInline, AttachmentInline, NoticeInline, TransitionInline, PaymentOrderInline)
@@ -348,6 +351,11 @@ class CaseAdmin(MaskedHistoryMixin, SimpleHistoryAdmin):
     @admin.display(description=_("case"), ordering="pk")
     def case_number(self, obj):
         return obj.number
+
+    def search_number(self, term):
+        """A case number as printed (BX00000012, letters in either case)."""
+        match = re.fullmatch(r"BX0*(\d{1,12})", term.strip().upper())
+        return Q(pk=int(match.group(1))) if match else None
 
     @admin.display(description=_("name"), ordering="person__name")
     def person_name(self, obj):
@@ -573,7 +581,7 @@ class CaseAdmin(MaskedHistoryMixin, SimpleHistoryAdmin):
 
 
 @admin.register(SchoolOperator)
-class SchoolOperatorAdmin(AdministratorOnly, SimpleHistoryAdmin):
+class SchoolOperatorAdmin(ChooserMixin, AdministratorOnly, SimpleHistoryAdmin):
     list_display = ("user", "school")
     list_select_related = ("user", "school")
     raw_id_fields = ("user",)
@@ -648,10 +656,14 @@ class PaymentFileAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaymentOrder)
-class PaymentOrderAdmin(MaskedHistoryMixin, SimpleHistoryAdmin):
+class PaymentOrderAdmin(PersonSearchMixin, MaskedHistoryMixin, SimpleHistoryAdmin):
     list_display = ("__str__", "case", "account_name", "masked_account", "amount", "status", "payment_file", "settled_at")
     list_select_related = ("case", "payment_file")
     list_filter = ("status", "payment_file")
+    # a case's order by its insured person; an institution's by the account holder's name or the institution's code
+    person_path = "case__person"
+    number_fields = ("account_name", "payee_institution__code")
+    search_help_text = _("Name, full ID number or its last digits, account holder or institution code")
 
     def get_fields(self, request, obj=None):
         return self.get_readonly_fields(request, obj)

@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -24,9 +24,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
+from medins.admin_mixins import ChooserMixin
 from medins.benefits.errors import QuoteError
 from medins.models import PolicyVersion
 
+from .admin_search import PERSON_SEARCH_HELP, PersonSearchMixin
 from .idnumber import mask
 from .imports import FileError, row_message
 from .messages import localized
@@ -204,6 +206,11 @@ class SchoolAdmin(admin.ModelAdmin):
     list_select_related = ("region",)
     search_fields = ("name", "code")
 
+    @staticmethod
+    def chooser_label(obj):
+        """A school in an autocomplete box: its name and code."""
+        return f"{obj.name}（{obj.code}）"
+
 
 # Read-only sections other apps add to the person's page after the coverage timeline (the
 # certifications' timeline): {name: permission needed to see it}. The section is a method the app
@@ -221,12 +228,12 @@ def _sections(request) -> list[str]:
 
 
 @admin.register(Person)
-class PersonAdmin(MaskedHistoryMixin, SimpleHistoryAdmin):
+class PersonAdmin(ChooserMixin, MaskedHistoryMixin, SimpleHistoryAdmin):
     list_display = ("masked_id", "name", "sex", "birth_date", "category_today", "region", "school", "assistance")
     list_select_related = ("region", "school")
     list_filter = ("region", CategoryFilter, "school", CoverageYearFilter, "assistance")
     search_fields = ("name",)  # shows the box; the search itself is persons_search (indexed)
-    search_help_text = _("Full ID number, its last digits, or the start of the name")
+    search_help_text = PERSON_SEARCH_HELP
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     ordering = ("-pk",)
@@ -238,6 +245,11 @@ class PersonAdmin(MaskedHistoryMixin, SimpleHistoryAdmin):
     @admin.display(description=_("ID number"), ordering="id_number")
     def masked_id(self, obj):
         return obj.masked_id_number
+
+    @staticmethod
+    def chooser_label(obj):
+        """A person in an autocomplete box: name and masked ID number (never the key, never the full number)."""
+        return f"{obj.name} {obj.masked_id_number}"
 
     @admin.display(description=_("category (today)"))
     def category_today(self, obj):
@@ -379,12 +391,12 @@ class PaymentForm(forms.ModelForm):
 
 
 @admin.register(Payment)
-class PaymentAdmin(SimpleHistoryAdmin):
+class PaymentAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
     form = PaymentForm
     list_display = ("receipt_number", "person_name", "person_id_number", "paid_on", "amount", "category", "source", "status")
     list_select_related = ("person",)
     list_filter = ("status", "source", "category", "person__region", "paid_on")
-    search_fields = ("receipt_number",)
+    number_fields = ("receipt_number",)
     show_full_result_count = False
     date_hierarchy = "paid_on"
     autocomplete_fields = ("person",)
@@ -405,12 +417,6 @@ class PaymentAdmin(SimpleHistoryAdmin):
 
     def get_fields(self, request, obj=None):
         return self.readonly_fields if obj is not None else PaymentForm.Meta.fields
-
-    def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(Q(receipt_number=term) | Q(person__in=persons_search(Person.objects.all(), term))), False
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -505,19 +511,12 @@ class PaymentImportAdmin(admin.ModelAdmin):
 
 
 @admin.register(CoveragePeriod)
-class CoveragePeriodAdmin(SimpleHistoryAdmin):
+class CoveragePeriodAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
     list_display = ("person", "benefit_year", "covered_from", "covered_to", "waiting", "status", "payment")
     list_select_related = ("person", "payment")
     list_filter = ("benefit_year", "status", "waiting")
     show_full_result_count = False
-    raw_id_fields = ("person",)
-
-    def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
-            return queryset, False
-        return queryset.filter(person__in=persons_search(Person.objects.all(), search_term)), False
-
-    search_fields = ("person__name",)
+    autocomplete_fields = ("person",)
 
     def has_add_permission(self, request):
         return False
@@ -546,14 +545,13 @@ class StopForm(forms.ModelForm):
 
 
 @admin.register(Stop)
-class StopAdmin(SimpleHistoryAdmin):
+class StopAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
     form = StopForm
     list_display = ("person_name", "person_id_number", "reason", "stop_date", "refunded", "created_by", "created_at")
     list_select_related = ("person", "created_by")
     list_filter = ("reason", "stop_date")
     autocomplete_fields = ("person",)
     actions = ("refund",)
-    search_fields = ("person__name",)
 
     @admin.display(description=pgettext_lazy("person", "name"), ordering="person__name")
     def person_name(self, obj):
@@ -569,11 +567,6 @@ class StopAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(refunded_count=Count("refunded_payments"))
-
-    def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
-            return queryset, False
-        return queryset.filter(person__in=persons_search(Person.objects.all(), search_term)), False
 
     def get_changeform_initial_data(self, request):
         return {"person": request.GET.get("person"), "stop_date": timezone.localdate()}

@@ -24,6 +24,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from enrollment.personal_data import MaskedHistoryMixin
 
 from .admin_imports import may_import
+from .admin_mixins import install_chooser_autocomplete
 from .models import CatalogueItem, Designation, Institution, PolicyParameter, PolicyVersion, Region
 from .services.reference_data import KEY_FORM, ParameterValueError, check_parameter
 from .value_display import render_value
@@ -31,6 +32,8 @@ from .value_display import render_value
 admin.site.site_header = _("Resident medical insurance back-office")
 admin.site.site_title = _("Medical insurance back-office")
 admin.site.index_title = _("Agency administration")
+# The autocomplete boxes that choose a person, an institution or a school (issue #14 item 6).
+install_chooser_autocomplete(admin.site)
 
 
 def json_preview(value, limit: int = 60) -> str:
@@ -121,6 +124,11 @@ class InstitutionAdmin(MaskedHistoryMixin, ExportMixin, SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("designations")
+
+    @staticmethod
+    def chooser_label(obj):
+        """An institution in an autocomplete box: its name and code (names repeat, codes do not)."""
+        return f"{obj.name}（{obj.code}）"
 
     # django-import-export lets every staff user export unless told otherwise: the permission
     # matrix (medins.roles.ADMIN_VIEWS) says export = view. Importing is InstitutionImportAdmin's.

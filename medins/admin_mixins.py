@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+
 
 class AdministratorOnly:
     """Operator accounts decide which tenant's data a user reads: only the administrator (a
@@ -21,3 +23,77 @@ class AdministratorOnly:
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser
+
+
+# --------------------------------------------------------------------------- choosers (issue #14 item 6)
+
+
+class ChooserMixin:
+    """For a ModelAdmin whose forms choose a person, an institution or a school with an
+    autocomplete box (`autocomplete_fields`, Django's select2): which rows the box suggests, and
+    who may use it (medins.admin_mixins.ChooserAutocompleteView asks this admin, the source).
+
+    - `chooser_queryset(request, db_field, queryset, term)`: the suggestions, narrowed for the
+      user (a tenant sees its own rows only). The target admin's search has already run.
+    - `may_choose(request, db_field)`: a user who may add or change this admin's rows may use its
+      choosers even without the view permission of the target model (an institution operator
+      picks the person of its own application; it never reads the person list).
+    The label of a suggestion and of the chosen row is the target admin's `chooser_label(obj)`
+    (name and code of an institution, name and masked ID number of a person), never the key.
+    """
+
+    def chooser_queryset(self, request, db_field, queryset, term: str):
+        return queryset
+
+    def may_choose(self, request, db_field) -> bool:
+        return db_field.name in self.get_autocomplete_fields(request) and (
+            self.has_add_permission(request) or self.has_change_permission(request))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        target = self.admin_site._registry.get(db_field.remote_field.model)
+        label = getattr(target, "chooser_label", None)
+        if field is not None and label is not None and db_field.name in self.get_autocomplete_fields(request):
+            field.label_from_instance = label
+        return field
+
+
+class ChooserAutocompleteView(AutocompleteJsonView):
+    """The admin's autocomplete endpoint, aware of the form it serves (issue #14 item 6):
+
+    - permission: the user may view the target model (Django's rule), or the source admin lets the
+      user choose in this field (`ChooserMixin.may_choose`); anyone else gets 403;
+    - results: the target admin's `get_search_results` (for persons: full ID number, last digits
+      or start of the name), then the source admin's `chooser_queryset` (tenancy);
+    - label: the target admin's `chooser_label(obj)`, else str(obj).
+    At most 20 rows a page, in a bounded number of queries (the paginator counts one LIMITed query).
+    """
+
+    def _source_admin(self):
+        return self.admin_site._registry.get(self.source_field.model)
+
+    def has_perm(self, request, obj=None):
+        if super().has_perm(request, obj):
+            return True
+        source = self._source_admin()
+        return isinstance(source, ChooserMixin) and source.may_choose(request, self.source_field)
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        source = self._source_admin()
+        if isinstance(source, ChooserMixin):
+            qs = source.chooser_queryset(self.request, self.source_field, qs, self.term.strip())
+        return qs
+
+    def serialize_result(self, obj, to_field_name):
+        label = getattr(self.model_admin, "chooser_label", None)
+        return {"id": str(getattr(obj, to_field_name)), "text": label(obj) if label else str(obj)}
+
+
+def install_chooser_autocomplete(site) -> None:
+    """Serve the site's autocomplete URL (admin:autocomplete) with ChooserAutocompleteView."""
+
+    def autocomplete_view(request):
+        return ChooserAutocompleteView.as_view(admin_site=site)(request)
+
+    site.autocomplete_view = autocomplete_view

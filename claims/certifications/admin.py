@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -27,6 +28,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin import person_page_section
+from enrollment.admin_search import PersonSearchMixin, tenant_person_choices
+from medins.admin_mixins import ChooserMixin
 from medins.admin_workflow import WorkflowButtons
 from medins.models import Institution
 from medins.parsing import today
@@ -204,16 +207,17 @@ def _parse_day(value: str | None) -> dt.date | None:
 
 
 @admin.register(Certification)
-class CertificationAdmin(SimpleHistoryAdmin):
+class CertificationAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
     list_display = ("number", "person_name", "masked_id", "kind", "item", "state", "institution", "applicant_institution",
                     "valid_from", "valid_to", "applied_at")
     list_select_related = ("person", "item", "institution", "applicant_institution")
     list_filter = (QueueFilter, "kind", "state", "region", ("institution", admin.RelatedOnlyFieldListFilter),
                    ("applicant_institution", admin.RelatedOnlyFieldListFilter))
-    search_fields = ("number", "person__name", "=person__id_number")
-    search_help_text = _("Number, name or full ID number")
+    number_fields = ("number",)
+    search_help_text = _("Number, name, full ID number or its last digits")
     list_per_page = 50
-    raw_id_fields = ("person", "item", "applicant_institution", "school", "institution", "dispensing_institution")
+    raw_id_fields = ("item",)
+    autocomplete_fields = ("person", "applicant_institution", "school", "institution", "dispensing_institution")
     change_form_template = "admin/certifications/certification/change_form.html"
     inlines = (DocumentInline, AttachmentInline, NoticeInline, SiteInline, TransitionInline)
 
@@ -232,6 +236,20 @@ class CertificationAdmin(SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         return visible_to(request.user, super().get_queryset(request))
+
+    def chooser_queryset(self, request, db_field, queryset, term):
+        """An institution operator's choosers: persons of its own applications (any person by the
+        full ID number), itself as the applying hospital, no school (only a school forwards a file)."""
+        institution_id, school_id = tenant_of(request.user)
+        if institution_id is None and school_id is None:
+            return queryset
+        if db_field.name == "person":
+            return tenant_person_choices(queryset, term, Q(pk__in=visible_to(request.user).values("person_id")))
+        if db_field.name == "applicant_institution":
+            return queryset.filter(pk=institution_id)
+        if db_field.name == "school":
+            return queryset.filter(pk=school_id) if school_id is not None else queryset.none()
+        return queryset
 
     def _visible(self, request, obj) -> bool:
         return obj is None or visible_to(request.user, Certification.objects.filter(pk=obj.pk)).exists()
@@ -423,13 +441,12 @@ class CertificationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(CertificationRenewal)
-class CertificationRenewalAdmin(admin.ModelAdmin):
+class CertificationRenewalAdmin(PersonSearchMixin, admin.ModelAdmin):
     """Persons whose special-drug approval expired at the year end, per hospital (year-end job)."""
 
     list_display = ("year", "institution", "person_name", "masked_id", "item", "certification", "renewed_by")
     list_select_related = ("institution", "person", "item", "certification", "renewed_by")
     list_filter = ("year", ("institution", admin.RelatedOnlyFieldListFilter))
-    search_fields = ("person__name", "=person__id_number")
     fields = readonly_fields = ("year", "institution", "person_name", "masked_id", "item", "certification", "renewed_by",
                                 "created_at")
 

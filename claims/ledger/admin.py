@@ -8,8 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from enrollment.models import Person
-from enrollment.selectors import persons_search
+from enrollment.admin_search import PersonSearchMixin
 
 from .keys import SHARED
 from .models import LedgerAccount, LedgerEntry, SourceKind
@@ -48,14 +47,9 @@ class BenefitFilter(admin.SimpleListFilter):
         return queryset if value is None else queryset.filter(benefit=value)
 
 
-class _ReadOnly(admin.ModelAdmin):
+class _ReadOnly(PersonSearchMixin, admin.ModelAdmin):
     show_full_result_count = False
     list_select_related = ["person"]
-
-    def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
-            return queryset, False
-        return queryset.filter(person__in=persons_search(Person.objects.all(), search_term)), False
 
     def has_add_permission(self, request):
         return False
@@ -76,7 +70,6 @@ class LedgerAccountAdmin(_ReadOnly):
     list_display = ["person", "year", "benefit_label", "item", "fund", "cap_fund", "catastrophic", "deductible",
                     "entries"]
     list_filter = ["year", BenefitFilter]
-    search_fields = ["person__name"]  # shows the box; the search itself is persons_search (indexed)
     fields = ["person", "year", "benefit_label", "item", "fund", "cap_fund", "covered_personal", "catastrophic",
               "deductible", "eligible", "fixed_copay", "entries"]
     readonly_fields = fields
@@ -88,7 +81,6 @@ class LedgerEntryAdmin(_ReadOnly):
                     "reverses_link", "created_at"]
     list_filter = ["year", BenefitFilter, "source_kind"]
     list_select_related = ["person", "created_by"]
-    search_fields = ["person__name"]
     fields = ["person", "year", "benefit_label", "item", "source", "service_date", "fund", "cap_fund",
               "covered_personal", "catastrophic", "deductible", "eligible", "fixed_copay",
               "reverses_link", "created_at", "created_by", "note"]

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from claims.errors import CaseError
+from enrollment.admin_search import PersonSearchMixin
 from medins.benefits.errors import QuoteError
 
 from ..models import CertifiedVisit, FeeStatement
@@ -185,12 +186,13 @@ class FeeStatementAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(CertifiedVisit)
-class CertifiedVisitAdmin(admin.ModelAdmin):
+class CertifiedVisitAdmin(PersonSearchMixin, admin.ModelAdmin):
     list_display = ["visit_id", "institution", "person", "benefit", "item_code", "service_date", "total", "fund",
                     "personal", "statement", "received_at"]
     list_filter = ["benefit", "service_date"]
     list_select_related = ["institution", "person", "statement"]
-    search_fields = ["visit_id"]
+    number_fields = ("visit_id",)
+    search_help_text = _("Name, full ID number or its last digits, or the visit number")
     readonly_fields = [f.name for f in CertifiedVisit._meta.fields]
     show_full_result_count = False
 

@@ -19,8 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from enrollment.admin_search import PersonSearchMixin
 from enrollment.messages import localized
-from medins.admin_mixins import AdministratorOnly
+from medins.admin_mixins import AdministratorOnly, ChooserMixin
 from medins.benefits.errors import QuoteError
 from medins.models import Institution, Region
 from medins.parsing import read_upload, safe_row
@@ -335,12 +336,13 @@ class InstitutionSettlementAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Visit)
-class VisitAdmin(admin.ModelAdmin):
+class VisitAdmin(PersonSearchMixin, admin.ModelAdmin):
     list_display = ["visit_id", "institution", "person", "service_date", "total", "fund", "personal", "settled",
                     "received_at"]
     list_filter = ["year", "month"]
     list_select_related = ["institution", "person"]
-    search_fields = ["visit_id"]
+    number_fields = ("visit_id",)
+    search_help_text = _("Name, full ID number or its last digits, or the visit number")
     readonly_fields = [f.name for f in Visit._meta.fields]
     show_full_result_count = False
     change_list_template = "admin/settlement/upload_link_change_list.html"
@@ -364,11 +366,11 @@ class VisitAdmin(admin.ModelAdmin):
 
 
 @admin.register(PoolMembership)
-class PoolMembershipAdmin(admin.ModelAdmin):
+class PoolMembershipAdmin(PersonSearchMixin, ChooserMixin, admin.ModelAdmin):
     list_display = ["person", "institution", "year", "source", "signed_on"]
     list_filter = ["year", "source"]
     list_select_related = ["person", "institution"]
-    raw_id_fields = ["person", "institution"]
+    autocomplete_fields = ["person", "institution"]
     show_full_result_count = False
     change_list_template = "admin/settlement/upload_link_change_list.html"
     upload_kind = UploadKind.SIGNUPS
@@ -389,11 +391,10 @@ class PoolMembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(SchoolClinic)
-class SchoolClinicAdmin(SimpleHistoryAdmin):
+class SchoolClinicAdmin(ChooserMixin, SimpleHistoryAdmin):
     list_display = ["school", "institution"]
     list_select_related = ["school", "institution"]
-    autocomplete_fields = []
-    raw_id_fields = ["school", "institution"]
+    autocomplete_fields = ["school", "institution"]
 
 
 def _own(request, queryset):
@@ -512,7 +513,8 @@ class PoolUploadAdmin(admin.ModelAdmin):
 
 
 @admin.register(InstitutionOperator)
-class InstitutionOperatorAdmin(AdministratorOnly, SimpleHistoryAdmin):
+class InstitutionOperatorAdmin(ChooserMixin, AdministratorOnly, SimpleHistoryAdmin):
     list_display = ["user", "institution"]
     list_select_related = ["user", "institution"]
-    raw_id_fields = ["user", "institution"]
+    raw_id_fields = ["user"]
+    autocomplete_fields = ["institution"]
