@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
+from medins.admin_mixins import ChooserMixin, chooser_field
 from medins.admin_workflow import WorkflowButtons
 from medins.parsing import read_upload
 from medins.uploads import UploadStatus
@@ -280,6 +281,8 @@ class ClaimUploadForm(forms.Form):
         self.fields["care_home"].queryset = homes.filter(pk=own) if own is not None else homes
         if own is not None:
             self.fields["care_home"].initial = own
+        else:  # the agency's clerk: a care home by name or code (issue #14 item 6)
+            chooser_field(self.fields["care_home"], CareClaimUpload, "care_home", admin.site)
 
     def clean_month(self):
         try:
@@ -289,7 +292,7 @@ class ClaimUploadForm(forms.Form):
 
 
 @admin.register(CareClaimUpload)
-class CareClaimUploadAdmin(admin.ModelAdmin):
+class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
     """Upload a month's claim file → check (each resident's refused days, nothing written) → confirm."""
 
     list_display = ("filename", "care_home", "month_label", "status", "uploaded_by", "uploaded_at", "rows_total",
@@ -324,6 +327,14 @@ class CareClaimUploadAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def may_choose(self, request, db_field) -> bool:
+        return db_field.name == "care_home" and request.user.has_perm(claim_services.RECEIVE)
+
+    def chooser_queryset(self, request, db_field, queryset, term):
+        homes = selectors.care_homes()
+        own = selectors.operator_home_id(request.user)
+        return queryset.filter(pk__in=(homes.filter(pk=own) if own is not None else homes).values("pk"))
 
     def get_urls(self):
         return [

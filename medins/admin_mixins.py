@@ -97,3 +97,16 @@ def install_chooser_autocomplete(site) -> None:
         return ChooserAutocompleteView.as_view(admin_site=site)(request)
 
     site.autocomplete_view = autocomplete_view
+
+
+def chooser_field(form_field, model, field_name: str, site) -> None:
+    """Turn a plain form's ModelChoiceField into the autocomplete box of `model.field_name` (a page
+    outside a ModelAdmin form, e.g. an upload page): served by the admin of `model`, which must be a
+    ChooserMixin deciding who may use it and what it offers. The page must include the form's media."""
+    from django.contrib.admin.widgets import AutocompleteSelect
+
+    db_field = model._meta.get_field(field_name)
+    form_field.widget = AutocompleteSelect(db_field, site)
+    label = getattr(site._registry.get(db_field.remote_field.model), "chooser_label", None)
+    if label is not None:
+        form_field.label_from_instance = label

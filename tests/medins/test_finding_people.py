@@ -159,7 +159,7 @@ def test_person_autocomplete_queries_are_bounded(reference_data, django_assert_m
 def test_institution_and_school_autocomplete_by_name_or_code_with_the_code_in_the_label(reference_data):
     client = role_client("intake_x", "intake_clerk")
     hospital = Institution.objects.filter(region__code="220100").order_by("pk").first()
-    school = SchoolFactory(name="长春市第一实验小学", code="SCH-CC-77")
+    SchoolFactory(name="长春市第一实验小学", code="SCH-CC-77")
 
     by_code = texts(suggest(client, "claims", "case", "institution", hospital.code))
     by_name = texts(suggest(client, "claims", "case", "institution", hospital.name[:4]))
@@ -223,15 +223,13 @@ def test_care_home_operator_is_offered_its_own_residents_only(homes, django_asse
 
 def test_institution_operator_certification_choosers_are_its_own(reference_data):
     from claims.certifications.models import Certification
+    from medins.models import CatalogueItem
 
     hospital = Institution.objects.get(code="CC-H-003")
     other = Institution.objects.exclude(pk=hospital.pk).filter(region__code="220100").first()
     patient, elsewhere = PersonFactory(name="病人甲"), PersonFactory(name="病人乙")
     staff = UserFactory(username="cert_staff")
-    item = hospital.region.catalogue_items.first() if hasattr(hospital.region, "catalogue_items") else None
-    from medins.models import CatalogueItem
-
-    item = item or CatalogueItem.objects.filter(region=hospital.region).first()
+    item = CatalogueItem.objects.filter(region=hospital.region).first()
     for number, person, institution in (("T-1", patient, hospital), ("T-2", elsewhere, other)):
         Certification.objects.create(number=number, region=hospital.region, person=person, kind="chronic", item=item,
                                      applied_by=staff, applicant_institution=institution, institution=institution)
@@ -254,6 +252,30 @@ def test_operator_may_not_use_the_agencys_choosers(reference_data, source):
     operator = role_client("op_x", "institution_operator", institution=Institution.objects.get(code="CC-H-003"))
 
     assert suggest(operator, *source, "某").status_code == 403
+
+
+def test_upload_pages_choose_the_institution_in_an_autocomplete_box(homes):
+    """The visits / sign-up upload and the care claim upload: the agency's clerk picks any institution
+    (care home) by name or code; an operator's own is chosen already and the box offers no other."""
+    home, other_home = homes
+    clerk = role_client("upload_clerk", "intake_clerk")
+    html = clerk.get("/admin/settlement/poolupload/upload/").content.decode()
+    assert 'data-model-name="poolupload"' in html and "admin-autocomplete" in html and "select2" in html
+    assert f"{home.name}（{home.code}）" in texts(suggest(clerk, "settlement", "poolupload", "institution", home.code))
+
+    operator = role_client("home_op", "institution_operator", institution=home)
+    html = operator.get("/admin/settlement/poolupload/upload/").content.decode()
+    assert "admin-autocomplete" not in html and f'value="{home.pk}" selected' in html
+    assert ids(suggest(operator, "settlement", "poolupload", "institution", other_home.code)) == set()
+    assert ids(suggest(operator, "carecare", "careclaimupload", "care_home", "")) == {home.pk}
+    html = operator.get("/admin/carecare/careclaimupload/upload/").content.decode()
+    assert "admin-autocomplete" not in html
+
+    html = clerk.get("/admin/carecare/careclaimupload/upload/").content.decode()
+    assert 'data-model-name="careclaimupload"' in html and "admin-autocomplete" in html
+    offered = ids(suggest(clerk, "carecare", "careclaimupload", "care_home", ""))
+    assert {home.pk, other_home.pk} <= offered
+    assert not Institution.objects.filter(pk__in=offered).exclude(kind=home.kind).exists()
 
 
 def test_anonymous_and_unknown_fields_are_refused(reference_data):

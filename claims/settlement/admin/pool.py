@@ -21,7 +21,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.messages import localized
-from medins.admin_mixins import AdministratorOnly, ChooserMixin
+from medins.admin_mixins import AdministratorOnly, ChooserMixin, chooser_field
 from medins.benefits.errors import QuoteError
 from medins.models import Institution, Region
 from medins.parsing import read_upload, safe_row
@@ -414,7 +414,9 @@ class UploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["institution"].queryset = institutions_for(user)
         if operator_institution_id(user) is not None:
-            self.fields["institution"].empty_label = None
+            self.fields["institution"].empty_label = None  # its own institution, chosen already
+        else:  # the agency's clerk: any of the city's institutions, by name or code (issue #14 item 6)
+            chooser_field(self.fields["institution"], PoolUpload, "institution", admin.site)
 
     def clean(self):
         data = super().clean()
@@ -424,7 +426,7 @@ class UploadForm(forms.Form):
 
 
 @admin.register(PoolUpload)
-class PoolUploadAdmin(admin.ModelAdmin):
+class PoolUploadAdmin(ChooserMixin, admin.ModelAdmin):
     """Upload → check (every row's problem, naming its field) → confirm, like the tax-file import."""
 
     list_display = ["filename", "kind", "institution", "year", "status", "uploaded_by", "uploaded_at", "rows_total",
@@ -465,6 +467,12 @@ class PoolUploadAdmin(admin.ModelAdmin):
 
     def _may_upload(self, request) -> bool:
         return any(request.user.has_perm(p) for p in PERMISSION.values())
+
+    def may_choose(self, request, db_field) -> bool:
+        return db_field.name == "institution" and self._may_upload(request)
+
+    def chooser_queryset(self, request, db_field, queryset, term):
+        return queryset.filter(pk__in=institutions_for(request.user).values("pk"))
 
     def upload_view(self, request):
         if not self._may_upload(request):
