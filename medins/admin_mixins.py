@@ -106,7 +106,10 @@ def chooser_field(form_field, model, field_name: str, site) -> None:
     from django.contrib.admin.widgets import AutocompleteSelect
 
     db_field = model._meta.get_field(field_name)
-    form_field.widget = AutocompleteSelect(db_field, site)
+    widget = AutocompleteSelect(db_field, site)
+    widget.is_required = form_field.required
+    widget.choices = form_field.choices  # bound to the field's queryset, as the field's own widget is
+    form_field.widget = widget
     label = getattr(site._registry.get(db_field.remote_field.model), "chooser_label", None)
     if label is not None:
         form_field.label_from_instance = label

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 
 import pytest
 from django.contrib import admin
@@ -265,7 +266,9 @@ def test_upload_pages_choose_the_institution_in_an_autocomplete_box(homes):
 
     operator = role_client("home_op", "institution_operator", institution=home)
     html = operator.get("/admin/settlement/poolupload/upload/").content.decode()
-    assert "admin-autocomplete" not in html and f'value="{home.pk}" selected' in html
+    assert "admin-autocomplete" not in html
+    assert re.findall(r'<select name="institution"[^>]*>\s*<option value="(\d+)"', html) == [str(home.pk)]
+    assert html.count("<option", html.index('name="institution"'), html.index('name="year"')) == 1
     assert ids(suggest(operator, "settlement", "poolupload", "institution", other_home.code)) == set()
     assert ids(suggest(operator, "carecare", "careclaimupload", "care_home", "")) == {home.pk}
     html = operator.get("/admin/carecare/careclaimupload/upload/").content.decode()
@@ -280,6 +283,11 @@ def test_upload_pages_choose_the_institution_in_an_autocomplete_box(homes):
 
 def test_anonymous_and_unknown_fields_are_refused(reference_data):
     assert suggest(Client(), "claims", "case", "person", "1").status_code == 302  # to the login page
+    school_operator = UserFactory(username="school_x", is_staff=False)  # the portal's user, not the admin's
+    school_operator.groups.add(Group.objects.get(name="school_operator"))
+    client = Client()
+    client.force_login(school_operator)
+    assert suggest(client, "claims", "case", "person", "1").status_code == 302
     clerk = role_client("intake_x", "intake_clerk")
     assert suggest(clerk, "claims", "case", "nothing", "1").status_code == 403
 
