@@ -2,6 +2,7 @@ import logging
 
 from axes.apps import AppConfig as BaseAxesConfig
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 from django.utils.translation import gettext_lazy as _
 
 
@@ -12,7 +13,13 @@ class MedinsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from django.db.backends.signals import connection_created
+
+        from .home.aggregates import sqlite_functions
         from .log_masking import MaskPersonalDataFilter
+
+        # the home page's median on SQLite (the demo's database); PostgreSQL has percentile_cont
+        connection_created.connect(sqlite_functions, dispatch_uid="medins_sqlite_functions")
 
         # gunicorn's loggers keep the handlers gunicorn gave them (its --access-logfile); a
         # filter on the logger masks what they write whatever gunicorn's config (finding 14).
@@ -26,3 +33,9 @@ class AxesConfig(BaseAxesConfig):
     """django-axes (login throttling) with a translatable name in the admin's sidebar."""
 
     verbose_name = _("Login protection")
+
+
+class MedinsAdminConfig(AdminConfig):
+    """django.contrib.admin with the project's site: its index is the per-role home page (medins.home)."""
+
+    default_site = "medins.home.site.AdminSite"

@@ -46,7 +46,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("USE_X
 SESSION_COOKIE_HTTPONLY = True
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "medins.apps.MedinsAdminConfig",  # django.contrib.admin, its index the home page of medins.home
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
