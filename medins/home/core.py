@@ -34,6 +34,10 @@ def month_start(day: dt.date, back: int = 0) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+def money_text(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
 def payments_by_month(today: dt.date | None = None) -> dict:
     """The fund's payments of the last MONTHS months by benefit, from every registered source."""
     today = today or timezone.localdate()
@@ -49,12 +53,18 @@ def payments_by_month(today: dt.date | None = None) -> dict:
                 labels[row.benefit] = str(row.label)
     benefits = sorted(amounts, key=lambda b: -sum(amounts[b].values()))
     month_labels = [f"{m:%Y-%m}" for m in months]
-    rows = [{"month": label, "amounts": [amounts[b][m] for b in benefits], "total": sum(amounts[b][m] for b in benefits)}
+    rows = [{"month": label, "amounts": [amounts[b][m] for b in benefits],
+             "total": sum((amounts[b][m] for b in benefits), Decimal("0"))}
             for label, m in zip(month_labels, months, strict=True)]
+    for row in rows:  # shown right-aligned with thousands separators (issue 14 item 5)
+        row["shown"] = [money_text(a) for a in row["amounts"]]
+        row["total_shown"] = money_text(row["total"])
+    total = sum((r["total"] for r in rows), Decimal("0"))
     return {
         "benefits": [labels[b] for b in benefits],
         "rows": rows,
-        "total": sum((r["total"] for r in rows), Decimal("0")),
+        "total": total,
+        "total_shown": money_text(total),
         # The chart draws numbers; the table under it shows the exact Decimal amounts.
         "chart": {"type": "payments", "labels": month_labels,
                   "datasets": [{"label": labels[b], "data": [float(amounts[b][m]) for m in months]} for b in benefits]},

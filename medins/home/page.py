@@ -81,7 +81,15 @@ def age_text(days: int | None) -> str:
 
 
 def queue_row(request, queue: Queue, now: dt.datetime | None = None) -> dict:
-    """The queue's count and oldest item for this user: one aggregate query."""
+    """The queue's count and oldest item for this user: one aggregate query (once per request:
+    the administrator's queue cards and the queue-sizes card share it)."""
+    cache = request.__dict__.setdefault("_home_queue_rows", {})
+    if queue.key not in cache:
+        cache[queue.key] = _queue_row(request, queue, now)
+    return cache[queue.key]
+
+
+def _queue_row(request, queue: Queue, now: dt.datetime | None) -> dict:
     model_admin = _model_admin(queue)
     qs = queue.filter(model_admin.get_queryset(request))
     figures = qs.order_by().aggregate(n=Count("pk"), oldest=Min(queue.age_field))
