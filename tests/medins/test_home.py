@@ -15,20 +15,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from carecare.services.assessments import assessment_request
-from claims.certifications.models import Certification, CertificationKind, CertificationTransition
-from claims.certifications.services import certification_apply
-from claims.models import Benefit, Case, CaseTransition, CaseType, PaymentFile, PaymentOrder
+from claims.certifications.models import CertificationTransition
+from claims.models import Benefit, Case, CaseTransition, PaymentOrder
 from claims.services import case_receive
 from claims.settlement.models import InstitutionOperator
 from claims.workflow import CaseState
-from enrollment.models import PaymentImport
 from medins.home.aggregates import DaysBetween, Median
 from medins.home.core import payments_by_month, processing_time_rows
 from medins.home.page import age_days
-from medins.models import CatalogueItem, Institution, InstitutionImport
-from medins.roles import ROLES
+from medins.models import Institution
 from tests.claims.factories import PersonFactory, cover, invoice
+from tests.medins import home_world
 
 pytestmark = pytest.mark.django_db
 
@@ -54,62 +51,10 @@ EXPECTED = {
 }
 
 
-def _ago(days, hours=1):
-    return NOW - dt.timedelta(days=days, hours=hours)
-
-
-def _role_users():
-    """One user per role, as the demo's (medins.demo), without hashing thirteen passwords."""
-    User.objects.create(username="admin", is_staff=True, is_superuser=True)
-    for role in ROLES:
-        user = User.objects.create(username=role.code, is_staff=role.staff)
-        user.groups.add(Group.objects.get(name=role.code))
-
-
 @pytest.fixture
 def world(reference_data):
-    """Demo users, and work waiting in several queues with known submission times."""
-    _role_users()
-    intake = User.objects.get(username="intake_clerk")
-    exam = Institution.objects.get(region__code="220100", code="CC-H-003")
-    InstitutionOperator.objects.create(user=User.objects.get(username="institution_operator"), institution=exam)
-    case_type = CaseType.objects.get(region__code="220100", code="out_of_province_emergency_admission")
-
-    def case(state, days, n):
-        person = PersonFactory(birth=dt.date(1980, 3, 1))
-        cover(person)
-        c = case_receive(acting_user=intake, case_type=case_type, person=person, service_from="2021-05-10",
-                         service_to="2021-05-20", institution_name="北京协和医院", institution_level="municipal_tertiary",
-                         invoices=[invoice(number=f"INV-H{n}")], materials_received=[m.code for m in case_type.materials.all()])
-        Case.objects.filter(pk=c.pk).update(state=state, received_at=_ago(days))
-        return c
-
-    cases = [case(CaseState.RECEIVED, 3, 1), case(CaseState.RECEIVED, 1, 2), case(CaseState.MATERIALS_INCOMPLETE, 9, 3),
-             case(CaseState.CALCULATED, 5, 4), case(CaseState.PAYMENT_FAILED, 12, 5), case(CaseState.PAID, 40, 6)]
-
-    person = PersonFactory(birth=dt.date(1960, 3, 1))
-    cover(person)
-    item = CatalogueItem.objects.get(region__code="220100", kind="chronic_disease", code="diabetes")
-    treat = Institution.objects.get(region__code="220100", code="CC-H-019")
-    certs = []
-    for days in (6, 2):
-        cert = certification_apply(acting_user=intake, person=person, kind=CertificationKind.CHRONIC, item=item,
-                                   applicant_institution=exam, institution=treat)
-        Certification.objects.filter(pk=cert.pk).update(applied_at=_ago(days))
-        certs.append(cert)
-        person = PersonFactory(birth=dt.date(1961, 3, 1))
-        cover(person)
-    Certification.objects.filter(pk=certs[1].pk).update(state="under_review")
-
-    PaymentImport.objects.create(filename="tax.csv", content=b"", uploaded_by=intake)
-    PaymentImport.objects.filter(filename="tax.csv").update(uploaded_at=_ago(4))
-    InstitutionImport.objects.create(filename="inst.csv", uploaded_by=User.objects.get(username="policy_admin"))
-    PaymentFile.objects.create(pay_date=dt.date(2021, 6, 1))
-    elder = PersonFactory(birth=dt.date(1940, 3, 1))
-    cover(elder)
-    requested = assessment_request(acting_user=intake, person=elder, requested_by="person", requested_on=dt.date(2021, 5, 3))
-    type(requested).objects.filter(pk=requested.pk).update(requested_on=timezone.localdate() - dt.timedelta(days=7))
-    return {"cases": cases, "certs": certs}
+    """Role users, and work waiting in several queues with known submission times."""
+    return home_world.build()
 
 
 def _home(client, username):
@@ -331,3 +276,9 @@ def test_age_of_a_date_counts_local_calendar_days():
     assert age_days(timezone.localdate() - dt.timedelta(days=2)) == 2
     assert age_days(None) is None
     assert age_days(NOW - dt.timedelta(hours=5), now=NOW) == 0
+
+
+def test_the_administrator_sees_every_queue_with_its_count_and_age(world, client):
+    _response, rows = _home(client, "admin")
+    for key, (count, age) in home_world.COUNTS.items():
+        assert (rows[key]["count"], rows[key]["age_days"]) == (count, age), key
