@@ -30,7 +30,7 @@ from enrollment.messages import localized
 from medins.admin_mixins import ChooserMixin, chooser_field
 from medins.admin_workflow import WorkflowButtons
 from medins.parsing import read_upload
-from medins.uploads import UploadStatus, column_help
+from medins.uploads import UploadStatus, column_help, field_labels
 
 from . import selectors
 from .claim_checks import COLUMN_ALIASES, FLAGS, REASONS, REQUIRED_COLUMNS, RULE_LABELS
@@ -373,6 +373,7 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         upload = get_object_or_404(self.get_queryset(request), pk=object_id)
         extra_context = {**(extra_context or {}), "upload": upload, "report": upload.report,
+                         "field_labels": field_labels(COLUMN_ALIASES, {"residents": gettext("residents")}),
                          "can_confirm": upload.status == UploadStatus.CHECKED and not upload.preview.get("errors")
                          and request.user.has_perm(claim_services.RECEIVE)}
         return super().change_view(request, object_id, form_url, extra_context)

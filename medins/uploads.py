@@ -80,3 +80,13 @@ def column_help(columns, required=()) -> list[dict]:
     declared order (each importer's medins.parsing.Column set; issue 14 item 4)."""
     required = set(required)
     return [{"label": c.label, "name": c.name, "required": c.name in required} for c in columns.values()]
+
+
+def field_labels(columns, extra: dict | None = None) -> dict:
+    """{field name: Chinese header} for an upload's report (the error table's field column)."""
+    from django.utils.translation import gettext
+
+    labels = {"row": gettext("row"), "file": gettext("file")}
+    labels.update({name: c.label for name, c in columns.items()})
+    labels.update(extra or {})
+    return labels

@@ -64,3 +64,16 @@ def change_reason(reason, opts) -> str:
     if match and state is not None and state.choices:
         return transition_text(match["frm"], match["to"], state.flatchoices)
     return reason
+
+
+@register.filter
+def label_in(key, labels):
+    """A field name by its label in `labels` (an upload's columns); an unknown one shown as a code."""
+    from medins.value_display import code_html
+
+    if not key:
+        return "—"
+    found = (labels or {}).get(key)
+    if found:
+        return found
+    return code_html(key) if re.fullmatch(r"[A-Za-z][A-Za-z0-9_.]*", str(key)) else key

@@ -71,7 +71,7 @@ _COLLECT_JS = r"""() => {
   const visible = (el) => el.checkVisibility ? el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})
                                              : !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
   const take = (text, el) => {
-    const kept = text.replace(/[\w.\/-]+\.(csv|xlsx|xls|txt|json|jsonl|pdf|zip|png|jpg)\b/gi, " ")  // file names
+    const kept = text.replace(/[^\s，,：:；;（）()“”"']+\.(csv|xlsx|xls|txt|json|jsonl|pdf|zip|png|jpg|jpeg)\b/gi, " ")  // file names
                      .replace(/(https?:\/\/|mailto:)\S+|[\w.+-]+@[\w.-]+/g, " ");            // URLs, e-mail addresses
     for (const token of kept.split(/[\s\u3000]+/)) {
       if (!/[A-Za-z]{2,}/.test(token)) continue;

@@ -27,7 +27,7 @@ from medins.admin_mixins import AdministratorOnly, ChooserMixin, chooser_field
 from medins.benefits.errors import QuoteError
 from medins.models import Institution, Region
 from medins.parsing import read_upload, safe_row
-from medins.uploads import column_help
+from medins.uploads import column_help, field_labels
 from medins.value_display import amount_text, pairs_table, rate_text, table
 
 from ..imports import COLUMNS as UPLOAD_COLUMNS
@@ -568,6 +568,7 @@ class PoolUploadAdmin(ChooserMixin, admin.ModelAdmin):
         upload = get_object_or_404(self.get_queryset(request), pk=object_id)
         report = upload.result or upload.preview
         extra_context = {**(extra_context or {}), "upload": upload, "report": report,
+                         "field_labels": field_labels(UPLOAD_COLUMNS[upload.kind]),
                          "can_confirm": upload.status == UploadStatus.CHECKED
                          and request.user.has_perm(PERMISSION[upload.kind])}
         return super().change_view(request, object_id, form_url, extra_context)
