@@ -115,6 +115,7 @@ class InstitutionImportAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         upload = get_object_or_404(self.get_queryset(request), pk=object_id)
         extra_context = {**(extra_context or {}), "upload": upload, "report": report_for_display(upload.report),
+                         "field_labels": {},  # report_for_display names the fields already
                          "can_confirm": upload.status == UploadStatus.CHECKED and may_import(request)}
         return super().change_view(request, object_id, form_url, extra_context)
 

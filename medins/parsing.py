@@ -83,8 +83,9 @@ class ParseError(InvalidRequest):
         self.row = row
 
     def localized(self) -> str:
-        """The message in the active language, with the field: "class_a: 金额……"."""
-        return f"{self.field}: {self.message.localized()}"
+        """The message in the active language, with the field: "甲类费用: 必填" (a Chinese reader sees a
+        field by its column's Chinese header where an importer declared one, see `column_set`)."""
+        return f"{field_label(self.field)}: {self.message.localized()}"
 
     def as_dict(self) -> dict:
         out = super().as_dict()
@@ -449,9 +450,23 @@ class Column(NamedTuple):
         return f"{self.label} ({self.name})"
 
 
+_FIELD_LABELS: dict[str, str] = {}  # field name -> Chinese header, from every importer's columns
+
+
 def column_set(*columns: Column) -> dict[str, Column]:
-    """{name: column} in the file's usual order."""
+    """{name: column} in the file's usual order; the Chinese headers also name the fields in errors."""
+    for c in columns:
+        _FIELD_LABELS.setdefault(c.name, c.label)
     return {c.name: c for c in columns}
+
+
+def field_label(field: str) -> str:
+    """A field as a reader of the active language names it: its Chinese header for a Chinese reader."""
+    from django.utils.translation import get_language
+
+    if field in _FIELD_LABELS and (get_language() or "").startswith("zh"):
+        return _FIELD_LABELS[field]
+    return field
 
 
 def _as_column(name: str, spec) -> Column:

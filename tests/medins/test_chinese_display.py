@@ -183,3 +183,16 @@ def test_the_change_history_page_shows_no_changes_heading_in_english_nor_none(su
     body = superuser_client.get(f"/admin/claims/case/{case.pk}/history/").content.decode()
     assert "变更内容" in body
     assert ">None<" not in body and "Changes" not in body
+
+
+def test_a_bad_value_names_its_field_by_the_chinese_header_for_a_chinese_reader():
+    from claims.settlement.imports import COLUMNS as _declared  # noqa: F401 - declares 甲类费用 for class_a
+    from medins.parsing import ParseError, parse_money
+
+    with pytest.raises(ParseError) as caught:
+        parse_money("abc", "class_a")
+    with override("zh-hans"):
+        assert caught.value.localized().startswith("甲类费用: ")
+    with override("en"):
+        assert caught.value.localized().startswith("class_a: ")
+    assert str(caught.value).startswith("class_a: ")  # the API's text is unchanged
