@@ -13,14 +13,16 @@ What is not English text (not reported):
 - words inside <code>, <kbd>, <samp>, <pre>, <textarea>, anything in a monospace font, and
   anything inside an element marked `data-allow-english` (e.g. the language switcher, which
   names "English" in English on purpose). Mark a *value* that is a code (a parameter key, a
-  file's column name) with <code> or class="mono"; never mark a label or a message.
+  file's English column name) with <code> (medins.value_display.code_html); never a label or a
+  message.
 - a token with a digit in it (ID numbers, case numbers, institution codes like CC-L-101,
   amounts), a file name (x.csv, x.xlsx), a URL or an e-mail address;
 - user names (the test database's users) and the words in ALLOWED_WORDS below: keep that list
   small and explicit (units and format names a Chinese clerk reads as they are).
 
 Helpers adding pages: nothing to do, your pages are checked when a test visits them. To check a
-page at a given moment (e.g. after a script changed it), call `assert_no_english(page)`. A test
+page at a given moment (e.g. after a script changed it), call `assert_no_english(page)`
+(`allowed=` adds words for that one call). A test
 that must show English (the English UI chosen on purpose) opts out with
 `@pytest.mark.english_allowed`.
 """
