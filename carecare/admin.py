@@ -28,7 +28,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from enrollment.admin import PersonAdmin
 from enrollment.admin_search import PersonSearchMixin, tenant_person_choices
 from enrollment.models import Person
-from medins.admin_mixins import ChooserMixin
+from medins.admin_mixins import ChooserMixin, record_number
 from medins.benefits import care_scales
 
 from . import selectors
@@ -203,7 +203,7 @@ class _ServiceFormThenReadOnly(PersonSearchMixin, ChooserMixin):
 @admin.register(Assessment)
 class AssessmentAdmin(_ServiceFormThenReadOnly, SimpleHistoryAdmin):
     add_form = AssessmentRequestForm
-    list_display = ("pk", "person_name", "masked_id", "state", "grade", "score", "care_home", "requested_on",
+    list_display = (record_number, "person_name", "masked_id", "state", "grade", "score", "care_home", "requested_on",
                     "valid_from", "valid_to")
     list_select_related = ("person", "care_home")
     list_filter = (QueueFilter, "state", "grade", ExpiringFilter, "requested_by",
@@ -396,7 +396,7 @@ _STAY_ACTIONS = {
 @admin.register(CareStay)
 class CareStayAdmin(_ServiceFormThenReadOnly, SimpleHistoryAdmin):
     add_form = StayAdmitForm
-    list_display = ("pk", "person_name", "masked_id", "care_home", "admitted_on", "ended_on", "end_reason")
+    list_display = (record_number, "person_name", "masked_id", "care_home", "admitted_on", "ended_on", "end_reason")
     list_select_related = ("person", "care_home")
     list_filter = (("care_home", admin.RelatedOnlyFieldListFilter), "end_reason")  # an operator: its own home only
     date_hierarchy = "admitted_on"

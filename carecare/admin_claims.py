@@ -26,13 +26,14 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
+from enrollment.messages import localized
 from medins.admin_mixins import ChooserMixin, chooser_field
 from medins.admin_workflow import WorkflowButtons
 from medins.parsing import read_upload
-from medins.uploads import UploadStatus
+from medins.uploads import UploadStatus, column_help, field_labels
 
 from . import selectors
-from .claim_checks import FLAGS, REASONS, RULE_LABELS
+from .claim_checks import COLUMN_ALIASES, FLAGS, REASONS, REQUIRED_COLUMNS, RULE_LABELS
 from .errors import CareError
 from .models import CareClaim, CareClaimReminder, CareClaimState, CareClaimTransition, CareClaimUpload
 from .services import claims as claim_services
@@ -349,7 +350,8 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
             raise PermissionDenied
         form = ClaimUploadForm(request.POST or None, request.FILES or None, user=request.user)
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                   "title": _("Upload a monthly care claim")}
+                   "title": _("Upload a monthly care claim"),
+                   "upload_columns": column_help(COLUMN_ALIASES, REQUIRED_COLUMNS)}
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -363,7 +365,7 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
 
                 if not isinstance(exc, QuoteError):
                     raise
-                form.add_error("file", str(exc))
+                form.add_error("file", localized(exc))  # in the reader's language (issue 14 item 4)
             else:
                 return HttpResponseRedirect(reverse("admin:carecare_careclaimupload_change", args=[checked.pk]))
         return TemplateResponse(request, "admin/carecare/careclaimupload/upload.html", context)
@@ -371,6 +373,7 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         upload = get_object_or_404(self.get_queryset(request), pk=object_id)
         extra_context = {**(extra_context or {}), "upload": upload, "report": upload.report,
+                         "field_labels": field_labels(COLUMN_ALIASES, {"residents": gettext("residents")}),
                          "can_confirm": upload.status == UploadStatus.CHECKED and not upload.preview.get("errors")
                          and request.user.has_perm(claim_services.RECEIVE)}
         return super().change_view(request, object_id, form_url, extra_context)

@@ -49,7 +49,7 @@ from django.utils.translation import gettext_lazy as _
 from enrollment.idnumber import normalize
 from medins.benefits import care_scales
 from medins.benefits.long_term_care import NO_RULE, AssessmentWindow, care_split, care_terms, claim_periods
-from medins.parsing import ParseError, parse_date, parse_money, parse_text
+from medins.parsing import Column, ParseError, column_set, header_fields, parse_date, parse_money, parse_text
 
 ZERO = Decimal("0.00")
 ITEMS = ("bed", "nursing", "supplies", "other")
@@ -76,15 +76,15 @@ RULE_LABELS = {
 }
 
 # Column headers a file may use (Chinese or English), for each field.
-COLUMN_ALIASES = {
-    "id_number": ("id_number", "身份证号", "身份证号码", "公民身份号码"),
-    "name": ("name", "姓名"),
-    "date": ("date", "日期", "服务日期", "照护日期"),
-    "bed": ("bed", "床位费"),
-    "nursing": ("nursing", "护理费"),
-    "supplies": ("supplies", "护理耗材费", "耗材费"),
-    "other": ("other", "其他费用", "其他"),
-}
+COLUMN_ALIASES = column_set(
+    Column("id_number", "身份证号", ("身份证号码", "公民身份号码")),
+    Column("name", "姓名"),
+    Column("date", "日期", ("服务日期", "照护日期")),
+    Column("bed", "床位费"),
+    Column("nursing", "护理费"),
+    Column("supplies", "护理耗材费", ("耗材费",)),
+    Column("other", "其他费用", ("其他",)),
+)
 REQUIRED_COLUMNS = ("id_number", "date", "bed", "nursing", "supplies")
 
 
@@ -220,16 +220,12 @@ def rows_to_residents(rows: Iterable[Mapping[str, str]]) -> list[dict]:
     from .errors import InvalidClaim
 
     rows = list(rows)
-    headers = {str(k).strip() for row in rows[:1] for k in row if k != "_line"}
-    column = {}
-    for name, aliases in COLUMN_ALIASES.items():
-        found = next((h for h in headers if h in aliases or h.lower() == name), None)
-        if found:
-            column[name] = found
+    headers = [k for row in rows[:1] for k in row if k != "_line"]
+    column = {name: header for header, name in header_fields(headers, COLUMN_ALIASES).items()}
     missing = [name for name in REQUIRED_COLUMNS if name not in column]
     if missing:
         raise InvalidClaim(str(_("The file needs the columns %(columns)s.")
-                               % {"columns": ", ".join(f"{COLUMN_ALIASES[m][1]}({m})" for m in missing)}), field="file")
+                               % {"columns": "、".join(COLUMN_ALIASES[m].shown() for m in missing)}), field="file")
     residents: dict[str, dict] = {}
     for row in rows:
         key = normalize(str(row.get(column["id_number"]) or ""))

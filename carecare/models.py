@@ -23,6 +23,7 @@ from simple_history.models import HistoricalRecords
 
 from medins.models import Institution
 from medins.uploads import CheckedUpload
+from medins.workflow import transition_text
 
 CARE_HOME_KIND = "care_home"
 CARE_HOME_DESIGNATION = "ltc_home"
@@ -177,7 +178,7 @@ class AssessmentTransition(models.Model):
         verbose_name_plural = _("assessment transitions")
 
     def __str__(self):
-        return f"{self.from_state or '∅'} → {self.to_state}"
+        return transition_text(self.from_state, self.to_state, self._meta.get_field("to_state").choices)
 
 
 # ---------------------------------------------------------------------------------------- stays
@@ -364,7 +365,7 @@ class CareClaimTransition(models.Model):
         verbose_name_plural = _("care claim transitions")
 
     def __str__(self):
-        return f"{self.from_state or '∅'} → {self.to_state}"
+        return transition_text(self.from_state, self.to_state, self._meta.get_field("to_state").choices)
 
 
 class CareClaimLine(models.Model):

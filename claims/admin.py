@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -31,6 +31,7 @@ from medins.admin_mixins import AdministratorOnly, ChooserMixin
 from medins.admin_workflow import WorkflowButtons
 from medins.parsing import FileError, ParseError, parse_bank_account, parse_date, read_upload
 from medins.roles import APPROVE_CASE, CASE_TRANSITIONS, IMPORT_BANK_RESULT, editable_fields
+from medins.value_display import CLASS_LABELS, amount_text, breakdown_table, parameter_names, table
 
 from . import services
 from .errors import CaseError
@@ -380,19 +381,17 @@ class CaseAdmin(PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHisto
             return "—"
         q = b["quote"]
         adj = b.get("adjustments", {})
-        lines = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                                 ((line["step"], line.get("parameter", ""), line.get("rate", ""), line["payer"], line["amount"])
-                                  for line in q["lines"]))
+        names = parameter_names(q["policy_version"], (line.get("parameter") for line in q["lines"]))
         third = ""
         if adj.get("third_party_deducted"):
-            third = format_html("<p>{}: {} （{}）</p>", _("third-party compensation deducted"), adj["third_party_paid"],
-                                "；".join(f"{d['class']} −{d['amount']}" for d in adj["third_party_deducted"]))
+            third = format_html("<p>{}: {} （{}）</p>", _("third-party compensation deducted"), amount_text(adj["third_party_paid"]),
+                                "；".join(f"{CLASS_LABELS.get(d['class'], d['class'])} −{amount_text(d['amount'])}"
+                                         for d in adj["third_party_deducted"]))
         return format_html(
-            "<p>{} {} · {} {} · {} {} · {} {} · {} {}</p>{}<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
-            "</tr></thead><tbody>{}</tbody></table>",
-            _("policy version"), q["policy_version"], _("total"), q["total"], _("fund pays"), q["fund"],
-            _("catastrophic supplement pays"), q["catastrophic"], _("personal"), q["personal"], third,
-            _("step"), _("parameter"), _("rate"), _("payer"), _("amount"), lines)
+            "<p>{} {} · {} {} · {} {} · {} {} · {} {}</p>{}{}",
+            _("policy version"), q["policy_version"], _("total"), amount_text(q["total"]), _("fund pays"), amount_text(q["fund"]),
+            _("catastrophic supplement pays"), amount_text(q["catastrophic"]), _("personal"), amount_text(q["personal"]), third,
+            breakdown_table(q["lines"], names))
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -593,10 +592,21 @@ class BatchAdmin(admin.ModelAdmin):
     list_display = ("client_batch_id", "school", "source", "submitted_by", "submitted_at", "total_rows", "accepted_rows", "rejected_rows")
     list_select_related = ("school", "submitted_by")
     list_filter = ("school", "source")
-    readonly_fields = [f.name for f in Batch._meta.fields]
+    readonly_fields = [f.name if f.name != "report" else "report_table" for f in Batch._meta.fields]
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description=_("row report"))
+    def report_table(self, obj):
+        """One line per row of the batch (accepted with its case, or the problem), not JSON (issue 14 item 4)."""
+        if not obj.report:
+            return "—"
+        status = {"accepted": _("accepted"), "rejected": _("rejected")}
+        return table((_("row"), _("school's row id"), _("result"), _("case"), _("problem")),
+                     ((e.get("row", ""), e.get("row_id") or "—", status.get(e.get("status"), e.get("status", "")),
+                       e.get("case") or "—", "；".join(str(x) for x in e.get("errors", [])) or "—")
+                      for e in obj.report if isinstance(e, dict)))
 
 
 @admin.register(PaymentFile)

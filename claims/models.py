@@ -11,6 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from enrollment.idnumber import mask
 from medins.models import InstitutionLevel
+from medins.workflow import transition_text
 
 from .workflow import CaseState
 
@@ -302,7 +303,7 @@ class CaseTransition(models.Model):
         verbose_name_plural = _("case transitions")
 
     def __str__(self):
-        return f"{self.from_state or '∅'} → {self.to_state}"
+        return transition_text(self.from_state, self.to_state, self._meta.get_field("to_state").choices)
 
 
 class MaterialsNotice(models.Model):

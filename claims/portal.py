@@ -32,14 +32,17 @@ from enrollment.models import School
 from medins.messages import Msg
 from medins.models import CatalogueItem, Institution
 from medins.parsing import FileError, ParseError, gettext_noop, read_upload
+from medins.uploads import column_help
 
 from .errors import CaseError
 from .models import BatchSource
 from .selectors import operator_school_id, school_batches, school_cases, school_notices
 from .services import BatchFileError, batch_submit, case_materials_send, rows_from_file
+from .services.batches import COLUMNS, FILE_COLUMNS, REQUIRED_COLUMNS
 from .workflow import EDITABLE
 
 LOGIN = "portal:login"
+BATCH_COLUMNS_HELP = column_help({c: FILE_COLUMNS[c] for c in COLUMNS}, REQUIRED_COLUMNS)
 SAMPLE = Path(__file__).resolve().parent / "samples" / "school_batch_sample.csv"
 
 
@@ -211,7 +214,8 @@ def upload(request):
         try:
             content = read_upload(f)  # at most UPLOAD_MAX_BYTES, refused before it is read
         except FileError as exc:
-            return render(request, "portal/upload.html", {"school": school, "form": form, "error": exc.message.localized()})
+            return render(request, "portal/upload.html", {"school": school, "form": form, "error": exc.message.localized(),
+                                                          "kind": "batch", "upload_columns": BATCH_COLUMNS_HELP})
         batch_id = form.cleaned_data["batch_id"] or "file-" + hashlib.sha256(content).hexdigest()[:16]
         try:
             rows = rows_from_file(f.name, content)
@@ -222,7 +226,8 @@ def upload(request):
         else:
             return redirect("portal:batch", pk=batch.pk)
     return render(request, "portal/upload.html", {"school": school, "form": form, "error": error, "kind": "batch",
-                                                  "certification_kind": _certification_rule(school) is not None})
+                                                  "certification_kind": _certification_rule(school) is not None,
+                                                  "upload_columns": BATCH_COLUMNS_HELP})
 
 
 @login_required(login_url=LOGIN)

@@ -21,14 +21,14 @@ from medins.parsing import FileError
 from .idnumber import IdNumberError, check_id_number, mask, normalize
 from .messages import Msg
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "receipt_number": ("receipt_number", "完税凭证号", "票据号", "凭证号"),
-    "id_number": ("id_number", "身份证号码", "证件号码", "身份证号"),
-    "name": ("name", "姓名"),
-    "paid_on": ("paid_on", "缴费日期", "入库日期"),
-    "amount": ("amount", "缴费金额", "金额"),
-    "newborn_registration": ("newborn_registration", "新生儿登记"),
-}
+COLUMNS = parsing.column_set(
+    parsing.Column("receipt_number", "完税凭证号", ("票据号", "凭证号")),
+    parsing.Column("id_number", "身份证号码", ("证件号码", "身份证号")),
+    parsing.Column("name", "姓名"),
+    parsing.Column("paid_on", "缴费日期", ("入库日期",)),
+    parsing.Column("amount", "缴费金额", ("金额",)),
+    parsing.Column("newborn_registration", "新生儿登记"),
+)
 REQUIRED = ("receipt_number", "id_number", "paid_on", "amount")
 __all__ = ["COLUMNS", "REQUIRED", "FileError", "RowProblem", "TaxRow", "read_table", "row_error", "row_message", "row_parser"]
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 
 from django import forms
 from django.contrib import admin
 from django.db import models
 from django.db.models import Count
-from django.utils.html import format_html
+from django.utils.html import format_html, strip_tags
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from import_export import fields as ie_fields
 from import_export import resources, widgets
@@ -27,7 +29,7 @@ from .admin_imports import may_import
 from .admin_mixins import install_chooser_autocomplete
 from .models import CatalogueItem, Designation, Institution, PolicyParameter, PolicyVersion, Region
 from .services.reference_data import KEY_FORM, ParameterValueError, check_parameter
-from .value_display import render_value
+from .value_display import catalogue_names, code_html, parameter_short_name, render_value, value_summary
 
 admin.site.site_header = _("Resident medical insurance back-office")
 admin.site.site_title = _("Medical insurance back-office")
@@ -230,14 +232,36 @@ class PolicyParameterForm(forms.ModelForm):
         return data
 
 
-class PolicyParameterInline(admin.TabularInline):
+class ReadableParameterMixin:
+    """Issue 14 item 4: a parameter is read by its Chinese name with its value as a table; the raw
+    JSON (and the key as a form field) only where the user may edit it (policy_admin)."""
+
+    @admin.display(description=_("parameter name"))
+    def parameter_name(self, obj):
+        return parameter_short_name(obj.description) or code_html(obj.key)
+
+    @admin.display(description=_("parameter key"), ordering="key")
+    def key_code(self, obj):
+        return code_html(obj.key)
+
+    @admin.display(description=_("value"))
+    def value_table(self, obj):
+        return render_value(obj.value, catalogue_names()) if obj.pk else "-"
+
+
+class PolicyParameterInline(ReadableParameterMixin, admin.TabularInline):
     model = PolicyParameter
     form = PolicyParameterForm
     fields = ["key", "description", "value", "source", "differs_from_shipped"]
-    readonly_fields = ["differs_from_shipped"]
+    readonly_fields = ["differs_from_shipped", "parameter_name", "key_code", "value_table"]
     extra = 0
     formfield_overrides = JSON_FORMFIELD
     show_change_link = True
+
+    def get_fields(self, request, obj=None):
+        if self.has_change_permission(request, obj):
+            return self.fields
+        return ["parameter_name", "key_code", "value_table", "source", "differs_from_shipped"]
 
     @admin.display(description=_("edited locally"), boolean=True)
     def differs_from_shipped(self, obj):
@@ -284,16 +308,33 @@ class VersionRegionFilter(admin.SimpleListFilter):
         return queryset
 
 
+_page = threading.local()  # what one list page's rows share (set in changelist_view)
+
+
 @admin.register(PolicyParameter)
-class PolicyParameterAdmin(SimpleHistoryAdmin):
-    list_display = ["key", "version_code", "description", "value_preview", "differs_from_shipped"]
+class PolicyParameterAdmin(ReadableParameterMixin, SimpleHistoryAdmin):
+    list_display = ["parameter_name", "key_code", "version_code", "value_preview", "differs_from_shipped"]
+    list_display_links = ["parameter_name"]
     list_filter = [VersionRegionFilter, "version"]
     search_fields = ["key", "description"]
     list_select_related = ["version", "version__region"]
     fields = ["version", "key", "description", "value_table", "value", "source", "shipped_value"]
-    readonly_fields = ["value_table", "shipped_value"]
+    readonly_fields = ["parameter_name", "key_code", "value_table", "shipped_value"]
     formfield_overrides = JSON_FORMFIELD
     form = PolicyParameterForm
+
+    def get_fields(self, request, obj=None):
+        """The editor sees the raw JSON to edit (and the readable table above it); a reader only the table."""
+        if obj is not None and not self.has_change_permission(request, obj):
+            return ["version", "parameter_name", "key_code", "description", "value_table", "source", "shipped_value"]
+        return self.fields
+
+    def changelist_view(self, request, extra_context=None):
+        _page.names = catalogue_names()  # one query for the page's disease and drug codes (per thread)
+        try:
+            return super().changelist_view(request, extra_context)
+        finally:
+            _page.names = None
 
     @admin.display(description=_("policy version"), ordering="version__code")
     def version_code(self, obj):
@@ -301,18 +342,15 @@ class PolicyParameterAdmin(SimpleHistoryAdmin):
 
     @admin.display(description=_("value"))
     def value_preview(self, obj):
-        return json_preview(obj.value)
+        text = value_summary(obj.value, getattr(_page, "names", None))
+        return format_html('<span title="{}">{}</span>', strip_tags(text), Truncator(text).chars(80, html=True))
 
     @admin.display(description=_("edited locally"), boolean=True)
     def differs_from_shipped(self, obj):
         return _differs_from_shipped(obj)
 
-    @admin.display(description=_("value (readable)"))
-    def value_table(self, obj):
-        return render_value(obj.value) if obj.pk else "-"
-
     @admin.display(description=_("value as shipped"))
     def shipped_value(self, obj):
         if obj.pk is None or obj.loaded_value is None:
             return _("(not shipped: added locally)") if obj.pk else "-"
-        return format_html("<pre>{}</pre>", json.dumps(obj.loaded_value, ensure_ascii=False, indent=2))
+        return render_value(obj.loaded_value, catalogue_names())

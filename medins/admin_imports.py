@@ -17,13 +17,14 @@ from django.utils.translation import gettext_lazy as _
 from .models import InstitutionImport
 from .parsing import FileError, read_upload
 from .roles import IMPORT_INSTITUTIONS
+from .services import institution_import
 from .services.institution_import import (
     ImportRefused,
     institution_import_check,
     institution_import_confirm,
     report_for_display,
 )
-from .uploads import UploadStatus
+from .uploads import UploadStatus, column_help
 
 
 def may_import(request) -> bool:
@@ -90,7 +91,8 @@ class InstitutionImportAdmin(admin.ModelAdmin):
             raise PermissionDenied
         form = InstitutionFileForm(request.POST or None, request.FILES or None)
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                   "title": _("Import designated institutions")}
+                   "title": _("Import designated institutions"),
+                   "upload_columns": column_help(institution_import.COLUMNS, institution_import.REQUIRED)}
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
@@ -113,6 +115,7 @@ class InstitutionImportAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         upload = get_object_or_404(self.get_queryset(request), pk=object_id)
         extra_context = {**(extra_context or {}), "upload": upload, "report": report_for_display(upload.report),
+                         "field_labels": {},  # report_for_display names the fields already
                          "can_confirm": upload.status == UploadStatus.CHECKED and may_import(request)}
         return super().change_view(request, object_id, form_url, extra_context)
 

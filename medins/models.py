@@ -201,7 +201,9 @@ class PolicyParameter(models.Model):
         verbose_name_plural = _("policy parameters")
 
     def __str__(self):
-        return f"{self.version.code} · {self.key}"
+        from .value_display import parameter_short_name  # the parameter's Chinese name (issue 14 item 4)
+
+        return f"{self.version.code} · {parameter_short_name(self.description) or self.key}"
 
 
 class InstitutionImport(CheckedUpload):

@@ -33,6 +33,9 @@ Decisions (where the issues are silent):
   workbook before openpyxl sees it; a damaged one is a FileError, even half-way through);
   at most UPLOAD_MAX_BYTES bytes and UPLOAD_MAX_ROWS data rows unless the caller gives other
   limits (staff imports of tax files do); at most MAX_COLUMNS columns are read.
+- Columns (issue 14 item 4): each importer declares its columns once (`Column`: the English name,
+  the Chinese header, other accepted headers); a file may use either, and the sample files use the
+  Chinese headers. A missing column is named by both ("missing column(s): 身份证号 (id_number)").
 - Cells written to CSV/XLSX exports (`safe_cell`): text starting with = + - @ tab or CR gets a
   leading apostrophe, so a spreadsheet shows it as text instead of running it as a formula.
 """
@@ -80,8 +83,9 @@ class ParseError(InvalidRequest):
         self.row = row
 
     def localized(self) -> str:
-        """The message in the active language, with the field: "class_a: 金额……"."""
-        return f"{self.field}: {self.message.localized()}"
+        """The message in the active language, with the field: "甲类费用: 必填" (a Chinese reader sees a
+        field by its column's Chinese header where an importer declared one, see `column_set`)."""
+        return f"{field_label(self.field)}: {self.message.localized()}"
 
     def as_dict(self) -> dict:
         out = super().as_dict()
@@ -428,22 +432,97 @@ def read_table(filename: str, content: bytes, *, max_bytes: int | None = None, m
     return Table(header, numbered())
 
 
-def match_columns(header: list[str], columns: dict[str, tuple[str, ...]], required: tuple[str, ...]) -> dict[str, int]:
-    """The index of each field's column in a header, by its aliases (case and spaces ignored; the
-    first alias is the field's own name). A required field without a column is a FileError with
-    the one wrong-header message every importer gives: "missing column(s): field (alias/alias)"."""
-    lookup = {h.strip().lower(): i for i, h in enumerate(header) if h}
-    found = {}
-    for field, aliases in columns.items():
-        for alias in aliases:
-            if alias.lower() in lookup:
-                found[field] = lookup[alias.lower()]
-                break
+class Column(NamedTuple):
+    """A column of an uploaded file (issue 14 item 4): its English name (the field's name, the API's
+    key, accepted as a header), its Chinese header (what the sample files and a clerk's own files use)
+    and any other header accepted for it. Headers are compared stripped and case-insensitively."""
+
+    name: str
+    label: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return (self.name, self.label, *self.aliases)
+
+    def shown(self) -> str:
+        """How a message names the column: its Chinese header, then its English one."""
+        return f"{self.label} ({self.name})"
+
+
+_FIELD_LABELS: dict[str, str] = {}  # field name -> Chinese header, from every importer's columns
+
+
+def column_set(*columns: Column) -> dict[str, Column]:
+    """{name: column} in the file's usual order; the Chinese headers also name the fields in errors."""
+    for c in columns:
+        _FIELD_LABELS.setdefault(c.name, c.label)
+    return {c.name: c for c in columns}
+
+
+def field_label(field: str) -> str:
+    """A field as a reader of the active language names it: its Chinese header for a Chinese reader."""
+    from django.utils.translation import get_language
+
+    if field in _FIELD_LABELS and (get_language() or "").startswith("zh"):
+        return _FIELD_LABELS[field]
+    return field
+
+
+def _as_column(name: str, spec) -> Column:
+    if isinstance(spec, Column):
+        return spec
+    aliases = tuple(a for a in spec if a != name)
+    label = next((a for a in aliases if not a.isascii()), name)
+    return Column(name, label, tuple(a for a in aliases if a != label))
+
+
+def header_fields(header: Iterable[str], columns) -> dict[str, str]:
+    """{file header: field name} for the headers that name a column (first match wins per field)."""
+    lookup: dict[str, str] = {}
+    for name, spec in columns.items():
+        for alias in _as_column(name, spec).headers:
+            lookup.setdefault(alias.strip().lower(), name)
+    out, taken = {}, set()
+    for h in header:
+        field = lookup.get(str(h).strip().lower()) if h else None
+        if field and field not in taken:
+            out[h] = field
+            taken.add(field)
+    return out
+
+
+def missing_columns(columns, missing: Iterable[str]) -> FileError:
+    """The one wrong-header message every importer gives: "missing column(s): 身份证号 (id_number); …"."""
+    shown = [_as_column(f, columns[f]).shown() if f in columns else f for f in missing]
+    return FileError(Msg(gettext_noop("missing column(s): %(columns)s"), columns=shown))
+
+
+def match_columns(header: list[str], columns, required: Iterable[str]) -> dict[str, int]:
+    """The index of each field's column in a header, by its English name, its Chinese header or an
+    alias (case and spaces ignored). A required field without a column is a FileError with the one
+    wrong-header message every importer gives (`missing_columns`)."""
+    fields = header_fields(header, columns)
+    found = {field: header.index(h) for h, field in fields.items()}
     missing = [f for f in required if f not in found]
     if missing:
-        expected = "; ".join(f"{f} ({'/'.join(columns[f][1:])})" if columns[f][1:] else f for f in missing)
-        raise FileError(Msg(gettext_noop("missing column(s): %(columns)s"), columns=expected))
+        raise missing_columns(columns, missing)
     return found
+
+
+def rename_records(records: list[dict], columns, required: Iterable[str] = (), *,
+                   keep: Iterable[str] = ("_line",)) -> list[dict]:
+    """Records keyed by the file's headers → keyed by field name (Chinese or English headers alike);
+    headers that name no column are dropped, keys in `keep` (the line number) kept. A required
+    column the file lacks is a FileError (`missing_columns`)."""
+    keep = tuple(keep)
+    header = [k for k in (records[0] if records else {}) if k not in keep]
+    fields = header_fields(header, columns)
+    missing = [f for f in required if f not in fields.values()]
+    if missing and records:
+        raise missing_columns(columns, missing)
+    return [{**{fields[h]: v for h, v in r.items() if h in fields}, **{k: r[k] for k in keep if k in r}}
+            for r in records]
 
 
 def read_records(filename: str, content: bytes, *, max_bytes: int | None = None, max_rows: int | None = None,

@@ -73,3 +73,20 @@ def upload_rows(filename: str, content: bytes, *, max_rows: int) -> list[dict]:
 
     _header, rows = read_records(filename, content, max_rows=max_rows, line_key="_line")
     return [{str(k): v if isinstance(v, (str, int)) else str(v) for k, v in row.items()} for row in rows]
+
+
+def column_help(columns, required=()) -> list[dict]:
+    """The columns of a file for templates/medins/upload_columns.html: [{label, name, required}] in the
+    declared order (each importer's medins.parsing.Column set; issue 14 item 4)."""
+    required = set(required)
+    return [{"label": c.label, "name": c.name, "required": c.name in required} for c in columns.values()]
+
+
+def field_labels(columns, extra: dict | None = None) -> dict:
+    """{field name: Chinese header} for an upload's report (the error table's field column)."""
+    from django.utils.translation import gettext
+
+    labels = {"row": gettext("row"), "file": gettext("file")}
+    labels.update({name: c.label for name, c in columns.items()})
+    labels.update(extra or {})
+    return labels

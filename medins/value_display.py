@@ -1,6 +1,11 @@
-"""Policy parameter values rendered as tables a clerk can read (instead of raw JSON)."""
+"""Values rendered as a clerk reads them (issue 14 item 4): policy parameter values as tables
+instead of raw JSON, the engine's calculation steps as a table with their names, amounts with
+separators, codes nobody translated in monospace (<code>)."""
 
 from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -28,30 +33,206 @@ CODE_LABELS = {
 }
 
 
-def label(code) -> str:
-    return CODE_LABELS.get(code, code) if isinstance(code, str) else code
+_CODE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]*")
 
 
-def _scalar(value) -> str:
+def label(code, names: dict | None = None):
+    """A code as a clerk reads it: its label (CODE_LABELS, else `names`: catalogue items by code),
+    else the code itself in monospace when it looks like one (never an untranslated word)."""
+    if not isinstance(code, str):
+        return code
+    found = CODE_LABELS.get(code) or (names or {}).get(code)
+    if found:
+        return found
+    return code_html(code) if _CODE_RE.fullmatch(code) else code
+
+
+def _scalar(value, names=None):
     if value is None:
         return str(_("no limit"))
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
-    return str(label(value))
+    return label(value, names)
 
 
-def render_value(value) -> SafeString:
+def render_value(value, names: dict | None = None) -> SafeString:
+    """A parameter value as nested tables (dict: one row per key; list of dicts: one column per key)."""
     if isinstance(value, dict):
-        rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", ((label(k), render_value(v)) for k, v in value.items()))
+        rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>",
+                                ((label(k, names), render_value(v, names)) for k, v in value.items()))
         return format_html('<table class="policy-value">{}</table>', rows)
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         columns = list(dict.fromkeys(k for row in value for k in row))
-        head = format_html_join("", "<th>{}</th>", ((label(c),) for c in columns))
+        head = format_html_join("", "<th>{}</th>", ((label(c, names),) for c in columns))
         body = format_html_join(
             "", "<tr>{}</tr>",
-            ((format_html_join("", "<td>{}</td>", ((render_value(row.get(c)),) for c in columns)),) for row in value),
+            ((format_html_join("", "<td>{}</td>", ((render_value(row.get(c), names),) for c in columns)),) for row in value),
         )
         return format_html('<table class="policy-value"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', head, body)
     if isinstance(value, list):
-        return format_html_join("、", "{}", ((_scalar(v),) for v in value))
-    return format_html("{}", _scalar(value))
+        return format_html_join("、", "{}", ((_scalar(v, names),) for v in value))
+    return format_html("{}", _scalar(value, names))
+
+
+def _summary_parts(value, names):
+    if isinstance(value, dict):
+        return format_html_join("；", "{}：{}", ((label(k, names), _summary_parts(v, names)) for k, v in value.items()))
+    if isinstance(value, list):
+        return format_html_join("、", "{}", ((_summary_parts(v, names),) for v in value))
+    return format_html("{}", _scalar(value, names))
+
+
+def value_summary(value, names: dict | None = None, limit: int = 12) -> SafeString:
+    """A value on one line for a list column ("一级：成人 200；…"): the first `limit` entries, then "…"."""
+    if isinstance(value, dict) and len(value) > limit:
+        return format_html("{}；…", _summary_parts(dict(list(value.items())[:limit]), names))
+    if isinstance(value, list) and len(value) > limit:
+        return format_html("{}、…", _summary_parts(value[:limit], names))
+    return _summary_parts(value, names)
+
+
+def catalogue_names() -> dict[str, str]:
+    """{catalogue code: name} over every region (one query): the disease and drug codes parameters use."""
+    from .models import CatalogueItem
+
+    return dict(CatalogueItem.objects.values_list("code", "name"))
+
+
+# --------------------------------------------------------------------------- calculation steps (issue 14 item 4)
+
+# The benefit engine's step codes (medins.benefits: Line.step), as a clerk reads them. A step the
+# table does not know is shown as its code in monospace (tests/test_value_display.py checks that
+# every step the engine writes has a label).
+STEP_LABELS = {
+    "class_c_excluded": _("Class C (not covered): paid by the insured"),
+    "class_b_copay": _("Class B first copayment"),
+    "special_drug_first_copay": _("Special drug: first copayment"),
+    "deductible": _("Deductible"),
+    "band_fund": _("Fund share of the band"),
+    "band_personal": _("Personal share of the band"),
+    "fund_annual_cap": _("Above the fund's annual cap"),
+    "shared_annual_cap": _("Above the shared outpatient annual cap"),
+    "chronic_annual_cap": _("Above the chronic-disease annual cap"),
+    "disease_annual_cap": _("Above the disease's annual cap"),
+    "catastrophic_band": _("Catastrophic supplement: band"),
+    "catastrophic_annual_cap": _("Above the catastrophic supplement's annual cap"),
+    "pool_fund": _("Outpatient pool: fund share"),
+    "pool_personal": _("Outpatient pool: personal share"),
+    "fixed_copay": _("Fixed-copay treatment: personal share"),
+    "fixed_copay_fund": _("Fixed-copay treatment: fund share"),
+    "accident_deductible": _("Accident outpatient: deductible"),
+    "accident_fund": _("Accident outpatient: fund share"),
+    "accident_personal": _("Accident outpatient: personal share"),
+    "accident_above_cap": _("Accident outpatient: above the eligible cost cap"),
+    "maternity_lump_sum": _("Maternity lump sum"),
+    "maternity_personal": _("Maternity: personal share"),
+    "other_not_covered": _("Other costs not covered"),
+    "ltc_severe": _("Long-term care, severe disability: fund share"),
+    "ltc_severe_personal": _("Long-term care, severe disability: personal share"),
+    "ltc_moderate": _("Long-term care, moderate disability: fund share"),
+    "ltc_moderate_personal": _("Long-term care, moderate disability: personal share"),
+    "ltc_aged": _("Long-term care, aged 90 or over: fund share"),
+    "ltc_aged_personal": _("Long-term care, aged 90 or over: personal share"),
+    "ltc_aged_bed_fee": _("Long-term care, bed fee aged 85 to 89: fund share"),
+    "ltc_aged_bed_fee_personal": _("Long-term care, bed fee aged 85 to 89: personal share"),
+    "ltc_no_rule": _("Long-term care: no benefit rule applies"),
+}
+CLASS_LABELS = {
+    "class_a": _("Class A"),
+    "class_b": _("Class B"),
+    "class_c": _("Class C"),
+}
+PAYER_LABELS = {
+    "fund": _("Pooled fund"),
+    "catastrophic": _("Catastrophic supplement"),
+    "personal": _("Insured person"),
+}
+
+
+def code_html(code) -> SafeString:
+    """A code nobody translated, shown as a code (monospace), never as if it were a word."""
+    return format_html('<code>{}</code>', code)
+
+
+def step_label(code: str):
+    return STEP_LABELS.get(code) or code_html(code)
+
+
+def rate_text(rate) -> str:
+    """"0.85" → "85%"; anything that is not a decimal fraction as it is."""
+    try:
+        value = Decimal(str(rate))
+    except (InvalidOperation, ValueError):
+        return str(rate)
+    return f"{(value * 100).normalize():f}%"
+
+
+def amount_text(value) -> str:
+    """An amount with thousands separators and two decimals ("12,345.60")."""
+    try:
+        return f"{Decimal(str(value)):,.2f}"
+    except (InvalidOperation, ValueError):
+        return str(value)
+
+
+def breakdown_table(lines, parameter_names: dict | None = None) -> SafeString:
+    """The engine's lines as a table: step, policy parameter, rate, who pays, amount (issue 14 item 4).
+    `parameter_names` gives the Chinese name of a parameter key (its description); a key without
+    one is shown as a code."""
+    names = parameter_names or {}
+    rows = format_html_join(
+        "", '<tr><td>{}</td><td>{}</td><td class="rate">{}</td><td>{}</td><td class="amount">{}</td></tr>',
+        ((step_label(line.get("step", "")),
+          (names.get(line["parameter"]) or code_html(line["parameter"])) if line.get("parameter") else "—",
+          rate_text(line["rate"]) if line.get("rate") not in (None, "") else "—",
+          PAYER_LABELS.get(line.get("payer"), line.get("payer", "")),
+          amount_text(line.get("amount", "")))
+         for line in lines))
+    return format_html(
+        '<table class="calculation-steps"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>'
+        '<tbody>{}</tbody></table>', _("step"), _("policy basis"), _("rate"), _("paid by"), _("amount"), rows)
+
+
+def file_kind(content_type: str) -> str:
+    """A file's type as a clerk names it ("PDF", "图片"), not its MIME type."""
+    content_type = (content_type or "").lower()
+    if content_type == "application/pdf":
+        return "PDF"
+    if content_type.startswith("image/"):
+        return str(_("image"))
+    return str(_("file"))
+
+
+def parameter_short_name(description: str) -> str:
+    """A parameter's name, from its description (the text before the first bracket, comma or colon)."""
+    text = re.sub(r"^(决定|推定|假设)[：:]", "", (description or "").strip())
+    for mark in ("（", "(", "，", ",", "：", ":", "；", ";", "。"):
+        head, found, _rest = text.partition(mark)
+        if found and head:
+            text = head
+    return text
+
+
+def parameter_names(version_code: str, keys) -> dict[str, str]:
+    """{key: short Chinese name} of a policy version's parameters (one query)."""
+    from .models import PolicyParameter
+
+    keys = {k for k in keys if k}
+    if not keys:
+        return {}
+    rows = PolicyParameter.objects.filter(version__code=version_code, key__in=keys).values_list("key", "description")
+    return {key: parameter_short_name(description) for key, description in rows if description}
+
+
+def table(head, rows) -> SafeString:
+    """A plain table: `head` the column titles, `rows` tuples of cells (text or safe HTML)."""
+    return format_html(
+        '<table class="readable"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+        format_html_join("", "<th>{}</th>", ((h,) for h in head)),
+        format_html_join("", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((c,) for c in row)),) for row in rows)))
+
+
+def pairs_table(pairs) -> SafeString:
+    """A two-column table of (label, value) rows."""
+    return format_html('<table class="readable">{}</table>',
+                       format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", pairs))

@@ -175,3 +175,16 @@ def transition(workflow: Workflow, obj: models.Model, to: str, *, acting_user, r
     (row,) = workflow.record_rows([obj.pk], frm=frm, to=to, acting_user=acting_user, reason=reason)
     row.save()
     return obj
+
+
+def transition_text(from_state: str, to_state: str, choices=None) -> str:
+    """A recorded transition as a reader sees it (issue 14 item 4): the states' labels in the active
+    language ("待审核 → 已批准"), "新建" for the first edge; a state without a label shows its code."""
+    from django.utils.translation import pgettext
+
+    labels = dict(choices or ())
+
+    def shown(state: str) -> str:
+        return str(labels.get(state, state))
+
+    return f"{shown(from_state) if from_state else pgettext('transition', 'new')} → {shown(to_state)}"

@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -34,6 +34,7 @@ from medins.admin_workflow import WorkflowButtons
 from medins.models import Institution
 from medins.parsing import today
 from medins.roles import CERTIFICATION_TRANSITIONS
+from medins.value_display import code_html, file_kind
 
 from . import services
 from .errors import CertificationError
@@ -141,10 +142,24 @@ class DocumentInline(admin.TabularInline):
 
 class AttachmentInline(_ReadOnly):
     model = CertificationAttachment
-    fields = readonly_fields = ("document_code", "download", "content_type", "size", "uploaded_by", "uploaded_at")
+    fields = readonly_fields = ("document", "download", "file_type", "size", "uploaded_by", "uploaded_at")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("content").select_related("uploaded_by")
+        names = CertificationDocument.objects.filter(certification_id=OuterRef("certification_id"),
+                                                     code=OuterRef("document_code")).values("name")[:1]
+        return (super().get_queryset(request).defer("content").select_related("uploaded_by")
+                .annotate(document_name=Subquery(names)))
+
+    @admin.display(description=_("document"))
+    def document(self, obj):
+        """The checklist's name of the document (issue 14 item 4: no raw codes), its code when unknown."""
+        if not obj.document_code:
+            return "—"
+        return getattr(obj, "document_name", None) or code_html(obj.document_code)
+
+    @admin.display(description=_("file type"))
+    def file_type(self, obj):
+        return file_kind(obj.content_type)
 
     @admin.display(description=_("file"))
     def download(self, obj):

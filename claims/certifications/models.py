@@ -18,6 +18,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from medins.workflow import transition_text
+
 from .workflow import CertificationState
 
 
@@ -216,7 +218,7 @@ class CertificationTransition(models.Model):
         verbose_name_plural = _("certification transitions")
 
     def __str__(self):
-        return f"{self.from_state or '∅'} → {self.to_state}"
+        return transition_text(self.from_state, self.to_state, self._meta.get_field("to_state").choices)
 
 
 class CertificationYearEnd(models.Model):

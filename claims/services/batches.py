@@ -16,13 +16,21 @@ from functools import partial
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from enrollment.idnumber import normalize
 from enrollment.models import Person
 from medins.bulk import insert_history, marks, qn
 from medins.models import Institution, InstitutionLevel
-from medins.parsing import FileError, ParseError, max_length, parse_text, read_records
+from medins.parsing import (
+    Column,
+    FileError,
+    ParseError,
+    column_set,
+    max_length,
+    parse_text,
+    read_records,
+    rename_records,
+)
 from medins.selectors import PolicyCache
 
 from ..errors import CaseError, DuplicateInvoice, DuplicateMaternity
@@ -43,11 +51,33 @@ from .cases import (
 S = CaseState
 CHUNK_SIZE = 500
 
-# Columns of the CSV/XLSX file (one row = one case with one invoice).
-COLUMNS = ["row_id", "id_number", "name", "case_type", "service_from", "service_to", "institution_code",
-           "institution_name", "institution_level", "delivery", "invoice_issuer", "invoice_number", "invoice_date",
-           "class_a", "class_b", "class_c", "third_party_paid", "bank_account", "materials"]
-REQUIRED_COLUMNS = {"id_number", "case_type", "service_from", "invoice_issuer", "invoice_number", "invoice_date"}
+# Columns of the CSV/XLSX file (one row = one case with one invoice): the API's field names or the
+# Chinese headers of claims/samples/school_batch_sample.csv (issue 14 item 4).
+FILE_COLUMNS = column_set(
+    Column("row_id", "行号", ("序号",)),
+    Column("id_number", "身份证号", ("身份证号码", "公民身份号码")),
+    Column("name", "姓名"),
+    Column("case_type", "报销类型", ("报销类型编码",)),
+    Column("service_from", "就诊开始日期", ("就诊日期", "入院日期")),
+    Column("service_to", "就诊结束日期", ("出院日期",)),
+    Column("institution_code", "医疗机构编码", ("机构编码",)),
+    Column("institution_name", "医疗机构名称", ("机构名称",)),
+    Column("institution_level", "医院级别", ("机构级别",)),
+    Column("delivery", "分娩方式"),
+    Column("invoice_issuer", "开票单位"),
+    Column("invoice_number", "发票号码", ("发票号",)),
+    Column("invoice_date", "开票日期"),
+    Column("class_a", "甲类费用", ("甲类",)),
+    Column("class_b", "乙类费用", ("乙类",)),
+    Column("class_c", "丙类费用", ("丙类", "自费费用")),
+    Column("third_party_paid", "第三方已支付", ("第三方支付",)),
+    Column("bank_account", "银行账号"),
+    Column("materials", "材料", ("材料编码",)),
+    Column("invoice_kind", "发票类型"),
+    Column("lost_invoice_promise", "发票遗失承诺"),
+)
+COLUMNS = [c for c in FILE_COLUMNS if c not in ("invoice_kind", "lost_invoice_promise")]  # the usual file's columns
+REQUIRED_COLUMNS = ("id_number", "case_type", "service_from", "invoice_issuer", "invoice_number", "invoice_date")
 MAX_ATTACHMENT = 5 * 1024 * 1024
 # What a bad row may raise: it becomes that row's error, never an exception past the batch (issue 10 item 4).
 ROW_ERRORS = (CaseError, ParseError, ValueError, ArithmeticError, KeyError, TypeError, AttributeError)
@@ -61,13 +91,10 @@ def rows_from_file(filename: str, content: bytes) -> list[dict]:
     """The rows of an uploaded batch file (medins.parsing.read_records: CSV in UTF-8/GB18030 or XLSX,
     at most UPLOAD_MAX_BYTES and UPLOAD_MAX_ROWS), each with its line number under "_line"."""
     try:
-        header, rows = read_records(filename, content, line_key="_line")
+        _header, rows = read_records(filename, content, line_key="_line")
+        return rename_records(rows, FILE_COLUMNS, REQUIRED_COLUMNS)  # English or Chinese headers
     except FileError as exc:
         raise BatchFileError(exc.message.localized()) from None
-    missing = REQUIRED_COLUMNS - set(header)
-    if missing:
-        raise BatchFileError(gettext("missing columns: %(columns)s") % {"columns": ", ".join(sorted(missing))})
-    return rows
 
 
 class _Lookups:

@@ -36,7 +36,16 @@ from django.utils.translation import gettext as _
 
 from enrollment.models import Person
 from medins.bulk import insert_history, marks, qn
-from medins.parsing import FileError, ParseError, parse_text, read_records, safe_cell
+from medins.parsing import (
+    Column,
+    FileError,
+    ParseError,
+    column_set,
+    parse_text,
+    read_records,
+    rename_records,
+    safe_cell,
+)
 
 from ..approval import approval_digest
 from ..errors import ConcurrentChange, InvalidCase
@@ -91,6 +100,10 @@ def payment_order_for_institution(*, acting_user, institution, amount: Decimal, 
             status=PaymentOrderStatus.FAILED).get()
     return order
 RESULT_HEADER = ["order_no", "result", "message"]
+# The bank's result file: its English headers or Chinese ones (issue 14 item 4); result success/failed or 成功/失败.
+RESULT_COLUMNS = column_set(Column("order_no", "支付单号", ("订单号",)), Column("result", "结果", ("支付结果",)),
+                            Column("message", "说明", ("银行说明", "备注")))
+RESULT_WORDS = {"success": "success", "failed": "failed", "成功": "success", "失败": "failed"}
 
 
 def _render(payment_file: PaymentFile) -> str:
@@ -227,21 +240,23 @@ def payment_result_import(*, acting_user, content: str | bytes, filename: str = 
                                     max_rows=settings.STAFF_IMPORT_MAX_ROWS, line_key="_line")
     except FileError as exc:
         raise InvalidCase(exc.localized(), field="file") from None
-    if set(RESULT_HEADER[:2]) - set(header):
-        raise InvalidCase(f"the result file needs the columns {', '.join(RESULT_HEADER)}")
+    try:
+        rows = rename_records(rows, RESULT_COLUMNS, RESULT_HEADER[:2])
+    except FileError as exc:
+        raise InvalidCase(exc.localized(), field="file") from None
     wanted = {}
     errors = []
     for row in rows:
         line = row["_line"]
         pk = _order_pk(row.get("order_no"))
-        result = (row.get("result") or "").strip().lower()
-        if pk is None or result not in ("success", "failed"):
-            errors.append({"line": line, "error": "order_no or result (success|failed) is invalid"})
+        result = RESULT_WORDS.get((row.get("result") or "").strip().lower(), "")
+        if pk is None or not result:
+            errors.append({"line": line, "error": _("order number or result (success/failed, 成功/失败) is invalid")})
             continue
         try:
             message = parse_text(row.get("message"), "message", max_length=None)[:200]
         except ParseError as exc:
-            errors.append({"line": line, "error": str(exc)})
+            errors.append({"line": line, "error": exc.localized()})
             continue
         wanted[pk] = (result, message, line)
     counts = {"paid": 0, "failed": 0, "unchanged": 0, "errors": errors}
@@ -251,7 +266,7 @@ def payment_result_import(*, acting_user, content: str | bytes, filename: str = 
     for pk, (result, message, line) in sorted(wanted.items()):
         order = orders.get(pk)
         if order is None:
-            errors.append({"line": line, "error": f"order ZF{pk:08d} does not exist"})
+            errors.append({"line": line, "error": _("order ZF%(pk)08d does not exist") % {"pk": pk}})
             continue
         if order.status != PaymentOrderStatus.ORDERED:
             counts["unchanged"] += 1

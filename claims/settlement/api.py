@@ -67,7 +67,7 @@ def _rows(request, key: str):
         upload = request.FILES.get("file")
         if upload is None:
             raise InvalidRequest("file", "upload a CSV or XLSX file")
-        return read_rows(upload.name, read_upload(upload))
+        return read_rows(upload.name, read_upload(upload), kind=key)  # English or Chinese headers
     rows = request.data.get(key)
     if not isinstance(rows, list):
         raise InvalidRequest(key, "must be a list (or upload a file)")

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from medins.uploads import CheckedUpload, UploadStatus  # noqa: F401 - UploadStatus is imported from here
+from medins.workflow import transition_text
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -219,7 +220,7 @@ class RunTransition(models.Model):
         verbose_name_plural = _("run transitions")
 
     def __str__(self):
-        return f"{self.from_state} → {self.to_state}"
+        return transition_text(self.from_state, self.to_state, RunState.choices)
 
 
 class ReopeningState(models.TextChoices):

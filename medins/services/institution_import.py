@@ -40,7 +40,17 @@ from django.utils.translation import gettext_lazy as _
 
 from ..messages import Msg
 from ..models import Designation, Institution, InstitutionImport, InstitutionKind, InstitutionLevel, Region
-from ..parsing import ParseError, gettext_noop, max_length, parse_bank_account, parse_bool, parse_text
+from ..parsing import (
+    Column,
+    ParseError,
+    column_set,
+    gettext_noop,
+    header_fields,
+    max_length,
+    parse_bank_account,
+    parse_bool,
+    parse_text,
+)
 from ..roles import IMPORT_INSTITUTIONS
 from ..uploads import UploadStatus, dry_run, upload_rows
 
@@ -50,21 +60,21 @@ PERMISSIONS = IMPORT_INSTITUTIONS  # declared in medins.roles
 SEPARATORS = re.compile(r"[、;；|,，]+")
 
 # field -> accepted header names (compared stripped, case-insensitively)
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "region": ("region", "region_code", "地区编码", "统筹区", "统筹区编码"),
-    "code": ("code", "institution_code", "机构编码", "定点机构编码"),
-    "name": ("name", "机构名称", "名称"),
-    "short_name": ("short_name", "简称"),
-    "kind": ("kind", "机构类别", "类别", "类型"),
-    "level": ("level", "级别", "机构级别"),
-    "designations": ("designations", "定点资格", "定点类别"),
-    "township": ("township", "乡镇卫生院"),
-    "bank_name": ("bank_name", "开户银行"),
-    "bank_account": ("bank_account", "银行账号"),
-    "bank_account_name": ("bank_account_name", "账户名称", "户名"),
-    "active": ("active", "有效", "是否有效"),
-    "notes": ("notes", "备注"),
-}
+COLUMNS = column_set(
+    Column("region", "地区编码", ("region_code", "统筹区", "统筹区编码")),
+    Column("code", "机构编码", ("institution_code", "定点机构编码")),
+    Column("name", "机构名称", ("名称",)),
+    Column("short_name", "简称"),
+    Column("kind", "机构类别", ("类别", "类型")),
+    Column("level", "级别", ("机构级别",)),
+    Column("designations", "定点资格", ("定点类别",)),
+    Column("township", "乡镇卫生院"),
+    Column("bank_name", "开户银行"),
+    Column("bank_account", "银行账号"),
+    Column("bank_account_name", "账户名称", ("户名",)),
+    Column("active", "有效", ("是否有效",)),
+    Column("notes", "备注"),
+)
 REQUIRED = ("region", "code", "name", "kind", "level", "designations")
 OPTIONAL_KEPT = ("short_name", "township", "bank_name", "bank_account", "bank_account_name", "active", "notes")
 # The field names a reader sees in an error (the model's verbose names, translated when shown).
@@ -115,13 +125,12 @@ def _choice_lookup(choices, words: dict[str, str]) -> dict[str, str]:
 
 
 def _chinese_header(name: str) -> str:
-    return next(a for a in COLUMNS[name] if not a.isascii())
+    return COLUMNS[name].label
 
 
 def _header_map(header: list[str]) -> dict[str, str]:
     """file header -> field, for the columns recognised."""
-    names = {alias.lower(): name for name, aliases in COLUMNS.items() for alias in aliases}
-    return {h: names[h.strip().lower()] for h in header if h and h.strip().lower() in names}
+    return header_fields(header, COLUMNS)
 
 
 @dataclass

@@ -49,7 +49,8 @@ def test_case_page_shows_breakdown_checklist_and_history(new_case, reviewer, rev
     case_start_review(acting_user=reviewer, case=case)
     case_calculate(acting_user=reviewer, case=case)
     body = reviewer_client.get(reverse("admin:claims_case_change", args=[case.pk])).content.decode()
-    assert "220100-2021" in body and "band_fund" in body  # the readable breakdown
+    # the readable breakdown: steps by their Chinese names, never the engine's codes (issue 14 item 4)
+    assert "220100-2021" in body and "分段统筹基金支付" in body and "band_fund" not in body
     assert "情况说明" in body  # checklist
     assert 'data-action="approve"' in body
 

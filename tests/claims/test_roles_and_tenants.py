@@ -337,4 +337,4 @@ def test_a_sign_up_refusal_does_not_name_the_other_institution(reference_data):
     result = pool_signups_import(acting_user=None, institution=second, year=2021, rows=[{"id_number": person.id_number}])
     (error,) = result.errors
     assert f"#{first.pk}" not in error["message"] and first.name not in error["message"]
-    assert error["message"] == "already a member of another institution in 2021"
+    assert error["message"] == "2021 年度已签约其他机构"  # in Chinese (issue 14 item 4), naming no institution

@@ -183,7 +183,7 @@ def test_institution_history_page_loads(superuser_client, reference_data):
     inst = Institution.objects.get(code="CC-H-001")
     response = superuser_client.get(reverse("admin:medins_institution_history", args=[inst.pk]))
     assert response.status_code == 200
-    assert "load_reference_data" in response.content.decode()
+    assert "按随附参考数据载入" in response.content.decode()  # the change reason, in Chinese (issue 14 item 4)
 
 
 def test_institution_export_uses_codes(superuser_client, reference_data):
@@ -216,7 +216,7 @@ def post_value(client, param, value: str, **extra):
     ("contribution.window", '"10-01"', "应为映射"),                                  # a mapping became text
     ("catastrophic.bands", '{"upto": null, "rate": "0.8"}', "应为列表"),               # a list became a mapping
     ("catastrophic.bands", '[{"upto": "10000", "rate": "0.6"}, {"upto": null, "rate": "high"}]', "bands[1].rate"),
-    ("inpatient.bands", '{"provincial_tertiary": []}', "municipal_tertiary"),      # a level dropped
+    ("inpatient.bands", '{"provincial_tertiary": []}', "（发布的值中有此项）"),  # a level dropped (named in the message)
 ])
 def test_a_clerk_cannot_save_a_malformed_parameter(superuser_client, reference_data, key, value, why):
     """Issue #10 item 5, DESIGN policy as data: an admin edit passes the loader's checks (no floats)

@@ -196,7 +196,9 @@ def test_importers_refuse_a_wrong_header_alike(reference_data, tmp_path, what):
 
     assert code == 2
     assert message.startswith(f"{path}: missing column(s): ")
-    assert ("receipt_number (完税凭证号" in message) if what == "payments" else ("visit_id; id_number" in message)
+    # each column named by its Chinese header and its English name (issue 14 item 4)
+    assert ("完税凭证号 (receipt_number)" in message) if what == "payments" else (
+        "就诊流水号 (visit_id), 身份证号 (id_number)" in message)
 
 
 @pytest.mark.parametrize("what", ["payments", "visits"])

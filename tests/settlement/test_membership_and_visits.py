@@ -129,7 +129,7 @@ def test_refused_rows_name_their_reason(jinan, clinic, make_student, ingest):
     codes = {e["visit_id"]: e["code"] for e in result.errors}
     assert codes == {"A": "not_member", "B": "not_member", "C": "not_member", "D": "invalid_request"}
     # issue #11 finding 13: an unknown ID number and a non-member look the same (no "is insured elsewhere" oracle)
-    assert {e["message"] for e in result.errors if e["visit_id"] in "BC"} == {"not a member of this institution's outpatient pool in 2021"}
+    assert {e["message"] for e in result.errors if e["visit_id"] in "BC"} == {"2021 年度不是本机构门诊统筹签约人员"}  # in Chinese (issue 14 item 4)
     assert result.created == 1
 
 

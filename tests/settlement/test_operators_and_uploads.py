@@ -155,13 +155,33 @@ def test_visit_upload_checks_every_row_naming_the_field_then_imports_once(client
     assert problems == {2: "service_date", 3: "id_number", 4: "class_a"}
     assert (upload.preview["created"], upload.preview["duplicates"]) == (1, 1)
     page = client.get(response["Location"]).content.decode()
-    assert "service_date" in page and "class_a" in page and "U-2" in page
+    # the field column names the columns by their Chinese headers (issue 14 item 4)
+    assert "就诊日期" in page and "甲类费用" in page and "U-2" in page
     confirm = reverse("admin:settlement_poolupload_confirm", args=[upload.pk])
     client.post(confirm)
     client.post(confirm)  # a second confirmation changes nothing
     upload.refresh_from_db()
     assert upload.status == UploadStatus.DONE and upload.result["created"] == 1
     assert Visit.objects.filter(visit_id="U-1").get().fund == visits_fund("40.00")
+
+
+def test_a_visit_file_with_chinese_headers_is_checked_and_reported_in_chinese(client, clinic, clerk, two_institutions):
+    """Issue 14 item 4: the sample's Chinese headers are read like the English ones; problems in Chinese."""
+    a_student, b_member = two_institutions
+    client.force_login(clerk)
+    content = ("就诊流水号,身份证号,就诊日期,甲类费用,乙类费用,丙类费用\n"
+               f"Z-1,{a_student.id_number},2021-05-02,40.00,0,0\n"
+               f"Z-2,{b_member.id_number},2021-05-03,10.00,0,0\n")      # member of B, not of A
+    response = client.post(reverse("admin:settlement_poolupload_upload"),
+                           {"kind": "visits", "institution": clinic.pk, "file": _csv(content)})
+    assert response.status_code == 302
+    upload = PoolUpload.objects.get()
+    assert upload.preview["created"] == 1 and [e["field"] for e in upload.preview["errors"]] == ["id_number"]
+    page = client.get(response["Location"]).content.decode()
+    assert "2021 年度不是本机构门诊统筹签约人员" in page and "not a member" not in page
+    wrong = client.post(reverse("admin:settlement_poolupload_upload"),
+                        {"kind": "visits", "institution": clinic.pk, "file": _csv("就诊流水号,身份证号\nZ-3,1\n")})
+    assert "缺少列" in wrong.content.decode() and "就诊日期" in wrong.content.decode()
 
 
 def visits_fund(a):

@@ -24,6 +24,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from claims.errors import CaseError
 from enrollment.admin_search import PersonSearchMixin
 from medins.benefits.errors import QuoteError
+from medins.models import CatalogueItem
 
 from ..models import CertifiedVisit, FeeStatement
 from ..services.statements import RELEASE_PERMISSION, SOURCE_KIND, fee_statement_release, fee_statements_for
@@ -58,6 +59,16 @@ class MonthFilter(admin.SimpleListFilter):
         if year.isdigit() and month.isdigit():
             return queryset.filter(year=int(year), month=int(month))
         return queryset
+
+
+def _name_items(visits, statement) -> None:
+    """Each visit's disease or drug by its catalogue name (`item_name`; issue 14 item 4), one query."""
+    visits = list(visits)
+    codes = {v.item_code for v in visits if v.item_code}
+    names = dict(CatalogueItem.objects.filter(region_id=statement.institution.region_id, code__in=codes)
+                 .values_list("code", "name")) if codes else {}
+    for v in visits:
+        v.item_name = names.get(v.item_code, "")
 
 
 @admin.register(FeeStatement)
@@ -112,7 +123,9 @@ class FeeStatementAdmin(SimpleHistoryAdmin):
     def _visits_page(self, request, statement):
         visits = (CertifiedVisit.objects.filter(statement=statement).select_related("person")
                   .order_by("service_date", "pk"))
-        return Paginator(visits, VISITS_PER_PAGE).get_page(request.GET.get("page"))
+        page = Paginator(visits, VISITS_PER_PAGE).get_page(request.GET.get("page"))
+        _name_items(page.object_list, statement)
+        return page
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         statement = self.get_object(request, object_id)
@@ -126,8 +139,9 @@ class FeeStatementAdmin(SimpleHistoryAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         statement = get_object_or_404(self.get_queryset(request), pk=pk)
-        visits = (CertifiedVisit.objects.filter(statement=statement).select_related("person")
-                  .order_by("service_date", "pk"))
+        visits = list(CertifiedVisit.objects.filter(statement=statement).select_related("person")
+                      .order_by("service_date", "pk"))
+        _name_items(visits, statement)
         return TemplateResponse(request, "settlement/fee_statement_print.html", {"s": statement, "visits": visits})
 
     @admin.action(description=_("Release the selected statements for payment"), permissions=["release"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 
 from django import forms
@@ -16,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -25,7 +27,11 @@ from medins.admin_mixins import AdministratorOnly, ChooserMixin, chooser_field
 from medins.benefits.errors import QuoteError
 from medins.models import Institution, Region
 from medins.parsing import read_upload, safe_row
+from medins.uploads import column_help, field_labels
+from medins.value_display import amount_text, pairs_table, rate_text, table
 
+from ..imports import COLUMNS as UPLOAD_COLUMNS
+from ..imports import REQUIRED as UPLOAD_REQUIRED
 from ..models import (
     InstitutionOperator,
     InstitutionSettlement,
@@ -90,14 +96,48 @@ class StartRunForm(forms.Form):
         return data
 
 
+# The notes the run services write (in English, as stored), shown in the reader's language (issue 14 item 4).
+RUN_NOTES = [
+    (re.compile(r"started"), _("started")),
+    (re.compile(r"processing"), _("processing")),
+    (re.compile(r"(?P<n>\d+) institutions"), _("%(n)s institutions")),
+    (re.compile(r"(?P<n>\d+) statements"), _("%(n)s statements")),
+    (re.compile(r"watchdog: no sign of life since (?P<since>[\d:\- ]+); resumed"),
+     _("watchdog: no sign of life since %(since)s; resumed")),
+    (re.compile(r"reopened \(request #(?P<pk>\d+), asked by (?P<user>[^)]*)\): (?P<reason>.*)", re.S),
+     _("reopened (request #%(pk)s, asked by %(user)s): %(reason)s")),
+]
+
+
+def run_note(note: str) -> str:
+    """A stored run note in the active language (a note no pattern knows, e.g. an error, as stored)."""
+    for pattern, message in RUN_NOTES:
+        match = pattern.fullmatch(note or "")
+        if match:
+            return str(message) % match.groupdict() if match.groupdict() else str(message)
+    return note
+
+
 class TransitionInline(admin.TabularInline):
     model = RunTransition
     extra = 0
     can_delete = False
-    fields = readonly_fields = ["at", "from_state", "to_state", "by", "note"]
+    fields = readonly_fields = ["at", "from_state_label", "to_state_label", "by", "note_text"]
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("from"))
+    def from_state_label(self, obj):
+        return RunState(obj.from_state).label if obj.from_state in RunState.values else (obj.from_state or "—")
+
+    @admin.display(description=_("to"))
+    def to_state_label(self, obj):
+        return RunState(obj.to_state).label if obj.to_state in RunState.values else obj.to_state
+
+    @admin.display(description=_("note"))
+    def note_text(self, obj):
+        return run_note(obj.note)
 
 
 @admin.register(SettlementRun)
@@ -106,10 +146,18 @@ class SettlementRunAdmin(SimpleHistoryAdmin):
                     "started_by", "created_at", "finished_at"]
     list_filter = ["state", "kind", "region", "year"]
     list_select_related = ["region", "started_by"]
-    readonly_fields = [f.name for f in SettlementRun._meta.fields]
+    readonly_fields = [f.name if f.name != "errors" else "errors_table" for f in SettlementRun._meta.fields]
     inlines = [TransitionInline]
     actions = ["resume_runs"]
     change_list_template = "admin/settlement/settlementrun/change_list.html"
+
+    @admin.display(description=_("errors"))
+    def errors_table(self, obj):
+        """The run's errors as a table (when, what), not JSON (issue 14 item 4)."""
+        if not obj.errors:
+            return "—"
+        return table((_("at"), _("error")), ((e.get("at", "—"), e.get("error", "")) if isinstance(e, dict) else ("—", e)
+                                             for e in obj.errors))
 
     @admin.display(description=_("progress"))
     def progress(self, obj):
@@ -247,11 +295,31 @@ class InstitutionSettlementAdmin(SimpleHistoryAdmin):
     list_filter = ["state", "run__kind", "run__year", "run__region"]
     list_select_related = ["run", "run__region", "institution", "released_by"]
     search_fields = ["institution__name", "institution__code"]
-    readonly_fields = [f.name for f in InstitutionSettlement._meta.fields]
+    readonly_fields = [f.name if f.name != "detail" else "detail_table" for f in InstitutionSettlement._meta.fields]
     actions = ["release", "export_csv", "export_xlsx"]
 
     def get_queryset(self, request):
         return statements()
+
+    @admin.display(description=_("computation"))
+    def detail_table(self, obj):
+        """The statement's computation as tables, not JSON (issue 14 item 4)."""
+        d = obj.detail or {}
+        if not d:
+            return "—"
+        summary = pairs_table([(label, text) for label, text in (
+            (_("policy version"), d.get("policy_version", "—")),
+            (_("capitation per person per year"), amount_text(d["per_person_per_year"]) if "per_person_per_year" in d else "—"),
+            (_("surplus share"), rate_text(d["surplus_share"]) if "surplus_share" in d else "—"),
+            (_("annual quota"), amount_text(d["annual_quota"]) if "annual_quota" in d else "—"),
+            (_("annual actual"), amount_text(d["annual_actual"]) if "annual_actual" in d else "—"),
+            (_("final amount for the year"), amount_text(d["final"]) if "final" in d else "—"),
+            (_("paid by the monthly runs"), amount_text(d["paid_monthly"]) if "paid_monthly" in d else "—"),
+        )])
+        months = table((_("month"), _("head count"), _("quota"), _("actual"), _("paid")),
+                       ((m.get("month", ""), m.get("headcount", ""), amount_text(m.get("quota", "")),
+                         amount_text(m.get("actual", "")), amount_text(m.get("paid", ""))) for m in d.get("monthly", [])))
+        return format_html("{}{}", summary, months)
 
     @admin.display(description=_("period"))
     def period(self, obj):
@@ -480,7 +548,9 @@ class PoolUploadAdmin(ChooserMixin, admin.ModelAdmin):
         initial = {"kind": request.GET.get("kind", UploadKind.VISITS), "year": timezone.localdate().year}
         form = UploadForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
-                   "title": _("Upload visits or a sign-up list")}
+                   "title": _("Upload visits or a sign-up list"),
+                   "visit_columns": column_help(UPLOAD_COLUMNS["visits"], UPLOAD_REQUIRED["visits"]),
+                   "signup_columns": column_help(UPLOAD_COLUMNS["signups"], UPLOAD_REQUIRED["signups"])}
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             upload = data["file"]
@@ -489,7 +559,7 @@ class PoolUploadAdmin(ChooserMixin, admin.ModelAdmin):
                                             institution=data["institution"], year=data["year"],
                                             filename=upload.name, content=read_upload(upload))
             except QuoteError as exc:
-                form.add_error("file" if getattr(exc, "field", "") in ("file", "") else None, str(exc))
+                form.add_error("file" if getattr(exc, "field", "") in ("file", "") else None, localized(exc))
             else:
                 return HttpResponseRedirect(reverse("admin:settlement_poolupload_change", args=[checked.pk]))
         return TemplateResponse(request, "admin/settlement/poolupload/upload.html", context)
@@ -498,6 +568,7 @@ class PoolUploadAdmin(ChooserMixin, admin.ModelAdmin):
         upload = get_object_or_404(self.get_queryset(request), pk=object_id)
         report = upload.result or upload.preview
         extra_context = {**(extra_context or {}), "upload": upload, "report": report,
+                         "field_labels": field_labels(UPLOAD_COLUMNS[upload.kind]),
                          "can_confirm": upload.status == UploadStatus.CHECKED
                          and request.user.has_perm(PERMISSION[upload.kind])}
         return super().change_view(request, object_id, form_url, extra_context)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext as _
 
 from enrollment.models import CoveragePeriod, CoverageStatus, Person, SchoolKind
 from medins.models import Institution
@@ -114,16 +115,16 @@ def pool_signups_import(*, acting_user, institution: Institution, year: int, row
     wanted: dict[int, tuple[int, dt.date | None]] = {}
     for number, (row, id_number) in enumerate(zip(rows, id_numbers, strict=True), 1):
         if not isinstance(row, dict):  # e.g. a list of strings: this row's error, not a 500 (issue 11 finding 6)
-            result.errors.append({"row": number, "field": "row", "message": "must be an object {id_number, signed_on}"})
+            result.errors.append({"row": number, "field": "row", "message": _("must be an object {id_number, signed_on}")})
             continue
         person_id = persons.get(id_number)
         if person_id is None:
-            result.errors.append({"row": number, "field": "id_number", "message": "no insured person of this region"})
+            result.errors.append({"row": number, "field": "id_number", "message": _("no insured person of this region")})
             continue
         try:
             signed = parse_date(row.get("signed_on"), "signed_on", default=None, lenient=True)
         except ParseError as exc:
-            result.errors.append({"row": number, "field": "signed_on", "message": str(exc.message)})
+            result.errors.append({"row": number, "field": "signed_on", "message": exc.message.localized()})
             continue
         wanted[person_id] = (number, signed)
     existing = dict(PoolMembership.objects.select_for_update().filter(year=year, person_id__in=list(wanted))
@@ -135,7 +136,7 @@ def pool_signups_import(*, acting_user, institution: Institution, year: int, row
             result.unchanged += 1
         elif current is not None:
             result.errors.append({"row": number, "field": "id_number",
-                                  "message": f"already a member of another institution in {year}"})
+                                  "message": _("already a member of another institution in %(year)s") % {"year": year}})
         else:
             new.append(PoolMembership(person_id=person_id, institution=institution, year=year,
                                       source=MembershipSource.SIGNUP, signed_on=signed))

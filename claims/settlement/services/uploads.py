@@ -16,7 +16,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from medins.messages import Msg
 from medins.models import Institution
+from medins.parsing import FileError, gettext_noop
 from medins.selectors import PolicyCache
 from medins.uploads import dry_run
 
@@ -70,9 +72,9 @@ def pool_upload_check(*, acting_user, kind: str, institution: Institution, year:
     _check_user(acting_user, kind, institution)
     if kind == UploadKind.SIGNUPS and not year:
         raise InvalidRequest("year", "a sign-up list needs its year")
-    rows = read_rows(filename, content, max_rows=MAX_ROWS)
+    rows = read_rows(filename, content, max_rows=MAX_ROWS, kind=kind)  # English or Chinese headers
     if not rows:
-        raise InvalidRequest("file", "has no rows")
+        raise FileError(Msg(gettext_noop("the file has no rows")))
     if len(rows) > MAX_ROWS:
         raise InvalidRequest("file", f"at most {MAX_ROWS} rows per file")
     rows = [{str(k): v if isinstance(v, (str, int)) else str(v) for k, v in row.items()} for row in rows]

@@ -46,18 +46,20 @@ from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from claims.ledger import keys as ledger_keys
 from claims.ledger.errors import LedgerChanged
 from claims.ledger.models import SourceKind
 from claims.ledger.services import Posting, ledger_post, ledger_read
+from enrollment.messages import localized
 from enrollment.models import CoveragePeriod, CoverageStatus, Person
 from enrollment.preview import CategoryAges, category_ages, category_on
 from medins.benefits.errors import QuoteError
 from medins.benefits.outpatient_pool import PoolTerms, check_category, pool_split, pool_terms
 from medins.bulk import among, copy_text, next_ids
 from medins.models import Institution
-from medins.parsing import parse_date, parse_money, today
+from medins.parsing import ParseError, parse_date, parse_money, today
 from medins.selectors import PolicyCache
 
 from ..errors import ConcurrentChange, InvalidRequest
@@ -155,10 +157,10 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
             row = parse(number, raw)
         except InvalidRequest as exc:
             _error(result, number, str(raw.get("visit_id", ""))[:40] if isinstance(raw, dict) else "", "invalid_request",
-                   str(exc), exc.field)
+                   exc.localized() if isinstance(exc, ParseError) else str(exc), exc.field)
             continue
         if row.visit_id in seen:
-            _error(result, number, row.visit_id, "invalid_request", "visit_id given twice in this batch", "visit_id")
+            _error(result, number, row.visit_id, "invalid_request", _("visit_id given twice in this batch"), "visit_id")
             continue
         seen.add(row.visit_id)
         parsed.append(row)
@@ -203,12 +205,13 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
             # One code and message whether or not the ID number is insured at all: an institution
             # must not learn who is insured elsewhere (issue #11, finding 13).
             _error(result, row.number, row.visit_id, "not_member",
-                   f"not a member of this institution's outpatient pool in {year}", "id_number")
+                   _("not a member of this institution's outpatient pool in %(year)s") % {"year": year}, "id_number")
         elif year in closed:
-            _error(result, row.number, row.visit_id, "year_closed", f"{year} is closed by the year-end settlement",
+            _error(result, row.number, row.visit_id, "year_closed",
+                   _("%(year)s is closed by the year-end settlement") % {"year": year},
                    "service_date")
         elif not any(s <= row.service_date <= e for s, e in cover[person.pk]):
-            _error(result, row.number, row.visit_id, "not_covered", "not covered on the service date", "service_date")
+            _error(result, row.number, row.visit_id, "not_covered", _("not covered on the service date"), "service_date")
         else:
             accepted.append((row.service_date, row.visit_id, row, person))
     if not accepted:
@@ -252,7 +255,7 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
                 check_category(terms, category_on(birth_date=person.birth_date, day=day,
                                                   school_kind=person.school_kind, ages=ages_of[day]))
         except QuoteError as exc:
-            _error(result, row.number, row.visit_id, exc.code, str(exc))
+            _error(result, row.number, row.visit_id, exc.code, localized(exc))
             continue
         eligible = row.class_a + row.class_b
         split = pool_split(terms, eligible, fund_paid, deductible_paid, shared_fund_paid=shared_paid)

@@ -13,17 +13,15 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from claims.settlement.imports import VISIT_COLUMNS
+from claims.settlement.imports import COLUMNS, REQUIRED
 from claims.settlement.services import pool_signups_import, visits_receive
 from claims.settlement.services.visits import MAX_BATCH
 from medins.cli import file_problem
 from medins.models import Institution
 from medins.parsing import FileError, match_columns, read_table
 
+# The columns (English or Chinese headers) are those of the admin upload (claims.settlement.imports).
 # Certified visits name their benefit and disease/drug (optional: a pool visit has neither).
-COLUMNS = {"visits": {c: (c,) for c in (*VISIT_COLUMNS, "benefit", "item_code")},
-           "signups": {"id_number": ("id_number",), "signed_on": ("signed_on",)}}
-REQUIRED = {"visits": ("visit_id", "id_number", "service_date", "class_a"), "signups": ("id_number",)}
 
 
 def read_file(what: str, file: str) -> tuple[list[int], list[dict]]:
