@@ -8,8 +8,8 @@ not a real day is an `invalid_request` naming the field with its dotted path
 Decisions where the contract is silent:
 - Keys the contract does not name are ignored (a caller may send more of its record); the
   optional ones default as the contract says.
-- `quantity` is a non-negative number (a JSON integer or a decimal string); `days_supply` a
-  non-negative whole number (integer or digit string); codes (ids, institutions, items,
+- `quantity` is a non-negative number (a JSON number or a decimal string); `days_supply` a
+  non-negative whole number (a JSON integer, also written 7.0, or a digit string); codes (ids, institutions, items,
   diagnoses, diseases, drugs) are non-empty strings.
 - A period's `to` may be null or absent (open-ended); `to` before `from` is refused.
 - A certification names its `disease`, or its `drug` for a special-drug approval.
@@ -151,11 +151,11 @@ def _quantity(value: Any, field: str) -> Decimal:
             number = None
         if number is not None and number.is_finite() and number >= 0 and value == value.strip():
             return number
+    if type(value) is float and value >= 0 and value == value and value != float("inf"):
+        return Decimal(repr(value))  # a count, not money: 0.5 of a bed day loses nothing as a float
     if value is _MISSING or value is None:
         raise InvalidRequest(field, "is required")
-    if type(value) in (int, str) or isinstance(value, float):
-        raise InvalidRequest(field, "must be a non-negative number (an integer or a decimal string)")
-    raise InvalidRequest(field, "must be a number")
+    raise InvalidRequest(field, "must be a non-negative number (an integer or a decimal string)")
 
 
 def _days_supply(value: Any, field: str) -> int | None:
@@ -164,6 +164,8 @@ def _days_supply(value: Any, field: str) -> int | None:
     if type(value) is int and value >= 0:
         return value
     if type(value) is str and value.isascii() and value.isdigit():
+        return int(value)
+    if type(value) is float and value >= 0 and value.is_integer():
         return int(value)
     raise InvalidRequest(field, "must be a non-negative whole number of days")
 
