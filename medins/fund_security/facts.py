@@ -167,12 +167,23 @@ class Facts:
 
     @classmethod
     def build(cls, *, region: str, as_of: dt.date, persons: Iterable[Person], settlements: Iterable[Settlement]) -> Facts:
+        """Facts from records built by the caller; refuses (ValueError) what parse_request refuses
+        as an invalid request and the dataclasses cannot: a person or settlement id given twice,
+        a settlement of an unknown person."""
         people = {}
         for p in persons:
             if p.id in people:
                 raise ValueError(f"person {p.id} is given twice")
             people[p.id] = p
-        return cls(region=region, as_of=as_of, persons=people, settlements=tuple(settlements))
+        settlements = tuple(settlements)
+        ids = set()
+        for s in settlements:
+            if s.id in ids:
+                raise ValueError(f"settlement {s.id} is given twice")
+            if s.person not in people:
+                raise ValueError(f"settlement {s.id} names unknown person {s.person}")
+            ids.add(s.id)
+        return cls(region=region, as_of=as_of, persons=people, settlements=settlements)
 
     def by_person(self) -> dict[str, list[Settlement]]:
         """person id -> that person's settlements, in input order."""

@@ -194,3 +194,14 @@ def test_the_real_process_exits_0_with_findings(reference_data):
     done = _manage(json.dumps(EXAMPLE), url)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["findings"][0]["settlements"] == ["S1", "S2"]
+
+
+def test_the_readme_sample_runs(reference_data, monkeypatch, capsys):
+    """README "Command-line contracts": the sample finds what the README says it finds."""
+    code, out = run_command(monkeypatch, capsys, str(ROOT / "samples" / "fund_security_request.json"))
+    body = json.loads(out)
+    assert code == 0
+    assert [(f["rule"], f["settlements"]) for f in body["findings"]] == [
+        ("bed_holding", ["S1"]), ("duplicate_invoice", ["S2", "S3"]), ("excess_prescription", ["S5"]),
+        ("grey_list", ["S4"]), ("overlapping_care", ["S2", "S3"]), ("split_admission", ["S1", "S2"])]
+    assert body["undecided"] == {"excess_prescription": ["S5"]}
