@@ -18,7 +18,8 @@ So history settlements carry only those lines; the day's settlements carry all o
 (bed-holding and duplicate bed charges judge the day's stays). Holding every line of a year of
 history (~10 million lines) would cost gigabytes and change no finding.
 
-Measured: `run_rules(facts, params, focus=<the day's ids>)` — the nightly call — rule by rule
+Measured: `parse_request` over 50 000 of the day's settlements as JSON dicts (the cost of going
+through `check()` rather than building `Facts` directly); `run_rules(facts, params, focus=<the day's ids>)` — the nightly call — rule by rule
 and in one go (wall clock and this process's CPU time: on a shared machine the CPU time is the
 figure to compare), and the process's peak memory. Target (issue 15): well under 2 minutes.
 """
@@ -179,6 +180,51 @@ def generate(today_count: int, history_per_person: float, seed: int = 15):
     return Facts.build(region="220100", as_of=TODAY, persons=persons, settlements=settlements), frozenset(focus)
 
 
+def as_request(facts, settlements) -> dict:
+    """The contract's request JSON (as decoded) for these settlements: what check() parses."""
+    def period(p):
+        return [p.start.isoformat(), p.end.isoformat() if p.end else None]
+
+    def cert(c):
+        out = {"benefit": c.benefit, "institution": c.institution, "from": c.start.isoformat(),
+               "to": c.end.isoformat() if c.end else None}
+        out["drug" if c.benefit == "special_drug" else "disease"] = c.subject
+        if c.dispensing:
+            out["dispensing"] = list(c.dispensing)
+        return out
+
+    def line(x):
+        out = {"date": x.date.isoformat(), "item": x.item, "kind": x.kind, "quantity": int(x.quantity),
+               "amount": str(x.amount)}
+        if x.drug is not None:
+            out.update(drug=x.drug, days_supply=x.days_supply)
+        return out
+
+    def settlement(s):
+        out = {"id": s.id, "person": s.person, "institution": s.institution, "benefit": s.benefit, "via": s.via,
+               "total": str(s.total), "fund": str(s.fund), "lines": [line(x) for x in s.lines]}
+        if s.is_stay:
+            out.update(admitted=s.admitted.isoformat(), discharged=s.discharged.isoformat(), diagnosis=s.diagnosis,
+                       transfer=s.transfer)
+        else:
+            out["service_date"] = s.service_date.isoformat()
+        for key in ("disease", "drug", "birth_date"):
+            value = getattr(s, key)
+            if value is not None:
+                out[key] = value.isoformat() if key == "birth_date" else value
+        if s.invoice:
+            out["invoice"] = {"issuer": s.invoice[0], "number": s.invoice[1]}
+        return out
+
+    chosen = list(settlements)
+    wanted = {s.person for s in chosen}
+    persons = [{"id": p.id, "covered": [period(x) for x in p.covered], "died": p.died.isoformat() if p.died else None,
+                "grey_list": [period(x) for x in p.grey_list], "certifications": [cert(c) for c in p.certifications]}
+               for p in facts.persons.values() if p.id in wanted]
+    return {"region": facts.region, "as_of": facts.as_of.isoformat(), "persons": persons,
+            "settlements": [settlement(s) for s in chosen]}
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -187,13 +233,15 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--today", type=int, default=200_000)
     parser.add_argument("--history-per-person", type=float, default=6)
+    parser.add_argument("--parse", type=int, default=50_000,
+                        help="also time parse_request (the JSON path of check()) over this many of the day's settlements")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medins.settings")
     os.environ.setdefault("DEBUG", "true")  # a development tool: the development secret key
     import django
 
     django.setup()
-    from medins.fund_security import RULES, run_rules
+    from medins.fund_security import RULES, parse_request, run_rules
 
     p = params()
     started = time.perf_counter()
@@ -202,6 +250,15 @@ def main():
     print(f"generated {len(facts.settlements):,} settlements ({len(focus):,} of {TODAY}, "
           f"{len(facts.settlements) - len(focus):,} history), {lines:,} lines, {len(facts.persons):,} persons "
           f"in {time.perf_counter() - started:.1f} s; peak memory {peak_mb():,.0f} MB", flush=True)
+
+    if args.parse:
+        request = as_request(facts, facts.settlements[:args.parse])
+        lines = sum(len(s["lines"]) for s in request["settlements"])
+        t, c = time.perf_counter(), time.process_time()
+        parse_request(request)
+        print(f"parse_request of {args.parse:,} settlements ({lines:,} lines) as JSON dicts: "
+              f"{time.perf_counter() - t:.1f} s ({time.process_time() - c:.1f} s CPU)", flush=True)
+        del request
 
     for name in RULES:
         fresh = type(facts)(region=facts.region, as_of=facts.as_of, persons=facts.persons,

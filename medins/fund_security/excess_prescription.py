@@ -51,6 +51,7 @@ def find(facts: Facts, params: Params, *, focus: Focus = None) -> RuleResult:
             elif line.days_supply > limit:
                 over.append(line)
         if over:
+            over.sort(key=lambda line: (line.date, line.drug, line.days_supply))
             shown = ", ".join(f"{line.days_supply} days of {line.drug} on {day(line.date)}" for line in over)
             result.add((s.id,), (s.person,),
                        f"{s.id}: {shown}, above the {'chronic' if chronic else 'acute'} maximum of {limit} days",

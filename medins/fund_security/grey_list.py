@@ -27,11 +27,12 @@ def find(facts: Facts, params: Params, *, focus: Focus = None) -> RuleResult:
         person = persons[s.person]
         if not person.grey_list:
             continue
-        for period in person.grey_list:
-            if period.contains(s.day):
-                end = day(period.end) if period.end else "open end"
-                result.add((s.id,), (s.person,),
-                           f"{s.id}: settled directly on {day(s.day)}, in the grey-list period "
-                           f"{day(period.start)} to {end}", BLOCK)
-                break
+        periods = sorted((p for p in person.grey_list if p.contains(s.day)),
+                         key=lambda p: (p.start, p.end is None, p.end))
+        if periods:
+            period = periods[0]
+            end = day(period.end) if period.end else "open end"
+            result.add((s.id,), (s.person,),
+                       f"{s.id}: settled directly on {day(s.day)}, in the grey-list period "
+                       f"{day(period.start)} to {end}", BLOCK)
     return result

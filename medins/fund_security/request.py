@@ -70,14 +70,34 @@ def _code(value: Any, field: str, *, required: bool = True) -> str | None:
     raise InvalidRequest(field, "must be a non-empty string")
 
 
+# Dates and amounts repeat a lot in one request (a year has 365 days; a hospital's prices are
+# few): each distinct string is read once per request (`_memo`, reset by parse_request).
+_memo: dict = {}
+
+
 def _date(value: Any, field: str, *, required: bool = True) -> dt.date | None:
+    if type(value) is str:
+        day = _memo.get(value)
+        if day is not None:
+            return day
     if value is _MISSING or value is None:
         if required:
             raise InvalidRequest(field, "is required")
         return None
     if type(value) is not str:
         raise InvalidRequest(field, "must be a date string YYYY-MM-DD")
-    return parse_date(value, field)
+    day = _memo[value] = parse_date(value, field)
+    return day
+
+
+def _money(value: Any, field: str, **kwargs) -> Decimal:
+    if type(value) is str:
+        amount = _memo.get(("money", value))
+        if amount is not None:
+            return amount
+        amount = _memo[("money", value)] = parse_money(value, field, **kwargs)
+        return amount
+    return parse_money(value, field, **kwargs)
 
 
 def _choice(value: Any, field: str, allowed: frozenset, *, default: Any = _MISSING) -> str:
@@ -170,14 +190,33 @@ def _days_supply(value: Any, field: str) -> int | None:
     raise InvalidRequest(field, "must be a non-negative whole number of days")
 
 
+_QUANTITIES = tuple(Decimal(q) for q in range(100))
+
+
+def _plain(value: Any) -> bool:
+    """A code as the slow path would keep it (a non-empty string without surrounding spaces)."""
+    return type(value) is str and value != "" and not value[0].isspace() and not value[-1].isspace()
+
+
 def _line(value: Any, field: str) -> Line:
+    # Fast path for the common shape (a line whose date and amount were already read once in
+    # this request, plain codes, an integer quantity); anything else takes the checks below.
+    if type(value) is dict:
+        date, amount, kind, item = value.get("date"), value.get("amount"), value.get("kind"), value.get("item")
+        quantity, drug, supply = value.get("quantity"), value.get("drug"), value.get("days_supply")
+        day = _memo.get(date) if type(date) is str else None
+        money = _memo.get(("money", amount)) if type(amount) is str else None
+        if (day is not None and money is not None and type(kind) is str and kind in LINE_KINDS and _plain(item)
+                and type(quantity) is int and 0 <= quantity < 100 and (drug is None or _plain(drug))
+                and (supply is None or (type(supply) is int and supply >= 0))):
+            return Line(day, item, kind, _QUANTITIES[quantity], money, drug, supply)
     data = _object(value, field)
     return Line(
         date=_date(data.get("date", _MISSING), f"{field}.date"),
         item=_code(data.get("item", _MISSING), f"{field}.item"),
         kind=_choice(data.get("kind", _MISSING), f"{field}.kind", LINE_KINDS),
         quantity=_quantity(data.get("quantity", _MISSING), f"{field}.quantity"),
-        amount=parse_money(data.get("amount"), f"{field}.amount"),
+        amount=_money(data.get("amount"), f"{field}.amount"),
         drug=_code(data.get("drug"), f"{field}.drug", required=False),
         days_supply=_days_supply(data.get("days_supply", _MISSING), f"{field}.days_supply"),
     )
@@ -213,9 +252,9 @@ def _settlement(value: Any, field: str, persons: dict[str, Person]) -> Settlemen
         institution=_code(data.get("institution", _MISSING), f"{field}.institution"),
         benefit=benefit,
         via=_choice(data.get("via", _MISSING), f"{field}.via", VIA, default="direct"),
-        total=parse_money(data.get("total"), f"{field}.total"),
-        fund=parse_money(data.get("fund"), f"{field}.fund"),
-        third_party_paid=parse_money(data.get("third_party_paid"), f"{field}.third_party_paid", default=ZERO),
+        total=_money(data.get("total"), f"{field}.total"),
+        fund=_money(data.get("fund"), f"{field}.fund"),
+        third_party_paid=_money(data.get("third_party_paid"), f"{field}.third_party_paid", default=ZERO),
         invoice=_invoice(data.get("invoice"), f"{field}.invoice"),
         admitted=admitted,
         discharged=discharged,
@@ -241,6 +280,14 @@ def parse_request(data: Any) -> Facts:
     """Validate a contract request (already JSON-decoded) into Facts, or raise InvalidRequest naming the field."""
     if type(data) is not dict:
         raise InvalidRequest("body", "must be a JSON object")
+    _memo.clear()
+    try:
+        return _parse(data)
+    finally:
+        _memo.clear()
+
+
+def _parse(data: dict) -> Facts:
     region = _region(data.get("region", _MISSING))
     as_of = _date(data.get("as_of", _MISSING), "as_of")
     persons: dict[str, Person] = {}

@@ -75,7 +75,8 @@ def requests(draw):
     n = draw(st.integers(0, 12))
     cert = {"benefit": "chronic", "disease": "diabetes", "institution": "H1", "from": d(10), "to": None}
     persons = [
-        {"id": "P1", "covered": [[d(0), d(40)]], "grey_list": [[d(20), d(30)]], "certifications": [cert]},
+        {"id": "P1", "covered": [[d(0), d(40)]], "grey_list": [[d(25), None], [d(20), d(30)]],
+         "certifications": [cert]},
         {"id": "P2", "covered": [[d(5), None]], "died": d(45)},
     ]
     return {"region": "220100", "as_of": d(60), "persons": persons,
