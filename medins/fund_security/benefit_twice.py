@@ -70,9 +70,17 @@ def _person(result: RuleResult, settlements: list[Settlement], focus: Focus) -> 
     if len(benefits) < 2:
         return
     lines: dict = defaultdict(lambda: defaultdict(dict))  # (date, item, amount) -> benefit -> {id: settlement}
-    for s in settlements:
-        for line in s.lines:
-            lines[(line.date, line.item, line.amount)][s.benefit][s.id] = s
+    if focus is None:
+        for s in settlements:
+            for line in s.lines:
+                lines[(line.date, line.item, line.amount)][s.benefit][s.id] = s
+    else:  # only lines matching a line of a settlement in focus can make a reported pair
+        wanted = {(line.date, line.item, line.amount) for s in settlements if s.id in focus for line in s.lines}
+        for s in settlements:
+            for line in s.lines:
+                key = (line.date, line.item, line.amount)
+                if key in wanted:
+                    lines[key][s.benefit][s.id] = s
     for (on, item, amount), per_benefit in lines.items():
         if len(per_benefit) < 2:
             continue

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from itertools import combinations
 
-from ._common import Focus, involves
+from ._common import Focus, involves, judged
 from .facts import Facts
 from .params import Params
 from .result import BLOCK, RuleResult
@@ -25,9 +25,15 @@ PARAMETERS: tuple[str, ...] = ()
 def find(facts: Facts, params: Params, *, focus: Focus = None) -> RuleResult:
     result = RuleResult(NAME)
     groups: dict[tuple[str, str], list] = defaultdict(list)
-    for s in facts.settlements:
-        if s.invoice is not None:
-            groups[s.invoice].append(s)
+    if focus is None:
+        for s in facts.settlements:
+            if s.invoice is not None:
+                groups[s.invoice].append(s)
+    else:  # only the invoices of the settlements in focus can make a reported pair
+        wanted = {s.invoice for s in judged(facts, focus) if s.invoice is not None}
+        for s in facts.settlements:
+            if s.invoice in wanted:
+                groups[s.invoice].append(s)
     for (issuer, number), group in groups.items():
         if len(group) < 2:
             continue

@@ -61,15 +61,19 @@ def find(facts: Facts, params: Params, *, focus: Focus = None) -> RuleResult:
     window = params.supply_window_days
     ceiling = params.supply_tolerance * window
     span = dt.timedelta(days=window - 1)
+    wanted = None  # with a focus, only a person's drugs dispensed in a settlement in focus
+    if focus is not None:
+        wanted = {(s.person, line.drug) for s in judged(facts, focus) for line in s.lines
+                  if line.kind == "drug" and line.drug is not None and line.days_supply is not None}
     dispensings: dict[tuple[str, str], list] = defaultdict(list)
     for s in facts.settlements:
         for line in s.lines:
             if line.kind == "drug" and line.drug is not None and line.days_supply is not None:
-                dispensings[(s.person, line.drug)].append((line.date, s.id, line.days_supply))
+                key = (s.person, line.drug)
+                if wanted is None or key in wanted:
+                    dispensings[key].append((line.date, s.id, line.days_supply))
     for (person, drug), rows in dispensings.items():
         if sum(r[2] for r in rows) <= ceiling:
-            continue
-        if focus is not None and not any(r[1] in focus for r in rows):
             continue
         rows.sort()
         dates = [r[0] for r in rows]

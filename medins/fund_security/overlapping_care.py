@@ -21,7 +21,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import defaultdict
 
-from ._common import Focus, day, involves
+from ._common import Focus, day, involves, judged
 from .facts import OUTPATIENT_BENEFITS, Facts, Settlement
 from .params import Params
 from .result import BLOCK, REVIEW, RuleResult
@@ -82,13 +82,12 @@ def _person(result: RuleResult, stays: list[Settlement], others: list[Settlement
 def find(facts: Facts, params: Params, *, focus: Focus = None) -> RuleResult:
     result = RuleResult(NAME)
     stays_by_person = facts.stays_by_person()
+    # Only persons with a settlement in focus can have a reported pair.
+    persons = set(stays_by_person) if focus is None else {s.person for s in judged(facts, focus)} & stays_by_person.keys()
     others: dict[str, list[Settlement]] = defaultdict(list)
     for s in facts.settlements:
-        if s.person in stays_by_person and (s.benefit == "long_term_care" or s.benefit in OUTPATIENT_BENEFITS):
+        if s.person in persons and (s.benefit == "long_term_care" or s.benefit in OUTPATIENT_BENEFITS):
             others[s.person].append(s)
-    for person, stays in stays_by_person.items():
-        if focus is not None and not any(s.id in focus for s in stays) and not any(
-                o.id in focus for o in others.get(person, ())):
-            continue
-        _person(result, stays, others.get(person, []), focus)
+    for person in sorted(persons):
+        _person(result, stays_by_person[person], others.get(person, []), focus)
     return result

@@ -40,6 +40,8 @@ def find(facts: Facts, params: Params, *, focus: Focus = None) -> RuleResult:
     planned = params.planned_cycle_diagnoses
     groups: dict[tuple, list[Settlement]] = defaultdict(list)
     for stays in facts.stays_by_person().values():
+        if focus is not None and not any(s.id in focus for s in stays):
+            continue  # no stay of this person in focus: no pair to report, nothing undecided
         for s in stays:
             if s.diagnosis is None:
                 if focus is None or s.id in focus:
