@@ -20,6 +20,7 @@ Decisions where the contract is silent:
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -71,13 +72,24 @@ def _code(value: Any, field: str, *, required: bool = True) -> str | None:
 
 
 # Dates and amounts repeat a lot in one request (a year has 365 days; a hospital's prices are
-# few): each distinct string is read once per request (`_memo`, reset by parse_request).
-_memo: dict = {}
+# few): each distinct string is read once per request, kept in a per-thread memo that
+# parse_request empties before and after (a thread's request never sees another's).
+_state = threading.local()
+_state.memo = {}
+
+
+def _memo() -> dict:
+    try:
+        return _state.memo
+    except AttributeError:  # a thread other than the importing one
+        _state.memo = {}
+        return _state.memo
 
 
 def _date(value: Any, field: str, *, required: bool = True) -> dt.date | None:
+    memo = _memo()
     if type(value) is str:
-        day = _memo.get(value)
+        day = memo.get(value)
         if day is not None:
             return day
     if value is _MISSING or value is None:
@@ -86,16 +98,17 @@ def _date(value: Any, field: str, *, required: bool = True) -> dt.date | None:
         return None
     if type(value) is not str:
         raise InvalidRequest(field, "must be a date string YYYY-MM-DD")
-    day = _memo[value] = parse_date(value, field)
+    day = memo[value] = parse_date(value, field)
     return day
 
 
 def _money(value: Any, field: str, **kwargs) -> Decimal:
     if type(value) is str:
-        amount = _memo.get(("money", value))
+        memo = _memo()
+        amount = memo.get(("money", value))
         if amount is not None:
             return amount
-        amount = _memo[("money", value)] = parse_money(value, field, **kwargs)
+        amount = memo[("money", value)] = parse_money(value, field, **kwargs)
         return amount
     return parse_money(value, field, **kwargs)
 
@@ -204,8 +217,9 @@ def _line(value: Any, field: str) -> Line:
     if type(value) is dict:
         date, amount, kind, item = value.get("date"), value.get("amount"), value.get("kind"), value.get("item")
         quantity, drug, supply = value.get("quantity"), value.get("drug"), value.get("days_supply")
-        day = _memo.get(date) if type(date) is str else None
-        money = _memo.get(("money", amount)) if type(amount) is str else None
+        memo = _memo()
+        day = memo.get(date) if type(date) is str else None
+        money = memo.get(("money", amount)) if type(amount) is str else None
         if (day is not None and money is not None and type(kind) is str and kind in LINE_KINDS and _plain(item)
                 and type(quantity) is int and 0 <= quantity < 100 and (drug is None or _plain(drug))
                 and (supply is None or (type(supply) is int and supply >= 0))):
@@ -280,11 +294,11 @@ def parse_request(data: Any) -> Facts:
     """Validate a contract request (already JSON-decoded) into Facts, or raise InvalidRequest naming the field."""
     if type(data) is not dict:
         raise InvalidRequest("body", "must be a JSON object")
-    _memo.clear()
+    _state.memo = {}
     try:
         return _parse(data)
     finally:
-        _memo.clear()
+        _state.memo = {}
 
 
 def _parse(data: dict) -> Facts:

@@ -113,3 +113,19 @@ def test_body_must_be_an_object():
     with pytest.raises(InvalidRequest) as exc:
         parse_request([VALID])
     assert exc.value.field == "body"
+
+
+def test_requests_read_in_threads_at_once_do_not_mix():
+    """medins/fund_security/request.py: the per-request memo of dates and amounts is per thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(n: int):
+        req = request([visit(f"S{n}-{i}", f"2021-03-{1 + (i + n) % 28:02d}",
+                             lines=[line(f"2021-03-{1 + (i + n) % 28:02d}", amount=f"{n}.{i % 100:02d}")])
+                       for i in range(300)])
+        facts = parse_request(req)
+        return all(s.day == s.lines[0].date and s.lines[0].amount == Decimal(f"{n}.{i % 100:02d}")
+                   and s.day.day == 1 + (i + n) % 28 for i, s in enumerate(facts.settlements))
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(one, range(1, 17)))
