@@ -132,3 +132,53 @@ def test_batch_and_approval_released_together_never_exceed_the_cap(cc, certify, 
     year = LedgerAccount.objects.filter(person=covered_adult, year=2021, benefit="", item="").first()
     assert year.cap_fund == paid_case + paid_visits <= D("200000.00")
     assert discrepancies() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pool_payment_committed_while_a_chronic_batch_computes_refuses_the_batch(cc, certify, make_resident):
+    """DOMAIN §4.2 (chronic + outpatient pool at most 6 500 a year): the chronic batch read the
+    person's pool account (0) without locking it; a pool visit of the same person pays 6 300 and
+    commits before the batch writes. The pool payment advanced the shared outpatient account the
+    chronic post advances and re-checks: the batch is refused (409, nothing saved); sent again it
+    pays only the 200 left of the 6 500."""
+    from claims.ledger.keys import entry_figures
+    from claims.ledger.models import SourceKind
+    from claims.ledger.services import Posting, ledger_post, ledger_read
+
+    person = make_resident()
+    certify(person, "chronic", "coronary_heart_disease", cc["primary"])
+    rows = [cvisit("CH-1", person, dt.date(2021, 9, 1), "chronic", "coronary_heart_disease", "1000.00")]
+    read, paid = threading.Event(), threading.Event()
+    real = certified_module.ledger_read
+    outcome = []
+
+    def read_then_wait(keys, lock=False):
+        figures = real(keys, lock=lock)
+        read.set()
+        paid.wait(20)
+        return figures
+
+    def send():
+        try:
+            with mock.patch.object(certified_module, "ledger_read", side_effect=read_then_wait):
+                visits_receive(acting_user=None, institution=cc["primary"], rows=rows)
+            outcome.append("saved")
+        except ConcurrentChange as exc:
+            outcome.append(exc.code)
+        finally:
+            connections.close_all()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    assert read.wait(20)
+    pool = [(person.pk, 2021, "outpatient_pool", ""), (person.pk, 2021, "outpatient_shared", "")]
+    ledger_post(acting_user=None, read=ledger_read(pool), postings=[Posting(  # a pool visit, committed
+        person_id=person.pk, service_date=dt.date(2021, 8, 1), benefit="outpatient_pool",
+        source_kind=SourceKind.POOL_VISIT, source_id=1, figures=entry_figures("outpatient_pool", fund=D("6300.00")))])
+    paid.set()
+    sender.join(30)
+    assert outcome == ["concurrent_change"]
+    assert not CertifiedVisit.objects.exists()
+    again = visits_receive(acting_user=None, institution=cc["primary"], rows=rows)
+    assert again.created == 1 and again.fund == D("200.00")
+    assert discrepancies() == []

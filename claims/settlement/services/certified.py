@@ -45,8 +45,11 @@ figures of the batch advanced visit by visit, the entries posted by `ledger_post
 refuses the batch (409, nothing saved) when another writer (a case approval, a batch of another
 institution) changed an account meanwhile. The chronic cap also reads the persons' outpatient-pool
 accounts (the shared outpatient total, keys.shared_outpatient_fund), which a chronic visit does not
-advance: those are locked (FOR UPDATE, key order) and compared with what was read just before the
-post, so a pool visit of the same person committed meanwhile refuses the batch too. Engine facts:
+advance; they are read without a lock like the others: a pool visit of the same person committed
+meanwhile advanced the shared outpatient account too (keys.SHARED), which the chronic post advances
+and re-checks, so the batch is refused (the pool accounts used to be locked and compared as well:
+one more statement, and an empty pool account created for every chronic patient, for nothing the
+shared account does not already catch). Engine facts:
 - `institution.level`: the visit's institution, except a special drug: the approving hospital's
   level (the certification's institution), also when a pharmacy dispenses (DOMAIN.md §4.4);
 - chronic `certified_diseases`: every chronic disease of the person certified (approved, window
@@ -300,7 +303,6 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
         if row.benefit in ledger_keys.SHARED_OUTPATIENT_BENEFITS:
             shared_keys.update((person.pk, day.year, b, "") for b in ledger_keys.SHARED_OUTPATIENT_BENEFITS)
     read = ledger_read(reads | shared_keys)
-    shared_keys -= reads
     running = {key: [f.fund, f.cap_fund, f.deductible, f.eligible] for key, f in read.items()}
     zero = [ZERO, ZERO, ZERO, ZERO]
 
@@ -400,12 +402,9 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
     postings = [Posting(person_id=p, service_date=day, benefit=b, item=i, source_kind=SourceKind.CERTIFIED_VISIT,
                         source_id=pk, figures=figures) for (p, day, b, i, figures), pk in zip(effects, pks, strict=True)]
     try:
-        if shared_keys:
-            # Read-only accounts of the computation (the shared outpatient total): locked in key
-            # order and compared with what was read, so no pool visit slipped in between.
-            now = ledger_read(shared_keys, lock=True)
-            if any(now[k] != read[k] for k in shared_keys):
-                raise LedgerChanged([k for k in shared_keys if now[k] != read[k]])
+        # The pool accounts read for the shared outpatient total are not locked: a pool visit that
+        # paid meanwhile also advanced the shared account (keys.SHARED) this post advances, so the
+        # post's re-check refuses the batch.
         ledger_post(acting_user=acting_user, read=read, postings=postings)
     except LedgerChanged:
         raise ConcurrentChange("visits", "the persons' year-to-date figures changed while this batch was computed; "
