@@ -59,7 +59,8 @@ SETTLEMENT_STATE = ("settlement_institutionsettlement, settlement_historicalinst
                     "settlement_certifiedvisit, settlement_feeaccount, settlement_feestatement, "
                     "settlement_historicalfeestatement")
 # The yearly ledger as visit ingestion leaves it: one entry per visit, the persons' outpatient-pool
-# account their sums (claims.ledger.keys: a pool visit advances no year account).
+# account and their shared outpatient account (keys.SHARED: fund only) their sums (claims.ledger.keys:
+# a pool visit advances no year account).
 LEDGERS_FROM_VISITS = """
 INSERT INTO ledger_ledgerentry (person_id, year, benefit, item, source_kind, source_id, service_date, fund, cap_fund,
     covered_personal, catastrophic, deductible, eligible, fixed_copay, created_at, note)
@@ -68,7 +69,11 @@ SELECT person_id, year, 'outpatient_pool', '', 'pool_visit', id, service_date, f
 INSERT INTO ledger_ledgeraccount (person_id, year, benefit, item, fund, cap_fund, covered_personal, catastrophic,
     deductible, eligible, fixed_copay, entries)
 SELECT person_id, year, 'outpatient_pool', '', sum(fund), 0, 0, 0, sum(deductible), sum(class_a + class_b), 0,
-    count(*) FROM settlement_visit GROUP BY person_id, year
+    count(*) FROM settlement_visit GROUP BY person_id, year;
+INSERT INTO ledger_ledgeraccount (person_id, year, benefit, item, fund, cap_fund, covered_personal, catastrophic,
+    deductible, eligible, fixed_copay, entries)
+SELECT person_id, year, 'outpatient_shared', '', sum(fund), 0, 0, 0, 0, 0, 0, count(*)
+FROM settlement_visit GROUP BY person_id, year
 """
 
 
