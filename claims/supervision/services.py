@@ -1,0 +1,5 @@
+"""placeholder"""
+
+
+def finding_guard(finding, frm, to, changes, acting_user):
+    return None

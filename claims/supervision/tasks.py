@@ -1,0 +1,1 @@
+"""Celery tasks of fund supervision (filled below)."""
