@@ -234,6 +234,9 @@ class SettlementDetail(models.Model):
         verbose_name = _("settlement detail")
         verbose_name_plural = _("settlement details")
 
+    def __str__(self):
+        return f"{self.kind}:{self.object_id} {self.diagnosis}"
+
 
 class LineKind(models.TextChoices):
     BED = "bed", _("Bed")
@@ -267,3 +270,6 @@ class SettlementLine(models.Model):
         indexes = [models.Index(fields=["kind", "object_id"], name="sup_line_kind_object")]
         verbose_name = _("settlement line")
         verbose_name_plural = _("settlement lines")
+
+    def __str__(self):
+        return f"{self.kind}:{self.object_id} {self.date} {self.item}"
