@@ -90,7 +90,7 @@ def block_refusals(facts: F.Facts, new_refs: list[str]) -> dict[str, dict]:
     """
     if not new_refs:
         return {}
-    response = _check(facts.request(), severities={"block"})
+    response = _check(facts.request(), severities={"block"}, focus=new_refs)
     order = {r: i for i, r in enumerate(new_refs)}
     refused: dict[str, dict] = {}
     for finding in response["findings"]:
@@ -130,13 +130,15 @@ def nightly_check(*, region: str, day: dt.date) -> CheckRun:
         run.save(update_fields=["runs", "state", "error"])
     try:
         facts, today = F.day_facts(region=region, day=day, look_back_days=look_back_days(region, day))
-        response = _check(facts.request(), severities={"review"},
+        response = _check(facts.request(), severities={"review"}, focus=today,
                           rules=[r for r in REVIEW_RULES if r not in F.LINE_RULES])
         findings = list(response["findings"])
         undecided = {k: list(v) for k, v in response.get("undecided", {}).items()}
         version = response.get("policy_version", "")
         if any(s["lines"] for s in facts.settlements.values()):
-            lined = _check(facts.request(itemised_only=True), severities={"review"}, rules=list(F.LINE_RULES))
+            itemised = facts.request(itemised_only=True)
+            lined = _check(itemised, severities={"review"}, rules=list(F.LINE_RULES),
+                           focus=today & {s["id"] for s in itemised["settlements"]})
             findings += lined["findings"]
             for k, v in lined.get("undecided", {}).items():
                 undecided.setdefault(k, []).extend(v)
