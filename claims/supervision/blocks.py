@@ -153,24 +153,25 @@ def visit_refusals(*, region: str, visits: list[dict], cover: dict[int, list[tup
     return refused
 
 
-def care_day_refusals(*, region: str, home_code: str, residents: list[tuple[int, list[dt.date]]]) -> dict[tuple[int, dt.date], str]:
-    """The payable days of grey-listed residents refused by the grey_list rule: one settlement per
-    day (service date = the day). `residents`: [(person pk, payable days)]. One query."""
+def care_day_refusals(*, region: str, home_code: str,
+                      residents: list[tuple[int, list[dt.date], tuple]]) -> dict[tuple[int, dt.date], str]:
+    """The billed days of grey-listed residents refused by the grey_list rule: one settlement per
+    day (service date = the day). `residents`: [(person pk, billed days, covered intervals)]. One
+    query (none more when nobody is listed)."""
     if not residents:
         return {}
-    days = [d for _p, ds in residents for d in ds]
+    days = [d for _p, ds, _c in residents for d in ds]
     if not days:
         return {}
-    grey = grey_listed_periods([p for p, _d in residents], min(days), max(days))
+    grey = grey_listed_periods([p for p, _d, _c in residents], min(days), max(days))
     if not grey:
         return {}
     facts = F.Facts(region=region, as_of=max(days))
     keys = []
-    for pid, ds in residents:
+    for pid, ds, covered in residents:
         if pid not in grey:
             continue
-        # the payable days passed the claim checks' cover test: they are the covered days sent
-        facts.persons[pid] = {"id": str(pid), "covered": [[d.isoformat(), d.isoformat()] for d in ds], "died": None,
+        facts.persons[pid] = {"id": str(pid), "covered": [[a.isoformat(), b.isoformat()] for a, b in covered], "died": None,
                               "grey_list": grey[pid], "certifications": []}
         for d in ds:
             key = f"ltcday:{pid}:{d.isoformat()}"
