@@ -219,6 +219,8 @@ ADMIN_VIEWS: dict[str, tuple[str, ...]] = {
     "admin:carecare_careclaim_act": ("carecare.view_careclaim",),
     "admin:carecare_careclaimupload_upload": ("carecare.add_careclaim",),
     "admin:carecare_careclaimupload_confirm": ("carecare.view_careclaimupload", "carecare.add_careclaim"),
+    # the finding page's steps (dismiss, confirm, second confirmation, send back): claims.supervision.admin
+    "admin:supervision_finding_act": (CONFIRM_FINDING,),
 }
 # The case page's transition buttons (admin:claims_case_act, action=<name>): extra permissions.
 CASE_TRANSITIONS: dict[str, tuple[str, ...]] = {

@@ -161,15 +161,13 @@ class FindingAdmin(SimpleHistoryAdmin):
                 *super().get_urls()]
 
     def act_view(self, request, pk):
-        if request.method != "POST":
+        if request.method != "POST" or not request.user.has_perm(CONFIRM):
             raise PermissionDenied
         finding = get_object_or_404(Finding, pk=pk)
         back = HttpResponseRedirect(reverse("admin:supervision_finding_change", args=[pk]))
         name = request.POST.get("action")
         if name not in STEPS:
             return back
-        if not request.user.has_perm(CONFIRM):
-            raise PermissionDenied
         if name not in dict(BUTTONS.for_state(finding.state)):
             self.message_user(request, gettext("“%(action)s” is not a step of a finding that is %(state)s.")
                               % {"action": STEPS[name][0], "state": finding.get_state_display()}, messages.ERROR)
