@@ -113,8 +113,8 @@ def test_the_command_runs_a_given_date(person, hospitals, paid_case, capsys):
 
 def test_the_extraction_is_set_based(person, hospitals, paid_case, reference_data, django_assert_max_num_queries):
     """Bounded queries: the same number for 2 or 20 persons' stays (no query per settlement)."""
-    from tests.claims.factories import PersonFactory
     from enrollment.models import CoveragePeriod
+    from tests.claims.factories import PersonFactory
 
     h1, _h2 = hospitals
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from claims.supervision.errors import FourEyes, InvalidFindingTransition
+from claims.supervision.errors import FourEyes, InvalidFindingTransition, InvalidGreyListEntry
 from claims.supervision.models import Finding, FindingTransition, GreyListEntry
 from claims.supervision.services import (
     finding_approve,
@@ -128,7 +128,7 @@ def test_findings_list_filters_search_and_bounded_queries(person, hospitals, pai
 
 def test_grey_list_by_a_supervisor_only_and_the_admin_form(person, supervisors, role_user, client):
     """A supervisor puts a person on the grey list for a period (DOMAIN.md §9 direct settlement suspended)."""
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidGreyListEntry):
         grey_list_add(acting_user=role_user("clerk2", "intake_clerk"), person=person, from_date=D(2021, 6, 1),
                       to_date=D(2021, 8, 31), reason="x")
     client.force_login(supervisors[0])
