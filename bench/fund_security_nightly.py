@@ -50,6 +50,7 @@ HOMES = 40
 
 def prepare(*, persons: int, day: int, history_visits: int, history_cases: int) -> dict:
     from django.contrib.auth import get_user_model
+    from django.core.management import call_command
     from django.db import connection
 
     from bench.enrollment import generate_persons
@@ -57,6 +58,7 @@ def prepare(*, persons: int, day: int, history_visits: int, history_cases: int) 
     from enrollment.models import Person
     from medins.models import Institution, Region
 
+    call_command("load_case_types", verbosity=0)
     region = Region.objects.get(code=REGION)
     seconds = generate_persons(persons, region=REGION)
     print(f"persons: {Person.objects.filter(region=region).count():,} "
@@ -68,7 +70,7 @@ def prepare(*, persons: int, day: int, history_visits: int, history_cases: int) 
         [Institution(region=region, code=f"BENCH-FS-H{k:04d}", name=f"基准医院{k:04d}", kind="hospital",
                      level="secondary") for k in range(HOSPITALS) if f"BENCH-FS-H{k:04d}" not in have]
         + [Institution(region=region, code=f"BENCH-FS-L{k:04d}", name=f"基准照护机构{k:04d}", kind="care_home",
-                       level="none") for k in range(HOMES) if f"BENCH-FS-L{k:04d}" not in have])
+                       level="ungraded") for k in range(HOMES) if f"BENCH-FS-L{k:04d}" not in have])
     hospitals = list(Institution.objects.filter(region=region, code__startswith="BENCH-FS-H").order_by("code")
                      .values_list("pk", flat=True))
     homes = list(Institution.objects.filter(region=region, code__startswith="BENCH-FS-L").order_by("code")
@@ -80,7 +82,7 @@ def prepare(*, persons: int, day: int, history_visits: int, history_cases: int) 
     p = {"first": first, "n": persons, "day": DAY, "user": user.pk, "ct": case_type.pk, "h0": hospitals[0],
          "nh": len(hospitals), "l0": homes[0], "nl": len(homes), "region": region.pk}
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {STATE} RESTART IDENTITY")
+        cursor.execute(f"TRUNCATE {STATE} RESTART IDENTITY CASCADE")
         cursor.execute("SELECT 1 FROM enrollment_coverageperiod c JOIN enrollment_person p ON p.id = c.person_id "
                        "WHERE p.region_id = %s AND p.id = %s", [region.pk, first + persons - 1])
         if cursor.fetchone() is None:
@@ -128,7 +130,7 @@ def prepare(*, persons: int, day: int, history_visits: int, history_cases: int) 
                               claimed)
                           SELECT id, 'BENCH', 'FS' || id, service_to, 'original', 6000, 1000, 200, true FROM claims_case""")
         cursor.execute("""INSERT INTO supervision_settlementdetail (kind, object_id, diagnosis, transfer)
-                          SELECT 'case', id, CASE WHEN id %% 3 = 1 OR state = 'approved' THEN 'I63.' || (id %% 10)
+                          SELECT 'case', id, CASE WHEN id % 3 = 1 OR state = 'approved' THEN 'I63.' || (id % 10)
                                                   ELSE 'J18.0' END, false
                           FROM claims_case""")
         # itemised lines of 60 % of the day's stays: a bed line each stay day, a treatment line except on
@@ -136,13 +138,13 @@ def prepare(*, persons: int, day: int, history_visits: int, history_cases: int) 
         cursor.execute(
             """INSERT INTO supervision_settlementline (kind, object_id, date, item, line_kind, quantity, amount, drug,
                    days_supply)
-               SELECT 'case', c.id, c.service_from + d, 'BED01', 'bed', 1, 40, '', NULL
+               SELECT 'case', c.id, c.service_from + d, 'BED01', 'bed', 1, 40, '', NULL::smallint
                FROM claims_case c CROSS JOIN generate_series(0, 4) d
-               WHERE c.state = 'approved' AND c.id %% 5 < 3
+               WHERE c.state = 'approved' AND c.id % 5 < 3
                UNION ALL
                SELECT 'case', c.id, c.service_from + d, 'TRT01', 'treatment', 1, 260, '', NULL
                FROM claims_case c CROSS JOIN generate_series(0, 4) d
-               WHERE c.state = 'approved' AND c.id %% 5 < 3 AND NOT (c.id %% 5 = 0 AND d IN (2, 3))""")
+               WHERE c.state = 'approved' AND c.id % 5 < 3 AND NOT (c.id % 5 = 0 AND d IN (2, 3))""")
         # ---------------------------------------------------------------- visits: history, then the day's
         cursor.execute(
             """INSERT INTO settlement_visit (institution_id, visit_id, person_id, service_date, year, month, class_a,
@@ -197,7 +199,7 @@ def prepare(*, persons: int, day: int, history_visits: int, history_cases: int) 
         cursor.execute(
             """INSERT INTO carecare_careclaimline (claim_id, person_id, id_number, days, groups, line_refusal,
                    days_billed, days_paid, days_refused, total, fund, personal, refused_amount)
-               SELECT (SELECT min(id) FROM carecare_careclaim) + k.i %% %(nl)s, k.person, '',
+               SELECT (SELECT min(id) FROM carecare_careclaim) + k.i %% %(nl)s, k.person, 'B' || k.i,
                       (SELECT jsonb_agg(jsonb_build_object('date', to_char(DATE '2021-09-01' + d, 'YYYY-MM-DD'),
                               'bed', '40.00', 'nursing', '60.00', 'supplies', '15.00', 'other', '0.00'))
                        FROM generate_series(0, 29) d), '[]', '', 30, 30, 0, 3450, 2760, 690, 0

@@ -82,13 +82,13 @@ def batch_refusals(rows: list[tuple[str, object, list]], *, region: str) -> dict
         total = sum((inv.class_a or 0) + (inv.class_b or 0) + (inv.class_c or 0) for inv in invoices)
         record = {"id": key, "person": str(case.person_id), "institution": F._institution_code(facts, case.institution_id,
                                                                                               case.institution_name),
-                  "benefit": benefit, "via": "manual", "total": F._money(total), "fund": "0.00",
+                  "benefit": benefit, "via": "manual", "total": F._money(total), "fund": F.ZERO,
                   "third_party_paid": F._money(case.third_party_paid), "lines": []}
         F._stay_or_date(record, benefit, case.service_from, case.service_to)
         if invoices:
             record["invoice"] = {"issuer": invoices[0].issuer, "number": invoices[0].number}
         if benefit == "maternity":
-            record["birth_date"] = case.service_from.isoformat()
+            record["birth_date"] = case.service_from
         facts.settlements[key] = record
         facts.meta[key] = ("new", 0, case.person_id, case.institution_id, case.service_from, Decimal(0))
         keys.append(key)
@@ -102,7 +102,7 @@ def grey_listed_periods(person_ids: Iterable[int], first: dt.date, last: dt.date
     for chunk in F._chunks(person_ids, 30_000):
         for pid, a, b in (F.in_ids(GreyListEntry.objects.filter(from_date__lte=last, to_date__gte=first), "person_id", chunk)
                           .order_by().values_list("person_id", "from_date", "to_date")):
-            out[pid].append([a.isoformat(), b.isoformat()])
+            out[pid].append([a, b])
     return out
 
 
@@ -127,7 +127,7 @@ def visit_refusals(*, region: str, visits: list[dict], cover: dict[int, list[tup
     facts = F.Facts(region=region, as_of=as_of)
     for v in chosen:
         record = {"id": v["id"], "person": str(v["person"]), "institution": v.get("institution", "?"),
-                  "benefit": v["benefit"], "via": "direct", "service_date": v["service_date"].isoformat(),
+                  "benefit": v["benefit"], "via": "direct", "service_date": v["service_date"],
                   "total": F._money(v["total"]), "fund": F._money(v["fund"]), "lines": []}
         for key in ("disease", "drug"):
             if v.get(key):
@@ -136,7 +136,7 @@ def visit_refusals(*, region: str, visits: list[dict], cover: dict[int, list[tup
         facts.meta[v["id"]] = ("new", 0, v["person"], None, v["service_date"], Decimal(v["fund"] or 0))
         pid = v["person"]
         facts.persons.setdefault(pid, {
-            "id": str(pid), "covered": [[a.isoformat(), b.isoformat()] for a, b in cover.get(pid, ())], "died": None,
+            "id": str(pid), "covered": [[a, b] for a, b in cover.get(pid, ())], "died": None,
             "grey_list": grey.get(pid, []), "certifications": (certifications or {}).get(pid, [])})
     rules = ["grey_list", "benefit_twice"]
     from .services import _check
@@ -171,14 +171,14 @@ def care_day_refusals(*, region: str, home_code: str,
     for pid, ds, covered in residents:
         if pid not in grey:
             continue
-        facts.persons[pid] = {"id": str(pid), "covered": [[a.isoformat(), b.isoformat()] for a, b in covered], "died": None,
+        facts.persons[pid] = {"id": str(pid), "covered": [[a, b] for a, b in covered], "died": None,
                               "grey_list": grey[pid], "certifications": []}
         for d in ds:
             key = f"ltcday:{pid}:{d.isoformat()}"
             facts.settlements[key] = {"id": key, "person": str(pid), "institution": home_code, "benefit": "long_term_care",
-                                      "via": "direct", "service_date": d.isoformat(), "total": "0.00", "fund": "0.00",
-                                      "lines": [{"date": d.isoformat(), "item": "LTC", "kind": "care", "quantity": 1,
-                                                 "amount": "0.00"}]}
+                                      "via": "direct", "service_date": d, "total": F.ZERO, "fund": F.ZERO,
+                                      "lines": [{"date": d, "item": "LTC", "kind": "care", "quantity": 1,
+                                                 "amount": F.ZERO}]}
             facts.meta[key] = ("new", 0, pid, None, d, Decimal(0))
             keys.append(key)
     from .services import _check

@@ -52,7 +52,7 @@ def supervision_demo_ensure(*, acting_user) -> dict:
     hospital = Institution.objects.get(region=region, code=HOSPITAL)
     case_type = CaseType.objects.filter(region=region, benefit="inpatient").order_by("number").first()
     persons = {}
-    for key, birth, seq, name in PERSONS:
+    for key, _birth, _seq, name in PERSONS:
         person, created = Person.objects.get_or_create(id_number=person_id_number(key),
                                                        defaults={"name": name, "region": region})
         if created:

@@ -42,6 +42,7 @@ from django.db.models import Q
 
 CHUNK = 5000
 ONE_DAY = dt.timedelta(days=1)
+ZERO = Decimal("0.00")
 STAYS = ("inpatient", "day_surgery")
 CERTIFIED = ("chronic", "special_disease", "special_drug", "two_diseases")
 OUTPATIENT = ("outpatient_pool", *CERTIFIED)
@@ -64,12 +65,28 @@ def parse_ref(value: str) -> tuple[str, int]:
     return KIND_OF_PREFIX[prefix], int(pk)
 
 
-def _iso(day: dt.date | None) -> str | None:
-    return day.isoformat() if day else None
+def _money(value) -> Decimal:
+    return Decimal(value or 0)
 
 
-def _money(value) -> str:
-    return str(Decimal(value or 0).quantize(Decimal("0.01")))
+def _json(value):
+    """A record's value as the contract's JSON (dates ISO, amounts decimal strings)."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value.quantize(Decimal("0.01"))) if value == value.quantize(Decimal("0.01")) else str(value)
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json(v) for v in value]
+    return value
+
+
+def jsonable(record: dict) -> dict:
+    return _json(record)
+
+
+BIG_CHUNK = 20_000  # ids per "= ANY(array)" query (one bind parameter)
 
 
 def _chunks(ids: Iterable[int], size: int = CHUNK) -> Iterator[list[int]]:
@@ -113,8 +130,48 @@ class Facts:
             chosen = {r: s for r, s in chosen.items() if s["lines"]}
         wanted = {int(s["person"]) for s in chosen.values()}
         return {"region": self.region, "as_of": self.as_of.isoformat(),
-                "persons": [self.persons[pk] for pk in sorted(wanted) if pk in self.persons],
-                "settlements": [chosen[r] for r in sorted(chosen)]}
+                "persons": [jsonable(self.persons[pk]) for pk in sorted(wanted) if pk in self.persons],
+                "settlements": [jsonable(chosen[r]) for r in sorted(chosen)]}
+
+    def rule_facts(self, *, refs: Iterable[str] | None = None, itemised_only: bool = False):
+        """The same as medins.fund_security.Facts, built directly from the records (the nightly
+        job's 200 000 settlements skip the JSON round trip and its validation: the records come
+        from the database's typed columns)."""
+        from medins.fund_security import Certification, Line, Period, Person, Settlement
+        from medins.fund_security import Facts as RuleFacts
+
+        chosen = self.settlements if refs is None else {r: self.settlements[r] for r in refs if r in self.settlements}
+        if itemised_only:
+            chosen = {r: s for r, s in chosen.items() if s["lines"]}
+        wanted = {int(s["person"]) for s in chosen.values()}
+        persons = []
+        for pk in sorted(wanted):
+            p = self.persons.get(pk)
+            if p is None:
+                continue
+            persons.append(Person(
+                id=p["id"], covered=tuple(Period(a, b) for a, b in p["covered"]), died=p["died"],
+                grey_list=tuple(Period(a, b) for a, b in p["grey_list"]),
+                certifications=tuple(Certification(
+                    benefit=c["benefit"], institution=c["institution"], start=c["from"], end=c["to"],
+                    disease=c.get("disease"), drug=c.get("drug"), dispensing=tuple(c.get("dispensing", ())))
+                    for c in p["certifications"])))
+        settlements = []
+        for r in sorted(chosen):
+            s = chosen[r]
+            invoice = s.get("invoice")
+            settlements.append(Settlement(
+                id=s["id"], person=s["person"], institution=s["institution"], benefit=s["benefit"], total=s["total"],
+                fund=s["fund"], via=s.get("via", "direct"), third_party_paid=s.get("third_party_paid", ZERO),
+                invoice=(invoice["issuer"], invoice["number"]) if invoice else None, admitted=s.get("admitted"),
+                discharged=s.get("discharged"), diagnosis=s.get("diagnosis"), transfer=s.get("transfer", False),
+                service_date=s.get("service_date"), disease=s.get("disease"), drug=s.get("drug"),
+                birth_date=s.get("birth_date"),
+                lines=tuple(Line(date=x["date"], item=x["item"], kind=x["kind"], quantity=Decimal(x["quantity"]),
+                                 amount=x["amount"], drug=x.get("drug"), days_supply=x.get("days_supply"))
+                            for x in s["lines"])))
+        return RuleFacts(region=self.region, as_of=self.as_of, persons={p.id: p for p in persons},
+                         settlements=tuple(settlements))
 
     def not_itemised(self) -> list[str]:
         return sorted(r for r, s in self.settlements.items() if not s["lines"])
@@ -125,10 +182,10 @@ class Facts:
 
 def _stay_or_date(record: dict, benefit: str, start: dt.date, end: dt.date | None) -> None:
     if benefit in STAYS:
-        record["admitted"] = start.isoformat()
-        record["discharged"] = (end or start).isoformat()
+        record["admitted"] = start
+        record["discharged"] = end or start
     else:
-        record["service_date"] = start.isoformat()
+        record["service_date"] = start
 
 
 def _institution_code(facts: Facts, pk: int | None, name: str = "") -> str:
@@ -150,16 +207,16 @@ def _details_and_lines(kind: str, ids: list[int]) -> tuple[dict[int, tuple], dic
 
     details: dict[int, tuple] = {}
     lines: dict[int, list[dict]] = defaultdict(list)
-    for chunk in _chunks(ids):
-        for oid, diagnosis, transfer in (SettlementDetail.objects.filter(kind=kind, object_id__in=chunk)
+    for chunk in _chunks(ids, BIG_CHUNK):
+        for oid, diagnosis, transfer in (in_ids(SettlementDetail.objects.filter(kind=kind), "object_id", chunk)
                                          .values_list("object_id", "diagnosis", "transfer")):
             details[oid] = (diagnosis, transfer)
         for oid, date, item, line_kind, quantity, amount, drug, days_supply in (
-                SettlementLine.objects.filter(kind=kind, object_id__in=chunk).order_by("object_id", "date", "pk")
+                in_ids(SettlementLine.objects.filter(kind=kind), "object_id", chunk).order_by("object_id", "date", "pk")
                 .values_list("object_id", "date", "item", "line_kind", "quantity", "amount", "drug", "days_supply")
                 .iterator(chunk_size=CHUNK)):
-            line = {"date": date.isoformat(), "item": item, "kind": line_kind,
-                    "quantity": int(quantity) if quantity == int(quantity) else float(quantity), "amount": _money(amount)}
+            line = {"date": date, "item": item, "kind": line_kind,
+                    "quantity": int(quantity) if quantity == int(quantity) else quantity, "amount": amount}
             if drug:
                 line["drug"] = drug
             if days_supply is not None:
@@ -190,8 +247,8 @@ def add_cases(facts: Facts, queryset, *, invoices: dict[int, tuple] | None = Non
     ids = [r["pk"] for r in rows]
     totals: dict[int, Decimal] = defaultdict(Decimal)
     first_invoice: dict[int, tuple] = dict(invoices or {})
-    for chunk in _chunks(ids):
-        for case_id, issuer, number, a, b, c in (Invoice.objects.filter(case_id__in=chunk).order_by("case_id", "issued_on", "pk")
+    for chunk in _chunks(ids, BIG_CHUNK):
+        for case_id, issuer, number, a, b, c in (in_ids(Invoice.objects.all(), "case_id", chunk).order_by("case_id", "issued_on", "pk")
                                                  .values_list("case_id", "issuer", "number", "class_a", "class_b", "class_c")):
             totals[case_id] += (a or 0) + (b or 0) + (c or 0)
             first_invoice.setdefault(case_id, (issuer, number))
@@ -209,7 +266,7 @@ def add_cases(facts: Facts, queryset, *, invoices: dict[int, tuple] | None = Non
         if pk in first_invoice:
             record["invoice"] = {"issuer": first_invoice[pk][0], "number": first_invoice[pk][1]}
         if benefit == "maternity":
-            record["birth_date"] = r["service_from"].isoformat()
+            record["birth_date"] = r["service_from"]
         if pk in details:
             diagnosis, transfer = details[pk]
             if diagnosis:
@@ -220,7 +277,7 @@ def add_cases(facts: Facts, queryset, *, invoices: dict[int, tuple] | None = Non
 
 def _visit_record(facts: Facts, benefit: str, row: dict, lines: list) -> dict:
     record = {"person": str(row["person_id"]), "institution": _institution_code(facts, row["institution_id"]),
-              "benefit": benefit, "via": "direct", "service_date": row["service_date"].isoformat(),
+              "benefit": benefit, "via": "direct", "service_date": row["service_date"],
               "total": _money(row["total"]), "fund": _money(row["fund"]), "lines": lines}
     return record
 
@@ -254,7 +311,7 @@ def care_line_days(days: list[dict]) -> list[dict]:
         if d.get("refused"):
             continue
         amount = sum((Decimal(str(d.get(k) or 0)) for k in ("bed", "nursing", "supplies", "other")), Decimal(0))
-        out.append({"date": d["date"], "item": "LTC", "kind": "care", "quantity": 1, "amount": _money(amount)})
+        out.append({"date": dt.date.fromisoformat(d["date"]), "item": "LTC", "kind": "care", "quantity": 1, "amount": amount})
     return out
 
 
@@ -267,9 +324,9 @@ def add_care_lines(facts: Facts, queryset) -> None:
         lines = care_line_days(r["days"] or [])
         if not lines:
             continue
-        first = dt.date.fromisoformat(lines[0]["date"])
+        first = lines[0]["date"]
         record = {"person": str(r["person_id"]), "institution": _institution_code(facts, r["claim__care_home_id"]),
-                  "benefit": "long_term_care", "via": "direct", "service_date": first.isoformat(),
+                  "benefit": "long_term_care", "via": "direct", "service_date": first,
                   "total": _money(r["total"]), "fund": _money(r["fund"]), "lines": lines}
         _add(facts, "care_claim_line", r["pk"], r["person_id"], r["claim__care_home_id"], first, r["fund"], record)
 
@@ -295,28 +352,27 @@ def add_persons(facts: Facts, person_ids: Iterable[int], *, first: dt.date | Non
         window &= Q(covered_to__gte=first)
     if last is not None:
         window &= Q(covered_from__lte=last)
-    for chunk in _chunks(ids):
-        for pid, c_from, c_to in (CoveragePeriod.objects.filter(window, person_id__in=chunk, status=CoverageStatus.ACTIVE)
+    for chunk in _chunks(ids, BIG_CHUNK):
+        for pid, c_from, c_to in (in_ids(CoveragePeriod.objects.filter(window, status=CoverageStatus.ACTIVE), "person_id", chunk)
                                   .order_by("person_id", "covered_from").values_list("person_id", "covered_from", "covered_to")
                                   .iterator(chunk_size=CHUNK)):
-            facts.persons[pid]["covered"].append([c_from.isoformat(), c_to.isoformat()])
-        for pid, stop_date in (Stop.objects.filter(person_id__in=chunk, reason=StopReason.DEATH)
+            facts.persons[pid]["covered"].append([c_from, c_to])
+        for pid, stop_date in (in_ids(Stop.objects.filter(reason=StopReason.DEATH), "person_id", chunk)
                                .order_by("person_id", "stop_date").values_list("person_id", "stop_date")):
             if facts.persons[pid]["died"] is None:
-                facts.persons[pid]["died"] = stop_date.isoformat()
-        for pid, g_from, g_to in (GreyListEntry.objects.filter(person_id__in=chunk).order_by("person_id", "from_date")
+                facts.persons[pid]["died"] = stop_date
+        for pid, g_from, g_to in (in_ids(GreyListEntry.objects.all(), "person_id", chunk).order_by("person_id", "from_date")
                                   .values_list("person_id", "from_date", "to_date")):
-            facts.persons[pid]["grey_list"].append([g_from.isoformat(), g_to.isoformat()])
-        certs = list(Certification.objects.filter(person_id__in=chunk, state__in=(CS.APPROVED, CS.EXPIRED, CS.REVOKED,
-                                                                                   CS.SUPERSEDED),
-                                                 valid_from__isnull=False)
+            facts.persons[pid]["grey_list"].append([g_from, g_to])
+        certs = list(in_ids(Certification.objects.filter(state__in=(CS.APPROVED, CS.EXPIRED, CS.REVOKED, CS.SUPERSEDED),
+                                                        valid_from__isnull=False), "person_id", chunk)
                      .order_by("person_id", "valid_from", "pk")
                      .values("pk", "person_id", "kind", "item__code", "institution_id", "dispensing_institution_id",
                              "valid_from", "valid_to"))
         sites: dict[int, list[int]] = defaultdict(list)
         cert_ids = [c["pk"] for c in certs]
-        for sub in _chunks(cert_ids):
-            for cid, inst in (CertificationSite.objects.filter(certification_id__in=sub, role=SiteRole.DISPENSING)
+        for sub in _chunks(cert_ids, BIG_CHUNK):
+            for cid, inst in (in_ids(CertificationSite.objects.filter(role=SiteRole.DISPENSING), "certification_id", sub)
                               .values_list("certification_id", "institution_id")):
                 sites[cid].append(inst)
         _load_institutions(facts, [c["institution_id"] for c in certs] + [c["dispensing_institution_id"] for c in certs]
@@ -324,7 +380,7 @@ def add_persons(facts: Facts, person_ids: Iterable[int], *, first: dt.date | Non
         for c in certs:
             entry = {"benefit": c["kind"], ("drug" if c["kind"] == "special_drug" else "disease"): c["item__code"],
                      "institution": _institution_code(facts, c["institution_id"]),
-                     "from": c["valid_from"].isoformat(), "to": _iso(c["valid_to"])}
+                     "from": c["valid_from"], "to": c["valid_to"]}
             dispensing = {_institution_code(facts, i) for i in [c["dispensing_institution_id"], *sites.get(c["pk"], [])] if i}
             if dispensing:
                 entry["dispensing"] = sorted(dispensing)
@@ -367,19 +423,18 @@ def day_facts(*, region: str, day: dt.date, look_back_days: int) -> tuple[Facts,
     if not today:
         return facts, today
     lo = min(m[4] for m in facts.meta.values())
-    hi = max(dt.date.fromisoformat(s.get("discharged") or s.get("service_date") or s["lines"][-1]["date"])
-             for s in facts.settlements.values())
+    hi = max(s.get("discharged") or s["service_date"] for s in facts.settlements.values())
     for s in facts.settlements.values():
         if s["benefit"] == "long_term_care":
-            hi = max(hi, dt.date.fromisoformat(s["lines"][-1]["date"]))
+            hi = max(hi, s["lines"][-1]["date"])
     lo, hi = lo - dt.timedelta(days=look_back_days), hi + dt.timedelta(days=look_back_days)
     persons = sorted(facts.person_ids())
-    for chunk in _chunks(persons):
-        add_cases(facts, Case.objects.filter(person_id__in=chunk, state__in=MONEY_STATES, service_from__lte=hi,
-                                             service_to__gte=lo))
-        add_care_lines(facts, CareClaimLine.objects.filter(
-            person_id__in=chunk, claim__state__in=("approved", "payment_ordered"),
-            claim__month__gte=lo.replace(day=1), claim__month__lte=hi))
+    for chunk in _chunks(persons, BIG_CHUNK):
+        add_cases(facts, in_ids(Case.objects.filter(state__in=MONEY_STATES, service_from__lte=hi, service_to__gte=lo),
+                                "person_id", chunk))
+        add_care_lines(facts, in_ids(CareClaimLine.objects.filter(
+            claim__state__in=("approved", "payment_ordered"), claim__month__gte=lo.replace(day=1), claim__month__lte=hi),
+            "person_id", chunk))
     # Visits are read by person only for the persons who need them (a stay: overlapping care; a
     # drug line: excess prescriptions); Visit and CertifiedVisit have no person index (ingestion
     # speed), so one hashed scan per table over the window, not one query per person.
@@ -389,8 +444,8 @@ def day_facts(*, region: str, day: dt.date, look_back_days: int) -> tuple[Facts,
         kind, pk = parse_ref(r)
         day_ids[kind].append(pk)
     for kind, ids in day_ids.items():
-        for chunk in _chunks(ids):
-            for oid in (SettlementLine.objects.filter(kind=kind, object_id__in=chunk, line_kind="drug")
+        for chunk in _chunks(ids, BIG_CHUNK):
+            for oid in (in_ids(SettlementLine.objects.filter(kind=kind, line_kind="drug"), "object_id", chunk)
                         .values_list("object_id", flat=True).distinct()):
                 need.add(facts.meta[ref(kind, oid)][2])
     if need:

@@ -54,6 +54,20 @@ def _check(request: dict, **kwargs) -> dict:
     return check(request, **kwargs)
 
 
+def _run(facts: F.Facts, *, severities, rules=None, focus=None, itemised_only: bool = False) -> dict:
+    """The rules over facts read from the database: medins.fund_security.run_rules on Facts built
+    directly (facts.rule_facts), the response as check() gives it."""
+    from medins.fund_security import parameters_of, params_from_policy, run_rules, select_rules
+    from medins.selectors import policy_in_force
+
+    selected = select_rules(severities=severities, rules=rules)
+    policy = policy_in_force(region=facts.region, date=facts.as_of)
+    params = params_from_policy(policy, parameters_of(selected))
+    outcome = run_rules(facts.rule_facts(itemised_only=itemised_only), params, severities=severities, rules=selected,
+                        focus=focus)
+    return outcome.as_response(region=facts.region, policy_version=policy.version)
+
+
 def finding_key(rule: str, refs: Iterable[str]) -> str:
     """The uniqueness key of a finding: rule + its sorted settlement refs."""
     return hashlib.sha256(f"{rule}|{','.join(sorted(refs))}".encode()).hexdigest()
@@ -130,15 +144,14 @@ def nightly_check(*, region: str, day: dt.date) -> CheckRun:
         run.save(update_fields=["runs", "state", "error"])
     try:
         facts, today = F.day_facts(region=region, day=day, look_back_days=look_back_days(region, day))
-        response = _check(facts.request(), severities={"review"}, focus=today,
-                          rules=[r for r in REVIEW_RULES if r not in F.LINE_RULES])
+        response = _run(facts, severities={"review"}, focus=today,
+                        rules=[r for r in REVIEW_RULES if r not in F.LINE_RULES])
         findings = list(response["findings"])
         undecided = {k: list(v) for k, v in response.get("undecided", {}).items()}
         version = response.get("policy_version", "")
         if any(s["lines"] for s in facts.settlements.values()):
-            itemised = facts.request(itemised_only=True)
-            lined = _check(itemised, severities={"review"}, rules=list(F.LINE_RULES),
-                           focus=today & {s["id"] for s in itemised["settlements"]})
+            lined = _run(facts, severities={"review"}, rules=list(F.LINE_RULES), itemised_only=True,
+                         focus=today & {r for r, s in facts.settlements.items() if s["lines"]})
             findings += lined["findings"]
             for k, v in lined.get("undecided", {}).items():
                 undecided.setdefault(k, []).extend(v)
@@ -180,7 +193,7 @@ def _record_findings(region, version: str, findings: list[dict], facts: F.Facts,
                 rows.append(Finding(
                     key=key, region=region, rule=f["rule"], rule_version=version, severity=f["severity"],
                     settlement_refs=refs, institution_id=institution_id, month=day.replace(day=1), service_date=day,
-                    evidence=f.get("evidence", ""), facts={r: facts.settlements[r] for r in refs},
+                    evidence=f.get("evidence", ""), facts={r: F.jsonable(facts.settlements[r]) for r in refs},
                     suggested_amount=fund, run=run))
             made = Finding.objects.bulk_create(rows, ignore_conflicts=False)
             links, persons = [], []
