@@ -107,7 +107,7 @@ def grey_listed_periods(person_ids: Iterable[int], first: dt.date, last: dt.date
 
 
 def visit_refusals(*, region: str, visits: list[dict], cover: dict[int, list[tuple]], grey: dict[int, list],
-                   certifications: dict[int, list[dict]] | None = None) -> dict[str, str]:
+                   certifications: dict[int, list[dict]] | None = None, policies=None) -> dict[str, str]:
     """Block rules over a batch's visits already accepted by the ingestion's own checks.
 
     `visits`: {"id", "person" (pk), "benefit", "service_date" (date), "total", "fund", optional
@@ -141,7 +141,8 @@ def visit_refusals(*, region: str, visits: list[dict], cover: dict[int, list[tup
     rules = ["grey_list", "benefit_twice"]
     from .services import _check
 
-    response = _check(facts.request(), severities={"block"}, rules=rules, focus=[v["id"] for v in chosen])
+    response = _check(facts.request(), severities={"block"}, rules=rules, focus=[v["id"] for v in chosen],
+                      policies=policies)
     order = {v["id"]: i for i, v in enumerate(visits)}
     refused: dict[str, str] = {}
     for finding in response["findings"]:
@@ -153,8 +154,8 @@ def visit_refusals(*, region: str, visits: list[dict], cover: dict[int, list[tup
     return refused
 
 
-def care_day_refusals(*, region: str, home_code: str,
-                      residents: list[tuple[int, list[dt.date], tuple]]) -> dict[tuple[int, dt.date], str]:
+def care_day_refusals(*, region: str, home_code: str, residents: list[tuple[int, list[dt.date], tuple]],
+                      policies=None) -> dict[tuple[int, dt.date], str]:
     """The billed days of grey-listed residents refused by the grey_list rule: one settlement per
     day (service date = the day). `residents`: [(person pk, billed days, covered intervals)]. One
     query (none more when nobody is listed)."""
@@ -183,7 +184,7 @@ def care_day_refusals(*, region: str, home_code: str,
             keys.append(key)
     from .services import _check
 
-    response = _check(facts.request(), severities={"block"}, rules=["grey_list"], focus=keys)
+    response = _check(facts.request(), severities={"block"}, rules=["grey_list"], focus=keys, policies=policies)
     out = {}
     for finding in response["findings"]:
         for key in finding["settlements"]:

@@ -288,7 +288,7 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
         accepted.append((day, row.visit_id, row, person, here))
     if not accepted:
         return result
-    accepted = _fund_security(institution, accepted, cover, result)
+    accepted = _fund_security(institution, accepted, cover, result, policies)
     if not accepted:
         return result
 
@@ -416,7 +416,7 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
     return result
 
 
-def _fund_security(institution: Institution, accepted: list, cover: dict, result: IngestResult) -> list:
+def _fund_security(institution: Institution, accepted: list, cover: dict, result: IngestResult, policies) -> list:
     """The block rules the checks above do not cover (claims.supervision.blocks): a grey-listed
     person's visit (direct settlement suspended), and 两病 and 门规 for one disease on one date in
     the batch (benefit_twice: the second is refused). One query for the batch; the rules run only
@@ -432,7 +432,7 @@ def _fund_security(institution: Institution, accepted: list, cover: dict, result
                "institution": institution.code, "total": row.class_a + row.class_b + row.class_c, "fund": 0,
                ("drug" if row.benefit == "special_drug" else "disease"): row.item}
               for day, _v, row, person, _c in accepted]
-    refused = visit_refusals(region=institution.region.code, visits=visits, cover=cover, grey=grey)
+    refused = visit_refusals(region=institution.region.code, visits=visits, cover=cover, grey=grey, policies=policies)
     for _day, visit_id, row, _p, _c in accepted:
         if visit_id in refused:
             _error(result, row.number, visit_id, "fund_security", refused[visit_id], "id_number")

@@ -216,7 +216,7 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
             accepted.append((row.service_date, row.visit_id, row, person))
     if not accepted:
         return result
-    accepted = _fund_security(institution, accepted, cover, result)
+    accepted = _fund_security(institution, accepted, cover, result, policies)
     if not accepted:
         return result
 
@@ -288,7 +288,7 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
     return result
 
 
-def _fund_security(institution: Institution, accepted: list, cover: dict, result: IngestResult) -> list:
+def _fund_security(institution: Institution, accepted: list, cover: dict, result: IngestResult, policies) -> list:
     """The block rules the checks above do not cover (claims.supervision.blocks): a grey-listed
     person's visit is refused (direct settlement suspended, DOMAIN.md §9). One query for the
     batch; the rules run only on the listed persons' visits."""
@@ -302,7 +302,7 @@ def _fund_security(institution: Institution, accepted: list, cover: dict, result
         return accepted
     visits = [{"id": visit_id, "person": p.pk, "benefit": BENEFIT, "service_date": day, "institution": institution.code,
                "total": row.class_a + row.class_b + row.class_c, "fund": 0} for day, visit_id, row, p in accepted]
-    refused = visit_refusals(region=institution.region.code, visits=visits, cover=cover, grey=grey)
+    refused = visit_refusals(region=institution.region.code, visits=visits, cover=cover, grey=grey, policies=policies)
     for _day, visit_id, row, _p in accepted:
         if visit_id in refused:
             _error(result, row.number, visit_id, "fund_security", refused[visit_id], "id_number")
