@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -179,37 +179,47 @@ def _record_findings(region, version: str, findings: list[dict], facts: F.Facts,
     for start in range(0, len(keys), F.CHUNK):
         existing.update(Finding.objects.filter(key__in=keys[start:start + F.CHUNK]).values_list("key", flat=True))
     fresh = [k for k in keys if k not in existing]
-    meta = facts.meta
     created = 0
     for start in range(0, len(fresh), 2000):
         batch = fresh[start:start + 2000]
-        with transaction.atomic():
-            rows = []
-            for key in batch:
-                f = by_key[key]
-                refs = sorted(f["settlements"])
-                q = _questioned(refs, meta)
-                _kind, _pk, _person, institution_id, day, fund = meta[q]
-                rows.append(Finding(
-                    key=key, region=region, rule=f["rule"], rule_version=version, severity=f["severity"],
-                    settlement_refs=refs, institution_id=institution_id, month=day.replace(day=1), service_date=day,
-                    evidence=f.get("evidence", ""), facts={r: F.jsonable(facts.settlements[r]) for r in refs},
-                    suggested_amount=fund, run=run))
-            made = Finding.objects.bulk_create(rows, ignore_conflicts=False)
-            links, persons = [], []
-            for finding in made:
-                for r in finding.settlement_refs:
-                    kind, pk, person, institution_id, day, fund = meta[r]
-                    s = facts.settlements[r]
-                    links.append(FindingSettlement(finding=finding, kind=kind, object_id=pk, ref=r, person_id=person,
-                                                   institution_id=institution_id, via=s.get("via", "direct"),
-                                                   service_date=day, total=Decimal(s["total"]), fund=fund))
-                for person in sorted({meta[r][2] for r in finding.settlement_refs}):
-                    persons.append(Finding.persons.through(finding_id=finding.pk, person_id=person))
-            FindingSettlement.objects.bulk_create(links, batch_size=5000)
-            Finding.persons.through.objects.bulk_create(persons, batch_size=5000)
-            created += len(made)
+        try:
+            created += _insert_findings(region, version, batch, by_key, facts, run)
+        except IntegrityError:  # a concurrent run of the same day wrote some of them first: skip those
+            taken = set(Finding.objects.filter(key__in=batch).values_list("key", flat=True))
+            created += _insert_findings(region, version, [k for k in batch if k not in taken], by_key, facts, run)
     return created, len(existing)
+
+
+def _insert_findings(region, version: str, batch: list[str], by_key: dict, facts: F.Facts, run: CheckRun) -> int:
+    meta = facts.meta
+    if not batch:
+        return 0
+    with transaction.atomic():
+        rows = []
+        for key in batch:
+            f = by_key[key]
+            refs = sorted(f["settlements"])
+            q = _questioned(refs, meta)
+            _kind, _pk, _person, institution_id, day, fund = meta[q]
+            rows.append(Finding(
+                key=key, region=region, rule=f["rule"], rule_version=version, severity=f["severity"],
+                settlement_refs=refs, institution_id=institution_id, month=day.replace(day=1), service_date=day,
+                evidence=f.get("evidence", ""), facts={r: F.jsonable(facts.settlements[r]) for r in refs},
+                suggested_amount=fund, run=run))
+        made = Finding.objects.bulk_create(rows, ignore_conflicts=False)
+        links, persons = [], []
+        for finding in made:
+            for r in finding.settlement_refs:
+                kind, pk, person, institution_id, day, fund = meta[r]
+                s = facts.settlements[r]
+                links.append(FindingSettlement(finding=finding, kind=kind, object_id=pk, ref=r, person_id=person,
+                                               institution_id=institution_id, via=s.get("via", "direct"),
+                                               service_date=day, total=Decimal(s["total"]), fund=fund))
+            for person in sorted({meta[r][2] for r in finding.settlement_refs}):
+                persons.append(Finding.persons.through(finding_id=finding.pk, person_id=person))
+        FindingSettlement.objects.bulk_create(links, batch_size=5000)
+        Finding.persons.through.objects.bulk_create(persons, batch_size=5000)
+        return len(made)
 
 
 def nightly_check_all(*, day: dt.date) -> list[CheckRun]:

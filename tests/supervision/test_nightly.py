@@ -132,3 +132,18 @@ def test_the_extraction_is_set_based(person, hospitals, paid_case, reference_dat
     with django_assert_max_num_queries(len(small.captured_queries)):
         facts, refs = F.day_facts(region="220100", day=DAY, look_back_days=16)
     assert len(refs) == 22
+
+
+def test_the_beat_task_checks_every_region_for_the_day(person, hospitals, paid_case):
+    """medins/schedules.py 'fund security nightly check' → supervision.nightly_check: one run per region."""
+    from claims.supervision.tasks import nightly_check as task
+    from medins.schedules import SCHEDULES
+
+    assert any(s.task == "supervision.nightly_check" for s in SCHEDULES)
+    h1, _h2 = hospitals
+    paid_case(person, D(2021, 6, 1), D(2021, 6, 5), institution=h1, approved_on=D(2021, 6, 6), diagnosis="I63.9")
+    paid_case(person, D(2021, 6, 10), D(2021, 6, 14), institution=h1, diagnosis="I63.1")
+    task.delay("2021-06-15")
+    runs = {r.region.code: r for r in CheckRun.objects.select_related("region")}
+    assert {"220100", "370100"} <= set(runs)
+    assert runs["220100"].findings_new == 1 and runs["370100"].settlements == 0
