@@ -244,12 +244,21 @@ def main() -> None:
     parser.add_argument("--day", type=int, default=200_000, help="settlements of the day")
     parser.add_argument("--history-visits", type=int, default=5_000_000)
     parser.add_argument("--history-cases", type=int, default=400_000)
+    parser.add_argument("--reuse", action="store_true", help="keep the data of the previous run (same arguments)")
     args = parser.parse_args()
     setup_django("medins_bench_fs", "its case, visit, care-claim and finding tables are truncated")
     print(f"fund-security nightly benchmark: {args.persons:,} persons, {args.day:,} settlements on {DAY}, "
           f"{args.history_visits:,} history visits, {args.history_cases:,} history cases; os.cpu_count()={os.cpu_count()}",
           flush=True)
-    prepare(persons=args.persons, day=args.day, history_visits=args.history_visits, history_cases=args.history_cases)
+    if args.reuse:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE supervision_findingsettlement, supervision_finding_persons, "
+                           "supervision_historicalfinding, supervision_finding, supervision_checkrun RESTART IDENTITY CASCADE")
+    else:
+        prepare(persons=args.persons, day=args.day, history_visits=args.history_visits,
+                history_cases=args.history_cases)
     nightly()
 
 

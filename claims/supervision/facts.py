@@ -3,7 +3,9 @@ contract's request (contracts/fund-security.md): persons with their covered peri
 death, grey list and certifications; settlements with their lines.
 
 Set-based: whatever the number of settlements, a fixed number of queries per kind and per chunk
-of ``CHUNK`` ids (``.values()`` rows, ``.iterator()`` over the large ones), never one per
+of ids (``.values()`` rows; no server-side cursor: PostgreSQL plans a ``DECLARE … CURSOR`` without
+the hashed ``= ANY(array)`` and parallel scan the visit tables need — minutes instead of a second
+at 5 million visits, bench/fund_security_nightly.py), never one per
 settlement or per person (tests pin it).
 
 Settlement ids are the references of ``refs``: ``case:<pk>`` (reimbursement cases, manual and
@@ -213,8 +215,7 @@ def _details_and_lines(kind: str, ids: list[int]) -> tuple[dict[int, tuple], dic
             details[oid] = (diagnosis, transfer)
         for oid, date, item, line_kind, quantity, amount, drug, days_supply in (
                 in_ids(SettlementLine.objects.filter(kind=kind), "object_id", chunk).order_by("object_id", "date", "pk")
-                .values_list("object_id", "date", "item", "line_kind", "quantity", "amount", "drug", "days_supply")
-                .iterator(chunk_size=CHUNK)):
+                .values_list("object_id", "date", "item", "line_kind", "quantity", "amount", "drug", "days_supply")):
             line = {"date": date, "item": item, "kind": line_kind,
                     "quantity": int(quantity) if quantity == int(quantity) else quantity, "amount": amount}
             if drug:
@@ -241,8 +242,7 @@ def add_cases(facts: Facts, queryset, *, invoices: dict[int, tuple] | None = Non
     from claims.models import Invoice
 
     rows = list(queryset.values("pk", "person_id", "institution_id", "institution_name", "case_type__benefit",
-                                "service_from", "service_to", "third_party_paid", "fund_amount")
-                .iterator(chunk_size=CHUNK))
+                                "service_from", "service_to", "third_party_paid", "fund_amount"))
     rows = [r for r in rows if ref("case", r["pk"]) not in facts.settlements]
     ids = [r["pk"] for r in rows]
     totals: dict[int, Decimal] = defaultdict(Decimal)
@@ -284,7 +284,7 @@ def _visit_record(facts: Facts, benefit: str, row: dict, lines: list) -> dict:
 
 def add_certified_visits(facts: Facts, queryset) -> None:
     rows = [r for r in queryset.values("pk", "person_id", "institution_id", "benefit", "item_code", "service_date", "total",
-                                       "fund").iterator(chunk_size=CHUNK)
+                                       "fund")
             if ref("certified_visit", r["pk"]) not in facts.settlements]
     _details_lines = _details_and_lines("certified_visit", [r["pk"] for r in rows])[1]
     _load_institutions(facts, (r["institution_id"] for r in rows))
@@ -296,7 +296,7 @@ def add_certified_visits(facts: Facts, queryset) -> None:
 
 def add_pool_visits(facts: Facts, queryset) -> None:
     rows = [r for r in queryset.values("pk", "person_id", "institution_id", "service_date", "total", "fund")
-            .iterator(chunk_size=CHUNK) if ref("pool_visit", r["pk"]) not in facts.settlements]
+             if ref("pool_visit", r["pk"]) not in facts.settlements]
     lines = _details_and_lines("pool_visit", [r["pk"] for r in rows])[1] if rows else {}
     _load_institutions(facts, (r["institution_id"] for r in rows))
     for r in rows:
@@ -317,7 +317,7 @@ def care_line_days(days: list[dict]) -> list[dict]:
 
 def add_care_lines(facts: Facts, queryset) -> None:
     rows = [r for r in queryset.filter(person__isnull=False)
-            .values("pk", "person_id", "claim__care_home_id", "days", "total", "fund").iterator(chunk_size=CHUNK)
+            .values("pk", "person_id", "claim__care_home_id", "days", "total", "fund")
             if ref("care_claim_line", r["pk"]) not in facts.settlements]
     _load_institutions(facts, (r["claim__care_home_id"] for r in rows))
     for r in rows:
@@ -354,8 +354,7 @@ def add_persons(facts: Facts, person_ids: Iterable[int], *, first: dt.date | Non
         window &= Q(covered_from__lte=last)
     for chunk in _chunks(ids, BIG_CHUNK):
         for pid, c_from, c_to in (in_ids(CoveragePeriod.objects.filter(window, status=CoverageStatus.ACTIVE), "person_id", chunk)
-                                  .order_by("person_id", "covered_from").values_list("person_id", "covered_from", "covered_to")
-                                  .iterator(chunk_size=CHUNK)):
+                                  .order_by("person_id", "covered_from").values_list("person_id", "covered_from", "covered_to")):
             facts.persons[pid]["covered"].append([c_from, c_to])
         for pid, stop_date in (in_ids(Stop.objects.filter(reason=StopReason.DEATH), "person_id", chunk)
                                .order_by("person_id", "stop_date").values_list("person_id", "stop_date")):
