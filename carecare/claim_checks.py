@@ -21,7 +21,9 @@ Checking each day, the first reason that applies (REASONS, Chinese in the zh_Han
    inpatient (not rejected nor withdrawn) with admission ≤ day < discharge (decision: the
    discharge day is a day in the home again, as the return day of an absence is; a same-day
    admission and discharge refuses that day);
-6. ``hospital_absence`` / ``absent`` — an absence from the home recorded on the stay.
+6. ``hospital_absence`` / ``absent`` — an absence from the home recorded on the stay;
+7. ``grey_list`` — the resident is on the grey list that day (direct settlement suspended, DOMAIN.md
+   §9): the fund-security rule ``grey_list`` (block), asked through claims.supervision.blocks.
 
 Refused days are left out of the engine (contract: "days the person was an inpatient, was not
 covered, or had died are left out by the caller"); their costs are the line's
@@ -63,6 +65,7 @@ REASONS = {
     "inpatient": _("Inside an inpatient stay (a hospital reimbursement case)"),
     "hospital_absence": _("Absent from the home: in hospital"),
     "absent": _("Absent from the home"),
+    "grey_list": _("The resident is on the grey list: direct settlement suspended (fund security)"),
 }
 FLAGS = {
     "no_rule": _("No benefit rule applies on this day (no disability grade and under 85): the resident pays"),
@@ -279,6 +282,8 @@ class PersonFacts:
     days: Mapping[dt.date, object]  # date → selectors.CareDay
     inpatient: tuple[tuple[dt.date, dt.date], ...]  # (admission, discharge)
     assessments: tuple = ()  # selectors.AssessmentPeriod, in date order
+    # days refused by a block rule of fund security (claims.supervision.blocks): date → reason code
+    blocked: Mapping[dt.date, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -326,7 +331,7 @@ def day_refusal(facts: PersonFacts | None, home_id: int, day: dt.date) -> str:
         return "inpatient"
     if care_day.absent:
         return "hospital_absence" if care_day.absence_reason == "hospital" else "absent"
-    return ""
+    return facts.blocked.get(day, "")
 
 
 def _money(value: Decimal) -> str:

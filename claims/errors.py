@@ -87,6 +87,13 @@ class FourEyes(CaseError):
     code = "four_eyes"
 
 
+class FundSecurityBlocked(CaseError):
+    """A block rule of fund security (DOMAIN.md §9, contracts/fund-security.md) refuses the payment;
+    the message is the rule's reason in Chinese and its evidence (claims.supervision.blocks)."""
+
+    code = "fund_security"
+
+
 class Recalculated(CaseError):
     """Approval refused because the person's year-to-date figures changed since the case was
     calculated: the case was recalculated on the figures now in force (and stays calculated)."""

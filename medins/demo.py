@@ -26,7 +26,7 @@ def demo_users_ensure() -> list[str]:
         admin.save(update_fields=["password"])
     names.append(DEMO_ADMIN)
     for role in ROLES:
-        for suffix in ("", "2") if role.code in ("reviewer", "approver", "assessor") else ("",):
+        for suffix in ("", "2") if role.code in ("reviewer", "approver", "assessor", "supervisor") else ("",):
             username = f"{role.code}{suffix}"
             user, created = User.objects.get_or_create(username=username, defaults={"is_staff": role.staff})
             if created:

@@ -30,7 +30,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-OUR_APPS = ("medins", "enrollment", "claims", "ledger", "settlement", "certifications", "carecare")
+OUR_APPS = ("medins", "enrollment", "claims", "ledger", "settlement", "certifications", "carecare", "supervision")
 # Full ID numbers and bank accounts: only the roles that verify identity or pay money.
 REVEAL = "enrollment.reveal_personal_data"
 APPROVE_CASE = "claims.approve_case"
@@ -42,6 +42,7 @@ REOPEN_YEAR = "settlement.reopen_settlement_year"
 IMPORT_INSTITUTIONS = ("medins.add_institution", "medins.change_institution", "medins.add_institutionimport")
 APPROVE_CERTIFICATION = "certifications.approve_certification"
 REVOKE_CERTIFICATION = "certifications.revoke_certification"
+CONFIRM_FINDING = "supervision.confirm_finding"
 
 # Only the administrator (a superuser): operator accounts link a user to a tenant (a school, an
 # institution) and so decide what that user reads; scheduled jobs include the nightly payment
@@ -132,6 +133,11 @@ ACTIONS: dict[str, Action] = {
     # an institution reads back its own fee-for-service statements and certified visits (object-level)
     "own_statements": Action(_("Read the institution's own fee-for-service statements and certified visits"), (
         "settlement.view_feestatement", "settlement.view_certifiedvisit")),
+    # fund supervision (claims/supervision, DOMAIN.md §9)
+    "view_supervision": Action(_("View fund-security findings, the grey list and the nightly checks"), ("supervision.view_*",)),
+    "supervise": Action(_("Dismiss and confirm fund-security findings (a second person approves), keep the grey list"), (
+        CONFIRM_FINDING, "supervision.change_finding", "supervision.add_findingtransition", "supervision.add_greylistentry",
+        "supervision.change_greylistentry")),
     # the administrator's alone (superuser; listed so the table names them)
     "manage_operators": Action(_("Link users to schools and institutions (operator accounts)"), (
         "claims.*_schooloperator", "settlement.*_institutionoperator")),
@@ -155,8 +161,9 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "finance": (*READ, "view_ledger", "reveal_personal_data", "edit_enrollment", "edit_cases", "edit_payments",
                 "import_bank_results", "view_care", "view_settlement", "release_statements", "start_runs", "reopen_years"),
     "policy_admin": ("view_reference", "edit_policy", "import_institutions", "view_settlement"),
+    # Reads everything; acts only on fund-security findings and the grey list (claims/supervision).
     "supervisor": ("view_reference", "view_enrollment", "view_cases", "view_ledger", "view_settlement", "view_care",
-                   "view_certifications"),
+                   "view_certifications", "view_supervision", "supervise"),
     # School operators use the portal and the school API only: tenant checks, no permission.
     "school_operator": (),
     # Signs in to the admin for its own institution only (object-level checks in the settlement,
@@ -212,6 +219,8 @@ ADMIN_VIEWS: dict[str, tuple[str, ...]] = {
     "admin:carecare_careclaim_act": ("carecare.view_careclaim",),
     "admin:carecare_careclaimupload_upload": ("carecare.add_careclaim",),
     "admin:carecare_careclaimupload_confirm": ("carecare.view_careclaimupload", "carecare.add_careclaim"),
+    # the finding page's steps (dismiss, confirm, second confirmation, send back): claims.supervision.admin
+    "admin:supervision_finding_act": (CONFIRM_FINDING,),
 }
 # The case page's transition buttons (admin:claims_case_act, action=<name>): extra permissions.
 CASE_TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -329,7 +338,7 @@ ROLES: tuple[Role, ...] = (
     Role("approver", _("Approver"), True),
     Role("finance", _("Finance"), True),
     Role("policy_admin", _("Policy administrator"), True),
-    Role("supervisor", _("Supervisor (read-only)"), True),
+    Role("supervisor", _("Supervisor (fund security)"), True),
     Role("school_operator", _("School operator"), False),
     Role("institution_operator", _("Institution operator"), True),
     Role("assessor", _("Care assessor"), True),

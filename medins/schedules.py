@@ -40,6 +40,8 @@ SCHEDULES: tuple[Schedule, ...] = (
              "Tax file previews not confirmed within a day are marked expired and their stored file dropped."),
     Schedule("settlement run watchdog", "settlement.runs_watchdog", {"minute": "*/5"},
              "Resume settlement runs whose worker vanished (no heartbeat for SETTLEMENT_RUN_STALE_MINUTES)."),
+    Schedule("fund security nightly check", "supervision.nightly_check", {"minute": "45", "hour": "2"},
+             "Run the fund-security review rules over yesterday's settlements of every region and record new findings."),
     Schedule("care assessments expiring", "carecare.assessments_expiring", {"minute": "0", "hour": "6"},
              "List approved long-term care assessments expiring within 60 days for re-assessment."),
     Schedule("care claims reminder", "carecare.care_claims_reminder", {"minute": "0", "hour": "7", "day_of_month": "6"},

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "claims",
     "claims.settlement",
     "claims.certifications",
+    "claims.supervision",
     "carecare",
 ]
 

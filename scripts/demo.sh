@@ -41,7 +41,7 @@ cat <<MSG
 
   Demo ready:  $url/admin/   API docs: $url/api/docs/   school portal: $url/portal/login/
   Log in as 'admin' or one user per role (intake_clerk, reviewer, reviewer2, approver,
-  approver2, finance, policy_admin, supervisor, school_operator, institution_operator),
+  approver2, finance, policy_admin, supervisor, supervisor2, school_operator, institution_operator),
   password 'demo1234'.
 
 MSG

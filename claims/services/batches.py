@@ -33,7 +33,7 @@ from medins.parsing import (
 )
 from medins.selectors import PolicyCache
 
-from ..errors import CaseError, DuplicateInvoice, DuplicateMaternity
+from ..errors import CaseError, DuplicateInvoice, DuplicateMaternity, FundSecurityBlocked
 from ..models import Attachment, Batch, Benefit, Case, CaseMaterial, CaseTransition, CaseType, Invoice
 from ..selectors import claimed_invoices, covered_pairs, maternity_conflicts, same_pregnancy
 from ..workflow import CaseState
@@ -331,6 +331,7 @@ def _receive_chunk(chunk, *, acting_user, school, batch, case_types, spans) -> l
                 inv.claimed = False
         kept.append((entry, r, live))
 
+    kept = _fund_security(kept)
     if kept:
         _insert(kept, acting_user=acting_user, batch=batch)
     other = {e for _entry, _make, e in refused if not isinstance(e, Case)}  # earlier cases not of this batch
@@ -340,6 +341,31 @@ def _receive_chunk(chunk, *, acting_user, school, batch, case_types, spans) -> l
         number = earlier.number if isinstance(earlier, Case) else Case(pk=earlier).number
         _rejected(entry, _for_school(make_error(number), school, owners))
     return entries
+
+
+def _fund_security(kept: list) -> list:
+    """The block rules of fund security over the chunk's live rows (DOMAIN.md §9, issue 15 item 2:
+    an inpatient stay overlapping paid care-home days, one benefit twice …) against the persons'
+    approved cases and care days, set-based (claims.supervision.blocks.batch_refusals). A refused
+    row is reported with the rule's reason in Chinese; the other rows go through."""
+    from claims.supervision.blocks import batch_refusals
+
+    by_region: dict[str, list] = {}
+    for i, (_entry, r, live) in enumerate(kept):
+        if live:
+            by_region.setdefault(r.case.case_type.region.code, []).append((f"row:{i}", r.case, r.invoices))
+    refused: dict[str, str] = {}
+    for region, rows in by_region.items():
+        refused.update(batch_refusals(rows, region=region))
+    if not refused:
+        return kept
+    out = []
+    for i, item in enumerate(kept):
+        if f"row:{i}" in refused:
+            _rejected(item[0], FundSecurityBlocked(refused[f"row:{i}"]))
+        else:
+            out.append(item)
+    return out
 
 
 def _conflict(r: Received, *, claimed: dict, in_batch: dict, maternity: dict, policies: PolicyCache):

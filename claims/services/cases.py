@@ -37,6 +37,7 @@ from ..errors import (
     DuplicateInvoice,
     DuplicateMaternity,
     FourEyes,
+    FundSecurityBlocked,
     GuardFailed,
     InvalidCase,
     MaterialsMissing,
@@ -673,6 +674,12 @@ def _approve(*, acting_user, case_id: int, reason: str, policies: PolicyCache | 
         return Recalculated(
             f"参保人本年度累计已变化，案件已按最新累计重新计算：应付 {before} → {case.payable_amount}，请核对后再审批"
             f"（year-to-date figures changed since the calculation; recalculated {before} → {case.payable_amount}）")
+    # DOMAIN §9: the block rules of fund security on what is about to be paid (issue 15 item 2)
+    from ..supervision.blocks import case_refusal
+
+    refusal = case_refusal(case, fund=case.fund_amount or 0)
+    if refusal:
+        raise FundSecurityBlocked(refusal)
     posting = Posting(person_id=case.person_id, service_date=case.service_from, benefit=benefit,
                       source_kind=SourceKind.CASE, source_id=case.pk, figures=ledger_keys.effect(benefit, breakdown["quote"]))
     ledger_post(acting_user=acting_user, postings=[posting],

@@ -40,6 +40,7 @@ from claims.settlement.models import (
 )
 from claims.settlement.services import visits_ingest
 from claims.settlement.services.uploads import pool_upload_check
+from claims.supervision.models import Finding
 from enrollment.models import CoveragePeriod, Payment, PaymentImport, School, Stop
 from medins.models import Institution, InstitutionImport, Region
 from medins.roles import (
@@ -232,6 +233,15 @@ def _build():
     TaskResult.objects.create(task_id="walk-task")
     GroupResult.objects.create(group_id="walk-group")
     Token.objects.create(user=root)
+    from claims.supervision.models import CheckRun, Finding, GreyListEntry
+
+    run = CheckRun.objects.create(region=jinan, day=dt.date(2021, 6, 1))
+    finding = Finding.objects.create(key="walk", region=jinan, rule="bed_holding", rule_version="370100-2021",
+                                     severity="review", settlement_refs=["case:1"], month=dt.date(2021, 6, 1),
+                                     service_date=dt.date(2021, 6, 1), evidence="walk", run=run)
+    finding.persons.add(person)
+    GreyListEntry.objects.create(person=person, from_date=dt.date(2021, 6, 1), to_date=dt.date(2021, 8, 31),
+                                 reason="walk", created_by=root)
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
     attempt = {"user_agent": "walk", "ip_address": "127.0.0.1", "username": "someone", "http_accept": "*/*",
@@ -344,6 +354,7 @@ def _admin_urls(data):
         "admin:carecare_assessment_notice": [data["assessment"].pk],
         "admin:carecare_carestay_act": [data["stay"].pk],
         "admin:carecare_careclaim_act": [data["care_claim"].pk],
+        "admin:supervision_finding_act": [Finding.objects.get().pk],
         "admin:carecare_careclaimupload_confirm": [data["care_upload"].pk],
         "admin:certifications_certification_act": [data["cert"].pk],
         "admin:certifications_certification_notice": [data["cert"].pk, data["cert_notice"].pk],

@@ -20,7 +20,9 @@ def test_policy_admin_may_edit_parameters_and_supervisor_only_reads(db):
     assert {"medins.change_policyparameter", "medins.add_policyversion"} <= perms("policy_admin")
     supervisor = perms("supervisor")
     assert "medins.view_policyparameter" in supervisor
-    assert not any(code.split(".")[1].startswith(("add_", "change_", "delete_")) for code in supervisor)
+    # only fund supervision's own records (findings, grey list: issue 15 item 3) are the supervisor's to change
+    assert not any(code.split(".")[1].startswith(("add_", "change_", "delete_")) for code in supervisor
+                   if not code.startswith("supervision."))
 
 
 def test_clerks_cannot_edit_policy(db):
@@ -62,8 +64,18 @@ def test_settlement_runs_are_started_by_a_clerk_and_released_by_finance(db):
     assert "settlement.release_institutionsettlement" in perms("finance")
     assert "settlement.release_institutionsettlement" not in perms("reviewer")
     assert "settlement.view_statement" not in perms("school_operator")
-    assert all(code.split(".")[1].startswith("view_") for code in perms("supervisor"))
+    # the supervisor reads everything and acts only on fund supervision (issue 15 item 3: findings, grey list)
+    assert all(code.split(".")[1].startswith("view_") for code in perms("supervisor") if not code.startswith("supervision."))
     assert any(code.startswith("settlement.") for code in perms("supervisor"))
+
+
+def test_only_the_supervisor_confirms_findings_and_keeps_the_grey_list(db):
+    """Issue 15 item 3: findings are decided by supervisors (a second supervisor approves: four eyes, in the service)."""
+    roles_sync()
+    for role in ROLES:
+        held = perms(role.code)
+        assert ("supervision.confirm_finding" in held) == (role.code == "supervisor"), role
+        assert ("supervision.add_greylistentry" in held) == (role.code == "supervisor"), role
 
 
 def test_no_role_holds_what_is_the_administrators_alone(db):

@@ -291,6 +291,9 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
         accepted.append((day, row.visit_id, row, person, here))
     if not accepted:
         return result
+    accepted = _fund_security(institution, accepted, cover, result, policies)
+    if not accepted:
+        return result
 
     # The persons' ledger accounts each accepted visit reads (and the pool accounts of the shared
     # outpatient total for chronic visits), read once, unlocked; running figures per account.
@@ -410,6 +413,29 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
         raise ConcurrentChange("visits", "the persons' year-to-date figures changed while this batch was computed; "
                                          "send the batch again") from None
     return result
+
+
+def _fund_security(institution: Institution, accepted: list, cover: dict, result: IngestResult, policies) -> list:
+    """The block rules the checks above do not cover (claims.supervision.blocks): a grey-listed
+    person's visit (direct settlement suspended), and 两病 and 门规 for one disease on one date in
+    the batch (benefit_twice: the second is refused). One query for the batch; the rules run only
+    on the candidates."""
+    from claims.supervision.blocks import grey_listed_periods, visit_refusals
+
+    days = [a[0] for a in accepted]
+    grey = grey_listed_periods({a[3].pk for a in accepted}, min(days), max(days))
+    benefits = {a[2].benefit for a in accepted}
+    if not grey and not {"two_diseases", "chronic"} <= benefits:
+        return accepted
+    visits = [{"id": row.visit_id, "person": person.pk, "benefit": row.benefit, "service_date": day,
+               "institution": institution.code, "total": row.class_a + row.class_b + row.class_c, "fund": 0,
+               ("drug" if row.benefit == "special_drug" else "disease"): row.item}
+              for day, _v, row, person, _c in accepted]
+    refused = visit_refusals(region=institution.region.code, visits=visits, cover=cover, grey=grey, policies=policies)
+    for _day, visit_id, row, _p, _c in accepted:
+        if visit_id in refused:
+            _error(result, row.number, visit_id, "fund_security", refused[visit_id], "id_number")
+    return [a for a in accepted if a[1] not in refused]
 
 
 def _chronic_by_disease(policies: PolicyCache, region: str, accepted: list) -> bool:

@@ -15,6 +15,6 @@ class Command(BaseCommand):
         # does not import the apps that depend on it.
         schedules_sync()
         for command in ("enrollment_demo_data", "claims_demo_data", "settlement_demo_data",
-                        "certifications_demo_data", "carecare_demo_data"):
+                        "certifications_demo_data", "carecare_demo_data", "supervision_demo_data"):
             call_command(command, stdout=self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo users (password '{DEMO_PASSWORD}'): {', '.join(users)}"))

@@ -1,0 +1,266 @@
+"""Benchmark of the nightly fund-security review on PostgreSQL (issue 15 item 7). Run by hand, in its
+own database, under the shared benchmark lock:
+
+    flock /tmp/bench.lock env DATABASE_URL=postgres://postgres@127.0.0.1:5432/medins_bench_fs \\
+        .venv/bin/python -u bench/fund_security_nightly.py [--persons 5000000] [--day 200000] \\
+        [--history-visits 5000000] [--history-cases 400000]
+
+Changchun (220100), one day (2021-10-15) of a city of --persons insured (bench/enrollment.py's
+generator, all covered in 2021): --day settlements of that day — 70 % outpatient-pool visits,
+20 % certified visits (received that day), 8 % inpatient reimbursement cases (approved that day,
+60 % of them itemised: a bed line a day, a treatment line on most days, some stays with idle days),
+2 % residents' lines of monthly care claims (approved that day) — against a year of history:
+--history-visits pool and certified visits over the year, --history-cases inpatient cases over the
+year (the day's inpatients each with an earlier stay, a third of them at the same hospital with the
+same ICD-10 category within 15 days: split admissions), written set-wise in SQL.
+
+Then the real job (`claims.supervision.services.nightly_check`) runs once (findings written) and
+again (nothing new: idempotent), each timed. Target: under 2 minutes.
+
+Everything the bench writes (cases, visits, care claims, findings) is truncated first; persons and
+their cover are kept between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medins.settings")
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
+
+from bench.common import setup_django  # noqa: E402
+
+REGION = "220100"
+DAY = dt.date(2021, 10, 15)
+STATE = ("claims_casetransition, claims_invoice, claims_historicalinvoice, claims_case, claims_historicalcase, "
+         "settlement_visit, settlement_certifiedvisit, carecare_careclaimtransition, carecare_careclaimline, "
+         "carecare_careclaim, carecare_historicalcareclaim, supervision_findingsettlement, supervision_finding_persons, "
+         "supervision_historicalfinding, supervision_finding, supervision_checkrun, supervision_settlementline, "
+         "supervision_settlementdetail, supervision_greylistentry, supervision_historicalgreylistentry")
+HOSPITALS = 200
+HOMES = 40
+
+
+def prepare(*, persons: int, day: int, history_visits: int, history_cases: int) -> dict:
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench.enrollment import generate_persons
+    from claims.models import CaseType
+    from enrollment.models import Person
+    from medins.models import Institution, Region
+
+    call_command("load_case_types", verbosity=0)
+    region = Region.objects.get(code=REGION)
+    seconds = generate_persons(persons, region=REGION)
+    print(f"persons: {Person.objects.filter(region=region).count():,} "
+          f"({f'generated with COPY in {seconds:.1f} s' if seconds else 'already there'})", flush=True)
+    started = time.perf_counter()
+    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})
+    have = set(Institution.objects.filter(region=region, code__startswith="BENCH-FS-").values_list("code", flat=True))
+    Institution.objects.bulk_create(
+        [Institution(region=region, code=f"BENCH-FS-H{k:04d}", name=f"基准医院{k:04d}", kind="hospital",
+                     level="secondary") for k in range(HOSPITALS) if f"BENCH-FS-H{k:04d}" not in have]
+        + [Institution(region=region, code=f"BENCH-FS-L{k:04d}", name=f"基准照护机构{k:04d}", kind="care_home",
+                       level="ungraded") for k in range(HOMES) if f"BENCH-FS-L{k:04d}" not in have])
+    hospitals = list(Institution.objects.filter(region=region, code__startswith="BENCH-FS-H").order_by("code")
+                     .values_list("pk", flat=True))
+    homes = list(Institution.objects.filter(region=region, code__startswith="BENCH-FS-L").order_by("code")
+                 .values_list("pk", flat=True))
+    case_type = CaseType.objects.filter(region=region, benefit="inpatient").order_by("number").first()
+    first = Person.objects.filter(region=region).order_by("pk").values_list("pk", flat=True).first()
+    n_pool, n_cv, n_cases = day * 70 // 100, day * 20 // 100, day * 8 // 100
+    n_care = day - n_pool - n_cv - n_cases
+    p = {"first": first, "n": persons, "day": DAY, "user": user.pk, "ct": case_type.pk, "h0": hospitals[0],
+         "nh": len(hospitals), "l0": homes[0], "nl": len(homes), "region": region.pk}
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {STATE} RESTART IDENTITY CASCADE")
+        cursor.execute("SELECT 1 FROM enrollment_coverageperiod c JOIN enrollment_person p ON p.id = c.person_id "
+                       "WHERE p.region_id = %s AND p.id = %s", [region.pk, first + persons - 1])
+        if cursor.fetchone() is None:
+            cursor.execute("DELETE FROM enrollment_coverageperiod WHERE person_id IN "
+                           "(SELECT id FROM enrollment_person WHERE region_id = %s)", [region.pk])
+            cursor.execute("""INSERT INTO enrollment_coverageperiod (person_id, benefit_year, covered_from, covered_to,
+                                  waiting, status)
+                              SELECT id, 2021, DATE '2021-01-01', DATE '2021-12-31', false, 'active'
+                              FROM enrollment_person WHERE region_id = %(region)s""", p)
+        # persons of the settlements: spread over the city by a multiplicative hash
+        cursor.execute("CREATE TEMP TABLE pick AS SELECT g AS i, %(first)s + ((g::bigint * 7919) %% %(n)s) AS person "
+                       "FROM generate_series(0, %(big)s) g", {**p, "big": max(day, history_cases) + 1})
+        cursor.execute("CREATE INDEX ON pick (i)")
+        # ---------------------------------------------------------------- cases: history, then the day's
+        # history case j: person pick(j); j < n_cases: the earlier stay of the day's inpatient j —
+        # j % 3 == 0 at the same hospital, discharged 5 days before the day's admission, same I63 category.
+        cursor.execute(
+            """INSERT INTO claims_case (case_type_id, person_id, state, service_from, service_to, institution_id,
+                   institution_name, institution_level, delivery, third_party_paid, lost_invoice_promise, bank_account,
+                   note, received_at, received_by_id, reason, policy_version, approval_digest, fund_amount,
+                   payable_amount, state_changed_at)
+               SELECT %(ct)s, k.person, 'paid',
+                      CASE WHEN k.i < %(nc)s THEN %(day)s - 20 ELSE DATE '2021-01-01' + (k.i %% 280) END,
+                      CASE WHEN k.i < %(nc)s THEN %(day)s - 11 ELSE DATE '2021-01-01' + (k.i %% 280) + 3 + k.i %% 9 END,
+                      %(h0)s + CASE WHEN k.i %% 3 = 0 THEN k.i %% %(nh)s ELSE (k.i + 1) %% %(nh)s END,
+                      '', 'secondary', '', 0, false, '6222000000000000', '', now(), %(user)s, '', '220100-2021', '',
+                      3000 + k.i %% 5000, 3000 + k.i %% 5000, now()
+               FROM pick k WHERE k.i < %(hc)s""", {**p, "nc": n_cases, "hc": history_cases})
+        cursor.execute(
+            """INSERT INTO claims_case (case_type_id, person_id, state, service_from, service_to, institution_id,
+                   institution_name, institution_level, delivery, third_party_paid, lost_invoice_promise, bank_account,
+                   note, received_at, received_by_id, reason, policy_version, approval_digest, fund_amount,
+                   payable_amount, state_changed_at)
+               SELECT %(ct)s, k.person, 'approved', %(day)s - 6, %(day)s - 1, %(h0)s + k.i %% %(nh)s, '', 'secondary', '',
+                      0, false, '6222000000000000', '', now(), %(user)s, '', '220100-2021', '', 4000 + k.i %% 3000,
+                      4000 + k.i %% 3000, now()
+               FROM pick k WHERE k.i < %(nc)s""", {**p, "nc": n_cases})
+        cursor.execute(
+            """INSERT INTO claims_casetransition (case_id, from_state, to_state, actor_id, at, reason)
+               SELECT c.id, 'calculated', 'approved', %(user)s,
+                      CASE WHEN c.state = 'approved' THEN (%(day)s + TIME '10:00') AT TIME ZONE 'Asia/Shanghai'
+                           ELSE (c.service_to + 3 + TIME '10:00') AT TIME ZONE 'Asia/Shanghai' END, ''
+               FROM claims_case c""", p)
+        cursor.execute("""INSERT INTO claims_invoice (case_id, issuer, number, issued_on, kind, class_a, class_b, class_c,
+                              claimed)
+                          SELECT id, 'BENCH', 'FS' || id, service_to, 'original', 6000, 1000, 200, true FROM claims_case""")
+        cursor.execute("""INSERT INTO supervision_settlementdetail (kind, object_id, diagnosis, transfer)
+                          SELECT 'case', id, CASE WHEN id % 3 = 1 OR state = 'approved' THEN 'I63.' || (id % 10)
+                                                  ELSE 'J18.0' END, false
+                          FROM claims_case""")
+        # itemised lines of 60 % of the day's stays: a bed line each stay day, a treatment line except on
+        # days 2–3 of every fifth stay (two idle days: bed-holding)
+        cursor.execute(
+            """INSERT INTO supervision_settlementline (kind, object_id, date, item, line_kind, quantity, amount, drug,
+                   days_supply)
+               SELECT 'case', c.id, c.service_from + d, 'BED01', 'bed', 1, 40, '', NULL::smallint
+               FROM claims_case c CROSS JOIN generate_series(0, 4) d
+               WHERE c.state = 'approved' AND c.id % 5 < 3
+               UNION ALL
+               SELECT 'case', c.id, c.service_from + d, 'TRT01', 'treatment', 1, 260, '', NULL
+               FROM claims_case c CROSS JOIN generate_series(0, 4) d
+               WHERE c.state = 'approved' AND c.id % 5 < 3 AND NOT (c.id % 5 = 0 AND d IN (2, 3))""")
+        # ---------------------------------------------------------------- visits: history, then the day's
+        cursor.execute(
+            """INSERT INTO settlement_visit (institution_id, visit_id, person_id, service_date, year, month, class_a,
+                   class_b, class_c, total, fund, deductible, personal, policy_version, received_at)
+               SELECT %(h0)s + g %% %(nh)s, 'H' || g, %(first)s + ((g::bigint * 104729) %% %(n)s), d, 2021,
+                      extract(month FROM d), 80, 20, 5, 105, 50, 0, 55, '220100-2021',
+                      (d + TIME '12:00') AT TIME ZONE 'Asia/Shanghai'
+               FROM generate_series(1, %(hv)s) g, LATERAL (SELECT DATE '2021-01-01' + (g %% 287) AS d) x""",
+            {**p, "hv": history_visits * 8 // 10})
+        cursor.execute(
+            """INSERT INTO settlement_visit (institution_id, visit_id, person_id, service_date, year, month, class_a,
+                   class_b, class_c, total, fund, deductible, personal, policy_version, received_at)
+               SELECT %(h0)s + k.i %% %(nh)s, 'D' || k.i, k.person, %(day)s, 2021, 10, 80, 20, 5, 105, 50, 0, 55,
+                      '220100-2021', (%(day)s + TIME '11:00') AT TIME ZONE 'Asia/Shanghai'
+               FROM pick k WHERE k.i >= %(nc)s AND k.i < %(nc)s + %(np)s""", {**p, "nc": n_cases, "np": n_pool})
+        cursor.execute(
+            """INSERT INTO settlement_certifiedvisit (institution_id, visit_id, person_id, benefit, item_code,
+                   certification_id, level, service_date, class_a, class_b, class_c, total, first_copay, eligible,
+                   deductible, fund, personal, policy_version, received_at)
+               SELECT %(h0)s + g %% %(nh)s, 'CH' || g, %(first)s + ((g::bigint * 15485863) %% %(n)s), 'chronic',
+                      'diabetes', 1, 'secondary', d, 200, 100, 0, 300, 0, 300, 0, 180, 120, '220100-2021',
+                      (d + TIME '12:00') AT TIME ZONE 'Asia/Shanghai'
+               FROM generate_series(1, %(hv)s) g, LATERAL (SELECT DATE '2021-01-01' + (g %% 287) AS d) x""",
+            {**p, "hv": history_visits * 2 // 10})
+        cursor.execute(
+            """INSERT INTO settlement_certifiedvisit (institution_id, visit_id, person_id, benefit, item_code,
+                   certification_id, level, service_date, class_a, class_b, class_c, total, first_copay, eligible,
+                   deductible, fund, personal, policy_version, received_at)
+               SELECT %(h0)s + k.i %% %(nh)s, 'CD' || k.i, k.person, 'chronic', 'diabetes', 1, 'secondary', %(day)s,
+                      200, 100, 0, 300, 0, 300, 0, 180, 120, '220100-2021',
+                      (%(day)s + TIME '11:00') AT TIME ZONE 'Asia/Shanghai'
+               FROM pick k WHERE k.i >= %(a)s AND k.i < %(b)s""",
+            {**p, "a": n_cases + n_pool, "b": n_cases + n_pool + n_cv})
+        # a tenth of the day's inpatients also had a pool visit elsewhere on a stay day (overlapping care, review)
+        cursor.execute(
+            """INSERT INTO settlement_visit (institution_id, visit_id, person_id, service_date, year, month, class_a,
+                   class_b, class_c, total, fund, deductible, personal, policy_version, received_at)
+               SELECT %(h0)s + (k.i + 7) %% %(nh)s, 'O' || k.i, k.person, %(day)s - 4, 2021, 10, 80, 20, 5, 105, 50, 0,
+                      55, '220100-2021', (%(day)s - 4 + TIME '12:00') AT TIME ZONE 'Asia/Shanghai'
+               FROM pick k WHERE k.i < %(nc)s AND k.i %% 10 = 0""", {**p, "nc": n_cases})
+        # ---------------------------------------------------------------- care claims approved that day
+        cursor.execute(
+            """INSERT INTO carecare_careclaim (care_home_id, month, state, source, content_digest, sends, received_at,
+                   received_by_id, rejection_reason, policy_version, residents, days_billed, days_refused, total, fund,
+                   personal, refused_amount)
+               SELECT %(l0)s + h, DATE '2021-09-01', 'approved', 'api', 'bench', 1, now(), %(user)s, '', '220100-2021',
+                      0, 0, 0, 0, 0, 0, 0
+               FROM generate_series(0, %(nl)s - 1) h""", p)
+        cursor.execute("""INSERT INTO carecare_careclaimtransition (claim_id, from_state, to_state, actor_id, at, reason)
+                          SELECT id, 'checked', 'approved', %(user)s,
+                                 (%(day)s + TIME '09:00') AT TIME ZONE 'Asia/Shanghai', '' FROM carecare_careclaim""", p)
+        cursor.execute(
+            """INSERT INTO carecare_careclaimline (claim_id, person_id, id_number, days, groups, line_refusal,
+                   days_billed, days_paid, days_refused, total, fund, personal, refused_amount)
+               SELECT (SELECT min(id) FROM carecare_careclaim) + k.i %% %(nl)s, k.person, 'B' || k.i,
+                      (SELECT jsonb_agg(jsonb_build_object('date', to_char(DATE '2021-09-01' + d, 'YYYY-MM-DD'),
+                              'bed', '40.00', 'nursing', '60.00', 'supplies', '15.00', 'other', '0.00'))
+                       FROM generate_series(0, 29) d), '[]', '', 30, 30, 0, 3450, 2760, 690, 0
+               FROM pick k WHERE k.i >= %(a)s AND k.i < %(b)s""",
+            {**p, "a": n_cases + n_pool + n_cv, "b": n_cases + n_pool + n_cv + n_care})
+        cursor.execute("VACUUM ANALYZE")
+    print(f"history and the day written (SQL): {time.perf_counter() - started:.1f} s — day: {n_pool:,} pool visits, "
+          f"{n_cv:,} certified visits, {n_cases:,} inpatient cases, {n_care:,} care-claim lines; history: "
+          f"{history_visits:,} visits, {history_cases:,} inpatient cases", flush=True)
+    return p
+
+
+def nightly() -> None:
+    from django.db import connection
+
+    from claims.supervision.models import Finding
+    from claims.supervision.services import nightly_check
+
+    for attempt in ("first run", "second run (idempotent)"):
+        seen = []
+
+        def counter(execute, sql, params, many, context, seen=seen):
+            seen.append(sql)
+            return execute(sql, params, many, context)
+
+        started = time.perf_counter()
+        with connection.execute_wrapper(counter):
+            run = nightly_check(region=REGION, day=DAY)
+        elapsed = time.perf_counter() - started
+        print(f"{attempt}: {elapsed:.1f} s — {run.settlements:,} settlements of the day, {run.history_settlements:,} "
+              f"history settlements read, {run.findings_new:,} new findings, {run.findings_known:,} already recorded, "
+              f"undecided {run.undecided}; {len(seen):,} SQL statements", flush=True)
+    by_rule = {}
+    for rule in Finding.objects.values_list("rule", flat=True):
+        by_rule[rule] = by_rule.get(rule, 0) + 1
+    print(f"findings by rule: {by_rule}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--persons", type=int, default=5_000_000)
+    parser.add_argument("--day", type=int, default=200_000, help="settlements of the day")
+    parser.add_argument("--history-visits", type=int, default=5_000_000)
+    parser.add_argument("--history-cases", type=int, default=400_000)
+    parser.add_argument("--reuse", action="store_true", help="keep the data of the previous run (same arguments)")
+    args = parser.parse_args()
+    setup_django("medins_bench_fs", "its case, visit, care-claim and finding tables are truncated")
+    print(f"fund-security nightly benchmark: {args.persons:,} persons, {args.day:,} settlements on {DAY}, "
+          f"{args.history_visits:,} history visits, {args.history_cases:,} history cases; os.cpu_count()={os.cpu_count()}",
+          flush=True)
+    if args.reuse:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE supervision_findingsettlement, supervision_finding_persons, "
+                           "supervision_historicalfinding, supervision_finding, supervision_checkrun RESTART IDENTITY CASCADE")
+    else:
+        prepare(persons=args.persons, day=args.day, history_visits=args.history_visits,
+                history_cases=args.history_cases)
+    nightly()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+"""The supervision queue in the admin (issue 15 item 3): findings with filters (rule, severity,
+state, institution, month) and search by the person's ID number or name; the finding page shows
+the settlements side by side (the two admissions of a split, the shared days, the lines), with
+the steps from the workflow table (dismiss with a reason, confirm, the second person's approval
+or return). The grey list: a supervisor puts a person on it for a period. The nightly runs.
+
+Every change goes through claims.supervision.services.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from enrollment.idnumber import mask
+from medins.admin_workflow import WorkflowButtons
+
+from . import selectors, services
+from .errors import SupervisionError
+from .models import CheckRun, Finding, FindingSettlement, FindingTransition, GreyListEntry, Rule
+from .workflow import FINDINGS
+
+CONFIRM = "supervision.confirm_finding"
+# name: (label, service, needs a reason)
+STEPS = {
+    "dismiss": (_("Dismiss"), "finding_dismiss", True),
+    "confirm": (_("Confirm"), "finding_confirm", False),
+    "approve": (_("Confirm as second person"), "finding_approve", False),
+    "return": (_("Send back (disagree)"), "finding_return", True),
+}
+BUTTONS = WorkflowButtons(FINDINGS, STEPS, {name: (CONFIRM,) for name in STEPS})
+RUN = {"dismiss": services.finding_dismiss, "confirm": services.finding_confirm, "approve": services.finding_approve,
+       "return": services.finding_return}
+
+
+class MonthFilter(admin.SimpleListFilter):
+    title = _("month")
+    parameter_name = "month"
+
+    def lookups(self, request, model_admin):
+        months = Finding.objects.order_by("-month").values_list("month", flat=True).distinct()[:24]
+        return [(f"{m:%Y-%m}", f"{m:%Y-%m}") for m in months]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            try:
+                return queryset.filter(month=dt.date.fromisoformat(self.value() + "-01"))
+            except ValueError:
+                return queryset.none()
+        return queryset
+
+
+class InstitutionFilter(admin.SimpleListFilter):
+    title = _("institution")
+    parameter_name = "institution"
+
+    def lookups(self, request, model_admin):
+        from medins.models import Institution
+
+        used = Finding.objects.exclude(institution=None).values("institution_id").distinct()
+        return [(str(pk), f"{code} {name}") for pk, code, name in
+                Institution.objects.filter(pk__in=used).order_by("code").values_list("pk", "code", "name")[:200]]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(institution_id=int(self.value()))
+        return queryset
+
+
+class SettlementInline(admin.TabularInline):
+    model = FindingSettlement
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("ref", "kind", "institution", "via", "service_date", "total", "fund")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("institution")
+
+
+class TransitionInline(admin.TabularInline):
+    model = FindingTransition
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("at", "from_state", "to_state", "actor", "reason")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+@admin.register(Finding)
+class FindingAdmin(SimpleHistoryAdmin):
+    list_display = ("number", "rule", "severity", "state", "institution", "month_label", "service_date", "persons_col",
+                    "suggested_amount", "found_at")
+    list_display_links = ("number",)
+    list_select_related = ("institution",)
+    list_filter = ("rule", "severity", "state", InstitutionFilter, MonthFilter)
+    search_fields = ("persons__id_number", "persons__name")
+    search_help_text = _("ID number or name of an insured person")
+    list_per_page = 50
+    change_form_template = "admin/supervision/finding/change_form.html"
+    inlines = (SettlementInline, TransitionInline)
+    readonly_fields = ("number", "rule", "rule_version", "severity", "state", "institution", "month_label", "service_date",
+                       "evidence", "suggested_amount", "found_at", "run", "confirmed_by", "confirmed_at", "approved_by",
+                       "approved_at", "dismissed_by", "dismissed_at", "dismissal_reason")
+    fields = readonly_fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("persons")
+
+    def get_search_results(self, request, queryset, search_term):
+        """The clerks' indexed person search (enrollment.selectors.persons_search), then their findings."""
+        from enrollment.models import Person
+        from enrollment.selectors import persons_search
+
+        if not (search_term or "").strip():
+            return queryset, False
+        persons = persons_search(Person.objects.all(), search_term).values("pk")
+        return queryset.filter(pk__in=Finding.persons.through.objects.filter(person_id__in=persons).values("finding_id")), False
+
+    def has_add_permission(self, request):
+        return False  # findings come from the rules only
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("finding"), ordering="pk")
+    def number(self, obj):
+        return obj.number
+
+    @admin.display(description=_("month"), ordering="month")
+    def month_label(self, obj):
+        return f"{obj.month:%Y-%m}"
+
+    @admin.display(description=_("insured persons"))
+    def persons_col(self, obj):
+        return "、".join(f"{p.name} {mask(p.id_number)}" for p in obj.persons.all())
+
+    def get_urls(self):
+        return [path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="supervision_finding_act"),
+                *super().get_urls()]
+
+    def act_view(self, request, pk):
+        if request.method != "POST" or not request.user.has_perm(CONFIRM):
+            raise PermissionDenied
+        finding = get_object_or_404(Finding, pk=pk)
+        back = HttpResponseRedirect(reverse("admin:supervision_finding_change", args=[pk]))
+        name = request.POST.get("action")
+        if name not in STEPS:
+            return back
+        if name not in dict(BUTTONS.for_state(finding.state)):
+            self.message_user(request, gettext("“%(action)s” is not a step of a finding that is %(state)s.")
+                              % {"action": STEPS[name][0], "state": finding.get_state_display()}, messages.ERROR)
+            return back
+        try:
+            RUN[name](acting_user=request.user, finding=finding, reason=(request.POST.get("reason") or "").strip())
+        except SupervisionError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, gettext("%(action)s — done.") % {"action": STEPS[name][0]}, messages.SUCCESS)
+        return back
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        finding = Finding.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if finding is not None:
+            extra_context["finding_actions"] = BUTTONS.for_state(finding.state, request.user)
+            extra_context["evidence"] = selectors.finding_evidence(finding)
+            extra_context["rule_label"] = Rule(finding.rule).label if finding.rule in Rule.values else finding.rule
+            extra_context["persons"] = [(p.name, mask(p.id_number)) for p in finding.persons.all()]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+class GreyListForm(forms.ModelForm):
+    class Meta:
+        model = GreyListEntry
+        fields = ("person", "from_date", "to_date", "reason", "finding")
+
+
+@admin.register(GreyListEntry)
+class GreyListEntryAdmin(SimpleHistoryAdmin):
+    list_display = ("person", "id_masked", "from_date", "to_date", "reason", "created_by", "created_at")
+    list_select_related = ("person", "created_by")
+    search_fields = ("person__id_number", "person__name")
+    list_filter = ("from_date",)
+    autocomplete_fields = ("person",)
+    raw_id_fields = ("finding",)
+    form = GreyListForm
+
+    @admin.display(description=_("ID number"))
+    def id_masked(self, obj):
+        return mask(obj.person.id_number)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("person", "from_date", "reason", "finding") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        try:
+            if change:
+                # only the end may change (lift early or extend): recorded in the history
+                obj._history_user = request.user
+                services.grey_list_change_end(acting_user=request.user, entry=obj, to_date=obj.to_date)
+            else:
+                saved = services.grey_list_add(acting_user=request.user, person=obj.person, from_date=obj.from_date,
+                                               to_date=obj.to_date, reason=obj.reason, finding=obj.finding)
+                obj.pk = saved.pk
+        except SupervisionError as exc:
+            raise PermissionDenied(str(exc)) from exc
+
+
+@admin.register(CheckRun)
+class CheckRunAdmin(admin.ModelAdmin):
+    list_display = ("day", "region", "state", "runs", "settlements", "history_settlements", "findings_new",
+                    "findings_known", "started_at", "finished_at")
+    list_select_related = ("region",)
+    list_filter = ("state", "region")
+    fields = readonly_fields = ("day", "region", "state", "policy_version", "runs", "settlements", "history_settlements",
+                                "findings_new", "findings_known", "undecided", "started_at", "finished_at", "error")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

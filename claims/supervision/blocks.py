@@ -1,0 +1,193 @@
+"""The block rules where money is committed (issue 15 item 2): each money service asks here, on
+what it is about to pay plus the facts the rules need, and refuses with the rule's reason in
+Chinese (services.block_message) in its own error shape.
+
+- case approval (claims.services.cases._approve): the case, the person's other approved cases and
+  paid care-claim days around it, the person's cover, death, grey list and certifications —
+  every block rule (a manual case is never refused for the grey list: the rule is for direct
+  settlements);
+- school batches (claims.services.batches): each live row as an unpaid case (fund 0) against the
+  persons' approved cases and care days and the batch's other rows, set-based per chunk;
+- pool and certified visits (claims.settlement.services): the hot path. Coverage and
+  certification are the ingestion's own checks (same records, their own codes); what they do not
+  check is the grey list (and, for certified visits, 两病 and 门规 for one disease on one date).
+  One query per batch finds the grey-listed persons; only their visits (and the 两病/门规 pairs of
+  the batch) go through ``check`` — no query per visit, nothing at all when nobody is listed;
+- care claims (carecare.services.claims): the grey-listed residents' payable days, one settlement
+  per day, so a suspension ending mid-month refuses only its days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from . import facts as F
+from .models import GreyListEntry
+from .services import block_message, block_refusals, look_back_days
+
+
+def _history(facts: F.Facts, person_ids: list[int], lo: dt.date, hi: dt.date, *, exclude_case: int | None = None) -> None:
+    from carecare.models import CareClaimLine
+    from claims.models import Case
+
+    for chunk in F._chunks(person_ids):
+        cases = Case.objects.filter(person_id__in=chunk, state__in=F.MONEY_STATES, service_from__lte=hi, service_to__gte=lo)
+        if exclude_case is not None:
+            cases = cases.exclude(pk=exclude_case)
+        F.add_cases(facts, cases)
+        F.add_care_lines(facts, CareClaimLine.objects.filter(
+            person_id__in=chunk, claim__state__in=("approved", "payment_ordered"),
+            claim__month__gte=lo.replace(day=1), claim__month__lte=hi))
+
+
+def case_refusal(case, *, fund: Decimal) -> str | None:
+    """Why the fund may not pay this case (the first block finding naming it), or None."""
+    region = case.case_type.region.code
+    day = case.service_from
+    window = dt.timedelta(days=look_back_days(region, day))
+    facts = F.Facts(region=region, as_of=day)
+    F.add_cases(facts, type(case).objects.filter(pk=case.pk))
+    new = F.ref("case", case.pk)
+    if new not in facts.settlements:  # a case type paid by the contracted insurer: not the fund's
+        return None
+    facts.settlements[new]["fund"] = F._money(fund)
+    _history(facts, [case.person_id], day - window, case.service_to + window, exclude_case=case.pk)
+    F.add_persons(facts, [case.person_id])
+    refused = block_refusals(facts, [new])
+    return block_message(refused[new]) if new in refused else None
+
+
+def batch_refusals(rows: list[tuple[str, object, list]], *, region: str) -> dict[str, str]:
+    """Block rules over the live rows of a school-batch chunk: [(key, unsaved case, its invoices)]
+    → {key: refusal}. Rows are unpaid (fund 0): the rules that need the payment (third party)
+    judge them again at approval."""
+    if not rows:
+        return {}
+    cases = [c for _k, c, _i in rows]
+    lo = min(c.service_from for c in cases)
+    hi = max(c.service_to or c.service_from for c in cases)
+    window = dt.timedelta(days=look_back_days(region, lo))
+    facts = F.Facts(region=region, as_of=hi)
+    persons = sorted({c.person_id for c in cases})
+    _history(facts, persons, lo - window, hi + window)
+    F._load_institutions(facts, [c.institution_id for c in cases])
+    keys = []
+    for key, case, invoices in rows:
+        benefit = case.case_type.benefit
+        if benefit == "external":
+            continue
+        total = sum((inv.class_a or 0) + (inv.class_b or 0) + (inv.class_c or 0) for inv in invoices)
+        record = {"id": key, "person": str(case.person_id), "institution": F._institution_code(facts, case.institution_id,
+                                                                                              case.institution_name),
+                  "benefit": benefit, "via": "manual", "total": F._money(total), "fund": F.ZERO,
+                  "third_party_paid": F._money(case.third_party_paid), "lines": []}
+        F._stay_or_date(record, benefit, case.service_from, case.service_to)
+        if invoices:
+            record["invoice"] = {"issuer": invoices[0].issuer, "number": invoices[0].number}
+        if benefit == "maternity":
+            record["birth_date"] = case.service_from
+        facts.settlements[key] = record
+        facts.meta[key] = ("new", 0, case.person_id, case.institution_id, case.service_from, Decimal(0))
+        keys.append(key)
+    F.add_persons(facts, persons)
+    return {key: block_message(f) for key, f in block_refusals(facts, keys).items()}
+
+
+def grey_listed_periods(person_ids: Iterable[int], first: dt.date, last: dt.date) -> dict[int, list[list[str]]]:
+    """Grey-list periods overlapping [first, last] of the persons (one query per 30 000 ids)."""
+    out: dict[int, list[list[str]]] = defaultdict(list)
+    for chunk in F._chunks(person_ids, 30_000):
+        for pid, a, b in (F.in_ids(GreyListEntry.objects.filter(from_date__lte=last, to_date__gte=first), "person_id", chunk)
+                          .order_by().values_list("person_id", "from_date", "to_date")):
+            out[pid].append([a, b])
+    return out
+
+
+def visit_refusals(*, region: str, visits: list[dict], cover: dict[int, list[tuple]], grey: dict[int, list],
+                   certifications: dict[int, list[dict]] | None = None, policies=None) -> dict[str, str]:
+    """Block rules over a batch's visits already accepted by the ingestion's own checks.
+
+    `visits`: {"id", "person" (pk), "benefit", "service_date" (date), "total", "fund", optional
+    "disease"/"drug"}; `cover`: the cover the ingestion read ({person: [(from, to)]}); `grey`:
+    grey_listed_periods of the batch's persons. Only the visits of grey-listed persons and the
+    candidates of benefit_twice (两病 and 门规 of one person, disease and date in the batch) are
+    sent to the rules; returns {visit id: refusal}."""
+    pairs: dict[tuple, set[str]] = defaultdict(set)
+    for v in visits:
+        if v["benefit"] in ("two_diseases", "chronic") and v.get("disease"):
+            pairs[(v["person"], v["service_date"], v["disease"])].add(v["benefit"])
+    twice = {k for k, benefits in pairs.items() if len(benefits) > 1}
+    chosen = [v for v in visits if v["person"] in grey or (v["person"], v["service_date"], v.get("disease")) in twice]
+    if not chosen:
+        return {}
+    as_of = max(v["service_date"] for v in chosen)
+    facts = F.Facts(region=region, as_of=as_of)
+    for v in chosen:
+        record = {"id": v["id"], "person": str(v["person"]), "institution": v.get("institution", "?"),
+                  "benefit": v["benefit"], "via": "direct", "service_date": v["service_date"],
+                  "total": F._money(v["total"]), "fund": F._money(v["fund"]), "lines": []}
+        for key in ("disease", "drug"):
+            if v.get(key):
+                record[key] = v[key]
+        facts.settlements[v["id"]] = record
+        facts.meta[v["id"]] = ("new", 0, v["person"], None, v["service_date"], Decimal(v["fund"] or 0))
+        pid = v["person"]
+        facts.persons.setdefault(pid, {
+            "id": str(pid), "covered": [[a, b] for a, b in cover.get(pid, ())], "died": None,
+            "grey_list": grey.get(pid, []), "certifications": (certifications or {}).get(pid, [])})
+    rules = ["grey_list", "benefit_twice"]
+    from .services import _check
+
+    response = _check(facts.request(), severities={"block"}, rules=rules, focus=[v["id"] for v in chosen],
+                      policies=policies)
+    order = {v["id"]: i for i, v in enumerate(visits)}
+    refused: dict[str, str] = {}
+    for finding in response["findings"]:
+        new = sorted(finding["settlements"], key=order.__getitem__)
+        if len(new) > 1:  # a pair within the batch: the first goes through
+            new = new[1:]
+        for r in new:
+            refused.setdefault(r, block_message(finding))
+    return refused
+
+
+def care_day_refusals(*, region: str, home_code: str, residents: list[tuple[int, list[dt.date], tuple]],
+                      policies=None) -> dict[tuple[int, dt.date], str]:
+    """The billed days of grey-listed residents refused by the grey_list rule: one settlement per
+    day (service date = the day). `residents`: [(person pk, billed days, covered intervals)]. One
+    query (none more when nobody is listed)."""
+    if not residents:
+        return {}
+    days = [d for _p, ds, _c in residents for d in ds]
+    if not days:
+        return {}
+    grey = grey_listed_periods([p for p, _d, _c in residents], min(days), max(days))
+    if not grey:
+        return {}
+    facts = F.Facts(region=region, as_of=max(days))
+    keys = []
+    for pid, ds, covered in residents:
+        if pid not in grey:
+            continue
+        facts.persons[pid] = {"id": str(pid), "covered": [[a, b] for a, b in covered], "died": None,
+                              "grey_list": grey[pid], "certifications": []}
+        for d in ds:
+            key = f"ltcday:{pid}:{d.isoformat()}"
+            facts.settlements[key] = {"id": key, "person": str(pid), "institution": home_code, "benefit": "long_term_care",
+                                      "via": "direct", "service_date": d, "total": F.ZERO, "fund": F.ZERO,
+                                      "lines": [{"date": d, "item": "LTC", "kind": "care", "quantity": 1,
+                                                 "amount": F.ZERO}]}
+            facts.meta[key] = ("new", 0, pid, None, d, Decimal(0))
+            keys.append(key)
+    from .services import _check
+
+    response = _check(facts.request(), severities={"block"}, rules=["grey_list"], focus=keys, policies=policies)
+    out = {}
+    for finding in response["findings"]:
+        for key in finding["settlements"]:
+            _kind, pid, day = key.split(":")
+            out[(int(pid), dt.date.fromisoformat(day))] = block_message(finding)
+    return out

@@ -1,0 +1,275 @@
+"""Fund-security findings, the supervision queue's records and the grey list (DOMAIN.md §9).
+
+A finding names the settlements it judges generically, as (kind, id) rows of
+:class:`FindingSettlement`: reimbursement cases (manual and school-batch cases are both
+``claims.Case``), certified visits and pool visits (``claims.settlement``) and the residents'
+lines of monthly care claims (``carecare.CareClaimLine``). A foreign key per kind is not possible
+for care claims: carecare depends on claims, not the reverse (DESIGN.md layout).
+
+Reading a finding for a recovery order: ``Finding.objects.filter(state="confirmed")`` and each
+finding's ``settlements`` (kind, object_id, institution, person, fund); ``Finding.settlement_refs``
+holds the same as the rules' ids ("case:12", "cv:3", "pv:7", "ltc:9", see ``refs.py``).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .workflow import FindingState
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class Rule(models.TextChoices):
+    """The rules of contracts/fund-security.md (medins.fund_security), in the contract's order."""
+
+    DUPLICATE_INVOICE = "duplicate_invoice", _("Duplicate invoice")
+    BENEFIT_TWICE = "benefit_twice", _("Benefit enjoyed twice")
+    THIRD_PARTY_NOT_DEDUCTED = "third_party_not_deducted", _("Third-party compensation not deducted")
+    NOT_COVERED = "not_covered", _("Not covered on the service date")
+    CERTIFICATION_MISMATCH = "certification_mismatch", _("No valid certification")
+    GREY_LIST = "grey_list", _("Person on the grey list")
+    OVERLAPPING_CARE = "overlapping_care", _("Overlapping care")
+    SPLIT_ADMISSION = "split_admission", _("Split admission")
+    BED_HOLDING = "bed_holding", _("Bed-holding")
+    DUPLICATE_CHARGE = "duplicate_charge", _("Duplicate bed charge")
+    EXCESS_PRESCRIPTION = "excess_prescription", _("Excess prescription")
+
+
+class Severity(models.TextChoices):
+    BLOCK = "block", _("Block (refused before payment)")
+    REVIEW = "review", _("Review (after payment)")
+
+
+class SettlementKind(models.TextChoices):
+    CASE = "case", _("Reimbursement case")
+    CERTIFIED_VISIT = "certified_visit", _("Certified outpatient visit")
+    POOL_VISIT = "pool_visit", _("Outpatient-pool visit")
+    CARE_CLAIM_LINE = "care_claim_line", _("Care claim (resident's month)")
+
+
+class RunState(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class CheckRun(models.Model):
+    """One nightly run of the review rules over one region's day of settlements (unique per
+    region and day; a second run of the same day updates the row and writes no duplicate finding)."""
+
+    region = models.ForeignKey("medins.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    day = models.DateField(_("settlements of"))
+    state = models.CharField(_("state"), max_length=10, choices=RunState.choices, default=RunState.RUNNING)
+    policy_version = models.CharField(_("policy version"), max_length=40, blank=True)
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    runs = models.PositiveIntegerField(_("times run"), default=1)
+    settlements = models.PositiveIntegerField(_("settlements of the day"), default=0)
+    history_settlements = models.PositiveIntegerField(_("history settlements read"), default=0)
+    findings_new = models.PositiveIntegerField(_("new findings"), default=0)
+    findings_known = models.PositiveIntegerField(_("findings already recorded"), default=0)
+    undecided = models.JSONField(_("undecided (rule: count)"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        ordering = ["-day", "region"]
+        constraints = [models.UniqueConstraint(fields=["region", "day"], name="sup_run_region_day")]
+        verbose_name = _("nightly fund-security check")
+        verbose_name_plural = _("nightly fund-security checks")
+
+    def __str__(self):
+        return f"{self.region_id} {self.day}"
+
+
+class Finding(models.Model):
+    """What one rule found on one set of settlements (contracts/fund-security.md response).
+
+    ``key`` is the SHA-256 of rule + the sorted settlement refs: the same rule on the same
+    settlements is one finding, however often the job runs."""
+
+    key = models.CharField(_("key"), max_length=64, unique=True, editable=False)
+    region = models.ForeignKey("medins.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    rule = models.CharField(_("rule"), max_length=40, choices=Rule.choices)
+    rule_version = models.CharField(_("rule version"), max_length=40,
+                                    help_text=_("The policy version of the fund_security parameters applied."))
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
+    settlement_refs = models.JSONField(_("settlements"), default=list)
+    institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("institution"))
+    persons = models.ManyToManyField("enrollment.Person", related_name="fund_findings", verbose_name=_("insured persons"))
+    month = models.DateField(_("month"), help_text=_("The first day of the month of the settlements' service."))
+    service_date = models.DateField(_("service date"))
+    evidence = models.TextField(_("evidence"))
+    # The settlements' facts as the rules saw them (the request's records), shown side by side.
+    facts = models.JSONField(_("facts"), default=dict, blank=True)
+    suggested_amount = models.DecimalField(_("suggested amount"), null=True, blank=True, **MONEY,
+                                           help_text=_("The fund paid on the settlement questioned: an upper "
+                                                       "bound; a recovery re-quotes the settlements."))
+    state = models.CharField(_("state"), max_length=30, choices=FindingState.choices, default=FindingState.OPEN,
+                             db_index=True)
+    run = models.ForeignKey(CheckRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="findings",
+                            verbose_name=_("found by"))
+    found_at = models.DateTimeField(_("found at"), auto_now_add=True)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+", verbose_name=_("confirmed by"))
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("second confirmation by"))
+    approved_at = models.DateTimeField(_("second confirmation at"), null=True, blank=True)
+    dismissed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+", verbose_name=_("dismissed by"))
+    dismissed_at = models.DateTimeField(_("dismissed at"), null=True, blank=True)
+    dismissal_reason = models.TextField(_("dismissal reason"), blank=True)
+    history = HistoricalRecords(excluded_fields=["facts"])
+
+    class Meta:
+        ordering = ["-service_date", "-pk"]
+        indexes = [
+            models.Index(fields=["state", "rule", "month"], name="sup_finding_queue"),
+            models.Index(fields=["institution", "month"], name="sup_finding_institution"),
+        ]
+        permissions = [("confirm_finding", _("Can confirm or dismiss fund-security findings"))]
+        verbose_name = _("fund-security finding")
+        verbose_name_plural = _("fund-security findings")
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"JG{self.pk:08d}" if self.pk else "JG—"
+
+
+class FindingSettlement(models.Model):
+    """One settlement a finding names: (kind, object_id), with who received the money."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="settlements", verbose_name=_("finding"))
+    kind = models.CharField(_("kind"), max_length=20, choices=SettlementKind.choices)
+    object_id = models.BigIntegerField(_("record id"))
+    ref = models.CharField(_("reference"), max_length=40)
+    person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                               verbose_name=_("insured person"))
+    institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("institution"))
+    via = models.CharField(_("settled"), max_length=10, blank=True)
+    service_date = models.DateField(_("service date"), null=True, blank=True)
+    total = models.DecimalField(_("total"), null=True, blank=True, **MONEY)
+    fund = models.DecimalField(_("fund paid"), null=True, blank=True, **MONEY)
+
+    class Meta:
+        ordering = ["finding", "ref"]
+        constraints = [models.UniqueConstraint(fields=["finding", "kind", "object_id"], name="sup_finding_settlement")]
+        indexes = [models.Index(fields=["kind", "object_id"], name="sup_fs_kind_object")]
+        verbose_name = _("settlement of a finding")
+        verbose_name_plural = _("settlements of findings")
+
+    def __str__(self):
+        return self.ref
+
+
+class FindingTransition(models.Model):
+    """Who moved the finding from which state to which, when and why (medins.workflow.Record)."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="transitions", verbose_name=_("finding"))
+    from_state = models.CharField(_("from"), max_length=30, choices=FindingState.choices, blank=True)
+    to_state = models.CharField(_("to"), max_length=30, choices=FindingState.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    reason = models.TextField(_("why"), blank=True)
+
+    class Meta:
+        ordering = ["finding", "at", "pk"]
+        verbose_name = _("finding transition")
+        verbose_name_plural = _("finding transitions")
+
+    def __str__(self):
+        return f"{self.from_state or '∅'} → {self.to_state}"
+
+
+class GreyListEntry(models.Model):
+    """A person's direct settlement suspended for a period (灰名单, DOMAIN.md §9, research A5-5:
+    3–12 months). The ``grey_list`` rule (block) refuses direct settlements whose service date lies
+    in the period; manual claims remain possible."""
+
+    person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, related_name="grey_list_entries",
+                               verbose_name=_("insured person"))
+    from_date = models.DateField(_("suspended from"))
+    to_date = models.DateField(_("suspended until (inclusive)"))
+    reason = models.TextField(_("reason"))
+    finding = models.ForeignKey(Finding, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                verbose_name=_("finding"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("put on the list by"))
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-from_date", "-pk"]
+        constraints = [models.CheckConstraint(condition=Q(to_date__gte=models.F("from_date")), name="sup_grey_list_period")]
+        indexes = [models.Index(fields=["person", "from_date"], name="sup_grey_person_from")]
+        verbose_name = _("grey-list entry")
+        verbose_name_plural = _("grey list")
+
+    def __str__(self):
+        return f"{self.person_id}: {self.from_date}–{self.to_date}"
+
+
+class SettlementDetail(models.Model):
+    """What an institution or clerk provides beyond the settlement record itself, for the rules
+    that need it (issue 15 item 1): a stay's ICD-10 diagnosis and transfer flag. Absent: the rule
+    is undecided on that settlement."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=SettlementKind.choices)
+    object_id = models.BigIntegerField(_("record id"))
+    diagnosis = models.CharField(_("diagnosis (ICD-10)"), max_length=10, blank=True)
+    transfer = models.BooleanField(_("approved transfer from another hospital"), default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="sup_detail_kind_object")]
+        verbose_name = _("settlement detail")
+        verbose_name_plural = _("settlement details")
+
+    def __str__(self):
+        return f"{self.kind}:{self.object_id} {self.diagnosis}"
+
+
+class LineKind(models.TextChoices):
+    BED = "bed", _("Bed")
+    NURSING = "nursing", _("Nursing")
+    MEAL = "meal", _("Meal")
+    DRUG = "drug", _("Drug")
+    EXAM = "exam", _("Examination")
+    TREATMENT = "treatment", _("Treatment")
+    MATERIAL = "material", _("Material")
+    CARE = "care", _("Care")
+    OTHER = "other", _("Other")
+
+
+class SettlementLine(models.Model):
+    """One itemised cost line (费用明细) of a settlement, when provided: what bed-holding, duplicate
+    charges and excess prescriptions read. A settlement without lines is not itemised: those rules
+    leave it undecided (it is not "a stay with no line at all")."""
+
+    kind = models.CharField(_("kind"), max_length=20, choices=SettlementKind.choices)
+    object_id = models.BigIntegerField(_("record id"))
+    date = models.DateField(_("date"))
+    item = models.CharField(_("catalogue item"), max_length=40)
+    line_kind = models.CharField(_("line kind"), max_length=10, choices=LineKind.choices)
+    quantity = models.DecimalField(_("quantity"), max_digits=10, decimal_places=2)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    drug = models.CharField(_("drug"), max_length=40, blank=True)
+    days_supply = models.PositiveSmallIntegerField(_("days of supply"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["kind", "object_id", "date", "pk"]
+        indexes = [models.Index(fields=["kind", "object_id"], name="sup_line_kind_object")]
+        verbose_name = _("settlement line")
+        verbose_name_plural = _("settlement lines")
+
+    def __str__(self):
+        return f"{self.kind}:{self.object_id} {self.date} {self.item}"

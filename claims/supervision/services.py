@@ -1,0 +1,343 @@
+"""Fund-security services (DOMAIN.md §9, issue 15 items 2–4): the nightly review job writing
+findings, the block check the money services call, the finding workflow (four eyes) and the
+grey list.
+
+The rules themselves are pure (``medins.fund_security.check``, contracts/fund-security.md); this
+module reads their facts (``facts.py``), calls them and records what they found.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from medins.workflow import transition
+
+from . import facts as F
+from .errors import FourEyes, InvalidFindingTransition, InvalidGreyListEntry
+from .models import CheckRun, Finding, FindingSettlement, GreyListEntry, RunState
+from .workflow import FINDINGS, FindingState
+
+S = FindingState
+
+REVIEW_RULES = ("excess_prescription", "bed_holding", "duplicate_charge", "overlapping_care", "split_admission")
+BLOCK_RULES = ("duplicate_invoice", "benefit_twice", "third_party_not_deducted", "not_covered", "certification_mismatch",
+               "grey_list", "overlapping_care")
+# The reason of each rule in Chinese, as the money services refuse with it (issue 15 item 2).
+REASON_ZH = {
+    "duplicate_invoice": "同一张发票已经结算过（重复报销）",
+    "benefit_twice": "重复享受医保待遇",
+    "third_party_not_deducted": "基金支付未扣除第三方已赔付金额",
+    "not_covered": "服务日期不在参保缴费有效期内（或在死亡日期之后）",
+    "certification_mismatch": "无有效的门诊慢特病认定、两病登记或特药备案（病种、药品或定点机构不符）",
+    "grey_list": "参保人在灰名单期间，暂停直接结算（可手工报销）",
+    "overlapping_care": "与其他住院或照护时间重叠（住院期间不能同时结算照护或另一住院）",
+    "split_admission": "疑似分解住院",
+    "bed_holding": "疑似挂床住院",
+    "duplicate_charge": "疑似重复收取床位费",
+    "excess_prescription": "疑似超量开药",
+}
+BLOCK_PREFIX = "基金安全规则拒付"
+DEFAULT_WINDOW = max(F.DEFAULT_SPLIT_DAYS, F.DEFAULT_SUPPLY_WINDOW)
+
+
+def _check(request: dict, **kwargs) -> dict:
+    from medins.fund_security import check
+
+    return check(request, **kwargs)
+
+
+def _run(facts: F.Facts, *, severities, rules=None, focus=None, itemised_only: bool = False) -> dict:
+    """The rules over facts read from the database: medins.fund_security.run_rules on Facts built
+    directly (facts.rule_facts), the response as check() gives it."""
+    from medins.fund_security import parameters_of, params_from_policy, run_rules, select_rules
+    from medins.selectors import policy_in_force
+
+    selected = select_rules(severities=severities, rules=rules)
+    policy = policy_in_force(region=facts.region, date=facts.as_of)
+    params = params_from_policy(policy, parameters_of(selected))
+    outcome = run_rules(facts.rule_facts(itemised_only=itemised_only), params, severities=severities, rules=selected,
+                        focus=focus)
+    return outcome.as_response(region=facts.region, policy_version=policy.version)
+
+
+def finding_key(rule: str, refs: Iterable[str]) -> str:
+    """The uniqueness key of a finding: rule + its sorted settlement refs."""
+    return hashlib.sha256(f"{rule}|{','.join(sorted(refs))}".encode()).hexdigest()
+
+
+def block_message(finding: dict) -> str:
+    """The refusal shown by a money service: the rule's reason in Chinese and the rule's evidence."""
+    rule = finding["rule"]
+    return f"{BLOCK_PREFIX}【{REASON_ZH.get(rule, rule)}】（{rule}）：{finding.get('evidence', '')}"
+
+
+def look_back_days(region: str, day: dt.date) -> int:
+    """How far around a day the rules look (the split-admission and supply windows in force)."""
+    from medins.benefits.policy import MissingParameter
+    from medins.selectors import policy_in_force
+
+    try:
+        policy = policy_in_force(region=region, date=day)
+        return int(max(policy.get("fund_security.split_admission_days"), policy.get("fund_security.supply_window_days"))) + 1
+    except MissingParameter:
+        return DEFAULT_WINDOW + 1
+
+
+# --------------------------------------------------------------------------- block rules at payment
+
+
+def block_refusals(facts: F.Facts, new_refs: list[str]) -> dict[str, dict]:
+    """The block rules over what is about to be paid (`new_refs`, in the order received) and the
+    facts around it; returns {ref: the first finding refusing it}.
+
+    A finding between a new settlement and one already paid refuses the new one. A finding whose
+    settlements are all new refuses all but the first of them (two rows of one batch with one
+    invoice: the first goes through, the second is the duplicate).
+    """
+    if not new_refs:
+        return {}
+    response = _check(facts.request(), severities={"block"}, focus=new_refs)
+    order = {r: i for i, r in enumerate(new_refs)}
+    refused: dict[str, dict] = {}
+    for finding in response["findings"]:
+        new = sorted((r for r in finding["settlements"] if r in order), key=order.__getitem__)
+        if not new:
+            continue
+        if len(new) == len(finding["settlements"]) and len(new) > 1:
+            new = new[1:]
+        for r in new:
+            refused.setdefault(r, finding)
+    return refused
+
+
+# --------------------------------------------------------------------------- the nightly job
+
+
+def _questioned(refs: list[str], meta: dict) -> str:
+    """The settlement a finding questions: the latest by service date (the one paid second)."""
+    return max(refs, key=lambda r: (meta[r][4], r))
+
+
+def nightly_check(*, region: str, day: dt.date) -> CheckRun:
+    """Run the review rules over a region's day of settlements and write the findings that are not
+    recorded yet (idempotent: the same rule on the same settlements is one Finding, ``key``).
+
+    Findings are kept only when they name at least one settlement of the day (older pairs were the
+    business of earlier nights)."""
+    from medins.models import Region
+
+    region_obj = Region.objects.get(code=region)
+    with transaction.atomic():
+        run, created = CheckRun.objects.get_or_create(region=region_obj, day=day)
+        run = CheckRun.objects.select_for_update().get(pk=run.pk)
+        if not created:
+            run.runs += 1
+        run.state, run.error = RunState.RUNNING, ""
+        run.save(update_fields=["runs", "state", "error"])
+    try:
+        facts, today = F.day_facts(region=region, day=day, look_back_days=look_back_days(region, day))
+        response = _run(facts, severities={"review"}, focus=today,
+                        rules=[r for r in REVIEW_RULES if r not in F.LINE_RULES])
+        findings = list(response["findings"])
+        undecided = {k: list(v) for k, v in response.get("undecided", {}).items()}
+        version = response.get("policy_version", "")
+        if any(s["lines"] for s in facts.settlements.values()):
+            lined = _run(facts, severities={"review"}, rules=list(F.LINE_RULES), itemised_only=True,
+                         focus=today & {r for r, s in facts.settlements.items() if s["lines"]})
+            findings += lined["findings"]
+            for k, v in lined.get("undecided", {}).items():
+                undecided.setdefault(k, []).extend(v)
+        for r in facts.not_itemised():
+            if r in today and facts.settlements[r]["benefit"] in F.STAYS:
+                undecided.setdefault("bed_holding", []).append(r)
+        findings = [f for f in findings if any(r in today for r in f["settlements"])]
+        new, known = _record_findings(region_obj, version, findings, facts, run)
+        counts = {rule: len({r for r in refs if r in today}) for rule, refs in undecided.items()}
+        CheckRun.objects.filter(pk=run.pk).update(
+            state=RunState.DONE, finished_at=timezone.now(), policy_version=version, settlements=len(today),
+            history_settlements=len(facts.settlements) - len(today), findings_new=new, findings_known=known,
+            undecided={k: v for k, v in counts.items() if v})
+    except Exception as exc:
+        CheckRun.objects.filter(pk=run.pk).update(state=RunState.FAILED, finished_at=timezone.now(), error=repr(exc)[:2000])
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def _record_findings(region, version: str, findings: list[dict], facts: F.Facts, run: CheckRun) -> tuple[int, int]:
+    by_key = {finding_key(f["rule"], f["settlements"]): f for f in findings}
+    keys = sorted(by_key)
+    existing: set[str] = set()
+    for start in range(0, len(keys), F.CHUNK):
+        existing.update(Finding.objects.filter(key__in=keys[start:start + F.CHUNK]).values_list("key", flat=True))
+    fresh = [k for k in keys if k not in existing]
+    created = 0
+    for start in range(0, len(fresh), 2000):
+        batch = fresh[start:start + 2000]
+        try:
+            created += _insert_findings(region, version, batch, by_key, facts, run)
+        except IntegrityError:  # a concurrent run of the same day wrote some of them first: skip those
+            taken = set(Finding.objects.filter(key__in=batch).values_list("key", flat=True))
+            created += _insert_findings(region, version, [k for k in batch if k not in taken], by_key, facts, run)
+    return created, len(existing)
+
+
+def _insert_findings(region, version: str, batch: list[str], by_key: dict, facts: F.Facts, run: CheckRun) -> int:
+    meta = facts.meta
+    if not batch:
+        return 0
+    with transaction.atomic():
+        rows = []
+        for key in batch:
+            f = by_key[key]
+            refs = sorted(f["settlements"])
+            q = _questioned(refs, meta)
+            _kind, _pk, _person, institution_id, day, fund = meta[q]
+            rows.append(Finding(
+                key=key, region=region, rule=f["rule"], rule_version=version, severity=f["severity"],
+                settlement_refs=refs, institution_id=institution_id, month=day.replace(day=1), service_date=day,
+                evidence=f.get("evidence", ""), facts={r: F.jsonable(facts.settlements[r]) for r in refs},
+                suggested_amount=fund, run=run))
+        made = Finding.objects.bulk_create(rows, ignore_conflicts=False)
+        links, persons = [], []
+        for finding in made:
+            for r in finding.settlement_refs:
+                kind, pk, person, institution_id, day, fund = meta[r]
+                s = facts.settlements[r]
+                links.append(FindingSettlement(finding=finding, kind=kind, object_id=pk, ref=r, person_id=person,
+                                               institution_id=institution_id, via=s.get("via", "direct"),
+                                               service_date=day, total=Decimal(s["total"]), fund=fund))
+            for person in sorted({meta[r][2] for r in finding.settlement_refs}):
+                persons.append(Finding.persons.through(finding_id=finding.pk, person_id=person))
+        FindingSettlement.objects.bulk_create(links, batch_size=5000)
+        Finding.persons.through.objects.bulk_create(persons, batch_size=5000)
+        return len(made)
+
+
+def nightly_check_all(*, day: dt.date) -> list[CheckRun]:
+    from medins.models import Region
+
+    return [nightly_check(region=code, day=day) for code in Region.objects.order_by("code").values_list("code", flat=True)]
+
+
+# --------------------------------------------------------------------------- the finding workflow
+
+
+def finding_guard(finding, frm, to, changes, acting_user) -> None:
+    """Four eyes: the second confirmation is never by the person who confirmed (as a case's
+    approver is never its reviewer, claims.services.cases.case_approve)."""
+    if to == S.CONFIRMED and acting_user.pk == finding.confirmed_by_id:
+        raise FourEyes("确认需由另一名监督人员复核，不能由首次确认人复核（four eyes: a second, different person approves）")
+
+
+def _lock(finding_id: int) -> Finding:
+    return Finding.objects.select_for_update().get(pk=finding_id)
+
+
+def _permitted(acting_user) -> None:
+    if not acting_user.has_perm("supervision.confirm_finding"):
+        raise InvalidFindingTransition(_("Only a supervisor may decide on fund-security findings."))
+
+
+@FINDINGS.service
+@transaction.atomic
+def finding_dismiss(*, acting_user, finding: Finding, reason: str) -> Finding:
+    """open → dismissed, with the reason (required)."""
+    _permitted(acting_user)
+    if not (reason or "").strip():
+        raise InvalidFindingTransition(_("A dismissal needs a reason."))
+    finding = _lock(finding.pk)
+    return transition(FINDINGS, finding, S.DISMISSED, acting_user=acting_user, reason=reason,
+                      fields={"dismissed_by": acting_user, "dismissed_at": timezone.now(), "dismissal_reason": reason})
+
+
+@FINDINGS.service
+@transaction.atomic
+def finding_confirm(*, acting_user, finding: Finding, reason: str = "") -> Finding:
+    """open → confirmed, waiting for a second person."""
+    _permitted(acting_user)
+    finding = _lock(finding.pk)
+    return transition(FINDINGS, finding, S.CONFIRMED_PENDING_SECOND, acting_user=acting_user, reason=reason,
+                      fields={"confirmed_by": acting_user, "confirmed_at": timezone.now()})
+
+
+@FINDINGS.service
+@transaction.atomic
+def finding_approve(*, acting_user, finding: Finding, reason: str = "") -> Finding:
+    """confirmed (pending) → confirmed, by a second, different person (finding_guard)."""
+    _permitted(acting_user)
+    finding = _lock(finding.pk)
+    return transition(FINDINGS, finding, S.CONFIRMED, acting_user=acting_user, reason=reason,
+                      fields={"approved_by": acting_user, "approved_at": timezone.now()})
+
+
+@FINDINGS.service
+@transaction.atomic
+def finding_return(*, acting_user, finding: Finding, reason: str) -> Finding:
+    """confirmed (pending) → open: the second person does not agree (reason required)."""
+    _permitted(acting_user)
+    if not (reason or "").strip():
+        raise InvalidFindingTransition(_("Sending a finding back needs a reason."))
+    finding = _lock(finding.pk)
+    if acting_user.pk == finding.confirmed_by_id:
+        raise FourEyes("退回需由另一名监督人员操作（four eyes）")
+    return transition(FINDINGS, finding, S.OPEN, acting_user=acting_user, reason=reason,
+                      fields={"confirmed_by": None, "confirmed_at": None})
+
+
+# --------------------------------------------------------------------------- grey list
+
+
+@transaction.atomic
+def grey_list_add(*, acting_user, person, from_date: dt.date, to_date: dt.date, reason: str,
+                  finding: Finding | None = None) -> GreyListEntry:
+    """Suspend a person's direct settlement from `from_date` to `to_date` (both included)."""
+    if not acting_user.has_perm("supervision.add_greylistentry"):
+        raise InvalidGreyListEntry(_("Only a supervisor may put a person on the grey list."))
+    if to_date < from_date:
+        raise InvalidGreyListEntry(_("The end of the suspension is before its start."))
+    if not (reason or "").strip():
+        raise InvalidGreyListEntry(_("A grey-list entry needs a reason."))
+    entry = GreyListEntry(person=person, from_date=from_date, to_date=to_date, reason=reason, finding=finding,
+                          created_by=acting_user)
+    entry._history_user = acting_user
+    entry.save()
+    return entry
+
+
+def grey_listed(person_ids: Iterable[int], day: dt.date) -> set[int]:
+    """The persons among `person_ids` on the grey list on `day` (one query per 5 000)."""
+    out: set[int] = set()
+    for chunk in F._chunks(person_ids):
+        out.update(GreyListEntry.objects.filter(person_id__in=chunk, from_date__lte=day, to_date__gte=day)
+                   .values_list("person_id", flat=True))
+    return out
+
+
+def by_rule(findings: Iterable[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = defaultdict(list)
+    for f in findings:
+        out[f["rule"]].append(f)
+    return out
+
+
+@transaction.atomic
+def grey_list_change_end(*, acting_user, entry: GreyListEntry, to_date: dt.date) -> GreyListEntry:
+    """Lift a suspension early or extend it: only the end changes (kept in the entry's history)."""
+    if not acting_user.has_perm("supervision.change_greylistentry"):
+        raise InvalidGreyListEntry(_("Only a supervisor may change the grey list."))
+    locked = GreyListEntry.objects.select_for_update().get(pk=entry.pk)
+    if to_date < locked.from_date:
+        raise InvalidGreyListEntry(_("The end of the suspension is before its start."))
+    locked.to_date = to_date
+    locked._history_user = acting_user
+    locked.save(update_fields=["to_date"])
+    return locked
