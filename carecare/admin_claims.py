@@ -31,6 +31,7 @@ from medins.admin_mixins import ChooserMixin, chooser_field
 from medins.admin_workflow import WorkflowButtons
 from medins.parsing import read_upload
 from medins.uploads import UploadStatus, column_help, field_labels
+from medins.value_display import money_columns
 
 from . import selectors
 from .claim_checks import COLUMN_ALIASES, FLAGS, REASONS, REQUIRED_COLUMNS, RULE_LABELS
@@ -61,6 +62,7 @@ def claim_actions_for(claim, user=None) -> list[tuple[str, str]]:
 
 
 def amount(value):
+    """A count in a column of figures, right-aligned like the amounts beside it (medins.value_display)."""
     return format_html('<span class="care-amount" style="display:block;text-align:right">{}</span>', value)
 
 
@@ -135,8 +137,8 @@ class ClaimTransitionInline(admin.TabularInline):
 
 @admin.register(CareClaim)
 class CareClaimAdmin(PersonSearchMixin, SimpleHistoryAdmin):
-    list_display = ("number", "care_home", "month_label", "state", "residents", "days_billed", "days_refused_col",
-                    "total_col", "fund_col", "personal_col", "refused_col", "received_at")
+    list_display = money_columns(CareClaim, ("number", "care_home", "month_label", "state", "residents", "days_billed",
+                                             "days_refused_col", "total", "fund", "personal", "refused_amount", "received_at"))
     list_display_links = ("number",)
     list_select_related = ("care_home",)
     list_filter = (QueueFilter, MonthFilter, "state", HomeFilter)
@@ -149,10 +151,10 @@ class CareClaimAdmin(PersonSearchMixin, SimpleHistoryAdmin):
     change_form_template = "admin/carecare/careclaim/change_form.html"
     change_list_template = "admin/carecare/careclaim/change_list.html"
     inlines = (ClaimTransitionInline,)
-    readonly_fields = ("number", "care_home", "month_label", "state", "source", "sends", "received_at", "received_by",
-                       "checked_by", "approved_by", "state_changed_at", "rejection_reason", "policy_version",
-                       "residents", "days_billed", "days_refused", "total_col", "fund_col", "personal_col", "refused_col",
-                       "payment_order")
+    readonly_fields = money_columns(CareClaim, (
+        "number", "care_home", "month_label", "state", "source", "sends", "received_at", "received_by", "checked_by",
+        "approved_by", "state_changed_at", "rejection_reason", "policy_version", "residents", "days_billed", "days_refused",
+        "total", "fund", "personal", "refused_amount", "payment_order"))
     fields = readonly_fields
 
     def get_queryset(self, request):
@@ -183,22 +185,6 @@ class CareClaimAdmin(PersonSearchMixin, SimpleHistoryAdmin):
     @admin.display(description=_("days refused"), ordering="days_refused")
     def days_refused_col(self, obj):
         return amount(obj.days_refused)
-
-    @admin.display(description=_("billed"), ordering="total")
-    def total_col(self, obj):
-        return amount(obj.total)
-
-    @admin.display(description=_("fund pays"), ordering="fund")
-    def fund_col(self, obj):
-        return amount(obj.fund)
-
-    @admin.display(description=_("residents pay"), ordering="personal")
-    def personal_col(self, obj):
-        return amount(obj.personal)
-
-    @admin.display(description=_("refused amount"), ordering="refused_amount")
-    def refused_col(self, obj):
-        return amount(obj.refused_amount)
 
     def get_urls(self):
         return [path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="carecare_careclaim_act"),

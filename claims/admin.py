@@ -31,7 +31,14 @@ from medins.admin_mixins import AdministratorOnly, ChooserMixin
 from medins.admin_workflow import WorkflowButtons
 from medins.parsing import FileError, ParseError, parse_bank_account, parse_date, read_upload
 from medins.roles import APPROVE_CASE, CASE_TRANSITIONS, IMPORT_BANK_RESULT, editable_fields
-from medins.value_display import CLASS_LABELS, amount_text, breakdown_table, parameter_names, table
+from medins.value_display import (
+    CLASS_LABELS,
+    amount_text,
+    breakdown_table,
+    money_columns,
+    parameter_names,
+    table,
+)
 
 from . import services
 from .errors import CaseError
@@ -148,6 +155,12 @@ class InvoiceInline(admin.TabularInline):
     extra = 0
     fields = ("issuer", "number", "issued_on", "kind", "class_a", "class_b", "class_c")
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name.startswith("class_") and field is not None:
+            field.widget.attrs["class"] = "money-input"  # amounts typed right-aligned, as they are shown
+        return field
+
     def _editable(self, obj):
         return obj is None or obj.state in EDITABLE
 
@@ -240,7 +253,8 @@ class AttachmentInline(_ReadOnly):
 
 class PaymentOrderInline(_ReadOnly):
     model = PaymentOrder
-    fields = readonly_fields = ("__str__", "payment_file", "amount", "masked_account", "status", "bank_message", "settled_at")
+    fields = readonly_fields = money_columns(PaymentOrder, ("__str__", "payment_file", "amount", "masked_account", "status",
+                                                            "bank_message", "settled_at"))
 
     @admin.display(description=_("bank account"))
     def masked_account(self, obj):
@@ -336,8 +350,8 @@ def _bulk_action(name):
 
 @admin.register(Case)
 class CaseAdmin(PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHistoryAdmin):
-    list_display = ("case_number", "person_name", "masked_id", "case_type", "state", "service_from", "institution_col",
-                    "school", "payable_amount", "received_at")
+    list_display = money_columns(Case, ("case_number", "person_name", "masked_id", "case_type", "state", "service_from",
+                                        "institution_col", "school", "payable_amount", "received_at"))
     list_select_related = ("case_type", "person", "school", "institution")
     list_filter = (QueueFilter, "state", "case_type", "school", AgeFilter, "case_type__region")
     number_fields = ("invoices__number",)
@@ -396,14 +410,20 @@ class CaseAdmin(PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHisto
     def get_fields(self, request, obj=None):
         if obj is None:
             return CaseAddForm.Meta.fields + ("materials_received",)
+        readonly = set(self._readonly_names(request, obj))
+        return tuple(money_columns(Case, [name])[0] if name in readonly else name for name in self._field_names(request))
+
+    def _field_names(self, request):
         return ("state", "case_type", "person", "school", "batch", "service_from", "service_to", "institution", "institution_name",
                 "institution_level", "delivery", "third_party_paid", "lost_invoice_promise",
                 "bank_account" if _reveal(request) else "bank_account_masked", "note", "reason", "received_at", "received_by",
                 "reviewed_by", "calculated_by", "approved_by", "breakdown_table")
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return ()
+        """The read-only names, the amount among them shown as money (medins.value_display)."""
+        return () if obj is None else money_columns(Case, self._readonly_names(request, obj))
+
+    def _readonly_names(self, request, obj):
         ro = ["state", "case_type", "person", "school", "batch", "service_from", "institution", "reason", "received_at",
               "received_by", "reviewed_by", "calculated_by", "approved_by", "breakdown_table", "bank_account_masked"]
         if obj.state not in EDITABLE:
@@ -413,7 +433,7 @@ class CaseAdmin(PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHisto
         # "Edit which fields" of the permission matrix (medins.roles.EDITABLE_FIELDS).
         allowed = editable_fields(request.user, "claims.Case")
         if allowed is not None:
-            ro += [f for f in self.get_fields(request, obj) if f not in allowed and f not in ro]
+            ro += [f for f in self._field_names(request) if f not in allowed and f not in ro]
         return ro
 
     def has_approve_permission(self, request):
@@ -611,15 +631,15 @@ class BatchAdmin(admin.ModelAdmin):
 
 @admin.register(PaymentFile)
 class PaymentFileAdmin(admin.ModelAdmin):
-    list_display = ("pay_date", "status", "order_count", "total_amount", "created_at")
+    list_display = money_columns(PaymentFile, ("pay_date", "status", "order_count", "total_amount", "created_at"))
     change_list_template = "admin/claims/paymentfile/change_list.html"
 
     def get_fields(self, request, obj=None):
         return self.get_readonly_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
-        return ("pay_date", "status", "order_count", "total_amount", "created_at",
-                "content" if _reveal(request) else "masked_content")
+        return money_columns(PaymentFile, ("pay_date", "status", "order_count", "total_amount", "created_at",
+                                           "content" if _reveal(request) else "masked_content"))
 
     @admin.display(description=_("file content (CSV)"))
     def masked_content(self, obj):
@@ -667,7 +687,8 @@ class PaymentFileAdmin(admin.ModelAdmin):
 
 @admin.register(PaymentOrder)
 class PaymentOrderAdmin(PersonSearchMixin, MaskedHistoryMixin, SimpleHistoryAdmin):
-    list_display = ("__str__", "case", "account_name", "masked_account", "amount", "status", "payment_file", "settled_at")
+    list_display = money_columns(PaymentOrder, ("__str__", "case", "account_name", "masked_account", "amount", "status",
+                                                "payment_file", "settled_at"))
     list_select_related = ("case", "payment_file")
     list_filter = ("status", "payment_file")
     # a case's order by its insured person; an institution's by the account holder's name or the institution's code
@@ -680,8 +701,8 @@ class PaymentOrderAdmin(PersonSearchMixin, MaskedHistoryMixin, SimpleHistoryAdmi
 
     def get_readonly_fields(self, request, obj=None):
         """Every field read-only; the account in full only with the reveal permission (finding 9)."""
-        return [("masked_account" if f.name == "bank_account" and not _reveal(request) else f.name)
-                for f in PaymentOrder._meta.fields]
+        return money_columns(PaymentOrder, [("masked_account" if f.name == "bank_account" and not _reveal(request) else f.name)
+                                            for f in PaymentOrder._meta.fields])
 
     @admin.display(description=_("bank account"))
     def masked_account(self, obj):

@@ -27,6 +27,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from medins.admin_mixins import ChooserMixin
 from medins.benefits.errors import QuoteError
 from medins.models import PolicyVersion
+from medins.value_display import format_money, money_columns
 
 from .admin_search import PERSON_SEARCH_HELP, PersonSearchMixin
 from .idnumber import mask
@@ -185,7 +186,8 @@ class CoveragePeriodInline(_ReadOnlyInline):
 class PaymentInline(_ReadOnlyInline):
     model = Payment
     fk_name = "person"
-    fields = readonly_fields = ("receipt_number", "paid_on", "amount", "category", "policy_version", "source", "status")
+    fields = readonly_fields = money_columns(Payment, ("receipt_number", "paid_on", "amount", "category", "policy_version",
+                                                       "source", "status"))
 
 
 class StopInline(_ReadOnlyInline):
@@ -393,7 +395,8 @@ class PaymentForm(forms.ModelForm):
 @admin.register(Payment)
 class PaymentAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
     form = PaymentForm
-    list_display = ("receipt_number", "person_name", "person_id_number", "paid_on", "amount", "category", "source", "status")
+    list_display = money_columns(Payment, ("receipt_number", "person_name", "person_id_number", "paid_on", "amount", "category",
+                                           "source", "status"))
     list_select_related = ("person",)
     list_filter = ("status", "source", "category", "person__region", "paid_on")
     number_fields = ("receipt_number",)
@@ -401,8 +404,9 @@ class PaymentAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
     date_hierarchy = "paid_on"
     autocomplete_fields = ("person",)
     change_list_template = "admin/enrollment/payment/change_list.html"
-    readonly_fields = ("receipt_number", "person", "paid_on", "amount", "category", "newborn_registration", "policy_version",
-                       "source", "payment_import", "status", "refund_stop", "refunded_at", "created_at")
+    readonly_fields = money_columns(Payment, ("receipt_number", "person", "paid_on", "amount", "category", "newborn_registration",
+                                              "policy_version", "source", "payment_import", "status", "refund_stop",
+                                              "refunded_at", "created_at"))
 
     @admin.display(description=pgettext_lazy("person", "name"), ordering="person__name")
     def person_name(self, obj):
@@ -595,4 +599,4 @@ class StopAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
             else:
                 total = sum(p.amount for p in payments)
                 self.message_user(request, _("%(stop)s: refunded %(n)d payment(s), %(total)s yuan.")
-                                  % {"stop": stop, "n": len(payments), "total": total}, messages.SUCCESS)
+                                  % {"stop": stop, "n": len(payments), "total": format_money(total)}, messages.SUCCESS)

@@ -86,7 +86,7 @@ def test_request_assess_approve_claim_check_approve_pay(setting, live_server, pa
     page.goto(f"{live_server.url}/admin/carecare/careclaim/?queue=to_check")
     assert page.locator("#result_list tbody tr").count() == 1
     page.goto(claim_url)
-    assert page.locator("tr.claim-line .line-fund").inner_text() == "2568.00"
+    assert page.locator("tr.claim-line .line-fund").inner_text() == "2,568.00"  # issue 14 item 5: separators
     _step(page, "check")
     assert page.locator("input[data-action=approve]").count() == 0  # not the reviewer's step
     page.context.clear_cookies()

@@ -16,6 +16,7 @@ from claims.settlement.models import InstitutionSettlement, RunKind, SettlementR
 from claims.settlement.selectors import headcounts
 from medins.demo import demo_users_ensure
 from medins.models import Institution
+from medins.value_display import format_money
 from tests.e2e.conftest import shot
 from tests.e2e.test_reference_admin import login
 
@@ -90,12 +91,13 @@ def test_clerk_runs_the_year_end_and_finance_releases_the_clinic_statement(demo,
     printed = page.locator("body").inner_text()
     shot(page, "settlement-year-end-statement")
     expected = preview_for(clinic, tmp_path)
-    assert expected["annual_quota"] in printed and expected["annual_actual"] in printed
-    assert expected["final"] in printed
+    # amounts printed with separators (issue 14 item 5)
+    assert format_money(expected["annual_quota"]) in printed and format_money(expected["annual_actual"]) in printed
+    assert format_money(expected["final"]) in printed
     assert (str(statement.quota), str(statement.actual), str(statement.paid)) == (
         expected["annual_quota"], expected["annual_actual"], expected["final"])
     # the year-end pays final minus what the monthly runs settled
-    assert re.search(re.escape(str(statement.payable)), printed)
+    assert re.search(re.escape(format_money(statement.payable)), printed)
 
     # the starter (a clerk without the finance role) is not offered the release
     page.goto(f"{live_server.url}/admin/settlement/institutionsettlement/?run__kind=year_end")

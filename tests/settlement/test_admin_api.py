@@ -156,7 +156,8 @@ def test_api_statements_queries_do_not_grow(settled, finance_client, django_asse
 
 def test_xlsx_export_writes_amounts_as_numbers_with_two_decimals(settled, finance_client, clinic):
     """Issue #10 item 5, DESIGN money (Decimal, never float): each amount of the XLSX export is a
-    numeric cell formatted with two decimals, holding exactly the statement's amount."""
+    numeric cell formatted with two decimals — and thousands separators (issue #14 item 5) — holding
+    exactly the statement's amount (a number, not text)."""
     from openpyxl import load_workbook
 
     from claims.settlement.admin import EXPORT_COLUMNS
@@ -170,7 +171,7 @@ def test_xlsx_export_writes_amounts_as_numbers_with_two_decimals(settled, financ
 
     for key in ("quota", "actual", "paid", "adjustment", "payable"):
         cell, amount = row[key], getattr(s, key)
-        assert cell.data_type == "n" and cell.number_format == "0.00", key
+        assert cell.data_type == "n" and cell.number_format == "#,##0.00", key
         assert Decimal(str(cell.value)).quantize(Decimal("0.01")) == amount, key
     assert row["headcount"].value == s.headcount and row["headcount"].number_format == "General"
 
