@@ -27,7 +27,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.messages import localized
-from medins.admin_mixins import ChooserMixin, chooser_field
+from medins.admin_mixins import ChooserMixin, ConfirmRow, chooser_field, confirmation_page, confirmed, object_url
 from medins.admin_workflow import WorkflowButtons
 from medins.parsing import read_upload
 from medins.uploads import UploadStatus, column_help, field_labels
@@ -54,7 +54,11 @@ CLAIM_ACTIONS = {
 }
 BUTTONS = WorkflowButtons(CARE_CLAIMS, {name: (label, service, name == "reject")
                                         for name, (label, service, _perm) in CLAIM_ACTIONS.items()},
-                          {name: (perm,) for name, (_label, _service, perm) in CLAIM_ACTIONS.items()})
+                          {name: (perm,) for name, (_label, _service, perm) in CLAIM_ACTIONS.items()},
+                          confirm={  # the steps that move money ask first (issue #14 item 5)
+                              "approve": _("Approving orders the payment of the fund's share to the care home."),
+                              "order_payment": _("The payment of the fund's share to the care home is ordered."),
+                          })
 
 
 def claim_actions_for(claim, user=None) -> list[tuple[str, str]]:
@@ -206,6 +210,11 @@ class CareClaimAdmin(PersonSearchMixin, SimpleHistoryAdmin):
             self.message_user(request, gettext("“%(action)s” is not a step of a claim that is %(state)s.")
                               % {"action": CLAIM_ACTIONS[name][0], "state": claim.get_state_display()}, messages.ERROR)
             return back
+        if BUTTONS.needs_confirmation(name) and not confirmed(request):
+            return confirmation_page(request, self, action=CLAIM_ACTIONS[name][0], warning=BUTTONS.confirm[name],
+                                     rows=[ConfirmRow(f"{claim.number} {claim.care_home.name} {month_text(claim.month)}",
+                                                      object_url(claim), claim.fund, claim.get_state_display())],
+                                     cancel_url=back.url)
         try:
             if name == "check":
                 claim_services.care_claim_check(acting_user=request.user, claim=claim)

@@ -21,14 +21,15 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.idnumber import mask
 from enrollment.personal_data import MaskedHistoryMixin, mask_csv_columns
-from medins.admin_mixins import AdministratorOnly, ChooserMixin
-from medins.admin_workflow import WorkflowButtons
+from medins.admin_mixins import AdministratorOnly, ChooserMixin, ConfirmRow, confirmation_page, confirmed, object_url
+from medins.admin_workflow import WorkflowButtons, WorkflowChangeFormMixin, step_input
 from medins.parsing import FileError, ParseError, parse_bank_account, parse_date, read_upload
 from medins.roles import APPROVE_CASE, CASE_TRANSITIONS, IMPORT_BANK_RESULT, editable_fields
 from medins.value_display import (
@@ -317,7 +318,13 @@ _ACTIONS = {
     "withdraw": (_("Withdraw"), "case_withdraw", False),
     "reorder": (_("Pay again (account corrected)"), "case_payment_reorder", False),
 }
-_BUTTONS = WorkflowButtons(CASES, _ACTIONS, CASE_TRANSITIONS)
+_BUTTONS = WorkflowButtons(CASES, _ACTIONS, CASE_TRANSITIONS, confirm={
+    # the steps that move money or cannot be undone ask first (issue #14 item 5)
+    "approve": _("Approving orders the payment of the amount to pay to the applicant's bank account."),
+    "reorder": _("The payment is ordered again, to the corrected account."),
+    "reject": _("A rejected case is closed for good: it cannot be reopened."),
+    "withdraw": _("A withdrawn case is closed for good: it cannot be reopened."),
+})
 
 
 def _run(name: str, *, user, case=None, obj=None, reason: str = ""):
@@ -344,12 +351,13 @@ def case_actions_for(case, user=None) -> list[tuple[str, str]]:
 
 def _bulk_action(name):
     # Django offers an action when ANY of its permissions holds: approving needs one of its own.
-    return _BUTTONS.bulk_action(name, _run, CaseError, done_message=_("%(n)d case(s) done."), describe=lambda c: c.number,
+    return _BUTTONS.bulk_action(name, _run, CaseError, done_message=_("%(n)d case(s) done."),
+                                describe=lambda c: f"{c.number} {c.person.name}", amount=lambda c: c.payable_amount,
                                 permission="approve" if name == "approve" else "change")
 
 
 @admin.register(Case)
-class CaseAdmin(PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHistoryAdmin):
+class CaseAdmin(WorkflowChangeFormMixin, PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHistoryAdmin):
     list_display = money_columns(Case, ("case_number", "person_name", "masked_id", "case_type", "state", "service_from",
                                         "institution_col", "school", "payable_amount", "received_at"))
     list_select_related = ("case_type", "person", "school", "institution")
@@ -361,6 +369,8 @@ class CaseAdmin(PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHisto
     autocomplete_fields = ("person", "institution")
     actions = [_bulk_action(n) for n in ("start_review", "calculate", "approve", "request_materials")]
     change_form_template = "admin/claims/case/change_form.html"
+    workflow_buttons = _BUTTONS  # the buttons submit the case form itself (medins.admin_workflow)
+    workflow_errors = (CaseError,)
     inlines = (CaseMaterialInline, InvoiceInline, AttachmentInline, NoticeInline, TransitionInline, PaymentOrderInline)
 
     @admin.display(description=_("case"), ordering="pk")
@@ -539,6 +549,21 @@ class CaseAdmin(PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHisto
 
     # ---- the case page: transition buttons, printable notice
 
+    def workflow_steps(self, request, obj):
+        return dict(case_actions_for(obj, request.user))
+
+    def workflow_missing_input(self, request, name):
+        if _ACTIONS[name][2] and not step_input(request, name, "reason"):
+            return gettext("“%(action)s” needs a reason.") % {"action": _ACTIONS[name][0]}
+        return ""
+
+    def workflow_run(self, request, obj, name):
+        _run(name, user=request.user, case=obj, reason=step_input(request, name, "reason"))
+
+    def workflow_confirm_row(self, obj):
+        return ConfirmRow(f"{obj.number} {obj.person.name}", object_url(obj), obj.payable_amount,
+                          obj.get_state_display())
+
     def get_urls(self):
         return [
             path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="claims_case_act"),
@@ -561,6 +586,10 @@ class CaseAdmin(PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHisto
                               messages.ERROR)
             return HttpResponseRedirect(reverse("admin:claims_case_change", args=[pk]))
         reason = (request.POST.get("reason") or "").strip()
+        if _BUTTONS.needs_confirmation(name) and not confirmed(request):
+            return confirmation_page(request, self, action=_ACTIONS[name][0], rows=[self.workflow_confirm_row(case)],
+                                     warning=_BUTTONS.confirm[name],
+                                     cancel_url=reverse("admin:claims_case_change", args=[pk]))
         try:
             _run(name, user=request.user, case=case, reason=reason)
         except CaseError as exc:

@@ -10,7 +10,7 @@ from carecare.models import Assessment
 from carecare.services.assessments import assessment_request
 from medins.demo import demo_users_ensure
 from tests.claims.factories import PersonFactory, cover
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import assert_no_horizontal_scroll, shot
 from tests.e2e.test_reference_admin import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -48,6 +48,10 @@ def _step(page, name, date=None):
         form.locator("input[name=on]").fill(date)
     with page.expect_navigation():
         form.locator(f"input[data-action={name}]").click()
+    if page.locator("#confirm-yes").count():  # a step that moves money or cannot be undone asks first (issue 14 item 5)
+        assert_no_horizontal_scroll(page)
+        with page.expect_navigation():
+            page.click("#confirm-yes")
 
 
 def test_assessment_with_live_score_and_four_eyes(requested, live_server, page):

@@ -9,7 +9,7 @@ from claims.services import case_receive
 from enrollment.models import CoveragePeriod
 from medins.demo import demo_users_ensure
 from tests.claims.factories import PersonFactory, invoice
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import assert_no_horizontal_scroll, shot
 from tests.e2e.test_reference_admin import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -29,10 +29,18 @@ def case(reference_data):
                         materials_received=[m.code for m in case_type.materials.all()])
 
 
-def click_action(page, name):
+def click_action(page, name, *, confirm=False):
+    """A step button submits the case form (issue 14 item 5); a step that moves money asks first."""
     with page.expect_navigation():
-        page.click(f"input[data-action={name}]")
+        page.click(f"[data-action={name}]")
     page.wait_for_selector("#content-main")
+    assert_no_horizontal_scroll(page)
+    if confirm:
+        assert page.locator("#confirm-yes").count() == 1
+        with page.expect_navigation():
+            page.click("#confirm-yes")
+        page.wait_for_selector("#content-main")
+        assert_no_horizontal_scroll(page)
 
 
 def test_case_from_received_to_approved_by_two_clerks(case, live_server, page):
@@ -46,11 +54,11 @@ def test_case_from_received_to_approved_by_two_clerks(case, live_server, page):
     shot(page, "case-calculated")
     assert "220100-2021" in page.content()
     # approving is the approver's alone (issue #11 finding 2): the reviewer has no approve button
-    assert page.locator("input[data-action=approve]").count() == 0
+    assert page.locator("[data-action=approve]").count() == 0
     page.context.clear_cookies()
     login(page, live_server, "approver")
     page.goto(url)
-    click_action(page, "approve")
+    click_action(page, "approve", confirm=True)  # it orders the payment: a confirmation page first
     shot(page, "case-approved")
     case.refresh_from_db()
     assert case.state == "approved"

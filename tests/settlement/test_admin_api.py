@@ -70,7 +70,7 @@ def test_release_action_and_exports(settled, finance_client, clinic):
     assert sheet.max_row == len(ids) + 1
     printed = finance_client.get(reverse("admin:settlement_institutionsettlement_print", args=[s.pk]))
     assert "山东大学校医院" in printed.content.decode()
-    finance_client.post(url, {"action": "release", "_selected_action": [s.pk]})
+    finance_client.post(url, {"action": "release", "_selected_action": [s.pk], "confirmed": "yes"})
     s.refresh_from_db()
     assert s.state == StatementState.RELEASED
 
@@ -81,7 +81,7 @@ def test_starter_cannot_release_own_run(settled, client, starter, finance, clini
     client.force_login(starter)
     s = InstitutionSettlement.objects.get(run=run, institution=clinic)
     client.post(reverse("admin:settlement_institutionsettlement_changelist"),
-                {"action": "release", "_selected_action": [s.pk]})
+                {"action": "release", "_selected_action": [s.pk], "confirmed": "yes"})
     s.refresh_from_db()
     assert s.state == StatementState.COMPUTED
 

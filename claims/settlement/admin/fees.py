@@ -23,6 +23,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from claims.errors import CaseError
 from enrollment.admin_search import PersonSearchMixin
+from medins.admin_mixins import confirm_action
 from medins.benefits.errors import QuoteError
 from medins.models import CatalogueItem
 from medins.value_display import MONEY_NUMBER_FORMAT, money_columns
@@ -146,6 +147,8 @@ class FeeStatementAdmin(SimpleHistoryAdmin):
         return TemplateResponse(request, "settlement/fee_statement_print.html", {"s": statement, "visits": visits})
 
     @admin.action(description=_("Release the selected statements for payment"), permissions=["release"])
+    @confirm_action(amount=lambda s: s.payable, describe=lambda s: f"{s.institution.name} {s.period} {s.get_benefit_display()}",
+                    warning=_("Releasing orders the payment to the institution; it cannot be undone."))
     def release(self, request, queryset):
         done = 0
         for statement in queryset.order_by("pk"):

@@ -23,7 +23,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.messages import localized
-from medins.admin_mixins import AdministratorOnly, ChooserMixin, chooser_field
+from medins.admin_mixins import AdministratorOnly, ChooserMixin, chooser_field, confirm_action
 from medins.benefits.errors import QuoteError
 from medins.models import Institution, Region
 from medins.parsing import read_upload, safe_row
@@ -280,10 +280,12 @@ class YearReopeningAdmin(SimpleHistoryAdmin):
             self.message_user(request, done_message % {"n": done}, messages.SUCCESS)
 
     @admin.action(description=_("Approve the selected reopenings (reopens the year)"), permissions=["reopen"])
+    @confirm_action(warning=_("Reopening a closed settlement year lets it be settled again; it cannot be undone."))
     def approve(self, request, queryset):
         self._decide(request, queryset, settlement_year_reopen_approve, _("%(n)d reopening(s) approved."))
 
     @admin.action(description=_("Refuse the selected reopenings"), permissions=["reopen"])
+    @confirm_action()
     def refuse(self, request, queryset):
         self._decide(request, queryset, settlement_year_reopen_refuse, _("%(n)d reopening(s) refused."))
 
@@ -357,6 +359,9 @@ class InstitutionSettlementAdmin(SimpleHistoryAdmin):
                                 {"s": statement, "months": statement.detail.get("monthly", [])})
 
     @admin.action(description=_("Release the selected statements for payment"), permissions=["release"])
+    @confirm_action(amount=lambda s: s.payable, describe=lambda s: f"{s.institution.name} {s.run.period}",
+                    warning=_("Releasing orders the payment to the institution (a negative amount is recovered); it "
+                              "cannot be undone."))
     def release(self, request, queryset):
         done = 0
         for statement in queryset.order_by("pk"):
