@@ -103,6 +103,8 @@ def test_approving_from_the_case_page_asks_first_then_pays(new_case, reviewer, a
     case_calculate(acting_user=reviewer, case=case)
     case.refresh_from_db()
     client.force_login(approver)
+    listed = client.get(reverse("admin:claims_case_changelist")).content.decode()
+    assert f'<span class="money">{case.payable_amount:,.2f}</span>' in listed and "column-payable_amount money-col" in listed
     url, data = _open(client, case)
     first = client.post(url, {**data, "_workflow_step": "approve"})
     assert is_confirmation(first)
