@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
@@ -164,6 +165,15 @@ class InvoiceInline(admin.TabularInline):
 
     def _editable(self, obj):
         return obj is None or obj.state in EDITABLE
+
+    def get_fields(self, request, obj=None):
+        """Once the case is closed to edits (or for a reader) the rows are read-only: amounts as money."""
+        if self.has_change_permission(request, obj):
+            return self.fields
+        return money_columns(Invoice, self.fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if self.has_change_permission(request, obj) else money_columns(Invoice, self.fields)
 
     def has_add_permission(self, request, obj=None):
         return super().has_add_permission(request, obj) and self._editable(obj)
@@ -359,7 +369,7 @@ def _bulk_action(name):
 @admin.register(Case)
 class CaseAdmin(WorkflowChangeFormMixin, PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHistoryAdmin):
     list_display = money_columns(Case, ("case_number", "person_name", "masked_id", "case_type", "state", "service_from",
-                                        "institution_col", "school", "payable_amount", "received_at"))
+                                        "institution_col", "school", "payable_amount", "received_on"))
     list_select_related = ("case_type", "person", "school", "institution")
     list_filter = (QueueFilter, "state", "case_type", "school", AgeFilter, "case_type__region")
     number_fields = ("invoices__number",)
@@ -389,6 +399,13 @@ class CaseAdmin(WorkflowChangeFormMixin, PersonSearchMixin, ChooserMixin, Masked
     @admin.display(description=_("ID number"))
     def masked_id(self, obj):
         return obj.person.masked_id_number
+
+    @admin.display(description=Case._meta.get_field("received_at").verbose_name, ordering="received_at")
+    def received_on(self, obj):
+        """The day only (the list must fit 1366 px, issue #14 item 7); the time in the cell's title."""
+        when = timezone.localtime(obj.received_at)
+        return format_html('<span title="{}">{}</span>', date_format(when, "DATETIME_FORMAT"),
+                           date_format(when, "SHORT_DATE_FORMAT"))
 
     @admin.display(description=_("institution"))
     def institution_col(self, obj):
@@ -420,8 +437,11 @@ class CaseAdmin(WorkflowChangeFormMixin, PersonSearchMixin, ChooserMixin, Masked
     def get_fields(self, request, obj=None):
         if obj is None:
             return CaseAddForm.Meta.fields + ("materials_received",)
+        names = self._field_names(request)
+        if not self.has_change_permission(request, obj):  # a reader's page: every field read-only, amounts as money
+            return money_columns(Case, names)
         readonly = set(self._readonly_names(request, obj))
-        return tuple(money_columns(Case, [name])[0] if name in readonly else name for name in self._field_names(request))
+        return tuple(money_columns(Case, [name])[0] if name in readonly else name for name in names)
 
     def _field_names(self, request):
         return ("state", "case_type", "person", "school", "batch", "service_from", "service_to", "institution", "institution_name",

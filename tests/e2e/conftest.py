@@ -178,13 +178,20 @@ _OVERFLOW_JS = """() => {
     .filter(e => !e.parentElement || e.parentElement.getBoundingClientRect().right <= limit + 1)
     .slice(0, 5).map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${[...e.classList].join('.')} `
                            + `(${Math.round(e.getBoundingClientRect().right)}px)`);
-  return {scroll: root.scrollWidth, client: limit, wide};
+  // a box that scrolls sideways inside the page (a list's results, an inline table) counts too
+  const scrolled = [...document.querySelectorAll('body *')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1 && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX))
+    .slice(0, 5).map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${[...e.classList].join('.')} `
+                           + `(${e.scrollWidth}px in ${e.clientWidth}px)`);
+  return {scroll: root.scrollWidth, client: limit, wide, scrolled};
 }"""
 
 
 def assert_no_horizontal_scroll(page):
     """Issue #14 item 7: no horizontal scroll at 1366 px: the page is no wider than the window
-    (document.documentElement.scrollWidth <= clientWidth). Names the widest elements if it is."""
+    (document.documentElement.scrollWidth <= clientWidth), and no part of it (the list's results,
+    an inline table) scrolls sideways inside it. Names the elements that are too wide."""
     found = page.evaluate(_OVERFLOW_JS)
     assert found["scroll"] <= found["client"], (
         f"{page.url} scrolls sideways: {found['scroll']}px wide in a {found['client']}px window; too wide: {found['wide']}")
+    assert not found["scrolled"], f"{page.url}: part of the page scrolls sideways: {found['scrolled']}"

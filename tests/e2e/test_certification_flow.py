@@ -85,6 +85,7 @@ def test_hospital_applies_by_api_clerk_asks_for_a_document_and_approves(hospital
     # a clerk finds it in the queue of applications waiting for review and sends the one-time notice
     login(page, live_server, "reviewer")
     page.goto(f"{live_server.url}/admin/certifications/certification/?queue=review")
+    assert_no_horizontal_scroll(page)
     assert certification.number in page.locator("#result_list").inner_text()
     page.click(f"#result_list a:has-text('{certification.number}')")
     page.wait_for_selector("#certification-actions")
@@ -104,12 +105,14 @@ def test_hospital_applies_by_api_clerk_asks_for_a_document_and_approves(hospital
 
     # the clerk starts the review; the approver approves
     page.goto(f"{live_server.url}/admin/certifications/certification/?queue=review")
+    assert_no_horizontal_scroll(page)
     page.click(f"#result_list a:has-text('{certification.number}')")
     page.wait_for_selector("#certification-actions")
     click_step(page, "start_review")
     page.context.clear_cookies()
     login(page, live_server, "approver")
     page.goto(f"{live_server.url}/admin/certifications/certification/{certification.pk}/change/")
+    assert_no_horizontal_scroll(page)
     # valid from the day of the examination (a date of the 2021 policy year the visit falls in)
     page.fill("input[name=_workflow_on_approve]", "2021-05-01")
     click_step(page, "approve")
@@ -156,6 +159,7 @@ def test_hospital_applies_by_api_clerk_asks_for_a_document_and_approves(hospital
     page.context.clear_cookies()
     login(page, live_server, "finance")
     page.goto(f"{live_server.url}/admin/settlement/feestatement/{statement.pk}/change/")
+    assert_no_horizontal_scroll(page)
     shot(page, "certification-fee-statement")
     content = page.content()
     assert "240.00" in content and "CC019-2021-05-0001" in content
