@@ -19,7 +19,6 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext
@@ -37,6 +36,7 @@ from medins.value_display import (
     CLASS_LABELS,
     amount_text,
     breakdown_table,
+    day_column,
     money_columns,
     parameter_names,
     table,
@@ -369,7 +369,8 @@ def _bulk_action(name):
 @admin.register(Case)
 class CaseAdmin(WorkflowChangeFormMixin, PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHistoryAdmin):
     list_display = money_columns(Case, ("case_number", "person_name", "masked_id", "case_type", "state", "service_from",
-                                        "institution_col", "school", "payable_amount", "received_on"))
+                                        "institution_col", "school", "payable_amount",
+                                        day_column(Case, "received_at")))
     list_select_related = ("case_type", "person", "school", "institution")
     list_filter = (QueueFilter, "state", "case_type", "school", AgeFilter, "case_type__region")
     number_fields = ("invoices__number",)
@@ -399,13 +400,6 @@ class CaseAdmin(WorkflowChangeFormMixin, PersonSearchMixin, ChooserMixin, Masked
     @admin.display(description=_("ID number"))
     def masked_id(self, obj):
         return obj.person.masked_id_number
-
-    @admin.display(description=Case._meta.get_field("received_at").verbose_name, ordering="received_at")
-    def received_on(self, obj):
-        """The day only (the list must fit 1366 px, issue #14 item 7); the time in the cell's title."""
-        when = timezone.localtime(obj.received_at)
-        return format_html('<span title="{}">{}</span>', date_format(when, "DATETIME_FORMAT"),
-                           date_format(when, "SHORT_DATE_FORMAT"))
 
     @admin.display(description=_("institution"))
     def institution_col(self, obj):

@@ -35,7 +35,7 @@ from medins.admin_workflow import WorkflowButtons, WorkflowChangeFormMixin, step
 from medins.models import Institution
 from medins.parsing import today
 from medins.roles import CERTIFICATION_TRANSITIONS
-from medins.value_display import code_html, file_kind
+from medins.value_display import code_html, day_column, file_kind
 
 from . import services
 from .errors import CertificationError
@@ -233,7 +233,7 @@ def _parse_day(value: str | None) -> dt.date | None:
 @admin.register(Certification)
 class CertificationAdmin(WorkflowChangeFormMixin, PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
     list_display = ("number", "person_name", "masked_id", "kind", "item", "state", "institution", "applicant_institution",
-                    "valid_from", "valid_to", "applied_at")
+                    "validity", day_column(Certification, "applied_at"))
     list_select_related = ("person", "item", "institution", "applicant_institution")
     list_filter = (QueueFilter, "kind", "state", "region", ("institution", admin.RelatedOnlyFieldListFilter),
                    ("applicant_institution", admin.RelatedOnlyFieldListFilter))
@@ -259,6 +259,14 @@ class CertificationAdmin(WorkflowChangeFormMixin, PersonSearchMixin, ChooserMixi
     @admin.display(description=_("ID number"))
     def masked_id(self, obj):
         return obj.person.masked_id_number
+
+    @admin.display(description=_("validity"), ordering="valid_from")
+    def validity(self, obj):
+        """From and to in one column (the list fits 1366 px, issue #14 item 7)."""
+        if obj.valid_from is None:
+            return "—"
+        return format_html('<span class="nowrap">{}</span> – <span class="nowrap">{}</span>', date_format(obj.valid_from),
+                           date_format(obj.valid_to) if obj.valid_to else "…")
 
     def get_queryset(self, request):
         return visible_to(request.user, super().get_queryset(request))

@@ -180,6 +180,7 @@ _OVERFLOW_JS = """() => {
                            + `(${Math.round(e.getBoundingClientRect().right)}px)`);
   // a box that scrolls sideways inside the page (a list's results, an inline table) counts too
   const scrolled = [...document.querySelectorAll('body *')]
+    .filter(e => !['SELECT', 'TEXTAREA'].includes(e.tagName))  // form controls scroll their own content
     .filter(e => e.scrollWidth > e.clientWidth + 1 && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX))
     .slice(0, 5).map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${[...e.classList].join('.')} `
                            + `(${e.scrollWidth}px in ${e.clientWidth}px)`);

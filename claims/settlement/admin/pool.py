@@ -28,7 +28,15 @@ from medins.benefits.errors import QuoteError
 from medins.models import Institution, Region
 from medins.parsing import read_upload, safe_row
 from medins.uploads import column_help, field_labels
-from medins.value_display import MONEY_NUMBER_FORMAT, amount_text, money_columns, pairs_table, rate_text, table
+from medins.value_display import (
+    MONEY_NUMBER_FORMAT,
+    amount_text,
+    day_column,
+    money_columns,
+    pairs_table,
+    rate_text,
+    table,
+)
 
 from ..imports import COLUMNS as UPLOAD_COLUMNS
 from ..imports import REQUIRED as UPLOAD_REQUIRED
@@ -142,8 +150,10 @@ class TransitionInline(admin.TabularInline):
 
 @admin.register(SettlementRun)
 class SettlementRunAdmin(SimpleHistoryAdmin):
-    list_display = money_columns(SettlementRun, ["__str__", "region", "kind", "year", "month", "state", "progress",
-                                                 "visits_count", "amount_total", "started_by", "created_at", "finished_at"])
+    # the run's name says its region, period and kind (filters for each); the list fits 1366 px (issue #14 item 7)
+    list_display = money_columns(SettlementRun, ["__str__", "state", "progress", "visits_count", "amount_total", "started_by",
+                                                 day_column(SettlementRun, "created_at"),
+                                                 day_column(SettlementRun, "finished_at")])
     list_filter = ["state", "kind", "region", "year"]
     list_select_related = ["region", "started_by"]
     readonly_fields = money_columns(SettlementRun, [f.name if f.name != "errors" else "errors_table" for f in SettlementRun._meta.fields])
@@ -292,7 +302,7 @@ class YearReopeningAdmin(SimpleHistoryAdmin):
 
 @admin.register(InstitutionSettlement)
 class InstitutionSettlementAdmin(SimpleHistoryAdmin):
-    list_display = money_columns(InstitutionSettlement, ["institution", "period", "kind", "headcount", "quota", "actual", "paid",
+    list_display = money_columns(InstitutionSettlement, ["institution", "period", "headcount", "quota", "actual", "paid",
                                                          "adjustment", "payable", "state", "released_by", "print_link"])
     list_filter = ["state", "run__kind", "run__year", "run__region"]
     list_select_related = ["run", "run__region", "institution", "released_by"]
@@ -326,7 +336,8 @@ class InstitutionSettlementAdmin(SimpleHistoryAdmin):
 
     @admin.display(description=_("period"))
     def period(self, obj):
-        return obj.run.period
+        """The period and the kind of run in one column (the list fits 1366 px, issue #14 item 7)."""
+        return format_html('{}<br><span class="help">{}</span>', obj.run.period, obj.run.get_kind_display())
 
     @admin.display(description=_("kind"))
     def kind(self, obj):
