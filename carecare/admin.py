@@ -28,7 +28,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from enrollment.admin import PersonAdmin
 from enrollment.admin_search import PersonSearchMixin, tenant_person_choices
 from enrollment.models import Person
-from medins.admin_mixins import ChooserMixin, record_number
+from medins.admin_mixins import ChooserMixin, ConfirmRow, confirmation_page, confirmed, object_url, record_number
 from medins.benefits import care_scales
 
 from . import selectors
@@ -117,6 +117,13 @@ _ACTIONS = {
 }
 _ACTION_OF_SERVICE = {service: name for name, (_label, service, _perm) in _ACTIONS.items()}
 ITEM_ACTIONS = ("assess", "reassess")
+# The steps that cannot be undone ask first (issue #14 item 5): the approval grants the benefit (and
+# supersedes the person's earlier assessment), a rejection closes the request.
+CONFIRM = {
+    "approve": _("The approval grants long-term care benefits for the validity period and supersedes the person's "
+                 "earlier assessment; it cannot be undone."),
+    "reject": _("A rejected assessment is closed for good."),
+}
 
 
 def assessment_actions_for(assessment, user=None) -> list[tuple[str, str]]:
@@ -312,6 +319,10 @@ class AssessmentAdmin(_ServiceFormThenReadOnly, SimpleHistoryAdmin):
             self.message_user(request, gettext("“%(action)s” is not a step of an assessment that is %(state)s.")
                               % {"action": _ACTIONS[name][0], "state": obj.get_state_display()}, messages.ERROR)
             return back
+        if name in CONFIRM and not confirmed(request):
+            return confirmation_page(request, self, action=_ACTIONS[name][0], warning=CONFIRM[name], cancel_url=back.url,
+                                     rows=[ConfirmRow(f"{obj.person.name} {obj.person.masked_id_number}", object_url(obj),
+                                                      None, obj.get_state_display())])
         try:
             if name in ITEM_ACTIONS:
                 form = items_form_class(obj.scale_version)(request.POST)
@@ -383,6 +394,8 @@ class StayAdmitForm(forms.ModelForm):
         fields = ("person", "care_home", "admitted_on", "note")
 
 
+# Recording the end of a stay cannot be undone: it asks first (issue #14 item 5).
+_STAY_CONFIRM = {"transfer", "discharge", "death"}
 _STAY_ACTIONS = {
     # name: label
     "absence": _("Record an absence (hospital)"),
@@ -459,6 +472,11 @@ class CareStayAdmin(_ServiceFormThenReadOnly, SimpleHistoryAdmin):
         name, post = request.POST.get("action"), request.POST
         if name not in _STAY_ACTIONS:
             return back
+        if name in _STAY_CONFIRM and not confirmed(request):
+            return confirmation_page(request, self, action=_STAY_ACTIONS[name], cancel_url=back.url,
+                                     warning=gettext("The stay ends on the date given; this cannot be undone."),
+                                     rows=[ConfirmRow(f"{stay.person.name} {stay.person.masked_id_number} {stay.care_home.name}",
+                                                      object_url(stay), None, post.get("on", ""))])
         try:
             on = _date(post.get("on", ""))
             if name != "absence_end" and name != "absence" and on is None:

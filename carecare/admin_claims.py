@@ -27,10 +27,11 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.messages import localized
-from medins.admin_mixins import ChooserMixin, chooser_field
+from medins.admin_mixins import ChooserMixin, ConfirmRow, chooser_field, confirmation_page, confirmed, object_url
 from medins.admin_workflow import WorkflowButtons
 from medins.parsing import read_upload
 from medins.uploads import UploadStatus, column_help, field_labels
+from medins.value_display import money_columns
 
 from . import selectors
 from .claim_checks import COLUMN_ALIASES, FLAGS, REASONS, REQUIRED_COLUMNS, RULE_LABELS
@@ -53,7 +54,11 @@ CLAIM_ACTIONS = {
 }
 BUTTONS = WorkflowButtons(CARE_CLAIMS, {name: (label, service, name == "reject")
                                         for name, (label, service, _perm) in CLAIM_ACTIONS.items()},
-                          {name: (perm,) for name, (_label, _service, perm) in CLAIM_ACTIONS.items()})
+                          {name: (perm,) for name, (_label, _service, perm) in CLAIM_ACTIONS.items()},
+                          confirm={  # the steps that move money ask first (issue #14 item 5)
+                              "approve": _("Approving orders the payment of the fund's share to the care home."),
+                              "order_payment": _("The payment of the fund's share to the care home is ordered."),
+                          })
 
 
 def claim_actions_for(claim, user=None) -> list[tuple[str, str]]:
@@ -61,6 +66,7 @@ def claim_actions_for(claim, user=None) -> list[tuple[str, str]]:
 
 
 def amount(value):
+    """A count in a column of figures, right-aligned like the amounts beside it (medins.value_display)."""
     return format_html('<span class="care-amount" style="display:block;text-align:right">{}</span>', value)
 
 
@@ -135,8 +141,8 @@ class ClaimTransitionInline(admin.TabularInline):
 
 @admin.register(CareClaim)
 class CareClaimAdmin(PersonSearchMixin, SimpleHistoryAdmin):
-    list_display = ("number", "care_home", "month_label", "state", "residents", "days_billed", "days_refused_col",
-                    "total_col", "fund_col", "personal_col", "refused_col", "received_at")
+    list_display = money_columns(CareClaim, ("number", "care_home", "month_label", "state", "residents", "days_billed",
+                                             "days_refused_col", "total", "fund", "personal", "refused_amount", "received_at"))
     list_display_links = ("number",)
     list_select_related = ("care_home",)
     list_filter = (QueueFilter, MonthFilter, "state", HomeFilter)
@@ -149,10 +155,10 @@ class CareClaimAdmin(PersonSearchMixin, SimpleHistoryAdmin):
     change_form_template = "admin/carecare/careclaim/change_form.html"
     change_list_template = "admin/carecare/careclaim/change_list.html"
     inlines = (ClaimTransitionInline,)
-    readonly_fields = ("number", "care_home", "month_label", "state", "source", "sends", "received_at", "received_by",
-                       "checked_by", "approved_by", "state_changed_at", "rejection_reason", "policy_version",
-                       "residents", "days_billed", "days_refused", "total_col", "fund_col", "personal_col", "refused_col",
-                       "payment_order")
+    readonly_fields = money_columns(CareClaim, (
+        "number", "care_home", "month_label", "state", "source", "sends", "received_at", "received_by", "checked_by",
+        "approved_by", "state_changed_at", "rejection_reason", "policy_version", "residents", "days_billed", "days_refused",
+        "total", "fund", "personal", "refused_amount", "payment_order"))
     fields = readonly_fields
 
     def get_queryset(self, request):
@@ -184,22 +190,6 @@ class CareClaimAdmin(PersonSearchMixin, SimpleHistoryAdmin):
     def days_refused_col(self, obj):
         return amount(obj.days_refused)
 
-    @admin.display(description=_("billed"), ordering="total")
-    def total_col(self, obj):
-        return amount(obj.total)
-
-    @admin.display(description=_("fund pays"), ordering="fund")
-    def fund_col(self, obj):
-        return amount(obj.fund)
-
-    @admin.display(description=_("residents pay"), ordering="personal")
-    def personal_col(self, obj):
-        return amount(obj.personal)
-
-    @admin.display(description=_("refused amount"), ordering="refused_amount")
-    def refused_col(self, obj):
-        return amount(obj.refused_amount)
-
     def get_urls(self):
         return [path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="carecare_careclaim_act"),
                 *super().get_urls()]
@@ -220,6 +210,11 @@ class CareClaimAdmin(PersonSearchMixin, SimpleHistoryAdmin):
             self.message_user(request, gettext("“%(action)s” is not a step of a claim that is %(state)s.")
                               % {"action": CLAIM_ACTIONS[name][0], "state": claim.get_state_display()}, messages.ERROR)
             return back
+        if BUTTONS.needs_confirmation(name) and not confirmed(request):
+            return confirmation_page(request, self, action=CLAIM_ACTIONS[name][0], warning=BUTTONS.confirm[name],
+                                     rows=[ConfirmRow(f"{claim.number} {claim.care_home.name} {month_text(claim.month)}",
+                                                      object_url(claim), claim.fund, claim.get_state_display())],
+                                     cancel_url=back.url)
         try:
             if name == "check":
                 claim_services.care_claim_check(acting_user=request.user, claim=claim)

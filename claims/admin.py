@@ -21,17 +21,26 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.idnumber import mask
 from enrollment.personal_data import MaskedHistoryMixin, mask_csv_columns
-from medins.admin_mixins import AdministratorOnly, ChooserMixin
-from medins.admin_workflow import WorkflowButtons
+from medins.admin_mixins import AdministratorOnly, ChooserMixin, ConfirmRow, confirmation_page, confirmed, object_url
+from medins.admin_workflow import WorkflowButtons, WorkflowChangeFormMixin, step_input
 from medins.parsing import FileError, ParseError, parse_bank_account, parse_date, read_upload
 from medins.roles import APPROVE_CASE, CASE_TRANSITIONS, IMPORT_BANK_RESULT, editable_fields
-from medins.value_display import CLASS_LABELS, amount_text, breakdown_table, parameter_names, table
+from medins.value_display import (
+    CLASS_LABELS,
+    amount_text,
+    breakdown_table,
+    day_column,
+    money_columns,
+    parameter_names,
+    table,
+)
 
 from . import services
 from .errors import CaseError
@@ -148,8 +157,23 @@ class InvoiceInline(admin.TabularInline):
     extra = 0
     fields = ("issuer", "number", "issued_on", "kind", "class_a", "class_b", "class_c")
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name.startswith("class_") and field is not None:
+            field.widget.attrs["class"] = "money-input"  # amounts typed right-aligned, as they are shown
+        return field
+
     def _editable(self, obj):
         return obj is None or obj.state in EDITABLE
+
+    def get_fields(self, request, obj=None):
+        """Once the case is closed to edits (or for a reader) the rows are read-only: amounts as money."""
+        if self.has_change_permission(request, obj):
+            return self.fields
+        return money_columns(Invoice, self.fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if self.has_change_permission(request, obj) else money_columns(Invoice, self.fields)
 
     def has_add_permission(self, request, obj=None):
         return super().has_add_permission(request, obj) and self._editable(obj)
@@ -240,7 +264,8 @@ class AttachmentInline(_ReadOnly):
 
 class PaymentOrderInline(_ReadOnly):
     model = PaymentOrder
-    fields = readonly_fields = ("__str__", "payment_file", "amount", "masked_account", "status", "bank_message", "settled_at")
+    fields = readonly_fields = money_columns(PaymentOrder, ("__str__", "payment_file", "amount", "masked_account", "status",
+                                                            "bank_message", "settled_at"))
 
     @admin.display(description=_("bank account"))
     def masked_account(self, obj):
@@ -303,7 +328,13 @@ _ACTIONS = {
     "withdraw": (_("Withdraw"), "case_withdraw", False),
     "reorder": (_("Pay again (account corrected)"), "case_payment_reorder", False),
 }
-_BUTTONS = WorkflowButtons(CASES, _ACTIONS, CASE_TRANSITIONS)
+_BUTTONS = WorkflowButtons(CASES, _ACTIONS, CASE_TRANSITIONS, confirm={
+    # the steps that move money or cannot be undone ask first (issue #14 item 5)
+    "approve": _("Approving orders the payment of the amount to pay to the applicant's bank account."),
+    "reorder": _("The payment is ordered again, to the corrected account."),
+    "reject": _("A rejected case is closed for good: it cannot be reopened."),
+    "withdraw": _("A withdrawn case is closed for good: it cannot be reopened."),
+})
 
 
 def _run(name: str, *, user, case=None, obj=None, reason: str = ""):
@@ -330,14 +361,16 @@ def case_actions_for(case, user=None) -> list[tuple[str, str]]:
 
 def _bulk_action(name):
     # Django offers an action when ANY of its permissions holds: approving needs one of its own.
-    return _BUTTONS.bulk_action(name, _run, CaseError, done_message=_("%(n)d case(s) done."), describe=lambda c: c.number,
+    return _BUTTONS.bulk_action(name, _run, CaseError, done_message=_("%(n)d case(s) done."),
+                                describe=lambda c: f"{c.number} {c.person.name}", amount=lambda c: c.payable_amount,
                                 permission="approve" if name == "approve" else "change")
 
 
 @admin.register(Case)
-class CaseAdmin(PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHistoryAdmin):
-    list_display = ("case_number", "person_name", "masked_id", "case_type", "state", "service_from", "institution_col",
-                    "school", "payable_amount", "received_at")
+class CaseAdmin(WorkflowChangeFormMixin, PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHistoryAdmin):
+    list_display = money_columns(Case, ("case_number", "person_name", "masked_id", "case_type", "state", "service_from",
+                                        "institution_col", "school", "payable_amount",
+                                        day_column(Case, "received_at")))
     list_select_related = ("case_type", "person", "school", "institution")
     list_filter = (QueueFilter, "state", "case_type", "school", AgeFilter, "case_type__region")
     number_fields = ("invoices__number",)
@@ -347,6 +380,8 @@ class CaseAdmin(PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHisto
     autocomplete_fields = ("person", "institution")
     actions = [_bulk_action(n) for n in ("start_review", "calculate", "approve", "request_materials")]
     change_form_template = "admin/claims/case/change_form.html"
+    workflow_buttons = _BUTTONS  # the buttons submit the case form itself (medins.admin_workflow)
+    workflow_errors = (CaseError,)
     inlines = (CaseMaterialInline, InvoiceInline, AttachmentInline, NoticeInline, TransitionInline, PaymentOrderInline)
 
     @admin.display(description=_("case"), ordering="pk")
@@ -396,14 +431,23 @@ class CaseAdmin(PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHisto
     def get_fields(self, request, obj=None):
         if obj is None:
             return CaseAddForm.Meta.fields + ("materials_received",)
+        names = self._field_names(request)
+        if not self.has_change_permission(request, obj):  # a reader's page: every field read-only, amounts as money
+            return money_columns(Case, names)
+        readonly = set(self._readonly_names(request, obj))
+        return tuple(money_columns(Case, [name])[0] if name in readonly else name for name in names)
+
+    def _field_names(self, request):
         return ("state", "case_type", "person", "school", "batch", "service_from", "service_to", "institution", "institution_name",
                 "institution_level", "delivery", "third_party_paid", "lost_invoice_promise",
                 "bank_account" if _reveal(request) else "bank_account_masked", "note", "reason", "received_at", "received_by",
                 "reviewed_by", "calculated_by", "approved_by", "breakdown_table")
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return ()
+        """The read-only names, the amount among them shown as money (medins.value_display)."""
+        return () if obj is None else money_columns(Case, self._readonly_names(request, obj))
+
+    def _readonly_names(self, request, obj):
         ro = ["state", "case_type", "person", "school", "batch", "service_from", "institution", "reason", "received_at",
               "received_by", "reviewed_by", "calculated_by", "approved_by", "breakdown_table", "bank_account_masked"]
         if obj.state not in EDITABLE:
@@ -413,7 +457,7 @@ class CaseAdmin(PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHisto
         # "Edit which fields" of the permission matrix (medins.roles.EDITABLE_FIELDS).
         allowed = editable_fields(request.user, "claims.Case")
         if allowed is not None:
-            ro += [f for f in self.get_fields(request, obj) if f not in allowed and f not in ro]
+            ro += [f for f in self._field_names(request) if f not in allowed and f not in ro]
         return ro
 
     def has_approve_permission(self, request):
@@ -519,6 +563,21 @@ class CaseAdmin(PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHisto
 
     # ---- the case page: transition buttons, printable notice
 
+    def workflow_steps(self, request, obj):
+        return dict(case_actions_for(obj, request.user))
+
+    def workflow_missing_input(self, request, name):
+        if _ACTIONS[name][2] and not step_input(request, name, "reason"):
+            return gettext("“%(action)s” needs a reason.") % {"action": _ACTIONS[name][0]}
+        return ""
+
+    def workflow_run(self, request, obj, name):
+        _run(name, user=request.user, case=obj, reason=step_input(request, name, "reason"))
+
+    def workflow_confirm_row(self, obj):
+        return ConfirmRow(f"{obj.number} {obj.person.name}", object_url(obj), obj.payable_amount,
+                          obj.get_state_display())
+
     def get_urls(self):
         return [
             path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="claims_case_act"),
@@ -541,6 +600,10 @@ class CaseAdmin(PersonSearchMixin, ChooserMixin, MaskedHistoryMixin, SimpleHisto
                               messages.ERROR)
             return HttpResponseRedirect(reverse("admin:claims_case_change", args=[pk]))
         reason = (request.POST.get("reason") or "").strip()
+        if _BUTTONS.needs_confirmation(name) and not confirmed(request):
+            return confirmation_page(request, self, action=_ACTIONS[name][0], rows=[self.workflow_confirm_row(case)],
+                                     warning=_BUTTONS.confirm[name],
+                                     cancel_url=reverse("admin:claims_case_change", args=[pk]))
         try:
             _run(name, user=request.user, case=case, reason=reason)
         except CaseError as exc:
@@ -611,15 +674,15 @@ class BatchAdmin(admin.ModelAdmin):
 
 @admin.register(PaymentFile)
 class PaymentFileAdmin(admin.ModelAdmin):
-    list_display = ("pay_date", "status", "order_count", "total_amount", "created_at")
+    list_display = money_columns(PaymentFile, ("pay_date", "status", "order_count", "total_amount", "created_at"))
     change_list_template = "admin/claims/paymentfile/change_list.html"
 
     def get_fields(self, request, obj=None):
         return self.get_readonly_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
-        return ("pay_date", "status", "order_count", "total_amount", "created_at",
-                "content" if _reveal(request) else "masked_content")
+        return money_columns(PaymentFile, ("pay_date", "status", "order_count", "total_amount", "created_at",
+                                           "content" if _reveal(request) else "masked_content"))
 
     @admin.display(description=_("file content (CSV)"))
     def masked_content(self, obj):
@@ -667,7 +730,8 @@ class PaymentFileAdmin(admin.ModelAdmin):
 
 @admin.register(PaymentOrder)
 class PaymentOrderAdmin(PersonSearchMixin, MaskedHistoryMixin, SimpleHistoryAdmin):
-    list_display = ("__str__", "case", "account_name", "masked_account", "amount", "status", "payment_file", "settled_at")
+    list_display = money_columns(PaymentOrder, ("__str__", "case", "account_name", "masked_account", "amount", "status",
+                                                "payment_file", "settled_at"))
     list_select_related = ("case", "payment_file")
     list_filter = ("status", "payment_file")
     # a case's order by its insured person; an institution's by the account holder's name or the institution's code
@@ -680,8 +744,8 @@ class PaymentOrderAdmin(PersonSearchMixin, MaskedHistoryMixin, SimpleHistoryAdmi
 
     def get_readonly_fields(self, request, obj=None):
         """Every field read-only; the account in full only with the reveal permission (finding 9)."""
-        return [("masked_account" if f.name == "bank_account" and not _reveal(request) else f.name)
-                for f in PaymentOrder._meta.fields]
+        return money_columns(PaymentOrder, [("masked_account" if f.name == "bank_account" and not _reveal(request) else f.name)
+                                            for f in PaymentOrder._meta.fields])
 
     @admin.display(description=_("bank account"))
     def masked_account(self, obj):

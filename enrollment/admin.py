@@ -5,13 +5,14 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import json
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -24,9 +25,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
-from medins.admin_mixins import ChooserMixin
+from medins.admin_mixins import ChooserMixin, confirm_action
 from medins.benefits.errors import QuoteError
 from medins.models import PolicyVersion
+from medins.value_display import format_money, money_columns
 
 from .admin_search import PERSON_SEARCH_HELP, PersonSearchMixin
 from .idnumber import mask
@@ -40,6 +42,7 @@ from .models import (
     Payment,
     PaymentImport,
     PaymentSource,
+    PaymentStatus,
     Person,
     School,
     Stop,
@@ -185,7 +188,8 @@ class CoveragePeriodInline(_ReadOnlyInline):
 class PaymentInline(_ReadOnlyInline):
     model = Payment
     fk_name = "person"
-    fields = readonly_fields = ("receipt_number", "paid_on", "amount", "category", "policy_version", "source", "status")
+    fields = readonly_fields = money_columns(Payment, ("receipt_number", "paid_on", "amount", "category", "policy_version",
+                                                       "source", "status"))
 
 
 class StopInline(_ReadOnlyInline):
@@ -393,7 +397,8 @@ class PaymentForm(forms.ModelForm):
 @admin.register(Payment)
 class PaymentAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
     form = PaymentForm
-    list_display = ("receipt_number", "person_name", "person_id_number", "paid_on", "amount", "category", "source", "status")
+    list_display = money_columns(Payment, ("receipt_number", "person_name", "person_id_number", "paid_on", "amount", "category",
+                                           "source", "status"))
     list_select_related = ("person",)
     list_filter = ("status", "source", "category", "person__region", "paid_on")
     number_fields = ("receipt_number",)
@@ -401,8 +406,9 @@ class PaymentAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
     date_hierarchy = "paid_on"
     autocomplete_fields = ("person",)
     change_list_template = "admin/enrollment/payment/change_list.html"
-    readonly_fields = ("receipt_number", "person", "paid_on", "amount", "category", "newborn_registration", "policy_version",
-                       "source", "payment_import", "status", "refund_stop", "refunded_at", "created_at")
+    readonly_fields = money_columns(Payment, ("receipt_number", "person", "paid_on", "amount", "category", "newborn_registration",
+                                              "policy_version", "source", "payment_import", "status", "refund_stop",
+                                              "refunded_at", "created_at"))
 
     @admin.display(description=pgettext_lazy("person", "name"), ordering="person__name")
     def person_name(self, obj):
@@ -544,6 +550,14 @@ class StopForm(forms.ModelForm):
         return data
 
 
+def refundable_amount(stop):
+    """What refunding `stop` would pay back, for its confirmation page: the recorded payments whose
+    cover the stop ended before it began (stop_refund decides, and may still refuse)."""
+    payments = CoveragePeriod.objects.filter(stop=stop, covered_from__gt=stop.stop_date).values("payment_id")
+    return (Payment.objects.filter(pk__in=payments, status=PaymentStatus.RECORDED).aggregate(total=Sum("amount"))["total"]
+            or Decimal("0.00"))
+
+
 @admin.register(Stop)
 class StopAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
     form = StopForm
@@ -585,6 +599,8 @@ class StopAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
         obj.pk, obj.created_by, obj.created_at = stop.pk, stop.created_by, stop.created_at
 
     @admin.action(description=_("Refund the contributions of the selected stops"), permissions=["change"])
+    @confirm_action(amount=lambda stop: refundable_amount(stop), describe=lambda stop: f"{stop.person.name} {stop}",
+                    warning=_("A refund cannot be undone: the payments are marked refunded and their cover ends."))
     def refund(self, request, queryset):
         for stop in queryset.select_related("person"):
             try:
@@ -595,4 +611,4 @@ class StopAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
             else:
                 total = sum(p.amount for p in payments)
                 self.message_user(request, _("%(stop)s: refunded %(n)d payment(s), %(total)s yuan.")
-                                  % {"stop": stop, "n": len(payments), "total": total}, messages.SUCCESS)
+                                  % {"stop": stop, "n": len(payments), "total": format_money(total)}, messages.SUCCESS)

@@ -36,6 +36,10 @@ admin.site.site_title = _("Medical insurance back-office")
 admin.site.index_title = _("Agency administration")
 # The autocomplete boxes that choose a person, an institution or a school (issue #14 item 6).
 install_chooser_autocomplete(admin.site)
+# Issue #14 item 7: no horizontal scroll at 1366 px. Django's navigation sidebar (the list of every
+# model, 300 px wide) left the case list ~700 px beside its filters; the home page and the
+# breadcrumbs lead to every list instead.
+admin.site.enable_nav_sidebar = False
 
 
 def json_preview(value, limit: int = 60) -> str:

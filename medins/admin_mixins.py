@@ -1,9 +1,17 @@
-"""Small admin mixins shared by the apps."""
+"""Small admin mixins shared by the apps, and the confirmation page of irreversible actions."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.contrib import admin
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -121,3 +129,86 @@ def chooser_field(form_field, model, field_name: str, site) -> None:
 def record_number(obj):
     """A list column for the record's number ("编号"), instead of "pk" (shown as "Pk": issue 14 item 4)."""
     return obj.pk
+
+
+# --------------------------------------------------------------------------- confirmation pages (issue #14 item 5)
+#
+# Every admin action that moves money or cannot be undone asks first, as Django's delete does: the
+# first request shows a page listing the objects (and the amounts) and changes nothing; only its
+# "Yes, confirm" — the same request again, with `confirmed=yes` — performs it. Changelist actions
+# take the `confirm_action` decorator; the per-object buttons (medins.admin_workflow, the care
+# pages) call `confirmation_page` themselves. Both use the one template admin/confirm_action.html.
+
+CONFIRM_FIELD = "confirmed"
+_NOT_CARRIED = frozenset({"csrfmiddlewaretoken", CONFIRM_FIELD, "index"})
+
+
+@dataclass
+class ConfirmRow:
+    """One object on the confirmation page: its name (a link to its page), the amount moved, a note."""
+
+    label: str
+    url: str = ""
+    amount: Decimal | None = None
+    note: str = ""
+
+
+def confirmed(request) -> bool:
+    """The request is the confirmation page's "Yes" (a POST carrying confirmed=yes)."""
+    return request.method == "POST" and request.POST.get(CONFIRM_FIELD) == "yes"
+
+
+def object_url(obj) -> str:
+    try:
+        return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    except NoReverseMatch:
+        return ""
+
+
+def confirmation_page(request, model_admin, *, action, rows: list[ConfirmRow], cancel_url: str, warning="",
+                      action_url: str | None = None, carry=None) -> TemplateResponse:
+    """The page asking "Do you want to <action>?" for `rows`, with their total when they carry
+    amounts. Its "Yes" posts `carry` (by default the request's own POST data: the action chosen,
+    the selected objects, what the clerk typed) again to `action_url` (by default the same URL),
+    with confirmed=yes; "No" goes back to `cancel_url`. Nothing is changed by showing it."""
+    data = request.POST if carry is None else carry
+    hidden = [(key, value) for key in data for value in data.getlist(key) if key not in _NOT_CARRIED]
+    amounts = [row.amount for row in rows if row.amount is not None]
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "title": gettext("Confirm: %(action)s") % {"action": action},
+        "action": action,
+        "rows": rows,
+        "has_amounts": bool(amounts),
+        "total": sum(amounts, Decimal("0")) if amounts else None,
+        "warning": warning,
+        "hidden": hidden,
+        "action_url": action_url if action_url is not None else request.get_full_path(),
+        "cancel_url": cancel_url,
+        "confirm_field": CONFIRM_FIELD,
+    }
+    return TemplateResponse(request, "admin/confirm_action.html", context)
+
+
+def confirm_action(*, amount: Callable | None = None, describe: Callable = str, warning="", label=None):
+    """Decorate a changelist action (function or ModelAdmin method) so that choosing it first shows
+    the confirmation page listing the selected objects (with `amount(obj)` each, and the total);
+    the action runs only on the page's "Yes". Put it under @admin.action, which then describes
+    the decorated action as usual."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(modeladmin, request, queryset):
+            if confirmed(request):
+                return func(modeladmin, request, queryset)
+            text = label or getattr(wrapper, "short_description", None) or func.__name__
+            rows = [ConfirmRow(describe(obj), object_url(obj), amount(obj) if amount else None)
+                    for obj in queryset.order_by("pk")]
+            return confirmation_page(request, modeladmin, action=text, rows=rows, warning=warning,
+                                     cancel_url=request.get_full_path())
+
+        wrapper.confirms = True
+        return wrapper
+
+    return decorate

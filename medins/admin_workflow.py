@@ -14,16 +14,31 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib import messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.utils.translation import gettext
 
+from .admin_mixins import ConfirmRow, confirm_action, confirmation_page, confirmed, object_url
 from .workflow import Workflow
 
 
 class WorkflowButtons:
-    def __init__(self, workflow: Workflow, steps: dict[str, tuple], extra_permissions: dict[str, tuple[str, ...]]):
+    def __init__(self, workflow: Workflow, steps: dict[str, tuple], extra_permissions: dict[str, tuple[str, ...]],
+                 confirm: dict[str, str] | None = None):
         self.workflow = workflow
         self.steps = steps
         self.extra_permissions = extra_permissions
         self.step_of_service = {step[1]: name for name, step in steps.items()}
+        # The steps that move money or cannot be undone, each with the warning its confirmation
+        # page shows (issue #14 item 5): the button and the bulk action ask first.
+        self.confirm = dict(confirm or {})
+        unknown = set(self.confirm) - set(steps)
+        if unknown:
+            raise ValueError(f"confirm names steps that are not declared: {sorted(unknown)}")
+
+    def needs_confirmation(self, name: str) -> bool:
+        return name in self.confirm
 
     def label(self, name: str):
         return self.steps[name][0]
@@ -43,9 +58,10 @@ class WorkflowButtons:
         return out
 
     def bulk_action(self, name: str, run: Callable, errors: type[Exception] | tuple, *, done_message,
-                    describe: Callable = str, permission: str = "change"):
+                    describe: Callable = str, permission: str = "change", amount: Callable | None = None):
         """A changelist action taking step `name` for each selected object in pk order;
-        `run(name, user=, obj=)` calls the service, a refusal (`errors`) is reported per object."""
+        `run(name, user=, obj=)` calls the service, a refusal (`errors`) is reported per object.
+        A step that needs confirmation first shows the confirmation page (with `amount(obj)`)."""
 
         def action(modeladmin, request, queryset):
             ok = 0
@@ -58,8 +74,132 @@ class WorkflowButtons:
             if ok:
                 modeladmin.message_user(request, done_message % {"n": ok}, messages.SUCCESS)
 
+        if self.needs_confirmation(name):
+            action = confirm_action(amount=amount, describe=describe, warning=self.confirm[name],
+                                    label=self.label(name))(action)
         action.__name__ = f"action_{name}"
         action.short_description = self.label(name)
         # Django offers an action when ANY of its permissions holds: a step with its own permission says so.
         action.allowed_permissions = (permission,)
         return action
+
+
+# --------------------------------------------------------------------------- one form per page (issue #14 item 5)
+
+STEP_FIELD = "_workflow_step"
+
+
+def step_input(request, name: str, key: str) -> str:
+    """What the clerk typed beside step `name`'s button (`_workflow_<key>_<name>`: reason, date…)."""
+    return (request.POST.get(f"_workflow_{key}_{name}") or "").strip()
+
+
+class StepRefused(Exception):
+    """The step was refused after the page was saved: nothing is kept and the page shows why."""
+
+
+class _NeedsConfirmation(Exception):
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
+class WorkflowChangeFormMixin:
+    """The workflow buttons submit the change form itself (issue #14 item 5: "one form per case
+    page, so a button never discards what was entered").
+
+    A button posts the whole page with ``_workflow_step=<name>``. The page is validated as on
+    Save; if it is invalid, the errors are shown and nothing moves. If it is valid, what was
+    entered (fields, the materials checklist, invoices) is saved and then the step is taken, in
+    the one transaction of Django's change view: when the step is refused the save is rolled back
+    too and the page is shown again with what was entered and the refusal. A step that moves money
+    or cannot be undone (WorkflowButtons.confirm) first shows the confirmation page, which carries
+    the posted page and posts it again with confirmed=yes; nothing is saved before that.
+
+    The admin declares ``workflow_buttons`` and ``workflow_errors`` (the services' refusals) and
+    implements ``workflow_steps`` (the steps offered for an object and user, by name) and
+    ``workflow_run`` (takes one), and may override ``workflow_confirm_row``.
+    """
+
+    workflow_buttons: WorkflowButtons
+    workflow_errors: tuple = ()
+    save_on_top = True  # the first submit button of the form is Save (Enter saves), the steps follow it
+
+    def workflow_steps(self, request, obj) -> dict[str, str]:
+        raise NotImplementedError
+
+    def workflow_may(self, user, name: str) -> bool:
+        return name in self.workflow_buttons.steps and self.workflow_buttons.may(user, name)
+
+    def workflow_run(self, request, obj, name: str) -> None:
+        raise NotImplementedError
+
+    def workflow_missing_input(self, request, name: str) -> str:
+        """Why step `name` cannot be taken with what was typed beside its button ("" when it can)."""
+        return ""
+
+    def workflow_confirm_row(self, obj) -> ConfirmRow:
+        return ConfirmRow(str(obj), object_url(obj))
+
+    def workflow_label(self, name: str) -> str:
+        return str(self.workflow_buttons.label(name)) if name in self.workflow_buttons.steps else name
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        name = request.POST.get(STEP_FIELD) if request.method == "POST" and object_id else None
+        if not name:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_change_permission(request, obj) or not self.workflow_may(request.user, name):
+            raise PermissionDenied
+        request._workflow_step = name
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _NeedsConfirmation:
+            return confirmation_page(request, self, action=self.workflow_label(name), rows=[self.workflow_confirm_row(obj)],
+                                     warning=self.workflow_buttons.confirm.get(name, ""), cancel_url=request.path)
+        except StepRefused as exc:
+            request._workflow_step = None
+            request._workflow_refusal = str(exc)
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        refusal = getattr(request, "_workflow_refusal", None)
+        if refusal is None:
+            return form
+
+        class RefusedStep(form):
+            def clean(self):
+                data = super().clean()
+                self.add_error(None, refusal)  # shown with what was entered; nothing saved
+                return data
+
+        return RefusedStep
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        name = getattr(request, "_workflow_step", None)
+        if not name or not change:
+            return
+        obj = form.instance
+        if name not in self.workflow_steps(request, obj):  # the buttons shown; the service checks the table again
+            raise StepRefused(gettext("“%(step)s” is not a step of %(object)s as it is now (%(state)s).")
+                              % {"step": self.workflow_label(name), "object": obj, "state": obj.get_state_display()})
+        missing = self.workflow_missing_input(request, name)
+        if missing:
+            raise StepRefused(missing)
+        if self.workflow_buttons.needs_confirmation(name) and not confirmed(request):
+            raise _NeedsConfirmation(name)
+        try:
+            self.workflow_run(request, obj, name)
+        except self.workflow_errors as exc:
+            raise StepRefused(str(exc)) from exc
+        request._workflow_done = name
+
+    def response_change(self, request, obj):
+        name = getattr(request, "_workflow_done", None)
+        if name:
+            self.message_user(request, gettext("%(object)s: saved; %(step)s — done.")
+                              % {"object": obj, "step": self.workflow_label(name)}, messages.SUCCESS)
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)

@@ -1,18 +1,25 @@
 """Values rendered as a clerk reads them (issue 14 item 4): policy parameter values as tables
 instead of raw JSON, the engine's calculation steps as a table with their names, amounts with
-separators, codes nobody translated in monospace (<code>)."""
+separators, codes nobody translated in monospace (<code>); and amounts of money in the admin
+(format_money and the helpers at the end: issue 14 item 5)."""
 
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from .models import InstitutionLevel
+
+CENT = Decimal("0.01")
 
 # Codes that appear as keys or column names in parameter values.
 CODE_LABELS = {
@@ -236,3 +243,105 @@ def pairs_table(pairs) -> SafeString:
     """A two-column table of (label, value) rows."""
     return format_html('<table class="readable">{}</table>',
                        format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", pairs))
+
+
+# --------------------------------------------------------------------------- money (issue #14 item 5)
+#
+# One way to show an amount of money to a clerk: two decimals, thousands separated by commas
+# ("12,345.60", "-1,234.50"), right-aligned wherever amounts stand in a column. Lists and detail
+# pages (MoneyAdminMixin, medins.admin_mixins), printable notices and statements (the `money`
+# template filter, medins.templatetags.money) and XLSX exports (MONEY_NUMBER_FORMAT on number
+# cells) all take it from here. CSV exports keep plain numbers ("12345.60"): they are read by
+# programs and by Excel, which formats numbers itself, and a "12,345.60" would be text there.
+
+MONEY_NUMBER_FORMAT = "#,##0.00"  # XLSX: the cell stays a number, shown with separators
+
+
+def format_money(value, *, empty: str = "—") -> str:
+    """`value` (Decimal, int, or a decimal string such as a breakdown's "1234.5") as "1,234.50";
+    None or "" as `empty`; anything that is not a number unchanged (as text)."""
+    if value is None or value == "":
+        return empty
+    if isinstance(value, float):  # never stored as float (DESIGN money); shown exactly as written
+        value = repr(value)
+    try:
+        amount = Decimal(str(value).replace(",", "")) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if not amount.is_finite():
+        return str(value)
+    return f"{amount.quantize(CENT, rounding=ROUND_HALF_UP):,.2f}"
+
+
+def money_html(value, *, empty: str = "—") -> SafeString:
+    """An amount for an HTML page: `<span class="money">1,234.50</span>` (right-aligned in a
+    table cell by the admin's stylesheet, medins/static/medins/admin.css)."""
+    return format_html('<span class="money">{}</span>', format_money(value, empty=empty))
+
+
+def is_money_field(field) -> bool:
+    """Every DecimalField with two decimal places is an amount of money here (DESIGN "Money":
+    DecimalField(max_digits=14, decimal_places=2)); rates and scores are not stored that way."""
+    return isinstance(field, models.DecimalField) and field.decimal_places == 2
+
+
+def money_column(name: str, field=None, *, description=None):
+    """A list_display / readonly_fields entry for the money field `name`: formatted and
+    right-aligned, sorted by the field, labelled with its verbose name."""
+    label = description if description is not None else (field.verbose_name if field is not None else name)
+
+    def column(obj):
+        return money_html(getattr(obj, name, None))
+
+    # Django names a column's cells after the callable: `column-<name> money-col` on the header,
+    # `field-<name> money-col` on the cells and on the detail page's row — the stylesheet
+    # right-aligns `.money-col` (medins/static/medins/admin.css).
+    column.__name__ = f"{name} money-col"
+    column.short_description = label
+    column.admin_order_field = name
+    column.money_field = name
+    return column
+
+
+_COLUMNS: dict[tuple, object] = {}
+
+
+def money_columns(model, names):
+    """`names` (list_display, fields, readonly_fields) with each money field of `model` replaced by
+    its money_column — the same object every time, so a page's `fields` and `readonly_fields`
+    still name the same entry. Other names are kept as they are."""
+    out = []
+    for name in names:
+        field = None
+        if isinstance(name, str):
+            try:
+                field = model._meta.get_field(name)
+            except FieldDoesNotExist:
+                field = None
+        if field is not None and is_money_field(field):
+            key = (model._meta.label_lower, name)
+            if key not in _COLUMNS:
+                _COLUMNS[key] = money_column(name, field)
+            out.append(_COLUMNS[key])
+        else:
+            out.append(name)
+    return tuple(out) if isinstance(names, tuple) else out
+
+
+def day_column(model, name: str):
+    """A list column for the datetime field `name` showing the day only (lists must fit 1366 px,
+    issue #14 item 7), the full date and time in the cell's title; sorted by the field."""
+    field = model._meta.get_field(name)
+
+    def column(obj):
+        value = getattr(obj, name, None)
+        if value is None:
+            return "—"
+        when = timezone.localtime(value)
+        return format_html('<span title="{}">{}</span>', date_format(when, "DATETIME_FORMAT"),
+                           date_format(when, "SHORT_DATE_FORMAT"))
+
+    column.__name__ = name
+    column.short_description = field.verbose_name
+    column.admin_order_field = name
+    return column

@@ -24,17 +24,18 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin import person_page_section
 from enrollment.admin_search import PersonSearchMixin, tenant_person_choices
-from medins.admin_mixins import ChooserMixin
-from medins.admin_workflow import WorkflowButtons
+from medins.admin_mixins import ChooserMixin, ConfirmRow, confirmation_page, confirmed, object_url
+from medins.admin_workflow import WorkflowButtons, WorkflowChangeFormMixin, step_input
 from medins.models import Institution
 from medins.parsing import today
 from medins.roles import CERTIFICATION_TRANSITIONS
-from medins.value_display import code_html, file_kind
+from medins.value_display import code_html, day_column, file_kind
 
 from . import services
 from .errors import CertificationError
@@ -64,7 +65,15 @@ STEPS = {
     "revoke": (_("Revoke"), "certification_revoke", "reason_date"),
     "expire": (_("Expire"), "certification_expire", "date"),
 }
-BUTTONS = WorkflowButtons(CERTIFICATIONS, STEPS, CERTIFICATION_TRANSITIONS)
+BUTTONS = WorkflowButtons(CERTIFICATIONS, STEPS, CERTIFICATION_TRANSITIONS, confirm={
+    # the steps that cannot be undone ask first (issue #14 item 5)
+    "approve": _("An approval cannot be taken back (only revoked later), and it supersedes the person's earlier "
+                 "certification of the same kind."),
+    "reject": _("A rejected application is closed for good."),
+    "revoke": _("A revoked certification ends for good on the date given."),
+    "expire": _("An expired certification ends for good on the date given."),
+})
+CHANGE_INSTITUTION = "change_institution"
 # Steps of the deciding side (kinds.py: the hospital decides some kinds, the agency all).
 DECIDING = {"request_documents", "start_review", "approve", "reject"}
 
@@ -222,9 +231,9 @@ def _parse_day(value: str | None) -> dt.date | None:
 
 
 @admin.register(Certification)
-class CertificationAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
+class CertificationAdmin(WorkflowChangeFormMixin, PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
     list_display = ("number", "person_name", "masked_id", "kind", "item", "state", "institution", "applicant_institution",
-                    "valid_from", "valid_to", "applied_at")
+                    "validity", day_column(Certification, "applied_at"))
     list_select_related = ("person", "item", "institution", "applicant_institution")
     list_filter = (QueueFilter, "kind", "state", "region", ("institution", admin.RelatedOnlyFieldListFilter),
                    ("applicant_institution", admin.RelatedOnlyFieldListFilter))
@@ -234,12 +243,14 @@ class CertificationAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
     raw_id_fields = ("item",)
     autocomplete_fields = ("person", "applicant_institution", "school", "institution", "dispensing_institution")
     change_form_template = "admin/certifications/certification/change_form.html"
+    workflow_buttons = BUTTONS  # the buttons submit the page's form itself (medins.admin_workflow)
+    workflow_errors = (CertificationError,)
     inlines = (DocumentInline, AttachmentInline, NoticeInline, SiteInline, TransitionInline)
 
     actions = [BUTTONS.bulk_action("start_review", _run, CertificationError, done_message=_("%(n)d application(s) done."),
                                    describe=lambda c: c.number),
                BUTTONS.bulk_action("approve", _run, CertificationError, done_message=_("%(n)d application(s) done."),
-                                   describe=lambda c: c.number, permission="approve")]
+                                   describe=lambda c: f"{c.number} {c.person.name}", permission="approve")]
 
     @admin.display(description=_("name"), ordering="person__name")
     def person_name(self, obj):
@@ -248,6 +259,14 @@ class CertificationAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
     @admin.display(description=_("ID number"))
     def masked_id(self, obj):
         return obj.person.masked_id_number
+
+    @admin.display(description=_("validity"), ordering="valid_from")
+    def validity(self, obj):
+        """From and to in one column (the list fits 1366 px, issue #14 item 7)."""
+        if obj.valid_from is None:
+            return "—"
+        return format_html('<span class="nowrap">{}</span> – <span class="nowrap">{}</span>', date_format(obj.valid_from),
+                           date_format(obj.valid_to) if obj.valid_to else "…")
 
     def get_queryset(self, request):
         return visible_to(request.user, super().get_queryset(request))
@@ -365,6 +384,43 @@ class CertificationAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
 
     # ---- the page: transition buttons, change of institution, printable notice, attachments
 
+    def _institution_changeable(self, cert) -> bool:
+        rule = rule_for(cert.region.code, cert.kind)
+        return cert.state == S.APPROVED and rule is not None and rule.institution_changeable
+
+    def workflow_steps(self, request, obj):
+        steps = dict(steps_for(obj, request.user))
+        if self._institution_changeable(obj):
+            steps[CHANGE_INSTITUTION] = str(_("Change the treatment institution"))
+        return steps
+
+    def workflow_may(self, user, name):
+        return name == CHANGE_INSTITUTION or super().workflow_may(user, name)
+
+    def workflow_label(self, name):
+        return str(_("Change the treatment institution")) if name == CHANGE_INSTITUTION else super().workflow_label(name)
+
+    def workflow_missing_input(self, request, name):
+        if name == CHANGE_INSTITUTION:
+            return "" if step_input(request, name, "institution") else str(_("Choose the new treatment institution."))
+        if "reason" in STEPS[name][2] and not step_input(request, name, "reason"):
+            return gettext("“%(step)s” needs a reason.") % {"step": STEPS[name][0]}
+        return ""
+
+    def workflow_run(self, request, obj, name):
+        on = _parse_day(step_input(request, name, "on"))
+        if name == CHANGE_INSTITUTION:
+            institution = Institution.objects.filter(pk=step_input(request, name, "institution") or None).first()
+            if institution is None:
+                raise CertificationError(_("Choose the new treatment institution."))
+            services.certification_change_institution(acting_user=request.user, certification=obj, institution=institution,
+                                                      on=on)
+            return
+        _run(name, user=request.user, obj=obj, reason=step_input(request, name, "reason"), on=on)
+
+    def workflow_confirm_row(self, obj):
+        return ConfirmRow(f"{obj.number} {obj.person.name} {obj.item.name}", object_url(obj), None, obj.get_state_display())
+
     def get_urls(self):
         return [
             path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="certifications_certification_act"),
@@ -390,6 +446,9 @@ class CertificationAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
                 raise PermissionDenied
             self.message_user(request, _("Choose a step."), messages.ERROR)
             return back
+        if BUTTONS.needs_confirmation(name) and name in dict(steps_for(cert, request.user)) and not confirmed(request):
+            return confirmation_page(request, self, action=STEPS[name][0], rows=[self.workflow_confirm_row(cert)],
+                                     warning=BUTTONS.confirm[name], cancel_url=back.url)
         if name not in dict(steps_for(cert, request.user)):  # the buttons shown (the service checks the table again)
             self.message_user(request, _("%(number)s: “%(step)s” is not a step you may take on an application that is "
                                          "%(state)s.") % {"number": cert.number, "step": STEPS[name][0],
@@ -445,7 +504,7 @@ class CertificationAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
             extra_context["cert_steps"] = [(n, label, STEPS[n][2]) for n, label in steps_for(cert, request.user)]
             extra_context["today"] = today().isoformat()
             rule = rule_for(cert.region.code, cert.kind)
-            if cert.state == S.APPROVED and rule is not None and rule.institution_changeable:
+            if self._institution_changeable(cert):
                 extra_context["treatment_choices"] = list(
                     Institution.objects.filter(region=cert.region, active=True, designations__code=rule.use.designation)
                     .exclude(pk=cert.institution_id).order_by("name").values_list("pk", "name"))

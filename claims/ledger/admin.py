@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.admin_search import PersonSearchMixin
+from medins.value_display import money_columns
 
 from .keys import SHARED
 from .models import LedgerAccount, LedgerEntry, SourceKind
@@ -67,23 +68,23 @@ class _ReadOnly(PersonSearchMixin, admin.ModelAdmin):
 
 @admin.register(LedgerAccount)
 class LedgerAccountAdmin(_ReadOnly):
-    list_display = ["person", "year", "benefit_label", "item", "fund", "cap_fund", "catastrophic", "deductible",
-                    "entries"]
+    list_display = money_columns(LedgerAccount, ["person", "year", "benefit_label", "item", "fund", "cap_fund", "catastrophic",
+                                                 "deductible", "entries"])
     list_filter = ["year", BenefitFilter]
-    fields = ["person", "year", "benefit_label", "item", "fund", "cap_fund", "covered_personal", "catastrophic",
-              "deductible", "eligible", "fixed_copay", "entries"]
+    fields = money_columns(LedgerAccount, ["person", "year", "benefit_label", "item", "fund", "cap_fund", "covered_personal",
+                                           "catastrophic", "deductible", "eligible", "fixed_copay", "entries"])
     readonly_fields = fields
 
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(_ReadOnly):
-    list_display = ["number", "person", "benefit_label", "source", "service_date", "fund", "cap_fund", "catastrophic",
-                    "reverses_link", "created_at"]
+    list_display = money_columns(LedgerEntry, ["number", "person", "benefit_label", "source", "service_date", "fund", "cap_fund",
+                                               "catastrophic", "reverses_link", "created_at"])
     list_filter = ["year", BenefitFilter, "source_kind"]
     list_select_related = ["person", "created_by"]
-    fields = ["person", "year", "benefit_label", "item", "source", "service_date", "fund", "cap_fund",
-              "covered_personal", "catastrophic", "deductible", "eligible", "fixed_copay",
-              "reverses_link", "created_at", "created_by", "note"]
+    fields = money_columns(LedgerEntry, ["person", "year", "benefit_label", "item", "source", "service_date", "fund", "cap_fund",
+                                         "covered_personal", "catastrophic", "deductible", "eligible", "fixed_copay",
+                                         "reverses_link", "created_at", "created_by", "note"])
     readonly_fields = fields
 
     @admin.display(description=_("entry no."), ordering="pk")

@@ -65,7 +65,8 @@ def test_admin_flow_with_buttons_from_the_table(client, resident, intake, assess
     client.force_login(approver)
     page = client.get(reverse("admin:carecare_assessment_change", args=[a.pk])).content.decode()
     assert 'data-action="approve"' in page and 'data-action="reject"' in page
-    client.post(reverse("admin:carecare_assessment_act", args=[a.pk]), {"action": "approve", "on": "2021-06-15"})
+    client.post(reverse("admin:carecare_assessment_act", args=[a.pk]), {"action": "approve", "on": "2021-06-15",
+                                                                               "confirmed": "yes"})
     a.refresh_from_db()
     assert a.state == S.APPROVED and a.valid_to == dt.date(2023, 6, 15)
     notice = client.get(reverse("admin:carecare_assessment_notice", args=[a.pk])).content.decode()
@@ -122,7 +123,7 @@ def test_stay_steps_in_the_admin(client, resident, home, other_home, intake):
     stay = resident.care_stays.get()
     url = reverse("admin:carecare_carestay_act", args=[stay.pk])
     client.post(url, {"action": "absence", "from_date": "2021-06-10", "to_date": "2021-06-12", "reason": "hospital"})
-    client.post(url, {"action": "transfer", "on": "2021-06-20", "to_home": other_home.pk})
+    client.post(url, {"action": "transfer", "on": "2021-06-20", "to_home": other_home.pk, "confirmed": "yes"})
     stay.refresh_from_db()
     assert stay.absences.count() == 1 and stay.end_reason == "transfer" and stay.next_stay.care_home == other_home
 

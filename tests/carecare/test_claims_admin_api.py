@@ -108,7 +108,9 @@ def test_admin_list_filters_and_right_aligned_amounts(client, home, other_home, 
     url = reverse("admin:carecare_careclaim_changelist")
     with django_assert_max_num_queries(16):
         page = client.get(url).content.decode()
-    assert page.count('class="care-amount"') >= 8 and "text-align:right" in page
+    # issue 14 item 5: amounts in the shared money columns (right-aligned, "2,568.00"), counts right-aligned too
+    assert page.count('<span class="money">') >= 8 and page.count("money-col") >= 8 and "2,568.00" in page
+    assert page.count('class="care-amount"') >= 2 and "text-align:right" in page
     assert "CC-L-001" in client.get(url + "?month=2021-06&state=received").content.decode()
     filtered = client.get(url + f"?home={other_home.pk}").content.decode()
     assert "祥祉园" in filtered and "HL" in filtered
@@ -155,7 +157,7 @@ def test_upload_with_preview_then_confirm(client, home, home_operator, intake):
     assert response.status_code == 302 and not CareClaim.objects.exists()  # nothing written yet
     assert upload.preview["residents"] == 2 and upload.preview["fund"] == "5136.00"
     page = client.get(reverse("admin:carecare_careclaimupload_change", args=[upload.pk])).content.decode()
-    assert "5136.00" in page and "confirm" in page
+    assert "5,136.00" in page and "confirm" in page  # issue 14 item 5: separators
     client.post(reverse("admin:carecare_careclaimupload_confirm", args=[upload.pk]))
     claim = CareClaim.objects.get()
     assert (claim.source, claim.fund, claim.residents) == ("upload", 5136, 2)

@@ -101,7 +101,8 @@ def test_the_hospital_acts_on_its_own_where_the_kind_lets_it(chronic_cc, client)
     body = client.get(_change(cert)).content.decode()
     assert 'data-action="start_review"' in body and 'data-action="revoke"' not in body
     client.post(reverse("admin:certifications_certification_act", args=[cert.pk]), {"action": "start_review"})
-    client.post(reverse("admin:certifications_certification_act", args=[cert.pk]), {"action": "approve", "on": "2021-03-01"})
+    client.post(reverse("admin:certifications_certification_act", args=[cert.pk]), {"action": "approve", "on": "2021-03-01",
+                                                                                       "confirmed": "yes"})
     cert.refresh_from_db()
     assert (cert.state, cert.valid_from) == (S.APPROVED, DAY)
 
@@ -131,10 +132,10 @@ def test_page_shows_checklist_buttons_history_and_a_printable_notice(chronic_cc,
 def test_reject_button_needs_a_reason_and_records_it(chronic_cc, reviewer, client):
     cert = chronic_cc()
     client.force_login(reviewer)
-    client.post(reverse("admin:certifications_certification_act", args=[cert.pk]), {"action": "reject", "reason": ""})
+    client.post(reverse("admin:certifications_certification_act", args=[cert.pk]), {"action": "reject", "reason": "", "confirmed": "yes"})
     cert.refresh_from_db()
     assert cert.state == S.APPLIED
-    client.post(reverse("admin:certifications_certification_act", args=[cert.pk]), {"action": "reject", "reason": "不符合"})
+    client.post(reverse("admin:certifications_certification_act", args=[cert.pk]), {"action": "reject", "reason": "不符合", "confirmed": "yes"})
     cert.refresh_from_db()
     assert (cert.state, cert.end_reason) == (S.REJECTED, "不符合")
 

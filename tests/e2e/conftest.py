@@ -135,9 +135,13 @@ def assert_no_english(page, allowed=()):
     assert not words, f"English on {page.url}: " + "; ".join(words)
 
 
+# Issue #14 item 7: the pages must fit a 1366 px wide screen (assert_no_horizontal_scroll).
+VIEWPORT = {"width": 1366, "height": 900}
+
+
 @pytest.fixture
 def page(browser, request):
-    context = browser.new_context(locale="zh-CN")
+    context = browser.new_context(locale="zh-CN", viewport=VIEWPORT)
     reports: list[tuple[str, list]] = []
     context.expose_function("__medinsReportEnglish", lambda url, found: reports.append((url, found)))
     context.add_init_script(_INIT_JS)
@@ -165,3 +169,30 @@ def shot(page, name):
     if SCREENSHOTS:
         os.makedirs(SCREENSHOTS, exist_ok=True)
         page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)
+
+
+_OVERFLOW_JS = """() => {
+  const root = document.documentElement, limit = root.clientWidth;
+  const wide = [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > limit + 1 && e.getClientRects().length)
+    .filter(e => !e.parentElement || e.parentElement.getBoundingClientRect().right <= limit + 1)
+    .slice(0, 5).map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${[...e.classList].join('.')} `
+                           + `(${Math.round(e.getBoundingClientRect().right)}px)`);
+  // a box that scrolls sideways inside the page (a list's results, an inline table) counts too
+  const scrolled = [...document.querySelectorAll('body *')]
+    .filter(e => !['SELECT', 'TEXTAREA'].includes(e.tagName))  // form controls scroll their own content
+    .filter(e => e.scrollWidth > e.clientWidth + 1 && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX))
+    .slice(0, 5).map(e => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${[...e.classList].join('.')} `
+                           + `(${e.scrollWidth}px in ${e.clientWidth}px)`);
+  return {scroll: root.scrollWidth, client: limit, wide, scrolled};
+}"""
+
+
+def assert_no_horizontal_scroll(page):
+    """Issue #14 item 7: no horizontal scroll at 1366 px: the page is no wider than the window
+    (document.documentElement.scrollWidth <= clientWidth), and no part of it (the list's results,
+    an inline table) scrolls sideways inside it. Names the elements that are too wide."""
+    found = page.evaluate(_OVERFLOW_JS)
+    assert found["scroll"] <= found["client"], (
+        f"{page.url} scrolls sideways: {found['scroll']}px wide in a {found['client']}px window; too wide: {found['wide']}")
+    assert not found["scrolled"], f"{page.url}: part of the page scrolls sideways: {found['scrolled']}"

@@ -10,7 +10,7 @@ from carecare.models import Assessment
 from carecare.services.assessments import assessment_request
 from medins.demo import demo_users_ensure
 from tests.claims.factories import PersonFactory, cover
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import assert_no_horizontal_scroll, shot
 from tests.e2e.test_reference_admin import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -48,31 +48,41 @@ def _step(page, name, date=None):
         form.locator("input[name=on]").fill(date)
     with page.expect_navigation():
         form.locator(f"input[data-action={name}]").click()
+    if page.locator("#confirm-yes").count():  # a step that moves money or cannot be undone asks first (issue 14 item 5)
+        assert_no_horizontal_scroll(page)
+        with page.expect_navigation():
+            page.click("#confirm-yes")
 
 
 def test_assessment_with_live_score_and_four_eyes(requested, live_server, page):
     url = f"{live_server.url}/admin/carecare/assessment/{requested.pk}/change/"
     login(page, live_server, "assessor")
     page.goto(url)
+    assert_no_horizontal_scroll(page)
     _items(page, "2021-06-03")
     shot(page, "care-assessed")
     page.context.clear_cookies()
     login(page, live_server, "assessor2")
     page.goto(url)
+    assert_no_horizontal_scroll(page)
     _items(page, "2021-06-10")
     page.context.clear_cookies()
     login(page, live_server, "reviewer")
     page.goto(url)
+    assert_no_horizontal_scroll(page)
     _step(page, "review_start", "2021-06-11")
     assert page.locator("input[data-action=approve]").count() == 0
     page.context.clear_cookies()
     login(page, live_server, "approver")
     page.goto(f"{live_server.url}/admin/carecare/assessment/?queue=to_approve")
+    assert_no_horizontal_scroll(page)
     assert page.locator("#result_list tbody tr").count() == 1
     page.goto(url)
+    assert_no_horizontal_scroll(page)
     _step(page, "approve", "2021-06-15")
     a = Assessment.objects.get(pk=requested.pk)
     assert (a.state, a.score, a.grade, a.valid_to) == ("approved", 35, "severe", dt.date(2023, 6, 15))
     page.goto(f"{live_server.url}/admin/carecare/assessment/{requested.pk}/notice/")
+    assert_no_horizontal_scroll(page)
     assert "重度失能" in page.content() and "2023-06-15" in page.content()
     shot(page, "care-notice")

@@ -14,7 +14,7 @@ from claims.settlement.models import InstitutionOperator
 from medins.demo import demo_users_ensure
 from medins.models import Institution
 from tests.claims.factories import PersonFactory, cover
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import assert_no_horizontal_scroll, shot
 from tests.e2e.test_care_assessment import LTC_E0, _items, _step
 from tests.e2e.test_reference_admin import login
 
@@ -55,18 +55,22 @@ def test_request_assess_approve_claim_check_approve_pay(setting, live_server, pa
     # the initial assessment, the on-site re-assessment, review, approval by a second clerk
     login(page, live_server, "assessor")
     page.goto(url)
+    assert_no_horizontal_scroll(page)
     _items(page, "2021-05-05")
     page.context.clear_cookies()
     login(page, live_server, "assessor2")
     page.goto(url)
+    assert_no_horizontal_scroll(page)
     _items(page, "2021-05-10")
     page.context.clear_cookies()
     login(page, live_server, "reviewer")
     page.goto(url)
+    assert_no_horizontal_scroll(page)
     _step(page, "review_start", "2021-05-11")
     page.context.clear_cookies()
     login(page, live_server, "approver")
     page.goto(url)
+    assert_no_horizontal_scroll(page)
     _step(page, "approve", "2021-05-12")
     assert Assessment.objects.get(pk=body["id"]).grade == "severe"
     assert sum(LTC_E0.values()) == 35
@@ -84,14 +88,17 @@ def test_request_assess_approve_claim_check_approve_pay(setting, live_server, pa
     # a clerk checks it, a second clerk approves it, and the payment order to the home appears
     login(page, live_server, "reviewer")
     page.goto(f"{live_server.url}/admin/carecare/careclaim/?queue=to_check")
+    assert_no_horizontal_scroll(page)
     assert page.locator("#result_list tbody tr").count() == 1
     page.goto(claim_url)
-    assert page.locator("tr.claim-line .line-fund").inner_text() == "2568.00"
+    assert_no_horizontal_scroll(page)
+    assert page.locator("tr.claim-line .line-fund").inner_text() == "2,568.00"  # issue 14 item 5: separators
     _step(page, "check")
     assert page.locator("input[data-action=approve]").count() == 0  # not the reviewer's step
     page.context.clear_cookies()
     login(page, live_server, "approver")
     page.goto(claim_url)
+    assert_no_horizontal_scroll(page)
     _step(page, "approve")
     shot(page, "care-claim-approved")
     saved = CareClaim.objects.get(pk=claim["id"])

@@ -20,7 +20,7 @@ from enrollment.models import CoveragePeriod
 from medins.demo import demo_users_ensure
 from medins.models import Institution, Region
 from tests.claims.factories import PersonFactory
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import assert_no_horizontal_scroll, shot
 from tests.e2e.test_reference_admin import login
 from tests.enrollment.factories import UserFactory
 
@@ -53,9 +53,15 @@ def patient(reference_data):
 
 
 def click_step(page, name):
+    """A step button of the page's one form (issue 14 item 5); a step that cannot be undone asks first."""
     with page.expect_navigation():
-        page.click(f"input[data-action={name}]")
+        page.click(f"[data-action={name}]")
     page.wait_for_selector("#content-main")
+    if page.locator("#confirm-yes").count():
+        assert_no_horizontal_scroll(page)
+        with page.expect_navigation():
+            page.click("#confirm-yes")
+        page.wait_for_selector("#content-main")
 
 
 def test_hospital_applies_by_api_clerk_asks_for_a_document_and_approves(hospital_token, patient, live_server, page):
@@ -79,6 +85,7 @@ def test_hospital_applies_by_api_clerk_asks_for_a_document_and_approves(hospital
     # a clerk finds it in the queue of applications waiting for review and sends the one-time notice
     login(page, live_server, "reviewer")
     page.goto(f"{live_server.url}/admin/certifications/certification/?queue=review")
+    assert_no_horizontal_scroll(page)
     assert certification.number in page.locator("#result_list").inner_text()
     page.click(f"#result_list a:has-text('{certification.number}')")
     page.wait_for_selector("#certification-actions")
@@ -98,14 +105,16 @@ def test_hospital_applies_by_api_clerk_asks_for_a_document_and_approves(hospital
 
     # the clerk starts the review; the approver approves
     page.goto(f"{live_server.url}/admin/certifications/certification/?queue=review")
+    assert_no_horizontal_scroll(page)
     page.click(f"#result_list a:has-text('{certification.number}')")
     page.wait_for_selector("#certification-actions")
     click_step(page, "start_review")
     page.context.clear_cookies()
     login(page, live_server, "approver")
     page.goto(f"{live_server.url}/admin/certifications/certification/{certification.pk}/change/")
+    assert_no_horizontal_scroll(page)
     # valid from the day of the examination (a date of the 2021 policy year the visit falls in)
-    page.fill("form:has(input[data-action=approve]) input[name=on]", "2021-05-01")
+    page.fill("input[name=_workflow_on_approve]", "2021-05-01")
     click_step(page, "approve")
     shot(page, "certification-approved")
     certification.refresh_from_db()
@@ -150,6 +159,7 @@ def test_hospital_applies_by_api_clerk_asks_for_a_document_and_approves(hospital
     page.context.clear_cookies()
     login(page, live_server, "finance")
     page.goto(f"{live_server.url}/admin/settlement/feestatement/{statement.pk}/change/")
+    assert_no_horizontal_scroll(page)
     shot(page, "certification-fee-statement")
     content = page.content()
     assert "240.00" in content and "CC019-2021-05-0001" in content

@@ -13,7 +13,7 @@ from enrollment.demo import demo_id_number
 from enrollment.idnumber import mask
 from enrollment.models import CoverageStatus, Payment, PaymentStatus, Person, Stop
 from medins.demo import DEMO_PASSWORD, demo_users_ensure
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import assert_no_horizontal_scroll, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -54,6 +54,7 @@ def test_clerk_imports_the_tax_file_finds_a_person_stops_cover_and_is_refused_a_
 
     # the payments list links to the import page
     page.goto(f"{live_server.url}/admin/enrollment/payment/")
+    assert_no_horizontal_scroll(page)
     with page.expect_navigation():
         page.click("a[href$='/payment/import/']")
     page.wait_for_selector("#id_file")
@@ -81,6 +82,7 @@ def test_clerk_imports_the_tax_file_finds_a_person_stops_cover_and_is_refused_a_
     assert Payment.objects.count() == 10
     page.goto(f"{live_server.url}/admin/enrollment/payment/")
     page.wait_for_selector("#result_list")
+    assert_no_horizontal_scroll(page)
     shot(page, "enr-03b-payments")
     listed = page.locator("#result_list").inner_text()
     assert "TAX2021000001" in listed and mask(zhang) in listed and "成年居民" in listed
@@ -88,6 +90,7 @@ def test_clerk_imports_the_tax_file_finds_a_person_stops_cover_and_is_refused_a_
 
     # find the person by the last six digits of the ID number
     page.goto(f"{live_server.url}/admin/enrollment/person/")
+    assert_no_horizontal_scroll(page)
     page.fill("#searchbar", zhang[-6:])
     with page.expect_navigation():
         page.press("#searchbar", "Enter")
@@ -131,6 +134,11 @@ def test_clerk_imports_the_tax_file_finds_a_person_stops_cover_and_is_refused_a_
     page.locator(f"#result_list input.action-select[value='{stop.pk}']").check()
     page.select_option("select[name=action]", "refund")
     submit(page, "button[name=index]")
+    # a refund cannot be undone: a confirmation page lists the stop first (issue 14 item 5)
+    assert "张伟" in page.locator("#confirm-objects").inner_text()
+    assert Payment.objects.get(person=person).status == PaymentStatus.RECORDED  # nothing done yet
+    assert_no_horizontal_scroll(page)
+    submit(page, "#confirm-yes")
     shot(page, "enr-08-refund-refused")
     message = page.locator(".messagelist .error").inner_text()
     assert "不予退费" in message and "2021-06-15" in message

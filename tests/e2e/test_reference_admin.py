@@ -4,7 +4,7 @@
 import pytest
 
 from medins.demo import DEMO_PASSWORD, demo_users_ensure
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import assert_no_horizontal_scroll, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -28,12 +28,14 @@ def test_clerk_finds_an_institution_and_reads_inpatient_policy(demo, live_server
     assert "站点管理" in page.content() or "城乡居民" in page.content()
 
     page.goto(f"{live_server.url}/admin/medins/institution/?q=中日联谊")
+    assert_no_horizontal_scroll(page)
     shot(page, "institution-search")
     rows = page.locator("#result_list tbody tr")
     assert rows.count() == 1
     assert "中日联谊" in rows.first.inner_text()
 
     page.goto(f"{live_server.url}/admin/medins/policyparameter/?q=inpatient.deductible")
+    assert_no_horizontal_scroll(page)
     shot(page, "parameter-search")
     assert "220100-2021" in page.locator("#result_list").inner_text()
     with page.expect_navigation():
@@ -54,6 +56,7 @@ def test_policy_admin_imports_institutions_with_a_preview(demo, live_server, pag
     sample = Path(__file__).resolve().parents[2] / "medins" / "samples" / "institutions_sample.csv"
     login(page, live_server, "policy_admin")
     page.goto(f"{live_server.url}/admin/medins/institution/")
+    assert_no_horizontal_scroll(page)
     with page.expect_navigation():
         page.click("text=导入定点机构")
     page.set_input_files("input[type=file]", str(sample))

@@ -16,7 +16,8 @@ from claims.settlement.models import InstitutionSettlement, RunKind, SettlementR
 from claims.settlement.selectors import headcounts
 from medins.demo import demo_users_ensure
 from medins.models import Institution
-from tests.e2e.conftest import shot
+from medins.value_display import format_money
+from tests.e2e.conftest import assert_no_horizontal_scroll, shot
 from tests.e2e.test_reference_admin import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -55,13 +56,16 @@ def test_clerk_runs_the_year_end_and_finance_releases_the_clinic_statement(demo,
     clinic = demo
     login(page, live_server, "reviewer")
     page.goto(f"{live_server.url}/admin/settlement/poolmembership/")
+    assert_no_horizontal_scroll(page)
     assert "山东大学校医院" in page.locator("#result_list").inner_text()
     page.goto(f"{live_server.url}/admin/settlement/visit/")
+    assert_no_horizontal_scroll(page)
     visits = page.locator("#result_list").inner_text()
     assert "山东大学校医院" in visits and "SDU-2021-" in visits
 
     def start_run(kind, month=None):
         page.goto(f"{live_server.url}/admin/settlement/settlementrun/")
+        assert_no_horizontal_scroll(page)
         with page.expect_navigation():
             page.click("text=启动结算")
         page.select_option("#id_region", label=page.locator("#id_region option", has_text="济南").first.inner_text())
@@ -81,30 +85,43 @@ def test_clerk_runs_the_year_end_and_finance_releases_the_clinic_statement(demo,
     run = SettlementRun.objects.get(region__code="370100", kind=RunKind.YEAR_END, year=2021)
 
     page.goto(f"{live_server.url}/admin/settlement/settlementrun/?kind=year_end")
+    assert_no_horizontal_scroll(page)
     row = page.locator("#result_list tbody tr").first.inner_text()
     shot(page, "settlement-run-row")
     assert "已完成" in row and f"{run.institutions_total}/{run.institutions_total}" in row
 
     statement = InstitutionSettlement.objects.get(run=run, institution=clinic)
     page.goto(f"{live_server.url}/admin/settlement/institutionsettlement/{statement.pk}/print/")
+    assert_no_horizontal_scroll(page)
     printed = page.locator("body").inner_text()
     shot(page, "settlement-year-end-statement")
     expected = preview_for(clinic, tmp_path)
-    assert expected["annual_quota"] in printed and expected["annual_actual"] in printed
-    assert expected["final"] in printed
+    # amounts printed with separators (issue 14 item 5)
+    assert format_money(expected["annual_quota"]) in printed and format_money(expected["annual_actual"]) in printed
+    assert format_money(expected["final"]) in printed
     assert (str(statement.quota), str(statement.actual), str(statement.paid)) == (
         expected["annual_quota"], expected["annual_actual"], expected["final"])
     # the year-end pays final minus what the monthly runs settled
-    assert re.search(re.escape(str(statement.payable)), printed)
+    assert re.search(re.escape(format_money(statement.payable)), printed)
 
     # the starter (a clerk without the finance role) is not offered the release
     page.goto(f"{live_server.url}/admin/settlement/institutionsettlement/?run__kind=year_end")
+    assert_no_horizontal_scroll(page)
     assert page.locator("select[name=action] option[value=release]").count() == 0
 
     page.context.clear_cookies()
     login(page, live_server, "finance")
     page.goto(f"{live_server.url}/admin/settlement/institutionsettlement/?run__kind=year_end")
+    assert_no_horizontal_scroll(page)
     select_action(page, "release", statement.pk)
+    # releasing pays: the confirmation page shows the statement and its amount first (issue 14 item 5)
+    assert format_money(statement.payable) in page.locator("#confirm-objects").inner_text()
+    statement.refresh_from_db()
+    assert statement.state != "released"
+    assert_no_horizontal_scroll(page)
+    with page.expect_navigation():
+        page.click("#confirm-yes")
+    page.wait_for_selector("#content-main")
     shot(page, "settlement-released")
     statement.refresh_from_db()
     assert statement.state == "released" and statement.released_by.username == "finance"

@@ -197,7 +197,8 @@ def test_refund_action_allowed_and_refused(person_factory, clerk_client, changch
     stop_ok = person_stop(acting_user=None, person=allowed, reason=StopReason.DEATH, stop_date=dt.date(2021, 12, 1))
     stop_no = person_stop(acting_user=None, person=refused, reason=StopReason.OTHER, stop_date=dt.date(2021, 12, 1))
 
-    response = clerk_client.post("/admin/enrollment/stop/", {"action": "refund", "_selected_action": [stop_ok.pk, stop_no.pk]},
+    response = clerk_client.post("/admin/enrollment/stop/", {"action": "refund", "_selected_action": [stop_ok.pk, stop_no.pk],
+                                                             "confirmed": "yes"},
                                  follow=True)
 
     assert Payment.objects.get(person=allowed).status == PaymentStatus.REFUNDED
@@ -370,7 +371,7 @@ def test_person_page_links_to_stop_and_to_the_persons_stops_for_refund(person_fa
     listed = clerk_client.get(stops_url).context["cl"].result_list
     assert [s.person_id for s in listed] == [person.pk]
 
-    clerk_client.post(stops_url, {"action": "refund", "_selected_action": [listed[0].pk]})
+    clerk_client.post(stops_url, {"action": "refund", "_selected_action": [listed[0].pk], "confirmed": "yes"})
     html = clerk_client.get(stops_url).content.decode()
     assert Payment.objects.get(person=person).status == PaymentStatus.REFUNDED
     assert Payment.objects.get(person=other).status == PaymentStatus.RECORDED

@@ -70,7 +70,7 @@ def test_release_action_and_exports(settled, finance_client, clinic):
     assert sheet.max_row == len(ids) + 1
     printed = finance_client.get(reverse("admin:settlement_institutionsettlement_print", args=[s.pk]))
     assert "山东大学校医院" in printed.content.decode()
-    finance_client.post(url, {"action": "release", "_selected_action": [s.pk]})
+    finance_client.post(url, {"action": "release", "_selected_action": [s.pk], "confirmed": "yes"})
     s.refresh_from_db()
     assert s.state == StatementState.RELEASED
 
@@ -81,7 +81,7 @@ def test_starter_cannot_release_own_run(settled, client, starter, finance, clini
     client.force_login(starter)
     s = InstitutionSettlement.objects.get(run=run, institution=clinic)
     client.post(reverse("admin:settlement_institutionsettlement_changelist"),
-                {"action": "release", "_selected_action": [s.pk]})
+                {"action": "release", "_selected_action": [s.pk], "confirmed": "yes"})
     s.refresh_from_db()
     assert s.state == StatementState.COMPUTED
 
@@ -156,7 +156,8 @@ def test_api_statements_queries_do_not_grow(settled, finance_client, django_asse
 
 def test_xlsx_export_writes_amounts_as_numbers_with_two_decimals(settled, finance_client, clinic):
     """Issue #10 item 5, DESIGN money (Decimal, never float): each amount of the XLSX export is a
-    numeric cell formatted with two decimals, holding exactly the statement's amount."""
+    numeric cell formatted with two decimals — and thousands separators (issue #14 item 5) — holding
+    exactly the statement's amount (a number, not text)."""
     from openpyxl import load_workbook
 
     from claims.settlement.admin import EXPORT_COLUMNS
@@ -170,7 +171,7 @@ def test_xlsx_export_writes_amounts_as_numbers_with_two_decimals(settled, financ
 
     for key in ("quota", "actual", "paid", "adjustment", "payable"):
         cell, amount = row[key], getattr(s, key)
-        assert cell.data_type == "n" and cell.number_format == "0.00", key
+        assert cell.data_type == "n" and cell.number_format == "#,##0.00", key
         assert Decimal(str(cell.value)).quantize(Decimal("0.01")) == amount, key
     assert row["headcount"].value == s.headcount and row["headcount"].number_format == "General"
 

@@ -179,10 +179,10 @@ def test_reopening_through_the_admin(closed_year, jinan, client, finance1, finan
     assert response.status_code == 302
     reopening = YearReopening.objects.get()
     changelist = reverse("admin:settlement_yearreopening_changelist")
-    response = client.post(changelist, {"action": "approve", "_selected_action": [reopening.pk]})
+    response = client.post(changelist, {"action": "approve", "_selected_action": [reopening.pk], "confirmed": "yes"})
     assert any(m.level_tag == "error" for m in get_messages(response.wsgi_request))  # four eyes
     client.force_login(finance2)
-    client.post(changelist, {"action": "approve", "_selected_action": [reopening.pk]})
+    client.post(changelist, {"action": "approve", "_selected_action": [reopening.pk], "confirmed": "yes"})
     reopening.refresh_from_db()
     assert reopening.state == ReopeningState.APPROVED and reopening.decided_by == finance2
 

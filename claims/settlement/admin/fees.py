@@ -23,8 +23,10 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from claims.errors import CaseError
 from enrollment.admin_search import PersonSearchMixin
+from medins.admin_mixins import confirm_action
 from medins.benefits.errors import QuoteError
 from medins.models import CatalogueItem
+from medins.value_display import MONEY_NUMBER_FORMAT, money_columns
 
 from ..models import CertifiedVisit, FeeStatement
 from ..services.statements import RELEASE_PERMISSION, SOURCE_KIND, fee_statement_release, fee_statements_for
@@ -73,14 +75,14 @@ def _name_items(visits, statement) -> None:
 
 @admin.register(FeeStatement)
 class FeeStatementAdmin(SimpleHistoryAdmin):
-    list_display = ["institution", "benefit", "period", "visits_count", "late_visits_count", "total", "payable",
-                    "state", "payment", "released_by", "print_link"]
+    list_display = money_columns(FeeStatement, ["institution", "benefit", "period", "visits_count", "late_visits_count", "total",
+                                                "payable", "state", "payment", "released_by", "print_link"])
     list_filter = ["benefit", MonthFilter, "state"]
     list_select_related = ["institution", "institution__region", "run", "released_by"]
     search_fields = ["institution__name", "institution__code"]
-    readonly_fields = ["institution", "benefit", "year", "month", "visits_count", "late_visits_count", "total",
-                       "personal", "payable", "state", "run", "produced_by", "created_at", "released_by", "released_at",
-                       "payment"]
+    readonly_fields = money_columns(FeeStatement, ["institution", "benefit", "year", "month", "visits_count", "late_visits_count",
+                                                   "total", "personal", "payable", "state", "run", "produced_by", "created_at",
+                                                   "released_by", "released_at", "payment"])
     fields = readonly_fields
     actions = ["release", "export_csv", "export_xlsx"]
     change_form_template = "admin/settlement/feestatement/change_form.html"
@@ -145,6 +147,8 @@ class FeeStatementAdmin(SimpleHistoryAdmin):
         return TemplateResponse(request, "settlement/fee_statement_print.html", {"s": statement, "visits": visits})
 
     @admin.action(description=_("Release the selected statements for payment"), permissions=["release"])
+    @confirm_action(amount=lambda s: s.payable, describe=lambda s: f"{s.institution.name} {s.period} {s.get_benefit_display()}",
+                    warning=_("Releasing orders the payment to the institution; it cannot be undone."))
     def release(self, request, queryset):
         done = 0
         for statement in queryset.order_by("pk"):
@@ -190,7 +194,7 @@ class FeeStatementAdmin(SimpleHistoryAdmin):
             sheet.append([v if isinstance(v, (int, str, Decimal)) else str(v) for v in row])
             for cell in sheet[sheet.max_row]:
                 if isinstance(cell.value, Decimal):
-                    cell.number_format = "0.00"
+                    cell.number_format = MONEY_NUMBER_FORMAT  # a number, shown as 12,345.60
         out = io.BytesIO()
         book.save(out)
         response = HttpResponse(out.getvalue(),
@@ -201,13 +205,13 @@ class FeeStatementAdmin(SimpleHistoryAdmin):
 
 @admin.register(CertifiedVisit)
 class CertifiedVisitAdmin(PersonSearchMixin, admin.ModelAdmin):
-    list_display = ["visit_id", "institution", "person", "benefit", "item_code", "service_date", "total", "fund",
-                    "personal", "statement", "received_at"]
+    list_display = money_columns(CertifiedVisit, ["visit_id", "institution", "person", "benefit", "item_code", "service_date",
+                                                  "total", "fund", "personal", "statement", "received_at"])
     list_filter = ["benefit", "service_date"]
     list_select_related = ["institution", "person", "statement"]
     number_fields = ("visit_id",)
     search_help_text = _("Name, full ID number or its last digits, or the visit number")
-    readonly_fields = [f.name for f in CertifiedVisit._meta.fields]
+    readonly_fields = money_columns(CertifiedVisit, [f.name for f in CertifiedVisit._meta.fields])
     show_full_result_count = False
 
     def get_queryset(self, request):

@@ -23,12 +23,20 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.messages import localized
-from medins.admin_mixins import AdministratorOnly, ChooserMixin, chooser_field
+from medins.admin_mixins import AdministratorOnly, ChooserMixin, chooser_field, confirm_action
 from medins.benefits.errors import QuoteError
 from medins.models import Institution, Region
 from medins.parsing import read_upload, safe_row
 from medins.uploads import column_help, field_labels
-from medins.value_display import amount_text, pairs_table, rate_text, table
+from medins.value_display import (
+    MONEY_NUMBER_FORMAT,
+    amount_text,
+    day_column,
+    money_columns,
+    pairs_table,
+    rate_text,
+    table,
+)
 
 from ..imports import COLUMNS as UPLOAD_COLUMNS
 from ..imports import REQUIRED as UPLOAD_REQUIRED
@@ -142,11 +150,13 @@ class TransitionInline(admin.TabularInline):
 
 @admin.register(SettlementRun)
 class SettlementRunAdmin(SimpleHistoryAdmin):
-    list_display = ["__str__", "region", "kind", "year", "month", "state", "progress", "visits_count", "amount_total",
-                    "started_by", "created_at", "finished_at"]
+    # the run's name says its region, period and kind (filters for each); the list fits 1366 px (issue #14 item 7)
+    list_display = money_columns(SettlementRun, ["__str__", "state", "progress", "visits_count", "amount_total", "started_by",
+                                                 day_column(SettlementRun, "created_at"),
+                                                 day_column(SettlementRun, "finished_at")])
     list_filter = ["state", "kind", "region", "year"]
     list_select_related = ["region", "started_by"]
-    readonly_fields = [f.name if f.name != "errors" else "errors_table" for f in SettlementRun._meta.fields]
+    readonly_fields = money_columns(SettlementRun, [f.name if f.name != "errors" else "errors_table" for f in SettlementRun._meta.fields])
     inlines = [TransitionInline]
     actions = ["resume_runs"]
     change_list_template = "admin/settlement/settlementrun/change_list.html"
@@ -280,22 +290,25 @@ class YearReopeningAdmin(SimpleHistoryAdmin):
             self.message_user(request, done_message % {"n": done}, messages.SUCCESS)
 
     @admin.action(description=_("Approve the selected reopenings (reopens the year)"), permissions=["reopen"])
+    @confirm_action(warning=_("Reopening a closed settlement year lets it be settled again; it cannot be undone."))
     def approve(self, request, queryset):
         self._decide(request, queryset, settlement_year_reopen_approve, _("%(n)d reopening(s) approved."))
 
     @admin.action(description=_("Refuse the selected reopenings"), permissions=["reopen"])
+    @confirm_action()
     def refuse(self, request, queryset):
         self._decide(request, queryset, settlement_year_reopen_refuse, _("%(n)d reopening(s) refused."))
 
 
 @admin.register(InstitutionSettlement)
 class InstitutionSettlementAdmin(SimpleHistoryAdmin):
-    list_display = ["institution", "period", "kind", "headcount", "quota", "actual", "paid", "adjustment", "payable",
-                    "state", "released_by", "print_link"]
+    list_display = money_columns(InstitutionSettlement, ["institution", "period", "headcount", "quota", "actual", "paid",
+                                                         "adjustment", "payable", "state", "released_by", "print_link"])
     list_filter = ["state", "run__kind", "run__year", "run__region"]
     list_select_related = ["run", "run__region", "institution", "released_by"]
     search_fields = ["institution__name", "institution__code"]
-    readonly_fields = [f.name if f.name != "detail" else "detail_table" for f in InstitutionSettlement._meta.fields]
+    readonly_fields = money_columns(InstitutionSettlement, [f.name if f.name != "detail" else "detail_table"
+                                                            for f in InstitutionSettlement._meta.fields])
     actions = ["release", "export_csv", "export_xlsx"]
 
     def get_queryset(self, request):
@@ -323,7 +336,8 @@ class InstitutionSettlementAdmin(SimpleHistoryAdmin):
 
     @admin.display(description=_("period"))
     def period(self, obj):
-        return obj.run.period
+        """The period and the kind of run in one column (the list fits 1366 px, issue #14 item 7)."""
+        return format_html('{}<br><span class="help">{}</span>', obj.run.period, obj.run.get_kind_display())
 
     @admin.display(description=_("kind"))
     def kind(self, obj):
@@ -356,6 +370,9 @@ class InstitutionSettlementAdmin(SimpleHistoryAdmin):
                                 {"s": statement, "months": statement.detail.get("monthly", [])})
 
     @admin.action(description=_("Release the selected statements for payment"), permissions=["release"])
+    @confirm_action(amount=lambda s: s.payable, describe=lambda s: f"{s.institution.name} {s.run.period}",
+                    warning=_("Releasing orders the payment to the institution (a negative amount is recovered); it "
+                              "cannot be undone."))
     def release(self, request, queryset):
         done = 0
         for statement in queryset.order_by("pk"):
@@ -394,7 +411,7 @@ class InstitutionSettlementAdmin(SimpleHistoryAdmin):
             sheet.append(values)  # amounts as Decimal, never float (DESIGN money)
             for cell, value in zip(sheet[sheet.max_row], values, strict=True):
                 if isinstance(value, Decimal):
-                    cell.number_format = "0.00"  # a number cell shown with its two decimals
+                    cell.number_format = MONEY_NUMBER_FORMAT  # a number cell shown as 12,345.60
         out = io.BytesIO()
         book.save(out)
         response = HttpResponse(out.getvalue(),
@@ -405,13 +422,13 @@ class InstitutionSettlementAdmin(SimpleHistoryAdmin):
 
 @admin.register(Visit)
 class VisitAdmin(PersonSearchMixin, admin.ModelAdmin):
-    list_display = ["visit_id", "institution", "person", "service_date", "total", "fund", "personal", "settled",
-                    "received_at"]
+    list_display = money_columns(Visit, ["visit_id", "institution", "person", "service_date", "total", "fund", "personal",
+                                         "settled", "received_at"])
     list_filter = ["year", "month"]
     list_select_related = ["institution", "person"]
     number_fields = ("visit_id",)
     search_help_text = _("Name, full ID number or its last digits, or the visit number")
-    readonly_fields = [f.name for f in Visit._meta.fields]
+    readonly_fields = money_columns(Visit, [f.name for f in Visit._meta.fields])
     show_full_result_count = False
     change_list_template = "admin/settlement/upload_link_change_list.html"
     upload_kind = UploadKind.VISITS
