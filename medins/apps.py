@@ -27,6 +27,9 @@ class MedinsConfig(AppConfig):
             logger = logging.getLogger(name)
             if not any(isinstance(f, MaskPersonalDataFilter) for f in logger.filters):
                 logger.addFilter(MaskPersonalDataFilter())
+        from .jobs import jobs_autodiscover
+
+        jobs_autodiscover()  # each app's jobs.py declares its kinds of background job
 
 
 class AxesConfig(BaseAxesConfig):
