@@ -80,6 +80,7 @@ class JobAdmin(AdministratorOnly, admin.ModelAdmin):
         context = {**self._context(request, job, job.kind_label), "may_rerun": may_rerun,
                    "counts": job.result.get("counts", []), "errors": job.result.get("errors", []),
                    "errors_more": job.result.get("errors_more", 0), "links": job.result.get("links", []),
+                   "actions": job.result.get("actions", []) if job.status == JobStatus.DONE else [],
                    "message": job.result.get("message", "")}
         return TemplateResponse(request, "admin/medins/job/result.html", context)
 

@@ -30,6 +30,7 @@ class MedinsConfig(AppConfig):
         from .jobs import jobs_autodiscover
 
         jobs_autodiscover()  # each app's jobs.py declares its kinds of background job
+        from .services import institution_import  # noqa: F401 - the core app's own (institution files)
 
 
 class AxesConfig(BaseAxesConfig):

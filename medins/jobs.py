@@ -9,9 +9,11 @@ nothing in eager mode), is keyed by a Celery task id, and carries no starter, no
 job worked on and no counts a page can show; the DESIGN's "Jobs record a run row (status,
 progress, counts, errors)" is what the settlement runs already do with their own model. A Job is
 that run row for the jobs that have none of their own: status, done / total, heartbeat, the
-result's counts and errors, the object it produced (payment file, import, upload). Settlement
-runs keep their richer row (per-institution resumption, watchdog); the progress page reads
-them too (`ProgressSource`), so there is one progress page, not two.
+result's counts and errors, the object it produced (payment file, import, upload). It is the
+settlement runs' pattern (run row with done / total and a heartbeat, the task checking state
+first, idempotent work) made generic, not a second one: the runs keep their own richer row
+(per-institution resumption, the watchdog, one run per region and period) because moving them
+onto Job would mean a data migration of the runs and their tests for no gain to the clerk.
 
 A kind of job is declared once by the app that owns the work (`@job_kind(...)` in the app's
 jobs.py, discovered when Django starts): its label, who may start it, who may see it, and the
