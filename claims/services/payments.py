@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 _OF_SELF = {"of": ("self",)}
 # The file's columns: (key, the label in the file's header row). The labels are the file's own
 # (Chinese, whatever the clerk's language): finance hands the file to the bank as it is (issue #14 item 2).
-FILE_COLUMNS = (("order_no", "支付单号"), ("case_no", "业务编号"), ("account_name", "收款人户名"),
+FILE_COLUMNS = (("order_no", "支付指令号"), ("case_no", "业务编号"), ("account_name", "收款人户名"),
                 ("bank_account", "银行账号"), ("amount", "金额（元）"))
 FILE_HEADER = [label for _key, label in FILE_COLUMNS]
 BANK_ACCOUNT_COLUMN = dict(FILE_COLUMNS)["bank_account"]

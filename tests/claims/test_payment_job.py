@@ -107,7 +107,7 @@ def test_finance_runs_the_job_from_the_payment_orders_page_and_downloads_the_fil
 
     result = client.get(status["result_url"]).content.decode()
     payment_file = PaymentFile.objects.get()
-    assert "已完成" in result and "文件中的支付单" in result
+    assert "已完成" in result and "文件中的支付指令" in result
     download_url = reverse("admin:claims_paymentfile_download", args=[payment_file.pk])
     assert download_url in result
 
@@ -116,11 +116,11 @@ def test_finance_runs_the_job_from_the_payment_orders_page_and_downloads_the_fil
     assert response["Content-Disposition"].startswith("attachment;")
     assert f"{payment_file.pay_date:%Y%m%d}.csv" in response["Content-Disposition"]
     rows = read_csv(response)
-    assert list(rows[0]) == ["支付单号", "业务编号", "收款人户名", "银行账号", "金额（元）"]
+    assert list(rows[0]) == ["支付指令号", "业务编号", "收款人户名", "银行账号", "金额（元）"]
     orders = {o.pk: o for o in PaymentOrder.objects.select_related("case", "case__person")}
     assert len(rows) == len(orders) == 3
     for row in rows:  # header ↔ value, column by column, against the order the row pays
-        order = orders[int(row["支付单号"].removeprefix("ZF"))]
+        order = orders[int(row["支付指令号"].removeprefix("ZF"))]
         assert row["业务编号"] == order.case.number
         assert row["收款人户名"] == order.account_name == order.case.person.name
         assert row["银行账号"] == order.bank_account == order.case.bank_account

@@ -79,7 +79,7 @@ def test_finance_runs_the_payment_job_sees_progress_lands_on_the_result_and_down
     page.wait_for_url("**/result/")
     shot(page, "payjob-03-result")
     result = page.locator("#job-result").inner_text()
-    assert "已完成" in result and "文件中的支付单" in result
+    assert "已完成" in result and "文件中的支付指令" in result
     payment_file = PaymentFile.objects.get()
     assert payment_file.order_count == 2 and PaymentOrder.objects.count() == 2
 
@@ -91,5 +91,5 @@ def test_finance_runs_the_payment_job_sees_progress_lands_on_the_result_and_down
     assert response.status == 200 and response.headers["content-type"].startswith("text/csv")
     assert response.headers["content-disposition"].startswith("attachment;")
     rows = list(csv.DictReader(io.StringIO(open(download.path(), encoding="utf-8-sig").read())))
-    assert list(rows[0]) == ["支付单号", "业务编号", "收款人户名", "银行账号", "金额（元）"]
+    assert list(rows[0]) == ["支付指令号", "业务编号", "收款人户名", "银行账号", "金额（元）"]
     assert {r["业务编号"] for r in rows} == {c.number for c in approved_cases}
