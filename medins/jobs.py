@@ -245,8 +245,10 @@ def job_run(*, job_id: int) -> Job | None:
         Job.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, finished_at=timezone.now(),
                                              error=_error_text(exc)[:2000])
     else:
+        # done / total as the work last reported them (in eager mode a report made inside the work's
+        # own transaction, e.g. an upload's dry run, was rolled back with it)
         Job.objects.filter(pk=job.pk).update(status=JobStatus.DONE, finished_at=timezone.now(), result=result,
-                                             done=models.F("total") if job.total else job.done)
+                                             done=max(job.done, job.total), total=job.total)
     job.refresh_from_db()
     return job
 

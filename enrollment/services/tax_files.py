@@ -292,7 +292,7 @@ def payment_import_check(*, acting_user, payment_import: PaymentImport, progress
     return report
 
 
-def payment_import_confirm(*, acting_user, payment_import: PaymentImport, chunk_size: int = CHUNK,
+def payment_import_confirm(*, acting_user, payment_import: PaymentImport, chunk_size: int | None = None,
                            progress=None) -> ImportReport:
     """Import the valid rows of a prepared file. Rows are re-validated (things may have changed
     since the preview); re-running after a crash skips what was already imported."""
@@ -304,7 +304,7 @@ def payment_import_confirm(*, acting_user, payment_import: PaymentImport, chunk_
                 locked.status == ImportStatus.PREVIEWED and locked.uploaded_at < timezone.now() - PREVIEW_EXPIRY):
             raise FileError(Msg(gettext_noop("this preview has expired (not confirmed within %(hours)d hours): "
                                              "upload the file again"), hours=PREVIEW_EXPIRY // dt.timedelta(hours=1)))
-    report = _run(locked, write=True, acting_user=acting_user, chunk_size=chunk_size, progress=progress,
+    report = _run(locked, write=True, acting_user=acting_user, chunk_size=chunk_size or CHUNK, progress=progress,
                   expected=locked.total_rows)
     with transaction.atomic():
         PaymentImport.objects.filter(pk=locked.pk).update(
