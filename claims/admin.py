@@ -616,7 +616,7 @@ class BatchAdmin(admin.ModelAdmin):
 
 class PaymentJobForm(forms.Form):
     pay_date = forms.DateField(label=pgettext_lazy("bank payment file", "payment date"),
-                               widget=forms.DateInput(attrs={"type": "date"}),
+                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                                help_text=_("The day of the bank payment file. One file per day: cases approved after "
                                            "a day's file was made go into the next day's."))
 

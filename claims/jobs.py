@@ -9,7 +9,7 @@ import datetime as dt
 from django.db.models import Count, Sum
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from medins.jobs import Job, job_kind
 
@@ -50,7 +50,7 @@ def payment_orders_job(job: Job) -> dict:
     return {
         "message": (_("Payment file of %(date)s created.") if created else
                     _("The payment file of %(date)s already existed: nothing was ordered again.")) % {"date": pay_date},
-        "counts": [(_("payment date"), pay_date.isoformat()), (_("orders in the file"), payment_file.order_count),
+        "counts": [(pgettext("bank payment file", "payment date"), pay_date.isoformat()), (_("orders in the file"), payment_file.order_count),
                    (_("total amount"), f"{payment_file.total_amount:,.2f}"), (_("cases held back"), len(held))],
         "errors": [f"{h['case']}：{h['reason']}" for h in held[:200]],
         "errors_more": max(0, len(held) - 200),

@@ -108,6 +108,7 @@ def test_finance_runs_the_job_from_the_payment_orders_page_and_downloads_the_fil
     result = client.get(status["result_url"]).content.decode()
     payment_file = PaymentFile.objects.get()
     assert "已完成" in result and "文件中的支付指令" in result
+    assert "支付日期" in result and "缴费日期" not in result  # the bank file's date, not a contribution's
     download_url = reverse("admin:claims_paymentfile_download", args=[payment_file.pk])
     assert download_url in result
 

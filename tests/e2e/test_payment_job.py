@@ -80,6 +80,7 @@ def test_finance_runs_the_payment_job_sees_progress_lands_on_the_result_and_down
     shot(page, "payjob-03-result")
     result = page.locator("#job-result").inner_text()
     assert "已完成" in result and "文件中的支付指令" in result
+    assert "支付日期" in result and "缴费日期" not in result and "医疗费总额" not in result
     payment_file = PaymentFile.objects.get()
     assert payment_file.order_count == 2 and PaymentOrder.objects.count() == 2
 
