@@ -33,10 +33,23 @@ def job_status(job: Job) -> dict:
             "result_url": job_result_url(job)}
 
 
+class KindFilter(admin.SimpleListFilter):
+    """The kinds by their labels (no raw codes in front of a user)."""
+
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return sorted(((code, kind.label) for code, kind in KINDS.items()), key=lambda item: str(item[1]))
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(Job)
 class JobAdmin(AdministratorOnly, admin.ModelAdmin):
     list_display = ("__str__", "status", "started_by", "created_at", "finished_at", "done", "total")
-    list_filter = ("status", "kind")
+    list_filter = ("status", KindFilter)
     list_select_related = ("started_by",)
     readonly_fields = [f.name for f in Job._meta.fields]
 
