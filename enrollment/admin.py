@@ -478,8 +478,12 @@ class PaymentAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
         if payment_import.status != ImportStatus.PREVIEWED:
             self.message_user(request, _("This file is already imported, or its preview has expired."), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:enrollment_paymentimport_change", args=[payment_import.pk]))
-        running = Job.objects.filter(kind=TAX_FILE_IMPORT, target_model=PaymentImport._meta.label_lower,
-                                     target_id=payment_import.pk, status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).first()
+        live = Job.objects.filter(target_model=PaymentImport._meta.label_lower, target_id=payment_import.pk,
+                                  status__in=(JobStatus.QUEUED, JobStatus.RUNNING))
+        if live.filter(kind=TAX_FILE_CHECK).exists():  # nothing is imported before its check is done
+            self.message_user(request, _("This file is still being checked."), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:enrollment_paymentimport_change", args=[payment_import.pk]))
+        running = live.filter(kind=TAX_FILE_IMPORT).first()
         job = running or job_start(acting_user=request.user, kind=TAX_FILE_IMPORT, target=payment_import,
                                    params={"payment_import": payment_import.pk})
         return HttpResponseRedirect(job_progress_url(job))

@@ -90,3 +90,17 @@ def test_a_failed_import_job_shows_its_error_and_reruns_without_importing_twice(
     job.refresh_from_db()
     assert job.status == JobStatus.DONE and Payment.objects.count() == 10
     assert job.result["counts"][2][1] == first_chunk  # "already imported": the first attempt's rows
+
+
+def test_a_file_is_not_imported_while_its_check_job_is_still_running(reference_data, clerk_client, settings):
+    """Nothing is imported before its preview: the check job is queued (its message is sent on
+    commit, which this test's transaction never does), so confirming is refused."""
+    demo_persons_ensure()
+    settings.JOB_UPLOAD_THRESHOLD = 5
+    with SAMPLE.open("rb") as fh:
+        clerk_client.post("/admin/enrollment/payment/import/", {"file": fh})
+    assert Job.objects.get().status == JobStatus.QUEUED
+    payment_import = PaymentImport.objects.get()
+    response = clerk_client.post(f"/admin/enrollment/payment/import/{payment_import.pk}/confirm/")
+    assert response["Location"] == f"/admin/enrollment/paymentimport/{payment_import.pk}/change/"
+    assert Job.objects.count() == 1 and Payment.objects.count() == 0
