@@ -13,6 +13,7 @@ import datetime as dt
 import re
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -27,15 +28,18 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.messages import localized
+from medins.admin_jobs import job_progress_url
 from medins.admin_mixins import ChooserMixin, ConfirmRow, chooser_field, confirmation_page, confirmed, object_url
 from medins.admin_workflow import WorkflowButtons
+from medins.jobs import job_start
 from medins.parsing import read_upload
-from medins.uploads import UploadStatus, column_help, field_labels
+from medins.uploads import UploadStatus, column_help, field_labels, in_background, upload_pending
 from medins.value_display import money_columns
 
 from . import selectors
 from .claim_checks import COLUMN_ALIASES, FLAGS, REASONS, REQUIRED_COLUMNS, RULE_LABELS
 from .errors import CareError
+from .jobs import CARE_UPLOAD_CHECK, CARE_UPLOAD_IMPORT
 from .models import CareClaim, CareClaimReminder, CareClaimState, CareClaimTransition, CareClaimUpload
 from .services import claims as claim_services
 from .workflow import CARE_CLAIMS, CLAIM_QUEUES
@@ -350,9 +354,18 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
+                content = read_upload(data["file"])
+                if in_background(data["file"].name, content):  # a large file: checked by a job (issue #14 item 3)
+                    stored = claim_services.care_claim_upload_store(
+                        acting_user=request.user, care_home=data["care_home"], month=data["month"],
+                        filename=data["file"].name, content=content)
+                    job = job_start(acting_user=request.user, kind=CARE_UPLOAD_CHECK, target=stored,
+                                    params={"upload": stored.pk, "confirm_url": reverse(
+                                        "admin:carecare_careclaimupload_confirm", args=[stored.pk])})
+                    return HttpResponseRedirect(job_progress_url(job))
                 checked = claim_services.care_claim_upload_check(
                     acting_user=request.user, care_home=data["care_home"], month=data["month"],
-                    filename=data["file"].name, content=read_upload(data["file"]))
+                    filename=data["file"].name, content=content)
             except CareError as exc:
                 form.add_error(None, str(exc))
             except Exception as exc:  # medins.parsing.FileError (size) from read_upload
@@ -369,7 +382,9 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
         upload = get_object_or_404(self.get_queryset(request), pk=object_id)
         extra_context = {**(extra_context or {}), "upload": upload, "report": upload.report,
                          "field_labels": field_labels(COLUMN_ALIASES, {"residents": gettext("residents")}),
+                         "pending": upload_pending(upload),
                          "can_confirm": upload.status == UploadStatus.CHECKED and not upload.preview.get("errors")
+                         and not upload_pending(upload)
                          and request.user.has_perm(claim_services.RECEIVE)}
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -379,6 +394,10 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
         upload = get_object_or_404(self.get_queryset(request), pk=pk)
         if not (self.has_view_permission(request, upload) and request.user.has_perm(claim_services.RECEIVE)):
             raise PermissionDenied
+        if upload.status == UploadStatus.CHECKED and not upload_pending(upload) and len(upload.rows) > \
+                settings.JOB_UPLOAD_THRESHOLD:  # a large file: received by a job (issue #14 item 3)
+            job = job_start(acting_user=request.user, kind=CARE_UPLOAD_IMPORT, target=upload, params={"upload": upload.pk})
+            return HttpResponseRedirect(job_progress_url(job))
         try:
             upload = claim_services.care_claim_upload_confirm(acting_user=request.user, upload=upload)
         except CareError as exc:

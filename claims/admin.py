@@ -21,15 +21,17 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.idnumber import mask
 from enrollment.personal_data import MaskedHistoryMixin, mask_csv_columns
+from medins.admin_jobs import job_progress_url
 from medins.admin_mixins import AdministratorOnly, ChooserMixin, ConfirmRow, confirmation_page, confirmed, object_url
 from medins.admin_workflow import WorkflowButtons, WorkflowChangeFormMixin, step_input
+from medins.jobs import Job, job_start
 from medins.parsing import FileError, ParseError, parse_bank_account, parse_date, read_upload
 from medins.roles import APPROVE_CASE, CASE_TRANSITIONS, IMPORT_BANK_RESULT, editable_fields
 from medins.value_display import (
@@ -44,6 +46,7 @@ from medins.value_display import (
 
 from . import services
 from .errors import CaseError
+from .jobs import PAYMENT_JOB, RUN_PAYMENT_JOB, payment_job_outlook
 from .models import (
     Attachment,
     Batch,
@@ -59,6 +62,7 @@ from .models import (
     SchoolOperator,
 )
 from .selectors import invoice_conflict, normalize_invoice_key
+from .services import payments
 from .services.cases import INVOICE_FIELDS
 from .workflow import CASES, EDITABLE, QUEUES, CaseState
 
@@ -672,22 +676,53 @@ class BatchAdmin(admin.ModelAdmin):
                       for e in obj.report if isinstance(e, dict)))
 
 
+class PaymentJobForm(forms.Form):
+    pay_date = forms.DateField(label=pgettext_lazy("bank payment file", "payment date"),
+                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                               help_text=_("The day of the bank payment file. One file per day: cases approved after "
+                                           "a day's file was made go into the next day's."))
+
+    def clean_pay_date(self):
+        """Decision (issue #14 item 2): a payment file is never back-dated; today or a later day."""
+        day = self.cleaned_data["pay_date"]
+        if day < timezone.localdate():
+            raise forms.ValidationError(_("A payment file cannot be made for a past day."))
+        return day
+
+
+def _next_free_pay_date() -> dt.date:
+    """Today, or the first later day without a payment file."""
+    day = timezone.localdate()
+    taken = set(PaymentFile.objects.filter(pay_date__gte=day).values_list("pay_date", flat=True))
+    while day in taken:
+        day += dt.timedelta(days=1)
+    return day
+
+
 @admin.register(PaymentFile)
 class PaymentFileAdmin(admin.ModelAdmin):
-    list_display = money_columns(PaymentFile, ("pay_date", "status", "order_count", "total_amount", "created_at"))
+    list_display = money_columns(PaymentFile, ("pay_date", "status", "order_count", "total_amount", "created_at",
+                                               "download"))
     change_list_template = "admin/claims/paymentfile/change_list.html"
 
     def get_fields(self, request, obj=None):
         return self.get_readonly_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
-        return money_columns(PaymentFile, ("pay_date", "status", "order_count", "total_amount", "created_at",
+        return money_columns(PaymentFile, ("pay_date", "status", "order_count", "total_amount", "created_at", "download",
                                            "content" if _reveal(request) else "masked_content"))
 
     @admin.display(description=_("file content (CSV)"))
     def masked_content(self, obj):
         """The file with bank accounts masked, for roles without the reveal permission (finding 9)."""
-        return mask_csv_columns(obj.content) if obj and obj.content else "—"
+        return _masked_file(obj.content) if obj and obj.content else "—"
+
+    @admin.display(description=_("download"))
+    def download(self, obj):
+        if not obj or not obj.pk:
+            return "—"
+        return format_html('<a href="{}" class="payment-file-download">{}</a>',
+                           reverse("admin:claims_paymentfile_download", args=[obj.pk]), _("Download (CSV)"))
 
     def has_add_permission(self, request):
         return False
@@ -701,7 +736,22 @@ class PaymentFileAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [path("import-result/", self.admin_site.admin_view(self.import_result), name="claims_paymentfile_import"),
+                path("<int:pk>/download/", self.admin_site.admin_view(self.download_view),
+                     name="claims_paymentfile_download"),
                 *super().get_urls()]
+
+    def download_view(self, request, pk):
+        """The file as a download (issue #14 item 2): its Chinese header row, UTF-8 with a BOM so a
+        spreadsheet opens it in Chinese; bank accounts masked for roles without the reveal permission."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        payment_file = get_object_or_404(PaymentFile, pk=pk)
+        content = payment_file.content if _reveal(request) else _masked_file(payment_file.content)
+        response = HttpResponse(("\ufeff" + content).encode("utf-8"), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=f"支付文件_{payment_file.pay_date:%Y%m%d}.csv")
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
     def import_result(self, request):
         """The bank's result marks orders paid or failed: finance's alone (issue #11 finding 3)."""
@@ -728,6 +778,10 @@ class PaymentFileAdmin(admin.ModelAdmin):
                                                                                   "opts": self.model._meta})
 
 
+def _masked_file(content: str) -> str:
+    return mask_csv_columns(content, columns={payments.BANK_ACCOUNT_COLUMN, "bank_account"})
+
+
 @admin.register(PaymentOrder)
 class PaymentOrderAdmin(PersonSearchMixin, MaskedHistoryMixin, SimpleHistoryAdmin):
     list_display = money_columns(PaymentOrder, ("__str__", "case", "account_name", "masked_account", "amount", "status",
@@ -738,6 +792,39 @@ class PaymentOrderAdmin(PersonSearchMixin, MaskedHistoryMixin, SimpleHistoryAdmi
     person_path = "case__person"
     number_fields = ("account_name", "payee_institution__code")
     search_help_text = _("Name, full ID number or its last digits, account holder or institution code")
+    change_list_template = "admin/claims/paymentorder/change_list.html"
+
+    def has_run_permission(self, request) -> bool:
+        return request.user.has_perm(RUN_PAYMENT_JOB)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "may_run_payment_job": self.has_run_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def get_urls(self):
+        return [path("run/", self.admin_site.admin_view(self.run_view), name="claims_paymentorder_run"),
+                *super().get_urls()]
+
+    def run_view(self, request):
+        """Finance starts the payment-order job (issue #14 item 2): a confirmation page showing what
+        it will pay — it moves money — then the job's progress page (medins.jobs)."""
+        if not self.has_run_permission(request):
+            raise PermissionDenied
+        form = PaymentJobForm(request.POST or None, initial={"pay_date": _next_free_pay_date()})
+        if request.method == "POST" and form.is_valid():
+            job = job_start(acting_user=request.user, kind=PAYMENT_JOB,
+                            params={"pay_date": form.cleaned_data["pay_date"].isoformat()})
+            return HttpResponseRedirect(job_progress_url(job))
+        day = form.cleaned_data["pay_date"] if form.is_bound and form.is_valid() else form["pay_date"].initial
+        if form.is_bound and not form.is_valid():
+            day = _next_free_pay_date()
+        outlook = payment_job_outlook(day)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "title": _("Run the payment-order job"), "outlook": outlook, "pay_date": day,
+                   "cases_total": f"{outlook['cases_total']:,.2f}",
+                   "institution_total": f"{outlook['institution_total']:,.2f}",
+                   "recent_jobs": Job.objects.filter(kind=PAYMENT_JOB).select_related("started_by")[:5]}
+        return TemplateResponse(request, "admin/claims/paymentorder/run.html", context)
 
     def get_fields(self, request, obj=None):
         return self.get_readonly_fields(request, obj)

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from enrollment.idnumber import mask
@@ -334,11 +335,13 @@ class PaymentFileStatus(models.TextChoices):
 class PaymentFile(models.Model):
     """The bank payment file of one day (also the run row of the nightly job)."""
 
-    pay_date = models.DateField(_("payment date"), unique=True)
+    # Labelled in the bank payment's own words: "payment date" / "total" alone read 缴费日期 (a
+    # contribution) and 医疗费总额 (a bill) from other apps' catalogues (issue #14 item 2).
+    pay_date = models.DateField(pgettext_lazy("bank payment file", "payment date"), unique=True)
     status = models.CharField(_("status"), max_length=20, choices=PaymentFileStatus.choices, default=PaymentFileStatus.CREATED)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     order_count = models.PositiveIntegerField(_("orders"), default=0)
-    total_amount = models.DecimalField(_("total"), default=0, **MONEY)
+    total_amount = models.DecimalField(pgettext_lazy("bank payment file", "total"), default=0, **MONEY)
     content = models.TextField(_("file content (CSV)"), blank=True)
     # Approved cases the job did not pay because what they would pay no longer matches what was
     # approved: [{"case": number, "reason": …}].
@@ -348,7 +351,8 @@ class PaymentFile(models.Model):
         ordering = ["-pay_date"]
         verbose_name = _("bank payment file")
         verbose_name_plural = _("bank payment files")
-        permissions = [("import_bank_result", _("Can import the bank's payment result file"))]
+        permissions = [("import_bank_result", _("Can import the bank's payment result file")),
+                       ("run_payment_job", _("Can run the payment-order job"))]
 
     def __str__(self):
         return f"{self.pay_date}"

@@ -25,14 +25,18 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
+from medins.admin_jobs import job_progress_url
 from medins.admin_mixins import ChooserMixin, confirm_action
 from medins.benefits.errors import QuoteError
+from medins.jobs import Job, JobStatus, job_start
 from medins.models import PolicyVersion
+from medins.uploads import estimated_rows, in_background
 from medins.value_display import format_money, money_columns
 
 from .admin_search import PERSON_SEARCH_HELP, PersonSearchMixin
 from .idnumber import mask
 from .imports import FileError, row_message
+from .jobs import TAX_FILE_CHECK, TAX_FILE_IMPORT
 from .messages import localized
 from .models import (
     Category,
@@ -52,8 +56,8 @@ from .personal_data import MaskedHistoryMixin
 from .selectors import category_ages_on, person_change_log, persons_in_category, persons_search
 from .services import (
     payment_check,
-    payment_import_confirm,
     payment_import_prepare,
+    payment_import_store,
     payment_record,
     person_save,
     person_stop,
@@ -442,7 +446,9 @@ class PaymentAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
         ]
 
     def import_view(self, request):
-        """Upload a tax file: validate every row and show the preview, nothing written yet."""
+        """Upload a tax file: validate every row and show the preview, nothing written yet. A file above
+        JOB_UPLOAD_THRESHOLD rows is checked by a background job (progress page, then its result with
+        the confirm button; issue #14 item 3)."""
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = TaxFileForm(request.POST or None, request.FILES or None)
@@ -450,9 +456,16 @@ class PaymentAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
                    "title": _("Import a tax bureau payment file")}
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
+            content = upload.read()
+            if in_background(upload.name, content):
+                payment_import = payment_import_store(acting_user=request.user, filename=upload.name, content=content)
+                job = job_start(acting_user=request.user, kind=TAX_FILE_CHECK, target=payment_import,
+                                params={"payment_import": payment_import.pk,
+                                        "expected_rows": estimated_rows(upload.name, content)})
+                return HttpResponseRedirect(job_progress_url(job))
             try:
                 payment_import, report = payment_import_prepare(acting_user=request.user, filename=upload.name,
-                                                                content=upload.read())
+                                                                content=content)
             except FileError as exc:
                 form.add_error("file", localized(exc))
             else:
@@ -463,18 +476,23 @@ class PaymentAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
         return TemplateResponse(request, "admin/enrollment/payment/import_upload.html", context)
 
     def import_confirm_view(self, request, pk):
+        """Confirming starts the import as a background job (issue #14 item 3) and shows its progress;
+        a second click while it runs shows the same job."""
         if not self.has_add_permission(request) or request.method != "POST":
             raise PermissionDenied
         payment_import = get_object_or_404(PaymentImport, pk=pk)
-        try:
-            report = payment_import_confirm(acting_user=request.user, payment_import=payment_import)
-        except FileError as exc:
-            self.message_user(request, localized(exc), messages.ERROR)
-        else:
-            self.message_user(request, _("%(ok)d payments imported, %(dup)d already imported, %(err)d rows with errors.")
-                              % {"ok": report.ok, "dup": report.duplicates, "err": len(report.errors)},
-                              messages.WARNING if report.errors else messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:enrollment_paymentimport_change", args=[payment_import.pk]))
+        if payment_import.status != ImportStatus.PREVIEWED:
+            self.message_user(request, _("This file is already imported, or its preview has expired."), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:enrollment_paymentimport_change", args=[payment_import.pk]))
+        live = Job.objects.filter(target_model=PaymentImport._meta.label_lower, target_id=payment_import.pk,
+                                  status__in=(JobStatus.QUEUED, JobStatus.RUNNING))
+        if live.filter(kind=TAX_FILE_CHECK).exists():  # nothing is imported before its check is done
+            self.message_user(request, _("This file is still being checked."), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:enrollment_paymentimport_change", args=[payment_import.pk]))
+        running = live.filter(kind=TAX_FILE_IMPORT).first()
+        job = running or job_start(acting_user=request.user, kind=TAX_FILE_IMPORT, target=payment_import,
+                                   params={"payment_import": payment_import.pk})
+        return HttpResponseRedirect(job_progress_url(job))
 
 
 class TaxFileForm(forms.Form):

@@ -358,3 +358,6 @@ class PolicyParameterAdmin(ReadableParameterMixin, SimpleHistoryAdmin):
         if obj.pk is None or obj.loaded_value is None:
             return _("(not shipped: added locally)") if obj.pk else "-"
         return render_value(obj.loaded_value, catalogue_names())
+
+
+from . import admin_jobs  # noqa: E402,F401 - background jobs' progress and result pages

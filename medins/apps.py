@@ -27,6 +27,10 @@ class MedinsConfig(AppConfig):
             logger = logging.getLogger(name)
             if not any(isinstance(f, MaskPersonalDataFilter) for f in logger.filters):
                 logger.addFilter(MaskPersonalDataFilter())
+        from .jobs import jobs_autodiscover
+
+        jobs_autodiscover()  # each app's jobs.py declares its kinds of background job
+        from .services import institution_import  # noqa: F401 - the core app's own (institution files)
 
 
 class AxesConfig(BaseAxesConfig):

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .jobs import Job, JobStatus  # noqa: F401 - the background jobs' run row (medins/jobs.py)
 from .uploads import CheckedUpload
 
 

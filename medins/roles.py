@@ -35,6 +35,7 @@ OUR_APPS = ("medins", "enrollment", "claims", "ledger", "settlement", "certifica
 REVEAL = "enrollment.reveal_personal_data"
 APPROVE_CASE = "claims.approve_case"
 IMPORT_BANK_RESULT = "claims.import_bank_result"
+RUN_PAYMENT_JOB = "claims.run_payment_job"
 RELEASE_STATEMENT = "settlement.release_institutionsettlement"
 RELEASE_FEE_STATEMENT = "settlement.release_feestatement"
 START_RUN = "settlement.start_settlementrun"
@@ -55,6 +56,9 @@ ADMINISTRATOR_ONLY = (
     "auth.*",
     "authtoken.*",
     "axes.*",  # sign-in attempts and lockouts (login throttling)
+    # the list of every background job; a job's own progress and result pages are its starter's
+    # and those who may see what it works on (medins.jobs.job_visible; ADMIN_VIEWS below)
+    "medins.*_job",
 )
 
 
@@ -106,6 +110,7 @@ ACTIONS: dict[str, Action] = {
     # money
     "approve_cases": Action(_("Approve reimbursement cases"), (APPROVE_CASE,)),
     "import_bank_results": Action(_("Import the bank's payment result file"), (IMPORT_BANK_RESULT,)),
+    "run_payment_job": Action(_("Run the payment-order job (the bank payment file)"), (RUN_PAYMENT_JOB,)),
     "start_runs": Action(_("Start and resume settlement runs"), (START_RUN,)),
     "release_statements": Action(_("Release capitation and fee-for-service statements for payment"), (
         RELEASE_STATEMENT, RELEASE_FEE_STATEMENT)),
@@ -159,7 +164,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     # Records the ten items of an assessment (initial or on-site); decides nothing else.
     "assessor": ("view_enrollment", "assess_care"),
     "finance": (*READ, "view_ledger", "reveal_personal_data", "edit_enrollment", "edit_cases", "edit_payments",
-                "import_bank_results", "view_care", "view_settlement", "release_statements", "start_runs", "reopen_years"),
+                "import_bank_results", "run_payment_job", "view_care", "view_settlement", "release_statements", "start_runs", "reopen_years"),
     "policy_admin": ("view_reference", "edit_policy", "import_institutions", "view_settlement"),
     # Reads everything; acts only on fund-security findings and the grey list (claims/supervision).
     "supervisor": ("view_reference", "view_enrollment", "view_cases", "view_ledger", "view_settlement", "view_care",
@@ -199,6 +204,15 @@ ADMIN_VIEWS: dict[str, tuple[str, ...]] = {
     "admin:claims_case_notice": ("claims.view_case",),
     "admin:claims_case_attachment": ("claims.view_case",),
     "admin:claims_paymentfile_import": (IMPORT_BANK_RESULT,),
+    "admin:claims_paymentfile_download": ("claims.view_paymentfile|claims.change_paymentfile",),
+    # the payment-order job's confirmation page, then its progress and result pages (issue #14 item 2)
+    "admin:claims_paymentorder_run": (RUN_PAYMENT_JOB,),
+    # a job's pages: its starter, or who holds its kind's view permission (medins.jobs.job_visible);
+    # the walk's job is a payment-order job, seen with claims.view_paymentfile, re-run with RUN_PAYMENT_JOB
+    "admin:medins_job_progress": ("claims.view_paymentfile",),
+    "admin:medins_job_status": ("claims.view_paymentfile",),
+    "admin:medins_job_result": ("claims.view_paymentfile",),
+    "admin:medins_job_rerun": ("claims.view_paymentfile", RUN_PAYMENT_JOB),
     # each transition adds its own (CERTIFICATION_TRANSITIONS); the object must be the user's institution's
     "admin:certifications_certification_act": ("certifications.change_certification",),
     "admin:certifications_certification_notice": ("certifications.view_certification",),

@@ -111,6 +111,13 @@ DATABASES = {
 }
 # Services open their own transactions; requests are not wrapped in one.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A second connection to the same database, used only to publish a background job's progress
+    # while its work is one open transaction (medins.jobs.progress_alias). Not a database of its own in tests.
+    DATABASES["jobs"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+# Uploads with more data rows than this are checked and imported by a background job with a
+# progress page (medins.jobs); smaller ones stay on the page (issue #14 item 3).
+JOB_UPLOAD_THRESHOLD = env.int("JOB_UPLOAD_THRESHOLD", default=2000)
 
 AUTHENTICATION_BACKENDS = [
     # First: counts failed logins and refuses a locked-out username + address (issue 11, finding 14).

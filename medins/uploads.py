@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.db import models, transaction
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 T = TypeVar("T")
@@ -90,3 +91,78 @@ def field_labels(columns, extra: dict | None = None) -> dict:
     labels.update({name: c.label for name, c in columns.items()})
     labels.update(extra or {})
     return labels
+
+
+# A compressed workbook row of an import (a handful of short cells) takes roughly this many bytes.
+_XLSX_BYTES_PER_ROW = 40
+
+
+def estimated_rows(filename: str, content: bytes) -> int:
+    """About how many data rows a file holds, without parsing it: the line count of a CSV; for a
+    workbook (not opened here: medins.parsing checks it before openpyxl sees it) its size over
+    a typical compressed row. Decides only whether a file is read on the page or by a job."""
+    name = (filename or "").lower()
+    if name.endswith((".xlsx", ".xlsm")) or content.startswith(b"PK\x03\x04"):
+        return len(content) // _XLSX_BYTES_PER_ROW
+    lines = content.count(b"\n") + (0 if content.endswith(b"\n") or not content else 1)
+    return max(0, lines - 1)
+
+
+def in_background(filename: str, content: bytes) -> bool:
+    """Issue #14 item 3: an upload above settings.JOB_UPLOAD_THRESHOLD rows is checked and imported
+    by a background job (medins.jobs) with a progress page; a smaller one stays on the page."""
+    return estimated_rows(filename, content) > settings.JOB_UPLOAD_THRESHOLD
+
+
+# --------------------------------------------------------------------------- large uploads: a background job
+#
+# Issue #14 item 3. Above JOB_UPLOAD_THRESHOLD rows the page only reads the file into the upload
+# record (fast: the one parser and its limits) and starts the check as a job; the
+# record's preview reads {"pending": true} until the job writes the report, and nothing can be
+# confirmed before. Confirming a large upload starts the import as a job too. The job's result
+# page links to the upload's own page, which shows every row's problem as for a small file.
+
+PENDING = "pending"
+
+
+def upload_pending(upload) -> bool:
+    return bool(upload.preview.get(PENDING))
+
+
+def upload_job_kinds(prefix: str, *, model, label, start_permission: str, view_permission: str, may_view,
+                     check: Callable, confirm: Callable, page_url: Callable, counts: Callable) -> tuple[str, str]:
+    """Register the two jobs of an upload kind: `<prefix>_check` (check(acting_user=, upload=, progress=)
+    returns the report, stored as the preview) and `<prefix>_import` (confirm(acting_user=, upload=,
+    progress=) the stored rows, once). `counts(report)` gives the result page's [(label, value)]."""
+    from django.utils.translation import gettext as _g
+
+    from .jobs import job_kind
+
+    check_code, import_code = f"{prefix}_check", f"{prefix}_import"
+
+    def result(upload, report, *, confirm_url=None) -> dict:
+        errors = report.get("errors", [])
+        out = {"counts": counts(report), "errors_count": len(errors),
+               "links": [(_g("The upload's page: every row's problem"), page_url(upload))]}
+        if confirm_url:
+            out["actions"] = [(_g("Import the rows"), confirm_url)]
+        return out
+
+    def _upload(job):
+        return model.objects.get(pk=job.params["upload"])
+
+    def run_check(job):
+        upload = _upload(job)
+        report = check(acting_user=job.started_by, upload=upload, progress=job.progress)
+        model.objects.filter(pk=upload.pk).update(preview=report)
+        return {"message": _g("The file is checked: nothing is imported yet."),
+                **result(upload, report, confirm_url=job.params.get("confirm_url"))}
+
+    def run_import(job):
+        upload = confirm(acting_user=job.started_by, upload=_upload(job), progress=job.progress)
+        return {"message": _g("The file is imported."), **result(upload, upload.result)}
+
+    for code, run, text in ((check_code, run_check, _("check")), (import_code, run_import, _("import"))):
+        job_kind(code, label=format_lazy("{} · {}", label, text), start_permission=start_permission,
+                 view_permission=view_permission, may_view=may_view)(run)
+    return check_code, import_code

@@ -378,25 +378,30 @@ def _summary(claim: CareClaim, outcome: str) -> dict:
             "lines": lines, "errors": []}
 
 
-def care_claim_upload_check(*, acting_user, care_home, month: dt.date, filename: str, content: bytes):
-    """Read a claim file (CSV/XLSX through medins.parsing, Chinese or English headers) and receive it
-    inside a transaction that is rolled back: the preview shows exactly what confirming will do
-    (each resident's refused days with the reason) and nothing but the upload record is written."""
-    from medins.parsing import FileError
-    from medins.uploads import dry_run, upload_rows
-
-    from ..errors import InvalidClaim
-    from ..models import CareClaimUpload
-
+def _upload_allowed(acting_user, care_home) -> None:
     _need(acting_user, RECEIVE, _("You may not send care claims."))
     own = operator_home_id(acting_user)
     if own is not None and own != care_home.pk:
         raise NotPermitted(_("A care home sends claims for its own residents only."))
-    month = month.replace(day=1)
+
+
+def _upload_rows(filename: str, content: bytes) -> list[dict]:
+    from medins.parsing import FileError
+    from medins.uploads import upload_rows
+
+    from ..errors import InvalidClaim
+
     try:
-        rows = upload_rows(filename, content, max_rows=UPLOAD_MAX_ROWS)
+        return upload_rows(filename, content, max_rows=UPLOAD_MAX_ROWS)
     except FileError as exc:
         raise InvalidClaim(exc.localized(), field="file") from None
+
+
+def _upload_preview(*, acting_user, care_home, month: dt.date, rows: list[dict]) -> dict:
+    """The claim received inside a rolled-back transaction: exactly what confirming will do."""
+    from medins.uploads import dry_run
+
+    from ..errors import InvalidClaim
 
     def receive():
         claim, outcome = care_claim_receive(acting_user=acting_user, care_home=care_home, month=month,
@@ -411,15 +416,53 @@ def care_claim_upload_check(*, acting_user, care_home, month: dt.date, filename:
     except CareError as exc:
         preview = {"outcome": "refused", "errors": [{"row": "", "field": exc.field or "", "message": str(exc)}]}
     preview["rows"] = len(rows)
+    return preview
+
+
+def care_claim_upload_check(*, acting_user, care_home, month: dt.date, filename: str, content: bytes):
+    """Read a claim file (CSV/XLSX through medins.parsing, Chinese or English headers) and receive it
+    inside a transaction that is rolled back: the preview shows exactly what confirming will do
+    (each resident's refused days with the reason) and nothing but the upload record is written."""
+    from ..models import CareClaimUpload
+
+    _upload_allowed(acting_user, care_home)
+    month = month.replace(day=1)
+    rows = _upload_rows(filename, content)
+    preview = _upload_preview(acting_user=acting_user, care_home=care_home, month=month, rows=rows)
     with transaction.atomic():
         return CareClaimUpload.objects.create(care_home=care_home, month=month, filename=filename[:200], rows=rows,
                                               preview=preview, uploaded_by=acting_user)
 
 
+def care_claim_upload_store(*, acting_user, care_home, month: dt.date, filename: str, content: bytes):
+    """A large file (issue #14 item 3): read and stored with its preview pending; the check job
+    (care_claim_upload_recheck) writes it."""
+    from medins.uploads import PENDING
+
+    from ..models import CareClaimUpload
+
+    _upload_allowed(acting_user, care_home)
+    rows = _upload_rows(filename, content)
+    with transaction.atomic():
+        return CareClaimUpload.objects.create(care_home=care_home, month=month.replace(day=1), filename=filename[:200],
+                                              rows=rows, preview={PENDING: True}, uploaded_by=acting_user)
+
+
+def care_claim_upload_recheck(*, acting_user, upload, progress=None) -> dict:
+    """The preview of a stored upload (its rows received in a rolled-back transaction); writes nothing."""
+    from ..models import CareClaimUpload
+
+    upload = CareClaimUpload.objects.select_related("care_home__region").get(pk=upload.pk)
+    _upload_allowed(acting_user, upload.care_home)
+    if progress is not None:
+        progress(0, len(upload.rows))
+    return _upload_preview(acting_user=acting_user, care_home=upload.care_home, month=upload.month, rows=upload.rows)
+
+
 @transaction.atomic
-def care_claim_upload_confirm(*, acting_user, upload):
-    """Receive a checked upload's stored rows (once: a second confirmation is refused)."""
-    from medins.uploads import UploadStatus
+def care_claim_upload_confirm(*, acting_user, upload, progress=None):
+    """Receive a checked upload's stored rows (once: a second confirmation is refused; never before its check)."""
+    from medins.uploads import UploadStatus, upload_pending
 
     from ..models import CareClaimUpload
 
@@ -427,6 +470,10 @@ def care_claim_upload_confirm(*, acting_user, upload):
     _need(acting_user, RECEIVE, _("You may not send care claims."))
     if upload.status != UploadStatus.CHECKED:
         raise CareError(_("This file is already imported."))
+    if upload_pending(upload):
+        raise CareError(_("This file is still being checked."))
+    if progress is not None:
+        progress(0, len(upload.rows))
     if upload.preview.get("errors"):
         raise CareError(_("The file has problems: correct it and upload it again."))
     claim, outcome = care_claim_receive(acting_user=acting_user, care_home=upload.care_home, month=upload.month,
@@ -439,5 +486,6 @@ def care_claim_upload_confirm(*, acting_user, upload):
     return upload
 
 
-__all__ = ["care_claim_approve", "care_claim_upload_check", "care_claim_upload_confirm", "care_claim_check", "care_claim_guard", "care_claim_order_payment",
+__all__ = ["care_claim_approve", "care_claim_upload_check", "care_claim_upload_confirm", "care_claim_upload_recheck",
+           "care_claim_upload_store", "care_claim_check", "care_claim_guard", "care_claim_order_payment",
            "care_claim_receive", "care_claim_reject", "claim_compute"]

@@ -57,7 +57,12 @@ BATCH_SIZE = 2000
 log = logging.getLogger(__name__)
 # Lock the cases only, not the persons joined for the payee's name (PostgreSQL; SQLite has no FOR UPDATE).
 _OF_SELF = {"of": ("self",)}
-FILE_HEADER = ["order_no", "case_no", "account_name", "bank_account", "amount"]
+# The file's columns: (key, the label in the file's header row). The labels are the file's own
+# (Chinese, whatever the clerk's language): finance hands the file to the bank as it is (issue #14 item 2).
+FILE_COLUMNS = (("order_no", "支付指令号"), ("case_no", "业务编号"), ("account_name", "收款人户名"),
+                ("bank_account", "银行账号"), ("amount", "金额（元）"))
+FILE_HEADER = [label for _key, label in FILE_COLUMNS]
+BANK_ACCOUNT_COLUMN = dict(FILE_COLUMNS)["bank_account"]
 # The reference of an institution payable in the file's case_no column: prefix + id.
 PAYABLE_REFERENCES = {"fee_statement": "JS", "care_claim": "HL"}
 
@@ -120,23 +125,27 @@ def _render(payment_file: PaymentFile) -> str:
 
 
 @CASES.service
-def payment_orders_create(*, acting_user, pay_date: dt.date) -> tuple[PaymentFile | None, bool]:
+def payment_orders_create(*, acting_user, pay_date: dt.date, progress=None) -> tuple[PaymentFile | None, bool]:
     """approved cases → payment orders in the one bank payment file of the day (nightly job).
 
     Idempotent: the day's file exists once (unique pay_date); a second run the same day — or a
     concurrent one — creates nothing and returns (file, False). Cases approved later go into
     the next day's file. Works in batches of BATCH_SIZE cases locked in pk order.
+
+    `progress(done, total)`, when given, is called before the first batch and after each one
+    (the background job's progress bar, medins.jobs); the job is one transaction, so a failure
+    leaves nothing behind and running it again orders each case once.
     """
     try:
         with transaction.atomic():
             payment_file = PaymentFile.objects.create(pay_date=pay_date)
-            _fill(payment_file, acting_user)
+            _fill(payment_file, acting_user, **({"progress": progress} if progress else {}))
     except IntegrityError:
         return PaymentFile.objects.filter(pay_date=pay_date).first(), False
     return payment_file, True
 
 
-def _fill(payment_file: PaymentFile, acting_user) -> None:
+def _fill(payment_file: PaymentFile, acting_user, progress=None) -> None:
     """Batches of BATCH_SIZE approved cases, locked in pk order; per batch a fixed number of set-based statements.
 
     Per batch: one locking read of the ids, then INSERT ... SELECT of the orders (with the
@@ -149,12 +158,19 @@ def _fill(payment_file: PaymentFile, acting_user) -> None:
     now = timezone.now()
     reason = f"支付文件 {payment_file.pay_date}"
     held = []
+    done, total = 0, 0
+    if progress is not None:
+        total = Case.objects.filter(state=S.APPROVED).count()
+        progress(0, total)
     while True:
+        if progress is not None and done:
+            progress(min(done, total), total)
         rows = list(Case.objects.filter(state=S.APPROVED, pk__gt=last_pk).order_by("pk").select_for_update(**_OF_SELF)
                     .values_list("pk", "payable_amount", "person__name", "bank_account", "approval_digest")[:BATCH_SIZE])
         if not rows:
             break
         last_pk = rows[-1][0]
+        done += len(rows)
         # Pay exactly what was approved: amount, payee and account as the approval digest holds them.
         ids = []
         for pk, amount, payee, account, digest in rows:

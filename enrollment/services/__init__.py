@@ -3,7 +3,14 @@
 from .payments import payment_check, payment_record
 from .persons import person_register, person_save
 from .stops import person_stop, stop_refund
-from .tax_files import payment_file_import, payment_import_confirm, payment_import_prepare, payment_imports_expire
+from .tax_files import (
+    payment_file_import,
+    payment_import_check,
+    payment_import_confirm,
+    payment_import_prepare,
+    payment_import_store,
+    payment_imports_expire,
+)
 
 __all__ = [
     "payment_check",
@@ -15,5 +22,7 @@ __all__ = [
     "payment_file_import",
     "payment_import_prepare",
     "payment_import_confirm",
+    "payment_import_check",
+    "payment_import_store",
     "payment_imports_expire",
 ]

@@ -233,7 +233,10 @@ def _async_commit() -> None:
             cursor.execute("SET LOCAL synchronous_commit = off")
 
 
-def _run(payment_import: PaymentImport, *, write: bool, acting_user, chunk_size: int = CHUNK) -> ImportReport:
+def _run(payment_import: PaymentImport, *, write: bool, acting_user, chunk_size: int = CHUNK, progress=None,
+         expected: int = 0) -> ImportReport:
+    """Every row in chunks; `progress(rows read, rows expected)` after each chunk (a background job's
+    progress bar, medins.jobs; `expected` is an estimate, raised when the file holds more)."""
     report = ImportReport()
     header, columns, rows = read_table(payment_import.filename, bytes(payment_import.content))
     previewer, seen, parse = Previewer(PolicyCache()), {}, row_parser(columns)
@@ -249,6 +252,8 @@ def _run(payment_import: PaymentImport, *, write: bool, acting_user, chunk_size:
                 _chunk(chunk, **kwargs)
         else:
             _chunk(chunk, **kwargs)
+        if progress is not None:
+            progress(report.total, max(expected, report.total))
     report.errors.sort(key=lambda e: e["row"])
     return report
 
@@ -269,7 +274,26 @@ def payment_import_prepare(*, acting_user, filename: str, content: bytes) -> tup
     return payment_import, report
 
 
-def payment_import_confirm(*, acting_user, payment_import: PaymentImport, chunk_size: int = CHUNK) -> ImportReport:
+def payment_import_store(*, acting_user, filename: str, content: bytes) -> PaymentImport:
+    """Keep an uploaded file for a check in the background (payment_import_check); nothing validated yet."""
+    return PaymentImport.objects.create(filename=filename[:200], content=content, uploaded_by=acting_user)
+
+
+def payment_import_check(*, acting_user, payment_import: PaymentImport, progress=None,
+                         expected: int = 0) -> ImportReport:
+    """The preview of a stored file (payment_import_prepare's check, for a file too large for the
+    page): every row validated, nothing written but the import's counts and row problems."""
+    report = _run(payment_import, write=False, acting_user=acting_user, progress=progress, expected=expected)
+    with transaction.atomic():
+        PaymentImport.objects.filter(pk=payment_import.pk, status=ImportStatus.PREVIEWED).update(
+            total_rows=report.total, duplicate_rows=report.duplicates, error_rows=len(report.errors),
+            errors=report.errors)
+    payment_import.refresh_from_db()
+    return report
+
+
+def payment_import_confirm(*, acting_user, payment_import: PaymentImport, chunk_size: int | None = None,
+                           progress=None) -> ImportReport:
     """Import the valid rows of a prepared file. Rows are re-validated (things may have changed
     since the preview); re-running after a crash skips what was already imported."""
     with transaction.atomic():
@@ -280,7 +304,8 @@ def payment_import_confirm(*, acting_user, payment_import: PaymentImport, chunk_
                 locked.status == ImportStatus.PREVIEWED and locked.uploaded_at < timezone.now() - PREVIEW_EXPIRY):
             raise FileError(Msg(gettext_noop("this preview has expired (not confirmed within %(hours)d hours): "
                                              "upload the file again"), hours=PREVIEW_EXPIRY // dt.timedelta(hours=1)))
-    report = _run(locked, write=True, acting_user=acting_user, chunk_size=chunk_size)
+    report = _run(locked, write=True, acting_user=acting_user, chunk_size=chunk_size or CHUNK, progress=progress,
+                  expected=locked.total_rows)
     with transaction.atomic():
         PaymentImport.objects.filter(pk=locked.pk).update(
             status=ImportStatus.DONE, finished_at=timezone.now(), total_rows=report.total,

@@ -52,7 +52,7 @@ from ..parsing import (
     parse_text,
 )
 from ..roles import IMPORT_INSTITUTIONS
-from ..uploads import UploadStatus, dry_run, upload_rows
+from ..uploads import PENDING, UploadStatus, dry_run, upload_pending, upload_rows
 
 MAX_ROWS = 5_000
 CHANGE_REASON = "institution_import"
@@ -331,14 +331,46 @@ def institution_import_check(*, acting_user, filename: str, content: bytes) -> I
                                                 uploaded_by=acting_user)
 
 
+def institution_import_store(*, acting_user, filename: str, content: bytes) -> InstitutionImport:
+    """A large file (issue #14 item 3): read and stored with its report pending; the check job
+    (institution_import_recheck) writes the report."""
+    if not _may_import(acting_user):
+        raise PermissionError("you may not import institutions")
+    rows = upload_rows(filename, content, max_rows=MAX_ROWS)
+    if not rows:
+        raise ImportRefused(Msg(gettext_noop("the file has no rows")))
+    with transaction.atomic():
+        return InstitutionImport.objects.create(filename=filename[:200], rows=rows, preview={PENDING: True},
+                                                uploaded_by=acting_user)
+
+
+def institution_import_recheck(*, acting_user, upload: InstitutionImport, progress=None) -> dict:
+    """The check's report of a stored file (the dry run on its rows); writes nothing."""
+    if not _may_import(acting_user):
+        raise PermissionError("you may not import institutions")
+    rows = InstitutionImport.objects.get(pk=upload.pk).rows
+    if progress is not None:
+        progress(0, len(rows))
+
+    def apply():
+        with transaction.atomic():
+            return _apply(acting_user=acting_user, rows=rows)
+
+    return dry_run(apply)
+
+
 @transaction.atomic
-def institution_import_confirm(*, acting_user, upload: InstitutionImport) -> InstitutionImport:
-    """Import a checked file's rows (once)."""
+def institution_import_confirm(*, acting_user, upload: InstitutionImport, progress=None) -> InstitutionImport:
+    """Import a checked file's rows (once; not before its check is done)."""
     if not _may_import(acting_user):
         raise PermissionError("you may not import institutions")
     upload = InstitutionImport.objects.select_for_update().get(pk=upload.pk)
     if upload.status != UploadStatus.CHECKED:
         raise ImportRefused(Msg(gettext_noop("this file is already imported")))
+    if upload_pending(upload):
+        raise ImportRefused(Msg(gettext_noop("this file is still being checked")))
+    if progress is not None:
+        progress(0, len(upload.rows))
     upload.result = _apply(acting_user=acting_user, rows=upload.rows)
     upload.status = UploadStatus.DONE
     upload.imported_at = timezone.now()
@@ -357,3 +389,27 @@ def report_for_display(report: dict) -> dict:
     changes = [{**c, "fields": "、".join(str(LABELS.get(f, f)) for f in c.get("fields", []))}
                for c in report.get("changes", [])]
     return {**report, "errors": errors, "changes": changes}
+
+
+def _counts(report: dict) -> list:
+    from django.utils.translation import gettext as _g
+
+    return [(_g("rows"), report.get("total", len(report.get("changes", [])))), (_g("new"), report.get("created", 0)),
+            (_g("updated"), report.get("updated", 0)), (_g("unchanged"), report.get("unchanged", 0)),
+            (_g("rows with problems"), len(report.get("errors", [])))]
+
+
+def _register_jobs():
+    """The institution import's background jobs (medins.jobs; files above JOB_UPLOAD_THRESHOLD rows)."""
+    from django.urls import reverse
+
+    from ..uploads import upload_job_kinds
+
+    return upload_job_kinds(
+        "institution_import", model=InstitutionImport, label=_("Institution file"),
+        start_permission="medins.add_institutionimport", view_permission="medins.view_institutionimport",
+        may_view=None, check=institution_import_recheck, confirm=institution_import_confirm,
+        page_url=lambda upload: reverse("admin:medins_institutionimport_change", args=[upload.pk]), counts=_counts)
+
+
+INSTITUTION_IMPORT_CHECK, INSTITUTION_IMPORT_IMPORT = _register_jobs()

@@ -200,3 +200,32 @@ def test_monthly_reminder_lists_homes_with_residents_and_no_claim(home, other_ho
     care_claims_reminder(month="2021-06")  # safe to run twice
     assert CareClaimReminder.objects.count() == 1
     assert any(s.task == "carecare.care_claims_reminder" for s in SCHEDULES)
+
+
+def test_a_large_claim_file_is_checked_and_received_by_jobs(client, home, home_operator, intake, settings,
+                                                            django_capture_on_commit_callbacks):
+    """Issue #14 item 3: a file above JOB_UPLOAD_THRESHOLD rows (one row per resident-day) is checked
+    and received by background jobs, with the same preview and claim as on the page."""
+    from medins.jobs import Job, JobStatus
+
+    settings.JOB_UPLOAD_THRESHOLD = 40
+    people = [resident_in(home, user=intake, score=35) for _ in range(2)]
+    rows = ["身份证号,姓名,日期,床位费,护理费,护理耗材费,其他费用"]
+    for p in people:
+        rows += [f"{p.id_number},{p.name},{d['date']},40.00,60.00,15.00,0.00" for d in days(1, 30)]
+    client.force_login(home_operator)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:carecare_careclaimupload_upload"), {
+            "care_home": home.pk, "month": "2021-06", "file": _file("juni.csv", "\n".join(rows))})
+    check = Job.objects.get()
+    assert response["Location"] == reverse("admin:medins_job_progress", args=[check.pk])
+    upload = CareClaimUpload.objects.get()
+    assert check.status == JobStatus.DONE and not CareClaim.objects.exists()
+    assert upload.preview["residents"] == 2 and upload.preview["fund"] == "5136.00"
+    result = client.get(reverse("admin:medins_job_result", args=[check.pk])).content.decode()
+    assert "5136.00" in result
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("admin:carecare_careclaimupload_confirm", args=[upload.pk]))
+    assert Job.objects.get(kind="care_claim_upload_import").status == JobStatus.DONE
+    claim = CareClaim.objects.get()
+    assert (claim.source, claim.fund, claim.residents) == ("upload", 5136, 2)

@@ -258,9 +258,9 @@ def test_two_nightly_jobs_for_one_pay_date_at_once_make_one_file(approved_cases,
     create the file and returns the first one, created=False — one order per case."""
     seen, real = [], payments_module._fill
 
-    def fill_once_the_other_waits(payment_file, acting_user):
+    def fill_once_the_other_waits(payment_file, acting_user, **kwargs):
         seen.append(lock_waiter_seen())
-        return real(payment_file, acting_user)
+        return real(payment_file, acting_user, **kwargs)
 
     monkeypatch.setattr(payments_module, "_fill", fill_once_the_other_waits)
 

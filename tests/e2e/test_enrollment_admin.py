@@ -74,10 +74,12 @@ def test_clerk_imports_the_tax_file_finds_a_person_stops_cover_and_is_refused_a_
     assert_no_full_id_number(page.locator("#content").inner_text())
     assert Payment.objects.count() == 0
 
-    # confirm: ten payments imported, the bad row reported again on the import's page
+    # confirm: the import runs as a background job (issue #14 item 3): its progress page, then its
+    # result with the counts and the bad row reported again
     submit(page, "input[name=confirm]")
+    page.wait_for_url("**/result/")
     shot(page, "enr-03-imported")
-    assert "已导入 10 笔缴费" in page.locator(".messagelist").inner_text()
+    assert "已导入 10 笔缴费" in page.locator("#job-message").inner_text()
     assert "校验码" in page.locator("#content").inner_text()
     assert Payment.objects.count() == 10
     page.goto(f"{live_server.url}/admin/enrollment/payment/")

@@ -140,8 +140,10 @@ def test_add_person_with_a_bad_check_digit_shows_the_field_error(reference_data,
     assert not Person.objects.exists()
 
 
-def test_tax_file_upload_previews_then_confirm_imports(reference_data, clerk_client):
-    """Issue #3: upload, see every row's problem, then confirm."""
+def test_tax_file_upload_previews_then_confirm_imports(reference_data, clerk_client,
+                                                       django_capture_on_commit_callbacks):
+    """Issue #3: upload, see every row's problem, then confirm; the import runs as a background job
+    whose result page reports the counts and the bad row (issue #14 item 3)."""
     demo_persons_ensure()
     with open(SAMPLES / "tax_payments_sample.csv", "rb") as fh:
         response = clerk_client.post("/admin/enrollment/payment/import/", {"file": fh})
@@ -152,12 +154,16 @@ def test_tax_file_upload_previews_then_confirm_imports(reference_data, clerk_cli
     assert Payment.objects.count() == 0
 
     payment_import = PaymentImport.objects.get()
-    response = clerk_client.post(f"/admin/enrollment/payment/import/{payment_import.pk}/confirm/")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = clerk_client.post(f"/admin/enrollment/payment/import/{payment_import.pk}/confirm/")
 
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"].endswith("/progress/")
     assert Payment.objects.count() == 10
-    page = clerk_client.get(response["Location"]).content.decode()
-    assert "校验码" in page
+    status = clerk_client.get(response["Location"].replace("/progress/", "/status/")).json()
+    assert status["finished"] and status["percent"] == 100
+    page = clerk_client.get(status["result_url"]).content.decode()
+    assert "已导入 10 笔缴费" in page and "校验码" in page
+    assert "校验码" in clerk_client.get(f"/admin/enrollment/paymentimport/{payment_import.pk}/change/").content.decode()
 
 
 def test_single_payment_form_checks_the_amount(person_factory, clerk_client):

@@ -201,3 +201,40 @@ def test_bank_accounts_are_masked_in_the_institution_list(db, client, policy_adm
         page = client.get(reverse("admin:medins_institution_changelist") + "?q=CC-H-001").content.decode()
     assert "6222***********5678" in page
     assert "6222020200112345678" not in page
+
+
+def test_a_large_institution_file_is_checked_and_imported_by_jobs(db, client, policy_admin, settings,
+                                                                  django_capture_on_commit_callbacks):
+    """Issue #14 item 3: above JOB_UPLOAD_THRESHOLD rows the check and the import are background jobs
+    (progress page, result page linking the upload's page); the upload cannot be confirmed while pending."""
+    from medins.jobs import Job, JobStatus
+
+    settings.JOB_UPLOAD_THRESHOLD = 3  # the 7-row sample counts as large
+    client.force_login(policy_admin)
+    with SAMPLE.open("rb") as fh, django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:medins_institutionimport_upload"), {"file": fh})
+    check_job = Job.objects.get()
+    assert response["Location"] == reverse("admin:medins_job_progress", args=[check_job.pk])
+    assert check_job.kind == "institution_import_check" and check_job.status == JobStatus.DONE
+    upload = InstitutionImport.objects.get()
+    assert (upload.preview["created"], len(upload.preview["errors"])) == (4, 2)
+    assert not Institution.objects.filter(code="CC-L-101").exists()
+    result = client.get(reverse("admin:medins_job_result", args=[check_job.pk])).content.decode()
+    assert reverse("admin:medins_institutionimport_change", args=[upload.pk]) in result
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:medins_institutionimport_confirm", args=[upload.pk]))
+    import_job = Job.objects.get(kind="institution_import_import")
+    assert response["Location"] == reverse("admin:medins_job_progress", args=[import_job.pk])
+    assert import_job.status == JobStatus.DONE
+    assert Institution.objects.filter(code="CC-L-101").exists()
+    upload.refresh_from_db()
+    assert upload.status == UploadStatus.DONE and upload.result["created"] == 4
+
+
+def test_a_pending_institution_file_is_not_confirmed(db, admin_user):
+    from medins.services.institution_import import institution_import_store
+
+    upload = institution_import_store(acting_user=admin_user, filename=SAMPLE.name, content=SAMPLE.read_bytes())
+    with pytest.raises(ImportRefused):
+        institution_import_confirm(acting_user=admin_user, upload=upload)
+    assert not Institution.objects.filter(code="CC-L-101").exists()

@@ -42,6 +42,7 @@ from claims.settlement.services import visits_ingest
 from claims.settlement.services.uploads import pool_upload_check
 from claims.supervision.models import Finding
 from enrollment.models import CoveragePeriod, Payment, PaymentImport, School, Stop
+from medins.jobs import Job
 from medins.models import Institution, InstitutionImport, Region
 from medins.roles import (
     ADMIN_ACTIONS,
@@ -250,6 +251,11 @@ def _build():
     AccessLog.objects.create(**attempt)
     AccessFailureLog.objects.create(**attempt)
 
+    # a background job (medins.jobs): finance's payment-order job, finished, on the walk's payment file
+    Job.objects.create(kind="payment_orders", status="done", params={"pay_date": "2021-06-01"},
+                       started_by=users["finance"], target_model="claims.paymentfile", target_id=payment_file.pk,
+                       result={"counts": [["orders", 1]]})
+
     for model in admin.site._registry:
         assert model._default_manager.exists(), f"the walk's data set has no {model._meta.label}: add one"
     assert User.objects.filter(username="walk_school_operator").exists()
@@ -356,6 +362,8 @@ def _admin_urls(data):
         "admin:carecare_careclaim_act": [data["care_claim"].pk],
         "admin:supervision_finding_act": [Finding.objects.get().pk],
         "admin:carecare_careclaimupload_confirm": [data["care_upload"].pk],
+        "admin:claims_paymentfile_download": [PaymentFile.objects.get().pk],
+        **{f"admin:medins_job_{page}": [Job.objects.get().pk] for page in ("progress", "status", "result", "rerun")},
         "admin:certifications_certification_act": [data["cert"].pk],
         "admin:certifications_certification_notice": [data["cert"].pk, data["cert_notice"].pk],
         "admin:certifications_certification_attachment": [data["cert"].pk, data["cert_attachment"].pk],

@@ -10,6 +10,7 @@ import re
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
@@ -23,11 +24,13 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.messages import localized
+from medins.admin_jobs import job_progress_url
 from medins.admin_mixins import AdministratorOnly, ChooserMixin, chooser_field, confirm_action
 from medins.benefits.errors import QuoteError
+from medins.jobs import job_start
 from medins.models import Institution, Region
 from medins.parsing import read_upload, safe_row
-from medins.uploads import column_help, field_labels
+from medins.uploads import column_help, field_labels, in_background, upload_pending
 from medins.value_display import (
     MONEY_NUMBER_FORMAT,
     amount_text,
@@ -40,6 +43,7 @@ from medins.value_display import (
 
 from ..imports import COLUMNS as UPLOAD_COLUMNS
 from ..imports import REQUIRED as UPLOAD_REQUIRED
+from ..jobs import POOL_UPLOAD_CHECK, POOL_UPLOAD_IMPORT
 from ..models import (
     InstitutionOperator,
     InstitutionSettlement,
@@ -65,7 +69,7 @@ from ..services import (
     settlement_year_reopen_request,
 )
 from ..services.closing import PERMISSION as REOPEN_PERMISSION
-from ..services.uploads import PERMISSION, pool_upload_check, pool_upload_confirm
+from ..services.uploads import PERMISSION, pool_upload_check, pool_upload_confirm, pool_upload_store
 
 EXPORT_COLUMNS = [
     ("run__region__name", _("region")), ("period", _("period")), ("kind", _("kind")),
@@ -572,9 +576,18 @@ class PoolUploadAdmin(ChooserMixin, admin.ModelAdmin):
             data = form.cleaned_data
             upload = data["file"]
             try:
+                content = read_upload(upload)
+                if in_background(upload.name, content):  # a large file: checked by a job (issue #14 item 3)
+                    stored = pool_upload_store(acting_user=request.user, kind=data["kind"],
+                                               institution=data["institution"], year=data["year"],
+                                               filename=upload.name, content=content)
+                    job = job_start(acting_user=request.user, kind=POOL_UPLOAD_CHECK, target=stored,
+                                    params={"upload": stored.pk, "confirm_url": reverse(
+                                        "admin:settlement_poolupload_confirm", args=[stored.pk])})
+                    return HttpResponseRedirect(job_progress_url(job))
                 checked = pool_upload_check(acting_user=request.user, kind=data["kind"],
                                             institution=data["institution"], year=data["year"],
-                                            filename=upload.name, content=read_upload(upload))
+                                            filename=upload.name, content=content)
             except QuoteError as exc:
                 form.add_error("file" if getattr(exc, "field", "") in ("file", "") else None, localized(exc))
             else:
@@ -584,9 +597,9 @@ class PoolUploadAdmin(ChooserMixin, admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         upload = get_object_or_404(self.get_queryset(request), pk=object_id)
         report = upload.result or upload.preview
-        extra_context = {**(extra_context or {}), "upload": upload, "report": report,
+        extra_context = {**(extra_context or {}), "upload": upload, "report": report, "pending": upload_pending(upload),
                          "field_labels": field_labels(UPLOAD_COLUMNS[upload.kind]),
-                         "can_confirm": upload.status == UploadStatus.CHECKED
+                         "can_confirm": upload.status == UploadStatus.CHECKED and not upload_pending(upload)
                          and request.user.has_perm(PERMISSION[upload.kind])}
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -596,6 +609,10 @@ class PoolUploadAdmin(ChooserMixin, admin.ModelAdmin):
         upload = get_object_or_404(self.get_queryset(request), pk=pk)
         if not request.user.has_perm(PERMISSION[upload.kind]):  # medins.roles.ADMIN_VIEWS
             raise PermissionDenied
+        if upload.status == UploadStatus.CHECKED and not upload_pending(upload) and len(upload.rows) > \
+                settings.JOB_UPLOAD_THRESHOLD:  # a large file: imported by a job (issue #14 item 3)
+            job = job_start(acting_user=request.user, kind=POOL_UPLOAD_IMPORT, target=upload, params={"upload": upload.pk})
+            return HttpResponseRedirect(job_progress_url(job))
         try:
             upload = pool_upload_confirm(acting_user=request.user, upload=upload)
         except QuoteError as exc:

@@ -20,7 +20,7 @@ from medins.messages import Msg
 from medins.models import Institution
 from medins.parsing import FileError, gettext_noop
 from medins.selectors import PolicyCache
-from medins.uploads import dry_run
+from medins.uploads import PENDING, dry_run, upload_pending
 
 from ..errors import InvalidRequest, SettlementError
 from ..imports import read_rows
@@ -45,8 +45,10 @@ def _check_user(user, kind: str, institution: Institution) -> None:
         raise UploadRefused("an institution operator may upload only for its own institution")
 
 
-def _apply(*, acting_user, kind: str, institution: Institution, year: int | None, rows: list[dict]) -> dict:
-    """Run the service on the rows; {created, duplicates|unchanged, errors: [{row, field, message, …}]}."""
+def _apply(*, acting_user, kind: str, institution: Institution, year: int | None, rows: list[dict],
+           progress=None) -> dict:
+    """Run the service on the rows; {created, duplicates|unchanged, errors: [{row, field, message, …}]}.
+    `progress(rows done, rows)` after each batch of visits (a background job's progress, medins.jobs)."""
     if kind == UploadKind.SIGNUPS:
         result = pool_signups_import(acting_user=acting_user, institution=institution, year=year, rows=rows)
         return {"created": result.created, "unchanged": result.unchanged, "errors": result.errors}
@@ -60,13 +62,14 @@ def _apply(*, acting_user, kind: str, institution: Institution, year: int | None
         report["duplicates"] += result.duplicates
         fund += result.fund
         report["errors"] += [{**e, "row": e["row"] + offset} for e in result.errors]
+        if progress is not None:
+            progress(min(offset + MAX_BATCH, len(rows)), len(rows))
     report["fund"] = str(fund)
     return report
 
 
-def pool_upload_check(*, acting_user, kind: str, institution: Institution, year: int | None, filename: str,
-                      content: bytes) -> PoolUpload:
-    """Read and check a file; nothing but the upload record is written."""
+def _read(*, acting_user, kind: str, institution: Institution, year: int | None, filename: str,
+          content: bytes) -> list[dict]:
     if kind not in UploadKind.values:
         raise InvalidRequest("kind", "must be visits or signups")
     _check_user(acting_user, kind, institution)
@@ -77,7 +80,14 @@ def pool_upload_check(*, acting_user, kind: str, institution: Institution, year:
         raise FileError(Msg(gettext_noop("the file has no rows")))
     if len(rows) > MAX_ROWS:
         raise InvalidRequest("file", f"at most {MAX_ROWS} rows per file")
-    rows = [{str(k): v if isinstance(v, (str, int)) else str(v) for k, v in row.items()} for row in rows]
+    return [{str(k): v if isinstance(v, (str, int)) else str(v) for k, v in row.items()} for row in rows]
+
+
+def pool_upload_check(*, acting_user, kind: str, institution: Institution, year: int | None, filename: str,
+                      content: bytes) -> PoolUpload:
+    """Read and check a file; nothing but the upload record is written."""
+    rows = _read(acting_user=acting_user, kind=kind, institution=institution, year=year, filename=filename,
+                 content=content)
     report = dry_run(lambda: _apply(acting_user=acting_user, kind=kind, institution=institution, year=year, rows=rows))
     report["total"] = len(rows)
     with transaction.atomic():
@@ -86,15 +96,39 @@ def pool_upload_check(*, acting_user, kind: str, institution: Institution, year:
                                          uploaded_by=acting_user)
 
 
+def pool_upload_store(*, acting_user, kind: str, institution: Institution, year: int | None, filename: str,
+                      content: bytes) -> PoolUpload:
+    """A large file (issue #14 item 3): read and stored with its report pending; pool_upload_recheck,
+    run by a background job, writes the report."""
+    rows = _read(acting_user=acting_user, kind=kind, institution=institution, year=year, filename=filename,
+                 content=content)
+    with transaction.atomic():
+        return PoolUpload.objects.create(kind=kind, institution=institution, year=year if kind == UploadKind.SIGNUPS
+                                         else None, filename=filename[:200], rows=rows, preview={PENDING: True},
+                                         uploaded_by=acting_user)
+
+
+def pool_upload_recheck(*, acting_user, upload: PoolUpload, progress=None) -> dict:
+    """The check's report of a stored upload (the dry run on its rows); writes nothing."""
+    upload = PoolUpload.objects.select_related("institution", "institution__region").get(pk=upload.pk)
+    _check_user(acting_user, upload.kind, upload.institution)
+    report = dry_run(lambda: _apply(acting_user=acting_user, kind=upload.kind, institution=upload.institution,
+                                    year=upload.year, rows=upload.rows, progress=progress))
+    report["total"] = len(upload.rows)
+    return report
+
+
 @transaction.atomic
-def pool_upload_confirm(*, acting_user, upload: PoolUpload) -> PoolUpload:
-    """Import a checked upload (once)."""
+def pool_upload_confirm(*, acting_user, upload: PoolUpload, progress=None) -> PoolUpload:
+    """Import a checked upload (once; not before its check is done)."""
     upload = PoolUpload.objects.select_for_update().select_related("institution", "institution__region").get(pk=upload.pk)
     _check_user(acting_user, upload.kind, upload.institution)
     if upload.status != UploadStatus.CHECKED:
         raise UploadRefused("this file is already imported")
+    if upload_pending(upload):
+        raise UploadRefused("this file is still being checked")
     report = _apply(acting_user=acting_user, kind=upload.kind, institution=upload.institution, year=upload.year,
-                    rows=upload.rows)
+                    rows=upload.rows, progress=progress)
     report["total"] = len(upload.rows)
     upload.result = report
     upload.status = UploadStatus.DONE
