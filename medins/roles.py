@@ -44,6 +44,8 @@ IMPORT_INSTITUTIONS = ("medins.add_institution", "medins.change_institution", "m
 APPROVE_CERTIFICATION = "certifications.approve_certification"
 REVOKE_CERTIFICATION = "certifications.revoke_certification"
 CONFIRM_FINDING = "supervision.confirm_finding"
+RECORD_REPAYMENT = "supervision.record_repayment"
+APPROVE_WRITE_OFF = "supervision.approve_write_off"
 
 # Only the administrator (a superuser): operator accounts link a user to a tenant (a school, an
 # institution) and so decide what that user reads; scheduled jobs include the nightly payment
@@ -142,7 +144,12 @@ ACTIONS: dict[str, Action] = {
     "view_supervision": Action(_("View fund-security findings, the grey list and the nightly checks"), ("supervision.view_*",)),
     "supervise": Action(_("Dismiss and confirm fund-security findings (a second person approves), keep the grey list"), (
         CONFIRM_FINDING, "supervision.change_finding", "supervision.add_findingtransition", "supervision.add_greylistentry",
-        "supervision.change_greylistentry")),
+        "supervision.change_greylistentry", "supervision.add_recoveryorder", "supervision.change_recoveryorder")),
+    # recovery orders (追回, DOMAIN.md §9): finance records repayments, an approver writes off
+    "settle_recoveries": Action(_("Record the repayment of recovery orders"), (
+        RECORD_REPAYMENT, "supervision.view_recoveryorder", "supervision.view_recoveryoffset")),
+    "write_off_recoveries": Action(_("Approve the write-off of recovery orders"), (
+        APPROVE_WRITE_OFF, "supervision.view_recoveryorder", "supervision.view_recoveryoffset")),
     # the administrator's alone (superuser; listed so the table names them)
     "manage_operators": Action(_("Link users to schools and institutions (operator accounts)"), (
         "claims.*_schooloperator", "settlement.*_institutionoperator")),
@@ -160,11 +167,12 @@ MATRIX: dict[str, tuple[str, ...]] = {
                  "start_runs", "view_certifications", "apply_certifications", "work_certifications", "revoke_certifications"),
     "approver": (*READ, "view_ledger", "reveal_personal_data", "edit_cases", "approve_cases", "view_care", "edit_care",
                  "approve_care", "view_certifications", "work_certifications", "approve_certifications",
-                 "revoke_certifications"),
+                 "revoke_certifications", "write_off_recoveries"),
     # Records the ten items of an assessment (initial or on-site); decides nothing else.
     "assessor": ("view_enrollment", "assess_care"),
     "finance": (*READ, "view_ledger", "reveal_personal_data", "edit_enrollment", "edit_cases", "edit_payments",
-                "import_bank_results", "run_payment_job", "view_care", "view_settlement", "release_statements", "start_runs", "reopen_years"),
+                "import_bank_results", "run_payment_job", "view_care", "view_settlement", "release_statements", "start_runs",
+                "reopen_years", "settle_recoveries"),
     "policy_admin": ("view_reference", "edit_policy", "import_institutions", "view_settlement"),
     # Reads everything; acts only on fund-security findings and the grey list (claims/supervision).
     "supervisor": ("view_reference", "view_enrollment", "view_cases", "view_ledger", "view_settlement", "view_care",

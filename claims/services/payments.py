@@ -94,12 +94,23 @@ def payment_order_for_institution(*, acting_user, institution, amount: Decimal, 
     if not institution.bank_account or not institution.bank_account_name:
         raise PaymentRefused(_("%(institution)s has no bank account on record: enter it before releasing a payment.")
                              % {"institution": institution.name})
-    order = PaymentOrder(payee_institution=institution, source_kind=source_kind, source_id=source_id, amount=amount,
-                         bank_account=institution.bank_account, account_name=institution.bank_account_name)
-    order._history_user = acting_user
+    # DOMAIN.md §9: the institution's outstanding recovery orders are offset against what it is
+    # paid (never below zero, once per payable); an order fully offset is settled without the bank.
+    from ..supervision.recovery import recovery_offsets_apply, recovery_offsets_record
+
     try:
         with transaction.atomic():
+            net, offsets = recovery_offsets_apply(institution_id=institution.pk, amount=amount, source_kind=source_kind,
+                                                  source_id=source_id)
+            order = PaymentOrder(payee_institution=institution, source_kind=source_kind, source_id=source_id,
+                                 amount=net, bank_account=institution.bank_account,
+                                 account_name=institution.bank_account_name)
+            if net <= 0:
+                order.status, order.settled_at = PaymentOrderStatus.PAID, timezone.now()
+                order.bank_message = "全额抵扣基金追回款（not sent to the bank: offset against recovery orders）"
+            order._history_user = acting_user
             order.save()
+            recovery_offsets_record(offsets, order)
     except IntegrityError:  # ordered concurrently: the other order stands
         return PaymentOrder.objects.filter(source_kind=source_kind, source_id=source_id).exclude(
             status=PaymentOrderStatus.FAILED).get()

@@ -22,3 +22,9 @@ class FourEyes(SupervisionError):
 
 class InvalidGreyListEntry(SupervisionError):
     code = "invalid"
+
+
+class RecoveryRefused(SupervisionError):
+    """A recovery order cannot be made, settled or written off (the message says why, in Chinese)."""
+
+    code = "recovery_refused"

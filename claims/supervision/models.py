@@ -273,3 +273,120 @@ class SettlementLine(models.Model):
 
     def __str__(self):
         return f"{self.kind}:{self.object_id} {self.date} {self.item}"
+
+
+# --------------------------------------------------------------------------- recovery (追回, DOMAIN.md §9)
+
+
+class RecoveryKind(models.TextChoices):
+    RECOVERY = "recovery", _("Recovery to the fund")
+    REFUND = "refund", _("Refund to the insured person")
+
+
+class RecoveryState(models.TextChoices):
+    OPEN = "open", _("Outstanding")
+    WRITE_OFF_PENDING = "write_off_pending", _("Write-off awaiting approval")
+    SETTLED = "settled", _("Settled")
+    WRITTEN_OFF = "written_off", _("Written off")
+
+
+class RecoveryOrder(models.Model):
+    """What a confirmed finding orders to be paid back (issue 15 item 4): the difference between
+    what was paid and the re-quote of the settlements as they should have been — never typed.
+
+    ``recovery``: the party that received the money (the institution for direct settlements, the
+    person for manual claims) owes the fund. ``refund``: the person overpaid, the institution owes
+    the person. ``outstanding`` falls as the order is offset against the debtor institution's next
+    payments (:class:`RecoveryOffset`) or repaid; a write-off needs an approver (four eyes)."""
+
+    finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="recovery_orders",
+                                verbose_name=_("finding"))
+    kind = models.CharField(_("kind"), max_length=10, choices=RecoveryKind.choices)
+    region = models.ForeignKey("medins.Region", on_delete=models.PROTECT, related_name="+", verbose_name=_("region"))
+    rule = models.CharField(_("rule"), max_length=40, choices=Rule.choices)
+    month = models.DateField(_("month"), help_text=_("The month of the finding's settlements."))
+    debtor_institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, null=True, blank=True,
+                                           related_name="+", verbose_name=_("debtor institution"))
+    debtor_person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="+", verbose_name=_("debtor person"))
+    creditor_person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, null=True, blank=True,
+                                        related_name="+", verbose_name=_("refund to (insured person)"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    outstanding = models.DecimalField(_("outstanding"), **MONEY)
+    fund_paid = models.DecimalField(_("fund paid"), **MONEY)
+    fund_due = models.DecimalField(_("fund should have paid"), **MONEY)
+    person_paid = models.DecimalField(_("person paid"), **MONEY)
+    person_due = models.DecimalField(_("person should have paid"), **MONEY)
+    correction = models.TextField(_("correction"), blank=True)
+    breakdown = models.JSONField(_("re-quote"), default=dict, blank=True)
+    state = models.CharField(_("state"), max_length=20, choices=RecoveryState.choices, default=RecoveryState.OPEN,
+                             db_index=True)
+    repaid_reference = models.CharField(_("repayment reference"), max_length=80, blank=True)
+    fine_reference = models.CharField(_("fine decision reference"), max_length=120, blank=True,
+                                      help_text=_("Fines are decided by the administrative department: only their "
+                                                  "reference is recorded here."))
+    write_off_reason = models.TextField(_("write-off reason"), blank=True)
+    write_off_requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                               blank=True, related_name="+", verbose_name=_("write-off requested by"))
+    written_off_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="+", verbose_name=_("write-off approved by"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("created by"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["breakdown"])
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["finding", "kind"], name="sup_recovery_finding_kind"),
+            models.CheckConstraint(condition=Q(amount__gt=0) & Q(outstanding__gte=0) & Q(outstanding__lte=models.F("amount")),
+                                   name="sup_recovery_amounts"),
+            models.CheckConstraint(condition=Q(debtor_institution__isnull=False) | Q(debtor_person__isnull=False),
+                                   name="sup_recovery_has_debtor"),
+        ]
+        indexes = [models.Index(fields=["debtor_institution", "state"], name="sup_recovery_debtor"),
+                   models.Index(fields=["rule", "month"], name="sup_recovery_rule_month")]
+        permissions = [("record_repayment", _("Can record the repayment of a recovery order")),
+                       ("approve_write_off", _("Can approve the write-off of a recovery order"))]
+        verbose_name = _("recovery order")
+        verbose_name_plural = _("recovery orders")
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"ZH{self.pk:08d}" if self.pk else "ZH—"
+
+    @property
+    def debtor(self):
+        return self.debtor_institution or self.debtor_person
+
+
+class RecoveryOffset(models.Model):
+    """Part of a recovery order taken from one payable of the debtor institution (a fee statement,
+    a care claim: the payment order's source), recorded on both sides. One row per order and
+    payable: ordering the payable again (after a failed payment) re-applies it, never twice."""
+
+    order = models.ForeignKey(RecoveryOrder, on_delete=models.PROTECT, related_name="offsets",
+                              verbose_name=_("recovery order"))
+    source_kind = models.CharField(_("payable"), max_length=20)
+    source_id = models.BigIntegerField(_("payable id"))
+    payment_order = models.ForeignKey("claims.PaymentOrder", on_delete=models.PROTECT, related_name="recovery_offsets",
+                                      verbose_name=_("payment order"))
+    amount = models.DecimalField(_("amount offset"), **MONEY)
+    created_at = models.DateTimeField(_("offset at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "source_kind", "source_id"], name="sup_offset_once_per_payable"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="sup_offset_positive"),
+        ]
+        indexes = [models.Index(fields=["source_kind", "source_id"], name="sup_offset_payable")]
+        verbose_name = _("recovery offset")
+        verbose_name_plural = _("recovery offsets")
+
+    def __str__(self):
+        return f"{self.order} −{self.amount}"

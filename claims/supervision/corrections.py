@@ -1,0 +1,202 @@
+"""The settlement as it should have been, per rule (DOMAIN.md §9 "Recovery", issue 15 item 4) — pure.
+
+One small function per rule: the facts of the settlement(s) a confirmed finding names go in,
+the corrected facts come out; recovery.py re-quotes them with the engine (never a typed sum).
+
+Facts are plain :class:`Stay` values: the stay's dates, its bill (class A/B/C as the quote
+contract has it) and its itemised lines (claims.supervision.SettlementLine as dicts).
+
+Decisions (DOMAIN.md is silent):
+- Lines carry no A/B/C class, so an amount removed from the bill comes off class A first, then
+  class B, then class C (the order the third-party deduction uses, claims/calculation.py): bed,
+  nursing and the usual inpatient items are class A.
+- Bed-holding removes every line of the idle days (runs of `idle_days` or more consecutive stay
+  days holding only idle kinds) — the days the person was not really treated.
+- Duplicate bed charge removes, per date, the bed quantity above 1 and then, if the stay is
+  still billed more bed days than it has stay days, the excess from the latest dates; a line's
+  amount is removed pro rata of its quantity.
+- Excess prescription (a) removes the supply above the maximum pro rata of the line's days of
+  supply. Excess over the 30-day window (b) is not corrected (which dispensing is "the excess"
+  is a judgement the system cannot make): recovery.py refuses it.
+- Not covered drops the lines dated on uncovered days; a settlement without lines whose service
+  date is uncovered is dropped entirely.
+- A split admission is merged into one stay: admitted at the first, discharged at the second,
+  bills and lines added (one deductible).
+- Duplicate invoice and benefit twice: the second settlement (later service date, then the
+  higher reference) should not have been paid at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+BILL_ORDER = ("class_a", "class_b", "class_c")
+
+
+@dataclass(frozen=True)
+class Stay:
+    """One settlement's facts: ``admitted``/``discharged`` (a non-stay has both = service date),
+    ``bill`` {class_a, class_b, class_c}, ``lines`` [{date, kind, quantity, amount, days_supply}]."""
+
+    ref: str
+    admitted: dt.date
+    discharged: dt.date
+    bill: dict = field(default_factory=dict)
+    lines: tuple = ()
+
+    @property
+    def total(self) -> Decimal:
+        return sum((Decimal(v) for v in self.bill.values()), ZERO)
+
+    def stay_days(self) -> list[dt.date]:
+        n = max((self.discharged - self.admitted).days, 1)
+        return [self.admitted + dt.timedelta(days=i) for i in range(n)]
+
+
+@dataclass(frozen=True)
+class Corrected:
+    """What the settlement should have been: ``stay`` (None: it should not have been paid),
+    ``removed`` the amount taken off the bill, ``note`` what was changed (Chinese, for the order)."""
+
+    stay: Stay | None
+    removed: Decimal
+    note: str
+
+
+class NotCorrectable(Exception):
+    """The rule's correction needs facts the system does not hold (message in Chinese)."""
+
+
+def _money(value) -> Decimal:
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def remove_from_bill(bill: dict, amount: Decimal) -> dict:
+    """The bill less `amount`: class A first, then class B, then class C (never below zero)."""
+    out = {k: Decimal(bill.get(k, ZERO)) for k in BILL_ORDER}
+    left = _money(amount)
+    for key in BILL_ORDER:
+        taken = min(out[key], left)
+        out[key] -= taken
+        left -= taken
+    if left > 0:
+        raise NotCorrectable(f"应扣除的明细金额 {amount} 超过结算单的费用总额，无法重新计算")
+    return out
+
+
+def _without(stay: Stay, removed_lines: list[tuple[dict, Decimal]], note: str) -> Corrected:
+    """The stay with parts of its lines removed: [(line, amount removed from it)]."""
+    removed = sum((a for _line, a in removed_lines), ZERO)
+    cut = {id(line): a for line, a in removed_lines}
+    lines = []
+    for line in stay.lines:
+        a = cut.get(id(line))
+        if a is None:
+            lines.append(line)
+        elif a < Decimal(line["amount"]):
+            lines.append({**line, "amount": Decimal(line["amount"]) - a})
+    return Corrected(replace(stay, bill=remove_from_bill(stay.bill, removed), lines=tuple(lines)), removed, note)
+
+
+def idle_days(stay: Stay, *, idle_kinds, min_days: int) -> list[dt.date]:
+    """The stay days in runs of `min_days` or more consecutive days whose lines are all idle."""
+    by_day: dict[dt.date, list[dict]] = {}
+    for line in stay.lines:
+        by_day.setdefault(line["date"], []).append(line)
+    out, run = [], []
+    for day in stay.stay_days() + [None]:
+        if day is not None and all(line["kind"] in idle_kinds for line in by_day.get(day, ())):
+            run.append(day)
+            continue
+        if len(run) >= min_days:
+            out.extend(run)
+        run = []
+    return out
+
+
+def correct_bed_holding(stay: Stay, *, idle_kinds, min_days: int) -> Corrected:
+    """bed_holding: the idle days' lines removed."""
+    days = set(idle_days(stay, idle_kinds=idle_kinds, min_days=min_days))
+    removed = [(line, Decimal(line["amount"])) for line in stay.lines if line["date"] in days]
+    return _without(stay, removed, f"删除挂床天数 {len(days)} 天的费用明细")
+
+
+def correct_duplicate_charge(stay: Stay) -> Corrected:
+    """duplicate_charge: the bed quantity above 1 a date, then above the number of stay days."""
+    beds = [line for line in stay.lines if line["kind"] == "bed"]
+    remaining = {id(line): Decimal(line["quantity"]) for line in beds}
+    cut: dict[int, Decimal] = {}  # quantity removed per line
+
+    def take(line, qty):
+        cut[id(line)] = cut.get(id(line), ZERO) + qty
+        remaining[id(line)] -= qty
+
+    by_date: dict[dt.date, list[dict]] = {}
+    for line in beds:
+        by_date.setdefault(line["date"], []).append(line)
+    for day_lines in by_date.values():
+        excess = sum((remaining[id(line)] for line in day_lines), ZERO) - 1
+        for line in reversed(day_lines):
+            if excess <= 0:
+                break
+            qty = min(excess, remaining[id(line)])
+            take(line, qty)
+            excess -= qty
+    excess = sum(remaining.values(), ZERO) - (stay.discharged - stay.admitted).days
+    for line in sorted(beds, key=lambda x: x["date"], reverse=True):
+        if excess <= 0:
+            break
+        qty = min(excess, remaining[id(line)])
+        if qty > 0:
+            take(line, qty)
+            excess -= qty
+    removed = [(line, _money(Decimal(line["amount"]) * cut[id(line)] / Decimal(line["quantity"])))
+               for line in beds if cut.get(id(line))]
+    return _without(stay, removed, f"删除重复收取的床位 {sum(cut.values(), ZERO):g} 床日")
+
+
+def correct_excess_prescription(stay: Stay, *, max_days: int) -> Corrected:
+    """excess_prescription (a): each drug line's supply above `max_days` removed pro rata."""
+    removed = []
+    for line in stay.lines:
+        supply = line.get("days_supply")
+        if line["kind"] == "drug" and supply and supply > max_days:
+            removed.append((line, _money(Decimal(line["amount"]) * (supply - max_days) / supply)))
+    if not removed:
+        raise NotCorrectable("该结算没有超过单次最长用药天数的药品明细（超量开药按30天累计判断的情形无法确定应扣除哪一次取药），无法重新计算")
+    return _without(stay, removed, f"删除超出最长用药天数（{max_days}天）部分的药品费用")
+
+
+def correct_not_covered(stay: Stay, *, covered) -> Corrected:
+    """not_covered: the lines of uncovered days dropped (no lines: the whole settlement)."""
+
+    def is_covered(day):
+        return any(start <= day and (end is None or day <= end) for start, end in covered)
+
+    if not stay.lines:
+        if is_covered(stay.admitted):
+            raise NotCorrectable("该结算的服务日期在参保有效期内，且没有费用明细，无法确定未参保天数")
+        return Corrected(None, stay.total, "服务日期不在参保有效期内，整笔结算不应支付")
+    removed = [(line, Decimal(line["amount"])) for line in stay.lines if not is_covered(line["date"])]
+    if len(removed) == len(stay.lines):
+        return Corrected(None, stay.total, "全部费用日期不在参保有效期内，整笔结算不应支付")
+    return _without(stay, removed, "删除未参保日期的费用明细")
+
+
+def merge_split(first: Stay, second: Stay) -> Corrected:
+    """split_admission: the two stays as one admission (one deductible)."""
+    a, b = sorted((first, second), key=lambda s: (s.admitted, s.ref))
+    bill = {k: Decimal(a.bill.get(k, ZERO)) + Decimal(b.bill.get(k, ZERO)) for k in BILL_ORDER}
+    merged = Stay(ref=a.ref, admitted=a.admitted, discharged=max(a.discharged, b.discharged), bill=bill,
+                  lines=tuple(a.lines) + tuple(b.lines))
+    return Corrected(merged, ZERO, f"分解住院合并为一次住院（{a.admitted}至{merged.discharged}），只计一次起付线")
+
+
+def drop_second(stays: list[Stay]) -> tuple[Stay, Corrected]:
+    """duplicate_invoice / benefit_twice: the second settlement (later date, then reference) is dropped."""
+    second = max(stays, key=lambda s: (s.admitted, s.ref))
+    return second, Corrected(None, second.total, f"重复结算（{second.ref}）整笔不应支付")
