@@ -243,6 +243,11 @@ ADMIN_VIEWS: dict[str, tuple[str, ...]] = {
     "admin:carecare_careclaimupload_confirm": ("carecare.view_careclaimupload", "carecare.add_careclaim"),
     # the finding page's steps (dismiss, confirm, second confirmation, send back): claims.supervision.admin
     "admin:supervision_finding_act": (CONFIRM_FINDING,),
+    # a confirmed finding's recovery order (re-quoted): claims.supervision.recovery
+    "admin:supervision_finding_recover": ("supervision.add_recoveryorder",),
+    # each step checks its own permission too (repayment / write-off request / approval / fine reference)
+    "admin:supervision_recoveryorder_act": ("supervision.view_recoveryorder",),
+    "admin:supervision_recoveryorder_report": ("supervision.view_finding",),
 }
 # The case page's transition buttons (admin:claims_case_act, action=<name>): extra permissions.
 CASE_TRANSITIONS: dict[str, tuple[str, ...]] = {

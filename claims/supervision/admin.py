@@ -16,6 +16,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -24,9 +25,18 @@ from simple_history.admin import SimpleHistoryAdmin
 from enrollment.idnumber import mask
 from medins.admin_workflow import WorkflowButtons
 
-from . import selectors, services
+from . import recovery, selectors, services
 from .errors import SupervisionError
-from .models import CheckRun, Finding, FindingSettlement, FindingTransition, GreyListEntry, Rule
+from .models import (
+    CheckRun,
+    Finding,
+    FindingSettlement,
+    FindingTransition,
+    GreyListEntry,
+    RecoveryOffset,
+    RecoveryOrder,
+    Rule,
+)
 from .workflow import FINDINGS
 
 CONFIRM = "supervision.confirm_finding"
@@ -158,7 +168,23 @@ class FindingAdmin(SimpleHistoryAdmin):
 
     def get_urls(self):
         return [path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="supervision_finding_act"),
+                path("<int:pk>/recover/", self.admin_site.admin_view(self.recover_view), name="supervision_finding_recover"),
                 *super().get_urls()]
+
+    def recover_view(self, request, pk):
+        """The recovery (and refund) orders of a confirmed finding, re-quoted (claims.supervision.recovery)."""
+        if request.method != "POST" or not request.user.has_perm(recovery.CREATE):
+            raise PermissionDenied
+        finding = get_object_or_404(Finding, pk=pk)
+        try:
+            orders = recovery.recovery_order_create(acting_user=request.user, finding=finding)
+        except SupervisionError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:supervision_finding_change", args=[pk]))
+        self.message_user(request, gettext("Recovery orders: %(orders)s")
+                          % {"orders": "、".join(f"{o.number} {o.get_kind_display()} {o.amount}" for o in orders)},
+                          messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:supervision_recoveryorder_change", args=[orders[0].pk]))
 
     def act_view(self, request, pk):
         if request.method != "POST" or not request.user.has_perm(CONFIRM):
@@ -188,6 +214,9 @@ class FindingAdmin(SimpleHistoryAdmin):
             extra_context["evidence"] = selectors.finding_evidence(finding)
             extra_context["rule_label"] = Rule(finding.rule).label if finding.rule in Rule.values else finding.rule
             extra_context["persons"] = [(p.name, mask(p.id_number)) for p in finding.persons.all()]
+            extra_context["recovery_orders"] = list(finding.recovery_orders.order_by("pk"))
+            extra_context["can_recover"] = (finding.state == "confirmed" and not extra_context["recovery_orders"]
+                                            and request.user.has_perm(recovery.CREATE))
         return super().change_view(request, object_id, form_url, extra_context)
 
 
@@ -248,3 +277,164 @@ class CheckRunAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --------------------------------------------------------------------------- recovery (issue 15 items 4–5)
+
+RECOVERY_STEPS = {
+    # name: (label, permission, field the form sends)
+    "repaid": (_("Record repayment"), recovery.RECORD_REPAYMENT, "reference"),
+    "write_off_request": (_("Request write-off"), recovery.CREATE, "reason"),
+    "write_off_approve": (_("Approve write-off"), recovery.APPROVE_WRITE_OFF, ""),
+    "fine_reference": (_("Record the fine decision's reference"), recovery.CREATE, "reference"),
+}
+RECOVERY_STATES = {"repaid": ("open", "write_off_pending"), "write_off_request": ("open",),
+                   "write_off_approve": ("write_off_pending",),
+                   "fine_reference": ("open", "write_off_pending", "settled", "written_off")}
+
+
+def _recover_step(name, user, order, value):
+    if name == "repaid":
+        return recovery.recovery_repaid(acting_user=user, order=order, reference=value)
+    if name == "write_off_request":
+        return recovery.recovery_write_off_request(acting_user=user, order=order, reason=value)
+    if name == "write_off_approve":
+        return recovery.recovery_write_off_approve(acting_user=user, order=order)
+    return recovery.recovery_fine_reference(acting_user=user, order=order, reference=value)
+
+
+class OffsetInline(admin.TabularInline):
+    model = RecoveryOffset
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("source_kind", "source_id", "payment_order", "amount", "created_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("payment_order")
+
+
+@admin.register(RecoveryOrder)
+class RecoveryOrderAdmin(SimpleHistoryAdmin):
+    list_display = ("number", "kind", "rule", "state", "debtor_col", "creditor_person", "amount", "outstanding",
+                    "month_label", "finding", "created_at")
+    list_display_links = ("number",)
+    list_select_related = ("debtor_institution", "debtor_person", "creditor_person", "finding")
+    list_filter = ("kind", "state", "rule")
+    search_fields = ("debtor_institution__name", "debtor_person__id_number", "debtor_person__name")
+    list_per_page = 50
+    change_list_template = "admin/supervision/recoveryorder/change_list.html"
+    change_form_template = "admin/supervision/recoveryorder/change_form.html"
+    inlines = (OffsetInline,)
+    readonly_fields = ("number", "finding", "kind", "rule", "month_label", "state", "debtor_institution", "debtor_person",
+                       "creditor_person", "amount", "outstanding", "fund_paid", "fund_due", "person_paid", "person_due",
+                       "correction", "repaid_reference", "fine_reference", "write_off_reason", "write_off_requested_by",
+                       "written_off_by", "created_by", "created_at", "settled_at")
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False  # made from a confirmed finding only (the finding page's button)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("recovery order"), ordering="pk")
+    def number(self, obj):
+        return obj.number
+
+    @admin.display(description=_("month"), ordering="month")
+    def month_label(self, obj):
+        return f"{obj.month:%Y-%m}"
+
+    @admin.display(description=_("debtor"))
+    def debtor_col(self, obj):
+        if obj.debtor_institution_id:
+            return obj.debtor_institution.name
+        return f"{obj.debtor_person.name} {mask(obj.debtor_person.id_number)}"
+
+    def get_urls(self):
+        return [path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="supervision_recoveryorder_act"),
+                path("report/", self.admin_site.admin_view(self.report_view), name="supervision_recoveryorder_report"),
+                *super().get_urls()]
+
+    def act_view(self, request, pk):
+        if request.method != "POST":
+            raise PermissionDenied
+        order = get_object_or_404(RecoveryOrder, pk=pk)
+        name = request.POST.get("action")
+        back = HttpResponseRedirect(reverse("admin:supervision_recoveryorder_change", args=[pk]))
+        if name not in RECOVERY_STEPS:
+            return back
+        if not request.user.has_perm(RECOVERY_STEPS[name][1]):
+            raise PermissionDenied
+        try:
+            _recover_step(name, request.user, order, (request.POST.get("value") or "").strip())
+        except SupervisionError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            self.message_user(request, gettext("%(action)s — done.") % {"action": RECOVERY_STEPS[name][0]},
+                              messages.SUCCESS)
+        return back
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        order = RecoveryOrder.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if order is not None:
+            extra_context["recovery_actions"] = [
+                (name, label, field) for name, (label, perm, field) in RECOVERY_STEPS.items()
+                if order.state in RECOVERY_STATES[name] and request.user.has_perm(perm)]
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def report_view(self, request):
+        """Findings and recoveries by month, rule and institution (issue 15 item 5); ?format=xlsx exports it."""
+        from medins.models import Region
+
+        if not request.user.has_perm("supervision.view_finding"):
+            raise PermissionDenied
+        year = request.GET.get("year", "")
+        region = request.GET.get("region", "")
+        rows = selectors.report_rows(year=int(year) if year.isdigit() else None,
+                                     region_id=int(region) if region.isdigit() else None)
+        rules = dict(Rule.choices)
+        for r in rows:
+            r["rule_label"] = str(rules.get(r["rule"], r["rule"]))
+        columns = [(key, gettext(label)) for key, label in selectors.REPORT_COLUMNS]
+        if request.GET.get("format") == "xlsx":
+            return _report_xlsx(rows, columns)
+        context = {**self.admin_site.each_context(request), "title": gettext("Findings and recoveries"),
+                   "opts": self.model._meta, "rows": rows, "columns": columns, "year": year, "region": region,
+                   "regions": list(Region.objects.order_by("code").values_list("pk", "name")),
+                   "totals": {k: sum(r[k] for r in rows) for k, _l in selectors.REPORT_COLUMNS
+                              if k not in ("month", "rule", "institution")}}
+        return TemplateResponse(request, "admin/supervision/recoveryorder/report.html", context)
+
+
+def _report_xlsx(rows, columns):
+    import io
+    from decimal import Decimal
+
+    from django.http import HttpResponse
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "findings-recoveries"
+    sheet.append([str(label) for _k, label in columns])
+    for r in rows:
+        sheet.append([r["rule_label"] if k == "rule" else r[k] for k, _l in columns])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, Decimal):
+                cell.number_format = "0.00"
+    out = io.BytesIO()
+    book.save(out)
+    response = HttpResponse(out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = 'attachment; filename="fund-security-report.xlsx"'
+    return response

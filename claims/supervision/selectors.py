@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from .facts import STAYS
 from .models import Finding
@@ -56,3 +56,61 @@ def finding_evidence(finding: Finding) -> dict:
     line_rows = [{"date": d, "cells": [dict(c["lines"]).get(d, []) for c in columns], "shared": d in {x.isoformat() for x in shared}}
                  for d in all_dates]
     return {"columns": columns, "shared": shared, "gap": gap, "line_rows": line_rows}
+
+
+# --------------------------------------------------------------------------- report (issue 15 item 5)
+
+REPORT_COLUMNS = (
+    ("month", "Month"), ("rule", "Rule"), ("institution", "Institution"), ("findings", "Findings"),
+    ("confirmed", "Confirmed"), ("dismissed", "Dismissed"), ("suggested", "Fund paid on the findings"),
+    ("orders", "Recovery orders"), ("ordered", "Ordered to the fund"), ("refunds", "Refunds ordered to persons"),
+    ("recovered", "Recovered"), ("written_off", "Written off"), ("outstanding", "Outstanding"),
+)
+
+
+def report_rows(*, year: int | None = None, region_id: int | None = None) -> list[dict]:
+    """Findings and recoveries by month, rule and institution (issue 15 item 5): two grouped queries
+    (findings; recovery orders), merged. Recovered = settled by offset or repayment."""
+    from decimal import Decimal
+
+    from django.db.models import Count, Q, Sum
+
+    from .models import RecoveryKind, RecoveryOrder, RecoveryState
+
+    zero = Decimal("0.00")
+    findings = Finding.objects.all()
+    orders = RecoveryOrder.objects.all()
+    if year:
+        findings = findings.filter(month__year=year)
+        orders = orders.filter(month__year=year)
+    if region_id:
+        findings = findings.filter(region_id=region_id)
+        orders = orders.filter(region_id=region_id)
+    rows: dict[tuple, dict] = {}
+
+    def row(month, rule, institution_id, name):
+        key = (month, rule, institution_id)
+        if key not in rows:
+            rows[key] = {"month": f"{month:%Y-%m}", "rule": rule, "institution_id": institution_id,
+                         "institution": name or "", "findings": 0, "confirmed": 0, "dismissed": 0, "suggested": zero,
+                         "orders": 0, "ordered": zero, "refunds": zero, "recovered": zero, "written_off": zero,
+                         "outstanding": zero}
+        return rows[key]
+
+    for r in (findings.values("month", "rule", "institution_id", "institution__name").order_by()
+              .annotate(n=Count("pk"), confirmed=Count("pk", filter=Q(state="confirmed")),
+                        dismissed=Count("pk", filter=Q(state="dismissed")), suggested=Sum("suggested_amount"))):
+        out = row(r["month"], r["rule"], r["institution_id"], r["institution__name"])
+        out.update(findings=r["n"], confirmed=r["confirmed"], dismissed=r["dismissed"], suggested=r["suggested"] or zero)
+    recovery = Q(kind=RecoveryKind.RECOVERY)
+    for r in (orders.values("month", "rule", "finding__institution_id", "finding__institution__name").order_by()
+              .annotate(n=Count("pk", filter=recovery), ordered=Sum("amount", filter=recovery),
+                        refunds=Sum("amount", filter=Q(kind=RecoveryKind.REFUND)),
+                        paid=Sum(F("amount") - F("outstanding"), filter=recovery),
+                        written_off=Sum("outstanding", filter=recovery & Q(state=RecoveryState.WRITTEN_OFF)),
+                        outstanding=Sum("outstanding", filter=recovery & ~Q(state=RecoveryState.WRITTEN_OFF)))):
+        out = row(r["month"], r["rule"], r["finding__institution_id"], r["finding__institution__name"])
+        out.update(orders=r["n"], ordered=r["ordered"] or zero, refunds=r["refunds"] or zero,
+                   recovered=r["paid"] or zero, written_off=r["written_off"] or zero,
+                   outstanding=r["outstanding"] or zero)
+    return [rows[k] for k in sorted(rows, key=lambda k: (k[0], k[1], k[2] or 0))]

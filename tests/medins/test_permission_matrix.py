@@ -243,6 +243,11 @@ def _build():
     finding.persons.add(person)
     GreyListEntry.objects.create(person=person, from_date=dt.date(2021, 6, 1), to_date=dt.date(2021, 8, 31),
                                  reason="walk", created_by=root)
+    from claims.supervision.models import RecoveryOrder
+
+    RecoveryOrder.objects.create(finding=finding, kind="recovery", region=jinan, rule="bed_holding",
+                                 month=dt.date(2021, 6, 1), debtor_person=person, amount=10, outstanding=10, fund_paid=10,
+                                 fund_due=0, person_paid=0, person_due=0, created_by=root)
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 
     attempt = {"user_agent": "walk", "ip_address": "127.0.0.1", "username": "someone", "http_accept": "*/*",
@@ -361,6 +366,8 @@ def _admin_urls(data):
         "admin:carecare_carestay_act": [data["stay"].pk],
         "admin:carecare_careclaim_act": [data["care_claim"].pk],
         "admin:supervision_finding_act": [Finding.objects.get().pk],
+        "admin:supervision_finding_recover": [Finding.objects.get().pk],
+        "admin:supervision_recoveryorder_act": [Finding.objects.get().recovery_orders.get().pk],
         "admin:carecare_careclaimupload_confirm": [data["care_upload"].pk],
         "admin:claims_paymentfile_download": [PaymentFile.objects.get().pk],
         **{f"admin:medins_job_{page}": [Job.objects.get().pk] for page in ("progress", "status", "result", "rerun")},
