@@ -406,7 +406,7 @@ class RecoveryOrderAdmin(SimpleHistoryAdmin):
         rules = dict(Rule.choices)
         for r in rows:
             r["rule_label"] = str(rules.get(r["rule"], r["rule"]))
-        columns = [(key, gettext(label)) for key, label in selectors.REPORT_COLUMNS]
+        columns = [(key, str(label)) for key, label in selectors.REPORT_COLUMNS]
         if request.GET.get("format") == "xlsx":
             return _report_xlsx(rows, columns)
         context = {**self.admin_site.each_context(request), "title": gettext("Findings and recoveries"),

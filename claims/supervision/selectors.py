@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import F, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from .facts import STAYS
 from .models import Finding
@@ -61,10 +62,11 @@ def finding_evidence(finding: Finding) -> dict:
 # --------------------------------------------------------------------------- report (issue 15 item 5)
 
 REPORT_COLUMNS = (
-    ("month", "Month"), ("rule", "Rule"), ("institution", "Institution"), ("findings", "Findings"),
-    ("confirmed", "Confirmed"), ("dismissed", "Dismissed"), ("suggested", "Fund paid on the findings"),
-    ("orders", "Recovery orders"), ("ordered", "Ordered to the fund"), ("refunds", "Refunds ordered to persons"),
-    ("recovered", "Recovered"), ("written_off", "Written off"), ("outstanding", "Outstanding"),
+    ("month", _("Month")), ("rule", _("Rule")), ("institution", _("Institution")), ("findings", _("Findings")),
+    ("confirmed", _("Confirmed")), ("dismissed", _("Dismissed")), ("suggested", _("Fund paid on the findings")),
+    ("orders", _("Recovery orders")), ("ordered", _("Ordered to the fund")),
+    ("refunds", _("Refunds ordered to persons")), ("recovered", _("Recovered")), ("written_off", _("Written off")),
+    ("outstanding", _("Outstanding")),
 )
 
 
