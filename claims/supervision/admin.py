@@ -366,7 +366,7 @@ class RecoveryOrderAdmin(SimpleHistoryAdmin):
                 *super().get_urls()]
 
     def act_view(self, request, pk):
-        if request.method != "POST":
+        if request.method != "POST" or not request.user.has_perm("supervision.view_recoveryorder"):
             raise PermissionDenied
         order = get_object_or_404(RecoveryOrder, pk=pk)
         name = request.POST.get("action")

@@ -15,6 +15,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from claims.ledger import keys as ledger_keys
 from claims.ledger.models import LedgerEntry
@@ -52,6 +53,7 @@ def stay_lines(start, n, *, treat=(), treat_amount="1000.00"):
     return out
 
 
+@transaction.atomic
 def approve_into_ledger(case):
     """Post the case's own quote to the ledger, as case approval does (claims.services.cases._approve)."""
     s = _CaseSettlement(case.pk)
