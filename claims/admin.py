@@ -831,12 +831,18 @@ class PaymentOrderAdmin(PersonSearchMixin, MaskedHistoryMixin, SimpleHistoryAdmi
 
     def get_readonly_fields(self, request, obj=None):
         """Every field read-only; the account in full only with the reveal permission (finding 9)."""
-        return money_columns(PaymentOrder, [("masked_account" if f.name == "bank_account" and not _reveal(request) else f.name)
-                                            for f in PaymentOrder._meta.fields])
+        return [*money_columns(PaymentOrder, [("masked_account" if f.name == "bank_account" and not _reveal(request)
+                                               else f.name) for f in PaymentOrder._meta.fields]), "recovery_offsets_col"]
 
     @admin.display(description=_("bank account"))
     def masked_account(self, obj):
         return mask(obj.bank_account)
+
+    @admin.display(description=_("offset against recovery orders"))
+    def recovery_offsets_col(self, obj):
+        """What was deducted from this payment for the institution's recovery orders (DOMAIN.md §9)."""
+        offsets = list(obj.recovery_offsets.select_related("order").order_by("pk")) if obj and obj.pk else []
+        return "、".join(f"{o.order.number} −{o.amount}" for o in offsets) or "—"
 
     def has_add_permission(self, request):
         return False

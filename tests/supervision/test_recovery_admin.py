@@ -77,3 +77,16 @@ def test_report_by_month_rule_and_institution_with_xlsx_export(owed, bed_holding
     values = sorted(sheet.cell(row=i, column=ordered_col + 1).value for i in range(2, sheet.max_row + 1))
     assert values == [72, 150] and all(isinstance(v, (int, float)) for v in values)
     assert client.get(url, {"year": "2020"}).context["rows"] == []
+
+
+def test_the_offset_is_shown_on_the_payment_order(owed, role_user, client):  # noqa: F811
+    """Issue 15 item 4: the offset is recorded on both sides — the order's offsets and the payment order's page."""
+    from .test_recovery import pay
+
+    h1, order = owed
+    payment = pay(h1, "400.00", 21)
+    assert payment.amount == M("250.00")
+    client.force_login(role_user("fin-y", "finance"))
+    page = client.get(reverse("admin:claims_paymentorder_change", args=[payment.pk])).content.decode()
+    assert f"{order.number} −150.00" in page
+    assert payment.pk in order.offsets.values_list("payment_order_id", flat=True)
