@@ -90,3 +90,18 @@ def test_the_offset_is_shown_on_the_payment_order(owed, role_user, client):  # n
     page = client.get(reverse("admin:claims_paymentorder_change", args=[payment.pk])).content.decode()
     assert f"{order.number} −150.00" in page
     assert payment.pk in order.offsets.values_list("payment_order_id", flat=True)
+
+
+def test_the_supervisors_home_page_charts_findings_and_recoveries(owed, supervisors, role_user, client):  # noqa: F811
+    """Issue 15 item 5: the chart on the supervisor's home page (medins.home card), figures by month."""
+    from claims.supervision.home import recovery_context
+
+    context = recovery_context(None)
+    june = next(r for r in context["rows"] if r["month"] == "2021-06")
+    assert (june["findings"], june["ordered"], june["outstanding"]) == (1, M("150.00"), M("150.00"))
+    assert context["chart"]["labels"][-1] == "2021-06" and context["chart"]["datasets"][1]["data"][-1] == 150.0
+    client.force_login(supervisors[0])
+    page = client.get(reverse("admin:index")).content.decode()
+    assert 'data-card="supervision.recoveries"' in page and "home-chart-recoveries" in page
+    client.force_login(role_user("fin-z", "finance"))
+    assert 'data-card="supervision.recoveries"' not in client.get(reverse("admin:index")).content.decode()

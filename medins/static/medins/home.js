@@ -23,6 +23,13 @@
           if (elements.length && spec.links[elements[0].index]) { window.location.href = spec.links[elements[0].index]; }
         }}};
     }
+    if (spec.type === "recoveries") {  /* claims.supervision.home: findings (count) and amounts (money) by month */
+      return {type: "bar", data: {labels: spec.labels, datasets: spec.datasets}, options: {
+        responsive: true, maintainAspectRatio: false,
+        scales: {count: {type: "linear", position: "left", beginAtZero: true, ticks: {precision: 0}},
+                 money: {type: "linear", position: "right", beginAtZero: true, ticks: {callback: money},
+                         grid: {drawOnChartArea: false}}}}};
+    }
     return {type: "bar", data: {labels: spec.labels, datasets: spec.datasets}, options: {
       responsive: true, maintainAspectRatio: false, scales: {y: {beginAtZero: true}}}};
   }
