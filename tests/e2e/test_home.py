@@ -83,7 +83,8 @@ def test_the_supervisor_sees_the_fund_at_a_glance(world, live_server, page):
                     values: chart ? chart.data.datasets.flatMap(d => d.data) : null};
         })""")
         by_id = {d["id"]: d for d in drawn}
-        assert set(by_id) == {"home-chart-payments", "home-chart-queues", "home-chart-times"}
+        # and fund security's findings and recoveries by month (claims.supervision.home, issue 15 item 5)
+        assert set(by_id) == {"home-chart-payments", "home-chart-queues", "home-chart-times", "home-chart-recoveries"}
         for d in drawn:
             assert d["values"] is not None and d["width"] > 100 and d["height"] > 100, d
         assert 1234.5 in by_id["home-chart-payments"]["values"]

@@ -202,7 +202,8 @@ def test_the_supervisor_sees_the_three_charts_with_their_data(world, client):
                                 account_name="某某", status="paid")
     response, _rows = _home(client, "supervisor")
     cards = {card["key"]: card for card in response.context["home_cards"]}
-    assert set(cards) == {"fund.payments", "fund.queues", "fund.times"}
+    # and fund security's card (claims.supervision.home: findings and recoveries by month, issue 15 item 5)
+    assert set(cards) == {"fund.payments", "fund.queues", "fund.times", "supervision.recoveries"}
     payments = cards["fund.payments"]
     assert payments["chart"]["labels"][-1] == f"{timezone.localdate():%Y-%m}"
     [dataset] = payments["chart"]["datasets"]  # one benefit: the case type's (an inpatient admission)
