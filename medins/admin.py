@@ -16,6 +16,7 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import Count
 from django.utils.html import format_html, strip_tags
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from import_export import fields as ie_fields
@@ -347,7 +348,8 @@ class PolicyParameterAdmin(ReadableParameterMixin, SimpleHistoryAdmin):
     @admin.display(description=_("value"))
     def value_preview(self, obj):
         text = value_summary(obj.value, getattr(_page, "names", None))
-        return format_html('<span title="{}">{}</span>', strip_tags(text), Truncator(text).chars(80, html=True))
+        # value_summary is safe HTML (its codes in <code>); the truncation keeps its tags balanced
+        return format_html('<span title="{}">{}</span>', strip_tags(text), mark_safe(Truncator(text).chars(80, html=True)))
 
     @admin.display(description=_("edited locally"), boolean=True)
     def differs_from_shipped(self, obj):

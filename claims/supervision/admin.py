@@ -18,12 +18,15 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from enrollment.admin_search import PersonSearchMixin
 from enrollment.idnumber import mask
 from medins.admin_workflow import WorkflowButtons
+from medins.value_display import money_columns
 
 from . import recovery, selectors, services
 from .errors import SupervisionError
@@ -90,7 +93,12 @@ class SettlementInline(admin.TabularInline):
     model = FindingSettlement
     extra = 0
     can_delete = False
-    fields = readonly_fields = ("ref", "kind", "institution", "via", "service_date", "total", "fund")
+    fields = readonly_fields = money_columns(FindingSettlement, ("ref", "kind", "institution", "via_label",
+                                                                 "service_date", "total", "fund"))
+
+    @admin.display(description=_("settled"))
+    def via_label(self, obj):
+        return selectors.via_label(obj.via)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -120,8 +128,8 @@ class TransitionInline(admin.TabularInline):
 
 @admin.register(Finding)
 class FindingAdmin(SimpleHistoryAdmin):
-    list_display = ("number", "rule", "severity", "state", "institution", "month_label", "service_date", "persons_col",
-                    "suggested_amount", "found_at")
+    list_display = money_columns(Finding, ("number", "rule", "severity", "state", "institution", "month_label",
+                                           "service_date", "persons_col", "suggested_amount", "found_at"))
     list_display_links = ("number",)
     list_select_related = ("institution",)
     list_filter = ("rule", "severity", "state", InstitutionFilter, MonthFilter)
@@ -130,9 +138,11 @@ class FindingAdmin(SimpleHistoryAdmin):
     list_per_page = 50
     change_form_template = "admin/supervision/finding/change_form.html"
     inlines = (SettlementInline, TransitionInline)
-    readonly_fields = ("number", "rule", "rule_version", "severity", "state", "institution", "month_label", "service_date",
-                       "evidence", "suggested_amount", "found_at", "run", "confirmed_by", "confirmed_at", "approved_by",
-                       "approved_at", "dismissed_by", "dismissed_at", "dismissal_reason")
+    readonly_fields = money_columns(Finding, (
+        "number", "rule", "rule_version", "severity", "state", "institution", "month_label", "service_date",
+        "evidence_text",
+        "suggested_amount", "found_at", "run", "confirmed_by", "confirmed_at", "approved_by", "approved_at",
+        "dismissed_by", "dismissed_at", "dismissal_reason"))
     fields = readonly_fields
 
     def get_queryset(self, request):
@@ -157,6 +167,12 @@ class FindingAdmin(SimpleHistoryAdmin):
     @admin.display(description=_("finding"), ordering="pk")
     def number(self, obj):
         return obj.number
+
+    @admin.display(description=_("evidence"))
+    def evidence_text(self, obj):
+        """The rule's reason in Chinese; the engine's own record of what it saw (contracts/fund-security.md,
+        English by contract) kept verbatim as a code line under it."""
+        return format_html("{}<br><code>{}</code>", services.REASON_ZH.get(obj.rule, obj.rule), obj.evidence)
 
     @admin.display(description=_("month"), ordering="month")
     def month_label(self, obj):
@@ -227,10 +243,9 @@ class GreyListForm(forms.ModelForm):
 
 
 @admin.register(GreyListEntry)
-class GreyListEntryAdmin(SimpleHistoryAdmin):
+class GreyListEntryAdmin(PersonSearchMixin, SimpleHistoryAdmin):
     list_display = ("person", "id_masked", "from_date", "to_date", "reason", "created_by", "created_at")
     list_select_related = ("person", "created_by")
-    search_fields = ("person__id_number", "person__name")
     list_filter = ("from_date",)
     autocomplete_fields = ("person",)
     raw_id_fields = ("finding",)
@@ -307,7 +322,8 @@ class OffsetInline(admin.TabularInline):
     model = RecoveryOffset
     extra = 0
     can_delete = False
-    fields = readonly_fields = ("source_kind", "source_id", "payment_order", "amount", "created_at")
+    fields = readonly_fields = money_columns(RecoveryOffset, ("source_kind", "source_id", "payment_order", "amount",
+                                                              "created_at"))
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -320,21 +336,23 @@ class OffsetInline(admin.TabularInline):
 
 
 @admin.register(RecoveryOrder)
-class RecoveryOrderAdmin(SimpleHistoryAdmin):
-    list_display = ("number", "kind", "rule", "state", "debtor_col", "creditor_person", "amount", "outstanding",
-                    "month_label", "finding", "created_at")
+class RecoveryOrderAdmin(PersonSearchMixin, SimpleHistoryAdmin):
+    list_display = money_columns(RecoveryOrder, ("number", "kind", "rule", "state", "debtor_col", "creditor_person",
+                                                 "amount", "outstanding", "month_label", "finding", "created_at"))
     list_display_links = ("number",)
     list_select_related = ("debtor_institution", "debtor_person", "creditor_person", "finding")
     list_filter = ("kind", "state", "rule")
-    search_fields = ("debtor_institution__name", "debtor_person__id_number", "debtor_person__name")
+    person_path = "debtor_person"  # a person's orders by the last digits of the ID number, as every list
+    number_fields = ("debtor_institution__name",)
     list_per_page = 50
     change_list_template = "admin/supervision/recoveryorder/change_list.html"
     change_form_template = "admin/supervision/recoveryorder/change_form.html"
     inlines = (OffsetInline,)
-    readonly_fields = ("number", "finding", "kind", "rule", "month_label", "state", "debtor_institution", "debtor_person",
-                       "creditor_person", "amount", "outstanding", "fund_paid", "fund_due", "person_paid", "person_due",
-                       "correction", "repaid_reference", "fine_reference", "write_off_reason", "write_off_requested_by",
-                       "written_off_by", "created_by", "created_at", "settled_at")
+    readonly_fields = money_columns(RecoveryOrder, (
+        "number", "finding", "kind", "rule", "month_label", "state", "debtor_institution", "debtor_person",
+        "creditor_person", "amount", "outstanding", "fund_paid", "fund_due", "person_paid", "person_due", "correction",
+        "repaid_reference", "fine_reference", "write_off_reason", "write_off_requested_by", "written_off_by",
+        "created_by", "created_at", "settled_at"))
     fields = readonly_fields
 
     def has_add_permission(self, request):

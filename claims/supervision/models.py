@@ -188,7 +188,7 @@ class FindingTransition(models.Model):
         verbose_name_plural = _("finding transitions")
 
     def __str__(self):
-        return f"{self.from_state or '∅'} → {self.to_state}"
+        return f"{self.get_from_state_display() or '—'} → {self.get_to_state_display()}"
 
 
 class GreyListEntry(models.Model):

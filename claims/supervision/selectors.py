@@ -32,6 +32,29 @@ def _days(record: dict) -> list[dt.date]:
     return []
 
 
+def _benefit_label(code: str) -> str:
+    from django.utils.translation import gettext
+
+    from claims.models import Benefit
+
+    if code in Benefit.values:
+        return str(Benefit(code).label)
+    return {"two_diseases": gettext("Two diseases (hypertension, diabetes)"),
+            "long_term_care": gettext("Long-term care")}.get(code, code)
+
+
+def via_label(code: str) -> str:
+    from django.utils.translation import gettext
+
+    return {"direct": gettext("direct settlement"), "manual": gettext("manual reimbursement")}.get(code, code)
+
+
+def _line_kind_label(code: str) -> str:
+    from .models import LineKind
+
+    return str(LineKind(code).label) if code in LineKind.values else code
+
+
 def finding_evidence(finding: Finding) -> dict:
     """The finding's settlements as columns (as the rules saw them), the days they share, the gap
     between two stays, and each settlement's lines by date."""
@@ -43,7 +66,9 @@ def finding_evidence(finding: Finding) -> dict:
         day_sets.append(set(days))
         by_date: dict[str, list[dict]] = {}
         for line in record.get("lines", []):
-            by_date.setdefault(line["date"], []).append(line)
+            by_date.setdefault(line["date"], []).append({**line, "kind_label": _line_kind_label(line.get("kind", ""))})
+        record = {**record, "benefit_label": _benefit_label(record.get("benefit", "")),
+                  "via_label": via_label(record.get("via", "direct"))}
         columns.append({"ref": ref, "record": record, "days": days,
                         "first": days[0] if days else None, "last": days[-1] if days else None,
                         "lines": sorted(by_date.items())})

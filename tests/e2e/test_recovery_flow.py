@@ -24,11 +24,7 @@ from tests.claims.factories import PersonFactory, cover
 from tests.e2e.conftest import assert_no_english, shot
 from tests.e2e.test_reference_admin import login
 
-# The finding page (h-fssup's, built before main's English check) still shows the rules' English
-# evidence and state codes: the automatic check is off for this walk, and the recovery pages it
-# visits are checked explicitly (assert_no_english) instead. Remove the marker once the finding
-# page is in Chinese.
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.english_allowed]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 D = dt.date
 
 
