@@ -99,7 +99,7 @@ def care_demo_ensure(*, acting_user) -> dict:
                 grade=grade, assessed_on=D(2021, 1, 8), approved_on=D(2021, 1, 15), valid_from=D(2021, 1, 15),
                 valid_to=D(2023, 1, 15), policy_version="220100-2021")
             AssessmentTransition.objects.create(assessment=a, from_state="", to_state="approved", actor=acting_user,
-                                                reason="演示数据（demo data）")
+                                                reason="演示数据")
     operator = _operator(homes[HOME])
     claim = None
     if not CareClaim.objects.filter(care_home=homes[HOME], month=JUNE).exists() and operator is not None:

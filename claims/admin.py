@@ -38,6 +38,7 @@ from medins.value_display import (
     CLASS_LABELS,
     amount_text,
     breakdown_table,
+    code_html,
     day_column,
     money_columns,
     parameter_names,
@@ -84,11 +85,15 @@ class CaseTypeMaterialInline(admin.TabularInline):
 
 @admin.register(CaseType)
 class CaseTypeAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "number", "code", "region", "benefit", "active")
+    list_display = ("name", "number", "code_col", "region", "benefit", "active")
     list_filter = ("region", "benefit", "active")
     list_select_related = ("region",)
     search_fields = ("name", "code")
     inlines = (CaseTypeMaterialInline,)
+
+    @admin.display(description=_("code"), ordering="code")
+    def code_col(self, obj):
+        return code_html(obj.code)  # the code schools put in their batch files: shown as a code
 
 
 # --------------------------------------------------------------------------- filters

@@ -12,17 +12,7 @@ from enrollment.admin_search import PersonSearchMixin
 from medins.value_display import money_columns
 
 from .keys import SHARED
-from .models import LedgerAccount, LedgerEntry, SourceKind
-
-
-def _benefit_label(code: str) -> str:
-    from claims.models import Benefit  # labels only: the ledger itself knows no claims model
-
-    if not code:
-        return str(_("Whole year (shared figures)"))
-    if code == SHARED[0]:
-        return str(_("Shared outpatient total (chronic + outpatient pool)"))
-    return str(Benefit(code).label) if code in Benefit.values else code
+from .models import LedgerAccount, LedgerEntry, SourceKind, benefit_label
 
 
 class BenefitFilter(admin.SimpleListFilter):
@@ -63,7 +53,7 @@ class _ReadOnly(PersonSearchMixin, admin.ModelAdmin):
 
     @admin.display(description=_("benefit"), ordering="benefit")
     def benefit_label(self, obj):
-        return _benefit_label(obj.benefit)
+        return benefit_label(obj.benefit)
 
 
 @admin.register(LedgerAccount)

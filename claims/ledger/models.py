@@ -15,11 +15,23 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .keys import SHARED
+
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
 
 def _money(verbose_name):
     return models.DecimalField(verbose_name, default=0, **MONEY)
+
+
+def benefit_label(code: str) -> str:
+    from claims.models import Benefit  # labels only: the ledger itself knows no claims model
+
+    if not code:
+        return str(_("Whole year (shared figures)"))
+    if code == SHARED[0]:
+        return str(_("Shared outpatient total (chronic + outpatient pool)"))
+    return str(Benefit(code).label) if code in Benefit.values else code
 
 
 class LedgerFigures(models.Model):
@@ -67,8 +79,8 @@ class LedgerAccount(LedgerFigures):
         verbose_name_plural = _("ledger accounts")
 
     def __str__(self):
-        scope = f"{self.benefit}:{self.item}" if self.item else (self.benefit or "year")
-        return f"{self.year} {scope}"
+        label = benefit_label(self.benefit)
+        return f"{self.year} {label}" + (f"：{self.item}" if self.item else "")
 
     @property
     def key(self) -> tuple[int, int, str, str]:

@@ -72,7 +72,7 @@ def supervision_demo_ensure(*, acting_user) -> dict:
                                    note="基金监管演示数据（直接写入为已支付）", state_changed_at=timezone.now())
         Invoice.objects.create(case=case, issuer=hospital.name, number=number, issued_on=discharged, class_a=total)
         t = CaseTransition.objects.create(case=case, from_state="calculated", to_state="approved", actor=acting_user,
-                                          reason="demo")
+                                          reason="演示数据")
         at = timezone.make_aware(dt.datetime.combine(approved_on, dt.time(10)))
         CaseTransition.objects.filter(pk=t.pk).update(at=at)
         SettlementDetail.objects.create(kind="case", object_id=case.pk, diagnosis=diagnosis)

@@ -313,6 +313,7 @@ class InstitutionSettlementAdmin(SimpleHistoryAdmin):
     search_fields = ["institution__name", "institution__code"]
     readonly_fields = money_columns(InstitutionSettlement, [f.name if f.name != "detail" else "detail_table"
                                                             for f in InstitutionSettlement._meta.fields])
+    exclude = ("detail",)  # shown as tables (detail_table), never as an editable JSON box
     actions = ["release", "export_csv", "export_xlsx"]
 
     def get_queryset(self, request):
