@@ -28,7 +28,15 @@ from simple_history.admin import SimpleHistoryAdmin
 from enrollment.admin import PersonAdmin
 from enrollment.admin_search import PersonSearchMixin, tenant_person_choices
 from enrollment.models import Person
-from medins.admin_mixins import ChooserMixin, ConfirmRow, confirmation_page, confirmed, object_url, record_number
+from medins.admin_mixins import (
+    ChooserMixin,
+    ConfirmRow,
+    TransitionHistoryInline,
+    confirmation_page,
+    confirmed,
+    object_url,
+    record_number,
+)
 from medins.benefits import care_scales
 
 from . import selectors
@@ -150,12 +158,8 @@ class _ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class TransitionInline(_ReadOnlyInline):
+class TransitionInline(TransitionHistoryInline):
     model = AssessmentTransition
-    fields = readonly_fields = ("at", "from_state", "to_state", "actor", "reason")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
 
 
 # --------------------------------------------------------------------------- assessments

@@ -29,7 +29,15 @@ from simple_history.admin import SimpleHistoryAdmin
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.messages import localized
 from medins.admin_jobs import job_progress_url
-from medins.admin_mixins import ChooserMixin, ConfirmRow, chooser_field, confirmation_page, confirmed, object_url
+from medins.admin_mixins import (
+    ChooserMixin,
+    ConfirmRow,
+    TransitionHistoryInline,
+    chooser_field,
+    confirmation_page,
+    confirmed,
+    object_url,
+)
 from medins.admin_workflow import WorkflowButtons
 from medins.jobs import job_start
 from medins.parsing import read_upload
@@ -127,20 +135,8 @@ class HomeFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ClaimTransitionInline(admin.TabularInline):
+class ClaimTransitionInline(TransitionHistoryInline):
     model = CareClaimTransition
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = ("at", "from_state", "to_state", "actor", "reason")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
 
 
 @admin.register(CareClaim)

@@ -29,7 +29,15 @@ from enrollment.admin_search import PersonSearchMixin
 from enrollment.idnumber import mask
 from enrollment.personal_data import MaskedHistoryMixin, mask_csv_columns
 from medins.admin_jobs import job_progress_url
-from medins.admin_mixins import AdministratorOnly, ChooserMixin, ConfirmRow, confirmation_page, confirmed, object_url
+from medins.admin_mixins import (
+    AdministratorOnly,
+    ChooserMixin,
+    ConfirmRow,
+    TransitionHistoryInline,
+    confirmation_page,
+    confirmed,
+    object_url,
+)
 from medins.admin_workflow import WorkflowButtons, WorkflowChangeFormMixin, step_input
 from medins.jobs import Job, job_start
 from medins.parsing import FileError, ParseError, parse_bank_account, parse_date, read_upload
@@ -220,13 +228,8 @@ class _ReadOnly(admin.TabularInline):
         return False
 
 
-class TransitionInline(_ReadOnly):
+class TransitionInline(TransitionHistoryInline):
     model = CaseTransition
-    fields = readonly_fields = ("at", "from_state", "to_state", "actor", "reason")
-    verbose_name_plural = _("history of states (who, when, from, to, why)")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
 
 
 class NoticeInline(_ReadOnly):

@@ -212,3 +212,22 @@ def confirm_action(*, amount: Callable | None = None, describe: Callable = str, 
         return wrapper
 
     return decorate
+
+
+class TransitionHistoryInline(admin.TabularInline):
+    """The read-only history of a workflow's transitions (who, when, from, to, why), one shape for
+    every workflow's transition model: a subclass names only `model`."""
+
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("at", "from_state", "to_state", "actor", "reason")
+    verbose_name_plural = _("history of states (who, when, from, to, why)")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")

@@ -30,7 +30,14 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin import person_page_section
 from enrollment.admin_search import PersonSearchMixin, tenant_person_choices
-from medins.admin_mixins import ChooserMixin, ConfirmRow, confirmation_page, confirmed, object_url
+from medins.admin_mixins import (
+    ChooserMixin,
+    ConfirmRow,
+    TransitionHistoryInline,
+    confirmation_page,
+    confirmed,
+    object_url,
+)
 from medins.admin_workflow import WorkflowButtons, WorkflowChangeFormMixin, step_input
 from medins.models import Institution
 from medins.parsing import today
@@ -204,13 +211,8 @@ class SiteInline(_ReadOnly):
         return super().get_queryset(request).select_related("institution")
 
 
-class TransitionInline(_ReadOnly):
+class TransitionInline(TransitionHistoryInline):
     model = CertificationTransition
-    fields = readonly_fields = ("at", "from_state", "to_state", "actor", "reason")
-    verbose_name_plural = _("history of states (who, when, from, to, why)")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
 
 
 # --------------------------------------------------------------------------- certifications

@@ -25,6 +25,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.idnumber import mask
+from medins.admin_mixins import TransitionHistoryInline
 from medins.admin_workflow import WorkflowButtons
 from medins.value_display import money_columns
 
@@ -110,20 +111,8 @@ class SettlementInline(admin.TabularInline):
         return super().get_queryset(request).select_related("institution")
 
 
-class TransitionInline(admin.TabularInline):
+class TransitionInline(TransitionHistoryInline):
     model = FindingTransition
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = ("at", "from_state", "to_state", "actor", "reason")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
 
 
 @admin.register(Finding)
