@@ -48,6 +48,7 @@ from medins.value_display import (
     breakdown_table,
     code_html,
     day_column,
+    format_money,
     money_columns,
     parameter_names,
     table,
@@ -824,13 +825,11 @@ class PaymentOrderAdmin(PersonSearchMixin, MaskedHistoryMixin, SimpleHistoryAdmi
                             params={"pay_date": form.cleaned_data["pay_date"].isoformat()})
             return HttpResponseRedirect(job_progress_url(job))
         day = form.cleaned_data["pay_date"] if form.is_bound and form.is_valid() else form["pay_date"].initial
-        if form.is_bound and not form.is_valid():
-            day = _next_free_pay_date()
         outlook = payment_job_outlook(day)
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
                    "title": _("Run the payment-order job"), "outlook": outlook, "pay_date": day,
-                   "cases_total": f"{outlook['cases_total']:,.2f}",
-                   "institution_total": f"{outlook['institution_total']:,.2f}",
+                   "cases_total": format_money(outlook["cases_total"]),
+                   "institution_total": format_money(outlook["institution_total"]),
                    "recent_jobs": Job.objects.filter(kind=PAYMENT_JOB).select_related("started_by")[:5]}
         return TemplateResponse(request, "admin/claims/paymentorder/run.html", context)
 
@@ -850,7 +849,7 @@ class PaymentOrderAdmin(PersonSearchMixin, MaskedHistoryMixin, SimpleHistoryAdmi
     def recovery_offsets_col(self, obj):
         """What was deducted from this payment for the institution's recovery orders (DOMAIN.md §9)."""
         offsets = list(obj.recovery_offsets.select_related("order").order_by("pk")) if obj and obj.pk else []
-        return "、".join(f"{o.order.number} −{o.amount}" for o in offsets) or "—"
+        return "、".join(f"{o.order.number} −{format_money(o.amount)}" for o in offsets) or "—"
 
     def has_add_permission(self, request):
         return False

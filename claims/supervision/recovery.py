@@ -34,7 +34,6 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from . import corrections as C
@@ -380,7 +379,3 @@ def recovery_fine_reference(*, acting_user, order: RecoveryOrder, reference: str
     order.save(update_fields=["fine_reference"])
     return order
 
-
-def recovered_by_payable(source_kind: str, source_id: int) -> Decimal:
-    return RecoveryOffset.objects.filter(source_kind=source_kind, source_id=source_id).aggregate(
-        s=Sum("amount"))["s"] or ZERO

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -222,11 +221,6 @@ def _insert_findings(region, version: str, batch: list[str], by_key: dict, facts
         return len(made)
 
 
-def nightly_check_all(*, day: dt.date) -> list[CheckRun]:
-    from medins.models import Region
-
-    return [nightly_check(region=code, day=day) for code in Region.objects.order_by("code").values_list("code", flat=True)]
-
 
 # --------------------------------------------------------------------------- the finding workflow
 
@@ -313,20 +307,6 @@ def grey_list_add(*, acting_user, person, from_date: dt.date, to_date: dt.date, 
     return entry
 
 
-def grey_listed(person_ids: Iterable[int], day: dt.date) -> set[int]:
-    """The persons among `person_ids` on the grey list on `day` (one query per 5 000)."""
-    out: set[int] = set()
-    for chunk in F._chunks(person_ids):
-        out.update(GreyListEntry.objects.filter(person_id__in=chunk, from_date__lte=day, to_date__gte=day)
-                   .values_list("person_id", flat=True))
-    return out
-
-
-def by_rule(findings: Iterable[dict]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = defaultdict(list)
-    for f in findings:
-        out[f["rule"]].append(f)
-    return out
 
 
 @transaction.atomic

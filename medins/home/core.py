@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from medins.roles import IMPORT_INSTITUTIONS
 from medins.uploads import UploadStatus
+from medins.value_display import format_money
 
 from .aggregates import DaysBetween, Median
 from .page import has_perms, queue_row, viewable_queues
@@ -32,10 +33,6 @@ register_queue(Queue(
 def month_start(day: dt.date, back: int = 0) -> dt.date:
     index = day.year * 12 + day.month - 1 - back
     return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def money_text(amount: Decimal) -> str:
-    return f"{amount:,.2f}"
 
 
 def payments_by_month(today: dt.date | None = None) -> dict:
@@ -57,14 +54,14 @@ def payments_by_month(today: dt.date | None = None) -> dict:
              "total": sum((amounts[b][m] for b in benefits), Decimal("0"))}
             for label, m in zip(month_labels, months, strict=True)]
     for row in rows:  # shown right-aligned with thousands separators (issue 14 item 5)
-        row["shown"] = [money_text(a) for a in row["amounts"]]
-        row["total_shown"] = money_text(row["total"])
+        row["shown"] = [format_money(a) for a in row["amounts"]]
+        row["total_shown"] = format_money(row["total"])
     total = sum((r["total"] for r in rows), Decimal("0"))
     return {
         "benefits": [labels[b] for b in benefits],
         "rows": rows,
         "total": total,
-        "total_shown": money_text(total),
+        "total_shown": format_money(total),
         # The chart draws numbers; the table under it shows the exact Decimal amounts.
         "chart": {"type": "payments", "labels": month_labels,
                   "datasets": [{"label": labels[b], "data": [float(amounts[b][m]) for m in months]} for b in benefits]},
