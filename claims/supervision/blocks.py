@@ -154,6 +154,28 @@ def visit_refusals(*, region: str, visits: list[dict], cover: dict[int, list[tup
     return refused
 
 
+def visit_batch_refusals(*, institution, accepted: list, cover: dict[int, list[tuple]], policies,
+                         benefit_of) -> dict[str, str]:
+    """The block rules over a visit batch the ingestion accepted (pool and certified visits alike):
+    `accepted` holds its (service date, visit id, row, person, …) tuples, `benefit_of(row)` the
+    row's benefit (a certified row's `item` is its disease, or its drug for a special drug). One
+    grey-list query; the rules run only when someone is grey-listed or 两病 and 门规 meet in the
+    batch. Returns {visit id: refusal}."""
+    days = [a[0] for a in accepted]
+    grey = grey_listed_periods({a[3].pk for a in accepted}, min(days), max(days))
+    if not grey and not {"two_diseases", "chronic"} <= {benefit_of(a[2]) for a in accepted}:
+        return {}
+    visits = []
+    for day, visit_id, row, person, *_rest in accepted:
+        benefit = benefit_of(row)
+        visit = {"id": visit_id, "person": person.pk, "benefit": benefit, "service_date": day,
+                 "institution": institution.code, "total": row.class_a + row.class_b + row.class_c, "fund": 0}
+        if benefit in F.CERTIFIED:
+            visit["drug" if benefit == "special_drug" else "disease"] = row.item
+        visits.append(visit)
+    return visit_refusals(region=institution.region.code, visits=visits, cover=cover, grey=grey, policies=policies)
+
+
 def care_day_refusals(*, region: str, home_code: str, residents: list[tuple[int, list[dt.date], tuple]],
                       policies=None) -> dict[tuple[int, dt.date], str]:
     """The billed days of grey-listed residents refused by the grey_list rule: one settlement per

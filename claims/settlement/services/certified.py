@@ -416,23 +416,13 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
 
 
 def _fund_security(institution: Institution, accepted: list, cover: dict, result: IngestResult, policies) -> list:
-    """The block rules the checks above do not cover (claims.supervision.blocks): a grey-listed
-    person's visit (direct settlement suspended), and 两病 and 门规 for one disease on one date in
-    the batch (benefit_twice: the second is refused). One query for the batch; the rules run only
-    on the candidates."""
-    from claims.supervision.blocks import grey_listed_periods, visit_refusals
+    """The block rules the checks above do not cover (claims.supervision.blocks.visit_batch_refusals):
+    a refused visit is reported on its row and left out of the batch."""
+    from claims.supervision.blocks import visit_batch_refusals
 
-    days = [a[0] for a in accepted]
-    grey = grey_listed_periods({a[3].pk for a in accepted}, min(days), max(days))
-    benefits = {a[2].benefit for a in accepted}
-    if not grey and not {"two_diseases", "chronic"} <= benefits:
-        return accepted
-    visits = [{"id": row.visit_id, "person": person.pk, "benefit": row.benefit, "service_date": day,
-               "institution": institution.code, "total": row.class_a + row.class_b + row.class_c, "fund": 0,
-               ("drug" if row.benefit == "special_drug" else "disease"): row.item}
-              for day, _v, row, person, _c in accepted]
-    refused = visit_refusals(region=institution.region.code, visits=visits, cover=cover, grey=grey, policies=policies)
-    for _day, visit_id, row, _p, _c in accepted:
+    refused = visit_batch_refusals(institution=institution, accepted=accepted, cover=cover, policies=policies,
+                                   benefit_of=lambda row: row.benefit)
+    for _day, visit_id, row, *_rest in accepted:
         if visit_id in refused:
             _error(result, row.number, visit_id, "fund_security", refused[visit_id], "id_number")
     return [a for a in accepted if a[1] not in refused]

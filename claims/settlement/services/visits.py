@@ -289,21 +289,13 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
 
 
 def _fund_security(institution: Institution, accepted: list, cover: dict, result: IngestResult, policies) -> list:
-    """The block rules the checks above do not cover (claims.supervision.blocks): a grey-listed
-    person's visit is refused (direct settlement suspended, DOMAIN.md §9). One query for the
-    batch; the rules run only on the listed persons' visits."""
-    from claims.supervision.blocks import grey_listed_periods, visit_refusals
+    """The block rules the checks above do not cover (claims.supervision.blocks.visit_batch_refusals):
+    a refused visit is reported on its row and left out of the batch."""
+    from claims.supervision.blocks import visit_batch_refusals
 
-    first, last = accepted[0][0], accepted[0][0]
-    for day, *_rest in accepted:
-        first, last = min(first, day), max(last, day)
-    grey = grey_listed_periods({p.pk for _d, _v, _r, p in accepted}, first, last)
-    if not grey:
-        return accepted
-    visits = [{"id": visit_id, "person": p.pk, "benefit": BENEFIT, "service_date": day, "institution": institution.code,
-               "total": row.class_a + row.class_b + row.class_c, "fund": 0} for day, visit_id, row, p in accepted]
-    refused = visit_refusals(region=institution.region.code, visits=visits, cover=cover, grey=grey, policies=policies)
-    for _day, visit_id, row, _p in accepted:
+    refused = visit_batch_refusals(institution=institution, accepted=accepted, cover=cover, policies=policies,
+                                   benefit_of=lambda _row: BENEFIT)
+    for _day, visit_id, row, *_rest in accepted:
         if visit_id in refused:
             _error(result, row.number, visit_id, "fund_security", refused[visit_id], "id_number")
     return [a for a in accepted if a[1] not in refused]
