@@ -12,7 +12,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models import Count, Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -46,7 +46,6 @@ from .models import (
     Payment,
     PaymentImport,
     PaymentSource,
-    PaymentStatus,
     Person,
     School,
     Stop,
@@ -63,6 +62,7 @@ from .services import (
     person_stop,
     stop_refund,
 )
+from .services.stops import stop_refundable_payments
 
 REVEAL = "enrollment.reveal_personal_data"
 
@@ -569,11 +569,9 @@ class StopForm(forms.ModelForm):
 
 
 def refundable_amount(stop):
-    """What refunding `stop` would pay back, for its confirmation page: the recorded payments whose
-    cover the stop ended before it began (stop_refund decides, and may still refuse)."""
-    payments = CoveragePeriod.objects.filter(stop=stop, covered_from__gt=stop.stop_date).values("payment_id")
-    return (Payment.objects.filter(pk__in=payments, status=PaymentStatus.RECORDED).aggregate(total=Sum("amount"))["total"]
-            or Decimal("0.00"))
+    """What refunding `stop` would pay back, for its confirmation page: stop_refund's own rule
+    (enrollment.services.stops.stop_refundable_payments), which may still refuse on the reason."""
+    return sum((p.amount for p in stop_refundable_payments(stop)), Decimal("0.00"))
 
 
 @admin.register(Stop)

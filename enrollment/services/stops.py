@@ -48,6 +48,24 @@ def payment_policy(payment: Payment, *, region: str, policies: PolicyCache) -> P
     return policies.by_code(region=region, code=payment.policy_version)
 
 
+def _refund_candidates(stop: Stop, *, lock: bool) -> tuple[list[Payment], dict[int, dt.date]]:
+    """The recorded payments whose cover `stop` ended, and the first covered day of each."""
+    payments = Payment.objects.filter(person_id=stop.person_id, status=PaymentStatus.RECORDED,
+                                      pk__in=CoveragePeriod.objects.filter(stop=stop).values("payment_id")).order_by("pk")
+    payments = list(payments.select_for_update() if lock else payments)
+    first_day: dict[int, dt.date] = {}
+    for payment_id, covered_from in CoveragePeriod.objects.filter(payment__in=payments).values_list("payment_id", "covered_from"):
+        first_day[payment_id] = min(covered_from, first_day.get(payment_id, covered_from))
+    return payments, first_day
+
+
+def stop_refundable_payments(stop: Stop) -> list[Payment]:
+    """What stop_refund would pay back (read only, for a confirmation page): the payments whose
+    benefit period had not started on the stop date. stop_refund may still refuse on the reason."""
+    payments, first_day = _refund_candidates(stop, lock=False)
+    return [p for p in payments if first_day[p.pk] > stop.stop_date]
+
+
 @transaction.atomic
 def stop_refund(*, acting_user, stop: Stop, policies: PolicyCache | None = None) -> list[Payment]:
     """Refund the payments whose cover this stop ended before it began.
@@ -59,16 +77,9 @@ def stop_refund(*, acting_user, stop: Stop, policies: PolicyCache | None = None)
     """
     policies = policies or PolicyCache()
     (person,) = lock_persons([stop.person_id])
-    payments = list(
-        Payment.objects.filter(person=person, status=PaymentStatus.RECORDED,
-                               pk__in=CoveragePeriod.objects.filter(stop=stop).values("payment_id"))
-        .order_by("pk").select_for_update()
-    )
+    payments, first_day = _refund_candidates(stop, lock=True)
     if not payments:
         raise RefundRefused(Msg(gettext_noop("no recorded payment's cover was ended by this stop")))
-    first_day = {}
-    for payment_id, covered_from in CoveragePeriod.objects.filter(payment__in=payments).values_list("payment_id", "covered_from"):
-        first_day[payment_id] = min(covered_from, first_day.get(payment_id, covered_from))
     for payment in payments:
         allowed = payment_policy(payment, region=person.region.code, policies=policies).raw("contribution.refund_reasons")
         if stop.reason not in allowed:

@@ -213,6 +213,23 @@ def test_refund_action_allowed_and_refused(person_factory, clerk_client, changch
     assert any("停保原因“其他”不予退费" in m for m in messages)
 
 
+def test_refund_confirmation_shows_what_the_refund_pays(person_factory, clerk_client, changchun_2022):
+    """Issue #14 item 5: the confirmation page's amount is the refund's own (stop_refund's rule:
+    the payments whose benefit period had not started on the stop date), before anything moves."""
+    person = person_factory()
+    payment_record(acting_user=None, person=person, receipt_number="R-conf", paid_on=dt.date(2021, 10, 15), amount=320)
+    stop = person_stop(acting_user=None, person=person, reason=StopReason.DEATH, stop_date=dt.date(2021, 12, 1))
+
+    page = clerk_client.post("/admin/enrollment/stop/", {"action": "refund", "_selected_action": [stop.pk]})
+
+    assert "320.00" in page.content.decode()
+    assert Payment.objects.get(person=person).status == PaymentStatus.RECORDED  # nothing moved yet
+    refunded = clerk_client.post("/admin/enrollment/stop/", {"action": "refund", "_selected_action": [stop.pk],
+                                                             "confirmed": "yes"})
+    assert refunded.status_code in (200, 302)
+    assert Payment.objects.get(person=person).status == PaymentStatus.REFUNDED
+
+
 def test_history_pages_render(person_factory, clerk_client):
     person = person_factory()
 
