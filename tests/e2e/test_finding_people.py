@@ -4,6 +4,7 @@ number in the 参保人 box, picks the person (shown by name and masked ID numbe
 import datetime as dt
 
 import pytest
+from playwright.sync_api import expect
 
 from claims.models import Case, CaseType
 from enrollment.models import CoveragePeriod
@@ -32,7 +33,9 @@ def choose(page, field, term, label):
     page.fill(".select2-container--open .select2-search__field", term)
     option = page.locator(".select2-results__option", has_text=label)
     option.wait_for()
-    assert page.locator(".select2-results__option").count() == 1  # the last digits name one person here
+    # the last digits name one person here; to_have_count waits for select2 to replace its previous
+    # list (counting at once raced it: "Searching…" and stale options were still there)
+    expect(page.locator(".select2-results__option")).to_have_count(1)
     option.click()
 
 
