@@ -23,7 +23,8 @@ Checking each day, the first reason that applies (REASONS, Chinese in the zh_Han
    admission and discharge refuses that day);
 6. ``hospital_absence`` / ``absent`` — an absence from the home recorded on the stay;
 7. ``grey_list`` — the resident is on the grey list that day (direct settlement suspended, DOMAIN.md
-   §9): the fund-security rule ``grey_list`` (block), asked through claims.supervision.blocks.
+   §9): the fund-security rule ``grey_list`` (block) on a care day, whose service date is the day;
+   the periods are read with the claim's facts (selectors.claim_facts).
 
 Refused days are left out of the engine (contract: "days the person was an inpatient, was not
 covered, or had died are left out by the caller"); their costs are the line's
@@ -282,8 +283,8 @@ class PersonFacts:
     days: Mapping[dt.date, object]  # date → selectors.CareDay
     inpatient: tuple[tuple[dt.date, dt.date], ...]  # (admission, discharge)
     assessments: tuple = ()  # selectors.AssessmentPeriod, in date order
-    # days refused by a block rule of fund security (claims.supervision.blocks): date → reason code
-    blocked: Mapping[dt.date, str] = field(default_factory=dict)
+    # grey-list periods (inclusive; the fund-security rule grey_list, DOMAIN.md §9)
+    grey: tuple[tuple[dt.date, dt.date], ...] = ()
 
 
 @dataclass(slots=True)
@@ -331,7 +332,7 @@ def day_refusal(facts: PersonFacts | None, home_id: int, day: dt.date) -> str:
         return "inpatient"
     if care_day.absent:
         return "hospital_absence" if care_day.absence_reason == "hospital" else "absent"
-    return facts.blocked.get(day, "")
+    return "grey_list" if facts.grey and _inside(facts.grey, day) else ""
 
 
 def _money(value: Decimal) -> str:

@@ -249,10 +249,11 @@ def person_timeline(person_id: int) -> list[dict]:
 
 def claim_facts(*, id_numbers: Iterable[str], year: int, month: int) -> dict:
     """What a month's claim checks need of its residents, by ID number (claim_checks.PersonFacts):
-    persons, coverage periods, care days (stays, absences, deaths), inpatient cases and the
-    assessments in force — a fixed number of set-based queries per chunk of CHUNK persons
+    persons, coverage periods, care days (stays, absences, deaths), inpatient cases, the
+    assessments in force and the grey-list periods — a fixed number of set-based queries per chunk of CHUNK persons
     whatever the number of residents or days (tests pin it)."""
     from claims.models import Benefit, Case
+    from claims.supervision.blocks import grey_listed_periods
     from claims.workflow import CaseState
     from enrollment.models import CoveragePeriod, CoverageStatus, Person
 
@@ -270,6 +271,7 @@ def claim_facts(*, id_numbers: Iterable[str], year: int, month: int) -> dict:
     inpatient: dict[int, tuple] = {}
     days: dict[int, list] = {}
     periods: dict[int, list] = {}
+    grey: dict[int, list] = {}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         covered.update(intervals_index(
@@ -281,8 +283,10 @@ def claim_facts(*, id_numbers: Iterable[str], year: int, month: int) -> dict:
             .values_list("person_id", "service_from", "service_to")))
         days.update(care_days(person_ids=chunk, year=year, month=month))
         periods.update(assessment_periods(person_ids=chunk, first=first, end=end))
+        grey.update(grey_listed_periods(chunk, first, end - dt.timedelta(days=1)))
     return {number: PersonFacts(pk, birth, covered.get(pk, ()), {d.date: d for d in days.get(pk, ())},
-                                inpatient.get(pk, ()), tuple(periods.get(pk, ())))
+                                inpatient.get(pk, ()), tuple(periods.get(pk, ())),
+                                tuple((a, b) for a, b in grey.get(pk, ())))
             for number, (pk, birth) in persons.items()}
 
 

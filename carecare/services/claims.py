@@ -84,26 +84,6 @@ def claim_lock(pk: int) -> CareClaim:
 # ------------------------------------------------------------------------------------ computing
 
 
-def _grey_list_days(care_home, residents: list[ResidentIn], facts: dict, policies) -> dict:
-    """The grey-listed residents' days refused by the fund-security rule ``grey_list`` (block;
-    claims.supervision.blocks: one query for the claim, the rule asked only when someone is listed)."""
-    import dataclasses
-
-    from claims.supervision.blocks import care_day_refusals
-
-    wanted = [(facts[r.id_number].person_id, [d.date for d in r.days], facts[r.id_number].covered)
-              for r in residents if r.id_number in facts and r.days]
-    refused = care_day_refusals(region=care_home.region.code, home_code=care_home.code, residents=wanted,
-                                policies=policies)
-    if not refused:
-        return facts
-    by_person: dict[int, dict] = {}
-    for (pid, day), _message in refused.items():
-        by_person.setdefault(pid, {})[day] = "grey_list"
-    return {number: dataclasses.replace(f, blocked=by_person[f.person_id]) if f.person_id in by_person else f
-            for number, f in facts.items()}
-
-
 def claim_compute(*, care_home, month: dt.date, residents: list[ResidentIn],
                   policies: PolicyCache | None = None) -> list[LineResult]:
     """Check every billed day and compute every resident's shares: the facts read set-based
@@ -111,7 +91,6 @@ def claim_compute(*, care_home, month: dt.date, residents: list[ResidentIn],
     policies = policies or PolicyCache()
     region = care_home.region.code
     facts = claim_facts(id_numbers=[r.id_number for r in residents], year=month.year, month=month.month)
-    facts = _grey_list_days(care_home, residents, facts, policies)
 
     def policy_for(day):
         try:

@@ -311,7 +311,7 @@ def _receive_chunk(chunk, *, acting_user, school, batch, case_types, spans) -> l
     in_batch: dict[tuple[str, str], Case] = {}  # invoices claimed by earlier live rows of the batch
     refused: list[tuple[dict, object, int | Case]] = []  # (entry, error factory, earlier case: id, or not saved yet)
     kept: list[tuple[dict, Received, bool]] = []
-    policies = PolicyCache()  # maternity.same_pregnancy_days, read once per region and date
+    policies = PolicyCache()  # maternity.same_pregnancy_days and the fund-security rules, read once per region and date
     for entry, r in prepared:
         try:
             conflict = _conflict(r, claimed=claimed, in_batch=in_batch, maternity=maternity, policies=policies)
@@ -331,7 +331,7 @@ def _receive_chunk(chunk, *, acting_user, school, batch, case_types, spans) -> l
                 inv.claimed = False
         kept.append((entry, r, live))
 
-    kept = _fund_security(kept)
+    kept = _fund_security(kept, policies)
     if kept:
         _insert(kept, acting_user=acting_user, batch=batch)
     other = {e for _entry, _make, e in refused if not isinstance(e, Case)}  # earlier cases not of this batch
@@ -343,7 +343,7 @@ def _receive_chunk(chunk, *, acting_user, school, batch, case_types, spans) -> l
     return entries
 
 
-def _fund_security(kept: list) -> list:
+def _fund_security(kept: list, policies: PolicyCache) -> list:
     """The block rules of fund security over the chunk's live rows (DOMAIN.md §9, issue 15 item 2:
     an inpatient stay overlapping paid care-home days, one benefit twice …) against the persons'
     approved cases and care days, set-based (claims.supervision.blocks.batch_refusals). A refused
@@ -356,7 +356,7 @@ def _fund_security(kept: list) -> list:
             by_region.setdefault(r.case.case_type.region.code, []).append((f"row:{i}", r.case, r.invoices))
     refused: dict[str, str] = {}
     for region, rows in by_region.items():
-        refused.update(batch_refusals(rows, region=region))
+        refused.update(batch_refusals(rows, region=region, policies=policies))
     if not refused:
         return kept
     out = []

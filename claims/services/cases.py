@@ -677,7 +677,7 @@ def _approve(*, acting_user, case_id: int, reason: str, policies: PolicyCache | 
     # DOMAIN §9: the block rules of fund security on what is about to be paid (issue 15 item 2)
     from ..supervision.blocks import case_refusal
 
-    refusal = case_refusal(case, fund=case.fund_amount or 0)
+    refusal = case_refusal(case, fund=case.fund_amount or 0, policies=policies or PolicyCache())
     if refusal:
         raise FundSecurityBlocked(refusal)
     posting = Posting(person_id=case.person_id, service_date=case.service_from, benefit=benefit,

@@ -13,8 +13,9 @@ Chinese (services.block_message) in its own error shape.
   check is the grey list (and, for certified visits, 两病 and 门规 for one disease on one date).
   One query per batch finds the grey-listed persons; only their visits (and the 两病/门规 pairs of
   the batch) go through ``check`` — no query per visit, nothing at all when nobody is listed;
-- care claims (carecare.services.claims): the grey-listed residents' payable days, one settlement
-  per day, so a suspension ending mid-month refuses only its days.
+- care claims (carecare): the grey-list periods are read with the claim's facts
+  (carecare.selectors.claim_facts, ``grey_listed_periods``) and a day inside one is refused by the
+  day checks, so a suspension ending mid-month refuses only its days.
 """
 
 from __future__ import annotations
@@ -43,11 +44,12 @@ def _history(facts: F.Facts, person_ids: list[int], lo: dt.date, hi: dt.date, *,
             claim__month__gte=lo.replace(day=1), claim__month__lte=hi))
 
 
-def case_refusal(case, *, fund: Decimal) -> str | None:
-    """Why the fund may not pay this case (the first block finding naming it), or None."""
+def case_refusal(case, *, fund: Decimal, policies=None) -> str | None:
+    """Why the fund may not pay this case (the first block finding naming it), or None.
+    `policies`: the approval's PolicyCache (the look-back and the rules' parameters read from it)."""
     region = case.case_type.region.code
     day = case.service_from
-    window = dt.timedelta(days=look_back_days(region, day))
+    window = dt.timedelta(days=look_back_days(region, day, policies))
     facts = F.Facts(region=region, as_of=day)
     F.add_cases(facts, type(case).objects.filter(pk=case.pk))
     new = F.ref("case", case.pk)
@@ -56,11 +58,11 @@ def case_refusal(case, *, fund: Decimal) -> str | None:
     facts.settlements[new]["fund"] = F._money(fund)
     _history(facts, [case.person_id], day - window, case.service_to + window, exclude_case=case.pk)
     F.add_persons(facts, [case.person_id])
-    refused = block_refusals(facts, [new])
+    refused = block_refusals(facts, [new], policies=policies)
     return block_message(refused[new]) if new in refused else None
 
 
-def batch_refusals(rows: list[tuple[str, object, list]], *, region: str) -> dict[str, str]:
+def batch_refusals(rows: list[tuple[str, object, list]], *, region: str, policies=None) -> dict[str, str]:
     """Block rules over the live rows of a school-batch chunk: [(key, unsaved case, its invoices)]
     → {key: refusal}. Rows are unpaid (fund 0): the rules that need the payment (third party)
     judge them again at approval."""
@@ -69,7 +71,7 @@ def batch_refusals(rows: list[tuple[str, object, list]], *, region: str) -> dict
     cases = [c for _k, c, _i in rows]
     lo = min(c.service_from for c in cases)
     hi = max(c.service_to or c.service_from for c in cases)
-    window = dt.timedelta(days=look_back_days(region, lo))
+    window = dt.timedelta(days=look_back_days(region, lo, policies))
     facts = F.Facts(region=region, as_of=hi)
     persons = sorted({c.person_id for c in cases})
     _history(facts, persons, lo - window, hi + window)
@@ -93,7 +95,7 @@ def batch_refusals(rows: list[tuple[str, object, list]], *, region: str) -> dict
         facts.meta[key] = ("new", 0, case.person_id, case.institution_id, case.service_from, Decimal(0))
         keys.append(key)
     F.add_persons(facts, persons)
-    return {key: block_message(f) for key, f in block_refusals(facts, keys).items()}
+    return {key: block_message(f) for key, f in block_refusals(facts, keys, policies=policies).items()}
 
 
 def grey_listed_periods(person_ids: Iterable[int], first: dt.date, last: dt.date) -> dict[int, list[list[str]]]:
@@ -138,20 +140,8 @@ def visit_refusals(*, region: str, visits: list[dict], cover: dict[int, list[tup
         facts.persons.setdefault(pid, {
             "id": str(pid), "covered": [[a, b] for a, b in cover.get(pid, ())], "died": None,
             "grey_list": grey.get(pid, []), "certifications": (certifications or {}).get(pid, [])})
-    rules = ["grey_list", "benefit_twice"]
-    from .services import _check
-
-    response = _check(facts.request(), severities={"block"}, rules=rules, focus=[v["id"] for v in chosen],
-                      policies=policies)
-    order = {v["id"]: i for i, v in enumerate(visits)}
-    refused: dict[str, str] = {}
-    for finding in response["findings"]:
-        new = sorted(finding["settlements"], key=order.__getitem__)
-        if len(new) > 1:  # a pair within the batch: the first goes through
-            new = new[1:]
-        for r in new:
-            refused.setdefault(r, block_message(finding))
-    return refused
+    refused = block_refusals(facts, [v["id"] for v in chosen], rules=["grey_list", "benefit_twice"], policies=policies)
+    return {r: block_message(finding) for r, finding in refused.items()}
 
 
 def visit_batch_refusals(*, institution, accepted: list, cover: dict[int, list[tuple]], policies,
@@ -174,42 +164,3 @@ def visit_batch_refusals(*, institution, accepted: list, cover: dict[int, list[t
             visit["drug" if benefit == "special_drug" else "disease"] = row.item
         visits.append(visit)
     return visit_refusals(region=institution.region.code, visits=visits, cover=cover, grey=grey, policies=policies)
-
-
-def care_day_refusals(*, region: str, home_code: str, residents: list[tuple[int, list[dt.date], tuple]],
-                      policies=None) -> dict[tuple[int, dt.date], str]:
-    """The billed days of grey-listed residents refused by the grey_list rule: one settlement per
-    day (service date = the day). `residents`: [(person pk, billed days, covered intervals)]. One
-    query (none more when nobody is listed)."""
-    if not residents:
-        return {}
-    days = [d for _p, ds, _c in residents for d in ds]
-    if not days:
-        return {}
-    grey = grey_listed_periods([p for p, _d, _c in residents], min(days), max(days))
-    if not grey:
-        return {}
-    facts = F.Facts(region=region, as_of=max(days))
-    keys = []
-    for pid, ds, covered in residents:
-        if pid not in grey:
-            continue
-        facts.persons[pid] = {"id": str(pid), "covered": [[a, b] for a, b in covered], "died": None,
-                              "grey_list": grey[pid], "certifications": []}
-        for d in ds:
-            key = f"ltcday:{pid}:{d.isoformat()}"
-            facts.settlements[key] = {"id": key, "person": str(pid), "institution": home_code, "benefit": "long_term_care",
-                                      "via": "direct", "service_date": d, "total": F.ZERO, "fund": F.ZERO,
-                                      "lines": [{"date": d, "item": "LTC", "kind": "care", "quantity": 1,
-                                                 "amount": F.ZERO}]}
-            facts.meta[key] = ("new", 0, pid, None, d, Decimal(0))
-            keys.append(key)
-    from .services import _check
-
-    response = _check(facts.request(), severities={"block"}, rules=["grey_list"], focus=keys, policies=policies)
-    out = {}
-    for finding in response["findings"]:
-        for key in finding["settlements"]:
-            _kind, pid, day = key.split(":")
-            out[(int(pid), dt.date.fromisoformat(day))] = block_message(finding)
-    return out

@@ -47,20 +47,21 @@ BLOCK_PREFIX = "基金安全规则拒付"
 DEFAULT_WINDOW = max(F.DEFAULT_SPLIT_DAYS, F.DEFAULT_SUPPLY_WINDOW)
 
 
-def _check(request: dict, **kwargs) -> dict:
-    from medins.fund_security import check
-
-    return check(request, **kwargs)
-
-
-def _run(facts: F.Facts, *, severities, rules=None, focus=None, itemised_only: bool = False) -> dict:
-    """The rules over facts read from the database: medins.fund_security.run_rules on Facts built
-    directly (facts.rule_facts), the response as check() gives it."""
-    from medins.fund_security import parameters_of, params_from_policy, run_rules, select_rules
+def _policy(region: str, day: dt.date, policies=None):
+    """The policy in force (through the caller's PolicyCache when it has one)."""
     from medins.selectors import policy_in_force
 
+    return policies.get(region=region, date=day) if policies is not None else policy_in_force(region=region, date=day)
+
+
+def _run(facts: F.Facts, *, severities, rules=None, focus=None, itemised_only: bool = False, policies=None) -> dict:
+    """The rules over facts read from the database: medins.fund_security.run_rules on Facts built
+    directly (facts.rule_facts), the response as check() gives it. `policies`: a PolicyCache of a
+    batch caller."""
+    from medins.fund_security import parameters_of, params_from_policy, run_rules, select_rules
+
     selected = select_rules(severities=severities, rules=rules)
-    policy = policy_in_force(region=facts.region, date=facts.as_of)
+    policy = _policy(facts.region, facts.as_of, policies)
     params = params_from_policy(policy, parameters_of(selected))
     outcome = run_rules(facts.rule_facts(itemised_only=itemised_only), params, severities=severities, rules=selected,
                         focus=focus)
@@ -78,13 +79,12 @@ def block_message(finding: dict) -> str:
     return f"{BLOCK_PREFIX}【{REASON_ZH.get(rule, rule)}】（{rule}）：{finding.get('evidence', '')}"
 
 
-def look_back_days(region: str, day: dt.date) -> int:
+def look_back_days(region: str, day: dt.date, policies=None) -> int:
     """How far around a day the rules look (the split-admission and supply windows in force)."""
     from medins.benefits.policy import MissingParameter
-    from medins.selectors import policy_in_force
 
     try:
-        policy = policy_in_force(region=region, date=day)
+        policy = _policy(region, day, policies)
         return int(max(policy.get("fund_security.split_admission_days"), policy.get("fund_security.supply_window_days"))) + 1
     except MissingParameter:
         return DEFAULT_WINDOW + 1
@@ -93,23 +93,24 @@ def look_back_days(region: str, day: dt.date) -> int:
 # --------------------------------------------------------------------------- block rules at payment
 
 
-def block_refusals(facts: F.Facts, new_refs: list[str]) -> dict[str, dict]:
-    """The block rules over what is about to be paid (`new_refs`, in the order received) and the
-    facts around it; returns {ref: the first finding refusing it}.
-
-    A finding between a new settlement and one already paid refuses the new one. A finding whose
-    settlements are all new refuses all but the first of them (two rows of one batch with one
-    invoice: the first goes through, the second is the duplicate).
-    """
+def block_refusals(facts: F.Facts, new_refs: list[str], *, rules=None, policies=None) -> dict[str, dict]:
+    """The block rules (`rules`: all of them by default) over what is about to be paid (`new_refs`,
+    in the order received) and the facts around it; returns {ref: the first finding refusing it}."""
     if not new_refs:
         return {}
-    response = _check(facts.request(), severities={"block"}, focus=new_refs)
+    response = _run(facts, severities={"block"}, rules=rules, focus=new_refs, policies=policies)
+    return refusals_of(response["findings"], new_refs)
+
+
+def refusals_of(findings: list[dict], new_refs: list[str]) -> dict[str, dict]:
+    """{ref: the first finding refusing it} of block findings over new settlements (`new_refs`, in
+    the order received). A finding between a new settlement and one already paid refuses the new
+    one. A finding whose settlements are all new refuses all but the first of them (two rows of one
+    batch with one invoice: the first goes through, the second is the duplicate)."""
     order = {r: i for i, r in enumerate(new_refs)}
     refused: dict[str, dict] = {}
-    for finding in response["findings"]:
+    for finding in findings:
         new = sorted((r for r in finding["settlements"] if r in order), key=order.__getitem__)
-        if not new:
-            continue
         if len(new) == len(finding["settlements"]) and len(new) > 1:
             new = new[1:]
         for r in new:
