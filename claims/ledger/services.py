@@ -120,9 +120,13 @@ def ledger_post(*, acting_user, postings: list[Posting], read: dict[AccountKey, 
 
 
 @transaction.atomic
-def ledger_reverse(*, acting_user, source_kind: str, source_id: int, note: str = "") -> int:
-    """Reverse every live entry of one settlement (a mirror entry each); returns how many."""
-    live = list(live_entries(source_kind, source_id).order_by("pk"))
+def ledger_reverse(*, acting_user, source_kind: str, source_id: int, note: str = "", person_id: int | None = None) -> int:
+    """Reverse every live entry of one settlement (a mirror entry each); returns how many.
+    `person_id`: only that person's entries (a care claim posts one entry per resident)."""
+    live = live_entries(source_kind, source_id)
+    if person_id is not None:
+        live = live.filter(person_id=person_id)
+    live = list(live.order_by("pk"))
     if not live:
         return 0
     postings = [Posting(person_id=e.person_id, service_date=e.service_date, benefit=e.benefit, item=e.item,

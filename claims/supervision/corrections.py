@@ -16,10 +16,21 @@ Decisions (DOMAIN.md is silent):
   still billed more bed days than it has stay days, the excess from the latest dates; a line's
   amount is removed pro rata of its quantity.
 - Excess prescription (a) removes the supply above the maximum pro rata of the line's days of
-  supply. Excess over the 30-day window (b) is not corrected (which dispensing is "the excess"
-  is a judgement the system cannot make): recovery.py refuses it.
-- Not covered drops the lines dated on uncovered days; a settlement without lines whose service
-  date is uncovered is dropped entirely.
+  supply. (b) The window: one drug's dispensings are taken in date order (then settlement
+  reference); each keeps only the supply that leaves every window starting at an earlier kept
+  dispensing (d to d + window − 1) within tolerance × window days; the rest of its supply is the
+  excess, removed pro rata of the line's amount. The earliest dispensings are the ones the
+  rule lets through; the later ones made the window exceed. (a) is applied before (b).
+- Not covered drops the lines dated on uncovered days (or after the date of death); a
+  settlement without lines whose service date is uncovered is dropped entirely.
+- Third party not deducted: the bill re-quoted with the third-party amount deducted (the case's
+  bill already is, claims.calculation.deduct_third_party): nothing else changes.
+- Overlapping care: the care days dated on a stay day are dropped; an outpatient settlement on
+  a stay day is dropped entirely. Two overlapping stays are not corrected (which hospital's days
+  were not real is a judgement): recovery.py refuses them.
+- Certification mismatch and grey list: the settlement should not have been paid by the fund
+  (the grey list suspends direct settlement: the person may still claim manually); a care line
+  drops only its days inside the grey-list periods.
 - A split admission is merged into one stay: admitted at the first, discharged at the second,
   bills and lines added (one deductible).
 - Duplicate invoice and benefit twice: the second settlement (later service date, then the
@@ -171,10 +182,13 @@ def correct_excess_prescription(stay: Stay, *, max_days: int) -> Corrected:
     return _without(stay, removed, f"删除超出最长用药天数（{max_days}天）部分的药品费用")
 
 
-def correct_not_covered(stay: Stay, *, covered) -> Corrected:
-    """not_covered: the lines of uncovered days dropped (no lines: the whole settlement)."""
+def correct_not_covered(stay: Stay, *, covered, died: dt.date | None = None) -> Corrected:
+    """not_covered: the lines of uncovered days (or after the date of death) dropped (no lines:
+    the whole settlement)."""
 
     def is_covered(day):
+        if died is not None and day > died:
+            return False
         return any(start <= day and (end is None or day <= end) for start, end in covered)
 
     if not stay.lines:
@@ -200,3 +214,93 @@ def drop_second(stays: list[Stay]) -> tuple[Stay, Corrected]:
     """duplicate_invoice / benefit_twice: the second settlement (later date, then reference) is dropped."""
     second = max(stays, key=lambda s: (s.admitted, s.ref))
     return second, Corrected(None, second.total, f"重复结算（{second.ref}）整笔不应支付")
+
+
+def _cut_supply(stay: Stay, cut: dict[int, Decimal], note: str) -> Corrected:
+    """The stay with `cut[id(line)]` days of supply removed from drug lines, the amount pro rata."""
+    removed, lines = ZERO, []
+    for line in stay.lines:
+        days = cut.get(id(line))
+        if not days:
+            lines.append(line)
+            continue
+        supply = Decimal(line["days_supply"])
+        amount = _money(Decimal(line["amount"]) * days / supply)
+        removed += amount
+        if days < supply:
+            lines.append({**line, "amount": Decimal(line["amount"]) - amount, "days_supply": supply - days})
+    return Corrected(replace(stay, bill=remove_from_bill(stay.bill, removed), lines=tuple(lines)), removed, note)
+
+
+def excess_window_cuts(stays: list[Stay], *, window_days: int, tolerance: Decimal) -> dict[tuple[str, int], Decimal]:
+    """excess_prescription (b): {(stay ref, line index): days of supply above the window's tolerance}.
+
+    Per drug, dispensings in date order (then reference, then line order); each keeps at most what
+    leaves every window opened by an earlier dispensing (within `window_days − 1` days before it)
+    at `tolerance × window_days` days; the rest is excess."""
+    ceiling = Decimal(tolerance) * window_days
+    span = dt.timedelta(days=window_days - 1)
+    by_drug: dict[str, list] = {}
+    for s in stays:
+        for i, line in enumerate(s.lines):
+            if line["kind"] == "drug" and line.get("drug") and line.get("days_supply"):
+                by_drug.setdefault(line["drug"], []).append((line["date"], s.ref, i, Decimal(line["days_supply"])))
+    cuts: dict[tuple[str, int], Decimal] = {}
+    for rows in by_drug.values():
+        rows.sort(key=lambda r: r[:3])
+        kept: list[tuple[dt.date, Decimal]] = []
+        for day, ref, i, supply in rows:
+            room = ceiling
+            for start, _k in kept:
+                if start + span >= day:  # the window opened at `start` holds this dispensing
+                    room = min(room, ceiling - sum((k for d, k in kept if start <= d), ZERO))
+            keep = max(ZERO, min(supply, room))
+            kept.append((day, keep))
+            if keep < supply:
+                cuts[(ref, i)] = supply - keep
+    return cuts
+
+
+def correct_excess_prescriptions(stays: list[Stay], *, max_days: dict[str, int], window_days: int,
+                                 tolerance: Decimal) -> dict[str, Corrected]:
+    """excess_prescription, both branches over the finding's settlements: (a) each drug line's
+    supply above its settlement's maximum (`max_days` by ref), then (b) the window's excess.
+    Returns the corrected settlements only (those with something removed)."""
+    out: dict[str, Corrected] = {}
+    after_a = []
+    for s in stays:
+        cut = {id(line): Decimal(line["days_supply"]) - max_days[s.ref] for line in s.lines
+               if line["kind"] == "drug" and line.get("days_supply") and line["days_supply"] > max_days[s.ref]}
+        fixed = _cut_supply(s, cut, "") if cut else Corrected(s, ZERO, "")
+        after_a.append(fixed)
+    cuts = excess_window_cuts([c.stay for c in after_a], window_days=window_days, tolerance=tolerance)
+    for s, a in zip(stays, after_a, strict=True):
+        window = {id(line): cuts[(s.ref, i)] for i, line in enumerate(a.stay.lines) if (s.ref, i) in cuts}
+        b = _cut_supply(a.stay, window, "") if window else Corrected(a.stay, ZERO, "")
+        removed = a.removed + b.removed
+        if removed:
+            parts = []
+            if a.removed:
+                parts.append(f"超出单次最长用药天数（{max_days[s.ref]}天）部分 {a.removed}")
+            if b.removed:
+                parts.append(f"{window_days}天内累计超过{Decimal(tolerance) * window_days:g}天用量的部分 {b.removed}")
+            out[s.ref] = Corrected(b.stay, removed, "删除药品费用：" + "；".join(parts))
+    return out
+
+
+def correct_days(stay: Stay, days, note: str) -> Corrected:
+    """The lines dated on `days` removed (overlapping care: the care days on a stay day; a care
+    line on the grey list: the days in the periods)."""
+    days = set(days)
+    removed = [(line, Decimal(line["amount"])) for line in stay.lines if line["date"] in days]
+    return _without(stay, removed, note)
+
+
+def correct_third_party(stay: Stay, *, third_party: Decimal) -> Corrected:
+    """third_party_not_deducted: the bill (already net of the third party's payment) re-quoted."""
+    return Corrected(stay, Decimal(third_party), f"扣除第三方已赔付金额 {Decimal(third_party):.2f} 后重新计算")
+
+
+def not_payable(stay: Stay, note: str) -> Corrected:
+    """The settlement should not have been paid by the fund at all."""
+    return Corrected(None, stay.total, note)

@@ -17,15 +17,24 @@ Decisions (DOMAIN.md is silent):
 - The re-quote reads the person's year-to-date figures as they stand with the questioned
   settlements' own entries reversed: the settlement as it should have been, given every other
   settlement known now.
-- What was paid is the settlement's fund and catastrophic amounts as recorded; the person paid
-  the rest of the bill (after third-party compensation).
+- What was paid is the settlement's fund (and catastrophic) amount as recorded; the person paid
+  the rest of the bill (after third-party compensation; a care line: the resident's share).
 - When the fund should have paid more than it did (a merged split admission saves the person a
   deductible), no order is made to the fund's cost: the institution refunds the person's
   overpayment and the fund's difference is shown on the order only.
-- Re-quoting needs the bill and the engine's request: only reimbursement cases (manual and
-  school-batch claims) can be re-quoted today. For visits and care claims only the rules that
-  drop a whole settlement (duplicate invoice, benefit twice) are computed; the others are
-  refused with a message saying so.
+- Only the settlements the correction changes are reversed and re-quoted (overlapping care: the
+  care line or the outpatient visit, never the stay); their orders are made per party that
+  received the money (an excess-prescription window may span two institutions: one order each).
+- Each settlement kind is re-quoted with its own engine (requote.py, one class per kind), each
+  rule corrected by its own function (``CORRECTIONS`` below, corrections.py).
+
+Refused (``RecoveryRefused``, in Chinese, nothing written) — the combinations that cannot be
+re-quoted on the facts the system holds:
+- overlapping_care between two stays (which hospital's days were not real is a judgement);
+- third_party_not_deducted on a visit or a care line (they carry no third-party payment: the rule
+  cannot name them), grey_list on a manual case (the grey list suspends direct settlement only);
+- bed_holding, duplicate_charge and excess_prescription on a settlement without itemised lines
+  (nothing to remove), and any correction that changes nothing.
 """
 
 from __future__ import annotations
@@ -39,77 +48,22 @@ from django.utils import timezone
 from . import corrections as C
 from .errors import FourEyes, RecoveryRefused
 from .models import Finding, FindingSettlement, RecoveryKind, RecoveryOffset, RecoveryOrder, RecoveryState
+from .requote import CaseSettlement as _CaseSettlement  # noqa: F401 - the tests' name for a case's facts
+from .requote import reverse_settlement, settlement_of
 from .workflow import FindingState
 
 ZERO = Decimal("0.00")
 CREATE = "supervision.add_recoveryorder"
 RECORD_REPAYMENT = "supervision.record_repayment"
 APPROVE_WRITE_OFF = "supervision.approve_write_off"
-# the kinds of settlement and the ledger's source kinds (claims.ledger.models.SourceKind)
-LEDGER_SOURCE = {"case": "case", "certified_visit": "certified_visit", "pool_visit": "pool_visit"}
 DROP_RULES = ("duplicate_invoice", "benefit_twice")
-REQUOTE_RULES = ("bed_holding", "duplicate_charge", "excess_prescription", "not_covered", "split_admission")
-NOT_REQUOTABLE = ("third_party_not_deducted", "certification_mismatch", "grey_list", "overlapping_care")
 CHRONIC_BENEFITS = ("chronic", "special_disease", "special_drug", "two_diseases")
+STAYS = ("inpatient", "day_surgery")
+ABSORBED = "absorbed"  # merged into another settlement of the finding (split admission's second stay)
 
 
 def _refuse(message: str):
     raise RecoveryRefused(message)
-
-
-# --------------------------------------------------------------------------- facts of a case
-
-
-def _lines_of(kind: str, object_id: int) -> tuple:
-    from .models import SettlementLine
-
-    return tuple({"date": d, "item": item, "kind": k, "quantity": q, "amount": a, "days_supply": s}
-                 for d, item, k, q, a, s in SettlementLine.objects.filter(kind=kind, object_id=object_id)
-                 .order_by("date", "pk").values_list("date", "item", "line_kind", "quantity", "amount", "days_supply"))
-
-
-class _CaseSettlement:
-    """A paid reimbursement case as the correction and the re-quote need it."""
-
-    def __init__(self, case_id: int):
-        from claims.calculation import bill_of, deduct_third_party
-        from claims.models import Case
-
-        self.case = (Case.objects.select_related("case_type", "person__region", "institution")
-                     .prefetch_related("invoices").get(pk=case_id))
-        case = self.case
-        self.benefit = case.case_type.benefit
-        bill, _deducted = deduct_third_party(bill_of(case.invoices.all()), case.third_party_paid)
-        self.stay = C.Stay(ref=f"case:{case.pk}", admitted=case.service_from, discharged=case.service_to or case.service_from,
-                           bill=bill, lines=_lines_of("case", case.pk))
-        self.fund_paid = (case.fund_amount or ZERO) + (case.catastrophic_amount or ZERO)
-        self.person_paid = self.stay.total - self.fund_paid
-
-    def request(self, stay: C.Stay, ytd: dict) -> dict:
-        from claims.calculation import quote_request
-        from medins.benefits.errors import QuoteError
-        from medins.benefits.rounding import money_str
-
-        try:
-            category = self.case.person.category_on(self.case.service_from)
-        except QuoteError as exc:
-            _refuse(f"无法重新计算：{exc}")
-        try:
-            request, _adjust = quote_request(self.case, invoices=list(self.case.invoices.all()), category=category,
-                                             ytd=ytd)
-        except Exception as exc:  # NotComputable: the case's benefit cannot be computed
-            _refuse(f"无法重新计算：{exc}")
-        request["bill"] = {k: money_str(v) for k, v in stay.bill.items()}
-        return request
-
-
-def _quote(request: dict) -> dict:
-    from medins.quoting import quote_or_error
-
-    ok, body = quote_or_error(request)
-    if not ok:
-        _refuse(f"无法重新计算：{body['error']['message']}")
-    return body
 
 
 def _policy(region: str, day: dt.date):
@@ -118,34 +72,147 @@ def _policy(region: str, day: dt.date):
     return policy_in_force(region=region, date=day)
 
 
-def correct(rule: str, settlements: list[_CaseSettlement], policy) -> tuple[dict[str, C.Stay | None], str]:
-    """{ref: corrected stay (None: not to be paid)} for the finding's settlements, and the note."""
-    if rule == "split_admission":
-        a, b = sorted(settlements, key=lambda s: (s.stay.admitted, s.stay.ref))
-        merged = C.merge_split(a.stay, b.stay)
-        return {a.stay.ref: merged.stay, b.stay.ref: None}, merged.note
+# --------------------------------------------------------------------------- corrections, one per rule
+
+
+def _one(settlements):
     if len(settlements) != 1:
         _refuse("该类疑点应只涉及一笔结算")
-    s = settlements[0]
-    if rule == "bed_holding":
-        out = C.correct_bed_holding(s.stay, idle_kinds=set(policy.get("fund_security.idle_day_kinds")),
-                                    min_days=int(policy.get("fund_security.idle_days")))
-    elif rule == "duplicate_charge":
-        out = C.correct_duplicate_charge(s.stay)
-    elif rule == "excess_prescription":
-        limits = policy.get("fund_security.max_days_supply")
-        out = C.correct_excess_prescription(
-            s.stay, max_days=int(limits["chronic" if s.benefit in CHRONIC_BENEFITS else "acute"]))
-    elif rule == "not_covered":
-        from enrollment.models import CoveragePeriod
+    return settlements[0]
 
-        covered = list(CoveragePeriod.objects.filter(person_id=s.case.person_id).values_list("covered_from", "covered_to"))
-        out = C.correct_not_covered(s.stay, covered=covered)
-    else:
-        _refuse(f"规则“{rule}”没有可重新计算的更正方法")
+
+def _changed(s, out: C.Corrected) -> tuple[dict, str]:
     if not out.removed and out.stay is not None:
         _refuse("按规则更正后费用没有变化，无需追回")
-    return {s.stay.ref: out.stay}, out.note
+    return {s.ref: out.stay}, out.note
+
+
+def _correct_split_admission(settlements, policy):
+    if len(settlements) != 2:
+        _refuse("分解住院疑点应涉及两次住院")
+    a, b = sorted(settlements, key=lambda s: (s.stay.admitted, s.ref))
+    merged = C.merge_split(a.stay, b.stay)
+    return {a.ref: merged.stay, b.ref: ABSORBED}, merged.note
+
+
+def _needs_lines(s):
+    if not s.stay.lines:
+        _refuse(f"结算 {s.ref} 没有费用明细，无法确定应删除的费用，未生成追回单")
+    return s
+
+
+def _correct_bed_holding(settlements, policy):
+    s = _needs_lines(_one(settlements))
+    return _changed(s, C.correct_bed_holding(s.stay, idle_kinds=set(policy.get("fund_security.idle_day_kinds")),
+                                             min_days=int(policy.get("fund_security.idle_days"))))
+
+
+def _correct_duplicate_charge(settlements, policy):
+    s = _needs_lines(_one(settlements))
+    return _changed(s, C.correct_duplicate_charge(s.stay))
+
+
+def _correct_excess_prescription(settlements, policy):
+    for s in settlements:
+        _needs_lines(s)
+    limits = policy.get("fund_security.max_days_supply")
+    max_days = {s.ref: int(limits["chronic" if s.benefit in CHRONIC_BENEFITS else "acute"]) for s in settlements}
+    out = C.correct_excess_prescriptions([s.stay for s in settlements], max_days=max_days,
+                                         window_days=int(policy.get("fund_security.supply_window_days")),
+                                         tolerance=Decimal(str(policy.get("fund_security.supply_tolerance"))))
+    if not out:
+        _refuse("按规则更正后费用没有变化（没有超出最长用药天数或30天累计用量的药品明细），无需追回")
+    return {ref: c.stay for ref, c in out.items()}, "；".join(f"{ref}：{c.note}" for ref, c in sorted(out.items()))
+
+
+def _person_cover(person_id: int) -> tuple[list, dt.date | None]:
+    from enrollment.models import CoveragePeriod, CoverageStatus, Stop, StopReason
+
+    covered = list(CoveragePeriod.objects.filter(person_id=person_id, status=CoverageStatus.ACTIVE)
+                   .values_list("covered_from", "covered_to"))
+    died = (Stop.objects.filter(person_id=person_id, reason=StopReason.DEATH).order_by("stop_date")
+            .values_list("stop_date", flat=True).first())
+    return covered, died
+
+
+def _correct_not_covered(settlements, policy):
+    s = _one(settlements)
+    covered, died = _person_cover(s.person_id)
+    return _changed(s, C.correct_not_covered(s.stay, covered=covered, died=died))
+
+
+def _correct_third_party_not_deducted(settlements, policy):
+    s = _one(settlements)
+    if s.kind != "case":
+        _refuse("该类结算没有第三方赔付记录（规则只对填报了第三方赔付的报销案件成立），无法重新计算，未生成追回单")
+    if s.third_party <= 0:
+        _refuse("该结算没有第三方已赔付金额，无需追回")
+    return {s.ref: C.correct_third_party(s.stay, third_party=s.third_party).stay}, \
+        f"扣除第三方已赔付金额 {s.third_party:.2f} 后重新计算"
+
+
+def _correct_certification_mismatch(settlements, policy):
+    s = _one(settlements)
+    if s.benefit not in CHRONIC_BENEFITS:
+        _refuse("该结算不是门诊慢特病、两病或特药待遇，不适用认定不符的更正，未生成追回单")
+    return _changed(s, C.not_payable(s.stay, "服务日期没有有效的认定（病种、药品或定点机构不符），整笔不应由基金支付"))
+
+
+def _grey_periods(person_id: int) -> list[tuple[dt.date, dt.date]]:
+    from .models import GreyListEntry
+
+    return list(GreyListEntry.objects.filter(person_id=person_id).values_list("from_date", "to_date"))
+
+
+def _correct_grey_list(settlements, policy):
+    s = _one(settlements)
+    if s.via != "direct":
+        _refuse("手工报销不受灰名单限制（灰名单只暂停直接结算），无需追回")
+    periods = _grey_periods(s.person_id)
+    if s.kind == "care_claim_line":
+        days = [x["date"] for x in s.stay.lines if any(a <= x["date"] <= b for a, b in periods)]
+        return _changed(s, C.correct_days(s.stay, days, f"删除灰名单期间的照护天数 {len(days)} 天"))
+    return _changed(s, C.not_payable(s.stay, "灰名单期间暂停直接结算，整笔不应直接结算（参保人可另行手工报销）"))
+
+
+def _correct_overlapping_care(settlements, policy):
+    if len(settlements) != 2:
+        _refuse("重叠疑点应涉及两笔结算")
+    stays = [s for s in settlements if s.benefit in STAYS]
+    if len(stays) != 1:
+        _refuse("两次住院时间重叠：哪一家医院的重叠天数不真实需人工核实，系统无法确定应更正哪一笔住院，未生成追回单")
+    stay = stays[0]
+    other = next(s for s in settlements if s is not stay)
+    days = set(stay.stay.stay_days())
+    if other.kind == "care_claim_line":
+        hit = sorted(x["date"] for x in other.stay.lines if x["date"] in days)
+        return _changed(other, C.correct_days(other.stay, hit, f"删除与住院（{stay.ref}）重叠的照护天数 {len(hit)} 天"))
+    return _changed(other, C.not_payable(other.stay, f"住院（{stay.ref}）期间在其他机构的门诊结算，整笔不应支付"))
+
+
+CORRECTIONS = {
+    "split_admission": _correct_split_admission,
+    "bed_holding": _correct_bed_holding,
+    "duplicate_charge": _correct_duplicate_charge,
+    "excess_prescription": _correct_excess_prescription,
+    "not_covered": _correct_not_covered,
+    "third_party_not_deducted": _correct_third_party_not_deducted,
+    "certification_mismatch": _correct_certification_mismatch,
+    "grey_list": _correct_grey_list,
+    "overlapping_care": _correct_overlapping_care,
+}
+
+
+def correct(rule: str, settlements: list, policy) -> tuple[dict, str]:
+    """{ref: corrected stay (None: not to be paid; ABSORBED: merged into another)} for the
+    settlements the correction changes, and the note."""
+    fix = CORRECTIONS.get(rule)
+    if fix is None:
+        _refuse(f"规则“{rule}”没有可重新计算的更正方法")
+    try:
+        return fix(settlements, policy)
+    except C.NotCorrectable as exc:
+        _refuse(str(exc))
 
 
 # --------------------------------------------------------------------------- creating the orders
@@ -167,108 +234,88 @@ def recovery_order_create(*, acting_user, finding: Finding) -> list[RecoveryOrde
         return existing
     if finding.state != FindingState.CONFIRMED:
         _refuse("只有经两人确认的疑点才能生成追回单")
-    rule = finding.rule
-    if rule in NOT_REQUOTABLE:
-        _refuse(f"规则“{finding.get_rule_display()}”的疑点无法按更正后的事实重新计算（系统未保存应扣除的金额依据），"
-                "请线下核定后处理，未生成追回单")
     links = list(finding.settlements.select_related("institution", "person").order_by("ref"))
     if not links:
         _refuse("疑点没有关联的结算记录")
-    if rule in DROP_RULES:
+    if finding.rule in DROP_RULES:
         return _drop(acting_user, finding, links)
-    if any(link.kind != "case" for link in links):
-        _refuse("门诊、照护类结算没有可重新计算的费用清单与计算请求，目前只能对报销案件（手工报销、学校批量）重新计算，未生成追回单")
     return _requote(acting_user, finding, links)
 
 
 def _drop(acting_user, finding: Finding, links: list[FindingSettlement]) -> list[RecoveryOrder]:
     """duplicate_invoice / benefit_twice: the second settlement is reversed entirely."""
-    from claims.ledger.services import ledger_reverse
-
     second = max(links, key=lambda link: (link.service_date or dt.date.min, link.ref))
-    if second.kind not in LEDGER_SOURCE:
-        _refuse("长期护理结算的冲正需按护理月结处理，目前不能自动生成追回单")
     if second.fund is None:
         _refuse("该结算没有基金支付金额记录，无法计算追回金额")
-    ledger_reverse(acting_user=acting_user, source_kind=LEDGER_SOURCE[second.kind], source_id=second.object_id,
-                   note=f"追回 {finding.number}")
+    reverse_settlement(acting_user=acting_user, kind=second.kind, object_id=second.object_id,
+                       person_id=second.person_id, note=f"追回 {finding.number}")
     breakdown = {"dropped": second.ref, "fund_paid": str(second.fund), "total": str(second.total or ZERO)}
     # Only the fund's payment is ordered back: whether the person paid its share twice is not known.
-    return _orders(acting_user, finding, via=second.via, institution=second.institution, person=second.person,
-                   fund_paid=second.fund, fund_due=ZERO, person_paid=ZERO, person_due=ZERO,
-                   note=f"重复结算（{second.ref}）整笔不应支付，冲正其台账记录", breakdown=breakdown)
-
-
-def _requote(acting_user, finding: Finding, links: list[FindingSettlement]) -> list[RecoveryOrder]:
-    from claims.ledger import keys as ledger_keys
-    from claims.ledger.selectors import accounts_of
-    from claims.ledger.services import Posting, ledger_post, ledger_reverse
-
-    settlements = [_CaseSettlement(link.object_id) for link in links]
-    first = min(settlements, key=lambda s: (s.stay.admitted, s.stay.ref))
-    case = first.case
-    if len({s.case.person_id for s in settlements}) != 1:
-        _refuse("疑点涉及多名参保人，无法合并重新计算")
-    policy = _policy(case.person.region.code, finding.service_date)
-    try:
-        corrected, note = correct(finding.rule, settlements, policy)
-    except C.NotCorrectable as exc:
-        _refuse(str(exc))
-    benefit = first.benefit
-    # lock the person's accounts, reverse the settlements' entries, read what is left
-    accounts_of(case.person_id, case.service_from.year, benefit, lock=True)
-    for s in settlements:
-        ledger_reverse(acting_user=acting_user, source_kind="case", source_id=s.case.pk, note=f"追回 {finding.number}")
-    requests, quotes = {}, {}
-    fund_due = person_due = ZERO
-    postings = []
-    for s in settlements:
-        stay = corrected[s.stay.ref]
-        if stay is None:
-            continue
-        accounts = accounts_of(s.case.person_id, stay.admitted.year, s.benefit, lock=True)
-        request = s.request(stay, ledger_keys.year_to_date(s.benefit, accounts))
-        request["service_date"] = stay.admitted.isoformat()
-        body = _quote(request)
-        requests[s.stay.ref], quotes[s.stay.ref] = request, body
-        fund = Decimal(body["fund"]) + Decimal(body["catastrophic"])
-        fund_due += fund
-        person_due += Decimal(body["total"]) - fund
-        posting = Posting(person_id=s.case.person_id, service_date=stay.admitted, benefit=s.benefit,
-                          source_kind="case", source_id=s.case.pk, note=f"追回 {finding.number} 更正",
-                          figures=ledger_keys.effect(s.benefit, body))
-        ledger_post(acting_user=acting_user, postings=[posting],
-                    read={(s.case.person_id, stay.admitted.year, b, i): f for (b, i), f in accounts.items()})
-        postings.append(posting)
-    fund_paid = sum((s.fund_paid for s in settlements), ZERO)
-    person_paid = sum((s.person_paid for s in settlements), ZERO)
-    link = next(x for x in links if x.ref == first.stay.ref)
-    breakdown = {"corrected": {ref: (None if st is None else {"admitted": st.admitted.isoformat(),
-                                                               "discharged": st.discharged.isoformat(),
-                                                               "bill": {k: str(v) for k, v in st.bill.items()}})
-                               for ref, st in corrected.items()},
-                 "requests": requests, "quotes": quotes,
-                 "paid": {s.stay.ref: {"fund": str(s.fund_paid), "person": str(s.person_paid)} for s in settlements}}
-    return _orders(acting_user, finding, via=link.via, institution=case.institution, person=case.person,
-                   fund_paid=fund_paid, fund_due=fund_due, person_paid=person_paid, person_due=person_due, note=note,
+    group = _Group(via=second.via, institution=second.institution, person=second.person, fund_paid=second.fund)
+    return _orders(acting_user, finding, [group], note=f"重复结算（{second.ref}）整笔不应支付，冲正其台账记录",
                    breakdown=breakdown)
 
 
-def _orders(acting_user, finding, *, via, institution, person, fund_paid, fund_due, person_paid, person_due, note,
-            breakdown) -> list[RecoveryOrder]:
-    common = {"finding": finding, "region_id": finding.region_id, "rule": finding.rule, "month": finding.month,
-              "fund_paid": fund_paid, "fund_due": fund_due, "person_paid": person_paid, "person_due": person_due,
-              "correction": note, "breakdown": breakdown, "created_by": acting_user}
+class _Group:
+    """What one party received and should have received over the finding's corrected settlements."""
+
+    def __init__(self, *, via, institution, person, fund_paid=ZERO, fund_due=ZERO, person_paid=ZERO,
+                 person_due=ZERO):
+        self.via, self.institution, self.person = via, institution, person
+        self.fund_paid, self.fund_due, self.person_paid, self.person_due = fund_paid, fund_due, person_paid, person_due
+
+
+def _requote(acting_user, finding: Finding, links: list[FindingSettlement]) -> list[RecoveryOrder]:
+    settlements = [settlement_of(link.kind, link.object_id) for link in links]
+    if len({s.person_id for s in settlements}) != 1:
+        _refuse("疑点涉及多名参保人，无法合并重新计算")
+    first = min(settlements, key=lambda s: (s.stay.admitted, s.ref))
+    policy = _policy(first.person.region.code, finding.service_date)
+    corrected, note = correct(finding.rule, settlements, policy)
+    changed = [s for s in settlements if s.ref in corrected]
+    label = f"追回 {finding.number}"
+    for s in changed:  # reverse first: each re-quote reads the year-to-date without them
+        s.reverse(acting_user=acting_user, note=label)
+    groups: dict[tuple, _Group] = {}
+    quotes, shown = {}, {}
+    for s in sorted(changed, key=lambda s: (s.stay.admitted, s.ref)):
+        key = (s.via == "manual", s.institution.pk if s.institution is not None and s.via != "manual" else s.person_id)
+        group = groups.setdefault(key, _Group(via=s.via, institution=s.institution, person=s.person))
+        group.fund_paid += s.fund_paid
+        group.person_paid += s.person_paid
+        stay = corrected[s.ref]
+        if stay == ABSORBED:
+            shown[s.ref] = ABSORBED
+            continue
+        result = s.requote(stay, acting_user=acting_user, note=f"{label} 更正")
+        group.fund_due += result.fund
+        group.person_due += result.person
+        quotes[s.ref] = result.detail
+        shown[s.ref] = None if stay is None else {
+            "admitted": stay.admitted.isoformat(), "discharged": stay.discharged.isoformat(),
+            "bill": {k: str(v) for k, v in stay.bill.items()}}
+    breakdown = {"corrected": shown, "quotes": quotes}
+    return _orders(acting_user, finding, list(groups.values()), note=note, breakdown=breakdown)
+
+
+def _orders(acting_user, finding: Finding, groups: list[_Group], *, note: str, breakdown) -> list[RecoveryOrder]:
     out = []
-    to_fund = fund_paid - fund_due
-    if to_fund > 0:
-        debtor = {"debtor_person": person} if via == "manual" or institution is None else {"debtor_institution": institution}
-        out.append(RecoveryOrder(kind=RecoveryKind.RECOVERY, amount=to_fund, outstanding=to_fund, **debtor, **common))
-    to_person = person_paid - person_due
-    if to_person > 0 and institution is not None:
-        out.append(RecoveryOrder(kind=RecoveryKind.REFUND, amount=to_person, outstanding=to_person,
-                                 debtor_institution=institution, creditor_person=person, **common))
+    for g in groups:
+        common = {"finding": finding, "region_id": finding.region_id, "rule": finding.rule, "month": finding.month,
+                  "fund_paid": g.fund_paid, "fund_due": g.fund_due, "person_paid": g.person_paid,
+                  "person_due": g.person_due, "correction": note, "breakdown": breakdown, "created_by": acting_user}
+        to_fund = g.fund_paid - g.fund_due
+        if to_fund > 0:
+            debtor = ({"debtor_person": g.person} if g.via == "manual" or g.institution is None
+                      else {"debtor_institution": g.institution})
+            out.append(RecoveryOrder(kind=RecoveryKind.RECOVERY, amount=to_fund, outstanding=to_fund, **debtor, **common))
+        to_person = g.person_paid - g.person_due
+        if to_person > 0 and g.institution is not None:
+            out.append(RecoveryOrder(kind=RecoveryKind.REFUND, amount=to_person, outstanding=to_person,
+                                     debtor_institution=g.institution, creditor_person=g.person, **common))
     if not out:
+        fund_due = sum((g.fund_due for g in groups), ZERO)
+        fund_paid = sum((g.fund_paid for g in groups), ZERO)
         _refuse(f"重新计算后基金和个人均未多付（基金应付 {fund_due}，已付 {fund_paid}），无需追回")
     for order in out:
         order._history_user = acting_user
