@@ -182,19 +182,19 @@ def test_duplicate_bed_charge_removes_the_excess_bed_quantity(person, hospitals,
     assert orders == {"recovery": M("24.00"), "refund": M("16.00")}
 
 
-def test_a_rule_that_cannot_be_requoted_is_refused_in_chinese(person, hospitals, supervisors, db):
-    """Issue 15 item 4: never invent an amount — a visit's bed-holding or an overlapping-care finding is refused."""
+def test_a_correction_without_the_facts_it_needs_is_refused_in_chinese(person, hospitals, paid_case, supervisors):
+    """Issue 15 item 4: never invent an amount — a finding without settlements, or a bed-holding
+    finding on a settlement without itemised lines (nothing to remove), is refused."""
     h1, _h2 = hospitals
-    finding = Finding.objects.create(key="k-overlap", region=h1.region, rule="overlapping_care", rule_version="x",
-                                     severity="review", settlement_refs=["pv:1"], month=D(2021, 6, 1),
+    finding = Finding.objects.create(key="k-bare", region=h1.region, rule="bed_holding", rule_version="x",
+                                     severity="review", settlement_refs=[], month=D(2021, 6, 1),
                                      service_date=D(2021, 6, 1), evidence="-", state="confirmed")
-    with pytest.raises(RecoveryRefused, match="无法按更正后的事实重新计算"):
+    with pytest.raises(RecoveryRefused, match="没有关联的结算记录"):
         recovery_order_create(acting_user=supervisors[0], finding=finding)
-    Finding.objects.filter(pk=finding.pk).update(rule="excess_prescription")
-    FindingSettlement.objects.create(finding=finding, kind="pool_visit", object_id=1, ref="pv:1", person=person,
-                                     institution=h1, via="direct", fund=M("10.00"), total=M("20.00"))
-    finding.refresh_from_db()
-    with pytest.raises(RecoveryRefused, match="只能对报销案件"):
+    case = paid_case(person, D(2021, 6, 1), D(2021, 6, 5), institution=h1)
+    FindingSettlement.objects.create(finding=finding, kind="case", object_id=case.pk, ref=f"case:{case.pk}",
+                                     person=person, via="manual", fund=M("1000.00"), total=M("2000.00"))
+    with pytest.raises(RecoveryRefused, match="没有费用明细"):
         recovery_order_create(acting_user=supervisors[0], finding=finding)
     assert not RecoveryOrder.objects.exists()
 
