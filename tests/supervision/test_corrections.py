@@ -99,3 +99,46 @@ def test_duplicate_invoice_drops_the_later_settlement():
     second = stay([], ref="pv:10", admitted=D(2021, 6, 2), bill={"class_a": M(100)})
     dropped, out = C.drop_second([second, first])
     assert dropped.ref == "pv:10" and out.stay is None and out.removed == M(100)
+
+
+def dispensing(day, supply, amount, drug="DX"):
+    return {**line(day, "drug", amount, days_supply=supply), "drug": drug}
+
+
+def test_excess_window_keeps_the_earliest_dispensings_up_to_the_tolerance():
+    """contract excess_prescription (b), 2021 parameters (window 30, tolerance 1.2 → 36 days): dispensings
+    of DX on 06-01 (20 days), 06-11 (20) and 07-05 (20). The window from 06-01 holds 06-01 and 06-11:
+    40 > 36 → 06-11 keeps 16 days, 4 cut. 07-05 is in the window from 06-11 (06-11 + 29 = 07-10): 16
+    kept + 20 = 36, not more than 36 → kept whole. Another drug is not counted with DX."""
+    s1 = stay([dispensing(D(2021, 6, 1), 20, 200)], ref="cv:1", admitted=D(2021, 6, 1), discharged=D(2021, 6, 1))
+    s2 = stay([dispensing(D(2021, 6, 11), 20, 200), dispensing(D(2021, 6, 11), 30, 300, drug="OTHER")], ref="cv:2",
+              admitted=D(2021, 6, 11), discharged=D(2021, 6, 11))
+    s3 = stay([dispensing(D(2021, 7, 5), 20, 200)], ref="cv:3", admitted=D(2021, 7, 5), discharged=D(2021, 7, 5))
+    assert C.excess_window_cuts([s3, s1, s2], window_days=30, tolerance=M("1.2")) == {("cv:2", 0): M(4)}
+    out = C.correct_excess_prescriptions([s1, s2, s3], max_days={"cv:1": 30, "cv:2": 30, "cv:3": 30}, window_days=30,
+                                         tolerance=M("1.2"))
+    assert list(out) == ["cv:2"]
+    assert out["cv:2"].removed == M("40.00")  # 4/20 × 200
+    kept = out["cv:2"].stay.lines[0]
+    assert (kept["amount"], kept["days_supply"]) == (M("160.00"), M(16))
+    assert out["cv:2"].stay.bill["class_a"] == M("460.00")
+
+
+def test_excess_prescriptions_apply_the_maximum_before_the_window():
+    """(a) then (b): an acute 14-day line is first cut to 7 (half its amount); the window then sees 7 days only."""
+    s1 = stay([dispensing(D(2021, 6, 1), 14, 140)], ref="pv:1", admitted=D(2021, 6, 1), discharged=D(2021, 6, 1))
+    out = C.correct_excess_prescriptions([s1], max_days={"pv:1": 7}, window_days=30, tolerance=M("1.2"))
+    assert out["pv:1"].removed == M("70.00") and out["pv:1"].stay.lines[0]["days_supply"] == M(7)
+    assert C.correct_excess_prescriptions([s1], max_days={"pv:1": 14}, window_days=30, tolerance=M("1.2")) == {}
+
+
+def test_care_days_and_death_and_third_party_corrections():
+    """overlapping care / grey list drop the named days; not_covered also drops the days after a death;
+    third party re-quotes the (already net) bill, noting the amount deducted."""
+    days = [line(D(2021, 6, i), "care", 115) for i in range(1, 6)]
+    out = C.correct_days(stay(days), [D(2021, 6, 2), D(2021, 6, 3)], "x")
+    assert out.removed == M(230) and [ln["date"].day for ln in out.stay.lines] == [1, 4, 5]
+    died = C.correct_not_covered(stay(days), covered=[(D(2021, 1, 1), None)], died=D(2021, 6, 3))
+    assert died.removed == M(230) and len(died.stay.lines) == 3
+    third = C.correct_third_party(stay(days), third_party=M("1000"))
+    assert third.stay.total == M(575) and third.removed == M(1000) and "1000.00" in third.note
