@@ -244,7 +244,8 @@ def test_overlapping_care_drops_the_care_days_of_the_stay_and_requotes_the_care_
     inpatient from 06-10 to 06-15 (stay days 10–14: 5 days). Re-quoted with the long-term-care engine
     on 25 days: fund 25 × 85.60 = 2 140.00 instead of 2 568.00 → 428.00 back from the care home; the
     resident paid 882.00 but owed 25 × 29.40 = 735.00 → the home refunds 147.00. The resident's ledger
-    fund becomes 2 140.00; the other resident's entry of the same claim is untouched."""
+    fund becomes 2 140.00; the other resident's entry of the same claim is untouched (then corrected by
+    its own grey-list finding, below)."""
     resident = resident_in(home, user=intake, score=35)
     other = resident_in(home, user=intake, score=35)
     claim, _ = care_claim_receive(acting_user=home_operator, care_home=home, month=JUNE,
@@ -264,6 +265,14 @@ def test_overlapping_care_drops_the_care_days_of_the_stay_and_requotes_the_care_
         return accounts_of(p.pk, 2021, "long_term_care")[("long_term_care", "")].fund
 
     assert (care_fund(resident), care_fund(other)) == (M("2140.00"), M("2568.00"))
+    # contract grey_list on a care line: the other resident's days 06-01..06-10 in a grey-list period
+    # (entered after the claim was paid) are dropped: fund 20 × 85.60 = 1 712.00 → 856.00 back; the
+    # resident paid 882.00 but owed 20 × 29.40 = 588.00 → 294.00 refunded.
+    GreyListEntry.objects.create(person=other, from_date=D(2021, 5, 1), to_date=D(2021, 6, 10), reason="骗保",
+                                 created_by=supervisors[0])
+    grey = orders_of(confirmed_finding("grey_list", claim.lines.get(person=other)), supervisors)
+    assert (grey["recovery"].amount, grey["refund"].amount) == (M("856.00"), M("294.00"))
+    assert (care_fund(resident), care_fund(other)) == (M("2140.00"), M("1712.00"))
 
 
 # --------------------------------------------------------------------------- cases, and what stays refused
