@@ -284,7 +284,7 @@ def _requote(acting_user, finding: Finding, links: list[FindingSettlement]) -> l
         group.fund_paid += s.fund_paid
         group.person_paid += s.person_paid
         stay = corrected[s.ref]
-        if stay == ABSORBED:
+        if stay is ABSORBED:
             shown[s.ref] = ABSORBED
             continue
         result = s.requote(stay, acting_user=acting_user, note=f"{label} 更正")
