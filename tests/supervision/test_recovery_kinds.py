@@ -275,6 +275,31 @@ def test_overlapping_care_drops_the_care_days_of_the_stay_and_requotes_the_care_
     assert (care_fund(resident), care_fund(other)) == (M("2140.00"), M("1712.00"))
 
 
+def test_benefit_twice_drops_a_care_line_and_not_covered_drops_its_uncovered_days(
+        home, home_operator, intake, reviewer, approver, hospitals, paid_case, supervisors):
+    """contract benefit_twice (one line under two benefits) with a care line as the later settlement:
+    the whole line (2 568.00) back from the care home, the resident's care ledger entry reversed.
+    contract not_covered on a care line ("every line date"): the other resident's cover ended 06-20 →
+    days 21–30 dropped: fund 20 × 85.60 = 1 712.00 → 856.00 back, 882.00 − 20 × 29.40 = 294.00 refunded."""
+    resident = resident_in(home, user=intake, score=35)
+    other = resident_in(home, user=intake, score=35)
+    claim, _ = care_claim_receive(acting_user=home_operator, care_home=home, month=JUNE,
+                                  residents=[entry(resident), entry(other)])
+    care_claim_approve(acting_user=approver, claim=care_claim_check(acting_user=reviewer, claim=claim))
+    earlier = paid_case(resident, D(2021, 5, 20), D(2021, 5, 21), institution=hospitals[0], fund="10.00")
+    twice = orders_of(confirmed_finding("benefit_twice", earlier, claim.lines.get(person=resident)), supervisors)
+    assert set(twice) == {"recovery"} and twice["recovery"].amount == M("2568.00")
+    assert twice["recovery"].debtor_institution_id == home.pk
+    CoveragePeriod.objects.filter(person=other).update(covered_to=D(2021, 6, 20))
+    uncovered = orders_of(confirmed_finding("not_covered", claim.lines.get(person=other)), supervisors)
+    assert (uncovered["recovery"].amount, uncovered["refund"].amount) == (M("856.00"), M("294.00"))
+
+    def care_fund(p):
+        return accounts_of(p.pk, 2021, "long_term_care")[("long_term_care", "")].fund
+
+    assert (care_fund(resident), care_fund(other)) == (M("0.00"), M("1712.00"))
+
+
 # --------------------------------------------------------------------------- cases, and what stays refused
 
 
