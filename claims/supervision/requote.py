@@ -20,6 +20,11 @@ person's year-to-date figures as they stand after the reversal, posting the corr
 Decisions (DOMAIN.md is silent):
 - A visit's bill and the care line's days stay as recorded on the settlement; the record itself
   is never rewritten (the order holds the difference, the ledger the corrected figures).
+- A pool visit's order is the difference of its fund-payable amount. Not yet taken into account:
+  the capitation settlement (DOMAIN.md §8) pays a pool institution its actual fund-payable only up
+  to the monthly quota, and the year end settles actual against quota; when the month's actual
+  was above the quota (or the year is closed), the institution received less than the visit's
+  difference, and the capitation figures (PoolAccount.actuals) are not corrected here.
 - A settlement that should not have been paid at all (``None``): the fund owes nothing and the
   person bears the whole bill; a care line's refused days are borne by neither (as the care-claim
   checks treat refused days), so a care line is always re-evaluated, with no day if need be.
