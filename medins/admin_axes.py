@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .admin_mixins import CodeValuesFilter, RecordTitleMixin
 
@@ -27,7 +28,14 @@ class AxesTitleMixin(RecordTitleMixin):
 
 
 class AccessAttemptAdmin(AxesTitleMixin, axes_admin.AccessAttemptAdmin):
-    pass
+    # axes' columns without a translatable title
+    @admin.display(description=_("login status"))
+    def status(self, obj):
+        return super().status(obj)
+
+    @admin.display(description=_("expires at"))
+    def expiration(self, obj):
+        return super().expiration(obj)
 
 
 class AccessLogAdmin(AxesTitleMixin, axes_admin.AccessLogAdmin):

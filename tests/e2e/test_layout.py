@@ -20,6 +20,23 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def demo(reference_data):
     call_command("demo_data", stdout=io.StringIO())
+    _third_party_records()
+
+
+def _third_party_records():
+    """A record on each third-party page the demo leaves empty, so that its list and its page are
+    walked too: the schedules other than crontabs, a login attempt and a failed login."""
+    from axes.models import AccessAttempt, AccessFailureLog
+    from django.utils import timezone
+    from django_celery_beat.models import ClockedSchedule, IntervalSchedule, SolarSchedule
+
+    IntervalSchedule.objects.create(every=5, period=IntervalSchedule.MINUTES)
+    SolarSchedule.objects.create(event="sunrise", latitude="36.65", longitude="117.12")
+    ClockedSchedule.objects.create(clocked_time=timezone.now())
+    request = {"user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "ip_address": "127.0.0.1", "username": DEMO_ADMIN,
+               "http_accept": "text/html", "path_info": "/admin/login/"}
+    AccessAttempt.objects.create(**request, get_data="", post_data=f"username={DEMO_ADMIN}", failures_since_start=1)
+    AccessFailureLog.objects.create(**request, locked_out=False)
 
 
 def _lists():
