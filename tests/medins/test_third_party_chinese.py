@@ -82,6 +82,8 @@ def test_the_periodic_task_pages_are_chinese(superuser_client):
     assert "在 07:00，每月的 6 号（北京时间）" in listing and "m/h/dM/MY/d" not in listing
     page = superuser_client.get(reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])).content.decode()
     assert "执行计划" in page and "Translation:" not in page and "Execution Options" not in page
+    # the collapsed parts too (arguments, execution options): their help names no JSON, AMQP or True/False
+    assert not re.search(r"JSON|AMQP|RabbitMQ|True|False|None", page.split('id="content-main"')[1].split("<script")[0])
 
 
 def test_a_schedule_synced_earlier_under_its_english_name_is_kept(db):
