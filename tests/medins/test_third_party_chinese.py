@@ -130,3 +130,16 @@ def test_a_batch_row_of_the_wrong_shape_is_refused_in_chinese():
     with override("zh-hans"):
         entry = _rejected({"row": 3}, TypeError("'int' object is not subscriptable"))
     assert entry["errors"] == ["该行无法读取：有数据的格式不正确"]
+
+
+def test_the_periodic_task_actions_answer_in_chinese(superuser_client):
+    from django_celery_beat.models import PeriodicTask
+
+    from medins.schedules import schedules_sync
+
+    schedules_sync()
+    ids = list(PeriodicTask.objects.values_list("pk", flat=True)[:2])
+    response = superuser_client.post(reverse("admin:django_celery_beat_periodictask_changelist"),
+                                     {"action": "disable_tasks", "_selected_action": ids}, follow=True)
+    assert "已停用 2 个任务" in response.content.decode()
+    assert PeriodicTask.objects.filter(pk__in=ids, enabled=False).count() == 2
