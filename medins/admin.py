@@ -30,7 +30,15 @@ from .admin_imports import may_import
 from .admin_mixins import install_chooser_autocomplete
 from .models import CatalogueItem, Designation, Institution, PolicyParameter, PolicyVersion, Region
 from .services.reference_data import KEY_FORM, ParameterValueError, check_parameter
-from .value_display import catalogue_names, code_html, parameter_short_name, render_value, value_summary
+from .value_display import (
+    CATALOGUE_ATTRIBUTE_LABELS,
+    CATALOGUE_GROUP_LABELS,
+    catalogue_names,
+    code_html,
+    parameter_short_name,
+    render_value,
+    value_summary,
+)
 
 admin.site.site_header = _("Resident medical insurance back-office")
 admin.site.site_title = _("Medical insurance back-office")
@@ -41,12 +49,6 @@ install_chooser_autocomplete(admin.site)
 # model, 300 px wide) left the case list ~700 px beside its filters; the home page and the
 # breadcrumbs lead to every list instead.
 admin.site.enable_nav_sidebar = False
-
-
-def json_preview(value, limit: int = 60) -> str:
-    """A JSON value as a clerk reads it: strings bare, structures compact, Chinese unescaped."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class ReadableJSONFormField(forms.JSONField):
@@ -74,8 +76,12 @@ class RegionAdmin(SimpleHistoryAdmin):
 
 @admin.register(Designation)
 class DesignationAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "name", "institution_count"]
+    list_display = ["name", "code_column", "institution_count"]  # the code, an identifier, as a code
     search_fields = ["code", "name"]
+
+    @admin.display(description=_("code"), ordering="code")
+    def code_column(self, obj):
+        return code_html(obj.code)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(institution_count=Count("institutions"))
@@ -186,12 +192,26 @@ class CatalogueItemForm(forms.ModelForm):
         fields = ["region", "kind", "code", "name", "aliases", "group", "attributes", "valid_from", "valid_to", "active"]
 
 
+class CatalogueGroupFilter(admin.SimpleListFilter):
+    """By group, each named as a clerk reads it (CATALOGUE_GROUP_LABELS), not by its code."""
+
+    title = _("group")
+    parameter_name = "group"
+
+    def lookups(self, request, model_admin):
+        groups = CatalogueItem.objects.exclude(group="").order_by("group").values_list("group", flat=True).distinct()
+        return [(g, CATALOGUE_GROUP_LABELS.get(g) or code_html(g)) for g in groups]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(group=self.value()) if self.value() else queryset
+
+
 @admin.register(CatalogueItem)
 class CatalogueItemAdmin(SimpleHistoryAdmin):
     form = CatalogueItemForm
-    list_display = ["code", "name", "alias_list", "region_name", "kind", "group", "validity", "attributes_preview",
-                    "active"]
-    list_filter = ["region", "kind", "group", "active"]
+    list_display = ["code_column", "name", "alias_list", "region_name", "kind", "group_label", "validity",
+                    "attributes_preview", "active"]
+    list_filter = ["region", "kind", CatalogueGroupFilter, "active"]
     search_fields = ["code", "name", "aliases"]  # aliases: a text search in the JSON list
     search_help_text = _("Code, name or alias (other name) of the item")
     list_select_related = ["region"]
@@ -211,9 +231,28 @@ class CatalogueItemAdmin(SimpleHistoryAdmin):
     def region_name(self, obj):
         return obj.region.name
 
+    readonly_fields = ["attributes_table"]
+
+    @admin.display(description=_("code"), ordering="code")
+    def code_column(self, obj):
+        return code_html(obj.code)
+
+    @admin.display(description=_("group"), ordering="group")
+    def group_label(self, obj):
+        if not obj.group:
+            return ""
+        found = CATALOGUE_GROUP_LABELS.get(obj.group)
+        return format_html('<span title="{}">{}</span>', obj.group, found) if found else code_html(obj.group)
+
     @admin.display(description=_("attributes"))
     def attributes_preview(self, obj):
-        return json_preview(obj.attributes) if obj.attributes else ""
+        if not obj.attributes:
+            return ""
+        return mark_safe(Truncator(value_summary(obj.attributes, CATALOGUE_ATTRIBUTE_LABELS)).chars(60, html=True))
+
+    @admin.display(description=_("attributes (as read)"))
+    def attributes_table(self, obj):
+        return render_value(obj.attributes, CATALOGUE_ATTRIBUTE_LABELS) if obj.attributes else "—"
 
 
 class PolicyParameterForm(forms.ModelForm):
@@ -362,4 +401,6 @@ class PolicyParameterAdmin(ReadableParameterMixin, SimpleHistoryAdmin):
         return render_value(obj.loaded_value, catalogue_names())
 
 
-from . import admin_jobs  # noqa: E402,F401 - background jobs' progress and result pages
+# Other admin pages of the core app: background jobs' progress and result pages; users and groups
+# with their permissions named in Chinese; django-celery-beat's and django-axes' pages in Chinese.
+from . import admin_auth, admin_axes, admin_jobs, admin_schedules  # noqa: E402,F401

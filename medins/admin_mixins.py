@@ -35,6 +35,35 @@ class AdministratorOnly:
         return request.user.is_active and request.user.is_superuser
 
 
+class CodeValuesFilter(admin.AllValuesFieldListFilter):
+    """A list filter by a field's values that are codes (a request path): each shown as a code, the
+    first choice ("全部") as text."""
+
+    template = "admin/medins/code_filter.html"
+
+
+class RecordTitleMixin:
+    """A record's page titled by `record_title(obj)` (its subtitle and the last breadcrumb) instead of
+    str(obj): for third-party models whose __str__ is English ("Access Log for admin @ …";
+    issue 14 item 4)."""
+
+    change_form_template = "admin/medins/record_title_change_form.html"
+
+    def record_title(self, obj) -> str:
+        return str(obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from django.contrib.admin.utils import unquote
+
+        obj = self.get_object(request, unquote(object_id))
+        extra_context = dict(extra_context or {})
+        if obj is not None:
+            title = self.record_title(obj)
+            extra_context.setdefault("subtitle", title)
+            extra_context.setdefault("record_title", title)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
 # --------------------------------------------------------------------------- choosers (issue #14 item 6)
 
 

@@ -9,8 +9,11 @@ CELERY_RESULTS = [
     _("Task ID"), _("Periodic Task Name"), _("Task Name"), _("Task Positional Arguments"),
     _("Task Named Arguments"), _("Task State"), _("Worker"), _("Result Content Type"), _("Result Encoding"),
     _("Result Data"), _("Created DateTime"), _("Completed DateTime"), _("Traceback"), _("Task Meta Information"),
-    _("Group ID"), _("Parameters"), _("Result"),
+    _("Group ID"), _("Parameters"), _("Result"), _("chord counter"),
 ]
+
+# django-guardian: its app and models have plain English names (shown on the permission choosers).
+GUARDIAN = [_("Guardian"), _("group object permission"), _("user object permission")]
 
 # django-axes (login throttling) ships no Chinese catalogue; its app name is medins.apps.AxesConfig's.
 AXES = [

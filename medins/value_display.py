@@ -40,6 +40,54 @@ CODE_LABELS = {
 }
 
 
+# A catalogue item's attributes (medins/reference/catalogues/*.yaml) and groups, as a clerk reads
+# them (issue 14 item 4); a key or group not listed is shown as a code.
+CATALOGUE_ATTRIBUTE_LABELS = {
+    "note": _("note"),
+    "source": _("source"),
+    "criteria": _("certification criteria"),
+    "disease": _("disease"),
+    "department": _("department"),
+    "batch": _("batch"),
+    "brands": _("brands and strengths"),
+    "payer": _("paid by"),
+    "programmes": _("fixed-copay programmes"),
+    "annual_cap": _("annual cap"),
+    "cap_uncertain": _("cap inferred"),
+    "annual_copay": _("annual copayment"),
+    "copay": _("copayment"),
+    "copay_resident": _("copayment of a resident"),
+    "copay_per_admission": _("copayment per admission"),
+    "first_copay_rate": _("first copayment rate"),
+    "rate": _("rate"),
+    "rate_floor": _("rate floor of 75%"),
+    "episodic": _("episodic treatment"),
+    "dialysis": _("dialysis"),
+    "deductible_exempt": _("no deductible"),
+    "mental_disorder": _("mental disorder"),
+}
+CATALOGUE_GROUP_LABELS = {
+    "copay_35": _("35% paid first by the insured"),
+    "copay_10": _("10% paid first by the insured"),
+    "basic": _("basic insurance special drugs"),
+    "catastrophic": _("catastrophic insurance special drugs"),
+    "low_copay": _("low copayment for serious diseases"),
+    "single_disease": _("fixed amount per disease"),
+    "district_hospital": _("fixed amount at district hospitals"),
+    "capped": _("own annual cap"),
+    "dialysis": _("dialysis"),
+    "rate_floor": _("rate floor of 75%"),
+    "other": _("other"),
+    "glaucoma": _("glaucoma"),
+    "rectal_polyp": _("rectal polyp"),
+    "vocal_cord_polyp": _("vocal cord polyp"),
+    "breast_benign_tumour": _("benign breast tumour"),
+    "pterygium": _("pterygium"),
+    "colon_polyp": _("colon polyp"),
+    "preauricular_fistula": _("preauricular fistula"),
+}
+
+
 _CODE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]*")
 
 

@@ -16,6 +16,7 @@ from functools import partial
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from enrollment.idnumber import normalize
 from enrollment.models import Person
@@ -227,8 +228,10 @@ def _rejected(entry: dict, exc: Exception) -> dict:
         entry.update(status="rejected", errors=[str(exc)], field=exc.field)
         if getattr(exc, "earlier_case", None):
             entry["earlier_case"] = exc.earlier_case
-    else:
-        entry.update(status="rejected", errors=[f"malformed row: {exc}"])
+    else:  # a row of the wrong shape: a message the school reads, not Python's (issue 14 item 4)
+        localized = getattr(exc, "localized", None)
+        entry.update(status="rejected", errors=[localized() if callable(localized)
+                                                else _("this row cannot be read: a value has the wrong form")])
     return entry
 
 

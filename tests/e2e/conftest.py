@@ -57,9 +57,10 @@ def browser():
         browser.close()
 
 
-# Words a Chinese clerk reads as they are: units, file formats, "ID", and proper names that Chinese
-# texts write in Latin letters (the Barthel index: 日常生活活动能力评定量表（Barthel指数）).
-ALLOWED_WORDS = frozenset({"ID", "CSV", "XLSX", "csv", "xlsx", "MB", "KB", "PDF", "API", "OK", "Barthel"})
+# Words a Chinese clerk reads as they are: units, file formats, "ID" and "IP" (IP 地址), the key
+# printed on the keyboard (按住 Ctrl 键), and proper names that Chinese texts write in Latin letters
+# (the Barthel index: 日常生活活动能力评定量表（Barthel指数）).
+ALLOWED_WORDS = frozenset({"ID", "IP", "CSV", "XLSX", "csv", "xlsx", "MB", "KB", "PDF", "API", "OK", "Barthel", "Ctrl"})
 
 # Runs in the page: the English-looking words of its visible text, as [word, context] pairs.
 _COLLECT_JS = r"""() => {

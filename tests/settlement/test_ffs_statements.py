@@ -1,7 +1,9 @@
 """Monthly fee-for-service statements of certified visits, release by finance, payment orders
 (issue 12 item 5; DESIGN "Idempotency", "Jobs … never pay twice", four eyes)."""
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
@@ -181,6 +183,9 @@ def test_statement_admin_lists_and_shows_the_visits_with_a_pinned_query_count(
     exported = superuser_client.post(reverse("admin:settlement_feestatement_changelist"),
                                      {"action": "export_csv", "_selected_action": [statement.pk]})
     assert exported.status_code == 200 and "W-3" in exported.content.decode("utf-8-sig")
+    # the disease by its catalogue name beside its code (issue 14 item 4)
+    header, first = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))[:2]
+    assert (first[header.index("病种或药品")], first[header.index("病种或药品编码")]) == ("糖尿病", "diabetes")
 
 
 def test_an_institution_operator_sees_only_its_own_statements(cc, paid_institutions, chronic_patient, make_resident,

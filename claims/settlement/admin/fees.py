@@ -26,7 +26,7 @@ from enrollment.admin_search import PersonSearchMixin
 from medins.admin_mixins import confirm_action
 from medins.benefits.errors import QuoteError
 from medins.models import CatalogueItem
-from medins.value_display import MONEY_NUMBER_FORMAT, money_columns
+from medins.value_display import MONEY_NUMBER_FORMAT, code_html, money_columns
 
 from ..models import CertifiedVisit, FeeStatement
 from ..services.statements import RELEASE_PERMISSION, SOURCE_KIND, fee_statement_release, fee_statements_for
@@ -35,7 +35,8 @@ from .pool import _own
 VISITS_PER_PAGE = 50
 EXPORT_COLUMNS = [
     _("statement"), _("institution code"), _("institution"), _("benefit"), _("period"), _("state"),
-    _("visit number"), _("ID number"), _("service date"), _("disease or drug"), _("total"), _("first self-pay"),
+    _("visit number"), _("ID number"), _("service date"), _("disease or drug"), _("disease or drug code"), _("total"),
+    _("first self-pay"),
     _("deductible"), _("fund payable"), _("personal"),
 ]
 
@@ -165,11 +166,17 @@ class FeeStatementAdmin(SimpleHistoryAdmin):
         statements = {s.pk: s for s in queryset.select_related("institution")}
         visits = (CertifiedVisit.objects.filter(statement_id__in=list(statements)).select_related("person")
                   .order_by("statement_id", "service_date", "pk"))
+        # the disease or drug by its catalogue name beside its code (issue 14 item 4), one query
+        codes = set(visits.values_list("item_code", flat=True).distinct())
+        regions = {s.institution.region_id for s in statements.values()}
+        names = {(region, code): name for region, code, name in CatalogueItem.objects.filter(
+            region_id__in=regions, code__in=codes).values_list("region_id", "code", "name")} if codes else {}
         for v in visits.iterator(chunk_size=2000):
             s = statements[v.statement_id]
             yield [s.pk, s.institution.code, s.institution.name, s.get_benefit_display(), s.period,
                    s.get_state_display(), v.visit_id, v.person.masked_id_number, v.service_date.isoformat(),
-                   v.item_code, v.total, v.first_copay, v.deductible, v.fund, v.personal]
+                   names.get((s.institution.region_id, v.item_code), ""), v.item_code, v.total, v.first_copay,
+                   v.deductible, v.fund, v.personal]
 
     @admin.action(description=_("Export the selected statements with their visits (CSV)"), permissions=["view"])
     def export_csv(self, request, queryset):
@@ -205,17 +212,24 @@ class FeeStatementAdmin(SimpleHistoryAdmin):
 
 @admin.register(CertifiedVisit)
 class CertifiedVisitAdmin(PersonSearchMixin, admin.ModelAdmin):
-    list_display = money_columns(CertifiedVisit, ["visit_id", "institution", "person", "benefit", "item_code", "service_date",
+    list_display = money_columns(CertifiedVisit, ["visit_id", "institution", "person", "benefit", "item", "service_date",
                                                   "total", "fund", "personal", "statement", "received_at"])
     list_filter = ["benefit", "service_date"]
     list_select_related = ["institution", "person", "statement"]
     number_fields = ("visit_id",)
     search_help_text = _("Name, full ID number or its last digits, or the visit number")
-    readonly_fields = money_columns(CertifiedVisit, [f.name for f in CertifiedVisit._meta.fields])
+    readonly_fields = money_columns(CertifiedVisit, [f.name if f.name != "item_code" else "item"
+                                                     for f in CertifiedVisit._meta.fields])
     show_full_result_count = False
 
     def get_queryset(self, request):
-        return _own(request, super().get_queryset(request))
+        # the disease or drug's catalogue name in the institution's region (issue 14 item 4), in the same query
+        name = CatalogueItem.objects.filter(region_id=OuterRef("institution__region_id"), code=OuterRef("item_code"))
+        return _own(request, super().get_queryset(request)).annotate(item_name=Subquery(name.values("name")[:1]))
+
+    @admin.display(description=_("disease or drug"), ordering="item_code")
+    def item(self, obj):
+        return format_html("{} {}", getattr(obj, "item_name", None) or "", code_html(obj.item_code))
 
     def has_add_permission(self, request):
         return False

@@ -617,7 +617,7 @@ class PoolUploadAdmin(ChooserMixin, admin.ModelAdmin):
         try:
             upload = pool_upload_confirm(acting_user=request.user, upload=upload)
         except QuoteError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
+            self.message_user(request, localized(exc), messages.ERROR)
         else:
             created, errors = upload.result.get("created", 0), len(upload.result.get("errors", []))
             self.message_user(request, _("%(created)d rows imported, %(errors)d rows with problems skipped.")

@@ -16,6 +16,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from enrollment.messages import label
 from medins.messages import Msg
 from medins.models import Institution
 from medins.parsing import FileError, gettext_noop
@@ -40,9 +41,9 @@ class UploadRefused(SettlementError):
 
 def _check_user(user, kind: str, institution: Institution) -> None:
     if not user.has_perm(PERMISSION[kind]):
-        raise UploadRefused(f"you may not upload {kind}")
+        raise UploadRefused(Msg(gettext_noop("you may not upload %(kind)s"), kind=label(UploadKind(kind).label)))
     if not may_act_for(user, institution.pk):
-        raise UploadRefused("an institution operator may upload only for its own institution")
+        raise UploadRefused(Msg(gettext_noop("an institution operator may upload only for its own institution")))
 
 
 def _apply(*, acting_user, kind: str, institution: Institution, year: int | None, rows: list[dict],
@@ -124,9 +125,9 @@ def pool_upload_confirm(*, acting_user, upload: PoolUpload, progress=None) -> Po
     upload = PoolUpload.objects.select_for_update().select_related("institution", "institution__region").get(pk=upload.pk)
     _check_user(acting_user, upload.kind, upload.institution)
     if upload.status != UploadStatus.CHECKED:
-        raise UploadRefused("this file is already imported")
+        raise UploadRefused(Msg(gettext_noop("this file is already imported")))
     if upload_pending(upload):
-        raise UploadRefused("this file is still being checked")
+        raise UploadRefused(Msg(gettext_noop("this file is still being checked")))
     report = _apply(acting_user=acting_user, kind=upload.kind, institution=upload.institution, year=upload.year,
                     rows=upload.rows, progress=progress)
     report["total"] = len(upload.rows)
