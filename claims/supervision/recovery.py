@@ -22,8 +22,10 @@ Decisions (DOMAIN.md is silent):
 - When the fund should have paid more than it did (a merged split admission saves the person a
   deductible), no order is made to the fund's cost: the institution refunds the person's
   overpayment and the fund's difference is shown on the order only.
-- Re-quoting needs the bill and the engine's request: only reimbursement cases (manual and
-  school-batch claims) can be re-quoted today. For visits and care claims only the rules that
+- Re-quoting needs the bill and the engine's request: reimbursement cases (manual and
+  school-batch claims) and direct inpatient stays (claims.settlement.InpatientStay, whose lines
+  carry their class A/B/C: the corrected bill is the sum of the lines left, by class; the order
+  is owed by the hospital, which was paid) can be re-quoted today. For visits and care claims only the rules that
   drop a whole settlement (duplicate invoice, benefit twice) are computed; the others are
   refused with a message saying so.
 """
@@ -31,6 +33,7 @@ Decisions (DOMAIN.md is silent):
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 from django.db import transaction
@@ -46,7 +49,9 @@ CREATE = "supervision.add_recoveryorder"
 RECORD_REPAYMENT = "supervision.record_repayment"
 APPROVE_WRITE_OFF = "supervision.approve_write_off"
 # the kinds of settlement and the ledger's source kinds (claims.ledger.models.SourceKind)
-LEDGER_SOURCE = {"case": "case", "certified_visit": "certified_visit", "pool_visit": "pool_visit"}
+LEDGER_SOURCE = {"case": "case", "certified_visit": "certified_visit", "pool_visit": "pool_visit",
+                 "inpatient_stay": "inpatient_stay"}
+REQUOTABLE_KINDS = ("case", "inpatient_stay")
 DROP_RULES = ("duplicate_invoice", "benefit_twice")
 REQUOTE_RULES = ("bed_holding", "duplicate_charge", "excess_prescription", "not_covered", "split_admission")
 NOT_REQUOTABLE = ("third_party_not_deducted", "certification_mismatch", "grey_list", "overlapping_care")
@@ -63,13 +68,16 @@ def _refuse(message: str):
 def _lines_of(kind: str, object_id: int) -> tuple:
     from .models import SettlementLine
 
-    return tuple({"date": d, "item": item, "kind": k, "quantity": q, "amount": a, "days_supply": s}
-                 for d, item, k, q, a, s in SettlementLine.objects.filter(kind=kind, object_id=object_id)
-                 .order_by("date", "pk").values_list("date", "item", "line_kind", "quantity", "amount", "days_supply"))
+    return tuple({"date": d, "item": item, "kind": k, "quantity": q, "amount": a, "days_supply": s, "class": c}
+                 for d, item, k, q, a, s, c in SettlementLine.objects.filter(kind=kind, object_id=object_id)
+                 .order_by("date", "pk").values_list("date", "item", "line_kind", "quantity", "amount", "days_supply",
+                                                     "cost_class"))
 
 
 class _CaseSettlement:
     """A paid reimbursement case as the correction and the re-quote need it."""
+
+    source_kind = "case"
 
     def __init__(self, case_id: int):
         from claims.calculation import bill_of, deduct_third_party
@@ -84,6 +92,10 @@ class _CaseSettlement:
                            bill=bill, lines=_lines_of("case", case.pk))
         self.fund_paid = (case.fund_amount or ZERO) + (case.catastrophic_amount or ZERO)
         self.person_paid = self.stay.total - self.fund_paid
+        self.source_id, self.person, self.institution = case.pk, case.person, case.institution
+
+    def rebill(self, stay: C.Stay | None) -> C.Stay | None:
+        return stay
 
     def request(self, stay: C.Stay, ytd: dict) -> dict:
         from claims.calculation import quote_request
@@ -101,6 +113,49 @@ class _CaseSettlement:
             _refuse(f"无法重新计算：{exc}")
         request["bill"] = {k: money_str(v) for k, v in stay.bill.items()}
         return request
+
+
+class _StaySettlement:
+    """A direct inpatient stay (claims.settlement.InpatientStay) as the correction and the re-quote
+    need it: the hospital was paid the fund and catastrophic supplement, the person the rest."""
+
+    source_kind = "inpatient_stay"
+    benefit = "inpatient"
+
+    def __init__(self, stay_id: int):
+        from claims.settlement.models import InpatientStay
+
+        self.record = (InpatientStay.objects.select_related("person__region", "person__school", "institution__region")
+                       .get(pk=stay_id))
+        r = self.record
+        self.stay = C.Stay(ref=f"ip:{r.pk}", admitted=r.admitted, discharged=r.discharged,
+                           bill={"class_a": r.class_a, "class_b": r.class_b, "class_c": r.class_c},
+                           lines=_lines_of("inpatient_stay", r.pk))
+        self.fund_paid = r.fund + r.catastrophic
+        self.person_paid = r.total - self.fund_paid
+        self.source_id, self.person, self.institution = r.pk, r.person, r.institution
+
+    def rebill(self, stay: C.Stay | None) -> C.Stay | None:
+        """The corrected stay's bill is the sum of its remaining lines by their own class."""
+        if stay is None:
+            return None
+        bill = dict.fromkeys(C.BILL_ORDER, ZERO)
+        for line in stay.lines:
+            bill[{"A": "class_a", "B": "class_b", "C": "class_c"}[line["class"]]] += Decimal(line["amount"])
+        return replace(stay, bill=bill)
+
+    def request(self, stay: C.Stay, ytd: dict) -> dict:
+        from claims.settlement.services.stays import stay_request
+
+        try:
+            category = self.person.category_on(stay.admitted)
+        except Exception as exc:
+            _refuse(f"无法重新计算：{exc}")
+        return stay_request(self.institution, admitted=stay.admitted, bill=stay.bill, category=category, ytd=ytd)
+
+
+def _settlement(link: FindingSettlement):
+    return _StaySettlement(link.object_id) if link.kind == "inpatient_stay" else _CaseSettlement(link.object_id)
 
 
 def _quote(request: dict) -> dict:
@@ -139,7 +194,7 @@ def correct(rule: str, settlements: list[_CaseSettlement], policy) -> tuple[dict
     elif rule == "not_covered":
         from enrollment.models import CoveragePeriod
 
-        covered = list(CoveragePeriod.objects.filter(person_id=s.case.person_id).values_list("covered_from", "covered_to"))
+        covered = list(CoveragePeriod.objects.filter(person_id=s.person.pk).values_list("covered_from", "covered_to"))
         out = C.correct_not_covered(s.stay, covered=covered)
     else:
         _refuse(f"规则“{rule}”没有可重新计算的更正方法")
@@ -176,8 +231,9 @@ def recovery_order_create(*, acting_user, finding: Finding) -> list[RecoveryOrde
         _refuse("疑点没有关联的结算记录")
     if rule in DROP_RULES:
         return _drop(acting_user, finding, links)
-    if any(link.kind != "case" for link in links):
-        _refuse("门诊、照护类结算没有可重新计算的费用清单与计算请求，目前只能对报销案件（手工报销、学校批量）重新计算，未生成追回单")
+    if any(link.kind not in REQUOTABLE_KINDS for link in links):
+        _refuse("门诊、照护类结算没有可重新计算的费用清单与计算请求，目前只能对报销案件（手工报销、学校批量）和住院直接结算重新计算，"
+                "未生成追回单")
     return _requote(acting_user, finding, links)
 
 
@@ -204,21 +260,26 @@ def _requote(acting_user, finding: Finding, links: list[FindingSettlement]) -> l
     from claims.ledger.selectors import accounts_of
     from claims.ledger.services import Posting, ledger_post, ledger_reverse
 
-    settlements = [_CaseSettlement(link.object_id) for link in links]
+    settlements = [_settlement(link) for link in links]
     first = min(settlements, key=lambda s: (s.stay.admitted, s.stay.ref))
-    case = first.case
-    if len({s.case.person_id for s in settlements}) != 1:
+    person = first.person
+    if len({s.person.pk for s in settlements}) != 1:
         _refuse("疑点涉及多名参保人，无法合并重新计算")
-    policy = _policy(case.person.region.code, finding.service_date)
+    if len({s.source_kind for s in settlements}) != 1:
+        _refuse("疑点同时涉及报销案件和住院直接结算，无法合并重新计算")
+    policy = _policy(person.region.code, finding.service_date)
     try:
         corrected, note = correct(finding.rule, settlements, policy)
     except C.NotCorrectable as exc:
         _refuse(str(exc))
+    by_ref = {s.stay.ref: s for s in settlements}
+    corrected = {ref: by_ref[ref].rebill(st) for ref, st in corrected.items()}
     benefit = first.benefit
     # lock the person's accounts, reverse the settlements' entries, read what is left
-    accounts_of(case.person_id, case.service_from.year, benefit, lock=True)
+    accounts_of(person.pk, first.stay.admitted.year, benefit, lock=True)
     for s in settlements:
-        ledger_reverse(acting_user=acting_user, source_kind="case", source_id=s.case.pk, note=f"追回 {finding.number}")
+        ledger_reverse(acting_user=acting_user, source_kind=s.source_kind, source_id=s.source_id,
+                       note=f"追回 {finding.number}")
     requests, quotes = {}, {}
     fund_due = person_due = ZERO
     postings = []
@@ -226,7 +287,7 @@ def _requote(acting_user, finding: Finding, links: list[FindingSettlement]) -> l
         stay = corrected[s.stay.ref]
         if stay is None:
             continue
-        accounts = accounts_of(s.case.person_id, stay.admitted.year, s.benefit, lock=True)
+        accounts = accounts_of(person.pk, stay.admitted.year, s.benefit, lock=True)
         request = s.request(stay, ledger_keys.year_to_date(s.benefit, accounts))
         request["service_date"] = stay.admitted.isoformat()
         body = _quote(request)
@@ -234,11 +295,11 @@ def _requote(acting_user, finding: Finding, links: list[FindingSettlement]) -> l
         fund = Decimal(body["fund"]) + Decimal(body["catastrophic"])
         fund_due += fund
         person_due += Decimal(body["total"]) - fund
-        posting = Posting(person_id=s.case.person_id, service_date=stay.admitted, benefit=s.benefit,
-                          source_kind="case", source_id=s.case.pk, note=f"追回 {finding.number} 更正",
+        posting = Posting(person_id=person.pk, service_date=stay.admitted, benefit=s.benefit,
+                          source_kind=s.source_kind, source_id=s.source_id, note=f"追回 {finding.number} 更正",
                           figures=ledger_keys.effect(s.benefit, body))
         ledger_post(acting_user=acting_user, postings=[posting],
-                    read={(s.case.person_id, stay.admitted.year, b, i): f for (b, i), f in accounts.items()})
+                    read={(person.pk, stay.admitted.year, b, i): f for (b, i), f in accounts.items()})
         postings.append(posting)
     fund_paid = sum((s.fund_paid for s in settlements), ZERO)
     person_paid = sum((s.person_paid for s in settlements), ZERO)
@@ -249,7 +310,7 @@ def _requote(acting_user, finding: Finding, links: list[FindingSettlement]) -> l
                                for ref, st in corrected.items()},
                  "requests": requests, "quotes": quotes,
                  "paid": {s.stay.ref: {"fund": str(s.fund_paid), "person": str(s.person_paid)} for s in settlements}}
-    return _orders(acting_user, finding, via=link.via, institution=case.institution, person=case.person,
+    return _orders(acting_user, finding, via=link.via, institution=first.institution, person=person,
                    fund_paid=fund_paid, fund_due=fund_due, person_paid=person_paid, person_due=person_due, note=note,
                    breakdown=breakdown)
 
