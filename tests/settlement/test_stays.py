@@ -271,3 +271,45 @@ def test_bed_holding_on_a_direct_stay_is_recovered_from_the_hospital_and_offset(
     assert (recovery.outstanding, recovery.state) == (Decimal("0.00"), "settled")
     assert [o.amount for o in order.recovery_offsets.all()] == [Decimal("115.50")]
     assert RecoveryOrder.objects.filter(kind="refund").get().debtor_institution == hospital
+
+
+def test_the_nightly_rules_read_direct_stays_split_admission_and_duplicate_bed(hospital, patient, users):
+    """Direct stays are direct inpatient settlements of their hospital for the review rules: a
+    readmission for the same ICD-10 category 5 days after discharge is a split admission; two beds
+    billed on one day a duplicate bed charge."""
+    double_bed = {"date": "2021-06-21", "item": "BED01", "kind": "bed", "quantity": 1, "amount": "40.00", "class": "A"}
+    receive(hospital, [stay("ZY-A", patient, D(2021, 6, 1), 3, treat=(0, 1, 2), diagnosis="K35.8"),
+                       stay("ZY-B", patient, D(2021, 6, 9), 3, treat=(0, 1, 2), diagnosis="K35.2",
+                            extra=(double_bed | {"date": "2021-06-10"},))])
+    InpatientStay.objects.update(received_at=timezone.make_aware(dt.datetime(2021, 6, 12, 10)))
+    nightly_check(region="220100", day=D(2021, 6, 12))
+    a, b = (f"ip:{pk}" for pk in InpatientStay.objects.order_by("admitted").values_list("pk", flat=True))
+    found = {(f.rule, tuple(f.settlement_refs)) for f in Finding.objects.all()}
+    assert ("split_admission", tuple(sorted([a, b]))) in found
+    assert ("duplicate_charge", (b,)) in found
+    split = Finding.objects.get(rule="split_admission")
+    assert {(s.kind, s.via, s.institution_id) for s in split.settlements.all()} == {
+        ("inpatient_stay", "direct", hospital.pk)}
+
+
+def test_a_split_admission_of_direct_stays_costs_the_fund_nothing_but_the_person_a_deductible(
+        hospital, patient, users):
+    """A: 3 × 70 + 1 000 = 1 210 → fund 0.55 × 10 = 5.50; B: 3 × 70 + 2 000 = 2 210 → fund
+    0.55 × 1 010 = 555.50; the person paid 1 204.50 + 1 654.50 = 2 859.00. Merged (one deductible):
+    3 420 → fund 0.55 × 2 220 = 1 221.00, person 2 199.00. The fund paid less than it should have:
+    no recovery; the hospital refunds the person 660.00."""
+    receive(hospital, [stay("ZY-A", patient, D(2021, 6, 1), 3, treat=(0,)),
+                       stay("ZY-B", patient, D(2021, 6, 9), 3, treat=(0, 1))])
+    InpatientStay.objects.update(received_at=timezone.make_aware(dt.datetime(2021, 6, 12, 10)))
+    nightly_check(region="220100", day=D(2021, 6, 12))
+    finding = Finding.objects.get(rule="split_admission")
+    finding_confirm(acting_user=users["sup1"], finding=finding)
+    finding_approve(acting_user=users["sup2"], finding=finding)
+    finding.refresh_from_db()
+    [refund] = recovery_order_create(acting_user=users["sup1"], finding=finding)
+    assert (refund.kind, refund.amount, refund.debtor_institution, refund.creditor_person) == (
+        "refund", Decimal("660.00"), hospital, patient)
+    assert (refund.fund_paid, refund.fund_due, refund.person_paid, refund.person_due) == (
+        Decimal("561.00"), Decimal("1221.00"), Decimal("2859.00"), Decimal("2199.00"))
+    year = LedgerAccount.objects.get(person=patient, year=2021, benefit="", item="")
+    assert year.cap_fund == Decimal("1221.00")  # both stays reversed, the merged one posted
