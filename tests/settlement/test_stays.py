@@ -191,6 +191,13 @@ def test_the_upload_checks_then_imports_a_file_of_stay_lines(hospital, patient, 
                                 filename="stays.csv", content=_stay_file(patient))
     assert checked.preview["created"] == 1 and not InpatientStay.objects.exists()  # the check writes nothing
     assert [(e["stay_id"], e["row"], e["field"]) for e in checked.preview["errors"]] == [("ZY-F2", 4, "line_class")]
+    # the preview page names the stays and the refused stay's number, in Chinese
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(operator)
+    page = browser.get(reverse("admin:settlement_poolupload_change", args=[checked.pk])).content.decode()
+    assert "共 2 次住院、4 行费用明细" in page and "ZY-F2" in page and "住院号" in page
     done = pool_upload_confirm(acting_user=operator, upload=checked)
     assert done.result["created"] == 1
     s = InpatientStay.objects.get()

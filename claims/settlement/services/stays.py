@@ -189,8 +189,14 @@ def stays_receive(*, acting_user, institution: Institution, stays: list[dict],
     reason (`row`: its place in the batch)."""
     if len(stays) > MAX_STAYS:
         raise InvalidRequest("stays", f"at most {MAX_STAYS} stays per batch")
-    policies = policies or PolicyCache()
     result = IngestResult()
+    _receive(acting_user, institution, stays, policies or PolicyCache(), result)
+    result.errors.sort(key=lambda e: e["row"])
+    return result
+
+
+def _receive(acting_user, institution: Institution, stays: list[dict], policies: PolicyCache,
+             result: IngestResult) -> None:
     parsed: list[_Stay] = []
     seen: set[str] = set()
     latest = today()
@@ -212,7 +218,7 @@ def stays_receive(*, acting_user, institution: Institution, stays: list[dict],
         seen.add(stay.stay_id)
         parsed.append(stay)
     if not parsed:
-        return result
+        return
 
     # The institution's intake accounts of the stays' years: the lock under which the duplicate check runs.
     years = sorted({s.discharged.year for s in parsed})
@@ -224,7 +230,7 @@ def stays_receive(*, acting_user, institution: Institution, stays: list[dict],
     fresh = [s for s in parsed if s.stay_id not in existing]
     result.duplicates += len(parsed) - len(fresh)
     if not fresh:
-        return result
+        return
     persons = {p.id_number: p for p in Person.objects.filter(id_number__in={s.id_number for s in fresh})
                .select_related("school")}
     cover = defaultdict(list)
@@ -244,10 +250,8 @@ def stays_receive(*, acting_user, institution: Institution, stays: list[dict],
     if accepted:
         accepted = _fund_security(institution, accepted, result)
     if not accepted:
-        return result
+        return
     _settle(acting_user, institution, accepted, result, policies)
-    result.errors.sort(key=lambda e: e["row"])
-    return result
 
 
 def _fund_security(institution: Institution, accepted: list, result: IngestResult) -> list:

@@ -76,7 +76,7 @@ def _apply(*, acting_user, kind: str, institution: Institution, year: int | None
 def _apply_stays(*, acting_user, institution: Institution, rows: list[dict]) -> dict:
     """A file of stays: its rows (one per line) grouped by stay; an error names the stay's first row."""
     stays, first_rows = stay_rows_group(rows)
-    report = {"created": 0, "duplicates": 0, "fund": "0.00", "errors": []}
+    report = {"stays": len(stays), "created": 0, "duplicates": 0, "fund": "0.00", "errors": []}
     fund = 0
     for offset in range(0, len(stays), MAX_STAYS):
         result = stays_receive(acting_user=acting_user, institution=institution, stays=stays[offset:offset + MAX_STAYS])
