@@ -320,3 +320,22 @@ def test_a_split_admission_of_direct_stays_costs_the_fund_nothing_but_the_person
         Decimal("561.00"), Decimal("1221.00"), Decimal("2859.00"), Decimal("2199.00"))
     year = LedgerAccount.objects.get(person=patient, year=2021, benefit="", item="")
     assert year.cap_fund == Decimal("1221.00")  # both stays reversed, the merged one posted
+
+
+def test_the_sample_file_of_stays_imports_with_the_command(changchun, capsys):
+    """samples/settlement_stays.csv (直接结算示例丁 of the demo at 吉林大学第二医院, provincial tertiary):
+    A = 3 × 990 = 2 970, B = 400 (co-pay 40), C = 150; eligible 3 330; fund 0.55 × (3 330 − 1 200) = 1 171.50."""
+    import json
+
+    from django.core.management import call_command
+
+    from enrollment.models import CoveragePeriod, Person
+
+    person = Person.objects.create(id_number="220102196602147146", name="直接结算示例丁", region=changchun)
+    CoveragePeriod.objects.create(person=person, benefit_year=2021, covered_from=D(2021, 1, 1), covered_to=D(2021, 12, 31))
+    call_command("settlement_import", "stays", "220100", "CC-H-002", "samples/settlement_stays.csv")
+    out = json.loads(capsys.readouterr().out)
+    assert out == {"created": 1, "duplicates": 0, "fund": "1171.50", "errors": []}
+    s = InpatientStay.objects.get()
+    assert (s.class_a, s.class_b, s.class_c, s.fund) == (Decimal("2970.00"), Decimal("400.00"), Decimal("150.00"),
+                                                        Decimal("1171.50"))
