@@ -838,8 +838,20 @@ class PaymentOrderAdmin(PersonSearchMixin, MaskedHistoryMixin, SimpleHistoryAdmi
 
     def get_readonly_fields(self, request, obj=None):
         """Every field read-only; the account in full only with the reveal permission (finding 9)."""
-        return [*money_columns(PaymentOrder, [("masked_account" if f.name == "bank_account" and not _reveal(request)
-                                               else f.name) for f in PaymentOrder._meta.fields]), "recovery_offsets_col"]
+        shown = {"bank_account": "masked_account" if not _reveal(request) else "bank_account", "source_kind": "payable_col"}
+        return [*money_columns(PaymentOrder, [shown.get(f.name, f.name) for f in PaymentOrder._meta.fields]),
+                "recovery_offsets_col"]
+
+    @admin.display(description=_("payable"))
+    def payable_col(self, obj):
+        """What an institution is paid for, by its name (the stored kind is a code)."""
+        from django.apps import apps
+
+        models = {"fee_statement": "settlement.FeeStatement", "care_claim": "carecare.CareClaim"}
+        if not obj or not obj.source_kind:
+            return "—"
+        label = models.get(obj.source_kind)
+        return apps.get_model(label)._meta.verbose_name if label else obj.source_kind
 
     @admin.display(description=_("bank account"))
     def masked_account(self, obj):

@@ -139,7 +139,7 @@ ACTIONS: dict[str, Action] = {
     "revoke_certifications": Action(_("Revoke and expire certifications (audit)"), (REVOKE_CERTIFICATION,)),
     # an institution reads back its own fee-for-service statements and certified visits (object-level)
     "own_statements": Action(_("Read the institution's own fee-for-service statements and certified visits"), (
-        "settlement.view_feestatement", "settlement.view_certifiedvisit")),
+        "settlement.view_feestatement", "settlement.view_certifiedvisit", "settlement.view_inpatientstay")),
     # fund supervision (claims/supervision, DOMAIN.md §9)
     "view_supervision": Action(_("View fund-security findings, the grey list and the nightly checks"), ("supervision.view_*",)),
     "supervise": Action(_("Dismiss and confirm fund-security findings (a second person approves), keep the grey list"), (
@@ -310,6 +310,10 @@ ENDPOINTS: dict[str, dict[str, tuple[str, ...]]] = {
     "v1:settlement-signups": {"GET": ("tenant:institution", "settlement.view_poolmembership"),
                               "POST": ("tenant:institution", "settlement.add_poolmembership")},
     "v1:settlement-visits-file": {"POST": ("tenant:institution", "settlement.add_visit")},
+    # direct inpatient stays come in under the visit permissions (the same operator, the same way in)
+    "v1:settlement-stays": {"GET": ("tenant:institution", "settlement.view_visit"),
+                            "POST": ("tenant:institution", "settlement.add_visit")},
+    "v1:settlement-stays-file": {"POST": ("tenant:institution", "settlement.add_visit")},
     "v1:settlement-signups-file": {"POST": ("tenant:institution", "settlement.add_poolmembership")},
     "v1:settlement-statements": {"GET": ("settlement.view_institutionsettlement",)},
     "v1:certification-list": {"GET": ("tenant:institution_operator", "certifications.view_certification"),

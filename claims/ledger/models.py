@@ -54,6 +54,7 @@ class SourceKind(models.TextChoices):
     POOL_VISIT = "pool_visit", _("Outpatient-pool visit")
     CERTIFIED_VISIT = "certified_visit", _("Certified outpatient visit")
     CARE_CLAIM = "care_claim", _("Monthly long-term care claim")
+    INPATIENT_STAY = "inpatient_stay", _("Direct inpatient settlement")
 
 
 class LedgerAccount(LedgerFigures):

@@ -21,7 +21,7 @@ from medins.parsing import read_upload
 
 from .errors import ConcurrentChange
 from .imports import read_rows
-from .models import PoolMembership, Visit
+from .models import InpatientStay, PoolMembership, Visit
 from .selectors import (
     POOL_DESIGNATION,
     may_act_for,
@@ -30,7 +30,8 @@ from .selectors import (
     visit_is_settled,
     with_account_marks,
 )
-from .services import pool_signups_import, visits_receive
+from .services import pool_signups_import, stays_receive, visits_receive
+from .services.stays import stay_rows_group
 
 
 class CanSubmitVisits(BasePermission):
@@ -267,3 +268,87 @@ class StatementListView(generics.ListAPIView):
         if (year := self.request.query_params.get("year", "")).isdigit():
             qs = qs.filter(run__year=int(year))
         return qs
+
+
+class StaySerializer(serializers.ModelSerializer):
+    id_number = serializers.CharField(source="person.masked_id_number")
+    statement = serializers.IntegerField(source="statement_id", allow_null=True)
+
+    class Meta:
+        model = InpatientStay
+        fields = ["stay_id", "id_number", "admitted", "discharged", "level", "diagnosis", "transfer", "class_a",
+                  "class_b", "class_c", "total", "deductible", "fund", "catastrophic", "personal", "policy_version",
+                  "received_at", "statement"]
+
+
+STAYS_RESPONSES = {
+    200: inline_serializer("StayBatchResult", {
+        "created": serializers.IntegerField(), "duplicates": serializers.IntegerField(),
+        "fund": serializers.CharField(), "errors": serializers.ListField(child=serializers.DictField())}),
+    400: inline_serializer("StayBatchError", {"error": serializers.DictField()}),
+    409: inline_serializer("StayBatchConflict", {"error": serializers.DictField()}),
+}
+
+
+class StaysView(APIView):
+    """Direct inpatient settlement (住院直接结算): a hospital sends its discharged stays as JSON
+    `stays` [{stay_id, id_number, admitted, discharged, diagnosis (ICD-10), level?, transfer?,
+    lines: [{date, item, kind, quantity, amount, class (A/B/C)}]}]; a CSV/XLSX `file` (one row per
+    line, the stay's columns repeated) goes to `stays/file/`. Idempotent per stay: (institution,
+    stay_id) already received is a duplicate and changes nothing. 200 with {created, duplicates,
+    fund, errors: [{row, stay_id, code, message}]} (`fund`: the fund and catastrophic supplement
+    the hospital will be paid on its monthly statement). Sent under the visit permissions."""
+
+    permission_classes = [CanSubmitVisits]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="settlement_stays_create",
+        request=inline_serializer("StayBatch", {"stays": serializers.ListField(child=serializers.DictField())}),
+        responses=STAYS_RESPONSES, tags=["settlement"],
+    )
+    def post(self, request, region: str, code: str):
+        institution = _institution(request, region, code, pool=False)
+        first_rows = None
+        try:
+            if request.content_type.startswith("multipart/"):
+                stays, first_rows = stay_rows_group(_rows(request, "stays"))
+            else:
+                stays = request.data.get("stays")
+                if not isinstance(stays, list):
+                    raise InvalidRequest("stays", "must be a list (or upload a file)")
+            result = stays_receive(acting_user=request.user, institution=institution, stays=stays)
+        except ConcurrentChange as exc:
+            return Response({"error": exc.as_dict()}, status=status.HTTP_409_CONFLICT)
+        except QuoteError as exc:
+            return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
+        body = result.as_dict()
+        if first_rows is not None:  # a file: the row of the stay's first line
+            body["errors"] = [{**e, "row": first_rows[e["row"] - 1]} for e in body["errors"]]
+        return Response(body)
+
+    @extend_schema(operation_id="settlement_stays_list", responses={200: page_of(StaySerializer)},
+                   tags=["settlement"])
+    def get(self, request, region: str, code: str):
+        """The hospital's direct stays, latest discharge first (paginated); ?year=2021 to filter."""
+        institution = _institution(request, region, code, pool=False)
+        qs = InpatientStay.objects.filter(institution=institution).select_related("person").order_by("-discharged", "-pk")
+        if (year := request.query_params.get("year", "")).isdigit():
+            qs = qs.filter(discharged__year=int(year))
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(StaySerializer(page, many=True).data)
+
+
+class StaysFileView(StaysView):
+    """A CSV/XLSX file of stays (multipart `file`, one row per itemised line); the same checks and
+    answer as `stays/`, each error naming the row of its stay's first line."""
+
+    parser_classes = [MultiPartParser]
+    http_method_names = ["post", "options"]
+
+    @extend_schema(operation_id="settlement_stays_file_create",
+                   request=inline_serializer("StayFile", {"file": UploadField()}),
+                   responses=STAYS_RESPONSES, tags=["settlement"])
+    def post(self, request, region: str, code: str):
+        return super().post(request, region, code)

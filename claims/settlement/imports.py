@@ -21,12 +21,30 @@ COLUMNS = {
         Column("benefit", "待遇类别"),
         Column("item_code", "病种或药品编码", ("病种编码", "药品编码")),
     ),
+    # direct inpatient stays: one row per itemised line, the stay's columns repeated (services/stays.py)
+    "stays": column_set(
+        Column("stay_id", "住院号", ("住院流水号",)),
+        Column("id_number", "身份证号", ("身份证号码", "公民身份号码")),
+        Column("admitted", "入院日期"),
+        Column("discharged", "出院日期"),
+        Column("diagnosis", "出院诊断编码", ("诊断编码", "ICD-10")),
+        Column("level", "医院等级"),
+        Column("transfer", "转院"),
+        Column("line_date", "费用日期"),
+        Column("line_item", "项目编码"),
+        Column("line_kind", "费用类别"),
+        Column("line_quantity", "数量"),
+        Column("line_amount", "金额"),
+        Column("line_class", "甲乙丙类"),
+    ),
     "signups": column_set(
         Column("id_number", "身份证号", ("身份证号码", "公民身份号码")),
         Column("signed_on", "签约日期"),
     ),
 }
-REQUIRED = {"visits": ("visit_id", "id_number", "service_date", "class_a"), "signups": ("id_number",)}
+REQUIRED = {"visits": ("visit_id", "id_number", "service_date", "class_a"), "signups": ("id_number",),
+            "stays": ("stay_id", "id_number", "admitted", "discharged", "diagnosis", "line_date", "line_item", "line_kind",
+                      "line_amount", "line_class")}
 
 
 def read_rows(name: str, content: bytes, *, max_rows: int | None = None, kind: str | None = None) -> list[dict]:

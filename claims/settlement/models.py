@@ -339,6 +339,7 @@ class InstitutionOperator(models.Model):
 class UploadKind(models.TextChoices):
     VISITS = "visits", _("Visits")
     SIGNUPS = "signups", _("Sign-up list")
+    STAYS = "stays", _("Inpatient stays (direct settlement)")
 
 
 class PoolUpload(CheckedUpload):
@@ -368,6 +369,17 @@ class CertifiedBenefit(models.TextChoices):
     SPECIAL_DISEASE = "special_disease", _("Special disease (门诊特殊疾病)")
     SPECIAL_DRUG = "special_drug", _("Special drug (门诊特药)")
     TWO_DISEASES = "two_diseases", _("Hypertension/diabetes (两病)")
+
+
+class FeeBenefit(models.TextChoices):
+    """What a fee-for-service statement pays: the certified outpatient benefits and direct
+    inpatient settlement (住院直接结算, services/stays.py)."""
+
+    CHRONIC = CertifiedBenefit.CHRONIC.value, CertifiedBenefit.CHRONIC.label
+    SPECIAL_DISEASE = CertifiedBenefit.SPECIAL_DISEASE.value, CertifiedBenefit.SPECIAL_DISEASE.label
+    SPECIAL_DRUG = CertifiedBenefit.SPECIAL_DRUG.value, CertifiedBenefit.SPECIAL_DRUG.label
+    TWO_DISEASES = CertifiedBenefit.TWO_DISEASES.value, CertifiedBenefit.TWO_DISEASES.label
+    INPATIENT = "inpatient", _("Inpatient, direct settlement (住院直接结算)")
 
 
 class FeeAccount(models.Model):
@@ -402,7 +414,7 @@ class FeeStatement(models.Model):
                             related_name="fee_statements", verbose_name=_("run"))
     institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="fee_statements",
                                     verbose_name=_("institution"))
-    benefit = models.CharField(_("benefit"), max_length=20, choices=CertifiedBenefit.choices)
+    benefit = models.CharField(_("benefit"), max_length=20, choices=FeeBenefit.choices)
     year = models.PositiveSmallIntegerField(_("year"))
     month = models.PositiveSmallIntegerField(_("month"))
     visits_count = models.PositiveIntegerField(_("visits"), default=0)
@@ -494,3 +506,61 @@ class CertifiedVisit(models.Model):
 
     def __str__(self):
         return self.visit_id
+
+
+class InpatientStay(models.Model):
+    """One discharged stay a hospital settled directly with the person (住院直接结算) and sent
+    through the same way in as visits (services/stays.py); (institution, stay_id) is unique.
+
+    The fund's share is the inpatient engine's quote against the yearly ledger; the hospital is
+    paid it on its monthly fee-for-service statement of benefit `inpatient` (the month of
+    discharge). The diagnosis, transfer flag and itemised lines are kept where the fund-security
+    rules read them (claims.supervision SettlementDetail / SettlementLine, kind `inpatient_stay`)."""
+
+    institution = models.ForeignKey("medins.Institution", on_delete=models.PROTECT, related_name="inpatient_stays",
+                                    verbose_name=_("institution"))
+    stay_id = models.CharField(_("stay number"), max_length=40)
+    person = models.ForeignKey("enrollment.Person", on_delete=models.PROTECT, related_name="inpatient_stays",
+                               verbose_name=_("insured person"))
+    admitted = models.DateField(_("admitted on"))
+    discharged = models.DateField(_("discharged on"))
+    level = models.CharField(_("level paid at"), max_length=30)
+    diagnosis = models.CharField(_("diagnosis (ICD-10)"), max_length=10)
+    transfer = models.BooleanField(_("approved transfer from another hospital"), default=False)
+    class_a = money(_("class A"))
+    class_b = money(_("class B"))
+    class_c = money(_("class C"))
+    total = money(_("total"))
+    deductible = money(_("deductible"))
+    fund = money(_("fund payable"))
+    catastrophic = money(_("catastrophic supplement"))
+    personal = money(_("personal"))
+    policy_version = models.CharField(_("policy version"), max_length=40)
+    quote = models.JSONField(_("computation"), default=dict, blank=True)
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    # Set once, by the statement that pays it (services/statements.py); never changed afterwards.
+    statement = models.ForeignKey(FeeStatement, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="stays", verbose_name=_("statement"))
+
+    class Meta:
+        ordering = ["-discharged", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "stay_id"], name="stl_stay_id_per_institution"),
+            models.CheckConstraint(condition=Q(discharged__gte=models.F("admitted")), name="stl_stay_dates"),
+        ]
+        indexes = [
+            models.Index(fields=["institution", "discharged"], condition=Q(statement__isnull=True),
+                         name="stl_stay_unstated"),
+            models.Index(fields=["person", "admitted"], name="stl_stay_person"),
+            models.Index(fields=["received_at"], name="stl_stay_received"),
+        ]
+        verbose_name = _("direct inpatient settlement")
+        verbose_name_plural = _("direct inpatient settlements")
+
+    def __str__(self):
+        return self.stay_id
+
+    @property
+    def amount_paid(self):
+        """What the fund paid the hospital for the stay (pool fund and catastrophic supplement)."""
+        return self.fund + self.catastrophic

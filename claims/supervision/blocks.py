@@ -15,7 +15,10 @@ Chinese (services.block_message) in its own error shape.
   the batch) go through ``check`` — no query per visit, nothing at all when nobody is listed;
 - care claims (carecare): the grey-list periods are read with the claim's facts
   (carecare.selectors.claim_facts, ``grey_listed_periods``) and a day inside one is refused by the
-  day checks, so a suspension ending mid-month refuses only its days.
+  day checks, so a suspension ending mid-month refuses only its days;
+- direct inpatient stays (claims.settlement.services.stays): a few hundred a batch, each with its
+  lines, against the persons' cases, care days and direct stays around them — every block rule,
+  as a case approval (cover is checked by the ingestion first, with its own code).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from .services import block_message, block_refusals, look_back_days
 def _history(facts: F.Facts, person_ids: list[int], lo: dt.date, hi: dt.date, *, exclude_case: int | None = None) -> None:
     from carecare.models import CareClaimLine
     from claims.models import Case
+    from claims.settlement.models import InpatientStay
 
     for chunk in F._chunks(person_ids):
         cases = Case.objects.filter(person_id__in=chunk, state__in=F.MONEY_STATES, service_from__lte=hi, service_to__gte=lo)
@@ -42,6 +46,8 @@ def _history(facts: F.Facts, person_ids: list[int], lo: dt.date, hi: dt.date, *,
         F.add_care_lines(facts, CareClaimLine.objects.filter(
             person_id__in=chunk, claim__state__in=("approved", "payment_ordered"),
             claim__month__gte=lo.replace(day=1), claim__month__lte=hi))
+        F.add_inpatient_stays(facts, InpatientStay.objects.filter(person_id__in=chunk, admitted__lte=hi,
+                                                                  discharged__gte=lo))
 
 
 def case_refusal(case, *, fund: Decimal, policies=None) -> str | None:
@@ -96,6 +102,34 @@ def batch_refusals(rows: list[tuple[str, object, list]], *, region: str, policie
         keys.append(key)
     F.add_persons(facts, persons)
     return {key: block_message(f) for key, f in block_refusals(facts, keys, policies=policies).items()}
+
+
+def stay_batch_refusals(*, institution, stays: list[tuple[str, object, object]]) -> dict[str, str]:
+    """Block rules over a batch of direct stays the ingestion accepted: [(stay id, parsed stay with
+    admitted, discharged, diagnosis, transfer, class_a/b/c and lines, person)] → {stay id: refusal}.
+    The stays are not paid yet (fund 0): the rules that need the payment do not apply to them."""
+    if not stays:
+        return {}
+    region = institution.region.code
+    lo = min(s.admitted for _k, s, _p in stays)
+    hi = max(s.discharged for _k, s, _p in stays)
+    window = dt.timedelta(days=look_back_days(region, lo))
+    facts = F.Facts(region=region, as_of=hi)
+    persons = sorted({p.pk for _k, _s, p in stays})
+    _history(facts, persons, lo - window, hi + window)
+    facts.institution_codes[institution.pk] = institution.code
+    keys = []
+    for stay_id, s, person in stays:
+        key = f"new:{stay_id}"
+        facts.settlements[key] = {
+            "id": key, "person": str(person.pk), "institution": institution.code, "benefit": "inpatient",
+            "via": "direct", "admitted": s.admitted, "discharged": s.discharged, "diagnosis": s.diagnosis,
+            "transfer": s.transfer, "total": F._money(s.class_a + s.class_b + s.class_c), "fund": F.ZERO,
+            "lines": [{k: x[k] for k in ("date", "item", "kind", "quantity", "amount")} for x in s.lines]}
+        facts.meta[key] = ("new", 0, person.pk, institution.pk, s.admitted, Decimal(0))
+        keys.append(key)
+    F.add_persons(facts, persons)
+    return {key[4:]: block_message(f) for key, f in block_refusals(facts, keys).items()}
 
 
 def grey_listed_periods(person_ids: Iterable[int], first: dt.date, last: dt.date) -> dict[int, list[list[str]]]:

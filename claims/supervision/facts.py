@@ -22,6 +22,9 @@ Decisions where the records are silent (issue 15 is silent on them):
   constraint ``claims_invoice_claimed_once`` already refuses the second claim).
 - Visits are ``direct`` settlements on their ``service_date``; a special-drug visit gives
   ``drug``, the other certified visits ``disease`` (the certified item's code).
+- A direct inpatient stay (claims.settlement.InpatientStay, ``ip:<pk>``) is a ``direct`` inpatient
+  settlement of its hospital, paid the stay's fund and catastrophic supplement; its diagnosis,
+  transfer flag and lines are its own (SettlementDetail / SettlementLine of kind ``inpatient_stay``).
 - A care-claim line is a ``long_term_care`` settlement of the care home, dated by its first
   payable day, its lines the payable days (kind ``care``, amount = the day's costs); refused
   days were not paid and are left out.
@@ -54,7 +57,7 @@ LINE_RULES = ("bed_holding", "duplicate_charge", "excess_prescription")
 DEFAULT_SPLIT_DAYS = 15
 DEFAULT_SUPPLY_WINDOW = 30
 
-PREFIX = {"case": "case", "certified_visit": "cv", "pool_visit": "pv", "care_claim_line": "ltc"}
+PREFIX = {"case": "case", "certified_visit": "cv", "pool_visit": "pv", "care_claim_line": "ltc", "inpatient_stay": "ip"}
 KIND_OF_PREFIX = {v: k for k, v in PREFIX.items()}
 
 
@@ -304,6 +307,28 @@ def add_pool_visits(facts: Facts, queryset) -> None:
              _visit_record(facts, "outpatient_pool", r, lines.get(r["pk"], [])))
 
 
+def add_inpatient_stays(facts: Facts, queryset) -> None:
+    """Direct inpatient stays (claims.settlement.InpatientStay): paid to the hospital (``direct``)."""
+    rows = [r for r in queryset.values("pk", "person_id", "institution_id", "admitted", "discharged", "total", "fund",
+                                       "catastrophic")
+            if ref("inpatient_stay", r["pk"]) not in facts.settlements]
+    if not rows:
+        return
+    details, lines = _details_and_lines("inpatient_stay", [r["pk"] for r in rows])
+    _load_institutions(facts, (r["institution_id"] for r in rows))
+    for r in rows:
+        fund = _money(r["fund"]) + _money(r["catastrophic"])
+        record = {"person": str(r["person_id"]), "institution": _institution_code(facts, r["institution_id"]),
+                  "benefit": "inpatient", "via": "direct", "admitted": r["admitted"], "discharged": r["discharged"],
+                  "total": _money(r["total"]), "fund": fund, "lines": lines.get(r["pk"], [])}
+        if r["pk"] in details:
+            diagnosis, transfer = details[r["pk"]]
+            if diagnosis:
+                record["diagnosis"] = diagnosis
+            record["transfer"] = bool(transfer)
+        _add(facts, "inpatient_stay", r["pk"], r["person_id"], r["institution_id"], r["admitted"], fund, record)
+
+
 def care_line_days(days: list[dict]) -> list[dict]:
     """A care-claim line's payable days as the contract's care lines (refused days left out)."""
     out = []
@@ -403,7 +428,7 @@ def day_facts(*, region: str, day: dt.date, look_back_days: int) -> tuple[Facts,
     within `look_back_days` of the day's settlements. Returns the facts and the day's refs."""
     from carecare.models import CareClaimLine
     from claims.models import Case
-    from claims.settlement.models import CertifiedVisit, Visit
+    from claims.settlement.models import CertifiedVisit, InpatientStay, Visit
 
     from .models import SettlementLine
 
@@ -415,6 +440,8 @@ def day_facts(*, region: str, day: dt.date, look_back_days: int) -> tuple[Facts,
     add_certified_visits(facts, CertifiedVisit.objects.filter(institution__region__code=region, received_at__gte=start,
                                                               received_at__lt=end))
     add_pool_visits(facts, Visit.objects.filter(institution__region__code=region, received_at__gte=start, received_at__lt=end))
+    add_inpatient_stays(facts, InpatientStay.objects.filter(institution__region__code=region, received_at__gte=start,
+                                                            received_at__lt=end))
     add_care_lines(facts, CareClaimLine.objects.filter(
         claim__care_home__region__code=region, claim__state__in=("approved", "payment_ordered"),
         claim__transitions__to_state="approved", claim__transitions__at__gte=start, claim__transitions__at__lt=end).distinct())
@@ -434,6 +461,8 @@ def day_facts(*, region: str, day: dt.date, look_back_days: int) -> tuple[Facts,
         add_care_lines(facts, in_ids(CareClaimLine.objects.filter(
             claim__state__in=("approved", "payment_ordered"), claim__month__gte=lo.replace(day=1), claim__month__lte=hi),
             "person_id", chunk))
+        add_inpatient_stays(facts, in_ids(InpatientStay.objects.filter(admitted__lte=hi, discharged__gte=lo),
+                                          "person_id", chunk))
     # Visits are read by person only for the persons who need them (a stay: overlapping care; a
     # drug line: excess prescriptions); Visit and CertifiedVisit have no person index (ingestion
     # speed), so one hashed scan per table over the window, not one query per person.

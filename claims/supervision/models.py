@@ -50,6 +50,7 @@ class SettlementKind(models.TextChoices):
     CERTIFIED_VISIT = "certified_visit", _("Certified outpatient visit")
     POOL_VISIT = "pool_visit", _("Outpatient-pool visit")
     CARE_CLAIM_LINE = "care_claim_line", _("Care claim (resident's month)")
+    INPATIENT_STAY = "inpatient_stay", _("Direct inpatient settlement")
 
 
 class RunState(models.TextChoices):
@@ -264,6 +265,9 @@ class SettlementLine(models.Model):
     amount = models.DecimalField(_("amount"), **MONEY)
     drug = models.CharField(_("drug"), max_length=40, blank=True)
     days_supply = models.PositiveSmallIntegerField(_("days of supply"), null=True, blank=True)
+    # A, B or C (甲乙丙类) when the sender gives it (direct inpatient stays): a correction then takes
+    # a removed line off its own class of the bill.
+    cost_class = models.CharField(_("catalogue class"), max_length=1, blank=True)
 
     class Meta:
         ordering = ["kind", "object_id", "date", "pk"]

@@ -13,6 +13,9 @@ person's year-to-date figures as they stand after the reversal, posting the corr
 - ``CertifiedVisitSettlement`` — a chronic, special-disease, special-drug or 两病 visit: the
   engine's terms and split of its benefit, as certified ingestion computes it (level paid at,
   certified diseases, 两病 insulin, the ledger scope of its cap);
+- ``StaySettlement`` — a direct inpatient stay (claims.settlement.InpatientStay), paid to the
+  hospital: the inpatient engine on the stay's request (services.stays.stay_request), the corrected
+  bill the sum of the lines left by their own class (the sender gives each line's class);
 - ``CareLineSettlement`` — a resident's line of a monthly care claim: the care-claim checks and
   the long-term-care engine (carecare.claim_checks.evaluate_line) on the days kept, on the
   claim's facts as they stand now.
@@ -33,6 +36,7 @@ Decisions (DOMAIN.md is silent):
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -58,10 +62,11 @@ class Requoted(NamedTuple):
 def _lines_of(kind: str, object_id: int) -> tuple:
     from .models import SettlementLine
 
-    return tuple({"date": d, "item": item, "kind": k, "quantity": q, "amount": a, "days_supply": s, "drug": drug}
-                 for d, item, k, q, a, s, drug in SettlementLine.objects.filter(kind=kind, object_id=object_id)
+    return tuple({"date": d, "item": item, "kind": k, "quantity": q, "amount": a, "days_supply": s, "drug": drug,
+                  "class": c}
+                 for d, item, k, q, a, s, drug, c in SettlementLine.objects.filter(kind=kind, object_id=object_id)
                  .order_by("date", "pk").values_list("date", "item", "line_kind", "quantity", "amount", "days_supply",
-                                                     "drug"))
+                                                     "drug", "cost_class"))
 
 
 def _policy(region: str, day: dt.date):
@@ -177,6 +182,63 @@ class CaseSettlement(_Settlement):
         accounts = accounts_of(self.person_id, stay.admitted.year, self.benefit, lock=True)
         request = self.request(stay, ledger_keys.year_to_date(self.benefit, accounts))
         request["service_date"] = stay.admitted.isoformat()
+        ok, body = quote_or_error(request)
+        if not ok:
+            _refuse(f"无法重新计算：{body['error']['message']}")
+        self._post(acting_user=acting_user, day=stay.admitted, figures=ledger_keys.effect(self.benefit, body),
+                   accounts=accounts, note=note)
+        fund = Decimal(body["fund"]) + Decimal(body["catastrophic"])
+        return Requoted(fund, Decimal(body["total"]) - fund, body)
+
+
+# --------------------------------------------------------------------------- direct inpatient stays
+
+
+class StaySettlement(_Settlement):
+    """A direct inpatient stay: the hospital was paid the fund and the catastrophic supplement, the
+    person the rest."""
+
+    kind = source_kind = "inpatient_stay"
+    benefit = "inpatient"
+
+    def __init__(self, stay_id: int):
+        from claims.settlement.models import InpatientStay
+
+        r = self.record = (InpatientStay.objects.select_related("person__region", "person__school",
+                                                                "institution__region").get(pk=stay_id))
+        self.ref, self.person_id, self.person, self.institution = f"ip:{r.pk}", r.person_id, r.person, r.institution
+        self.stay = C.Stay(ref=self.ref, admitted=r.admitted, discharged=r.discharged,
+                           bill={"class_a": r.class_a, "class_b": r.class_b, "class_c": r.class_c},
+                           lines=_lines_of("inpatient_stay", r.pk))
+        self.fund_paid = r.fund + r.catastrophic
+        self.person_paid = r.total - self.fund_paid
+
+    @property
+    def source_id(self) -> int:
+        return self.record.pk
+
+    @staticmethod
+    def rebill(stay: C.Stay) -> C.Stay:
+        """The corrected bill: the lines left, each on its own class (a correction that knows only
+        amounts would take a removed line off the classes in order)."""
+        if not stay.lines or any(line.get("class") not in ("A", "B", "C") for line in stay.lines):
+            return stay
+        bill = dict.fromkeys(C.BILL_ORDER, ZERO)
+        for line in stay.lines:
+            bill[{"A": "class_a", "B": "class_b", "C": "class_c"}[line["class"]]] += Decimal(line["amount"])
+        return replace(stay, bill=bill)
+
+    def _requote(self, stay: C.Stay, *, acting_user, note: str) -> Requoted:
+        from claims.ledger import keys as ledger_keys
+        from claims.ledger.selectors import accounts_of
+        from claims.settlement.services.stays import stay_request
+        from medins.quoting import quote_or_error
+
+        stay = self.rebill(stay)
+        accounts = accounts_of(self.person_id, stay.admitted.year, self.benefit, lock=True)
+        request = stay_request(self.institution, admitted=stay.admitted, bill=stay.bill,
+                               category=_category(self.person, stay.admitted),
+                               ytd=ledger_keys.year_to_date(self.benefit, accounts))
         ok, body = quote_or_error(request)
         if not ok:
             _refuse(f"无法重新计算：{body['error']['message']}")
@@ -368,7 +430,7 @@ class CareLineSettlement(_Settlement):
 
 
 KINDS = {"case": CaseSettlement, "pool_visit": PoolVisitSettlement, "certified_visit": CertifiedVisitSettlement,
-         "care_claim_line": CareLineSettlement}
+         "care_claim_line": CareLineSettlement, "inpatient_stay": StaySettlement}
 
 
 def settlement_of(kind: str, object_id: int) -> _Settlement:

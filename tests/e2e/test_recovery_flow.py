@@ -4,9 +4,9 @@ finding page (re-quoted: 72.00 back to the fund from the manual claimant, 48.00 
 hospital to the person, the figures of tests/supervision/test_recovery.py); finance records the
 repayment.
 
-Not in this walk (unit-tested in tests/supervision/test_recovery.py): offsetting an order whose
-debtor is an institution against its next statement. A stay is a manual claim in this system, so
-the fund's recovery is owed by the person (DOMAIN.md §9)."""
+This stay is a manual claim, so the fund's recovery is owed by the person (DOMAIN.md §9). The
+same walk on a stay the hospital settled directly, whose recovery is owed by the hospital and
+offset on its next statement's payment order, is tests/e2e/test_direct_stay_recovery.py."""
 
 import datetime as dt
 from decimal import Decimal

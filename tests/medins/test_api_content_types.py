@@ -32,6 +32,7 @@ def test_every_operation_advertises_exactly_one_body_type(db):
     multipart = {path for (path, _m), types in kinds.items() if types == ["multipart/form-data"]}
     assert multipart == {"/api/v1/settlement/institutions/{region}/{code}/visits/file/",
                          "/api/v1/settlement/institutions/{region}/{code}/signups/file/",
+                         "/api/v1/settlement/institutions/{region}/{code}/stays/file/",  # direct inpatient stays
                          "/api/v1/certifications/{id}/attachments/",  # scanned documents (issue #12)
                          "/api/v1/school/certifications/{id}/attachments/"}
     assert {types[0] for types in kinds.values()} == {"application/json", "multipart/form-data"}

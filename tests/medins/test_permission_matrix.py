@@ -159,6 +159,11 @@ def _build():
                                   item_code="hypertension", certification=certification, level="primary",
                                   service_date=dt.date(2021, 3, 3), policy_version="370100-2021",
                                   statement=fee_statement)
+    from claims.settlement.models import InpatientStay
+
+    InpatientStay.objects.create(institution=clinic, stay_id="W-ZY1", person=person, admitted=dt.date(2021, 3, 1),
+                                 discharged=dt.date(2021, 3, 4), level="primary", diagnosis="J18.9",
+                                 policy_version="370100-2021")
     year_end = SettlementRun.objects.create(region=jinan, kind="year_end", year=2020, month=12, started_by=root)
     YearReopening.objects.create(region=jinan, year=2020, reason="walk", year_end_run=year_end, requested_by=root)
     institution_import_check(acting_user=root, filename="institutions.csv", content=(
@@ -418,6 +423,8 @@ def _endpoint_urls(data):
         "v1:settlement-signups": {"region": "370100", "code": data["clinic"].code},
         "v1:settlement-visits-file": {"region": "370100", "code": data["clinic"].code},
         "v1:settlement-signups-file": {"region": "370100", "code": data["clinic"].code},
+        "v1:settlement-stays": {"region": "370100", "code": data["clinic"].code},
+        "v1:settlement-stays-file": {"region": "370100", "code": data["clinic"].code},
         "portal:batch": {"pk": data["batch"].pk}, "portal:case": {"pk": data["case"].pk},
         "portal:case-materials": {"pk": data["case"].pk},
         "portal:attachment": {"pk": data["case"].pk, "attachment_pk": data["attachment"].pk},

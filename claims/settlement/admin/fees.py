@@ -28,7 +28,7 @@ from medins.benefits.errors import QuoteError
 from medins.models import CatalogueItem
 from medins.value_display import MONEY_NUMBER_FORMAT, code_html, money_columns
 
-from ..models import CertifiedVisit, FeeStatement
+from ..models import CertifiedVisit, FeeBenefit, FeeStatement, InpatientStay
 from ..services.statements import RELEASE_PERMISSION, SOURCE_KIND, fee_statement_release, fee_statements_for
 from .pool import _own
 
@@ -130,11 +130,18 @@ class FeeStatementAdmin(SimpleHistoryAdmin):
         _name_items(page.object_list, statement)
         return page
 
+    def _stays(self, statement):
+        return InpatientStay.objects.filter(statement=statement).select_related("person").order_by("discharged", "pk")
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         statement = self.get_object(request, object_id)
         if statement is None or not self.has_view_permission(request, statement):
             return super().change_view(request, object_id, form_url, extra_context)
-        extra = {**(extra_context or {}), "visits_page": self._visits_page(request, statement),
+        if statement.benefit == FeeBenefit.INPATIENT:
+            behind = {"stays_page": Paginator(self._stays(statement), VISITS_PER_PAGE).get_page(request.GET.get("page"))}
+        else:
+            behind = {"visits_page": self._visits_page(request, statement)}
+        extra = {**(extra_context or {}), **behind,
                  "print_url": reverse("admin:settlement_feestatement_print", args=[statement.pk])}
         return super().change_view(request, object_id, form_url, extra)
 
@@ -145,7 +152,8 @@ class FeeStatementAdmin(SimpleHistoryAdmin):
         visits = list(CertifiedVisit.objects.filter(statement=statement).select_related("person")
                       .order_by("service_date", "pk"))
         _name_items(visits, statement)
-        return TemplateResponse(request, "settlement/fee_statement_print.html", {"s": statement, "visits": visits})
+        return TemplateResponse(request, "settlement/fee_statement_print.html",
+                                {"s": statement, "visits": visits, "stays": list(self._stays(statement))})
 
     @admin.action(description=_("Release the selected statements for payment"), permissions=["release"])
     @confirm_action(amount=lambda s: s.payable, describe=lambda s: f"{s.institution.name} {s.period} {s.get_benefit_display()}",
@@ -177,6 +185,13 @@ class FeeStatementAdmin(SimpleHistoryAdmin):
                    s.get_state_display(), v.visit_id, v.person.masked_id_number, v.service_date.isoformat(),
                    names.get((s.institution.region_id, v.item_code), ""), v.item_code, v.total, v.first_copay,
                    v.deductible, v.fund, v.personal]
+        stays = (InpatientStay.objects.filter(statement_id__in=list(statements)).select_related("person")
+                 .order_by("statement_id", "discharged", "pk"))
+        for v in stays.iterator(chunk_size=2000):  # a direct stay: dated by its discharge, its diagnosis as the disease
+            s = statements[v.statement_id]
+            yield [s.pk, s.institution.code, s.institution.name, s.get_benefit_display(), s.period,
+                   s.get_state_display(), v.stay_id, v.person.masked_id_number, v.discharged.isoformat(),
+                   "", v.diagnosis, v.total, "", v.deductible, v.amount_paid, v.personal]
 
     @admin.action(description=_("Export the selected statements with their visits (CSV)"), permissions=["view"])
     def export_csv(self, request, queryset):
@@ -230,6 +245,42 @@ class CertifiedVisitAdmin(PersonSearchMixin, admin.ModelAdmin):
     @admin.display(description=_("disease or drug"), ordering="item_code")
     def item(self, obj):
         return format_html("{} {}", getattr(obj, "item_name", None) or "", code_html(obj.item_code))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(InpatientStay)
+class InpatientStayAdmin(PersonSearchMixin, admin.ModelAdmin):
+    """Direct inpatient stays sent by hospitals (services/stays.py): read-only; the lines are the
+    supervision records' (SettlementLine, kind inpatient_stay), listed on the stay's page."""
+
+    list_display = money_columns(InpatientStay, ["stay_id", "institution", "person", "admitted", "discharged", "diagnosis",
+                                                 "total", "fund", "catastrophic", "personal", "statement", "received_at"])
+    list_filter = ["discharged", "transfer"]
+    list_select_related = ["institution", "person", "statement"]
+    number_fields = ("stay_id",)
+    search_help_text = _("Name, full ID number or its last digits, or the stay number")
+    readonly_fields = money_columns(InpatientStay, [f.name for f in InpatientStay._meta.fields if f.name != "quote"])
+    exclude = ["quote"]
+    show_full_result_count = False
+    change_form_template = "admin/settlement/inpatientstay/change_form.html"
+
+    def get_queryset(self, request):
+        return _own(request, super().get_queryset(request))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        from claims.supervision.models import SettlementLine
+
+        lines = SettlementLine.objects.filter(kind="inpatient_stay", object_id=int(object_id) if object_id.isdigit() else 0)
+        return super().change_view(request, object_id, form_url,
+                                   {**(extra_context or {}), "stay_lines": lines.order_by("date", "pk")})
 
     def has_add_permission(self, request):
         return False

@@ -572,6 +572,7 @@ class PoolUploadAdmin(ChooserMixin, admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
                    "title": _("Upload visits or a sign-up list"),
                    "visit_columns": column_help(UPLOAD_COLUMNS["visits"], UPLOAD_REQUIRED["visits"]),
+                   "stay_columns": column_help(UPLOAD_COLUMNS["stays"], UPLOAD_REQUIRED["stays"]),
                    "signup_columns": column_help(UPLOAD_COLUMNS["signups"], UPLOAD_REQUIRED["signups"])}
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data

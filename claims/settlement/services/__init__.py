@@ -11,6 +11,7 @@ from .runs import (
     settlement_run_watchdog,
 )
 from .statements import fee_statement_produce, fee_statement_release
+from .stays import stays_receive
 from .visits import IngestResult, visits_ingest
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "settlement_year_reopen_approve",
     "settlement_year_reopen_refuse",
     "settlement_year_reopen_request",
+    "stays_receive",
     "visits_ingest",
     "visits_receive",
 ]

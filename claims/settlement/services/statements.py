@@ -22,6 +22,9 @@ Decisions:
   (`statement IS NULL`, READ COMMITTED): a batch committed before it is taken, one committed
   after it is left for the next statement, none is taken twice. Its totals are then summed from
   the visits it took, in the same transaction.
+- Direct inpatient stays (services/stays.py) are paid the same way on the hospital's statement of
+  benefit `inpatient`, by their discharge date (what "dated" means for a stay): payable = their
+  fund and catastrophic supplement, both advanced to the person by the hospital.
 - A statement with nothing payable (every visit capped to zero) is still produced (the visits
   are accounted for); releasing it orders no payment.
 """
@@ -40,7 +43,7 @@ from django.utils.translation import gettext as _
 from medins.benefits.rounding import ZERO, round_money
 
 from ..errors import ReleaseRefused
-from ..models import CertifiedVisit, FeeStatement, RunState, SettlementRun, StatementState
+from ..models import CertifiedVisit, FeeBenefit, FeeStatement, InpatientStay, RunState, SettlementRun, StatementState
 
 log = logging.getLogger(__name__)
 SOURCE_KIND = "fee_statement"
@@ -53,10 +56,15 @@ def month_end(year: int, month: int) -> dt.date:
 
 def pending_pairs(*, region_id: int, year: int, month: int) -> list[tuple[int, str]]:
     """(institution id, benefit) of the region with visits not on a statement yet, dated up to the
-    month's end (one query over the partial index of unstated visits)."""
-    return list(CertifiedVisit.objects.filter(statement__isnull=True, service_date__lte=month_end(year, month),
-                                              institution__region_id=region_id)
-                .order_by("institution_id", "benefit").values_list("institution_id", "benefit").distinct())
+    month's end (one query over the partial index of unstated visits), then the hospitals with
+    unstated direct stays discharged by then."""
+    end = month_end(year, month)
+    pairs = list(CertifiedVisit.objects.filter(statement__isnull=True, service_date__lte=end,
+                                               institution__region_id=region_id)
+                 .order_by("institution_id", "benefit").values_list("institution_id", "benefit").distinct())
+    stays = (InpatientStay.objects.filter(statement__isnull=True, discharged__lte=end, institution__region_id=region_id)
+             .order_by("institution_id").values_list("institution_id", flat=True).distinct())
+    return pairs + [(institution_id, FeeBenefit.INPATIENT) for institution_id in stays]
 
 
 def fee_run_process(*, run: SettlementRun, acting_user, move) -> SettlementRun:
@@ -105,8 +113,20 @@ def fee_statement_produce(*, run: SettlementRun, institution_id: int, benefit: s
     if not created:
         return None
     first = dt.date(run.year, run.month, 1)
-    CertifiedVisit.objects.filter(institution_id=institution_id, benefit=benefit, statement__isnull=True,
-                                  service_date__lte=month_end(run.year, run.month)).update(statement=statement)
+    if benefit == FeeBenefit.INPATIENT:
+        _take_stays(statement, first)
+    else:
+        _take_visits(statement, first)
+    SettlementRun.objects.filter(pk=run.pk).update(
+        institutions_done=F("institutions_done") + 1, visits_count=F("visits_count") + statement.visits_count,
+        amount_total=F("amount_total") + statement.payable, heartbeat_at=timezone.now())
+    return statement
+
+
+def _take_visits(statement: FeeStatement, first: dt.date) -> None:
+    CertifiedVisit.objects.filter(institution_id=statement.institution_id, benefit=statement.benefit,
+                                  statement__isnull=True, service_date__lte=month_end(statement.year, statement.month)
+                                  ).update(statement=statement)
     sums = CertifiedVisit.objects.filter(statement=statement).aggregate(
         n=Count("pk"), late=Count("pk", filter=Q(service_date__lt=first)), total=Sum("total"), fund=Sum("fund"),
         personal=Sum("personal"))
@@ -116,10 +136,21 @@ def fee_statement_produce(*, run: SettlementRun, institution_id: int, benefit: s
     statement.payable = round_money(sums["fund"] or ZERO)
     statement.personal = round_money(sums["personal"] or ZERO)
     statement.save(update_fields=["visits_count", "late_visits_count", "total", "payable", "personal"])
-    SettlementRun.objects.filter(pk=run.pk).update(
-        institutions_done=F("institutions_done") + 1, visits_count=F("visits_count") + statement.visits_count,
-        amount_total=F("amount_total") + statement.payable, heartbeat_at=timezone.now())
-    return statement
+
+
+def _take_stays(statement: FeeStatement, first: dt.date) -> None:
+    """The hospital's unstated direct stays discharged by the month's end (one UPDATE, as visits)."""
+    InpatientStay.objects.filter(institution_id=statement.institution_id, statement__isnull=True,
+                                 discharged__lte=month_end(statement.year, statement.month)).update(statement=statement)
+    sums = InpatientStay.objects.filter(statement=statement).aggregate(
+        n=Count("pk"), late=Count("pk", filter=Q(discharged__lt=first)), total=Sum("total"), fund=Sum("fund"),
+        catastrophic=Sum("catastrophic"), personal=Sum("personal"))
+    statement.visits_count = sums["n"]
+    statement.late_visits_count = sums["late"]
+    statement.total = round_money(sums["total"] or ZERO)
+    statement.payable = round_money((sums["fund"] or ZERO) + (sums["catastrophic"] or ZERO))
+    statement.personal = round_money(sums["personal"] or ZERO)
+    statement.save(update_fields=["visits_count", "late_visits_count", "total", "payable", "personal"])
 
 
 @transaction.atomic

@@ -29,10 +29,13 @@ from ..models import PoolUpload, UploadKind, UploadStatus
 from ..selectors import may_act_for
 from .certified import visits_receive
 from .membership import pool_signups_import
+from .stays import MAX_STAYS, stay_rows_group, stays_receive
 from .visits import MAX_BATCH
 
 MAX_ROWS = 50_000
-PERMISSION = {UploadKind.VISITS: "settlement.add_visit", UploadKind.SIGNUPS: "settlement.add_poolmembership"}
+# Stays come in under the visit permission: the same institution operator, the same way in.
+PERMISSION = {UploadKind.VISITS: "settlement.add_visit", UploadKind.SIGNUPS: "settlement.add_poolmembership",
+              UploadKind.STAYS: "settlement.add_visit"}
 
 
 class UploadRefused(SettlementError):
@@ -53,6 +56,8 @@ def _apply(*, acting_user, kind: str, institution: Institution, year: int | None
     if kind == UploadKind.SIGNUPS:
         result = pool_signups_import(acting_user=acting_user, institution=institution, year=year, rows=rows)
         return {"created": result.created, "unchanged": result.unchanged, "errors": result.errors}
+    if kind == UploadKind.STAYS:
+        return _apply_stays(acting_user=acting_user, institution=institution, rows=rows)
     report = {"created": 0, "duplicates": 0, "fund": "0.00", "errors": []}
     fund = 0
     policies = PolicyCache()  # one for the file: its batches read the same policy versions
@@ -69,10 +74,25 @@ def _apply(*, acting_user, kind: str, institution: Institution, year: int | None
     return report
 
 
+def _apply_stays(*, acting_user, institution: Institution, rows: list[dict]) -> dict:
+    """A file of stays: its rows (one per line) grouped by stay; an error names the stay's first row."""
+    stays, first_rows = stay_rows_group(rows)
+    report = {"stays": len(stays), "created": 0, "duplicates": 0, "fund": "0.00", "errors": []}
+    fund = 0
+    for offset in range(0, len(stays), MAX_STAYS):
+        result = stays_receive(acting_user=acting_user, institution=institution, stays=stays[offset:offset + MAX_STAYS])
+        report["created"] += result.created
+        report["duplicates"] += result.duplicates
+        fund += result.fund
+        report["errors"] += [{**e, "row": first_rows[offset + e["row"] - 1]} for e in result.errors]
+    report["fund"] = str(fund)
+    return report
+
+
 def _read(*, acting_user, kind: str, institution: Institution, year: int | None, filename: str,
           content: bytes) -> list[dict]:
     if kind not in UploadKind.values:
-        raise InvalidRequest("kind", "must be visits or signups")
+        raise InvalidRequest("kind", "must be visits, stays or signups")
     _check_user(acting_user, kind, institution)
     if kind == UploadKind.SIGNUPS and not year:
         raise InvalidRequest("year", "a sign-up list needs its year")

@@ -1,6 +1,7 @@
-"""`settlement_import visits|signups REGION INSTITUTION_CODE FILE [--year 2021]`: file import of
-visits (visit_id,id_number,service_date,class_a[,class_b,class_c]) or of a resident sign-up list
-(id_number[,signed_on]). Prints the result as JSON.
+"""`settlement_import visits|stays|signups REGION INSTITUTION_CODE FILE [--year 2021]`: file import of
+visits (visit_id,id_number,service_date,class_a[,class_b,class_c]), of a hospital's direct inpatient
+stays (one row per itemised line, the stay's columns repeated: services/stays.py) or of a
+resident sign-up list (id_number[,signed_on]). Prints the result as JSON.
 
 Like `enrollment_import_payments` (issue #14): the file is read by the one parser
 (medins.parsing), rows are numbered by their line in the file (the header is line 1), a wrong
@@ -9,12 +10,14 @@ header is "missing column(s): …"; exit 0 when every row was taken, 1 when rows
 
 import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from claims.settlement.imports import COLUMNS, REQUIRED
-from claims.settlement.services import pool_signups_import, visits_receive
+from claims.settlement.services import pool_signups_import, stays_receive, visits_receive
+from claims.settlement.services.stays import MAX_STAYS, stay_rows_group
 from claims.settlement.services.visits import MAX_BATCH
 from medins.cli import file_problem
 from medins.models import Institution
@@ -41,11 +44,12 @@ def read_file(what: str, file: str) -> tuple[list[int], list[dict]]:
 
 
 class Command(BaseCommand):
-    help = ("Import outpatient-pool visits or a sign-up list for one institution from CSV/XLSX. Exit 1 when rows "
+    help = ("Import outpatient-pool or certified visits, direct inpatient stays or a sign-up list for one institution "
+            "from CSV/XLSX. Exit 1 when rows "
             "were refused, 2 when the file cannot be read.")
 
     def add_arguments(self, parser):
-        parser.add_argument("what", choices=["visits", "signups"])
+        parser.add_argument("what", choices=["visits", "stays", "signups"])
         parser.add_argument("region")
         parser.add_argument("institution")
         parser.add_argument("file")
@@ -61,6 +65,15 @@ class Command(BaseCommand):
         if what == "signups":
             r = pool_signups_import(acting_user=None, institution=inst, year=year, rows=rows)
             out = {"created": r.created, "unchanged": r.unchanged, "errors": r.errors}
+        elif what == "stays":  # an error names its stay's first line
+            stays, first_rows = stay_rows_group(rows)
+            out = {"created": 0, "duplicates": 0, "fund": "0.00", "errors": []}
+            for start in range(0, len(stays), MAX_STAYS):
+                r = stays_receive(acting_user=None, institution=inst, stays=stays[start:start + MAX_STAYS])
+                out["created"] += r.created
+                out["duplicates"] += r.duplicates
+                out["fund"] = str(Decimal(out["fund"]) + r.fund)
+                out["errors"] += [{**e, "row": first_rows[e["row"] + start - 1]} for e in r.errors]
         else:
             out = {"created": 0, "duplicates": 0, "errors": []}
             for start in range(0, len(rows), MAX_BATCH):

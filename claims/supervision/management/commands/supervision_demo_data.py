@@ -13,5 +13,6 @@ class Command(BaseCommand):
 
         result = supervision_demo_ensure(acting_user=system_user())
         self.stdout.write(self.style.SUCCESS(
-            f"Supervision demo: {result['cases_created']} cases created; {result['findings_new']} new findings "
+            f"Supervision demo: {result['cases_created']} cases and {result['stays_created']} direct inpatient stays "
+            f"created; {result['findings_new']} new findings "
             f"({result['findings_known']} already there)."))
