@@ -34,11 +34,9 @@ from medins.admin_mixins import (
     ConfirmRow,
     TransitionHistoryInline,
     chooser_field,
-    confirmation_page,
-    confirmed,
     object_url,
 )
-from medins.admin_workflow import WorkflowButtons
+from medins.admin_workflow import WorkflowActMixin, WorkflowButtons
 from medins.jobs import job_start
 from medins.parsing import read_upload
 from medins.uploads import UploadStatus, column_help, field_labels, in_background, upload_pending
@@ -140,7 +138,7 @@ class ClaimTransitionInline(TransitionHistoryInline):
 
 
 @admin.register(CareClaim)
-class CareClaimAdmin(PersonSearchMixin, SimpleHistoryAdmin):
+class CareClaimAdmin(WorkflowActMixin, PersonSearchMixin, SimpleHistoryAdmin):
     list_display = money_columns(CareClaim, ("number", "care_home", "month_label", "state", "residents", "days_billed",
                                              "days_refused_col", "total", "fund", "personal", "refused_amount", "received_at"))
     list_display_links = ("number",)
@@ -155,6 +153,8 @@ class CareClaimAdmin(PersonSearchMixin, SimpleHistoryAdmin):
     change_form_template = "admin/carecare/careclaim/change_form.html"
     change_list_template = "admin/carecare/careclaim/change_list.html"
     inlines = (ClaimTransitionInline,)
+    workflow_buttons = BUTTONS
+    workflow_errors = (CareError,)
     readonly_fields = money_columns(CareClaim, (
         "number", "care_home", "month_label", "state", "source", "sends", "received_at", "received_by", "checked_by",
         "approved_by", "state_changed_at", "rejection_reason", "policy_version", "residents", "days_billed", "days_refused",
@@ -190,52 +190,28 @@ class CareClaimAdmin(PersonSearchMixin, SimpleHistoryAdmin):
     def days_refused_col(self, obj):
         return amount(obj.days_refused)
 
-    def get_urls(self):
-        return [path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="carecare_careclaim_act"),
-                *super().get_urls()]
+    # ---- the claim's steps (medins.admin_workflow.WorkflowActMixin: <pk>/act/)
 
-    def act_view(self, request, pk):
-        if request.method != "POST":
-            raise PermissionDenied
-        claim = get_object_or_404(self.get_queryset(request), pk=pk)
-        if not self.has_view_or_change_permission(request, claim):
-            raise PermissionDenied
-        back = HttpResponseRedirect(reverse("admin:carecare_careclaim_change", args=[pk]))
-        name = request.POST.get("action")
-        if name not in CLAIM_ACTIONS:
-            return back
-        if not request.user.has_perm(CLAIM_ACTIONS[name][2]):
-            raise PermissionDenied
-        if name not in dict(claim_actions_for(claim)):
-            self.message_user(request, gettext("“%(action)s” is not a step of a claim that is %(state)s.")
-                              % {"action": CLAIM_ACTIONS[name][0], "state": claim.get_state_display()}, messages.ERROR)
-            return back
-        if BUTTONS.needs_confirmation(name) and not confirmed(request):
-            return confirmation_page(request, self, action=CLAIM_ACTIONS[name][0], warning=BUTTONS.confirm[name],
-                                     rows=[ConfirmRow(f"{claim.number} {claim.care_home.name} {month_text(claim.month)}",
-                                                      object_url(claim), claim.fund, claim.get_state_display())],
-                                     cancel_url=back.url)
-        try:
-            if name == "check":
-                claim_services.care_claim_check(acting_user=request.user, claim=claim)
-            elif name == "approve":
-                done = claim_services.care_claim_approve(acting_user=request.user, claim=claim,
-                                                         reason=(request.POST.get("reason") or "").strip())
-                if getattr(done, "payment_refusal", ""):
-                    self.message_user(request, gettext("Approved; the payment is not ordered yet: %(why)s")
-                                      % {"why": done.payment_refusal}, messages.WARNING)
-                    return back
-            elif name == "order_payment":
-                claim_services.care_claim_order_payment(acting_user=request.user, claim=claim)
-            elif name == "reject":
-                claim_services.care_claim_reject(acting_user=request.user, claim=claim,
-                                                 reason=request.POST.get("reason", ""))
-        except CareError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        else:
-            self.message_user(request, gettext("%(action)s — done.") % {"action": CLAIM_ACTIONS[name][0]},
-                              messages.SUCCESS)
-        return back
+    def workflow_steps(self, request, obj):
+        return dict(claim_actions_for(obj, request.user))
+
+    def workflow_confirm_row(self, obj):
+        return ConfirmRow(f"{obj.number} {obj.care_home.name} {month_text(obj.month)}", object_url(obj), obj.fund,
+                          obj.get_state_display())
+
+    def workflow_run(self, request, obj, name):
+        if name == "check":
+            claim_services.care_claim_check(acting_user=request.user, claim=obj)
+        elif name == "approve":
+            done = claim_services.care_claim_approve(acting_user=request.user, claim=obj,
+                                                     reason=(request.POST.get("reason") or "").strip())
+            if getattr(done, "payment_refusal", ""):
+                return gettext("Approved; the payment is not ordered yet: %(why)s") % {"why": done.payment_refusal}
+        elif name == "order_payment":
+            claim_services.care_claim_order_payment(acting_user=request.user, claim=obj)
+        elif name == "reject":
+            claim_services.care_claim_reject(acting_user=request.user, claim=obj, reason=request.POST.get("reason", ""))
+        return None
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
