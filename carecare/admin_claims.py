@@ -13,7 +13,6 @@ import datetime as dt
 import re
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -28,7 +27,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.messages import localized
-from medins.admin_jobs import job_progress_url
+from medins.admin_jobs import check_in_background, import_in_background
 from medins.admin_mixins import (
     ChooserMixin,
     ConfirmRow,
@@ -37,9 +36,8 @@ from medins.admin_mixins import (
     object_url,
 )
 from medins.admin_workflow import WorkflowActMixin, WorkflowButtons
-from medins.jobs import job_start
 from medins.parsing import read_upload
-from medins.uploads import UploadStatus, column_help, field_labels, in_background, upload_pending
+from medins.uploads import column_help, field_labels, upload_confirmable, upload_pending
 from medins.value_display import money_columns
 
 from . import selectors
@@ -327,14 +325,14 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
             data = form.cleaned_data
             try:
                 content = read_upload(data["file"])
-                if in_background(data["file"].name, content):  # a large file: checked by a job (issue #14 item 3)
-                    stored = claim_services.care_claim_upload_store(
+                large = check_in_background(
+                    request, filename=data["file"].name, content=content, kind=CARE_UPLOAD_CHECK,
+                    confirm_url_name="admin:carecare_careclaimupload_confirm",
+                    store=lambda: claim_services.care_claim_upload_store(
                         acting_user=request.user, care_home=data["care_home"], month=data["month"],
-                        filename=data["file"].name, content=content)
-                    job = job_start(acting_user=request.user, kind=CARE_UPLOAD_CHECK, target=stored,
-                                    params={"upload": stored.pk, "confirm_url": reverse(
-                                        "admin:carecare_careclaimupload_confirm", args=[stored.pk])})
-                    return HttpResponseRedirect(job_progress_url(job))
+                        filename=data["file"].name, content=content))
+                if large:
+                    return large
                 checked = claim_services.care_claim_upload_check(
                     acting_user=request.user, care_home=data["care_home"], month=data["month"],
                     filename=data["file"].name, content=content)
@@ -355,8 +353,7 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
         extra_context = {**(extra_context or {}), "upload": upload, "report": upload.report,
                          "field_labels": field_labels(COLUMN_ALIASES, {"residents": gettext("residents")}),
                          "pending": upload_pending(upload),
-                         "can_confirm": upload.status == UploadStatus.CHECKED and not upload.preview.get("errors")
-                         and not upload_pending(upload)
+                         "can_confirm": upload_confirmable(upload) and not upload.preview.get("errors")
                          and request.user.has_perm(claim_services.RECEIVE)}
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -366,10 +363,9 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
         upload = get_object_or_404(self.get_queryset(request), pk=pk)
         if not (self.has_view_permission(request, upload) and request.user.has_perm(claim_services.RECEIVE)):
             raise PermissionDenied
-        if upload.status == UploadStatus.CHECKED and not upload_pending(upload) and len(upload.rows) > \
-                settings.JOB_UPLOAD_THRESHOLD:  # a large file: received by a job (issue #14 item 3)
-            job = job_start(acting_user=request.user, kind=CARE_UPLOAD_IMPORT, target=upload, params={"upload": upload.pk})
-            return HttpResponseRedirect(job_progress_url(job))
+        large = import_in_background(request, upload, kind=CARE_UPLOAD_IMPORT)
+        if large:
+            return large
         try:
             upload = claim_services.care_claim_upload_confirm(acting_user=request.user, upload=upload)
         except CareError as exc:
