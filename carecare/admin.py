@@ -173,14 +173,9 @@ class _ServiceFormThenReadOnly(PersonSearchMixin, ChooserMixin):
     add_form: type[forms.ModelForm]
     autocomplete_fields = ("person", "care_home")
 
-    def _care_homes(self, request):
-        homes = selectors.care_homes()
-        own = selectors.operator_home_id(request.user)
-        return homes.filter(pk=own) if own is not None else homes
-
     def chooser_queryset(self, request, db_field, queryset, term):
         if db_field.name == "care_home":
-            return queryset.filter(pk__in=self._care_homes(request).values("pk"))
+            return queryset.filter(pk__in=selectors.homes_for(request.user).values("pk"))
         if db_field.name == "person":
             home = selectors.operator_home_id(request.user)
             own = None if home is None else (
@@ -205,7 +200,7 @@ class _ServiceFormThenReadOnly(PersonSearchMixin, ChooserMixin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "care_home":
-            kwargs["queryset"] = self._care_homes(request)
+            kwargs["queryset"] = selectors.homes_for(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 

@@ -82,17 +82,12 @@ def month_text(day: dt.date) -> str:
     return f"{day:%Y-%m}"
 
 
-def _own(request, queryset):
-    home = selectors.operator_home_id(request.user)
-    return queryset if home is None else queryset.filter(care_home_id=home)
-
-
 class MonthFilter(admin.SimpleListFilter):
     title = _("month")
     parameter_name = "month"
 
     def lookups(self, request, model_admin):
-        months = _own(request, CareClaim.objects.all()).order_by("-month").values_list("month", flat=True).distinct()[:24]
+        months = selectors.claims_for(request.user).order_by("-month").values_list("month", flat=True).distinct()[:24]
         return [(month_text(m), month_text(m)) for m in months]
 
     def queryset(self, request, queryset):
@@ -122,7 +117,7 @@ class HomeFilter(admin.SimpleListFilter):
     parameter_name = "home"
 
     def lookups(self, request, model_admin):
-        homes = selectors.care_homes().filter(pk__in=_own(request, CareClaim.objects.all()).values("care_home_id"))
+        homes = selectors.care_homes().filter(pk__in=selectors.claims_for(request.user).values("care_home_id"))
         return [(str(pk), f"{code} {name}") for pk, code, name in homes.order_by("code").values_list("pk", "code", "name")]
 
     def queryset(self, request, queryset):
@@ -246,9 +241,8 @@ class ClaimUploadForm(forms.Form):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        homes = selectors.care_homes().order_by("code")
         own = selectors.operator_home_id(user)
-        self.fields["care_home"].queryset = homes.filter(pk=own) if own is not None else homes
+        self.fields["care_home"].queryset = selectors.homes_for(user).order_by("code")
         if own is not None:
             self.fields["care_home"].initial = own
         else:  # the agency's clerk: a care home by name or code (issue #14 item 6)
@@ -275,7 +269,7 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
     change_form_template = "admin/carecare/careclaimupload/change_form.html"
 
     def get_queryset(self, request):
-        return _own(request, super().get_queryset(request))
+        return selectors.own_home_rows(request.user, super().get_queryset(request))
 
     @admin.display(description=_("month"), ordering="month")
     def month_label(self, obj):
@@ -302,9 +296,7 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
         return db_field.name == "care_home" and request.user.has_perm(claim_services.RECEIVE)
 
     def chooser_queryset(self, request, db_field, queryset, term):
-        homes = selectors.care_homes()
-        own = selectors.operator_home_id(request.user)
-        return queryset.filter(pk__in=(homes.filter(pk=own) if own is not None else homes).values("pk"))
+        return queryset.filter(pk__in=selectors.homes_for(request.user).values("pk"))
 
     def get_urls(self):
         return [
