@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -32,11 +32,10 @@ from medins.admin_mixins import (
     ChooserMixin,
     ConfirmRow,
     TransitionHistoryInline,
-    confirmation_page,
-    confirmed,
     object_url,
     record_number,
 )
+from medins.admin_workflow import WorkflowActMixin, WorkflowButtons
 from medins.benefits import care_scales
 
 from . import selectors
@@ -123,7 +122,6 @@ _ACTIONS = {
     "approve": (_("Approve"), "assessment_approve", assessment_services.APPROVE),
     "reject": (_("Reject"), "assessment_reject", assessment_services.CHANGE),
 }
-_ACTION_OF_SERVICE = {service: name for name, (_label, service, _perm) in _ACTIONS.items()}
 ITEM_ACTIONS = ("assess", "reassess")
 # The steps that cannot be undone ask first (issue #14 item 5): the approval grants the benefit (and
 # supersedes the person's earlier assessment), a rejection closes the request.
@@ -134,13 +132,13 @@ CONFIRM = {
 }
 
 
+BUTTONS = WorkflowButtons(ASSESSMENTS, {name: (label, service, name == "reject")
+                                         for name, (label, service, _perm) in _ACTIONS.items()},
+                          {name: (perm,) for name, (_label, _service, perm) in _ACTIONS.items()}, confirm=CONFIRM)
+
+
 def assessment_actions_for(assessment, user=None) -> list[tuple[str, str]]:
-    out = []
-    for service in ASSESSMENTS.services_from(assessment.state):
-        name = _ACTION_OF_SERVICE.get(service)
-        if name is not None and (user is None or user.has_perm(_ACTIONS[name][2])):
-            out.append((name, _ACTIONS[name][0]))
-    return out
+    return BUTTONS.for_state(assessment.state, user)
 
 
 class _ReadOnlyInline(admin.TabularInline):
@@ -175,14 +173,9 @@ class _ServiceFormThenReadOnly(PersonSearchMixin, ChooserMixin):
     add_form: type[forms.ModelForm]
     autocomplete_fields = ("person", "care_home")
 
-    def _care_homes(self, request):
-        homes = selectors.care_homes()
-        own = selectors.operator_home_id(request.user)
-        return homes.filter(pk=own) if own is not None else homes
-
     def chooser_queryset(self, request, db_field, queryset, term):
         if db_field.name == "care_home":
-            return queryset.filter(pk__in=self._care_homes(request).values("pk"))
+            return queryset.filter(pk__in=selectors.homes_for(request.user).values("pk"))
         if db_field.name == "person":
             home = selectors.operator_home_id(request.user)
             own = None if home is None else (
@@ -207,12 +200,12 @@ class _ServiceFormThenReadOnly(PersonSearchMixin, ChooserMixin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "care_home":
-            kwargs["queryset"] = self._care_homes(request)
+            kwargs["queryset"] = selectors.homes_for(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(_ServiceFormThenReadOnly, SimpleHistoryAdmin):
+class AssessmentAdmin(WorkflowActMixin, _ServiceFormThenReadOnly, SimpleHistoryAdmin):
     add_form = AssessmentRequestForm
     list_display = (record_number, "person_name", "masked_id", "state", "grade", "score", "care_home", "requested_on",
                     "valid_from", "valid_to")
@@ -223,6 +216,8 @@ class AssessmentAdmin(_ServiceFormThenReadOnly, SimpleHistoryAdmin):
     ordering = ("-requested_on", "-pk")
     change_form_template = "admin/carecare/assessment/change_form.html"
     inlines = (TransitionInline,)
+    workflow_buttons = BUTTONS  # the steps (medins.admin_workflow.WorkflowActMixin: <pk>/act/)
+    workflow_errors = (CareError,)
     readonly_fields = (
         "person", "requested_by", "requester_name", "care_home", "requested_on", "requested_by_user", "state",
         "scale_version", "items_table", "score", "grade", "assessed_on", "initial_items_table", "initial_score",
@@ -298,7 +293,6 @@ class AssessmentAdmin(_ServiceFormThenReadOnly, SimpleHistoryAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="carecare_assessment_act"),
             path("<int:pk>/notice/", self.admin_site.admin_view(self.notice_view), name="carecare_assessment_notice"),
             *super().get_urls(),
         ]
@@ -309,48 +303,30 @@ class AssessmentAdmin(_ServiceFormThenReadOnly, SimpleHistoryAdmin):
             raise PermissionDenied
         return obj
 
-    def act_view(self, request, pk):
-        if request.method != "POST":
-            raise PermissionDenied
-        obj = self._visible(request, pk)
-        back = HttpResponseRedirect(reverse("admin:carecare_assessment_change", args=[pk]))
-        name = request.POST.get("action")
-        if name not in _ACTIONS:
-            return back
-        if not request.user.has_perm(_ACTIONS[name][2]):
-            raise PermissionDenied
-        if name not in dict(assessment_actions_for(obj)):
-            self.message_user(request, gettext("“%(action)s” is not a step of an assessment that is %(state)s.")
-                              % {"action": _ACTIONS[name][0], "state": obj.get_state_display()}, messages.ERROR)
-            return back
-        if name in CONFIRM and not confirmed(request):
-            return confirmation_page(request, self, action=_ACTIONS[name][0], warning=CONFIRM[name], cancel_url=back.url,
-                                     rows=[ConfirmRow(f"{obj.person.name} {obj.person.masked_id_number}", object_url(obj),
-                                                      None, obj.get_state_display())])
-        try:
-            if name in ITEM_ACTIONS:
-                form = items_form_class(obj.scale_version)(request.POST)
-                # the items are read as posted: the service checks each against its allowed values
-                items = {key[len("item_"):]: value for key, value in request.POST.items() if key.startswith("item_")}
-                on = _date(request.POST.get("assessed_on", ""))
-                service = getattr(assessment_services, _ACTIONS[name][1])
-                service(acting_user=request.user, assessment=obj, items=items, assessed_on=on)
-                del form
-            elif name == "review_start":
-                assessment_services.assessment_review_start(acting_user=request.user, assessment=obj,
-                                                            on=_date(request.POST.get("on", "")))
-            elif name == "approve":
-                assessment_services.assessment_approve(acting_user=request.user, assessment=obj,
-                                                       on=_date(request.POST.get("on", "")),
-                                                       reason=(request.POST.get("reason") or "").strip())
-            elif name == "reject":
-                assessment_services.assessment_reject(acting_user=request.user, assessment=obj,
-                                                      reason=request.POST.get("reason", ""))
-        except CareError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        else:
-            self.message_user(request, gettext("%(action)s — done.") % {"action": _ACTIONS[name][0]}, messages.SUCCESS)
-        return back
+    def workflow_steps(self, request, obj):
+        return dict(assessment_actions_for(obj, request.user))
+
+    def workflow_confirm_row(self, obj):
+        return ConfirmRow(f"{obj.person.name} {obj.person.masked_id_number}", object_url(obj), None,
+                          obj.get_state_display())
+
+    def workflow_run(self, request, obj, name):
+        if name in ITEM_ACTIONS:
+            # the items are read as posted: the service checks each against its allowed values
+            items = {key[len("item_"):]: value for key, value in request.POST.items() if key.startswith("item_")}
+            service = getattr(assessment_services, _ACTIONS[name][1])
+            service(acting_user=request.user, assessment=obj, items=items,
+                    assessed_on=_date(request.POST.get("assessed_on", "")))
+        elif name == "review_start":
+            assessment_services.assessment_review_start(acting_user=request.user, assessment=obj,
+                                                        on=_date(request.POST.get("on", "")))
+        elif name == "approve":
+            assessment_services.assessment_approve(acting_user=request.user, assessment=obj,
+                                                   on=_date(request.POST.get("on", "")),
+                                                   reason=(request.POST.get("reason") or "").strip())
+        elif name == "reject":
+            assessment_services.assessment_reject(acting_user=request.user, assessment=obj,
+                                                  reason=request.POST.get("reason", ""))
 
     def notice_view(self, request, pk):
         """The assessment result notice (评估结论通知书) for the person: approved or rejected."""
@@ -411,7 +387,7 @@ _STAY_ACTIONS = {
 
 
 @admin.register(CareStay)
-class CareStayAdmin(_ServiceFormThenReadOnly, SimpleHistoryAdmin):
+class CareStayAdmin(WorkflowActMixin, _ServiceFormThenReadOnly, SimpleHistoryAdmin):
     add_form = StayAdmitForm
     list_display = (record_number, "person_name", "masked_id", "care_home", "admitted_on", "ended_on", "end_reason")
     list_select_related = ("person", "care_home")
@@ -464,50 +440,59 @@ class CareStayAdmin(_ServiceFormThenReadOnly, SimpleHistoryAdmin):
             return HttpResponseRedirect(request.get_full_path())
         return super().response_add(request, obj, post_url_continue)
 
-    def get_urls(self):
-        return [path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="carecare_carestay_act"),
-                *super().get_urls()]
+    # ---- the stay's records (medins.admin_workflow.WorkflowActMixin: <pk>/act/); no transitions table:
+    # every record is offered while the stay is open, the services refuse what does not fit
 
-    def act_view(self, request, pk):
-        if request.method != "POST" or not request.user.has_perm(stay_services.CHANGE):
-            raise PermissionDenied
-        stay = get_object_or_404(self.get_queryset(request), pk=pk)
-        back = HttpResponseRedirect(reverse("admin:carecare_carestay_change", args=[pk]))
-        name, post = request.POST.get("action"), request.POST
-        if name not in _STAY_ACTIONS:
-            return back
-        if name in _STAY_CONFIRM and not confirmed(request):
-            return confirmation_page(request, self, action=_STAY_ACTIONS[name], cancel_url=back.url,
-                                     warning=gettext("The stay ends on the date given; this cannot be undone."),
-                                     rows=[ConfirmRow(f"{stay.person.name} {stay.person.masked_id_number} {stay.care_home.name}",
-                                                      object_url(stay), None, post.get("on", ""))])
-        try:
-            on = _date(post.get("on", ""))
-            if name != "absence_end" and name != "absence" and on is None:
-                raise CareError(gettext("Give the date."))
-            if name == "absence":
-                stay_services.stay_absence_record(acting_user=request.user, stay=stay, from_date=_date(post.get("from_date", ""))
-                                                  or on or timezone.localdate(), to_date=_date(post.get("to_date", "")),
-                                                  reason=post.get("reason") or "hospital", note=post.get("note", ""))
-            elif name == "absence_end":
-                absence = stay.absences.filter(to_date__isnull=True).first()
-                if absence is None:
-                    raise CareError(gettext("No open absence."))
-                stay_services.stay_absence_end(acting_user=request.user, absence=absence, to_date=on or timezone.localdate())
-            elif name == "transfer":
-                home = selectors.care_homes().filter(pk=post.get("to_home") or 0).first()
-                if home is None:
-                    raise CareError(gettext("Choose the care home."))
-                stay_services.stay_transfer(acting_user=request.user, stay=stay, to_home=home, on=on)
-            elif name == "discharge":
-                stay_services.stay_discharge(acting_user=request.user, stay=stay, on=on, note=post.get("note", ""))
-            elif name == "death":
-                stay_services.stay_death(acting_user=request.user, stay=stay, on=on, note=post.get("note", ""))
-        except CareError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        else:
-            self.message_user(request, gettext("%(action)s — done.") % {"action": _STAY_ACTIONS[name]}, messages.SUCCESS)
-        return back
+    workflow_errors = (CareError,)
+
+    def workflow_names(self):
+        return _STAY_ACTIONS
+
+    def workflow_steps(self, request, obj):
+        return _STAY_ACTIONS
+
+    def workflow_may_act(self, request, obj):
+        return request.user.has_perm(stay_services.CHANGE)
+
+    def workflow_may(self, user, name):
+        return user.has_perm(stay_services.CHANGE)
+
+    def workflow_label(self, name):
+        return str(_STAY_ACTIONS.get(name, name))
+
+    def workflow_needs_confirmation(self, name):
+        return name in _STAY_CONFIRM
+
+    def workflow_warning(self, name):
+        return gettext("The stay ends on the date given; this cannot be undone.")
+
+    def workflow_confirm_rows(self, request, obj, name):
+        return [ConfirmRow(f"{obj.person.name} {obj.person.masked_id_number} {obj.care_home.name}", object_url(obj), None,
+                           request.POST.get("on", ""))]
+
+    def workflow_run(self, request, obj, name):
+        post, stay = request.POST, obj
+        on = _date(post.get("on", ""))
+        if name != "absence_end" and name != "absence" and on is None:
+            raise CareError(gettext("Give the date."))
+        if name == "absence":
+            stay_services.stay_absence_record(acting_user=request.user, stay=stay, from_date=_date(post.get("from_date", ""))
+                                              or on or timezone.localdate(), to_date=_date(post.get("to_date", "")),
+                                              reason=post.get("reason") or "hospital", note=post.get("note", ""))
+        elif name == "absence_end":
+            absence = stay.absences.filter(to_date__isnull=True).first()
+            if absence is None:
+                raise CareError(gettext("No open absence."))
+            stay_services.stay_absence_end(acting_user=request.user, absence=absence, to_date=on or timezone.localdate())
+        elif name == "transfer":
+            home = selectors.care_homes().filter(pk=post.get("to_home") or 0).first()
+            if home is None:
+                raise CareError(gettext("Choose the care home."))
+            stay_services.stay_transfer(acting_user=request.user, stay=stay, to_home=home, on=on)
+        elif name == "discharge":
+            stay_services.stay_discharge(acting_user=request.user, stay=stay, on=on, note=post.get("note", ""))
+        elif name == "death":
+            stay_services.stay_death(acting_user=request.user, stay=stay, on=on, note=post.get("note", ""))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}

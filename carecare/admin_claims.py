@@ -13,7 +13,6 @@ import datetime as dt
 import re
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
@@ -28,20 +27,17 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.messages import localized
-from medins.admin_jobs import job_progress_url
+from medins.admin_jobs import check_in_background, import_in_background
 from medins.admin_mixins import (
     ChooserMixin,
     ConfirmRow,
     TransitionHistoryInline,
     chooser_field,
-    confirmation_page,
-    confirmed,
     object_url,
 )
-from medins.admin_workflow import WorkflowButtons
-from medins.jobs import job_start
+from medins.admin_workflow import WorkflowActMixin, WorkflowButtons
 from medins.parsing import read_upload
-from medins.uploads import UploadStatus, column_help, field_labels, in_background, upload_pending
+from medins.uploads import column_help, field_labels, upload_confirmable, upload_pending
 from medins.value_display import money_columns
 
 from . import selectors
@@ -86,17 +82,12 @@ def month_text(day: dt.date) -> str:
     return f"{day:%Y-%m}"
 
 
-def _own(request, queryset):
-    home = selectors.operator_home_id(request.user)
-    return queryset if home is None else queryset.filter(care_home_id=home)
-
-
 class MonthFilter(admin.SimpleListFilter):
     title = _("month")
     parameter_name = "month"
 
     def lookups(self, request, model_admin):
-        months = _own(request, CareClaim.objects.all()).order_by("-month").values_list("month", flat=True).distinct()[:24]
+        months = selectors.claims_for(request.user).order_by("-month").values_list("month", flat=True).distinct()[:24]
         return [(month_text(m), month_text(m)) for m in months]
 
     def queryset(self, request, queryset):
@@ -126,7 +117,7 @@ class HomeFilter(admin.SimpleListFilter):
     parameter_name = "home"
 
     def lookups(self, request, model_admin):
-        homes = selectors.care_homes().filter(pk__in=_own(request, CareClaim.objects.all()).values("care_home_id"))
+        homes = selectors.care_homes().filter(pk__in=selectors.claims_for(request.user).values("care_home_id"))
         return [(str(pk), f"{code} {name}") for pk, code, name in homes.order_by("code").values_list("pk", "code", "name")]
 
     def queryset(self, request, queryset):
@@ -140,7 +131,7 @@ class ClaimTransitionInline(TransitionHistoryInline):
 
 
 @admin.register(CareClaim)
-class CareClaimAdmin(PersonSearchMixin, SimpleHistoryAdmin):
+class CareClaimAdmin(WorkflowActMixin, PersonSearchMixin, SimpleHistoryAdmin):
     list_display = money_columns(CareClaim, ("number", "care_home", "month_label", "state", "residents", "days_billed",
                                              "days_refused_col", "total", "fund", "personal", "refused_amount", "received_at"))
     list_display_links = ("number",)
@@ -155,6 +146,8 @@ class CareClaimAdmin(PersonSearchMixin, SimpleHistoryAdmin):
     change_form_template = "admin/carecare/careclaim/change_form.html"
     change_list_template = "admin/carecare/careclaim/change_list.html"
     inlines = (ClaimTransitionInline,)
+    workflow_buttons = BUTTONS
+    workflow_errors = (CareError,)
     readonly_fields = money_columns(CareClaim, (
         "number", "care_home", "month_label", "state", "source", "sends", "received_at", "received_by", "checked_by",
         "approved_by", "state_changed_at", "rejection_reason", "policy_version", "residents", "days_billed", "days_refused",
@@ -190,52 +183,28 @@ class CareClaimAdmin(PersonSearchMixin, SimpleHistoryAdmin):
     def days_refused_col(self, obj):
         return amount(obj.days_refused)
 
-    def get_urls(self):
-        return [path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="carecare_careclaim_act"),
-                *super().get_urls()]
+    # ---- the claim's steps (medins.admin_workflow.WorkflowActMixin: <pk>/act/)
 
-    def act_view(self, request, pk):
-        if request.method != "POST":
-            raise PermissionDenied
-        claim = get_object_or_404(self.get_queryset(request), pk=pk)
-        if not self.has_view_or_change_permission(request, claim):
-            raise PermissionDenied
-        back = HttpResponseRedirect(reverse("admin:carecare_careclaim_change", args=[pk]))
-        name = request.POST.get("action")
-        if name not in CLAIM_ACTIONS:
-            return back
-        if not request.user.has_perm(CLAIM_ACTIONS[name][2]):
-            raise PermissionDenied
-        if name not in dict(claim_actions_for(claim)):
-            self.message_user(request, gettext("“%(action)s” is not a step of a claim that is %(state)s.")
-                              % {"action": CLAIM_ACTIONS[name][0], "state": claim.get_state_display()}, messages.ERROR)
-            return back
-        if BUTTONS.needs_confirmation(name) and not confirmed(request):
-            return confirmation_page(request, self, action=CLAIM_ACTIONS[name][0], warning=BUTTONS.confirm[name],
-                                     rows=[ConfirmRow(f"{claim.number} {claim.care_home.name} {month_text(claim.month)}",
-                                                      object_url(claim), claim.fund, claim.get_state_display())],
-                                     cancel_url=back.url)
-        try:
-            if name == "check":
-                claim_services.care_claim_check(acting_user=request.user, claim=claim)
-            elif name == "approve":
-                done = claim_services.care_claim_approve(acting_user=request.user, claim=claim,
-                                                         reason=(request.POST.get("reason") or "").strip())
-                if getattr(done, "payment_refusal", ""):
-                    self.message_user(request, gettext("Approved; the payment is not ordered yet: %(why)s")
-                                      % {"why": done.payment_refusal}, messages.WARNING)
-                    return back
-            elif name == "order_payment":
-                claim_services.care_claim_order_payment(acting_user=request.user, claim=claim)
-            elif name == "reject":
-                claim_services.care_claim_reject(acting_user=request.user, claim=claim,
-                                                 reason=request.POST.get("reason", ""))
-        except CareError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        else:
-            self.message_user(request, gettext("%(action)s — done.") % {"action": CLAIM_ACTIONS[name][0]},
-                              messages.SUCCESS)
-        return back
+    def workflow_steps(self, request, obj):
+        return dict(claim_actions_for(obj, request.user))
+
+    def workflow_confirm_row(self, obj):
+        return ConfirmRow(f"{obj.number} {obj.care_home.name} {month_text(obj.month)}", object_url(obj), obj.fund,
+                          obj.get_state_display())
+
+    def workflow_run(self, request, obj, name):
+        if name == "check":
+            claim_services.care_claim_check(acting_user=request.user, claim=obj)
+        elif name == "approve":
+            done = claim_services.care_claim_approve(acting_user=request.user, claim=obj,
+                                                     reason=(request.POST.get("reason") or "").strip())
+            if getattr(done, "payment_refusal", ""):
+                return gettext("Approved; the payment is not ordered yet: %(why)s") % {"why": done.payment_refusal}
+        elif name == "order_payment":
+            claim_services.care_claim_order_payment(acting_user=request.user, claim=obj)
+        elif name == "reject":
+            claim_services.care_claim_reject(acting_user=request.user, claim=obj, reason=request.POST.get("reason", ""))
+        return None
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
@@ -272,9 +241,8 @@ class ClaimUploadForm(forms.Form):
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        homes = selectors.care_homes().order_by("code")
         own = selectors.operator_home_id(user)
-        self.fields["care_home"].queryset = homes.filter(pk=own) if own is not None else homes
+        self.fields["care_home"].queryset = selectors.homes_for(user).order_by("code")
         if own is not None:
             self.fields["care_home"].initial = own
         else:  # the agency's clerk: a care home by name or code (issue #14 item 6)
@@ -301,7 +269,7 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
     change_form_template = "admin/carecare/careclaimupload/change_form.html"
 
     def get_queryset(self, request):
-        return _own(request, super().get_queryset(request))
+        return selectors.own_home_rows(request.user, super().get_queryset(request))
 
     @admin.display(description=_("month"), ordering="month")
     def month_label(self, obj):
@@ -328,9 +296,7 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
         return db_field.name == "care_home" and request.user.has_perm(claim_services.RECEIVE)
 
     def chooser_queryset(self, request, db_field, queryset, term):
-        homes = selectors.care_homes()
-        own = selectors.operator_home_id(request.user)
-        return queryset.filter(pk__in=(homes.filter(pk=own) if own is not None else homes).values("pk"))
+        return queryset.filter(pk__in=selectors.homes_for(request.user).values("pk"))
 
     def get_urls(self):
         return [
@@ -351,14 +317,14 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
             data = form.cleaned_data
             try:
                 content = read_upload(data["file"])
-                if in_background(data["file"].name, content):  # a large file: checked by a job (issue #14 item 3)
-                    stored = claim_services.care_claim_upload_store(
+                large = check_in_background(
+                    request, filename=data["file"].name, content=content, kind=CARE_UPLOAD_CHECK,
+                    confirm_url_name="admin:carecare_careclaimupload_confirm",
+                    store=lambda: claim_services.care_claim_upload_store(
                         acting_user=request.user, care_home=data["care_home"], month=data["month"],
-                        filename=data["file"].name, content=content)
-                    job = job_start(acting_user=request.user, kind=CARE_UPLOAD_CHECK, target=stored,
-                                    params={"upload": stored.pk, "confirm_url": reverse(
-                                        "admin:carecare_careclaimupload_confirm", args=[stored.pk])})
-                    return HttpResponseRedirect(job_progress_url(job))
+                        filename=data["file"].name, content=content))
+                if large:
+                    return large
                 checked = claim_services.care_claim_upload_check(
                     acting_user=request.user, care_home=data["care_home"], month=data["month"],
                     filename=data["file"].name, content=content)
@@ -379,8 +345,7 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
         extra_context = {**(extra_context or {}), "upload": upload, "report": upload.report,
                          "field_labels": field_labels(COLUMN_ALIASES, {"residents": gettext("residents")}),
                          "pending": upload_pending(upload),
-                         "can_confirm": upload.status == UploadStatus.CHECKED and not upload.preview.get("errors")
-                         and not upload_pending(upload)
+                         "can_confirm": upload_confirmable(upload) and not upload.preview.get("errors")
                          and request.user.has_perm(claim_services.RECEIVE)}
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -390,10 +355,9 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
         upload = get_object_or_404(self.get_queryset(request), pk=pk)
         if not (self.has_view_permission(request, upload) and request.user.has_perm(claim_services.RECEIVE)):
             raise PermissionDenied
-        if upload.status == UploadStatus.CHECKED and not upload_pending(upload) and len(upload.rows) > \
-                settings.JOB_UPLOAD_THRESHOLD:  # a large file: received by a job (issue #14 item 3)
-            job = job_start(acting_user=request.user, kind=CARE_UPLOAD_IMPORT, target=upload, params={"upload": upload.pk})
-            return HttpResponseRedirect(job_progress_url(job))
+        large = import_in_background(request, upload, kind=CARE_UPLOAD_IMPORT)
+        if large:
+            return large
         try:
             upload = claim_services.care_claim_upload_confirm(acting_user=request.user, upload=upload)
         except CareError as exc:

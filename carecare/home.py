@@ -3,12 +3,20 @@ confirm), the fund's payments to care homes and both workflows' processing times
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext_lazy as _
 
 from claims.models import PaymentOrder, PaymentOrderStatus
-from medins.home import PaymentRow, ProcessingTime, Queue, register_payments, register_processing_time, register_queue
+from medins.home import (
+    PaymentRow,
+    ProcessingTime,
+    Queue,
+    first_decisions,
+    register_payments,
+    register_processing_time,
+    register_queue,
+)
 from medins.uploads import UploadStatus
 
 from .models import AssessmentState, AssessmentTransition, CareClaimState, CareClaimTransition
@@ -43,7 +51,7 @@ for order, (name, label, roles, perm) in enumerate((
 
 register_queue(Queue(key="carecare.careclaimupload.confirm", group=GROUP, group_order=40, order=20,
                      label=_("Care claim files checked, waiting for confirmation"), model="carecare.CareClaimUpload",
-                     filter=lambda qs: qs.filter(status=UploadStatus.CHECKED), params={"status__exact": UploadStatus.CHECKED},
+                     lookups={"status__exact": UploadStatus.CHECKED},
                      age_field="uploaded_at", roles=("intake_clerk", "institution_operator"), perms=("carecare.add_careclaim",)))
 
 
@@ -66,9 +74,7 @@ def assessment_decisions(since):
 
 def claim_decisions(since):
     """Each claim's first approval or rejection (a claim resent after rejection counts once)."""
-    decided = (CareClaimState.APPROVED, CareClaimState.REJECTED)
-    earlier = CareClaimTransition.objects.filter(claim_id=OuterRef("claim_id"), to_state__in=decided, pk__lt=OuterRef("pk"))
-    return CareClaimTransition.objects.filter(to_state__in=decided, at__gte=since).exclude(Exists(earlier))
+    return first_decisions(CareClaimTransition, "claim_id", (CareClaimState.APPROVED, CareClaimState.REJECTED), since)
 
 
 register_processing_time(ProcessingTime(key="carecare.assessment", label=_("Long-term care assessments"),

@@ -11,15 +11,14 @@ from django.utils.translation import gettext_lazy
 from medins.uploads import upload_job_kinds
 
 from .models import CareClaimUpload
-from .selectors import operator_home_id
+from .selectors import acts_for_home
 from .services.claims import RECEIVE, care_claim_upload_confirm, care_claim_upload_recheck
 
 
 def _may_view(user, job) -> bool:
     """A care home's operator sees its own home's uploads only (DESIGN "Permissions")."""
     upload = CareClaimUpload.objects.filter(pk=job.params.get("upload")).only("care_home_id").first()
-    own = operator_home_id(user)
-    return upload is not None and (own is None or own == upload.care_home_id)
+    return upload is not None and acts_for_home(user, upload.care_home_id)
 
 
 def _counts(report: dict) -> list:

@@ -53,6 +53,27 @@ def operator_home_id(user) -> int | None:
     return operator_institution_id(user)
 
 
+# The one care-home scoping (a care-home operator sees and acts for its own home only; agency users
+# for every home): the rows, the homes to choose from, and the check of a home acted for.
+
+
+def own_home_rows(user, queryset: QuerySet, field: str = "care_home_id") -> QuerySet:
+    """`queryset`'s rows of the user's care home (by `field`); all of them for agency users."""
+    home = operator_home_id(user)
+    return queryset if home is None else queryset.filter(**{field: home})
+
+
+def homes_for(user) -> QuerySet[Institution]:
+    """The care homes the user may choose: its own for a care-home operator, every one for agency users."""
+    return own_home_rows(user, care_homes(), "pk")
+
+
+def acts_for_home(user, home_id: int | None) -> bool:
+    """The user may act for care home `home_id` (an agency user for any)."""
+    home = operator_home_id(user)
+    return home is None or home == home_id
+
+
 def assessments_for(user) -> QuerySet[Assessment]:
     """Assessments a user may see: all for agency users; a care-home operator only those its home
     requested or of persons staying (or having stayed) in its home."""
@@ -65,9 +86,7 @@ def assessments_for(user) -> QuerySet[Assessment]:
 
 
 def stays_for(user) -> QuerySet[CareStay]:
-    qs = CareStay.objects.all()
-    home = operator_home_id(user)
-    return qs if home is None else qs.filter(care_home_id=home)
+    return own_home_rows(user, CareStay.objects.all())
 
 
 def expiring_assessments(*, today: dt.date, within_days: int = 60) -> QuerySet[Assessment]:
@@ -294,9 +313,7 @@ def claims_for(user) -> QuerySet:
     """Monthly care claims a user may see: all for agency users, a care home's own only."""
     from .models import CareClaim
 
-    qs = CareClaim.objects.all()
-    home = operator_home_id(user)
-    return qs if home is None else qs.filter(care_home_id=home)
+    return own_home_rows(user, CareClaim.objects.all())
 
 
 def homes_without_claim(*, month: dt.date) -> list[dict]:

@@ -34,8 +34,6 @@ from medins.admin_mixins import (
     ChooserMixin,
     ConfirmRow,
     TransitionHistoryInline,
-    confirmation_page,
-    confirmed,
     object_url,
 )
 from medins.admin_workflow import WorkflowButtons, WorkflowChangeFormMixin, step_input
@@ -593,38 +591,11 @@ class CaseAdmin(WorkflowChangeFormMixin, PersonSearchMixin, ChooserMixin, Masked
 
     def get_urls(self):
         return [
-            path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="claims_case_act"),
             path("<int:pk>/notice/<int:notice_pk>/", self.admin_site.admin_view(self.notice_view), name="claims_case_notice"),
             path("<int:pk>/attachment/<int:attachment_pk>/", self.admin_site.admin_view(self.attachment_view),
                  name="claims_case_attachment"),
             *super().get_urls(),
         ]
-
-    def act_view(self, request, pk):
-        case = get_object_or_404(Case, pk=pk)
-        if request.method != "POST" or not self.has_change_permission(request, case):
-            raise PermissionDenied
-        name = request.POST.get("action")
-        if name not in _ACTIONS or not may_transition(request.user, name):
-            raise PermissionDenied
-        if name not in dict(case_actions_for(case)):  # the same table as the buttons (the service checks it again)
-            self.message_user(request, _("%(case)s: “%(action)s” is not a step of a case that is %(state)s.")
-                              % {"case": case.number, "action": _ACTIONS[name][0], "state": case.get_state_display()},
-                              messages.ERROR)
-            return HttpResponseRedirect(reverse("admin:claims_case_change", args=[pk]))
-        reason = (request.POST.get("reason") or "").strip()
-        if _BUTTONS.needs_confirmation(name) and not confirmed(request):
-            return confirmation_page(request, self, action=_ACTIONS[name][0], rows=[self.workflow_confirm_row(case)],
-                                     warning=_BUTTONS.confirm[name],
-                                     cancel_url=reverse("admin:claims_case_change", args=[pk]))
-        try:
-            _run(name, user=request.user, case=case, reason=reason)
-        except CaseError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        else:
-            self.message_user(request, _("%(case)s: %(action)s — done.") % {"case": case.number, "action": _ACTIONS[name][0]},
-                              messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:claims_case_change", args=[pk]))
 
     def notice_view(self, request, pk, notice_pk):
         notice = get_object_or_404(MaterialsNotice.objects.select_related("case__person", "case__case_type", "issued_by"),

@@ -3,11 +3,19 @@ cases' processing time (medins.home)."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext_lazy as _
 
-from medins.home import PaymentRow, ProcessingTime, Queue, register_payments, register_processing_time, register_queue
+from medins.home import (
+    PaymentRow,
+    ProcessingTime,
+    Queue,
+    first_decisions,
+    register_payments,
+    register_processing_time,
+    register_queue,
+)
 from medins.roles import APPROVE_CASE, IMPORT_BANK_RESULT
 
 from .models import Benefit, CaseTransition, PaymentFileStatus, PaymentOrder, PaymentOrderStatus
@@ -39,7 +47,7 @@ for order, (name, (roles, perms)) in enumerate(_DESKS.items()):
 register_queue(Queue(
     key="claims.paymentfile.result", group=GROUP, group_order=10, order=10,
     label=_("Payment files waiting for the bank's result"), model="claims.PaymentFile",
-    filter=lambda qs: qs.filter(status=PaymentFileStatus.CREATED), params={"status__exact": PaymentFileStatus.CREATED},
+    lookups={"status__exact": PaymentFileStatus.CREATED},
     age_field="created_at", roles=("finance",), perms=(IMPORT_BANK_RESULT,)))
 
 
@@ -64,8 +72,7 @@ _DECIDED = (CaseState.APPROVED, CaseState.REJECTED)
 def case_decisions(since):
     """Each case's first approval or rejection since `since` (a case approved again after a
     payee change counts once)."""
-    earlier = CaseTransition.objects.filter(case_id=OuterRef("case_id"), to_state__in=_DECIDED, pk__lt=OuterRef("pk"))
-    return CaseTransition.objects.filter(to_state__in=_DECIDED, at__gte=since).exclude(Exists(earlier))
+    return first_decisions(CaseTransition, "case_id", _DECIDED, since)
 
 
 register_processing_time(ProcessingTime(key="claims.case", label=_("Reimbursement cases"), decisions=case_decisions,

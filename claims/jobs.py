@@ -52,8 +52,7 @@ def payment_orders_job(job: Job) -> dict:
                     _("The payment file of %(date)s already existed: nothing was ordered again.")) % {"date": pay_date},
         "counts": [(pgettext("bank payment file", "payment date"), pay_date.isoformat()), (_("orders in the file"), payment_file.order_count),
                    (_("total amount"), f"{payment_file.total_amount:,.2f}"), (_("cases held back"), len(held))],
-        "errors": [f"{h['case']}：{h['reason']}" for h in held[:200]],
-        "errors_more": max(0, len(held) - 200),
+        "errors": [f"{h['case']}：{h['reason']}" for h in held],  # medins.jobs keeps the first SHOWN_ERRORS
         "links": links,
         "created": created,
     }

@@ -25,12 +25,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
-from medins.admin_jobs import job_progress_url
+from medins.admin_jobs import check_in_background, job_progress_url
 from medins.admin_mixins import ChooserMixin, confirm_action
 from medins.benefits.errors import QuoteError
-from medins.jobs import Job, JobStatus, job_start
+from medins.jobs import job_live, job_start_once
 from medins.models import PolicyVersion
-from medins.uploads import estimated_rows, in_background
+from medins.uploads import estimated_rows
 from medins.value_display import format_money, money_columns
 
 from .admin_search import PERSON_SEARCH_HELP, PersonSearchMixin
@@ -457,12 +457,12 @@ class PaymentAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             content = upload.read()
-            if in_background(upload.name, content):
-                payment_import = payment_import_store(acting_user=request.user, filename=upload.name, content=content)
-                job = job_start(acting_user=request.user, kind=TAX_FILE_CHECK, target=payment_import,
-                                params={"payment_import": payment_import.pk,
-                                        "expected_rows": estimated_rows(upload.name, content)})
-                return HttpResponseRedirect(job_progress_url(job))
+            large = check_in_background(
+                request, filename=upload.name, content=content, kind=TAX_FILE_CHECK,
+                store=lambda: payment_import_store(acting_user=request.user, filename=upload.name, content=content),
+                params=lambda stored: {"payment_import": stored.pk, "expected_rows": estimated_rows(upload.name, content)})
+            if large:
+                return large
             try:
                 payment_import, report = payment_import_prepare(acting_user=request.user, filename=upload.name,
                                                                 content=content)
@@ -484,14 +484,11 @@ class PaymentAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
         if payment_import.status != ImportStatus.PREVIEWED:
             self.message_user(request, _("This file is already imported, or its preview has expired."), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:enrollment_paymentimport_change", args=[payment_import.pk]))
-        live = Job.objects.filter(target_model=PaymentImport._meta.label_lower, target_id=payment_import.pk,
-                                  status__in=(JobStatus.QUEUED, JobStatus.RUNNING))
-        if live.filter(kind=TAX_FILE_CHECK).exists():  # nothing is imported before its check is done
+        if job_live(payment_import, TAX_FILE_CHECK):  # nothing is imported before its check is done
             self.message_user(request, _("This file is still being checked."), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:enrollment_paymentimport_change", args=[payment_import.pk]))
-        running = live.filter(kind=TAX_FILE_IMPORT).first()
-        job = running or job_start(acting_user=request.user, kind=TAX_FILE_IMPORT, target=payment_import,
-                                   params={"payment_import": payment_import.pk})
+        job = job_start_once(acting_user=request.user, kind=TAX_FILE_IMPORT, target=payment_import,
+                             params={"payment_import": payment_import.pk})
         return HttpResponseRedirect(job_progress_url(job))
 
 

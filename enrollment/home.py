@@ -11,5 +11,5 @@ from .models import ImportStatus
 register_queue(Queue(
     key="enrollment.payment_import.confirm", group=_("Enrollment and contributions"), group_order=5,
     label=_("Payment files previewed, waiting for confirmation"), model="enrollment.PaymentImport",
-    filter=lambda qs: qs.filter(status=ImportStatus.PREVIEWED), params={"status__exact": ImportStatus.PREVIEWED},
+    lookups={"status__exact": ImportStatus.PREVIEWED},
     age_field="uploaded_at", roles=("intake_clerk",), perms=("enrollment.add_payment",)))

@@ -18,13 +18,12 @@ from .models import PaymentImport
 
 TAX_FILE_CHECK = "tax_file_check"
 TAX_FILE_IMPORT = "tax_file_import"
-SHOWN_ERRORS = 200
 
 
-def _errors(errors: list[dict]) -> dict:
-    texts = [_("row %(row)s, %(column)s: %(problem)s") % {"row": e.get("row"), "column": e.get("column") or e.get("field"),
-                                                          "problem": row_message(e)} for e in errors[:SHOWN_ERRORS]]
-    return {"errors": texts, "errors_more": max(0, len(errors) - SHOWN_ERRORS)}
+def _error_text(e: dict) -> str:
+    """A row's problem on the result page (medins.jobs words only the errors it shows)."""
+    return _("row %(row)s, %(column)s: %(problem)s") % {"row": e.get("row"), "column": e.get("column") or e.get("field"),
+                                                        "problem": row_message(e)}
 
 
 def _import_link(payment_import: PaymentImport) -> tuple[str, str]:
@@ -32,7 +31,7 @@ def _import_link(payment_import: PaymentImport) -> tuple[str, str]:
 
 
 @job_kind(TAX_FILE_CHECK, label=gettext_lazy("Tax bureau file check"), start_permission="enrollment.add_payment",
-          view_permission="enrollment.view_paymentimport")
+          view_permission="enrollment.view_paymentimport", error_text=_error_text)
 def tax_file_check_job(job: Job) -> dict:
     from .services.tax_files import payment_import_check
 
@@ -47,7 +46,7 @@ def tax_file_check_job(job: Job) -> dict:
         "counts": [(_("rows"), report.total), (_("to import"), report.ok), (_("already imported"), report.duplicates),
                    (_("rows with errors"), len(report.errors))],
         "links": [_import_link(payment_import)],
-        **_errors(report.errors),
+        "errors": report.errors,
     }
     if report.ok:  # the next step, as on the page's preview: import the valid rows (a job of its own)
         result["actions"] = [(_("Import %(n)s payments") % {"n": report.ok},
@@ -56,7 +55,7 @@ def tax_file_check_job(job: Job) -> dict:
 
 
 @job_kind(TAX_FILE_IMPORT, label=gettext_lazy("Tax bureau file import"), start_permission="enrollment.add_payment",
-          view_permission="enrollment.view_paymentimport")
+          view_permission="enrollment.view_paymentimport", error_text=_error_text)
 def tax_file_import_job(job: Job) -> dict:
     from .services.tax_files import payment_import_confirm
 
@@ -68,5 +67,5 @@ def tax_file_import_job(job: Job) -> dict:
         "counts": [(_("rows"), report.total), (_("imported"), report.ok), (_("already imported"), report.duplicates),
                    (_("rows with errors"), len(report.errors))],
         "links": [_import_link(payment_import), (_("Payments"), reverse("admin:enrollment_payment_changelist"))],
-        **_errors(report.errors),
+        "errors": report.errors,
     }

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 
 from django import forms
 from django.contrib import admin
 from django.db import models
 from django.db.models import Count
+from django.db.models.query import ModelIterable
 from django.utils.html import format_html, strip_tags
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
@@ -276,9 +276,32 @@ class PolicyParameterForm(forms.ModelForm):
         return data
 
 
+class _WithCatalogueNames(ModelIterable):
+    """The rows of one fetch (a list page, a version's parameters) share one {code: name} of the
+    catalogues, read once when the first row arrives, instead of one query a row."""
+
+    def __iter__(self):
+        names = None
+        for obj in super().__iter__():
+            if names is None:
+                names = catalogue_names()
+            obj.catalogue_names = names
+            yield obj
+
+
+def _names(obj) -> dict:
+    return obj.catalogue_names if hasattr(obj, "catalogue_names") else catalogue_names()
+
+
 class ReadableParameterMixin:
     """Issue 14 item 4: a parameter is read by its Chinese name with its value as a table; the raw
-    JSON (and the key as a form field) only where the user may edit it (policy_admin)."""
+    JSON (and the key as a form field) only where the user may edit it (policy_admin). The rows of a
+    page read the catalogues' names once (_WithCatalogueNames)."""
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        queryset._iterable_class = _WithCatalogueNames
+        return queryset
 
     @admin.display(description=_("parameter name"))
     def parameter_name(self, obj):
@@ -290,7 +313,7 @@ class ReadableParameterMixin:
 
     @admin.display(description=_("value"))
     def value_table(self, obj):
-        return render_value(obj.value, catalogue_names()) if obj.pk else "-"
+        return render_value(obj.value, _names(obj)) if obj.pk else "-"
 
 
 class PolicyParameterInline(ReadableParameterMixin, admin.TabularInline):
@@ -352,9 +375,6 @@ class VersionRegionFilter(admin.SimpleListFilter):
         return queryset
 
 
-_page = threading.local()  # what one list page's rows share (set in changelist_view)
-
-
 @admin.register(PolicyParameter)
 class PolicyParameterAdmin(ReadableParameterMixin, SimpleHistoryAdmin):
     list_display = ["parameter_name", "key_code", "version_code", "value_preview", "differs_from_shipped"]
@@ -373,20 +393,13 @@ class PolicyParameterAdmin(ReadableParameterMixin, SimpleHistoryAdmin):
             return ["version", "parameter_name", "key_code", "description", "value_table", "source", "shipped_value"]
         return self.fields
 
-    def changelist_view(self, request, extra_context=None):
-        _page.names = catalogue_names()  # one query for the page's disease and drug codes (per thread)
-        try:
-            return super().changelist_view(request, extra_context)
-        finally:
-            _page.names = None
-
     @admin.display(description=_("policy version"), ordering="version__code")
     def version_code(self, obj):
         return obj.version.code
 
     @admin.display(description=_("value"))
     def value_preview(self, obj):
-        text = value_summary(obj.value, getattr(_page, "names", None))
+        text = value_summary(obj.value, _names(obj))
         # value_summary is safe HTML (its codes in <code>); the truncation keeps its tags balanced
         return format_html('<span title="{}">{}</span>', strip_tags(text), mark_safe(Truncator(text).chars(80, html=True)))
 
@@ -398,7 +411,7 @@ class PolicyParameterAdmin(ReadableParameterMixin, SimpleHistoryAdmin):
     def shipped_value(self, obj):
         if obj.pk is None or obj.loaded_value is None:
             return _("(not shipped: added locally)") if obj.pk else "-"
-        return render_value(obj.loaded_value, catalogue_names())
+        return render_value(obj.loaded_value, _names(obj))
 
 
 # Other admin pages of the core app: background jobs' progress and result pages; users and groups

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
@@ -15,8 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
-from .admin_jobs import job_progress_url
-from .jobs import job_start
+from .admin_jobs import check_in_background, import_in_background
 from .models import InstitutionImport
 from .parsing import FileError, read_upload
 from .roles import IMPORT_INSTITUTIONS
@@ -30,7 +28,7 @@ from .services.institution_import import (
     institution_import_store,
     report_for_display,
 )
-from .uploads import UploadStatus, column_help, in_background, upload_pending
+from .uploads import column_help, upload_confirmable, upload_pending
 
 
 def may_import(request) -> bool:
@@ -103,12 +101,12 @@ class InstitutionImportAdmin(admin.ModelAdmin):
             upload = form.cleaned_data["file"]
             try:
                 content = read_upload(upload)
-                if in_background(upload.name, content):  # a large file: checked by a job (issue #14 item 3)
-                    stored = institution_import_store(acting_user=request.user, filename=upload.name, content=content)
-                    job = job_start(acting_user=request.user, kind=INSTITUTION_IMPORT_CHECK, target=stored,
-                                    params={"upload": stored.pk, "confirm_url": reverse(
-                                        "admin:medins_institutionimport_confirm", args=[stored.pk])})
-                    return HttpResponseRedirect(job_progress_url(job))
+                large = check_in_background(
+                    request, filename=upload.name, content=content, kind=INSTITUTION_IMPORT_CHECK,
+                    confirm_url_name="admin:medins_institutionimport_confirm",
+                    store=lambda: institution_import_store(acting_user=request.user, filename=upload.name, content=content))
+                if large:
+                    return large
                 checked = institution_import_check(acting_user=request.user, filename=upload.name, content=content)
             except (FileError, ImportRefused) as exc:
                 form.add_error("file", exc.localized())
@@ -129,19 +127,16 @@ class InstitutionImportAdmin(admin.ModelAdmin):
         extra_context = {**(extra_context or {}), "upload": upload, "report": report_for_display(upload.report),
                          "field_labels": {},  # report_for_display names the fields already
                          "pending": upload_pending(upload),
-                         "can_confirm": upload.status == UploadStatus.CHECKED and not upload_pending(upload)
-                         and may_import(request)}
+                         "can_confirm": upload_confirmable(upload) and may_import(request)}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def confirm_view(self, request, pk):
         if request.method != "POST" or not may_import(request):
             raise PermissionDenied
         upload = get_object_or_404(self.get_queryset(request), pk=pk)
-        if upload.status == UploadStatus.CHECKED and not upload_pending(upload) and len(upload.rows) > \
-                settings.JOB_UPLOAD_THRESHOLD:  # a large file: imported by a job (issue #14 item 3)
-            job = job_start(acting_user=request.user, kind=INSTITUTION_IMPORT_IMPORT, target=upload,
-                            params={"upload": upload.pk})
-            return HttpResponseRedirect(job_progress_url(job))
+        large = import_in_background(request, upload, kind=INSTITUTION_IMPORT_IMPORT)
+        if large:
+            return large
         try:
             upload = institution_import_confirm(acting_user=request.user, upload=upload)
         except ImportRefused as exc:

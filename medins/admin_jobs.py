@@ -1,9 +1,13 @@
 """Admin of background jobs (medins.jobs): the one progress page (polled by the browser), its JSON
 status endpoint, the one result page and the re-run of a failed job. Every kind of job uses them;
-the list of all jobs is the administrator's."""
+the list of all jobs is the administrator's. Also the one branch of every upload page that hands a
+large file to a job (check_in_background, import_in_background)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, JsonResponse
@@ -13,7 +17,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from .admin_mixins import AdministratorOnly
-from .jobs import KINDS, Job, JobStatus, job_rerun, job_visible
+from .jobs import KINDS, Job, JobStatus, job_rerun, job_start, job_start_once, job_visible
+from .uploads import in_background, upload_confirmable
 
 # How often the progress page asks for the job's state (milliseconds).
 POLL_MS = 1000
@@ -31,6 +36,34 @@ def job_status(job: Job) -> dict:
     return {"id": job.pk, "status": job.status, "status_label": str(job.get_status_display()), "done": job.done,
             "total": job.total, "percent": job.percent, "finished": job.finished,
             "result_url": job_result_url(job)}
+
+
+# --------------------------------------------------------------------------- large uploads (issue #14 item 3)
+
+
+def check_in_background(request, *, filename: str, content: bytes, kind: str, store: Callable, confirm_url_name="",
+                        params: Callable | None = None):
+    """A file above settings.JOB_UPLOAD_THRESHOLD rows is not checked on the page: `store()` keeps it
+    (its upload record) and a job of `kind` checks it; the answer is the redirect to the job's
+    progress page. None for a smaller file: the page checks it itself. The job's parameters are
+    `params(stored)`, by default those of a medins.uploads.CheckedUpload: the record, and the URL
+    its result page's "Import" button posts to (`confirm_url_name`, with the record's pk)."""
+    if not in_background(filename, content):
+        return None
+    stored = store()
+    job = job_start(acting_user=request.user, kind=kind, target=stored, params=params(stored) if params else {
+        "upload": stored.pk, "confirm_url": reverse(confirm_url_name, args=[stored.pk])})
+    return HttpResponseRedirect(job_progress_url(job))
+
+
+def import_in_background(request, upload, *, kind: str):
+    """Confirming a checked upload of more than JOB_UPLOAD_THRESHOLD rows imports it in a job of
+    `kind` (on a second click, the one already queued or running); the redirect to its progress
+    page. None for a smaller upload, or one not confirmable now: the service imports or refuses it."""
+    if not (upload_confirmable(upload) and len(upload.rows) > settings.JOB_UPLOAD_THRESHOLD):
+        return None
+    job = job_start_once(acting_user=request.user, kind=kind, target=upload, params={"upload": upload.pk})
+    return HttpResponseRedirect(job_progress_url(job))
 
 
 class KindFilter(admin.SimpleListFilter):

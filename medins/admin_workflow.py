@@ -4,9 +4,10 @@ A workflow's admin declares its clerk steps once — ``{name: (label, service na
 — and the extra permissions a step needs beyond changing the object (medins.roles). This helper
 answers, for an object's state and a user, which buttons to show (the services with an edge out
 of the state in the table, in table order, that the user's role may take) and builds the bulk
-actions of the changelist from the same declaration. The action view accepts exactly the buttons
-shown; the service checks the table again under its lock. Cases (claims.admin) and certifications
-(claims.certifications.admin) use it.
+actions of the changelist from the same declaration. The pages take a step through one mixin's
+checks (WorkflowAdminMixin), which accept exactly the buttons shown (the service checks the table
+again under its lock): an editable page's buttons submit its form (WorkflowChangeFormMixin: cases,
+certifications), a read-only page's post to its act view (WorkflowActMixin: the care pages).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from django.contrib import messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils.translation import gettext
 
 from .admin_mixins import ConfirmRow, confirm_action, confirmation_page, confirmed, object_url
@@ -104,7 +107,114 @@ class _NeedsConfirmation(Exception):
         self.name = name
 
 
-class WorkflowChangeFormMixin:
+class WorkflowAdminMixin:
+    """What every workflow page shares, whichever way its buttons post: the steps declared
+    (``workflow_buttons``), who may take one, the steps an object offers, what must be typed beside
+    a button, the confirmation page of a step that moves money or cannot be undone (one
+    medins.admin_mixins.confirmation_page for all), and the services' refusals (``workflow_errors``).
+
+    An admin implements ``workflow_steps`` (the steps offered for an object and user, by name) and
+    ``workflow_run`` (takes one), and may override the other ``workflow_*`` hooks (an admin without
+    a transitions table, as care stays, overrides those that read ``workflow_buttons``).
+    """
+
+    workflow_buttons: WorkflowButtons
+    workflow_errors: tuple = ()
+
+    def workflow_steps(self, request, obj) -> dict[str, str]:
+        raise NotImplementedError
+
+    def workflow_names(self):
+        """Every step the page may post (the declaration), offered now or not."""
+        return self.workflow_buttons.steps
+
+    def workflow_may(self, user, name: str) -> bool:
+        return name in self.workflow_buttons.steps and self.workflow_buttons.may(user, name)
+
+    def workflow_run(self, request, obj, name: str) -> str | None:
+        raise NotImplementedError
+
+    def workflow_missing_input(self, request, name: str) -> str:
+        """Why step `name` cannot be taken with what was typed beside its button ("" when it can)."""
+        return ""
+
+    def workflow_confirm_row(self, obj) -> ConfirmRow:
+        return ConfirmRow(str(obj), object_url(obj))
+
+    def workflow_confirm_rows(self, request, obj, name: str) -> list[ConfirmRow]:
+        return [self.workflow_confirm_row(obj)]
+
+    def workflow_needs_confirmation(self, name: str) -> bool:
+        return self.workflow_buttons.needs_confirmation(name)
+
+    def workflow_warning(self, name: str) -> str:
+        return self.workflow_buttons.confirm.get(name, "")
+
+    def workflow_label(self, name: str) -> str:
+        return str(self.workflow_buttons.label(name)) if name in self.workflow_buttons.steps else name
+
+    def workflow_not_offered(self, obj, name: str) -> str:
+        return (gettext("“%(step)s” is not a step of %(object)s as it is now (%(state)s).")
+                % {"step": self.workflow_label(name), "object": obj, "state": obj.get_state_display()})
+
+    def workflow_confirmation(self, request, obj, name: str, cancel_url: str):
+        return confirmation_page(request, self, action=self.workflow_label(name), cancel_url=cancel_url,
+                                 rows=self.workflow_confirm_rows(request, obj, name), warning=self.workflow_warning(name))
+
+
+class WorkflowActMixin(WorkflowAdminMixin):
+    """A read-only page's buttons (care assessments, stays and claims): each is a small form posting
+    ``action=<name>`` (and what was typed beside it) to ``<pk>/act/`` (URL name
+    ``admin:<app>_<model>_act``). The step is taken when the object is visible to the user
+    (``get_queryset``), the user may take it and the object offers it now; after the confirmation
+    page where one is needed. ``workflow_run`` may return a note, shown as a warning instead of
+    "done" (the step was taken, but not all of it)."""
+
+    def get_urls(self):
+        opts = self.model._meta
+        return [path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name=f"{opts.app_label}_{opts.model_name}_act"),
+                *super().get_urls()]
+
+    def workflow_may_act(self, request, obj) -> bool:
+        """Who may use the page's buttons at all (each step adds its own permissions)."""
+        return self.has_view_or_change_permission(request, obj)
+
+    def act_view(self, request, pk):
+        if request.method != "POST":
+            raise PermissionDenied
+        obj = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.workflow_may_act(request, obj):
+            raise PermissionDenied
+        opts = self.model._meta
+        back = HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[pk]))
+        name = request.POST.get("action")
+        if name not in self.workflow_names():
+            return back
+        if not self.workflow_may(request.user, name):
+            raise PermissionDenied
+        if name not in self.workflow_steps(request, obj):  # the buttons shown; the service checks the table again
+            refusal = self.workflow_not_offered(obj, name)
+        else:
+            refusal = self.workflow_missing_input(request, name)
+        if refusal:
+            self.message_user(request, refusal, messages.ERROR)
+            return back
+        if self.workflow_needs_confirmation(name) and not confirmed(request):
+            return self.workflow_confirmation(request, obj, name, back.url)
+        try:
+            note = self.workflow_run(request, obj, name)
+        except self.workflow_errors as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            if note:
+                self.message_user(request, note, messages.WARNING)
+            else:
+                self.message_user(request, gettext("%(action)s — done.") % {"action": self.workflow_label(name)},
+                                  messages.SUCCESS)
+        return back
+
+
+class WorkflowChangeFormMixin(WorkflowAdminMixin):
     """The workflow buttons submit the change form itself (issue #14 item 5: "one form per case
     page, so a button never discards what was entered").
 
@@ -115,34 +225,9 @@ class WorkflowChangeFormMixin:
     too and the page is shown again with what was entered and the refusal. A step that moves money
     or cannot be undone (WorkflowButtons.confirm) first shows the confirmation page, which carries
     the posted page and posts it again with confirmed=yes; nothing is saved before that.
-
-    The admin declares ``workflow_buttons`` and ``workflow_errors`` (the services' refusals) and
-    implements ``workflow_steps`` (the steps offered for an object and user, by name) and
-    ``workflow_run`` (takes one), and may override ``workflow_confirm_row``.
     """
 
-    workflow_buttons: WorkflowButtons
-    workflow_errors: tuple = ()
     save_on_top = True  # the first submit button of the form is Save (Enter saves), the steps follow it
-
-    def workflow_steps(self, request, obj) -> dict[str, str]:
-        raise NotImplementedError
-
-    def workflow_may(self, user, name: str) -> bool:
-        return name in self.workflow_buttons.steps and self.workflow_buttons.may(user, name)
-
-    def workflow_run(self, request, obj, name: str) -> None:
-        raise NotImplementedError
-
-    def workflow_missing_input(self, request, name: str) -> str:
-        """Why step `name` cannot be taken with what was typed beside its button ("" when it can)."""
-        return ""
-
-    def workflow_confirm_row(self, obj) -> ConfirmRow:
-        return ConfirmRow(str(obj), object_url(obj))
-
-    def workflow_label(self, name: str) -> str:
-        return str(self.workflow_buttons.label(name)) if name in self.workflow_buttons.steps else name
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         name = request.POST.get(STEP_FIELD) if request.method == "POST" and object_id else None
@@ -155,8 +240,7 @@ class WorkflowChangeFormMixin:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except _NeedsConfirmation:
-            return confirmation_page(request, self, action=self.workflow_label(name), rows=[self.workflow_confirm_row(obj)],
-                                     warning=self.workflow_buttons.confirm.get(name, ""), cancel_url=request.path)
+            return self.workflow_confirmation(request, obj, name, request.path)
         except StepRefused as exc:
             request._workflow_step = None
             request._workflow_refusal = str(exc)
@@ -183,12 +267,11 @@ class WorkflowChangeFormMixin:
             return
         obj = form.instance
         if name not in self.workflow_steps(request, obj):  # the buttons shown; the service checks the table again
-            raise StepRefused(gettext("“%(step)s” is not a step of %(object)s as it is now (%(state)s).")
-                              % {"step": self.workflow_label(name), "object": obj, "state": obj.get_state_display()})
+            raise StepRefused(self.workflow_not_offered(obj, name))
         missing = self.workflow_missing_input(request, name)
         if missing:
             raise StepRefused(missing)
-        if self.workflow_buttons.needs_confirmation(name) and not confirmed(request):
+        if self.workflow_needs_confirmation(name) and not confirmed(request):
             raise _NeedsConfirmation(name)
         try:
             self.workflow_run(request, obj, name)

@@ -20,6 +20,8 @@ jobs.py, discovered when Django starts): its label, who may start it, who may se
 function that does the work. The function is a thin caller of the app's services; it receives
 the job and reports progress with `job.progress(done, total)`; what it returns is the result the
 result page shows: {"counts": [[label, value], …], "errors": [text, …], "links": [[label, url], …]}.
+The result keeps the first SHOWN_ERRORS errors and counts the rest ("errors_more"); a kind whose
+errors are records declares `error_text`, which words only the ones kept.
 
 Never twice: the task checks the job's state first (a finished job is not run again) and the
 work itself is idempotent (the payment file is unique per day and one transaction; imports skip
@@ -51,6 +53,9 @@ class JobStatus(models.TextChoices):
 
 
 FINISHED = (JobStatus.DONE, JobStatus.FAILED)
+LIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+# The result page lists at most this many of a job's errors; the rest are counted ("and N more").
+SHOWN_ERRORS = 200
 
 
 class Job(models.Model):
@@ -151,16 +156,20 @@ class JobKind:
     may_view: Callable[[object, Job], bool] | None = None
     queue: str | None = None
     extra: dict = field(default_factory=dict)
+    # How one of the result's errors reads, when the work returns them as records.
+    error_text: Callable[[object], str] | None = None
 
 
 KINDS: dict[str, JobKind] = {}
 
 
-def job_kind(code: str, *, label, start_permission: str, view_permission: str, may_view=None, queue=None):
+def job_kind(code: str, *, label, start_permission: str, view_permission: str, may_view=None, queue=None,
+             error_text=None):
     """Declare a kind of job; decorates the function that does the work."""
 
     def register(run: Callable[[Job], dict]):
-        KINDS[code] = JobKind(code, label, run, start_permission, view_permission, may_view, queue)
+        KINDS[code] = JobKind(code, label, run, start_permission, view_permission, may_view, queue,
+                              error_text=error_text)
         return run
 
     return register
@@ -208,6 +217,17 @@ def job_start(*, acting_user, kind: str, params: dict | None = None, target=None
     return job
 
 
+def job_live(target, *kinds: str) -> Job | None:
+    """The newest job of one of `kinds` on `target` that is queued or running, if any."""
+    return Job.objects.filter(target_model=target._meta.label_lower, target_id=target.pk, kind__in=kinds,
+                              status__in=LIVE).first()
+
+
+def job_start_once(*, acting_user, kind: str, target, params: dict | None = None) -> Job:
+    """The job of `kind` already queued or running on `target` (a second click shows it), else a new one."""
+    return job_live(target, kind) or job_start(acting_user=acting_user, kind=kind, params=params, target=target)
+
+
 @transaction.atomic
 def job_rerun(*, acting_user, job: Job) -> Job:
     """A failed job queued again (the same parameters); anything else is returned unchanged."""
@@ -228,7 +248,7 @@ def job_run(*, job_id: int) -> Job | None:
     """
     from django.db import OperationalError
 
-    claimed = Job.objects.filter(pk=job_id, status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).update(
+    claimed = Job.objects.filter(pk=job_id, status__in=LIVE).update(
         status=JobStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now(),
         attempts=models.F("attempts") + 1)
     if not claimed:
@@ -236,7 +256,7 @@ def job_run(*, job_id: int) -> Job | None:
     job = Job.objects.get(pk=job_id)
     kind = KINDS[job.kind]
     try:
-        result = kind.run(job) or {}
+        result = _shown(kind, kind.run(job) or {})
     except OperationalError:
         Job.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
         raise
@@ -251,6 +271,17 @@ def job_run(*, job_id: int) -> Job | None:
                                              done=max(job.done, job.total), total=job.total)
     job.refresh_from_db()
     return job
+
+
+def _shown(kind: JobKind, result: dict) -> dict:
+    """The result as stored: the first SHOWN_ERRORS errors (worded by the kind's error_text), the rest counted."""
+    errors = result.get("errors") or []
+    if not errors:
+        return result
+    shown = list(errors[:SHOWN_ERRORS])
+    if kind.error_text is not None:
+        shown = [kind.error_text(e) for e in shown]
+    return {**result, "errors": shown, "errors_more": result.get("errors_more", 0) + max(0, len(errors) - SHOWN_ERRORS)}
 
 
 def _error_text(exc: Exception) -> str:

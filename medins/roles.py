@@ -208,7 +208,6 @@ ADMIN_VIEWS: dict[str, tuple[str, ...]] = {
     "admin:medins_institution_export": ("medins.view_institution",),
     # a past version shows the full ID number and bank account (PersonAdmin.history_form_view)
     "admin:enrollment_person_simple_history": ("enrollment.view_person|enrollment.change_person", REVEAL),
-    "admin:claims_case_act": ("claims.change_case",),  # each transition adds its own (CASE_TRANSITIONS)
     "admin:claims_case_notice": ("claims.view_case",),
     "admin:claims_case_attachment": ("claims.view_case",),
     "admin:claims_paymentfile_import": (IMPORT_BANK_RESULT,),
@@ -221,8 +220,6 @@ ADMIN_VIEWS: dict[str, tuple[str, ...]] = {
     "admin:medins_job_status": ("claims.view_paymentfile",),
     "admin:medins_job_result": ("claims.view_paymentfile",),
     "admin:medins_job_rerun": ("claims.view_paymentfile", RUN_PAYMENT_JOB),
-    # each transition adds its own (CERTIFICATION_TRANSITIONS); the object must be the user's institution's
-    "admin:certifications_certification_act": ("certifications.change_certification",),
     "admin:certifications_certification_notice": ("certifications.view_certification",),
     "admin:certifications_certification_attachment": ("certifications.view_certification",),
     "admin:enrollment_payment_import": ("enrollment.add_payment",),
@@ -249,12 +246,12 @@ ADMIN_VIEWS: dict[str, tuple[str, ...]] = {
     "admin:supervision_recoveryorder_act": ("supervision.view_recoveryorder",),
     "admin:supervision_recoveryorder_report": ("supervision.view_finding",),
 }
-# The case page's transition buttons (admin:claims_case_act, action=<name>): extra permissions.
+# The case page's transition buttons (the change form posted with _workflow_step=<name>): extra permissions.
 CASE_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "approve": (APPROVE_CASE,),
     "reorder": ("claims.change_paymentorder",),
 }
-# The certification page's transition buttons (admin:certifications_certification_act): extra permissions.
+# The certification page's transition buttons (its change form, as the case's): extra permissions.
 CERTIFICATION_TRANSITIONS: dict[str, tuple[str, ...]] = {
     "approve": (APPROVE_CERTIFICATION,),
     "revoke": (REVOKE_CERTIFICATION,),

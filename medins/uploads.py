@@ -129,6 +129,11 @@ def upload_pending(upload) -> bool:
     return bool(upload.preview.get(PENDING))
 
 
+def upload_confirmable(upload) -> bool:
+    """Checked (its report written) and not imported yet: the page offers "Import"."""
+    return upload.status == UploadStatus.CHECKED and not upload_pending(upload)
+
+
 def upload_job_kinds(prefix: str, *, model, label, start_permission: str, view_permission: str, may_view,
                      check: Callable, confirm: Callable, page_url: Callable, counts: Callable) -> tuple[str, str]:
     """Register the two jobs of an upload kind: `<prefix>_check` (check(acting_user=, upload=, progress=)

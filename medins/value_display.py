@@ -92,11 +92,13 @@ _CODE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]*")
 
 
 def label(code, names: dict | None = None):
-    """A code as a clerk reads it: its label (CODE_LABELS, else `names`: catalogue items by code),
-    else the code itself in monospace when it looks like one (never an untranslated word)."""
+    """A code as a clerk reads it: its label in `names` (the page's own: catalogue items by code, an
+    upload's columns), else in CODE_LABELS, else the code itself in monospace when it looks like one
+    (never an untranslated word). The page's names come first: a care claim's "name" column is the
+    resident's name, not CODE_LABELS' generic one (no catalogue code is a CODE_LABELS key)."""
     if not isinstance(code, str):
         return code
-    found = CODE_LABELS.get(code) or (names or {}).get(code)
+    found = (names or {}).get(code) or CODE_LABELS.get(code)
     if found:
         return found
     return code_html(code) if _CODE_RE.fullmatch(code) else code

@@ -48,3 +48,16 @@ def page_data(response) -> dict:
         for form in formset.forms:
             add(form)
     return data
+
+
+def take_step(client, change_url, name, *, confirm=False, **typed):
+    """Press step `name`'s button on an editable workflow page (medins.admin_workflow.WorkflowChangeFormMixin):
+    the page as it was rendered (nothing when the user may not open it), the step, and what was
+    typed beside the button (`reason=`, `on=`, `institution=`); `confirm` answers the confirmation page."""
+    page = client.get(change_url)
+    data = page_data(page) if page.status_code == 200 else {}
+    data.update({f"_workflow_{key}_{name}": str(value) for key, value in typed.items()})
+    data["_workflow_step"] = name
+    if confirm:
+        data["confirmed"] = "yes"
+    return client.post(change_url, data)

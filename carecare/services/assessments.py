@@ -173,12 +173,11 @@ def assessment_request(*, acting_user, person: Person, requested_by: str, care_h
     if requested_by == RequestedBy.GUARDIAN and not requester_name.strip():
         raise InvalidAssessment(_("A guardian's request names the guardian."), field="requester_name")
     if care_home is not None:
-        from ..selectors import is_care_home, operator_home_id
+        from ..selectors import acts_for_home, is_care_home
 
         if not is_care_home(care_home):
             raise InvalidAssessment(_("%(home)s is not a designated care home.") % {"home": care_home}, field="care_home")
-        own = operator_home_id(acting_user)
-        if own is not None and own != care_home.pk:
+        if not acts_for_home(acting_user, care_home.pk):
             raise NotPermitted(_("A care home may request assessments for its own residents only."))
     person = Person.objects.select_for_update().select_related("region").get(pk=person.pk)
     day = _dated(requested_on, after=None, field="requested_on")

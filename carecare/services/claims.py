@@ -59,7 +59,7 @@ from ..claim_checks import (
 )
 from ..errors import CareError, ClaimConflict, FourEyes, GuardFailed, NotPermitted, Recalculated
 from ..models import CareClaim, CareClaimLine, CareClaimState, ClaimSource
-from ..selectors import claim_facts, is_care_home, operator_home_id
+from ..selectors import acts_for_home, claim_facts, is_care_home
 from ..workflow import CARE_CLAIMS
 
 C = CareClaimState
@@ -186,8 +186,7 @@ def care_claim_receive(*, acting_user, care_home, month: dt.date, residents, sou
     _need(acting_user, RECEIVE, _("You may not send care claims."))
     if care_home is None or not is_care_home(care_home):
         raise CareError(_("%(home)s is not a designated care home.") % {"home": care_home}, field="care_home")
-    own = operator_home_id(acting_user)
-    if own is not None and own != care_home.pk:
+    if not acts_for_home(acting_user, care_home.pk):
         raise NotPermitted(_("A care home sends claims for its own residents only."))
     month = month.replace(day=1)
     if month > timezone.localdate().replace(day=1):
@@ -359,8 +358,7 @@ def _summary(claim: CareClaim, outcome: str) -> dict:
 
 def _upload_allowed(acting_user, care_home) -> None:
     _need(acting_user, RECEIVE, _("You may not send care claims."))
-    own = operator_home_id(acting_user)
-    if own is not None and own != care_home.pk:
+    if not acts_for_home(acting_user, care_home.pk):
         raise NotPermitted(_("A care home sends claims for its own residents only."))
 
 

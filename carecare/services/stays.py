@@ -27,7 +27,7 @@ from enrollment.models import Person, StopReason
 
 from ..errors import InvalidStay, NotPermitted
 from ..models import AbsenceReason, CareStay, StayAbsence, StayEndReason
-from ..selectors import is_care_home, operator_home_id
+from ..selectors import acts_for_home, is_care_home
 
 ADD = "carecare.add_carestay"
 CHANGE = "carecare.change_carestay"
@@ -39,8 +39,7 @@ def _need(user, perm: str) -> None:
 
 
 def _own_home(user, home_id: int) -> None:
-    own = operator_home_id(user)
-    if own is not None and own != home_id:
+    if not acts_for_home(user, home_id):
         raise NotPermitted(_("A care home may record stays of its own residents only."))
 
 

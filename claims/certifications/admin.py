@@ -34,8 +34,6 @@ from medins.admin_mixins import (
     ChooserMixin,
     ConfirmRow,
     TransitionHistoryInline,
-    confirmation_page,
-    confirmed,
     object_url,
 )
 from medins.admin_workflow import WorkflowButtons, WorkflowChangeFormMixin, step_input
@@ -425,60 +423,12 @@ class CertificationAdmin(WorkflowChangeFormMixin, PersonSearchMixin, ChooserMixi
 
     def get_urls(self):
         return [
-            path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="certifications_certification_act"),
             path("<int:pk>/notice/<int:notice_pk>/", self.admin_site.admin_view(self.notice_view),
                  name="certifications_certification_notice"),
             path("<int:pk>/attachment/<int:attachment_pk>/", self.admin_site.admin_view(self.attachment_view),
                  name="certifications_certification_attachment"),
             *super().get_urls(),
         ]
-
-    def act_view(self, request, pk):
-        cert = get_object_or_404(Certification.objects.select_related("region"), pk=pk)
-        if request.method != "POST" or not self.has_change_permission(request, cert):
-            raise PermissionDenied
-        back = HttpResponseRedirect(reverse("admin:certifications_certification_change", args=[pk]))
-        name = request.POST.get("action")
-        reason = (request.POST.get("reason") or "").strip()
-        on = _parse_day(request.POST.get("on"))
-        if name == "change_institution":
-            return self._change_institution(request, cert, on, back)
-        if name not in STEPS or not BUTTONS.may(request.user, name):
-            if name:
-                raise PermissionDenied
-            self.message_user(request, _("Choose a step."), messages.ERROR)
-            return back
-        if BUTTONS.needs_confirmation(name) and name in dict(steps_for(cert, request.user)) and not confirmed(request):
-            return confirmation_page(request, self, action=STEPS[name][0], rows=[self.workflow_confirm_row(cert)],
-                                     warning=BUTTONS.confirm[name], cancel_url=back.url)
-        if name not in dict(steps_for(cert, request.user)):  # the buttons shown (the service checks the table again)
-            self.message_user(request, _("%(number)s: “%(step)s” is not a step you may take on an application that is "
-                                         "%(state)s.") % {"number": cert.number, "step": STEPS[name][0],
-                                                          "state": cert.get_state_display()}, messages.ERROR)
-            return back
-        try:
-            _run(name, user=request.user, obj=cert, reason=reason, on=on)
-        except CertificationError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        else:
-            self.message_user(request, _("%(number)s: %(step)s — done.") % {"number": cert.number, "step": STEPS[name][0]},
-                              messages.SUCCESS)
-        return back
-
-    def _change_institution(self, request, cert, on, back):
-        institution = Institution.objects.filter(pk=request.POST.get("institution") or None).first()
-        if institution is None:
-            self.message_user(request, _("Choose the new treatment institution."), messages.ERROR)
-            return back
-        try:
-            services.certification_change_institution(acting_user=request.user, certification=cert,
-                                                      institution=institution, on=on)
-        except CertificationError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        else:
-            self.message_user(request, _("%(number)s: treatment institution changed to %(inst)s from the next day.")
-                              % {"number": cert.number, "inst": institution.name}, messages.SUCCESS)
-        return back
 
     def notice_view(self, request, pk, notice_pk):
         notice = get_object_or_404(CertificationNotice.objects.select_related(

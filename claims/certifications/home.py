@@ -28,8 +28,7 @@ register_queue(Queue(key="certifications.review", group=GROUP, group_order=20, o
                      age_field="applied_at", roles=("reviewer", "institution_operator"), perms=(CHANGE,)))
 register_queue(Queue(key="certifications.approve", group=GROUP, group_order=20, order=1,
                      label=_("Under review, to approve"), model="certifications.Certification",
-                     filter=lambda qs: qs.filter(state=CertificationState.UNDER_REVIEW),
-                     params={"state__exact": CertificationState.UNDER_REVIEW}, age_field="applied_at",
+                     lookups={"state__exact": CertificationState.UNDER_REVIEW}, age_field="applied_at",
                      roles=("approver", "institution_operator"), perms=(CHANGE, APPROVE_CERTIFICATION)))
 register_queue(Queue(key="certifications.incomplete_overdue", group=GROUP, group_order=20, order=2,
                      label=QUEUES["incomplete_overdue"][0], model="certifications.Certification",

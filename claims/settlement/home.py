@@ -19,27 +19,26 @@ GROUP = _("Settlement with institutions")
 COMPUTED = {"state__exact": StatementState.COMPUTED}
 
 
-def _queue(key, label, model, filter, params, age_field, roles, perms, order):
-    register_queue(Queue(key=key, group=GROUP, group_order=30, order=order, label=label, model=model, filter=filter,
-                         params=params, age_field=age_field, roles=roles, perms=perms))
+def _queue(key, label, model, lookups, age_field, roles, perms, order):
+    register_queue(Queue(key=key, group=GROUP, group_order=30, order=order, label=label, model=model, lookups=lookups,
+                         age_field=age_field, roles=roles, perms=perms))
 
 
 # Finance releases statements (four eyes: not who started the run) and decides reopenings; who may
 # start runs resumes a failed one; an institution's operator (or the intake clerk, for it)
 # confirms a checked upload of visits or sign-ups.
 _queue("settlement.statement.release", _("Capitation statements to release"), "settlement.InstitutionSettlement",
-       lambda qs: qs.filter(state=StatementState.COMPUTED), COMPUTED, "created_at", ("finance",), (RELEASE_STATEMENT,), 0)
+       COMPUTED, "created_at", ("finance",), (RELEASE_STATEMENT,), 0)
 _queue("settlement.fee_statement.release", _("Fee-for-service statements to release"), "settlement.FeeStatement",
-       lambda qs: qs.filter(state=StatementState.COMPUTED), COMPUTED, "created_at", ("finance",), (RELEASE_FEE_STATEMENT,), 1)
+       COMPUTED, "created_at", ("finance",), (RELEASE_FEE_STATEMENT,), 1)
 _queue("settlement.run.failed", _("Failed settlement runs to resume"), "settlement.SettlementRun",
-       lambda qs: qs.filter(state=RunState.FAILED), {"state__exact": RunState.FAILED}, "created_at",
+       {"state__exact": RunState.FAILED}, "created_at",
        ("reviewer", "finance"), (START_RUN,), 2)
 _queue("settlement.reopening.decide", _("Reopenings of a settlement year to decide"), "settlement.YearReopening",
-       lambda qs: qs.filter(state=ReopeningState.REQUESTED), {"state__exact": ReopeningState.REQUESTED}, "requested_at",
+       {"state__exact": ReopeningState.REQUESTED}, "requested_at",
        ("finance",), (REOPEN_YEAR,), 3)
 _queue("settlement.pool_upload.confirm", _("Visit and sign-up files checked, waiting for confirmation"),
-       "settlement.PoolUpload", lambda qs: qs.filter(status=UploadStatus.CHECKED),
-       {"status__exact": UploadStatus.CHECKED}, "uploaded_at", ("intake_clerk", "institution_operator"),
+       "settlement.PoolUpload", {"status__exact": UploadStatus.CHECKED}, "uploaded_at", ("intake_clerk", "institution_operator"),
        ("settlement.view_poolupload", "settlement.add_visit|settlement.add_poolmembership"), 4)
 
 

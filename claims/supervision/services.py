@@ -227,10 +227,13 @@ def _insert_findings(region, version: str, batch: list[str], by_key: dict, facts
 
 
 def finding_guard(finding, frm, to, changes, acting_user) -> None:
-    """Four eyes: the second confirmation is never by the person who confirmed (as a case's
-    approver is never its reviewer, claims.services.cases.case_approve)."""
-    if to == S.CONFIRMED and acting_user.pk == finding.confirmed_by_id:
-        raise FourEyes("确认需由另一名监督人员复核，不能由首次确认人复核（four eyes: a second, different person approves）")
+    """Four eyes: the second person's decision on a confirmation — approving it or sending it
+    back — is never the confirmer's (as a case's approver is never its reviewer,
+    claims.services.cases.case_approve)."""
+    if frm == S.CONFIRMED_PENDING_SECOND and acting_user.pk == finding.confirmed_by_id:
+        if to == S.CONFIRMED:
+            raise FourEyes("确认需由另一名监督人员复核，不能由首次确认人复核（four eyes: a second, different person approves）")
+        raise FourEyes("退回需由另一名监督人员操作（four eyes）")
 
 
 def _lock(finding_id: int) -> Finding:
@@ -277,13 +280,11 @@ def finding_approve(*, acting_user, finding: Finding, reason: str = "") -> Findi
 @FINDINGS.service
 @transaction.atomic
 def finding_return(*, acting_user, finding: Finding, reason: str) -> Finding:
-    """confirmed (pending) → open: the second person does not agree (reason required)."""
+    """confirmed (pending) → open: the second person does not agree (reason required; finding_guard)."""
     _permitted(acting_user)
     if not (reason or "").strip():
         raise InvalidFindingTransition(_("Sending a finding back needs a reason."))
     finding = _lock(finding.pk)
-    if acting_user.pk == finding.confirmed_by_id:
-        raise FourEyes("退回需由另一名监督人员操作（four eyes）")
     return transition(FINDINGS, finding, S.OPEN, acting_user=acting_user, reason=reason,
                       fields={"confirmed_by": None, "confirmed_at": None})
 

@@ -41,6 +41,7 @@ from .registry import (  # noqa: F401
     ProcessingTime,
     Queue,
     cards,
+    first_decisions,
     payment_sources,
     processing_times,
     queues,

@@ -26,7 +26,7 @@ TIMES_DAYS = 365  # processing times: decisions of the last year
 register_queue(Queue(
     key="medins.institution_import.confirm", group=_("Reference data and policy"), group_order=90,
     label=_("Institution imports checked, waiting for confirmation"), model="medins.InstitutionImport",
-    filter=lambda qs: qs.filter(status=UploadStatus.CHECKED), params={"status__exact": UploadStatus.CHECKED},
+    lookups={"status__exact": UploadStatus.CHECKED},
     age_field="uploaded_at", roles=("policy_admin",), perms=IMPORT_INSTITUTIONS))
 
 

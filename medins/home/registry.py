@@ -23,20 +23,33 @@ class Queue:
 
     `params` is the changelist's query string for the same rows (the admin's own queue filter
     where there is one: ``{"queue": "approve"}``); a test checks, per queue and role, that the
-    changelist behind the link counts what the home page counts. `age_field` is the submission
-    time (a DateTimeField or DateField) of which the oldest is shown."""
+    changelist behind the link counts what the home page counts. A queue that is a plain field
+    condition declares it once as `lookups` (``{"status__exact": "checked"}``): the filter and the
+    link's parameters are both made from it. `age_field` is the submission time (a DateTimeField
+    or DateField) of which the oldest is shown."""
 
     key: str
     group: str  # the card it appears on (e.g. "Reimbursement cases")
     label: str
     model: str  # "app_label.ModelName"
-    filter: Callable[[QuerySet], QuerySet]
-    params: dict[str, str]
     age_field: str
+    filter: Callable[[QuerySet], QuerySet] | None = None
+    params: dict[str, str] | None = None
     roles: tuple[str, ...] = ()
     perms: tuple[str, ...] = ()
     order: int = 100
     group_order: int = 100
+    lookups: dict[str, Any] | None = None
+
+    def __post_init__(self):
+        if self.lookups is not None:
+            if self.filter is not None or self.params is not None:
+                raise ValueError(f"queue {self.key}: lookups replace filter and params")
+            lookups = dict(self.lookups)
+            object.__setattr__(self, "filter", lambda qs: qs.filter(**lookups))
+            object.__setattr__(self, "params", {key: str(value) for key, value in lookups.items()})
+        elif self.filter is None or self.params is None:
+            raise ValueError(f"queue {self.key}: give lookups, or filter and params")
 
     @property
     def model_class(self):
@@ -64,6 +77,16 @@ class PaymentRow:
     benefit: str  # a code (inpatient, chronic, long_term_care …)
     label: str  # its label
     amount: Decimal
+
+
+def first_decisions(transitions, owner: str, decided: tuple, since) -> QuerySet:
+    """Each object's first transition of `transitions` (a transition model) into one of the `decided`
+    states since `since`; an object decided again (approved again after a payee change, resent
+    after a rejection) counts once. `owner` is the transition's field of the object ("case_id")."""
+    from django.db.models import Exists, OuterRef
+
+    earlier = transitions.objects.filter(**{owner: OuterRef(owner)}, to_state__in=decided, pk__lt=OuterRef("pk"))
+    return transitions.objects.filter(to_state__in=decided, at__gte=since).exclude(Exists(earlier))
 
 
 @dataclass(frozen=True)

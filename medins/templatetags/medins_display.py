@@ -68,12 +68,7 @@ def change_reason(reason, opts) -> str:
 
 @register.filter
 def label_in(key, labels):
-    """A field name by its label in `labels` (an upload's columns); an unknown one shown as a code."""
-    from medins.value_display import code_html
+    """A field name by its label in `labels` (an upload's columns): medins.value_display.label."""
+    from medins.value_display import label
 
-    if not key:
-        return "—"
-    found = (labels or {}).get(key)
-    if found:
-        return found
-    return code_html(key) if re.fullmatch(r"[A-Za-z][A-Za-z0-9_.]*", str(key)) else key
+    return label(str(key), labels) if key else "—"

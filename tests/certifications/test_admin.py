@@ -12,6 +12,7 @@ from claims.certifications import services as cs
 from claims.certifications.models import Certification
 from claims.certifications.workflow import CertificationState
 from tests.certifications.conftest import DAY, all_documents, approve_path, institution, item
+from tests.confirming import take_step
 
 S = CertificationState
 pytestmark = pytest.mark.django_db
@@ -87,7 +88,7 @@ def test_an_institution_operator_sees_only_its_own_applications(chronic_cc, cc_p
     attachment = theirs.attachments.get()
     assert client.get(reverse("admin:certifications_certification_attachment", args=[theirs.pk, attachment.pk])).status_code == 403
     assert client.get(reverse("admin:certifications_certification_notice", args=[theirs.pk, notice.pk])).status_code == 403
-    response = client.post(reverse("admin:certifications_certification_act", args=[theirs.pk]), {"action": "start_review"})
+    response = take_step(client, _change(theirs), "start_review")
     assert response.status_code == 403
     theirs.refresh_from_db()
     assert theirs.state == S.INCOMPLETE
@@ -100,9 +101,8 @@ def test_the_hospital_acts_on_its_own_where_the_kind_lets_it(chronic_cc, client)
     client.force_login(chronic_cc.operator)
     body = client.get(_change(cert)).content.decode()
     assert 'data-action="start_review"' in body and 'data-action="revoke"' not in body
-    client.post(reverse("admin:certifications_certification_act", args=[cert.pk]), {"action": "start_review"})
-    client.post(reverse("admin:certifications_certification_act", args=[cert.pk]), {"action": "approve", "on": "2021-03-01",
-                                                                                       "confirmed": "yes"})
+    take_step(client, _change(cert), "start_review")
+    take_step(client, _change(cert), "approve", on="2021-03-01", confirm=True)
     cert.refresh_from_db()
     assert (cert.state, cert.valid_from) == (S.APPROVED, DAY)
 
@@ -132,10 +132,10 @@ def test_page_shows_checklist_buttons_history_and_a_printable_notice(chronic_cc,
 def test_reject_button_needs_a_reason_and_records_it(chronic_cc, reviewer, client):
     cert = chronic_cc()
     client.force_login(reviewer)
-    client.post(reverse("admin:certifications_certification_act", args=[cert.pk]), {"action": "reject", "reason": "", "confirmed": "yes"})
+    take_step(client, _change(cert), "reject", reason="", confirm=True)
     cert.refresh_from_db()
     assert cert.state == S.APPLIED
-    client.post(reverse("admin:certifications_certification_act", args=[cert.pk]), {"action": "reject", "reason": "不符合", "confirmed": "yes"})
+    take_step(client, _change(cert), "reject", reason="不符合", confirm=True)
     cert.refresh_from_db()
     assert (cert.state, cert.end_reason) == (S.REJECTED, "不符合")
 
@@ -152,8 +152,7 @@ def test_change_of_treatment_institution_from_the_page(chronic_cc, reviewer, app
     cert = approve_path(chronic_cc(), applicant=chronic_cc.operator, reviewer=reviewer, approver=approver)
     client.force_login(reviewer)
     new = institution("CC-C-001")
-    client.post(reverse("admin:certifications_certification_act", args=[cert.pk]),
-                {"action": "change_institution", "institution": new.pk, "on": "2021-06-30"})
+    take_step(client, _change(cert), "change_institution", institution=new.pk, on="2021-06-30")
     cert.refresh_from_db()
     assert cert.institution == new
     assert cert.sites.get(institution=new).valid_from == dt.date(2021, 7, 1)

@@ -6,6 +6,7 @@ from django.urls import reverse
 from claims.services import case_calculate, case_request_materials, case_start_review
 from claims.workflow import CaseState
 from tests.claims.factories import invoice
+from tests.confirming import take_step
 
 pytestmark = pytest.mark.django_db
 
@@ -57,14 +58,14 @@ def test_case_page_shows_breakdown_checklist_and_history(new_case, reviewer, rev
 
 def test_transition_button_calls_the_service(new_case, reviewer_client):
     case = new_case()
-    reviewer_client.post(reverse("admin:claims_case_act", args=[case.pk]), {"action": "start_review"})
+    take_step(reviewer_client, reverse("admin:claims_case_change", args=[case.pk]), "start_review")
     case.refresh_from_db()
     assert case.state == CaseState.UNDER_REVIEW
 
 
 def test_reject_button_needs_a_reason(new_case, reviewer_client):
     case = new_case()
-    reviewer_client.post(reverse("admin:claims_case_act", args=[case.pk]), {"action": "reject", "reason": ""})
+    take_step(reviewer_client, reverse("admin:claims_case_change", args=[case.pk]), "reject", reason="", confirm=True)
     case.refresh_from_db()
     assert case.state == CaseState.RECEIVED
 

@@ -17,6 +17,7 @@ from claims.workflow import CaseState
 from medins.models import Institution
 from medins.roles import roles_sync
 from tests.claims.factories import PersonFactory, SchoolFactory, cover, invoice
+from tests.confirming import take_step
 from tests.enrollment.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +72,7 @@ def test_only_an_approver_may_approve_in_the_admin(calculated, role_user, client
     client.force_login(role_user(role))
     page = client.get(reverse("admin:claims_case_change", args=[calculated.pk])).content.decode()
     assert 'data-action="approve"' not in page
-    response = client.post(reverse("admin:claims_case_act", args=[calculated.pk]), {"action": "approve"})
+    response = take_step(client, reverse("admin:claims_case_change", args=[calculated.pk]), "approve", confirm=True)
     assert response.status_code == 403
     client.post(reverse("admin:claims_case_changelist"), {"action": "action_approve", "_selected_action": [calculated.pk]})
     calculated.refresh_from_db()

@@ -6,7 +6,6 @@ buttons and its action view come from the same table.
 """
 
 import pytest
-from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from claims.admin import case_actions_for
@@ -16,6 +15,7 @@ from claims.services import case_calculate, case_return_for_review, case_start_r
 from claims.services.cases import _move
 from claims.workflow import CASES, TRANSITIONS, CaseState
 from medins.workflow import running_service
+from tests.confirming import take_step
 
 pytestmark = pytest.mark.django_db
 S = CaseState
@@ -34,14 +34,13 @@ def test_return_for_review_cannot_send_a_received_case_to_review(new_case, appro
 
 def test_admin_action_view_refuses_a_step_the_table_does_not_give_the_state(new_case, client, reviewer):
     """Issue 10 finding 2: a plain POST to the admin's action view reached "return for review" on
-    a received case. The view accepts only the steps the table offers (the buttons)."""
+    a received case. The case page accepts only the steps the table offers (the buttons)."""
     case = new_case(materials_received=[])
     client.force_login(reviewer)
-    response = client.post(reverse("admin:claims_case_act", args=[case.pk]), {"action": "return_for_review"})
-    assert response.status_code == 302
+    response = take_step(client, reverse("admin:claims_case_change", args=[case.pk]), "return_for_review", confirm=True)
+    assert response.status_code == 200 and response.context["errors"]  # the page again, with the refusal
     case.refresh_from_db()
     assert case.state == S.RECEIVED and case.reviewed_by_id is None
-    assert any(m.level_tag == "error" for m in get_messages(response.wsgi_request))
 
 
 def test_the_buttons_are_the_services_with_an_edge_out_of_the_state(new_case):

@@ -270,3 +270,22 @@ def test_the_policy_version_page_checks_its_inline_parameters(superuser_client, 
 
     assert response.status_code == 200 and "未保存" in response.content.decode()
     assert PolicyParameter.objects.get(pk=target.instance.pk).value == "60"
+
+
+def test_a_version_page_and_the_parameter_list_read_the_catalogue_names_once(client, reference_data):
+    """A reader's version page shows every parameter's value as a table naming disease and drug
+    codes: the catalogues' names are read once for the page, not once a parameter row (issue review)."""
+    from django.contrib.auth.models import Permission, User
+
+    reader = User.objects.create_user("policy-reader", is_staff=True)
+    reader.user_permissions.set(Permission.objects.filter(codename__in=["view_policyversion", "view_policyparameter"]))
+    client.force_login(reader)
+    version = PolicyVersion.objects.get(code="220100-2021")
+    assert version.parameters.count() > 5
+    for url in (reverse("admin:medins_policyversion_change", args=[version.pk]), changelist("policyparameter")):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200
+        reads = [q["sql"] for q in queries.captured_queries if 'FROM "medins_catalogueitem"' in q["sql"]]
+        assert len(reads) == 1, url
+    assert "门诊统筹基金支付比例" in client.get(reverse("admin:medins_policyversion_change", args=[version.pk])).content.decode()

@@ -196,3 +196,15 @@ def test_a_bad_value_names_its_field_by_the_chinese_header_for_a_chinese_reader(
     with override("en"):
         assert caught.value.localized().startswith("class_a: ")
     assert str(caught.value).startswith("class_a: ")  # the API's text is unchanged
+
+
+def test_an_upload_error_names_its_field_by_the_pages_columns_before_the_generic_labels():
+    """One label function (medins.value_display.label) for the policy pages and the upload reports
+    (the label_in filter): the page's own names come first — a care claim's "name" column is the
+    resident's name, not the generic "name" of CODE_LABELS; an unknown field is shown as a code."""
+    from medins.templatetags.medins_display import label_in
+    from medins.value_display import CODE_LABELS, label
+
+    assert label_in("name", {"name": "姓名"}) == "姓名" and label("name", {"name": "姓名"}) == "姓名"
+    assert label("name") == CODE_LABELS["name"]
+    assert "<code" in label_in("unknown_field", {"name": "姓名"}) and label_in("", {}) == "—"

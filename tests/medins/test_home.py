@@ -283,3 +283,20 @@ def test_the_administrator_sees_every_queue_with_its_count_and_age(world, client
     _response, rows = _home(client, "admin")
     for key, (count, age) in home_world.COUNTS.items():
         assert (rows[key]["count"], rows[key]["age_days"]) == (count, age), key
+
+
+def test_a_queue_declares_its_field_condition_once_for_the_count_and_the_link():
+    """A plain field condition is declared once (`lookups`): the home page's filter and the
+    changelist link's parameters are both made from it, so they cannot drift apart."""
+    from medins.home import Queue
+    from medins.models import InstitutionImport
+    from medins.uploads import UploadStatus
+
+    queue = Queue(key="t.lookups", group="g", label="l", model="medins.InstitutionImport", age_field="uploaded_at",
+                  lookups={"status__exact": UploadStatus.CHECKED})
+    assert queue.params == {"status__exact": "checked"}
+    assert str(queue.filter(InstitutionImport.objects.all()).query) == \
+        str(InstitutionImport.objects.filter(status__exact=UploadStatus.CHECKED).query)
+    with pytest.raises(ValueError):
+        Queue(key="t.both", group="g", label="l", model="medins.InstitutionImport", age_field="uploaded_at",
+              lookups={"status__exact": "checked"}, params={"status__exact": "done"})

@@ -358,7 +358,7 @@ def _admin_urls(data):
                 out.append((name, "GET", reverse(name, args=[pk, version.history_id]),
                             (perm["simple_history"], *ADMIN_VIEWS.get(name, ()))))
     args_for = {
-        "admin:claims_case_act": [data["case"].pk], "admin:claims_case_notice": [data["case"].pk, data["notice"].pk],
+        "admin:claims_case_notice": [data["case"].pk, data["notice"].pk],
         "admin:claims_case_attachment": [data["case"].pk, data["attachment"].pk],
         "admin:enrollment_payment_import_confirm": [data["payment_import"].pk],
         "admin:settlement_institutionsettlement_print": [InstitutionSettlement.objects.get().pk],
@@ -376,7 +376,6 @@ def _admin_urls(data):
         "admin:carecare_careclaimupload_confirm": [data["care_upload"].pk],
         "admin:claims_paymentfile_download": [PaymentFile.objects.get().pk],
         **{f"admin:medins_job_{page}": [Job.objects.get().pk] for page in ("progress", "status", "result", "rerun")},
-        "admin:certifications_certification_act": [data["cert"].pk],
         "admin:certifications_certification_notice": [data["cert"].pk, data["cert_notice"].pk],
         "admin:certifications_certification_attachment": [data["cert"].pk, data["cert_attachment"].pk],
     }
@@ -393,14 +392,14 @@ def _admin_urls(data):
             undeclared.append(name)
             continue
         url = reverse(name, args=args_for.get(name, []))
-        if name == "admin:claims_case_act":
-            for button in CASE_BUTTONS:  # each transition button, with its own permissions
-                out.append((f"{name}[{button}]", "POST", (url, {"action": button}),
-                            (*ADMIN_VIEWS[name], *CASE_TRANSITIONS.get(button, ()))))
-            continue
         out.append((name, "GET", url, ADMIN_VIEWS[name]))
         out.append((name, "POST", url, ADMIN_VIEWS[name]))
     assert not undeclared, f"admin pages the permission table (medins.roles.ADMIN_VIEWS) does not declare: {undeclared}"
+    # each transition button of the case page (it submits the page: medins.admin_workflow), with its own permissions
+    url = reverse("admin:claims_case_change", args=[data["case"].pk])
+    for button in CASE_BUTTONS:
+        out.append((f"admin:claims_case_change[{button}]", "POST", (url, {"_workflow_step": button}),
+                    ("claims.change_case", *CASE_TRANSITIONS.get(button, ()))))
     return out, custom
 
 

@@ -67,6 +67,8 @@ def test_dismissal_needs_a_reason_and_is_final(split, supervisors):
 def test_the_second_person_may_send_it_back_with_a_reason(split, supervisors):
     first, second = supervisors
     finding_confirm(acting_user=first, finding=split)
+    with pytest.raises(FourEyes):  # the confirmer may not send its own confirmation back either (finding_guard)
+        finding_return(acting_user=first, finding=split, reason="证据不足")
     finding_return(acting_user=second, finding=split, reason="证据不足")
     split.refresh_from_db()
     assert split.state == "open" and split.confirmed_by is None

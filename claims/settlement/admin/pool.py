@@ -10,7 +10,6 @@ import re
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
@@ -24,13 +23,12 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.messages import localized
-from medins.admin_jobs import job_progress_url
+from medins.admin_jobs import check_in_background, import_in_background
 from medins.admin_mixins import AdministratorOnly, ChooserMixin, chooser_field, confirm_action
 from medins.benefits.errors import QuoteError
-from medins.jobs import job_start
 from medins.models import Institution, Region
 from medins.parsing import read_upload, safe_row
-from medins.uploads import column_help, field_labels, in_background, upload_pending
+from medins.uploads import column_help, field_labels, upload_confirmable, upload_pending
 from medins.value_display import (
     MONEY_NUMBER_FORMAT,
     amount_text,
@@ -56,7 +54,6 @@ from ..models import (
     SchoolClinic,
     SettlementRun,
     UploadKind,
-    UploadStatus,
     Visit,
     YearReopening,
 )
@@ -579,14 +576,14 @@ class PoolUploadAdmin(ChooserMixin, admin.ModelAdmin):
             upload = data["file"]
             try:
                 content = read_upload(upload)
-                if in_background(upload.name, content):  # a large file: checked by a job (issue #14 item 3)
-                    stored = pool_upload_store(acting_user=request.user, kind=data["kind"],
-                                               institution=data["institution"], year=data["year"],
-                                               filename=upload.name, content=content)
-                    job = job_start(acting_user=request.user, kind=POOL_UPLOAD_CHECK, target=stored,
-                                    params={"upload": stored.pk, "confirm_url": reverse(
-                                        "admin:settlement_poolupload_confirm", args=[stored.pk])})
-                    return HttpResponseRedirect(job_progress_url(job))
+                large = check_in_background(
+                    request, filename=upload.name, content=content, kind=POOL_UPLOAD_CHECK,
+                    confirm_url_name="admin:settlement_poolupload_confirm",
+                    store=lambda: pool_upload_store(acting_user=request.user, kind=data["kind"],
+                                                    institution=data["institution"], year=data["year"],
+                                                    filename=upload.name, content=content))
+                if large:
+                    return large
                 checked = pool_upload_check(acting_user=request.user, kind=data["kind"],
                                             institution=data["institution"], year=data["year"],
                                             filename=upload.name, content=content)
@@ -601,8 +598,7 @@ class PoolUploadAdmin(ChooserMixin, admin.ModelAdmin):
         report = upload.result or upload.preview
         extra_context = {**(extra_context or {}), "upload": upload, "report": report, "pending": upload_pending(upload),
                          "field_labels": field_labels(UPLOAD_COLUMNS[upload.kind]),
-                         "can_confirm": upload.status == UploadStatus.CHECKED and not upload_pending(upload)
-                         and request.user.has_perm(PERMISSION[upload.kind])}
+                         "can_confirm": upload_confirmable(upload) and request.user.has_perm(PERMISSION[upload.kind])}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def confirm_view(self, request, pk):
@@ -611,10 +607,9 @@ class PoolUploadAdmin(ChooserMixin, admin.ModelAdmin):
         upload = get_object_or_404(self.get_queryset(request), pk=pk)
         if not request.user.has_perm(PERMISSION[upload.kind]):  # medins.roles.ADMIN_VIEWS
             raise PermissionDenied
-        if upload.status == UploadStatus.CHECKED and not upload_pending(upload) and len(upload.rows) > \
-                settings.JOB_UPLOAD_THRESHOLD:  # a large file: imported by a job (issue #14 item 3)
-            job = job_start(acting_user=request.user, kind=POOL_UPLOAD_IMPORT, target=upload, params={"upload": upload.pk})
-            return HttpResponseRedirect(job_progress_url(job))
+        large = import_in_background(request, upload, kind=POOL_UPLOAD_IMPORT)
+        if large:
+            return large
         try:
             upload = pool_upload_confirm(acting_user=request.user, upload=upload)
         except QuoteError as exc:
