@@ -41,7 +41,8 @@ REGION = "220100"
 YEAR = 2021
 DAYS = [dt.date(YEAR, 1, 1) + dt.timedelta(days=d) for d in range(365)]
 STATE = ("settlement_certifiedvisit, settlement_feeaccount, settlement_feestatement, "
-         "settlement_historicalfeestatement, ledger_ledgeraccount, ledger_ledgerentry")
+         "settlement_historicalfeestatement, ledger_ledgeraccount, ledger_ledgerentry, settlement_visit, "
+         "settlement_poolaccount")
 DISEASES = ["SPD-001", "SPD-002", "SPD-004", "SPD-027"]
 DRUGS = ["CC-D-001", "CC-D-002", "CC-D-003", "CC-D-004"]
 
@@ -75,7 +76,14 @@ def prepare(*, persons: int, institutions: int) -> dict:
                     level="municipal_tertiary" if k % 2 else "secondary", bank_account=f"6216{k:015d}",
                     bank_account_name=f"基准认定门诊机构{k:05d}")
         for k in range(institutions) if f"BENCH-CV-{k:05d}" not in have])
+    have = set(Institution.objects.filter(region=region, code__startswith="BENCH-PV-").values_list("code", flat=True))
+    Institution.objects.bulk_create([  # the same persons' outpatient-pool institutions (community level)
+        Institution(region=region, code=f"BENCH-PV-{k:05d}", name=f"基准门诊统筹机构{k:05d}", kind="clinic",
+                    level="primary", bank_account=f"6217{k:015d}", bank_account_name=f"基准门诊统筹机构{k:05d}")
+        for k in range(institutions) if f"BENCH-PV-{k:05d}" not in have])
     inst_ids = list(Institution.objects.filter(region=region, code__startswith="BENCH-CV-").order_by("code")
+                    .values_list("pk", flat=True)[:institutions])
+    pool_ids = list(Institution.objects.filter(region=region, code__startswith="BENCH-PV-").order_by("code")
                     .values_list("pk", flat=True)[:institutions])
     items = dict(((kind, code), pk) for kind, code, pk in CatalogueItem.objects.filter(region=region).values_list(
         "kind", "code", "pk"))
@@ -92,6 +100,13 @@ def prepare(*, persons: int, institutions: int) -> dict:
                SELECT p.id, %(year)s, make_date(%(year)s, 1, 1), make_date(%(year)s, 12, 31), false, 'active'
                FROM enrollment_person p WHERE p.region_id = %(region)s AND p.id < %(first)s + %(n)s""",
             {"year": YEAR, "region": region.pk, "first": first_person, "n": persons})
+        cursor.execute("DELETE FROM settlement_poolmembership WHERE person_id IN "
+                       "(SELECT id FROM enrollment_person WHERE region_id = %s)", [region.pk])
+        cursor.execute(  # person p is a pool member of pool institution p % institutions
+            """INSERT INTO settlement_poolmembership (person_id, institution_id, year, source, created_at)
+               SELECT %(first)s + p, (%(ids)s::bigint[])[1 + p %% %(k)s], %(year)s, 'signup', now()
+               FROM generate_series(0, %(n)s - 1) p""",
+            {"first": first_person, "ids": pool_ids, "k": institutions, "year": YEAR, "n": persons})
         cursor.execute("CREATE TEMP TABLE bench_cert (p int PRIMARY KEY, inst int, kind text, item int)")
         rows = []
         for p in range(persons):
@@ -118,18 +133,21 @@ def prepare(*, persons: int, institutions: int) -> dict:
                FROM certifications_certification c""")
         cursor.execute("VACUUM ANALYZE")
     print(f"institutions, cover, {persons:,} certifications and their sites (SQL): {time.perf_counter() - started:.1f} s")
-    return {"first_person": first_person, "inst_ids": inst_ids, "user": user}
+    return {"first_person": first_person, "inst_ids": inst_ids, "pool_ids": pool_ids, "user": user}
 
 
 _BATCHES: list = []
 
 
-def _ingest_share(worker: int, workers: int) -> tuple[int, int, int]:
+def _ingest_share(worker: int, workers: int) -> tuple[int, int, int, float, float]:
+    """Send every `workers`-th batch; returns counts and the CPU seconds of this process and of its
+    PostgreSQL backend."""
     from claims.settlement.services import visits_receive
     from medins.models import Institution
     from medins.selectors import PolicyCache
 
     policies = PolicyCache()
+    python, postgres = time.process_time(), _backend_cpu()
     created = duplicates = refused = 0
     for institution_id, rows in _BATCHES[worker::workers]:
         institution = Institution.objects.select_related("region").get(pk=institution_id)
@@ -139,10 +157,13 @@ def _ingest_share(worker: int, workers: int) -> tuple[int, int, int]:
         refused += len(result.errors)
         if result.errors and refused == len(result.errors):
             print("   first refusal:", result.errors[0])
-    return created, duplicates, refused
+    return created, duplicates, refused, time.process_time() - python, _backend_cpu() - postgres
 
 
-def batches(*, persons: int, inst_ids: list[int], n: int, start: int = 0, size: int = 5_000) -> list:
+def batches(*, persons: int, inst_ids: list[int], n: int, start: int = 0, size: int = 5_000,
+            pool: bool = False) -> list:
+    """Batches of one institution each; pool=True: the same persons, dates and amounts as outpatient-pool
+    visits (no benefit named) at their pool institutions."""
     institutions = len(inst_ids)
     out = []
     v = start
@@ -158,9 +179,12 @@ def batches(*, persons: int, inst_ids: list[int], n: int, start: int = 0, size: 
                 continue
             _k, benefit, code = plan(p, institutions)
             a = 1_000 + (v * 37) % 9_000
-            rows.append({"visit_id": f"CV{v:09d}", "id_number": person_values(p)[0],
-                         "service_date": DAYS[(v * 7) % 365].isoformat(), "benefit": benefit, "item_code": code,
-                         "class_a": f"{a // 100}.{a % 100:02d}", "class_b": "112.50", "class_c": "3.00"})
+            row = {"visit_id": f"{'PV' if pool else 'CV'}{v:09d}", "id_number": person_values(p)[0],
+                   "service_date": DAYS[(v * 7) % 365].isoformat(), "benefit": benefit, "item_code": code,
+                   "class_a": f"{a // 100}.{a % 100:02d}", "class_b": "112.50", "class_c": "3.00"}
+            if pool:
+                del row["benefit"], row["item_code"]
+            rows.append(row)
             v += 1
         out.append((inst_ids[k], rows))
         k = (k + 1) % institutions
@@ -194,13 +218,20 @@ def count_queries(*, persons: int, inst_ids: list[int]) -> None:
               f"({result.created:,} accepted, {len(result.errors)} refused; rolled back)")
 
 
-def ingestion(*, persons: int, inst_ids: list[int], n: int, workers: int) -> None:
+def ingestion(*, persons: int, inst_ids: list[int], n: int, workers: int, pool: bool = False) -> float:
+    """Ingest n visits (certified, or pool=True outpatient-pool ones) on empty visit and ledger
+    tables; returns visits/s."""
+    from django.db import connection
+
     from claims.settlement.services import visits_receive
     from medins.models import Institution
     from medins.selectors import PolicyCache
 
     global _BATCHES
-    _BATCHES = batches(persons=persons, inst_ids=inst_ids, n=n)
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {STATE} RESTART IDENTITY")
+    _BATCHES = batches(persons=persons, inst_ids=inst_ids, n=n, pool=pool)
+    kind = "outpatient-pool" if pool else "certified"
     started = time.perf_counter()
     if workers == 1:
         totals = [_ingest_share(0, 1)]
@@ -214,10 +245,11 @@ def ingestion(*, persons: int, inst_ids: list[int], n: int, workers: int) -> Non
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             totals = list(pool.map(_ingest_share, range(workers), [workers] * workers))
     elapsed = time.perf_counter() - started
-    created, duplicates, refused = (sum(t[i] for t in totals) for i in range(3))
-    print(f"ingest {n:,} certified visits through visits_receive in {len(_BATCHES)} batches, {workers} process(es): "
+    created, duplicates, refused, python, postgres = (sum(t[i] for t in totals) for i in range(5))
+    print(f"ingest {n:,} {kind} visits through visits_receive in {len(_BATCHES)} batches, {workers} process(es): "
           f"{elapsed:.1f} s ({n / elapsed:,.0f} visits/s) — {created:,} created, {duplicates:,} duplicates, "
-          f"{refused:,} refused")
+          f"{refused:,} refused; CPU per batch of 5 000: Python {python * 5_000 / n * 1000:.0f} ms, "
+          f"its PostgreSQL backend {postgres * 5_000 / n * 1000:.0f} ms")
     institution_id, rows = _BATCHES[0]
     institution = Institution.objects.select_related("region").get(pk=institution_id)
     started = time.perf_counter()
@@ -225,6 +257,20 @@ def ingestion(*, persons: int, inst_ids: list[int], n: int, workers: int) -> Non
     elapsed = time.perf_counter() - started
     print(f"same batch of {len(rows):,} again: {elapsed * 1000:.0f} ms ({len(rows) / elapsed:,.0f} visits/s) — "
           f"{again.created} created, {again.duplicates:,} duplicates")
+    return n / elapsed
+
+
+def _backend_cpu() -> float:
+    """CPU seconds used so far by this connection's PostgreSQL backend (same machine): the server
+    is shared with other databases, so only our own backends are counted."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(") ", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -233,13 +279,19 @@ def main() -> None:
     parser.add_argument("--institutions", type=int, default=200)
     parser.add_argument("--ingest", type=int, default=100_000, help="visits sent through the ingestion service")
     parser.add_argument("--workers", type=int, default=2, help="processes sending batches at once")
+    parser.add_argument("--no-pool", action="store_true", help="skip the outpatient-pool ingestion measured first")
     args = parser.parse_args()
     setup_django("medins_bench_ffs", "its certification and visit tables are truncated")
     print(f"certified-visit benchmark: {args.persons:,} certified persons at {args.institutions:,} institutions, "
           f"{args.ingest:,} visits, {args.workers} process(es); os.cpu_count()={os.cpu_count()}")
     ids = prepare(persons=args.persons, institutions=args.institutions)
     count_queries(persons=args.persons, inst_ids=ids["inst_ids"])
-    ingestion(persons=args.persons, inst_ids=ids["inst_ids"], n=args.ingest, workers=args.workers)
+    pool = None
+    if not args.no_pool:
+        pool = ingestion(persons=args.persons, inst_ids=ids["pool_ids"], n=args.ingest, workers=args.workers, pool=True)
+    certified = ingestion(persons=args.persons, inst_ids=ids["inst_ids"], n=args.ingest, workers=args.workers)
+    if pool:
+        print(f"certified / pool: {certified / pool:.2f}")
 
 
 if __name__ == "__main__":
