@@ -211,7 +211,9 @@ def _advance(delta: dict[AccountKey, Figures], counts: dict[AccountKey, int]) ->
                 f"RETURNING person_id, year, benefit, item, {', '.join(FIGURE_NAMES)}",
                 [pg_array([k[0] for k in keys])[0], pg_array([k[1] for k in keys])[0],
                  pg_array([k[2] for k in keys])[0], pg_array([k[3] for k in keys])[0],
-                 *("{" + ",".join(str(getattr(delta[k], n)) for k in keys) + "}" for n in FIGURE_NAMES),
+                 # one array per figure: the deltas transposed (zip), each decimal written once
+                 *("{" + ",".join(map(str, column)) + "}"
+                   for column in zip(*map(delta.__getitem__, keys), strict=True)),
                  pg_array([counts[k] for k in keys])[0]])
             return {tuple(row[:4]): Figures(*row[4:]) for row in cursor.fetchall()}
     LedgerAccount.objects.bulk_create([LedgerAccount(person_id=p, year=y, benefit=b, item=i) for p, y, b, i in keys],

@@ -328,10 +328,13 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
     visits: list[tuple] = []
     effects: list[tuple] = []
     ytd = engine_terms.YearToDate()
+    # module attributes read once (5 000 iterations)
+    visit_split, entry_figures, cap_benefits = engine_terms.split, ledger_keys.entry_figures, ledger_keys.CAP_BENEFITS
+    institution_level = institution.level
     accepted.sort(key=lambda a: (a[0], a[1]))
     for day, _visit_id, row, person, cert in accepted:
         benefit, item = row.benefit, row.item
-        level = cert.level if benefit == "special_drug" else institution.level
+        level = cert.level if benefit == "special_drug" else institution_level
         try:
             ages = ages_of.get(day)
             if ages is None:
@@ -383,7 +386,7 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
             ytd.deductible_paid_amount = own[2]
             if benefit == "chronic":
                 ytd.shared_fund_paid = sharing[0][0] + sharing[1][0]
-            split = engine_terms.split(terms, row.class_a, row.class_b, ytd)
+            split = visit_split(terms, row.class_a, row.class_b, ytd)
         except QuoteError as exc:
             _error(result, row.number, row.visit_id, exc.code, _engine_message(exc))
             continue
@@ -396,12 +399,12 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
         per_item[2] += paid
         per_item[3] += eligible
         inpatient_cap = benefit == "chronic" and scope == "year"  # Jinan 门规 diseases sharing 250 000 with inpatient
-        if inpatient_cap or benefit in ledger_keys.CAP_BENEFITS:
+        if inpatient_cap or benefit in cap_benefits:
             shared_year[1] += fund
         total = row.class_a + row.class_b + row.class_c
         visits.append((row.visit_id, person.pk, benefit, item, cert.pk, level, day, row.class_a, row.class_b,
                        row.class_c, total, first_copay, eligible, paid, fund, total - fund, terms.version))
-        effects.append((person.pk, day, benefit, item, ledger_keys.entry_figures(
+        effects.append((person.pk, day, benefit, item, entry_figures(
             benefit, fund=fund, deductible=paid, eligible=eligible, inpatient_cap=inpatient_cap)))
         result.fund += fund
     if not visits:
