@@ -11,9 +11,29 @@ secondary: chronic 糖尿病 or a special disease; odd ones municipal tertiary: 
 written set-wise in SQL with its place of use. Then --ingest certified visits go through the real
 service (`visits_receive`, the API's way in: batches of 5 000 rows of one institution naming
 their benefit and disease/drug; --workers processes at once, like API workers), then the first
-batch again (all duplicates). Target: ≥ 20 000 visits/s with two processes, at least as fast as pool
-visits (bench/capitation.py). Measured 2026-12-07, idle 2-core machine: certified 14 940/s, pool
-16 171/s — target not met yet (issue 12).
+batch again (all duplicates). Before them, unless --no-pool, the same persons, dates and amounts
+go in as outpatient-pool visits (no benefit named) at their pool institutions (one community
+institution each, memberships written in SQL), so that pool and certified are compared in the
+same run, on the same load; the visit and ledger tables are emptied before each. Each phase
+prints its visits/s and the CPU time per batch of 5 000 of the worker processes and of their own
+PostgreSQL backends (the machine is shared: wall-clock figures are inflated by the others' load,
+CPU time much less). Target: ≥ 20 000 visits/s with two processes, certified at least as fast as
+pool.
+
+Measured (2026-12-07, 2-core machine, PostgreSQL on it):
+- idle, before this bench compared both: certified 14 940/s; pool 16 171/s (bench/capitation.py,
+  Jinan). Not met.
+- shared machine (load 7-9), before the changes of h-perf12: pool 3 281/s, certified 2 391/s
+  (0.73); CPU per batch: pool Python 444 ms + its backend 248 ms, certified 694 + 291 ms.
+- shared machine (load ~10), one batch at a time in a rolled-back transaction (so without the
+  commit), CPU per batch after h-perf12 (ledger_post sums postings per account before splitting,
+  Posting a named tuple, the cyclic GC paused during a batch, the certified loop's accounts
+  looked up once, ledger entries' reverses/created_by indexes partial and no deferred FK
+  trigger): certified Python 509 ms (was 610-650) + backend 305-330 ms; pool Python 323 ms +
+  backend 215-230 ms. Certified still costs ~1.45× pool's CPU: three ledger accounts a visit
+  (benefit, disease/drug, year or shared total) against pool's two, the certification checks,
+  and the per-visit engine terms. Neither target is shown met; 20 000/s needs about 0.5 CPU-s per
+  batch in all (Python and PostgreSQL), certified is at ~0.8 on the loaded machine.
 
 The certification check adds no per-visit query: the bench counts the SQL statements of one
 batch of 5 000 and of one of 50 (the same number; tests/settlement/test_certified_visits.py pins
