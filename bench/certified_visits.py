@@ -30,7 +30,8 @@ Measured (2026-12-07, 2-core machine, PostgreSQL on it):
   Posting a named tuple, the cyclic GC paused during a batch, the certified loop's accounts
   looked up once, ledger entries' reverses/created_by indexes partial and no deferred FK
   trigger): certified Python 509 ms (was 610-650) + backend 305-330 ms; pool Python 323 ms +
-  backend 215-230 ms. Certified still costs ~1.45× pool's CPU: three ledger accounts a visit
+  backend 215-230 ms; the same batches committed: certified 517 + 340 ms, pool 332 + 250 ms
+  (accounts already there). Certified still costs ~1.45× pool's CPU: three ledger accounts a visit
   (benefit, disease/drug, year or shared total) against pool's two, the certification checks,
   and the per-visit engine terms. Neither target is shown met; 20 000/s needs about 0.5 CPU-s per
   batch in all (Python and PostgreSQL), certified is at ~0.8 on the loaded machine.
