@@ -24,7 +24,8 @@ Measured (2026-12-07, 2-core machine, PostgreSQL on it):
 - idle, before this bench compared both: certified 14 940/s; pool 16 171/s (bench/capitation.py,
   Jinan). Not met.
 - shared machine (load 7-9), before the changes of h-perf12: pool 3 281/s, certified 2 391/s
-  (0.73); CPU per batch: pool Python 444 ms + its backend 248 ms, certified 694 + 291 ms.
+  (0.73; that run printed 0.85, a bug since fixed: it divided by the duplicate re-run's time);
+  CPU per batch: pool Python 444 ms + its backend 248 ms, certified 694 + 291 ms.
 - shared machine (load ~10), one batch at a time in a rolled-back transaction (so without the
   commit), CPU per batch after h-perf12 (ledger_post sums postings per account before splitting,
   Posting a named tuple, the cyclic GC paused during a batch, the certified loop's accounts
@@ -266,6 +267,7 @@ def ingestion(*, persons: int, inst_ids: list[int], n: int, workers: int, pool: 
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             totals = list(pool.map(_ingest_share, range(workers), [workers] * workers))
     elapsed = time.perf_counter() - started
+    rate = n / elapsed
     created, duplicates, refused, python, postgres = (sum(t[i] for t in totals) for i in range(5))
     print(f"ingest {n:,} {kind} visits through visits_receive in {len(_BATCHES)} batches, {workers} process(es): "
           f"{elapsed:.1f} s ({n / elapsed:,.0f} visits/s) — {created:,} created, {duplicates:,} duplicates, "
@@ -278,7 +280,7 @@ def ingestion(*, persons: int, inst_ids: list[int], n: int, workers: int, pool: 
     elapsed = time.perf_counter() - started
     print(f"same batch of {len(rows):,} again: {elapsed * 1000:.0f} ms ({len(rows) / elapsed:,.0f} visits/s) — "
           f"{again.created} created, {again.duplicates:,} duplicates")
-    return n / elapsed
+    return rate
 
 
 def _backend_cpu() -> float:
