@@ -35,8 +35,9 @@ Measured (2026-12-07, 2-core machine, PostgreSQL on it):
   (accounts already there).
 - shared machine (load ~10), the full bench after h-perf12 (100 000 visits each, 2 workers):
   pool 5 514/s, certified 3 902/s (0.71); CPU per batch: pool Python 326 ms + backend 219 ms
-  (−21 % from 692 ms), certified 481 + 268 ms (−24 % from 985 ms). Certified still costs ~1.45× pool's CPU: three ledger accounts a visit
-  (benefit, disease/drug, year or shared total) against pool's two, the certification checks,
+  (−21 % from 692 ms), certified 481 + 268 ms (−24 % from 985 ms). Certified still costs
+  1.4-1.45× pool's CPU: three ledger accounts a visit (benefit, disease/drug, year or shared
+  total) against pool's two, the certification checks,
   and the per-visit engine terms. Neither target is shown met; 20 000/s needs about 0.5 CPU-s per
   batch in all (Python and PostgreSQL), certified is at ~0.75 on the loaded machine
   (scaling the idle 14 940/s by the CPU saved suggests ~19 000-20 000/s idle: an estimate, not a
