@@ -11,9 +11,37 @@ secondary: chronic 糖尿病 or a special disease; odd ones municipal tertiary: 
 written set-wise in SQL with its place of use. Then --ingest certified visits go through the real
 service (`visits_receive`, the API's way in: batches of 5 000 rows of one institution naming
 their benefit and disease/drug; --workers processes at once, like API workers), then the first
-batch again (all duplicates). Target: ≥ 20 000 visits/s with two processes, at least as fast as pool
-visits (bench/capitation.py). Measured 2026-12-07, idle 2-core machine: certified 14 940/s, pool
-16 171/s — target not met yet (issue 12).
+batch again (all duplicates). Before them, unless --no-pool, the same persons, dates and amounts
+go in as outpatient-pool visits (no benefit named) at their pool institutions (one community
+institution each, memberships written in SQL), so that pool and certified are compared in the
+same run, on the same load; the visit and ledger tables are emptied before each. Each phase
+prints its visits/s and the CPU time per batch of 5 000 of the worker processes and of their own
+PostgreSQL backends (the machine is shared: wall-clock figures are inflated by the others' load,
+CPU time much less). Target: ≥ 20 000 visits/s with two processes, certified at least as fast as
+pool.
+
+Measured (2026-12-07, 2-core machine, PostgreSQL on it):
+- idle, before this bench compared both: certified 14 940/s; pool 16 171/s (bench/capitation.py,
+  Jinan). Not met.
+- shared machine (load 7-9), before the changes of h-perf12: pool 3 281/s, certified 2 391/s
+  (0.73; that run printed 0.85, a bug since fixed: it divided by the duplicate re-run's time);
+  CPU per batch: pool Python 444 ms + its backend 248 ms, certified 694 + 291 ms.
+- shared machine (load ~10), one batch at a time in a rolled-back transaction (so without the
+  commit), CPU per batch after h-perf12 (ledger_post sums postings per account before splitting,
+  Posting a named tuple, the cyclic GC paused during a batch, the certified loop's accounts
+  looked up once, ledger entries' reverses/created_by indexes partial and no deferred FK
+  trigger): certified Python 509 ms (was 610-650) + backend 305-330 ms; pool Python 323 ms +
+  backend 215-230 ms; the same batches committed: certified 517 + 340 ms, pool 332 + 250 ms
+  (accounts already there).
+- shared machine (load ~10), the full bench after h-perf12 (100 000 visits each, 2 workers):
+  pool 5 514/s, certified 3 902/s (0.71); CPU per batch: pool Python 326 ms + backend 219 ms
+  (−21 % from 692 ms), certified 481 + 268 ms (−24 % from 985 ms). Certified still costs
+  1.4-1.45× pool's CPU: three ledger accounts a visit (benefit, disease/drug, year or shared
+  total) against pool's two, the certification checks,
+  and the per-visit engine terms. Neither target is shown met; 20 000/s needs about 0.5 CPU-s per
+  batch in all (Python and PostgreSQL), certified is at ~0.75 on the loaded machine
+  (scaling the idle 14 940/s by the CPU saved suggests ~19 000-20 000/s idle: an estimate, not a
+  measurement).
 
 The certification check adds no per-visit query: the bench counts the SQL statements of one
 batch of 5 000 and of one of 50 (the same number; tests/settlement/test_certified_visits.py pins
@@ -41,7 +69,8 @@ REGION = "220100"
 YEAR = 2021
 DAYS = [dt.date(YEAR, 1, 1) + dt.timedelta(days=d) for d in range(365)]
 STATE = ("settlement_certifiedvisit, settlement_feeaccount, settlement_feestatement, "
-         "settlement_historicalfeestatement, ledger_ledgeraccount, ledger_ledgerentry")
+         "settlement_historicalfeestatement, ledger_ledgeraccount, ledger_ledgerentry, settlement_visit, "
+         "settlement_poolaccount")
 DISEASES = ["SPD-001", "SPD-002", "SPD-004", "SPD-027"]
 DRUGS = ["CC-D-001", "CC-D-002", "CC-D-003", "CC-D-004"]
 
@@ -75,7 +104,14 @@ def prepare(*, persons: int, institutions: int) -> dict:
                     level="municipal_tertiary" if k % 2 else "secondary", bank_account=f"6216{k:015d}",
                     bank_account_name=f"基准认定门诊机构{k:05d}")
         for k in range(institutions) if f"BENCH-CV-{k:05d}" not in have])
+    have = set(Institution.objects.filter(region=region, code__startswith="BENCH-PV-").values_list("code", flat=True))
+    Institution.objects.bulk_create([  # the same persons' outpatient-pool institutions (community level)
+        Institution(region=region, code=f"BENCH-PV-{k:05d}", name=f"基准门诊统筹机构{k:05d}", kind="clinic",
+                    level="primary", bank_account=f"6217{k:015d}", bank_account_name=f"基准门诊统筹机构{k:05d}")
+        for k in range(institutions) if f"BENCH-PV-{k:05d}" not in have])
     inst_ids = list(Institution.objects.filter(region=region, code__startswith="BENCH-CV-").order_by("code")
+                    .values_list("pk", flat=True)[:institutions])
+    pool_ids = list(Institution.objects.filter(region=region, code__startswith="BENCH-PV-").order_by("code")
                     .values_list("pk", flat=True)[:institutions])
     items = dict(((kind, code), pk) for kind, code, pk in CatalogueItem.objects.filter(region=region).values_list(
         "kind", "code", "pk"))
@@ -92,6 +128,13 @@ def prepare(*, persons: int, institutions: int) -> dict:
                SELECT p.id, %(year)s, make_date(%(year)s, 1, 1), make_date(%(year)s, 12, 31), false, 'active'
                FROM enrollment_person p WHERE p.region_id = %(region)s AND p.id < %(first)s + %(n)s""",
             {"year": YEAR, "region": region.pk, "first": first_person, "n": persons})
+        cursor.execute("DELETE FROM settlement_poolmembership WHERE person_id IN "
+                       "(SELECT id FROM enrollment_person WHERE region_id = %s)", [region.pk])
+        cursor.execute(  # person p is a pool member of pool institution p % institutions
+            """INSERT INTO settlement_poolmembership (person_id, institution_id, year, source, created_at)
+               SELECT %(first)s + p, (%(ids)s::bigint[])[1 + p %% %(k)s], %(year)s, 'signup', now()
+               FROM generate_series(0, %(n)s - 1) p""",
+            {"first": first_person, "ids": pool_ids, "k": institutions, "year": YEAR, "n": persons})
         cursor.execute("CREATE TEMP TABLE bench_cert (p int PRIMARY KEY, inst int, kind text, item int)")
         rows = []
         for p in range(persons):
@@ -118,18 +161,21 @@ def prepare(*, persons: int, institutions: int) -> dict:
                FROM certifications_certification c""")
         cursor.execute("VACUUM ANALYZE")
     print(f"institutions, cover, {persons:,} certifications and their sites (SQL): {time.perf_counter() - started:.1f} s")
-    return {"first_person": first_person, "inst_ids": inst_ids, "user": user}
+    return {"first_person": first_person, "inst_ids": inst_ids, "pool_ids": pool_ids, "user": user}
 
 
 _BATCHES: list = []
 
 
-def _ingest_share(worker: int, workers: int) -> tuple[int, int, int]:
+def _ingest_share(worker: int, workers: int) -> tuple[int, int, int, float, float]:
+    """Send every `workers`-th batch; returns counts and the CPU seconds of this process and of its
+    PostgreSQL backend."""
     from claims.settlement.services import visits_receive
     from medins.models import Institution
     from medins.selectors import PolicyCache
 
     policies = PolicyCache()
+    python, postgres = time.process_time(), _backend_cpu()
     created = duplicates = refused = 0
     for institution_id, rows in _BATCHES[worker::workers]:
         institution = Institution.objects.select_related("region").get(pk=institution_id)
@@ -139,10 +185,13 @@ def _ingest_share(worker: int, workers: int) -> tuple[int, int, int]:
         refused += len(result.errors)
         if result.errors and refused == len(result.errors):
             print("   first refusal:", result.errors[0])
-    return created, duplicates, refused
+    return created, duplicates, refused, time.process_time() - python, _backend_cpu() - postgres
 
 
-def batches(*, persons: int, inst_ids: list[int], n: int, start: int = 0, size: int = 5_000) -> list:
+def batches(*, persons: int, inst_ids: list[int], n: int, start: int = 0, size: int = 5_000,
+            pool: bool = False) -> list:
+    """Batches of one institution each; pool=True: the same persons, dates and amounts as outpatient-pool
+    visits (no benefit named) at their pool institutions."""
     institutions = len(inst_ids)
     out = []
     v = start
@@ -158,9 +207,12 @@ def batches(*, persons: int, inst_ids: list[int], n: int, start: int = 0, size: 
                 continue
             _k, benefit, code = plan(p, institutions)
             a = 1_000 + (v * 37) % 9_000
-            rows.append({"visit_id": f"CV{v:09d}", "id_number": person_values(p)[0],
-                         "service_date": DAYS[(v * 7) % 365].isoformat(), "benefit": benefit, "item_code": code,
-                         "class_a": f"{a // 100}.{a % 100:02d}", "class_b": "112.50", "class_c": "3.00"})
+            row = {"visit_id": f"{'PV' if pool else 'CV'}{v:09d}", "id_number": person_values(p)[0],
+                   "service_date": DAYS[(v * 7) % 365].isoformat(), "benefit": benefit, "item_code": code,
+                   "class_a": f"{a // 100}.{a % 100:02d}", "class_b": "112.50", "class_c": "3.00"}
+            if pool:
+                del row["benefit"], row["item_code"]
+            rows.append(row)
             v += 1
         out.append((inst_ids[k], rows))
         k = (k + 1) % institutions
@@ -194,13 +246,20 @@ def count_queries(*, persons: int, inst_ids: list[int]) -> None:
               f"({result.created:,} accepted, {len(result.errors)} refused; rolled back)")
 
 
-def ingestion(*, persons: int, inst_ids: list[int], n: int, workers: int) -> None:
+def ingestion(*, persons: int, inst_ids: list[int], n: int, workers: int, pool: bool = False) -> float:
+    """Ingest n visits (certified, or pool=True outpatient-pool ones) on empty visit and ledger
+    tables; returns visits/s."""
+    from django.db import connection
+
     from claims.settlement.services import visits_receive
     from medins.models import Institution
     from medins.selectors import PolicyCache
 
     global _BATCHES
-    _BATCHES = batches(persons=persons, inst_ids=inst_ids, n=n)
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {STATE} RESTART IDENTITY")
+    _BATCHES = batches(persons=persons, inst_ids=inst_ids, n=n, pool=pool)
+    kind = "outpatient-pool" if pool else "certified"
     started = time.perf_counter()
     if workers == 1:
         totals = [_ingest_share(0, 1)]
@@ -214,10 +273,12 @@ def ingestion(*, persons: int, inst_ids: list[int], n: int, workers: int) -> Non
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             totals = list(pool.map(_ingest_share, range(workers), [workers] * workers))
     elapsed = time.perf_counter() - started
-    created, duplicates, refused = (sum(t[i] for t in totals) for i in range(3))
-    print(f"ingest {n:,} certified visits through visits_receive in {len(_BATCHES)} batches, {workers} process(es): "
+    rate = n / elapsed
+    created, duplicates, refused, python, postgres = (sum(t[i] for t in totals) for i in range(5))
+    print(f"ingest {n:,} {kind} visits through visits_receive in {len(_BATCHES)} batches, {workers} process(es): "
           f"{elapsed:.1f} s ({n / elapsed:,.0f} visits/s) — {created:,} created, {duplicates:,} duplicates, "
-          f"{refused:,} refused")
+          f"{refused:,} refused; CPU per batch of 5 000: Python {python * 5_000 / n * 1000:.0f} ms, "
+          f"its PostgreSQL backend {postgres * 5_000 / n * 1000:.0f} ms")
     institution_id, rows = _BATCHES[0]
     institution = Institution.objects.select_related("region").get(pk=institution_id)
     started = time.perf_counter()
@@ -225,6 +286,20 @@ def ingestion(*, persons: int, inst_ids: list[int], n: int, workers: int) -> Non
     elapsed = time.perf_counter() - started
     print(f"same batch of {len(rows):,} again: {elapsed * 1000:.0f} ms ({len(rows) / elapsed:,.0f} visits/s) — "
           f"{again.created} created, {again.duplicates:,} duplicates")
+    return rate
+
+
+def _backend_cpu() -> float:
+    """CPU seconds used so far by this connection's PostgreSQL backend (same machine): the server
+    is shared with other databases, so only our own backends are counted."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(") ", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -233,13 +308,19 @@ def main() -> None:
     parser.add_argument("--institutions", type=int, default=200)
     parser.add_argument("--ingest", type=int, default=100_000, help="visits sent through the ingestion service")
     parser.add_argument("--workers", type=int, default=2, help="processes sending batches at once")
+    parser.add_argument("--no-pool", action="store_true", help="skip the outpatient-pool ingestion measured first")
     args = parser.parse_args()
     setup_django("medins_bench_ffs", "its certification and visit tables are truncated")
     print(f"certified-visit benchmark: {args.persons:,} certified persons at {args.institutions:,} institutions, "
           f"{args.ingest:,} visits, {args.workers} process(es); os.cpu_count()={os.cpu_count()}")
     ids = prepare(persons=args.persons, institutions=args.institutions)
     count_queries(persons=args.persons, inst_ids=ids["inst_ids"])
-    ingestion(persons=args.persons, inst_ids=ids["inst_ids"], n=args.ingest, workers=args.workers)
+    pool = None
+    if not args.no_pool:
+        pool = ingestion(persons=args.persons, inst_ids=ids["pool_ids"], n=args.ingest, workers=args.workers, pool=True)
+    certified = ingestion(persons=args.persons, inst_ids=ids["inst_ids"], n=args.ingest, workers=args.workers)
+    if pool:
+        print(f"certified / pool: {certified / pool:.2f}")
 
 
 if __name__ == "__main__":

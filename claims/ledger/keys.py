@@ -145,13 +145,14 @@ def effect(benefit: str, quote: dict, *, inpatient_cap: bool = False) -> Figures
                         ZERO), inpatient_cap=inpatient_cap)
 
 
-def split(benefit: str, item: str, figures: Figures) -> dict[tuple[str, str], Figures]:
+def split(benefit: str, item: str, figures: Figures, *, year_account: bool = False) -> dict[tuple[str, str], Figures]:
     """How an entry's figures land on its accounts: shared figures on the year, the rest on the
-    benefit (and the item, which keeps its own copy of them)."""
+    benefit (and the item, which keeps its own copy of them). `year_account`: land on the year
+    account even when cap_fund is zero (a sum of entries that each advanced it)."""
     fund, cap_fund, covered_personal, catastrophic, deductible, eligible, fixed_copay = figures
     own = _figures((fund, ZERO, ZERO, ZERO, deductible, eligible, fixed_copay))
     out = {(benefit, ""): own}
-    if benefit in CAP_BENEFITS or benefit in CATASTROPHIC_BENEFITS or cap_fund:
+    if benefit in CAP_BENEFITS or benefit in CATASTROPHIC_BENEFITS or cap_fund or year_account:
         out[YEAR] = _figures((ZERO, cap_fund, covered_personal, catastrophic, ZERO, ZERO, ZERO))
     if item:
         out[(benefit, item)] = own

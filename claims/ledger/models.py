@@ -104,11 +104,15 @@ class LedgerEntry(LedgerFigures):
     source_kind = models.CharField(_("source"), max_length=20, choices=SourceKind.choices)
     source_id = models.BigIntegerField(_("source id"))
     service_date = models.DateField(_("service date"))
-    reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="reversed_by", verbose_name=_("reverses"))
+    # reverses and created_by are empty on every entry a visit batch writes: their indexes are
+    # partial (non-empty rows only), so such an entry adds nothing to them, and reverses has no
+    # database foreign key (a deferred trigger per inserted row, run at commit). An entry is still
+    # reversed at most once (the partial unique constraint); entries are never deleted.
+    reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by",
+                                 verbose_name=_("reverses"), db_index=False, db_constraint=False)
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="+", verbose_name=_("recorded by"), db_constraint=False)
+                                   related_name="+", verbose_name=_("recorded by"), db_index=False, db_constraint=False)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     class Meta:
@@ -116,7 +120,11 @@ class LedgerEntry(LedgerFigures):
         indexes = [
             models.Index(fields=["person", "year"], name="ledger_entry_person_year"),
             models.Index(fields=["source_kind", "source_id"], name="ledger_entry_source"),
+            models.Index(fields=["created_by"], condition=models.Q(created_by__isnull=False),
+                         name="ledger_entry_created_by"),
         ]
+        constraints = [models.UniqueConstraint(fields=["reverses"], condition=models.Q(reverses__isnull=False),
+                                               name="ledger_entry_reversed_once")]
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
 

@@ -239,3 +239,65 @@ def test_a_pool_posting_on_figures_read_before_a_chronic_payment_is_refused(appr
             source_id=0, figures=entry_figures("outpatient_pool", fund=D("900.00")))])
     assert LedgerAccount.objects.get(person_id=person, year=2021, benefit="outpatient_shared").fund == D("6000.00")
     assert ledger_selectors.discrepancies() == []
+
+
+def test_a_batch_of_postings_advances_each_account_as_one_by_one_postings_would(approver, covered_adult):
+    """ledger_post sums a batch's postings per account before splitting them (issue 12 item 8):
+    the accounts' figures and entry counts are those of posting each entry alone — also for the
+    year account, which an entry whose cap_fund is +x and one whose cap_fund is -x each count."""
+    from claims.ledger.keys import entry_figures
+    from claims.ledger.services import Posting, ledger_post, ledger_read
+
+    person = covered_adult.pk
+    day = dt.date(2021, 4, 1)
+
+    def postings(source_id):
+        return [
+            Posting(person_id=person, service_date=day, benefit="chronic", item="copd", source_kind=SourceKind.CASE,
+                    source_id=source_id, figures=entry_figures("chronic", fund=D("300.00"), inpatient_cap=True)),
+            Posting(person_id=person, service_date=day, benefit="chronic", item="copd", source_kind=SourceKind.CASE,
+                    source_id=source_id, figures=-entry_figures("chronic", fund=D("300.00"), inpatient_cap=True)),
+            Posting(person_id=person, service_date=day, benefit="chronic", item="copd", source_kind=SourceKind.CASE,
+                    source_id=source_id, figures=entry_figures("chronic", fund=D("12.34"), eligible=D("20.00"))),
+            Posting(person_id=person, service_date=day, benefit="special_drug", item="CC-D-001",
+                    source_kind=SourceKind.CASE, source_id=source_id,
+                    figures=entry_figures("special_drug", fund=D("45.67"), deductible=D("1.00"))),
+        ]
+
+    def keys(batch):
+        return {key for p in batch for key in p.accounts()} | {(person, 2021, "", "")}
+
+    batch = postings(1)
+    ledger_post(acting_user=approver, read=ledger_read(keys(batch), lock=True), postings=batch)
+    together = {a.key: (a.entries, a.fund, a.cap_fund, a.deductible, a.eligible)
+                for a in LedgerAccount.objects.filter(person_id=person)}
+    LedgerAccount.objects.filter(person_id=person).delete()
+    LedgerEntry.objects.filter(person_id=person).delete()
+    for posting in postings(2):
+        ledger_post(acting_user=approver, read=ledger_read(keys([posting]), lock=True), postings=[posting])
+    alone = {a.key: (a.entries, a.fund, a.cap_fund, a.deductible, a.eligible)
+             for a in LedgerAccount.objects.filter(person_id=person)}
+    assert together == alone
+    assert together[(person, 2021, "", "")] == (3, D("0.00"), D("45.67"), D("0.00"), D("0.00"))
+    assert together[(person, 2021, "chronic", "copd")][:2] == (3, D("12.34"))
+    assert ledger_selectors.discrepancies() == []
+
+
+def test_the_database_refuses_a_second_reversal_of_one_entry(new_case, reviewer, approver, covered_adult):
+    """An entry is reversed once (a partial unique constraint: entries that reverse nothing, every
+    visit's, stay out of its index)."""
+    from django.db import IntegrityError, transaction
+
+    from claims.ledger.keys import FIGURE_NAMES, Figures
+    from claims.ledger.services import Posting, ledger_post, ledger_read
+
+    case = calculated(new_case, reviewer, "INV-R2", a="20000.00", b="0.00", c="0.00")
+    case_approve(acting_user=approver, case=case)
+    original = LedgerEntry.objects.get()
+    ledger_reverse(acting_user=approver, source_kind=SourceKind.CASE, source_id=case.pk)
+    again = Posting(person_id=original.person_id, service_date=original.service_date, benefit=original.benefit,
+                    source_kind=original.source_kind, source_id=original.source_id, reverses_id=original.pk,
+                    figures=-Figures(*(getattr(original, n) for n in FIGURE_NAMES)))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ledger_post(acting_user=approver, read=ledger_read(set(again.accounts()), lock=True), postings=[again])
+    assert LedgerEntry.objects.filter(reverses=original).count() == 1

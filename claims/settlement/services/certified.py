@@ -87,7 +87,7 @@ from claims.ledger.services import Posting, ledger_post, ledger_read
 from enrollment.models import CoveragePeriod, CoverageStatus, Person
 from enrollment.preview import category_ages, category_on
 from medins.benefits.errors import QuoteError
-from medins.bulk import among, copy_text, next_ids
+from medins.bulk import among, copy_text, next_ids, without_cyclic_gc
 from medins.models import Institution
 from medins.selectors import PolicyCache
 
@@ -142,6 +142,7 @@ def _visit_key(raw) -> str:
     return value.strip() if type(value) is str else str(value) if type(value) is int else ""
 
 
+@without_cyclic_gc
 @transaction.atomic
 def visits_receive(*, acting_user, institution: Institution, rows: list[dict],
                    policies: PolicyCache | None = None) -> IngestResult:
@@ -195,6 +196,7 @@ def _item_of(raw: dict) -> str:
     return ""
 
 
+@without_cyclic_gc
 @transaction.atomic
 def certified_visits_ingest(*, acting_user, institution: Institution, rows: list[tuple[int, dict]] | list[dict],
                             policies: PolicyCache | None = None) -> IngestResult:
@@ -277,13 +279,12 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
             _error(result, row.number, row.visit_id, "not_covered", _("not covered on the service date"),
                    "service_date")
             continue
-        valid = [c for c in held if _within(day, c.valid_from, c.valid_to)]
+        valid, here = _valid_here(held, day, institution.pk)
         if not valid:
             _error(result, row.number, row.visit_id, "certification_not_valid",
                    _("the certification is not valid on the service date (valid %(window)s)")
                    % {"window": "；".join(_window(c.valid_from, c.valid_to) for c in held)}, "service_date")
             continue
-        here = next((c for c in valid if any(i == institution.pk and _within(day, f, t) for i, f, t in c.sites)), None)
         if here is None:
             _error(result, row.number, row.visit_id, "other_institution",
                    _("on the service date the certification is used at another institution, not here"), "item_code")
@@ -298,16 +299,24 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
     # The persons' ledger accounts each accepted visit reads (and the pool accounts of the shared
     # outpatient total for chronic visits), read once, unlocked; running figures per account.
     reads: set = set()
-    shared_keys: set = set()
     by_disease = _chronic_by_disease(policies, institution.region.code, accepted)
+    scopes_of: dict[tuple, tuple] = {}  # (benefit, item): the scopes read (pure: keys.scopes, once each)
     for day, _v, row, person, _c in accepted:
-        for b, i in ledger_keys.scopes(row.benefit, row.item, inpatient_cap=by_disease and row.benefit == "chronic"):
-            reads.add((person.pk, day.year, b, i))
-        if row.benefit in ledger_keys.SHARED_OUTPATIENT_BENEFITS:
-            shared_keys.update((person.pk, day.year, b, "") for b in ledger_keys.SHARED_OUTPATIENT_BENEFITS)
-    read = ledger_read(reads | shared_keys)
+        scopes = scopes_of.get((row.benefit, row.item))
+        if scopes is None:
+            scopes = ledger_keys.scopes(row.benefit, row.item, inpatient_cap=by_disease and row.benefit == "chronic")
+            if row.benefit in ledger_keys.SHARED_OUTPATIENT_BENEFITS:
+                scopes += tuple((b, "") for b in ledger_keys.SHARED_OUTPATIENT_BENEFITS)
+            scopes = scopes_of[(row.benefit, row.item)] = scopes
+        pk, year = person.pk, day.year
+        reads.update([(pk, year, b, i) for b, i in scopes])
+    read = ledger_read(reads)
+    # Running figures [fund, cap_fund, deductible, eligible] of every account read, advanced visit by
+    # visit as the ledger will (keys.split); the accounts a visit reads and advances are looked up
+    # once per (person, year, benefit, item) in `accounts_of`.
     running = {key: [f.fund, f.cap_fund, f.deductible, f.eligible] for key, f in read.items()}
-    zero = [ZERO, ZERO, ZERO, ZERO]
+    accounts_of: dict[tuple, tuple] = {}
+    shared_benefits = tuple(sorted(ledger_keys.SHARED_OUTPATIENT_BENEFITS))
 
     region = institution.region.code
     township = bool(getattr(institution, "township", False))
@@ -319,10 +328,13 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
     visits: list[tuple] = []
     effects: list[tuple] = []
     ytd = engine_terms.YearToDate()
+    # module attributes read once (5 000 iterations)
+    visit_split, entry_figures, cap_benefits = engine_terms.split, ledger_keys.entry_figures, ledger_keys.CAP_BENEFITS
+    institution_level = institution.level
     accepted.sort(key=lambda a: (a[0], a[1]))
     for day, _visit_id, row, person, cert in accepted:
         benefit, item = row.benefit, row.item
-        level = cert.level if benefit == "special_drug" else institution.level
+        level = cert.level if benefit == "special_drug" else institution_level
         try:
             ages = ages_of.get(day)
             if ages is None:
@@ -360,34 +372,39 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
                 raise terms
             terms, scope = terms
             year = day.year
-            own = running.get((person.pk, year, benefit, ""), zero)
-            per_item = running.get((person.pk, year, benefit, item), zero)
-            shared_year = running.get((person.pk, year, "", ""), zero)
+            accounts = accounts_of.get((person.pk, year, benefit, item))
+            if accounts is None:
+                accounts = accounts_of[(person.pk, year, benefit, item)] = (
+                    running.setdefault((person.pk, year, benefit, ""), [ZERO, ZERO, ZERO, ZERO]),
+                    running.setdefault((person.pk, year, benefit, item), [ZERO, ZERO, ZERO, ZERO]),
+                    running.setdefault((person.pk, year, "", ""), [ZERO, ZERO, ZERO, ZERO]),
+                    [running.setdefault((person.pk, year, b, ""), [ZERO, ZERO, ZERO, ZERO]) for b in shared_benefits])
+            own, per_item, shared_year, sharing = accounts
             ytd.fund_paid = shared_year[1] if scope == "year" else per_item[0] if scope == "item" else own[0]
             ytd.disease_fund_paid = per_item[0]
             ytd.eligible_counted = own[3]
             ytd.deductible_paid_amount = own[2]
             if benefit == "chronic":
-                ytd.shared_fund_paid = sum((running.get((person.pk, year, b, ""), zero)[0]
-                                            for b in ledger_keys.SHARED_OUTPATIENT_BENEFITS), ZERO)
-            split = engine_terms.split(terms, row.class_a, row.class_b, ytd)
+                ytd.shared_fund_paid = sharing[0][0] + sharing[1][0]
+            split = visit_split(terms, row.class_a, row.class_b, ytd)
         except QuoteError as exc:
             _error(result, row.number, row.visit_id, exc.code, _engine_message(exc))
             continue
         fund, paid, eligible, first_copay = split.fund, split.deductible_paid, split.eligible, split.first_copay
         # advance the batch's running figures as the ledger will (keys.split)
-        for account in ((benefit, ""), (benefit, item)):
-            figures = running.setdefault((person.pk, year, *account), list(zero))
-            figures[0] += fund
-            figures[2] += paid
-            figures[3] += eligible
+        own[0] += fund
+        own[2] += paid
+        own[3] += eligible
+        per_item[0] += fund
+        per_item[2] += paid
+        per_item[3] += eligible
         inpatient_cap = benefit == "chronic" and scope == "year"  # Jinan 门规 diseases sharing 250 000 with inpatient
-        if benefit in ledger_keys.CAP_BENEFITS or inpatient_cap:
-            running.setdefault((person.pk, year, "", ""), list(zero))[1] += fund
+        if inpatient_cap or benefit in cap_benefits:
+            shared_year[1] += fund
         total = row.class_a + row.class_b + row.class_c
         visits.append((row.visit_id, person.pk, benefit, item, cert.pk, level, day, row.class_a, row.class_b,
                        row.class_c, total, first_copay, eligible, paid, fund, total - fund, terms.version))
-        effects.append((person.pk, day, benefit, item, ledger_keys.entry_figures(
+        effects.append((person.pk, day, benefit, item, entry_figures(
             benefit, fund=fund, deductible=paid, eligible=eligible, inpatient_cap=inpatient_cap)))
         result.fund += fund
     if not visits:
@@ -438,6 +455,19 @@ def _chronic_by_disease(policies: PolicyCache, region: str, accepted: list) -> b
         return policies.get(region=region, date=min(days)).get("chronic.rule") == "inpatient_ratio_by_disease"
     except QuoteError:
         return False
+
+
+def _valid_here(held: list[_Cert], day: dt.date, institution_id: int) -> tuple[bool, _Cert | None]:
+    """(whether one of the certifications is valid on the day, the first valid one with a place of
+    use at this institution on the day, or None)."""
+    valid = False
+    for cert in held:
+        if (cert.valid_from is None or cert.valid_from <= day) and (cert.valid_to is None or day <= cert.valid_to):
+            valid = True
+            for site, start, end in cert.sites:
+                if site == institution_id and (start is None or start <= day) and (end is None or day <= end):
+                    return True, cert
+    return valid, None
 
 
 def _within(day: dt.date, start: dt.date | None, end: dt.date | None) -> bool:

@@ -57,7 +57,7 @@ from enrollment.models import CoveragePeriod, CoverageStatus, Person
 from enrollment.preview import CategoryAges, category_ages, category_on
 from medins.benefits.errors import QuoteError
 from medins.benefits.outpatient_pool import PoolTerms, check_category, pool_split, pool_terms
-from medins.bulk import among, copy_text, next_ids
+from medins.bulk import among, copy_text, next_ids, without_cyclic_gc
 from medins.models import Institution
 from medins.parsing import ParseError, parse_date, parse_money, today
 from medins.selectors import PolicyCache
@@ -141,6 +141,7 @@ def _error(result: IngestResult, number: int, visit_id: str, code: str, message:
     result.errors.append(entry)
 
 
+@without_cyclic_gc
 @transaction.atomic
 def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
                   policies: PolicyCache | None = None) -> IngestResult:
