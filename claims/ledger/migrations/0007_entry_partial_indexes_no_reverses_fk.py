@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('enrollment', '0005_alter_paymentimport_status'),
-        ('ledger', '0005_shared_outpatient_account'),
+        ('ledger', '0006_inpatient_stay_source'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
