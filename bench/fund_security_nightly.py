@@ -212,6 +212,17 @@ def prepare(*, persons: int, day: int, history_visits: int, history_cases: int) 
     return p
 
 
+def _backend_cpu(cursor) -> float:
+    """CPU seconds of this connection's PostgreSQL backend (same machine: /proc), or 0 if unreadable."""
+    cursor.execute("SELECT pg_backend_pid()")
+    pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
 def nightly() -> None:
     from django.db import connection
 
@@ -219,19 +230,40 @@ def nightly() -> None:
     from claims.supervision.services import nightly_check
 
     for attempt in ("first run", "second run (idempotent)"):
-        seen = []
+        seen: list[tuple[str, float]] = []
 
         def counter(execute, sql, params, many, context, seen=seen):
-            seen.append(sql)
-            return execute(sql, params, many, context)
+            t0 = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                seen.append((sql, time.perf_counter() - t0))
 
+        with connection.cursor() as cursor:
+            backend_before = _backend_cpu(cursor)
+        cpu_before = time.process_time()
         started = time.perf_counter()
+        phases: dict[str, list[float]] = {}
         with connection.execute_wrapper(counter):
-            run = nightly_check(region=REGION, day=DAY)
+            run = nightly_check(region=REGION, day=DAY, timings=phases)
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_before
+        with connection.cursor() as cursor:
+            backend = _backend_cpu(cursor) - backend_before
+        sql_time = sum(t for _, t in seen)
         print(f"{attempt}: {elapsed:.1f} s — {run.settlements:,} settlements of the day, {run.history_settlements:,} "
               f"history settlements read, {run.findings_new:,} new findings, {run.findings_known:,} already recorded, "
-              f"undecided {run.undecided}; {len(seen):,} SQL statements", flush=True)
+              f"undecided {run.undecided}; {len(seen):,} SQL statements ({sql_time:.1f} s waiting on SQL); "
+              f"CPU: Python {cpu:.1f} s, PostgreSQL backend {backend:.1f} s (parallel workers not counted)", flush=True)
+        for name, (wall, cpu_s) in phases.items():
+            print(f"    {name:<44} {wall:7.2f} s wall {cpu_s:7.2f} s CPU", flush=True)
+        slow: dict[str, list[float]] = {}
+        for sql, t in seen:
+            entry = slow.setdefault(sql[:110], [0, 0.0])
+            entry[0] += 1
+            entry[1] += t
+        for head, (n, t) in sorted(slow.items(), key=lambda kv: -kv[1][1])[:8]:
+            print(f"    SQL {t:7.2f} s ×{n:<4} {head}", flush=True)
     by_rule = {}
     for rule in Finding.objects.values_list("rule", flat=True):
         by_rule[rule] = by_rule.get(rule, 0) + 1
@@ -245,6 +277,7 @@ def main() -> None:
     parser.add_argument("--history-visits", type=int, default=5_000_000)
     parser.add_argument("--history-cases", type=int, default=400_000)
     parser.add_argument("--reuse", action="store_true", help="keep the data of the previous run (same arguments)")
+    parser.add_argument("--prepare-only", action="store_true", help="write the data, do not run the job")
     args = parser.parse_args()
     setup_django("medins_bench_fs", "its case, visit, care-claim and finding tables are truncated")
     print(f"fund-security nightly benchmark: {args.persons:,} persons, {args.day:,} settlements on {DAY}, "
@@ -259,7 +292,8 @@ def main() -> None:
     else:
         prepare(persons=args.persons, day=args.day, history_visits=args.history_visits,
                 history_cases=args.history_cases)
-    nightly()
+    if not args.prepare_only:
+        nightly()
 
 
 if __name__ == "__main__":
