@@ -27,6 +27,9 @@ from .workflow import FINDINGS, FindingState
 S = FindingState
 
 REVIEW_RULES = ("excess_prescription", "bed_holding", "duplicate_charge", "overlapping_care", "split_admission")
+# The review rules that judge without lines; each pairs a stay with a settlement of the same person.
+STAY_PAIR_RULES = ("overlapping_care", "split_admission")
+assert set(REVIEW_RULES) == set(STAY_PAIR_RULES) | set(F.LINE_RULES)
 BLOCK_RULES = ("duplicate_invoice", "benefit_twice", "third_party_not_deducted", "not_covered", "certification_mismatch",
                "grey_list", "overlapping_care")
 # The reason of each rule in Chinese, as the money services refuse with it (issue 15 item 2).
@@ -53,7 +56,8 @@ def _check(request: dict, **kwargs) -> dict:
     return check(request, **kwargs)
 
 
-def _run(facts: F.Facts, *, severities, rules=None, focus=None, itemised_only: bool = False, timings=None) -> dict:
+def _run(facts: F.Facts, *, severities, rules=None, focus=None, refs=None, itemised_only: bool = False,
+         timings=None) -> dict:
     """The rules over facts read from the database: medins.fund_security.run_rules on Facts built
     directly (facts.rule_facts), the response as check() gives it."""
     from medins.fund_security import parameters_of, params_from_policy, run_rules, select_rules
@@ -63,7 +67,7 @@ def _run(facts: F.Facts, *, severities, rules=None, focus=None, itemised_only: b
     policy = policy_in_force(region=facts.region, date=facts.as_of)
     params = params_from_policy(policy, parameters_of(selected))
     with F.phase(timings, "build the rules' facts"):
-        rule_facts = facts.rule_facts(itemised_only=itemised_only)
+        rule_facts = facts.rule_facts(refs=refs, itemised_only=itemised_only)
     outcome = run_rules(rule_facts, params, severities=severities, rules=selected, focus=focus, timings=timings)
     with F.phase(timings, "findings as dicts"):
         return outcome.as_response(region=facts.region, policy_version=policy.version)
@@ -146,8 +150,12 @@ def nightly_check(*, region: str, day: dt.date, timings: dict[str, list[float]] 
     try:
         facts, today = F.day_facts(region=region, day=day, look_back_days=look_back_days(region, day), with_persons=False,
                                    timings=timings)
+        # The review rules without lines (split_admission, overlapping_care) pair a stay with another
+        # settlement of its person: only the persons holding a stay are sent (a fifth of the day).
+        with_stays = {s["person"] for s in facts.settlements.values() if s["benefit"] in F.STAYS}
         response = _run(facts, severities={"review"}, focus=today,
-                        rules=[r for r in REVIEW_RULES if r not in F.LINE_RULES], timings=timings)
+                        refs=[r for r, s in facts.settlements.items() if s["person"] in with_stays],
+                        rules=STAY_PAIR_RULES, timings=timings)
         findings = list(response["findings"])
         undecided = {k: list(v) for k, v in response.get("undecided", {}).items()}
         version = response.get("policy_version", "")
