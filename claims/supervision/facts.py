@@ -2,10 +2,10 @@
 contract's request (contracts/fund-security.md): persons with their covered periods, date of
 death, grey list and certifications; settlements with their lines.
 
-Set-based: whatever the number of settlements, a fixed number of queries per kind and per chunk
-of ids (``.values()`` rows; no server-side cursor: PostgreSQL plans a ``DECLARE … CURSOR`` without
-the hashed ``= ANY(array)`` and parallel scan the visit tables need — minutes instead of a second
-at 5 million visits, bench/fund_security_nightly.py), never one per
+Set-based: whatever the number of settlements, a fixed number of queries per kind (ids joined
+as one ``unnest`` array, ``in_ids``; ``.values()`` rows; no server-side cursor: PostgreSQL plans a
+``DECLARE … CURSOR`` without the hash join and parallel scan the visit tables need — minutes
+instead of a second at 5 million visits, bench/fund_security_nightly.py), never one per
 settlement or per person (tests pin it).
 
 Settlement ids are the references of ``refs``: ``case:<pk>`` (reimbursement cases, manual and
