@@ -15,7 +15,35 @@ year (the day's inpatients each with an earlier stay, a third of them at the sam
 same ICD-10 category within 15 days: split admissions), written set-wise in SQL.
 
 Then the real job (`claims.supervision.services.nightly_check`) runs once (findings written) and
-again (nothing new: idempotent), each timed. Target: under 2 minutes.
+again (nothing new: idempotent), each timed. Target: under 2 minutes. Printed per run: wall clock,
+this process's CPU time and the PostgreSQL backend's (from /proc; parallel workers not counted),
+time spent waiting on SQL, each phase (each read, building the rules' facts, each rule, writing the
+findings: wall and CPU) and the slowest statements. `--prepare-only` writes the data and stops.
+
+Measured (2026-12-07, the shared 2-core machine at load average 8–12 from other helpers' tests and
+benchmarks, so wall clock is inflated 3–4×; compare the CPU figures):
+
+- 1 M persons, 200 000 settlements of the day, 1 M history visits, 100 000 history cases — before
+  (commit 135923c): first run 271 s wall, 36.0 s Python CPU + 40.3 s backend CPU, 179 statements;
+  103 s reading history visits (`person_id = ANY(int[])` on the bigint column is not hashed: each of
+  a million visits compared with 16 000 ids, 25 s per scan in EXPLAIN ANALYZE), 23 s reading the
+  persons' cover, grey list and certifications (no review rule reads them), 50 s building the rules'
+  facts for 250 000 settlements, 59 s writing 10 517 findings (Django 5.2's bulk_create sends each
+  column as an array; psycopg escaped every quote of the JSON facts with a regex, 2.4 M calls).
+  After: 82.5 s wall, 22.6 s Python CPU + 5.8 s backend CPU, 52 statements — history visits 0.9 s
+  (unnest hash join), no person records, findings by COPY; the rules themselves ~1 s CPU. The
+  second (idempotent) run: 62 s wall, 15.7 s Python CPU, nothing written.
+- Full scale (the defaults; database medins_bench_fs_h2 left prepared, rerun with --reuse), load
+  average 5–8, after the above and after sending split_admission/overlapping_care only the persons
+  holding a stay: first run 58.2 s wall, 22.5 s Python CPU + 8.3 s backend CPU, 52 statements, 11.8 s
+  waiting on SQL, 10 721 findings; second run 42.2 s wall, 15.1 s + 5.1 s CPU, nothing new. Per phase
+  (first run, wall/CPU s): the day's cases 3.4/0.8, certified visits 1.4/0.7, pool visits 4.4/2.0
+  (a parallel scan of 5 M visits by received_at, 1.3 s in EXPLAIN ANALYZE: no index on purpose,
+  ingestion pays for each), care lines 2.5/1.1; history stays of the day's 200 000 persons 8.0/2.2
+  (index on person, 1.7 s in EXPLAIN ANALYZE), visits of the 16 000 persons with a stay 2.6/0.1;
+  building the rules' facts 10.1/5.7; the rules 2.3/1.4; writing the findings 20.5/7.2 (COPY).
+  The previous figure at this scale was 676 s. On an idle 2-core machine the job should take about
+  the CPU time, some 35–45 s: well under the 2-minute target (not yet measured idle).
 
 Everything the bench writes (cases, visits, care claims, findings) is truncated first; persons and
 their cover are kept between runs.
@@ -212,6 +240,17 @@ def prepare(*, persons: int, day: int, history_visits: int, history_cases: int) 
     return p
 
 
+def _backend_cpu(cursor) -> float:
+    """CPU seconds of this connection's PostgreSQL backend (same machine: /proc), or 0 if unreadable."""
+    cursor.execute("SELECT pg_backend_pid()")
+    pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
 def nightly() -> None:
     from django.db import connection
 
@@ -219,19 +258,40 @@ def nightly() -> None:
     from claims.supervision.services import nightly_check
 
     for attempt in ("first run", "second run (idempotent)"):
-        seen = []
+        seen: list[tuple[str, float]] = []
 
         def counter(execute, sql, params, many, context, seen=seen):
-            seen.append(sql)
-            return execute(sql, params, many, context)
+            t0 = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                seen.append((sql, time.perf_counter() - t0))
 
+        with connection.cursor() as cursor:
+            backend_before = _backend_cpu(cursor)
+        cpu_before = time.process_time()
         started = time.perf_counter()
+        phases: dict[str, list[float]] = {}
         with connection.execute_wrapper(counter):
-            run = nightly_check(region=REGION, day=DAY)
+            run = nightly_check(region=REGION, day=DAY, timings=phases)
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu_before
+        with connection.cursor() as cursor:
+            backend = _backend_cpu(cursor) - backend_before
+        sql_time = sum(t for _, t in seen)
         print(f"{attempt}: {elapsed:.1f} s — {run.settlements:,} settlements of the day, {run.history_settlements:,} "
               f"history settlements read, {run.findings_new:,} new findings, {run.findings_known:,} already recorded, "
-              f"undecided {run.undecided}; {len(seen):,} SQL statements", flush=True)
+              f"undecided {run.undecided}; {len(seen):,} SQL statements ({sql_time:.1f} s waiting on SQL); "
+              f"CPU: Python {cpu:.1f} s, PostgreSQL backend {backend:.1f} s (parallel workers not counted)", flush=True)
+        for name, (wall, cpu_s) in phases.items():
+            print(f"    {name:<44} {wall:7.2f} s wall {cpu_s:7.2f} s CPU", flush=True)
+        slow: dict[str, list[float]] = {}
+        for sql, t in seen:
+            entry = slow.setdefault(sql[:110], [0, 0.0])
+            entry[0] += 1
+            entry[1] += t
+        for head, (n, t) in sorted(slow.items(), key=lambda kv: -kv[1][1])[:8]:
+            print(f"    SQL {t:7.2f} s ×{n:<4} {head}", flush=True)
     by_rule = {}
     for rule in Finding.objects.values_list("rule", flat=True):
         by_rule[rule] = by_rule.get(rule, 0) + 1
@@ -245,6 +305,7 @@ def main() -> None:
     parser.add_argument("--history-visits", type=int, default=5_000_000)
     parser.add_argument("--history-cases", type=int, default=400_000)
     parser.add_argument("--reuse", action="store_true", help="keep the data of the previous run (same arguments)")
+    parser.add_argument("--prepare-only", action="store_true", help="write the data, do not run the job")
     args = parser.parse_args()
     setup_django("medins_bench_fs", "its case, visit, care-claim and finding tables are truncated")
     print(f"fund-security nightly benchmark: {args.persons:,} persons, {args.day:,} settlements on {DAY}, "
@@ -259,7 +320,8 @@ def main() -> None:
     else:
         prepare(persons=args.persons, day=args.day, history_visits=args.history_visits,
                 history_cases=args.history_cases)
-    nightly()
+    if not args.prepare_only:
+        nightly()
 
 
 if __name__ == "__main__":

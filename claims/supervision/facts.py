@@ -2,10 +2,10 @@
 contract's request (contracts/fund-security.md): persons with their covered periods, date of
 death, grey list and certifications; settlements with their lines.
 
-Set-based: whatever the number of settlements, a fixed number of queries per kind and per chunk
-of ids (``.values()`` rows; no server-side cursor: PostgreSQL plans a ``DECLARE … CURSOR`` without
-the hashed ``= ANY(array)`` and parallel scan the visit tables need — minutes instead of a second
-at 5 million visits, bench/fund_security_nightly.py), never one per
+Set-based: whatever the number of settlements, a fixed number of queries per kind (ids joined
+as one ``unnest`` array, ``in_ids``; ``.values()`` rows; no server-side cursor: PostgreSQL plans a
+``DECLARE … CURSOR`` without the hash join and parallel scan the visit tables need — minutes
+instead of a second at 5 million visits, bench/fund_security_nightly.py), never one per
 settlement or per person (tests pin it).
 
 Settlement ids are the references of ``refs``: ``case:<pk>`` (reimbursement cases, manual and
@@ -37,8 +37,10 @@ Decisions where the records are silent (issue 15 is silent on them):
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -48,6 +50,7 @@ from django.db.models import Q
 CHUNK = 5000
 ONE_DAY = dt.timedelta(days=1)
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 STAYS = ("inpatient", "day_surgery")
 CERTIFIED = ("chronic", "special_disease", "special_drug", "two_diseases")
 OUTPATIENT = ("outpatient_pool", *CERTIFIED)
@@ -76,10 +79,13 @@ def _money(value) -> Decimal:
 
 def _json(value):
     """A record's value as the contract's JSON (dates ISO, amounts decimal strings)."""
+    if value is None or type(value) in (str, int, bool):  # most values: no conversion
+        return value
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return str(value.quantize(Decimal("0.01"))) if value == value.quantize(Decimal("0.01")) else str(value)
+        cents = value.quantize(CENT)
+        return str(cents) if value == cents else str(value)
     if isinstance(value, dict):
         return {k: _json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -91,7 +97,25 @@ def jsonable(record: dict) -> dict:
     return _json(record)
 
 
-BIG_CHUNK = 20_000  # ids per "= ANY(array)" query (one bind parameter)
+@contextmanager
+def phase(timings: dict[str, list[float]] | None, name: str):
+    """Add the block's [wall, CPU] seconds to timings[name] (the nightly benchmark's per-phase figures)."""
+    if timings is None:
+        yield
+        return
+    wall, cpu = time.perf_counter(), time.process_time()
+    try:
+        yield
+    finally:
+        spent = timings.setdefault(name, [0.0, 0.0])
+        spent[0] += time.perf_counter() - wall
+        spent[1] += time.process_time() - cpu
+
+
+def _big_chunk() -> int:
+    """Ids per in_ids query: on PostgreSQL one array parameter holds them all (a day's 200 000
+    settlements in one hash join, not ten scans); elsewhere IN lists stay below bind limits."""
+    return 500_000 if connection.vendor == "postgresql" else 20_000
 
 
 def _chunks(ids: Iterable[int], size: int = CHUNK) -> Iterator[list[int]]:
@@ -101,11 +125,17 @@ def _chunks(ids: Iterable[int], size: int = CHUNK) -> Iterator[list[int]]:
 
 
 def in_ids(queryset, column: str, ids: list[int]):
-    """Rows whose `column` is one of `ids`: on PostgreSQL one ``= ANY(array)`` parameter (hashed in a
-    sequential scan, no bind-parameter limit), elsewhere a plain IN."""
+    """Rows whose `column` is one of `ids`: on PostgreSQL a semi-join with ``unnest`` of one array
+    parameter, planned as a hash join (no bind-parameter limit). Not ``= ANY(array)``: comparing
+    a bigint column with an integer array has no hashed form, so each row was compared with every
+    id (25 s instead of 0.4 s for 16 000 persons over a million visits, EXPLAIN ANALYZE in
+    bench/fund_security_nightly.py). Elsewhere a plain IN."""
     if connection.vendor == "postgresql":
         table = queryset.model._meta.db_table
-        return queryset.extra(where=[f'"{table}"."{column}" = ANY(%s)'], params=[list(ids)])
+        # One text parameter '{1,2,…}': psycopg's list adapter escapes every element with a regex
+        # (seconds of CPU for the nightly job's million ids).
+        array = "{" + ",".join(str(int(pk)) for pk in ids) + "}"
+        return queryset.extra(where=[f'"{table}"."{column}" IN (SELECT unnest(%s::bigint[]))'], params=[array])
     return queryset.filter(**{f"{column}__in": ids})
 
 
@@ -212,7 +242,7 @@ def _details_and_lines(kind: str, ids: list[int]) -> tuple[dict[int, tuple], dic
 
     details: dict[int, tuple] = {}
     lines: dict[int, list[dict]] = defaultdict(list)
-    for chunk in _chunks(ids, BIG_CHUNK):
+    for chunk in _chunks(ids, _big_chunk()):
         for oid, diagnosis, transfer in (in_ids(SettlementDetail.objects.filter(kind=kind), "object_id", chunk)
                                          .values_list("object_id", "diagnosis", "transfer")):
             details[oid] = (diagnosis, transfer)
@@ -238,19 +268,20 @@ def _add(facts: Facts, kind: str, pk: int, person_id: int, institution_id: int |
 
 
 MONEY_STATES = ("approved", "payment_ordered", "paid", "payment_failed")
+CARE_MONEY_STATES = ("approved", "payment_ordered")
 
 
 def add_cases(facts: Facts, queryset, *, invoices: dict[int, tuple] | None = None) -> None:
     """Reimbursement cases (of any state the caller chose) as settlements."""
     from claims.models import Invoice
 
-    rows = list(queryset.values("pk", "person_id", "institution_id", "institution_name", "case_type__benefit",
+    rows = list(queryset.order_by().values("pk", "person_id", "institution_id", "institution_name", "case_type__benefit",
                                 "service_from", "service_to", "third_party_paid", "fund_amount"))
     rows = [r for r in rows if ref("case", r["pk"]) not in facts.settlements]
     ids = [r["pk"] for r in rows]
     totals: dict[int, Decimal] = defaultdict(Decimal)
     first_invoice: dict[int, tuple] = dict(invoices or {})
-    for chunk in _chunks(ids, BIG_CHUNK):
+    for chunk in _chunks(ids, _big_chunk()):
         for case_id, issuer, number, a, b, c in (in_ids(Invoice.objects.all(), "case_id", chunk).order_by("case_id", "issued_on", "pk")
                                                  .values_list("case_id", "issuer", "number", "class_a", "class_b", "class_c")):
             totals[case_id] += (a or 0) + (b or 0) + (c or 0)
@@ -286,7 +317,7 @@ def _visit_record(facts: Facts, benefit: str, row: dict, lines: list) -> dict:
 
 
 def add_certified_visits(facts: Facts, queryset) -> None:
-    rows = [r for r in queryset.values("pk", "person_id", "institution_id", "benefit", "item_code", "service_date", "total",
+    rows = [r for r in queryset.order_by().values("pk", "person_id", "institution_id", "benefit", "item_code", "service_date", "total",
                                        "fund")
             if ref("certified_visit", r["pk"]) not in facts.settlements]
     _details_lines = _details_and_lines("certified_visit", [r["pk"] for r in rows])[1]
@@ -298,7 +329,7 @@ def add_certified_visits(facts: Facts, queryset) -> None:
 
 
 def add_pool_visits(facts: Facts, queryset) -> None:
-    rows = [r for r in queryset.values("pk", "person_id", "institution_id", "service_date", "total", "fund")
+    rows = [r for r in queryset.order_by().values("pk", "person_id", "institution_id", "service_date", "total", "fund")
              if ref("pool_visit", r["pk"]) not in facts.settlements]
     lines = _details_and_lines("pool_visit", [r["pk"] for r in rows])[1] if rows else {}
     _load_institutions(facts, (r["institution_id"] for r in rows))
@@ -342,7 +373,7 @@ def care_line_days(days: list[dict]) -> list[dict]:
 
 def add_care_lines(facts: Facts, queryset) -> None:
     rows = [r for r in queryset.filter(person__isnull=False)
-            .values("pk", "person_id", "claim__care_home_id", "days", "total", "fund")
+            .order_by().values("pk", "person_id", "claim__care_home_id", "days", "total", "fund")
             if ref("care_claim_line", r["pk"]) not in facts.settlements]
     _load_institutions(facts, (r["claim__care_home_id"] for r in rows))
     for r in rows:
@@ -377,7 +408,7 @@ def add_persons(facts: Facts, person_ids: Iterable[int], *, first: dt.date | Non
         window &= Q(covered_to__gte=first)
     if last is not None:
         window &= Q(covered_from__lte=last)
-    for chunk in _chunks(ids, BIG_CHUNK):
+    for chunk in _chunks(ids, _big_chunk()):
         for pid, c_from, c_to in (in_ids(CoveragePeriod.objects.filter(window, status=CoverageStatus.ACTIVE), "person_id", chunk)
                                   .order_by("person_id", "covered_from").values_list("person_id", "covered_from", "covered_to")):
             facts.persons[pid]["covered"].append([c_from, c_to])
@@ -395,7 +426,7 @@ def add_persons(facts: Facts, person_ids: Iterable[int], *, first: dt.date | Non
                              "valid_from", "valid_to"))
         sites: dict[int, list[int]] = defaultdict(list)
         cert_ids = [c["pk"] for c in certs]
-        for sub in _chunks(cert_ids, BIG_CHUNK):
+        for sub in _chunks(cert_ids, _big_chunk()):
             for cid, inst in (in_ids(CertificationSite.objects.filter(role=SiteRole.DISPENSING), "certification_id", sub)
                               .values_list("certification_id", "institution_id")):
                 sites[cid].append(inst)
@@ -421,30 +452,43 @@ def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + ONE_DAY
 
 
-def day_facts(*, region: str, day: dt.date, look_back_days: int) -> tuple[Facts, set[str]]:
+def day_facts(*, region: str, day: dt.date, look_back_days: int, with_persons: bool = True,
+              timings: dict[str, list[float]] | None = None) -> tuple[Facts, set[str]]:
     """The region's settlements of `day` (cases and care claims approved that day, visits received
-    that day) and the history the review rules need: the same persons' approved cases and care
-    claims, and — for the persons with a stay or a drug line — their visits, with service dates
-    within `look_back_days` of the day's settlements. Returns the facts and the day's refs."""
-    from carecare.models import CareClaimLine
-    from claims.models import Case
-    from claims.settlement.models import CertifiedVisit, InpatientStay, Visit
+    that day) and the history the review rules compare them with, within `look_back_days` of the
+    day's settlements. Returns the facts and the day's refs.
 
-    from .models import SettlementLine
+    The history is what a review rule can pair with a settlement of the day, read with the day's
+    persons as one array parameter per query (hashed on PostgreSQL), not a year of everything:
+    - every person's stays (split admissions; the stay around a visit or care day of the day);
+    - for the persons with a stay or a drug line that day, everything else too (cases, visits,
+      care-claim lines: what overlaps the stay, the dispensings of a supply window).
+    A history settlement of any other kind could only pair with another history settlement: the
+    business of an earlier night. `with_persons` False leaves out the persons' records (cover,
+    grey list, certifications), which no review rule reads.
+    """
+    from carecare.models import CareClaimLine
+    from claims.models import Case, CaseTransition
+    from claims.settlement.models import CertifiedVisit, InpatientStay, Visit
 
     start, end = _day_bounds(day)
     facts = Facts(region=region, as_of=day)
-    add_cases(facts, Case.objects.filter(case_type__region__code=region, state__in=MONEY_STATES,
-                                         transitions__to_state="approved", transitions__at__gte=start,
-                                         transitions__at__lt=end).distinct())
-    add_certified_visits(facts, CertifiedVisit.objects.filter(institution__region__code=region, received_at__gte=start,
-                                                              received_at__lt=end))
-    add_pool_visits(facts, Visit.objects.filter(institution__region__code=region, received_at__gte=start, received_at__lt=end))
-    add_inpatient_stays(facts, InpatientStay.objects.filter(institution__region__code=region, received_at__gte=start,
-                                                            received_at__lt=end))
-    add_care_lines(facts, CareClaimLine.objects.filter(
-        claim__care_home__region__code=region, claim__state__in=("approved", "payment_ordered"),
-        claim__transitions__to_state="approved", claim__transitions__at__gte=start, claim__transitions__at__lt=end).distinct())
+    with phase(timings, "read the day's cases"):
+        approved = CaseTransition.objects.filter(to_state="approved", at__gte=start, at__lt=end).values("case_id")
+        add_cases(facts, Case.objects.filter(case_type__region__code=region, state__in=MONEY_STATES, pk__in=approved))
+    with phase(timings, "read the day's certified visits"):
+        add_certified_visits(facts, CertifiedVisit.objects.filter(institution__region__code=region, received_at__gte=start,
+                                                                  received_at__lt=end))
+    with phase(timings, "read the day's pool visits"):
+        add_pool_visits(facts, Visit.objects.filter(institution__region__code=region, received_at__gte=start,
+                                                    received_at__lt=end))
+    with phase(timings, "read the day's care-claim lines"):
+        add_care_lines(facts, CareClaimLine.objects.filter(
+            claim__care_home__region__code=region, claim__state__in=CARE_MONEY_STATES, claim__transitions__to_state="approved",
+            claim__transitions__at__gte=start, claim__transitions__at__lt=end).distinct())
+    with phase(timings, "read the day's direct stays"):
+        add_inpatient_stays(facts, InpatientStay.objects.filter(institution__region__code=region, received_at__gte=start,
+                                                                received_at__lt=end))
     today = set(facts.settlements)
     if not today:
         return facts, today
@@ -454,34 +498,29 @@ def day_facts(*, region: str, day: dt.date, look_back_days: int) -> tuple[Facts,
         if s["benefit"] == "long_term_care":
             hi = max(hi, s["lines"][-1]["date"])
     lo, hi = lo - dt.timedelta(days=look_back_days), hi + dt.timedelta(days=look_back_days)
-    persons = sorted(facts.person_ids())
-    for chunk in _chunks(persons, BIG_CHUNK):
-        add_cases(facts, in_ids(Case.objects.filter(state__in=MONEY_STATES, service_from__lte=hi, service_to__gte=lo),
-                                "person_id", chunk))
-        add_care_lines(facts, in_ids(CareClaimLine.objects.filter(
-            claim__state__in=("approved", "payment_ordered"), claim__month__gte=lo.replace(day=1), claim__month__lte=hi),
-            "person_id", chunk))
+    everyone = sorted(facts.person_ids())
+    close = sorted({facts.meta[r][2] for r, s in facts.settlements.items()
+                    if s["benefit"] in STAYS or any(line["kind"] == "drug" for line in s["lines"])})
+    window = Case.objects.filter(state__in=MONEY_STATES, service_from__lte=hi, service_to__gte=lo)
+    with phase(timings, "read history: the day's persons' stays"):
+        add_cases(facts, in_ids(window.filter(case_type__benefit__in=STAYS), "person_id", everyone))
         add_inpatient_stays(facts, in_ids(InpatientStay.objects.filter(admitted__lte=hi, discharged__gte=lo),
-                                          "person_id", chunk))
-    # Visits are read by person only for the persons who need them (a stay: overlapping care; a
-    # drug line: excess prescriptions); Visit and CertifiedVisit have no person index (ingestion
-    # speed), so one hashed scan per table over the window, not one query per person.
-    need = {int(s["person"]) for s in facts.settlements.values() if s["benefit"] in STAYS}
-    day_ids = defaultdict(list)
-    for r in today:
-        kind, pk = parse_ref(r)
-        day_ids[kind].append(pk)
-    for kind, ids in day_ids.items():
-        for chunk in _chunks(ids, BIG_CHUNK):
-            for oid in (in_ids(SettlementLine.objects.filter(kind=kind, line_kind="drug"), "object_id", chunk)
-                        .values_list("object_id", flat=True).distinct()):
-                need.add(facts.meta[ref(kind, oid)][2])
-    if need:
-        ids = sorted(need)
-        for chunk in _chunks(ids, 30_000):
+                                          "person_id", everyone))
+    if close:
+        with phase(timings, "read history: other cases of persons with a stay or drug"):
+            add_cases(facts, in_ids(window.exclude(case_type__benefit__in=STAYS), "person_id", close))
+        with phase(timings, "read history: care-claim lines of those persons"):
+            add_care_lines(facts, in_ids(CareClaimLine.objects.filter(
+                claim__state__in=CARE_MONEY_STATES, claim__month__gte=lo.replace(day=1), claim__month__lte=hi),
+                "person_id", close))
+        # Visit and CertifiedVisit have no person index (ingestion speed): one hashed scan each.
+        with phase(timings, "read history: certified visits of those persons"):
             add_certified_visits(facts, in_ids(CertifiedVisit.objects.filter(service_date__gte=lo, service_date__lte=hi),
-                                               "person_id", chunk))
+                                               "person_id", close))
+        with phase(timings, "read history: pool visits of those persons"):
             add_pool_visits(facts, in_ids(Visit.objects.filter(service_date__gte=lo, service_date__lte=hi),
-                                          "person_id", chunk))
-    add_persons(facts, facts.person_ids(), first=lo, last=hi)
+                                          "person_id", close))
+    if with_persons:
+        with phase(timings, "read persons"):
+            add_persons(facts, facts.person_ids(), first=lo, last=hi)
     return facts, today

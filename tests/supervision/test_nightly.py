@@ -10,7 +10,7 @@ from claims.supervision import facts as F
 from claims.supervision.models import CheckRun, Finding, FindingSettlement
 from claims.supervision.services import nightly_check
 
-from .conftest import DAY
+from .conftest import DAY, at
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +147,32 @@ def test_the_beat_task_checks_every_region_for_the_day(person, hospitals, paid_c
     runs = {r.region.code: r for r in CheckRun.objects.select_related("region")}
     assert {"220100", "370100"} <= set(runs)
     assert runs["220100"].findings_new == 1 and runs["370100"].settlements == 0
+
+
+def test_a_visit_of_the_day_on_an_earlier_stay_elsewhere_is_overlapping_care(person, hospitals, paid_case):
+    """contract overlapping_care (review): an outpatient settlement at another institution dated on a stay
+    day other than `admitted`. The stay is an earlier night's, the visit the day's (received late). Visits
+    after the stay, and visits of a person holding no stay (not sent to the stay rules,
+    services.STAY_PAIR_RULES), find nothing."""
+    from claims.settlement.models import Visit
+    from tests.claims.factories import PersonFactory
+
+    h1, h2 = hospitals
+    stay = paid_case(person, D(2021, 6, 1), D(2021, 6, 13), institution=h1, approved_on=D(2021, 6, 14))
+    other = PersonFactory(birth=D(1980, 1, 1))
+
+    def visit(who, on, number):
+        v = Visit.objects.create(institution=h2, visit_id=f"V{number}", person=who, service_date=on, year=2021,
+                                 month=on.month, class_a=50, class_b=0, class_c=0, total=50, fund=30, deductible=0,
+                                 personal=20, policy_version="220100-2021")
+        Visit.objects.filter(pk=v.pk).update(received_at=at(DAY, 10))
+        return v
+
+    inside = visit(person, D(2021, 6, 10), 1)
+    visit(person, D(2021, 6, 13), 2)  # the discharge day is no stay day
+    visit(other, D(2021, 6, 10), 3)
+    run = nightly_check(region="220100", day=DAY)
+    assert run.settlements == 3
+    found = Finding.objects.get()
+    assert found.rule == "overlapping_care" and found.severity == "review"
+    assert found.settlement_refs == sorted([f"case:{stay.pk}", f"pv:{inside.pk}"])
