@@ -168,3 +168,22 @@ def test_year_open_under_annual_quota_the_year_end_sees_the_corrected_actual(stu
     assert set(excess(v, supervisors)) == {"refund"}
     year_end = settle(clinic, 12, headcount=12, kind=RunKind.YEAR_END)
     assert (year_end.actual, year_end.paid, year_end.payable) == (M("299.00"), M("509.50"), M("449.50"))
+
+
+def test_the_admin_button_says_no_order_was_needed_and_is_not_offered_again(
+        student, ingest, clinic, supervisors, client):
+    """The finding's button on a correction capitation absorbed (June not run yet, grey-listed visit:
+    fund 0, no refund): back to the finding with the message, no order, no button any more."""
+    from django.urls import reverse
+
+    v = june_visit(ingest, student, drug=False)
+    GreyListEntry.objects.create(person=student, from_date=D(2021, 5, 1), to_date=D(2021, 8, 31), reason="骗保",
+                                 created_by=supervisors[0])
+    finding = confirmed_finding("grey_list", v)
+    page = reverse("admin:supervision_finding_change", args=[finding.pk])
+    client.force_login(supervisors[0])
+    assert b"recover-button" in client.get(page).content
+    response = client.post(reverse("admin:supervision_finding_recover", args=[finding.pk]), follow=True)
+    assert response.redirect_chain[-1][0] == page
+    assert "无需生成追回单" in response.content.decode()
+    assert not RecoveryOrder.objects.exists() and b"recover-button" not in client.get(page).content
