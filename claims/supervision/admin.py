@@ -186,6 +186,10 @@ class FindingAdmin(SimpleHistoryAdmin):
         except SupervisionError as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:supervision_finding_change", args=[pk]))
+        if not orders:  # capitation absorbed the difference: corrected, nothing to recover (recovery.py)
+            self.message_user(request, gettext("Corrected; the institution was not overpaid under capitation, so no "
+                                               "recovery order is needed."), messages.INFO)
+            return HttpResponseRedirect(reverse("admin:supervision_finding_change", args=[pk]))
         self.message_user(request, gettext("Recovery orders: %(orders)s")
                           % {"orders": "、".join(f"{o.number} {o.get_kind_display()} {o.amount}" for o in orders)},
                           messages.SUCCESS)
@@ -221,6 +225,7 @@ class FindingAdmin(SimpleHistoryAdmin):
             extra_context["persons"] = [(p.name, mask(p.id_number)) for p in finding.persons.all()]
             extra_context["recovery_orders"] = list(finding.recovery_orders.order_by("pk"))
             extra_context["can_recover"] = (finding.state == "confirmed" and not extra_context["recovery_orders"]
+                                            and recovery.RECORDED not in (finding.facts or {})
                                             and request.user.has_perm(recovery.CREATE))
         return super().change_view(request, object_id, form_url, extra_context)
 

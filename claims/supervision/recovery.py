@@ -27,6 +27,15 @@ Decisions (DOMAIN.md is silent):
   received the money (an excess-prescription window may span two institutions: one order each).
 - Each settlement kind is re-quoted with its own engine (requote.py, one class per kind), each
   rule corrected by its own function (``CORRECTIONS`` below, corrections.py).
+- A pool visit is paid to its institution by capitation (DOMAIN.md §8), so its institution's order
+  is what it was actually overpaid (claims/settlement/services/pool_corrections.py): the fund's
+  difference minus the part it never received. When that leaves nothing (the month was over its
+  quota, or the visit was not settled yet and the coming run pays on the corrected amount), no
+  recovery order is made — an order is never of 0 — but the correction stands (ledger, visit,
+  capitation account) and is recorded on the finding (``facts["recovery"]``), which makes a second
+  request return no order instead of correcting again. A refund to the person is ordered as ever.
+- Not yet under capitation: a duplicate invoice or benefit twice that drops a pool visit whole
+  (``_drop``) still orders the visit's whole fund amount and leaves the capitation account as it is.
 
 Refused (``RecoveryRefused``, in Chinese, nothing written) — the combinations that cannot be
 re-quoted on the facts the system holds:
@@ -60,6 +69,7 @@ DROP_RULES = ("duplicate_invoice", "benefit_twice")
 CHRONIC_BENEFITS = ("chronic", "special_disease", "special_drug", "two_diseases")
 STAYS = ("inpatient", "day_surgery")
 ABSORBED = "absorbed"  # merged into another settlement of the finding (split admission's second stay)
+RECORDED = "recovery"  # Finding.facts key: a correction made without an order (capitation absorbed it)
 
 
 def _refuse(message: str):
@@ -230,7 +240,7 @@ def recovery_order_create(*, acting_user, finding: Finding) -> list[RecoveryOrde
         _refuse("只有基金监管人员可以生成追回单")
     finding = _lock_finding(finding.pk)
     existing = list(finding.recovery_orders.order_by("pk"))
-    if existing:
+    if existing or RECORDED in (finding.facts or {}):
         return existing
     if finding.state != FindingState.CONFIRMED:
         _refuse("只有经两人确认的疑点才能生成追回单")
@@ -263,6 +273,7 @@ class _Group:
                  person_due=ZERO):
         self.via, self.institution, self.person = via, institution, person
         self.fund_paid, self.fund_due, self.person_paid, self.person_due = fund_paid, fund_due, person_paid, person_due
+        self.not_received = ZERO  # of the fund's difference, what the party was never paid (capitation)
 
 
 def _requote(acting_user, finding: Finding, links: list[FindingSettlement]) -> list[RecoveryOrder]:
@@ -290,6 +301,7 @@ def _requote(acting_user, finding: Finding, links: list[FindingSettlement]) -> l
         result = s.requote(stay, acting_user=acting_user, note=f"{label} 更正")
         group.fund_due += result.fund
         group.person_due += result.person
+        group.not_received += result.not_received
         quotes[s.ref] = result.detail
         shown[s.ref] = None if stay is None else {
             "admitted": stay.admitted.isoformat(), "discharged": stay.discharged.isoformat(),
@@ -304,7 +316,7 @@ def _orders(acting_user, finding: Finding, groups: list[_Group], *, note: str, b
         common = {"finding": finding, "region_id": finding.region_id, "rule": finding.rule, "month": finding.month,
                   "fund_paid": g.fund_paid, "fund_due": g.fund_due, "person_paid": g.person_paid,
                   "person_due": g.person_due, "correction": note, "breakdown": breakdown, "created_by": acting_user}
-        to_fund = g.fund_paid - g.fund_due
+        to_fund = g.fund_paid - g.fund_due - g.not_received
         if to_fund > 0:
             debtor = ({"debtor_person": g.person} if g.via == "manual" or g.institution is None
                       else {"debtor_institution": g.institution})
@@ -313,6 +325,13 @@ def _orders(acting_user, finding: Finding, groups: list[_Group], *, note: str, b
         if to_person > 0 and g.institution is not None:
             out.append(RecoveryOrder(kind=RecoveryKind.REFUND, amount=to_person, outstanding=to_person,
                                      debtor_institution=g.institution, creditor_person=g.person, **common))
+    if not out and any(g.not_received > 0 for g in groups):
+        # capitation absorbed the fund's difference: the correction stands, no order (see the top)
+        finding.facts = {**(finding.facts or {}), RECORDED: {
+            "no_order": "按人头付费：机构未多得基金款项（当月超定额或该就诊尚未结算），已更正就诊和定额账户，无需追回",
+            "correction": note, "breakdown": breakdown, "by": acting_user.pk, "at": timezone.now().isoformat()}}
+        finding.save(update_fields=["facts"])
+        return []
     if not out:
         fund_due = sum((g.fund_due for g in groups), ZERO)
         fund_paid = sum((g.fund_paid for g in groups), ZERO)

@@ -23,11 +23,14 @@ person's year-to-date figures as they stand after the reversal, posting the corr
 Decisions (DOMAIN.md is silent):
 - A visit's bill and the care line's days stay as recorded on the settlement; the record itself
   is never rewritten (the order holds the difference, the ledger the corrected figures).
-- A pool visit's order is the difference of its fund-payable amount. Not yet taken into account:
-  the capitation settlement (DOMAIN.md §8) pays a pool institution its actual fund-payable only up
-  to the monthly quota, and the year end settles actual against quota; when the month's actual
-  was above the quota (or the year is closed), the institution received less than the visit's
-  difference, and the capitation figures (PoolAccount.actuals) are not corrected here.
+- A pool visit is paid to its institution by capitation (DOMAIN.md §8: the month's actual up to
+  its quota, the year end against the annual quota), not visit by visit. Its re-quote therefore
+  also corrects the visit's fund and its institution's capitation account
+  (claims/settlement/services/pool_corrections.py, whose docstring gives the decisions), and says
+  in ``not_received`` the part of the fund's difference the institution was never paid (a month
+  over its quota, a visit not settled yet, half of it once the year-end has settled the year
+  under quota): the order is the fund's difference minus that part. The account row is locked
+  before the visit's ledger entries (the order ingestion and the runs take the locks in).
 - A settlement that should not have been paid at all (``None``): the fund owes nothing and the
   person bears the whole bill; a care line's refused days are borne by neither (as the care-claim
   checks treat refused days), so a care line is always re-evaluated, with no day if need be.
@@ -57,6 +60,9 @@ class Requoted(NamedTuple):
     fund: Decimal
     person: Decimal
     detail: dict
+    # of the fund's difference (paid − should have paid), what the institution never received
+    # (capitation, pool visits only); the order is the difference minus it
+    not_received: Decimal = ZERO
 
 
 def _lines_of(kind: str, object_id: int) -> tuple:
@@ -280,6 +286,24 @@ class PoolVisitSettlement(_VisitSettlement):
 
         super().__init__(Visit.objects.select_related("institution__region", "person__region", "person__school")
                          .get(pk=visit_id))
+
+    def reverse(self, *, acting_user, note: str) -> None:
+        from claims.settlement.services.pool_corrections import pool_account_lock
+
+        # the capitation account first: ingestion and the runs lock it before the ledger
+        pool_account_lock(institution_id=self.visit.institution_id, year=self.visit.year)
+        super().reverse(acting_user=acting_user, note=note)
+
+    def requote(self, stay: C.Stay | None, *, acting_user, note: str) -> Requoted:
+        """The re-quote, then the visit and its capitation account corrected (pool_corrections)."""
+        from claims.settlement.services.pool_corrections import pool_visit_correct
+
+        result = super().requote(stay, acting_user=acting_user, note=note)
+        effect = pool_visit_correct(visit_id=self.visit.pk, fund=result.fund,
+                                    deductible=Decimal(result.detail.get("deductible", "0.00")))
+        difference = self.fund_paid - result.fund
+        not_received = difference - effect.overpaid if difference > 0 else ZERO
+        return result._replace(detail={**result.detail, "capitation": effect.as_dict()}, not_received=not_received)
 
     def _requote(self, stay: C.Stay, *, acting_user, note: str) -> Requoted:
         from claims.ledger import keys as ledger_keys

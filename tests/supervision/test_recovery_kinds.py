@@ -27,12 +27,14 @@ from carecare.services.claims import care_claim_approve, care_claim_check, care_
 from claims.ledger.models import LedgerEntry
 from claims.ledger.selectors import accounts_of
 from claims.ledger.selectors import year_to_date as ledger_ytd
-from claims.settlement.models import CertifiedVisit, Visit
-from claims.settlement.services import certified_visits_ingest, pool_members_sync_schools
+from claims.settlement.capitation import rates_of, year_start
+from claims.settlement.models import CertifiedVisit, PoolAccount, RunKind, RunState, SettlementRun, Visit
+from claims.settlement.services import certified_visits_ingest, institution_settle, pool_members_sync_schools
 from claims.supervision.errors import RecoveryRefused
 from claims.supervision.models import Finding, FindingSettlement, GreyListEntry, RecoveryOrder, SettlementLine
 from claims.supervision.recovery import recovery_order_create
 from enrollment.models import CoveragePeriod
+from medins.selectors import policy_in_force
 from tests.carecare.claim_helpers import JUNE, entry, resident_in
 from tests.carecare.conftest import approver, home, home_operator, intake, reviewer  # noqa: F401 - fixtures
 from tests.settlement.conftest import (  # noqa: F401 - fixtures
@@ -107,6 +109,18 @@ def live(kind, pk):
 # --------------------------------------------------------------------------- pool visits
 
 
+def settle(institution, month, *, headcount, kind=RunKind.MONTHLY):
+    """The capitation run of `month` (or the year-end) for one institution, its head count frozen first."""
+    account, _ = PoolAccount.objects.get_or_create(institution=institution, year=2021)
+    months = range(1, 13) if kind == RunKind.YEAR_END else [month]
+    account.headcounts = {**account.headcounts, **{str(k): headcount for k in months}}
+    account.save(update_fields=["headcounts"])
+    run = SettlementRun.objects.create(region=institution.region, kind=kind, year=2021, month=month,
+                                       state=RunState.RUNNING)
+    rates = rates_of(policy_in_force(region=institution.region.code, date=year_start(2021)))
+    return institution_settle(run=run, institution=institution, rates=rates)
+
+
 @pytest.fixture
 def student(jinan, make_student):
     person = make_student()
@@ -123,6 +137,7 @@ def test_excess_prescription_on_a_pool_visit_and_the_next_visit_sees_the_ledger(
     ingest([visit("V-1", student, D(2021, 6, 1), a="600.00")])
     v1 = Visit.objects.get(visit_id="V-1")
     assert v1.fund == M("390.00")
+    settle(clinic, 6, headcount=1200)  # June paid its actual 390.00, under the quota 6 000.00 (DOMAIN.md §8)
     drug_line("pool_visit", v1, v1.service_date, supply=14, amount="280.00")
     orders = orders_of(confirmed_finding("excess_prescription", v1, severity="review"), supervisors)
     assert (orders["recovery"].amount, orders["recovery"].debtor_institution_id) == (M("91.00"), clinic.pk)
@@ -139,6 +154,7 @@ def test_grey_list_pool_visit_is_not_payable_at_all(student, ingest, clinic, sup
     no refund; the visit's ledger entry is reversed (year-to-date fund 0)."""
     ingest([visit("V-1", student, D(2021, 6, 1), a="400.00")])
     v1 = Visit.objects.get(visit_id="V-1")
+    settle(clinic, 6, headcount=1200)  # June paid 260.00, under its quota (DOMAIN.md §8)
     GreyListEntry.objects.create(person=student, from_date=D(2021, 5, 1), to_date=D(2021, 8, 31), reason="骗保",
                                  created_by=supervisors[0])
     orders = orders_of(confirmed_finding("grey_list", v1), supervisors)
@@ -147,10 +163,11 @@ def test_grey_list_pool_visit_is_not_payable_at_all(student, ingest, clinic, sup
     assert ledger_ytd(person_id=student.pk, benefit="outpatient_pool", on=D(2021, 7, 1))["fund_paid"] == M("0.00")
 
 
-def test_not_covered_pool_visit_is_dropped(student, ingest, supervisors):
+def test_not_covered_pool_visit_is_dropped(student, ingest, clinic, supervisors):
     """contract not_covered: the visit's date fell outside the cover (corrected afterwards): the
     fund's 0.65 × 100 = 65.00 is recovered whole."""
     ingest([visit("V-1", student, D(2021, 6, 1), a="100.00")])
+    settle(clinic, 6, headcount=1200)  # June paid 65.00, under its quota (DOMAIN.md §8)
     CoveragePeriod.objects.filter(person=student).update(covered_to=D(2021, 5, 31))
     orders = orders_of(confirmed_finding("not_covered", Visit.objects.get()), supervisors)
     assert set(orders) == {"recovery"} and orders["recovery"].amount == M("65.00")
