@@ -139,7 +139,7 @@ def case_guard(case: Case, frm: str, to: str, changes: dict, acting_user) -> Non
         raise GuardFailed(f"case {case.number}: a calculation records its calculator and amounts")
     if to == S.APPROVED and frm == S.CALCULATED:
         if acting_user is None or acting_user.pk in (case.reviewed_by_id, case.calculated_by_id):
-            raise FourEyes("审批人不能是审核或计算该案件的经办人（four eyes: the approver must be another clerk）")
+            raise FourEyes(gettext("The approver may not be the clerk who reviewed or calculated this case."))
         if case.payable_amount is None or case.calculated_by_id is None:
             raise GuardFailed(f"case {case.number}: not calculated")
     if to == S.MATERIALS_INCOMPLETE and not missing_materials(case):
@@ -367,7 +367,7 @@ def received_reason(batch) -> str:
 
 
 def not_covered_reason(service_from: dt.date) -> str:
-    return f"参保人在服务日期 {service_from:%Y-%m-%d} 未参保（not covered on the service date）"
+    return gettext("The insured person was not covered on the service date %(date)s.") % {"date": f"{service_from:%Y-%m-%d}"}
 
 
 # --------------------------------------------------------------------------- checklist and details
@@ -651,9 +651,9 @@ def _approve(*, acting_user, case_id: int, reason: str, policies: PolicyCache | 
     case = case_lock(case_id)
     CASES.check(case.state, S.APPROVED, obj=case)
     if acting_user.pk in (case.reviewed_by_id, case.calculated_by_id):
-        raise FourEyes("审批人不能是审核或计算该案件的经办人（four eyes: the approver must be another clerk）")
+        raise FourEyes(gettext("The approver may not be the clerk who reviewed or calculated this case."))
     if acting_user.pk == _payee_changed_by(case):
-        raise FourEyes("审批人不能是变更收款账户的经办人（four eyes: the payee was changed by this clerk）")
+        raise FourEyes(gettext("The approver may not be the clerk who changed the payee account."))
     case = Case.objects.select_related("case_type", "person__region", "person__school").get(pk=case.pk)
     _check_maternity_once(case, exclude_case_id=case.pk)
     benefit = case.case_type.benefit
@@ -672,8 +672,9 @@ def _approve(*, acting_user, case_id: int, reason: str, policies: PolicyCache | 
         case._change_reason = "recalculated at approval: year-to-date figures changed"
         case.save(update_fields=list(fields))
         return Recalculated(
-            f"参保人本年度累计已变化，案件已按最新累计重新计算：应付 {before} → {case.payable_amount}，请核对后再审批"
-            f"（year-to-date figures changed since the calculation; recalculated {before} → {case.payable_amount}）")
+            gettext("The person's year-to-date figures changed since the calculation: the case was recalculated "
+                    "(payable %(before)s → %(after)s). Check it and approve again.")
+            % {"before": before, "after": case.payable_amount})
     # DOMAIN §9: the block rules of fund security on what is about to be paid (issue 15 item 2)
     from ..supervision.blocks import case_refusal
 
@@ -706,7 +707,7 @@ def _payee_change(case: Case, *, acting_user, bank_account: str, reason: str = "
     if not account:
         raise InvalidCase("bank_account: required", field="bank_account")
     ledger_reverse(acting_user=acting_user, source_kind=SourceKind.CASE, source_id=case.pk, note="payee changed")
-    note = (reason or "").strip() or "收款账户变更，须重新审批（payee changed after approval: approve again）"
+    note = (reason or "").strip() or gettext("The payee account changed after approval: approve again.")
     return _move(case, S.CALCULATED, acting_user=acting_user, reason=note,
                  fields={"bank_account": account, "approved_by": None, "approval_digest": ""})
 
@@ -748,4 +749,4 @@ def case_payment_reorder(*, acting_user, case: Case, bank_account: str | None = 
         bank_account = _parsed(parse_bank_account, bank_account, required=True)
     if bank_account and bank_account != case.bank_account:  # a new payee account: approve again
         return case_payee_change(acting_user=acting_user, case=case, bank_account=bank_account, reason=reason)
-    return _move(case, S.APPROVED, acting_user=acting_user, reason=reason or "重新支付（pay again）")
+    return _move(case, S.APPROVED, acting_user=acting_user, reason=reason or gettext("Pay again"))

@@ -230,7 +230,7 @@ def finding_guard(finding, frm, to, changes, acting_user) -> None:
     """Four eyes: the second confirmation is never by the person who confirmed (as a case's
     approver is never its reviewer, claims.services.cases.case_approve)."""
     if to == S.CONFIRMED and acting_user.pk == finding.confirmed_by_id:
-        raise FourEyes("确认需由另一名监督人员复核，不能由首次确认人复核（four eyes: a second, different person approves）")
+        raise FourEyes(_("The second confirmation must be given by another supervisor, not the one who confirmed first."))
 
 
 def _lock(finding_id: int) -> Finding:
@@ -283,7 +283,7 @@ def finding_return(*, acting_user, finding: Finding, reason: str) -> Finding:
         raise InvalidFindingTransition(_("Sending a finding back needs a reason."))
     finding = _lock(finding.pk)
     if acting_user.pk == finding.confirmed_by_id:
-        raise FourEyes("退回需由另一名监督人员操作（four eyes）")
+        raise FourEyes(_("Another supervisor must send it back."))
     return transition(FINDINGS, finding, S.OPEN, acting_user=acting_user, reason=reason,
                       fields={"confirmed_by": None, "confirmed_at": None})
 
