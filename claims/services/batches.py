@@ -16,6 +16,7 @@ from functools import partial
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from enrollment.idnumber import normalize
@@ -122,8 +123,11 @@ def _row_text(row: dict, key: str, max_length: int | None) -> str:
 
 def _row_error(field: str, reason: str) -> CaseError:
     """A row's refusal naming its field as the reader knows it: "身份证号: 不是本校参保学生" for a
-    Chinese reader (the school portal shows it), "id_number: …" in English."""
-    return CaseError(f"{field_label(field)}: {reason}", field=field)
+    Chinese reader (the school portal shows it), "id_number: …" in English. The batch file's own
+    header first: the shared field_label may hold another importer's header for the same name."""
+    column = FILE_COLUMNS.get(field)
+    label = column.label if column is not None and (get_language() or "").startswith("zh") else field_label(field)
+    return CaseError(f"{label}: {reason}", field=field)
 
 
 def _row_kwargs(row: dict, *, id_number: str, lookups: _Lookups, case_types: dict, policy_spans: dict | None = None) -> dict:
