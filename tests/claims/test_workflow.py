@@ -171,6 +171,7 @@ def test_case_refusals_read_in_the_users_language(new_case):
     from django.utils import translation
 
     from claims.calculation import quote_request
+    from claims.errors import InvalidCase
     from claims.services.cases import not_covered_reason
 
     case = new_case()
@@ -179,5 +180,11 @@ def test_case_refusals_read_in_the_users_language(new_case):
         with pytest.raises(NotComputable) as exc:
             quote_request(case, invoices=[], category="", ytd={})
         assert str(exc.value) == "没有发票，无法计算。"
+        with pytest.raises(InvalidCase) as exc:
+            new_case(service_from="2021-05-05", service_to="2021-05-01")
+        assert (str(exc.value), exc.value.field) == ("就诊结束日期: 早于就诊开始日期", "service_to")
+        with pytest.raises(InvalidCase) as exc:
+            new_case(invoices=[{"issuer": "", "number": ""}])
+        assert str(exc.value) == "发票[0]: 开票单位和发票号码必填"
     with translation.override("en"):
         assert not_covered_reason(dt.date(2021, 4, 2)) == "The insured person was not covered on the service date 2021-04-02."
