@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.translation import gettext
+
 from medins.benefits.request import IMPLEMENTED_BENEFITS
 from medins.benefits.rounding import ZERO, money_str
 
@@ -51,13 +53,13 @@ def quote_request(case: Case, *, invoices, category: str, ytd: dict) -> tuple[di
     """(request, adjustments) for the case; raises NotComputable saying why it cannot be computed."""
     benefit = case.case_type.benefit
     if benefit == Benefit.EXTERNAL:
-        raise NotComputable("该类型由特药承办保险公司报销，经办机构不计算（This case type is paid by the contracted insurer.）",
+        raise NotComputable(gettext("This case type is paid by the contracted insurer; the agency does not calculate it."),
                             detail={"benefit": benefit})
     if benefit not in IMPLEMENTED_BENEFITS:
-        raise NotComputable(f"待遇“{case.case_type.get_benefit_display()}”尚不能计算（benefit '{benefit}' is not available yet）",
+        raise NotComputable(gettext("The benefit “%(benefit)s” cannot be calculated yet.") % {"benefit": case.case_type.get_benefit_display()},
                             detail={"benefit": benefit})
     if not invoices:
-        raise NotComputable("没有发票，无法计算（no invoice）")
+        raise NotComputable(gettext("There is no invoice: the case cannot be calculated."))
     original = bill_of(invoices)
     bill, deducted = deduct_third_party(original, case.third_party_paid)
     request = {
@@ -72,7 +74,7 @@ def quote_request(case: Case, *, invoices, category: str, ytd: dict) -> tuple[di
     if benefit == Benefit.MATERNITY:
         request["delivery"] = case.delivery or None
         if not case.delivery:
-            raise NotComputable("生育待遇须填写分娩方式（delivery is required）")
+            raise NotComputable(gettext("A maternity claim needs the delivery type."))
     if ytd:
         request["year_to_date"] = {k: (v if isinstance(v, bool) else money_str(v)) for k, v in ytd.items()}
     adjustments = {

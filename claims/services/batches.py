@@ -16,6 +16,7 @@ from functools import partial
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from enrollment.idnumber import normalize
@@ -27,6 +28,7 @@ from medins.parsing import (
     FileError,
     ParseError,
     column_set,
+    field_label,
     max_length,
     parse_text,
     read_records,
@@ -119,6 +121,15 @@ def _row_text(row: dict, key: str, max_length: int | None) -> str:
         raise CaseError(exc.localized(), field=key) from None
 
 
+def _row_error(field: str, reason: str) -> CaseError:
+    """A row's refusal naming its field as the reader knows it: "身份证号: 不是本校参保学生" for a
+    Chinese reader (the school portal shows it), "id_number: …" in English. The batch file's own
+    header first: the shared field_label may hold another importer's header for the same name."""
+    column = FILE_COLUMNS.get(field)
+    label = column.label if column is not None and (get_language() or "").startswith("zh") else field_label(field)
+    return CaseError(f"{label}: {reason}", field=field)
+
+
 def _row_kwargs(row: dict, *, id_number: str, lookups: _Lookups, case_types: dict, policy_spans: dict | None = None) -> dict:
     """A row's values for case_prepare. Strings are read with medins.parsing (an object where a string
     is expected, a NUL byte or an over-long value is this row's error); amounts, dates, the bank
@@ -127,22 +138,22 @@ def _row_kwargs(row: dict, *, id_number: str, lookups: _Lookups, case_types: dic
     person = lookups.persons.get(id_number)
     if person is None:
         # The same answer whether the person is unknown or another school's: nothing leaks.
-        raise CaseError("id_number: 不是本校参保学生（not an insured student of this school）", field="id_number")
+        raise _row_error("id_number", _("is not an insured student of this school"))
     name = _row_text(row, "name", max_length(Person, "name"))
     if name and name != person.name:
-        raise CaseError("name: 姓名与身份证号不符（name does not match the ID number）", field="name")
+        raise _row_error("name", _("does not match the ID number"))
     case_type = case_types.get((person.region_id, _row_text(row, "case_type", max_length(CaseType, "code"))))
     if case_type is None:
-        raise CaseError("case_type: 未知的报销类型（unknown case type）", field="case_type")
+        raise _row_error("case_type", _("is not a known case type"))
     institution = None
     code = _row_text(row, "institution_code", max_length(Institution, "code"))
     if code:
         institution = lookups.institutions.get((person.region_id, code))
         if institution is None:
-            raise CaseError("institution_code: 不是本地定点医疗机构编码（unknown designated institution）", field="institution_code")
+            raise _row_error("institution_code", _("is not a designated institution of the region"))
     level = _row_text(row, "institution_level", max_length(Case, "institution_level"))
     if level and level not in InstitutionLevel.values:
-        raise CaseError("institution_level: 未知的医院级别（unknown level）", field="institution_level")
+        raise _row_error("institution_level", _("is not a known hospital level"))
     if "invoices" in row:
         invoices = row["invoices"]
     else:
@@ -153,20 +164,20 @@ def _row_kwargs(row: dict, *, id_number: str, lookups: _Lookups, case_types: dic
     if isinstance(materials, str):
         materials = [m.strip() for m in materials.replace("；", ";").split(";") if m.strip()]
     if not isinstance(materials, list) or not all(type(m) is str and len(m) <= 60 for m in materials):
-        raise CaseError("materials: a list of material codes", field="materials")
+        raise _row_error("materials", _("must be a list of material codes"))
     attachments = []
     raw_attachments = row.get("attachments") or []
     if not isinstance(raw_attachments, list):
-        raise CaseError("attachments: a list of attachments", field="attachments")
+        raise _row_error("attachments", _("must be a list of attachments"))
     for i, a in enumerate(raw_attachments):
         if not isinstance(a, dict) or type(a.get("content_base64", "")) is not str:
-            raise CaseError(f"attachments[{i}]: an object with content_base64", field=f"attachments[{i}]")
+            raise _row_error(f"attachments[{i}]", _("must be an object with content_base64"))
         try:
             content = base64.b64decode(a.get("content_base64", ""), validate=True)
         except (binascii.Error, ValueError):
-            raise CaseError(f"attachments[{i}]: content_base64 is not base64", field=f"attachments[{i}]") from None
+            raise _row_error(f"attachments[{i}]", _("content_base64 is not base64")) from None
         if len(content) > MAX_ATTACHMENT:
-            raise CaseError(f"attachments[{i}]: larger than 5 MB", field=f"attachments[{i}]")
+            raise _row_error(f"attachments[{i}]", _("is larger than %(mb)s MB") % {"mb": MAX_ATTACHMENT // (1024 * 1024)})
         attachments.append({"material": _row_text(a, "material", 60), "content": content,
                             "filename": (_row_text(a, "filename", None) or f"attachment-{i + 1}")[:200],
                             "content_type": _row_text(a, "content_type", 100)})
@@ -186,7 +197,7 @@ def batch_submit(*, acting_user, school, client_batch_id: str, rows: Iterable[di
     """Create the batch and its cases; (batch, created). The same client batch id returns the first batch unchanged."""
     client_batch_id = (client_batch_id or "").strip()
     if not client_batch_id:
-        raise CaseError("batch_id: required (or send an Idempotency-Key header)", field="batch_id")
+        raise _row_error("batch_id", _("is required (or send an Idempotency-Key header)"))
     existing = Batch.objects.filter(school=school, client_batch_id=client_batch_id).first()
     if existing is not None:
         return existing, False

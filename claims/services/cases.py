@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 
 from enrollment.selectors import is_covered
 from medins.benefits.errors import QuoteError
@@ -18,6 +18,7 @@ from medins.benefits.maternity import same_pregnancy_days
 from medins.models import PolicyVersion
 from medins.parsing import (
     ParseError,
+    field_label,
     max_length,
     parse_bank_account,
     parse_bool,
@@ -139,7 +140,7 @@ def case_guard(case: Case, frm: str, to: str, changes: dict, acting_user) -> Non
         raise GuardFailed(f"case {case.number}: a calculation records its calculator and amounts")
     if to == S.APPROVED and frm == S.CALCULATED:
         if acting_user is None or acting_user.pk in (case.reviewed_by_id, case.calculated_by_id):
-            raise FourEyes("审批人不能是审核或计算该案件的经办人（four eyes: the approver must be another clerk）")
+            raise FourEyes(gettext("The approver may not be the clerk who reviewed or calculated this case."))
         if case.payable_amount is None or case.calculated_by_id is None:
             raise GuardFailed(f"case {case.number}: not calculated")
     if to == S.MATERIALS_INCOMPLETE and not missing_materials(case):
@@ -200,23 +201,36 @@ def policy_version_spans(region_ids) -> dict[int, tuple[dt.date, dt.date | None]
     return spans
 
 
+# Fields of a case without an importer's Chinese header (medins.parsing.field_label has the others).
+_LABELS = {"institution": pgettext_lazy("field in a refusal", "institution"),
+           "invoices": pgettext_lazy("field in a refusal", "invoices"),
+           "reason": pgettext_lazy("field in a refusal", "reason")}
+
+
+def _invalid(field: str, reason: str) -> InvalidCase:
+    """A refusal naming its field as the reader knows it ("报销类型: 已停用"); invoices[0].kind → 发票[0].kind."""
+    base, sep, rest = field.partition("[")
+    label = str(_LABELS[base]) if base in _LABELS else field_label(base)
+    return InvalidCase(f"{label}{sep}{rest}: {reason}", field=field)
+
+
 def _invoices(invoices, *, latest: dt.date | None = None) -> list[Invoice]:
     if not isinstance(invoices, (list, tuple)):
-        raise InvalidCase("invoices: must be a list of invoices", field="invoices")
+        raise _invalid("invoices", gettext("must be a list of invoices"))
     out, seen = [], set()
     for i, data in enumerate(invoices):
         if not isinstance(data, dict):
-            raise InvalidCase(f"invoices[{i}]: must be an object", field=f"invoices[{i}]")
+            raise _invalid(f"invoices[{i}]", gettext("must be an object"))
         issuer, number = normalize_invoice_key(_text(data.get("issuer"), f"invoices[{i}].issuer", "issuer", model=Invoice),
                                                _text(data.get("number"), f"invoices[{i}].number", "number", model=Invoice))
         if not issuer or not number:
-            raise InvalidCase(f"invoices[{i}]: issuer and number are required", field=f"invoices[{i}]")
+            raise _invalid(f"invoices[{i}]", gettext("the issuer and the number are required"))
         if (issuer, number) in seen:
             raise DuplicateInvoice(issuer, number, None)
         seen.add((issuer, number))
         kind = _text(data.get("kind"), f"invoices[{i}].kind", "kind", model=Invoice) or InvoiceKind.ORIGINAL
         if kind not in InvoiceKind.values:
-            raise InvalidCase(f"invoices[{i}].kind: must be one of {', '.join(InvoiceKind.values)}", field=f"invoices[{i}].kind")
+            raise _invalid(f"invoices[{i}].kind", gettext("must be one of %(choices)s") % {"choices": "、".join(InvoiceKind.values)})
         out.append(Invoice(issuer=issuer, number=number,
                            issued_on=_date(data.get("issued_on"), f"invoices[{i}].issued_on", latest=latest),
                            kind=kind, class_a=_money(data.get("class_a"), f"invoices[{i}].class_a"),
@@ -274,23 +288,23 @@ def case_prepare(*, acting_user, case_type: CaseType, person, service_from, serv
     sealed stub copy (kind stub_copy, DOMAIN §6), which is an invoice too.
     """
     if case_type.region_id != person.region_id:
-        raise InvalidCase("case_type: not a case type of the person's region", field="case_type")
+        raise _invalid("case_type", gettext("is not a case type of the person's region"))
     earliest, latest = service_date_window(person.region_id, versions=policy_spans)
     service_from = _date(service_from, "service_from", earliest=earliest, latest=latest)
     service_to = _date(service_to, "service_to", earliest=earliest, latest=latest) if service_to else service_from
     if service_to < service_from:
-        raise InvalidCase("service_to: before service_from", field="service_to")
+        raise _invalid("service_to", gettext("is before the start of the service"))
     if not case_type.active:
-        raise InvalidCase("case_type: no longer in use", field="case_type")
+        raise _invalid("case_type", gettext("is no longer in use"))
     institution_name = _text(institution_name, "institution_name")
     if institution is None and not institution_name:
-        raise InvalidCase("institution: a designated institution or the name of the institution is required", field="institution")
+        raise _invalid("institution", gettext("a designated institution or the name of the institution is required"))
     level = _text(institution_level, "institution_level") or (institution.level if institution is not None else "")
     if not level:
-        raise InvalidCase("institution_level: required for an institution that is not designated", field="institution_level")
+        raise _invalid("institution_level", gettext("is required for an institution that is not designated"))
     account = _parsed(parse_bank_account, bank_account) or (person.bank_account or "").replace(" ", "")
     if not account:
-        raise InvalidCase("bank_account: required", field="bank_account")
+        raise _invalid("bank_account", gettext("is required"))
     invoice_rows = _invoices(invoices, latest=today())
     if not invoice_rows:
         raise InvalidCase(gettext("invoices: at least one invoice (or a sealed stub copy of a lost one) is required"),
@@ -367,7 +381,7 @@ def received_reason(batch) -> str:
 
 
 def not_covered_reason(service_from: dt.date) -> str:
-    return f"参保人在服务日期 {service_from:%Y-%m-%d} 未参保（not covered on the service date）"
+    return gettext("The insured person was not covered on the service date %(date)s.") % {"date": f"{service_from:%Y-%m-%d}"}
 
 
 # --------------------------------------------------------------------------- checklist and details
@@ -651,9 +665,9 @@ def _approve(*, acting_user, case_id: int, reason: str, policies: PolicyCache | 
     case = case_lock(case_id)
     CASES.check(case.state, S.APPROVED, obj=case)
     if acting_user.pk in (case.reviewed_by_id, case.calculated_by_id):
-        raise FourEyes("审批人不能是审核或计算该案件的经办人（four eyes: the approver must be another clerk）")
+        raise FourEyes(gettext("The approver may not be the clerk who reviewed or calculated this case."))
     if acting_user.pk == _payee_changed_by(case):
-        raise FourEyes("审批人不能是变更收款账户的经办人（four eyes: the payee was changed by this clerk）")
+        raise FourEyes(gettext("The approver may not be the clerk who changed the payee account."))
     case = Case.objects.select_related("case_type", "person__region", "person__school").get(pk=case.pk)
     _check_maternity_once(case, exclude_case_id=case.pk)
     benefit = case.case_type.benefit
@@ -672,8 +686,9 @@ def _approve(*, acting_user, case_id: int, reason: str, policies: PolicyCache | 
         case._change_reason = "recalculated at approval: year-to-date figures changed"
         case.save(update_fields=list(fields))
         return Recalculated(
-            f"参保人本年度累计已变化，案件已按最新累计重新计算：应付 {before} → {case.payable_amount}，请核对后再审批"
-            f"（year-to-date figures changed since the calculation; recalculated {before} → {case.payable_amount}）")
+            gettext("The person's year-to-date figures changed since the calculation: the case was recalculated "
+                    "(payable %(before)s → %(after)s). Check it and approve again.")
+            % {"before": before, "after": case.payable_amount})
     # DOMAIN §9: the block rules of fund security on what is about to be paid (issue 15 item 2)
     from ..supervision.blocks import case_refusal
 
@@ -704,9 +719,9 @@ def _payee_change(case: Case, *, acting_user, bank_account: str, reason: str = "
     (its ledger entries are reversed) until a second approver approves the case again."""
     account = (bank_account or "").replace(" ", "")
     if not account:
-        raise InvalidCase("bank_account: required", field="bank_account")
+        raise _invalid("bank_account", gettext("is required"))
     ledger_reverse(acting_user=acting_user, source_kind=SourceKind.CASE, source_id=case.pk, note="payee changed")
-    note = (reason or "").strip() or "收款账户变更，须重新审批（payee changed after approval: approve again）"
+    note = (reason or "").strip() or gettext("The payee account changed after approval: approve again.")
     return _move(case, S.CALCULATED, acting_user=acting_user, reason=note,
                  fields={"bank_account": account, "approved_by": None, "approval_digest": ""})
 
@@ -725,7 +740,7 @@ def case_payee_change(*, acting_user, case: Case, bank_account: str, reason: str
 @transaction.atomic
 def case_reject(*, acting_user, case: Case, reason: str) -> Case:
     if not (reason or "").strip():
-        raise InvalidCase("reason: a rejection needs a reason", field="reason")
+        raise _invalid("reason", gettext("a rejection needs a reason"))
     case = case_lock(case.pk)
     return _move(case, S.REJECTED, acting_user=acting_user, reason=reason.strip())
 
@@ -748,4 +763,4 @@ def case_payment_reorder(*, acting_user, case: Case, bank_account: str | None = 
         bank_account = _parsed(parse_bank_account, bank_account, required=True)
     if bank_account and bank_account != case.bank_account:  # a new payee account: approve again
         return case_payee_change(acting_user=acting_user, case=case, bank_account=bank_account, reason=reason)
-    return _move(case, S.APPROVED, acting_user=acting_user, reason=reason or "重新支付（pay again）")
+    return _move(case, S.APPROVED, acting_user=acting_user, reason=reason or gettext("Pay again"))

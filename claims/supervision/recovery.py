@@ -53,6 +53,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from . import corrections as C
 from .errors import FourEyes, RecoveryRefused
@@ -427,7 +428,7 @@ def recovery_write_off_approve(*, acting_user, order: RecoveryOrder) -> Recovery
     if order.state != RecoveryState.WRITE_OFF_PENDING:
         _refuse("该追回单没有待批准的核销申请")
     if acting_user.pk in (order.write_off_requested_by_id, order.created_by_id):
-        raise FourEyes("核销须由申请人以外的审批人批准（four eyes）")
+        raise FourEyes(gettext("A write-off must be approved by someone other than the one who asked for it."))
     order.state, order.written_off_by, order.settled_at = RecoveryState.WRITTEN_OFF, acting_user, timezone.now()
     order._history_user = acting_user
     order.save(update_fields=["state", "written_off_by", "settled_at"])

@@ -267,8 +267,8 @@ def finding_guard(finding, frm, to, changes, acting_user) -> None:
     claims.services.cases.case_approve)."""
     if frm == S.CONFIRMED_PENDING_SECOND and acting_user.pk == finding.confirmed_by_id:
         if to == S.CONFIRMED:
-            raise FourEyes("确认需由另一名监督人员复核，不能由首次确认人复核（four eyes: a second, different person approves）")
-        raise FourEyes("退回需由另一名监督人员操作（four eyes）")
+            raise FourEyes(_("The second confirmation must be given by another supervisor, not the one who confirmed first."))
+        raise FourEyes(_("Another supervisor must send it back."))
 
 
 def _lock(finding_id: int) -> Finding:

@@ -293,3 +293,41 @@ def test_another_school_cannot_send_materials_for_a_case(schools, make_clerk):
                                      {"doc_emergency_outpatient_record": SimpleUploadedFile("er.pdf", b"%PDF")})
     assert response.status_code == 404
     assert not Case.objects.get().attachments.exists()
+
+
+def test_portal_batch_report_gives_every_refusal_in_chinese(schools):
+    """Issue 14 item 4: the school reads each refused row's reason in Chinese, the field named by its
+    column header ("身份证号: 不是本校参保学生"), with no English left in (the old texts carried an
+    English gloss, e.g. "（not an insured student of this school）", or were English only)."""
+    import re
+
+    from django.test import Client
+
+    a, b = schools["A"], schools["B"]
+    header = "行号,身份证号,姓名,报销类型,就诊开始日期,医疗机构编码,医疗机构名称,医院级别,开票单位,发票号码,开票日期,甲类费用,材料"
+
+    def line(n, student, *, name=None, case_type="accident", day="2021-04-02", code="", level="secondary"):
+        return (f"{n},{student.id_number},{name or student.name},{case_type},{day},{code},校外医院,{level},校外医院,"
+                f"ZH-{n},2021-04-02,500.00,invoice;emergency_outpatient_record")
+
+    rows = [line(1, b["student"]), line(2, a["student"], name="别人"), line(3, a["student"], case_type="nope"),
+            line(4, a["student"], code="NOT-A-CODE"), line(5, a["student"], level="galactic"),
+            line(6, a["student"], day="2022-04-02"), line(7, a["student"], day="四月二日")]
+    upload = io.BytesIO(("\n".join([header, *rows]) + "\n").encode())
+    upload.name = "refused.csv"
+    web = Client()
+    web.force_login(a["user"])
+    response = web.post(reverse("portal:upload"), {"batch_id": "zh-1", "file": upload})
+    batch = Batch.objects.get(client_batch_id="zh-1")
+    assert response.status_code == 302
+
+    html = web.get(reverse("portal:batch", args=[batch.pk])).content.decode()
+    reasons = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r'<td class="wrap">(.*?)</td>', html, re.S)]
+    assert len(reasons) == 7
+    assert [r.partition(": ")[2] for r in reasons[:5]] == [
+        "不是本校参保学生", "姓名与身份证号不符", "未知的报销类型", "不是本地定点医疗机构编码", "未知的医院级别"]
+    assert [r.partition(": ")[0] for r in reasons[:5]] == ["身份证号", "姓名", "报销类型", "医疗机构编码", "医院级别"]
+    assert "2022-04-02 未参保" in reasons[5]  # accepted, then rejected: not covered on the service date
+    assert reasons[6].startswith("就诊开始日期") and "年-月-日" in reasons[6]  # the format hint too
+    english = [w for r in reasons for w in re.findall(r"[A-Za-z]{2,}", r) if w not in {"ID"}]
+    assert not english, reasons

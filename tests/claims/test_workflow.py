@@ -99,10 +99,11 @@ def test_reviewer_or_calculator_cannot_approve(new_case, reviewer, approver, ste
     case_start_review(acting_user=reviewer if step == "review" else approver, case=case)
     case_calculate(acting_user=reviewer if step == "calculate" else approver, case=case)
     # when the reviewer tries to approve, then four-eyes refuses
-    with pytest.raises(FourEyes):
+    with pytest.raises(FourEyes) as exc:
         case_approve(acting_user=reviewer, case=case)
     case.refresh_from_db()
     assert case.state == CaseState.CALCULATED
+    assert str(exc.value) == "审批人不能是审核或计算该案件的经办人。"  # the clerk reads it in Chinese (issue 14 item 4)
 
 
 def test_approver_can_return_a_case_for_review(new_case, reviewer, approver):
@@ -160,3 +161,30 @@ def test_case_type_not_computable_yet_stays_under_review_and_says_why(reference_
     assert "chronic" in str(exc.value)
     case.refresh_from_db()
     assert case.state == CaseState.UNDER_REVIEW
+
+
+def test_case_refusals_read_in_the_users_language(new_case):
+    """Issue 14 item 4: the messages a clerk sees are Chinese for a zh-hans user, with no English gloss
+    (they were "…未参保（not covered on the service date）", "没有发票，无法计算（no invoice）")."""
+    import datetime as dt
+
+    from django.utils import translation
+
+    from claims.calculation import quote_request
+    from claims.errors import InvalidCase
+    from claims.services.cases import not_covered_reason
+
+    case = new_case()
+    with translation.override("zh-hans"):
+        assert not_covered_reason(dt.date(2021, 4, 2)) == "参保人在服务日期 2021-04-02 未参保。"
+        with pytest.raises(NotComputable) as exc:
+            quote_request(case, invoices=[], category="", ytd={})
+        assert str(exc.value) == "没有发票，无法计算。"
+        with pytest.raises(InvalidCase) as exc:
+            new_case(service_from="2021-05-05", service_to="2021-05-01")
+        assert (str(exc.value), exc.value.field) == ("就诊结束日期: 早于就诊开始日期", "service_to")
+        with pytest.raises(InvalidCase) as exc:
+            new_case(invoices=[{"issuer": "", "number": ""}])
+        assert str(exc.value) == "发票[0]: 开票单位和发票号码必填"
+    with translation.override("en"):
+        assert not_covered_reason(dt.date(2021, 4, 2)) == "The insured person was not covered on the service date 2021-04-02."
