@@ -70,7 +70,7 @@ YEAR = 2021
 DAYS = [dt.date(YEAR, 1, 1) + dt.timedelta(days=d) for d in range(365)]
 STATE = ("settlement_certifiedvisit, settlement_feeaccount, settlement_feestatement, "
          "settlement_historicalfeestatement, ledger_ledgeraccount, ledger_ledgerentry, settlement_visit, "
-         "settlement_poolaccount")
+         "settlement_poolaccount, settlement_inpatientstay")
 DISEASES = ["SPD-001", "SPD-002", "SPD-004", "SPD-027"]
 DRUGS = ["CC-D-001", "CC-D-002", "CC-D-003", "CC-D-004"]
 
