@@ -42,6 +42,9 @@ Measured (2026-12-07, 2-core machine, PostgreSQL on it):
   batch in all (Python and PostgreSQL), certified is at ~0.75 on the loaded machine
   (scaling the idle 14 940/s by the CPU saved suggests ~19 000-20 000/s idle: an estimate, not a
   measurement).
+- idle (load 0.0), after h-perf12, on main (2026-12-07 21:42 UTC), 100 000 visits each, 2 workers:
+  pool 18 874/s (Python 268 ms + backend 196 ms per batch), certified 15 342/s (391 + 226 ms);
+  certified / pool 0.81. Neither target is met: the estimate above was optimistic.
 
 The certification check adds no per-visit query: the bench counts the SQL statements of one
 batch of 5 000 and of one of 50 (the same number; tests/settlement/test_certified_visits.py pins
