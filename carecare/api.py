@@ -9,6 +9,7 @@ assessment is a 404). Agency users with the permissions name the home in the bod
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
@@ -58,7 +59,7 @@ def _home(request):
     if own is not None:
         home = homes.filter(pk=own).first()
         if home is None:
-            raise NotPermitted("this account does not operate a designated care home")
+            raise NotPermitted(_("this account does not operate a designated care home"))
         return home
     ref = request.data.get("care_home")
     if ref in (None, ""):

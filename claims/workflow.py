@@ -70,7 +70,7 @@ def _refuse(case, to_state: str, why: str) -> Exception:
 def _stale(case, to_state: str) -> Exception:
     from .errors import ConcurrentChange
 
-    return ConcurrentChange(f"case {case.number} was changed by someone else; reload it")
+    return ConcurrentChange(_("case %(number)s was changed by someone else; reload it") % {"number": case.number})
 
 
 CASES = Workflow(

@@ -59,7 +59,8 @@ def _refuse(certification, to_state: str, why: str) -> Exception:
 def _stale(certification, to_state: str) -> Exception:
     from .errors import ConcurrentChange
 
-    return ConcurrentChange(f"certification {certification.number} was changed by someone else; reload it")
+    return ConcurrentChange(_("certification %(number)s was changed by someone else; reload it") % {
+        "number": certification.number})
 
 
 CERTIFICATIONS = Workflow(

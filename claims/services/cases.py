@@ -83,7 +83,7 @@ def case_lock(case_id: int) -> Case:
     """Lock one case row (call inside a transaction) and return it fresh from the database."""
     rows = list(Case.objects.filter(pk=case_id).order_by("pk").select_for_update())
     if not rows:
-        raise InvalidCase(f"case {case_id} does not exist")
+        raise InvalidCase(gettext("case %(id)s does not exist") % {"id": case_id})
     return rows[0]
 
 
@@ -129,7 +129,7 @@ def case_guard(case: Case, frm: str, to: str, changes: dict, acting_user) -> Non
     review = to == S.UNDER_REVIEW or (frm, to) in ((S.UNDER_REVIEW, S.CALCULATED), (S.CALCULATED, S.APPROVED))
     if review:
         if _set(case, changes, "reviewed_by_id") is None and changes.get("reviewed_by") is None:
-            raise GuardFailed(f"case {case.number}: no reviewer is recorded; start the review first")
+            raise GuardFailed(gettext("case %(number)s: no reviewer is recorded; start the review first") % {"number": case.number})
         missing = missing_materials(case)
         if missing:
             raise MaterialsMissing("材料不全，请先发一次性告知：" + "；".join(n for _c, n in missing))
@@ -137,14 +137,14 @@ def case_guard(case: Case, frm: str, to: str, changes: dict, acting_user) -> Non
         if reason:
             raise GuardFailed(reason)
     if (frm, to) == (S.UNDER_REVIEW, S.CALCULATED) and (changes.get("calculated_by") is None or changes.get("payable_amount") is None):
-        raise GuardFailed(f"case {case.number}: a calculation records its calculator and amounts")
+        raise GuardFailed(gettext("case %(number)s: a calculation records its calculator and amounts") % {"number": case.number})
     if to == S.APPROVED and frm == S.CALCULATED:
         if acting_user is None or acting_user.pk in (case.reviewed_by_id, case.calculated_by_id):
             raise FourEyes(gettext("The approver may not be the clerk who reviewed or calculated this case."))
         if case.payable_amount is None or case.calculated_by_id is None:
-            raise GuardFailed(f"case {case.number}: not calculated")
+            raise GuardFailed(gettext("case %(number)s: not calculated") % {"number": case.number})
     if to == S.MATERIALS_INCOMPLETE and not missing_materials(case):
-        raise InvalidCase("no material is missing: start the review instead")
+        raise InvalidCase(gettext("no material is missing: start the review instead"))
 
 
 def _coverage_reason(case: Case) -> str | None:
@@ -214,6 +214,10 @@ def _invalid(field: str, reason: str) -> InvalidCase:
     return InvalidCase(f"{label}{sep}{rest}: {reason}", field=field)
 
 
+def _unchangeable(case: Case) -> str:
+    return gettext("cannot be changed while the case is %(state)s") % {"state": case.get_state_display()}
+
+
 def _invoices(invoices, *, latest: dt.date | None = None) -> list[Invoice]:
     if not isinstance(invoices, (list, tuple)):
         raise _invalid("invoices", gettext("must be a list of invoices"))
@@ -230,7 +234,8 @@ def _invoices(invoices, *, latest: dt.date | None = None) -> list[Invoice]:
         seen.add((issuer, number))
         kind = _text(data.get("kind"), f"invoices[{i}].kind", "kind", model=Invoice) or InvoiceKind.ORIGINAL
         if kind not in InvoiceKind.values:
-            raise _invalid(f"invoices[{i}].kind", gettext("must be one of %(choices)s") % {"choices": "、".join(InvoiceKind.values)})
+            raise _invalid(f"invoices[{i}].kind", gettext("must be one of %(choices)s") % {
+                "choices": "、".join(str(label) for label in InvoiceKind.labels)})
         out.append(Invoice(issuer=issuer, number=number,
                            issued_on=_date(data.get("issued_on"), f"invoices[{i}].issued_on", latest=latest),
                            kind=kind, class_a=_money(data.get("class_a"), f"invoices[{i}].class_a"),
@@ -391,7 +396,8 @@ def not_covered_reason(service_from: dt.date) -> str:
 def case_material_mark(*, acting_user, case: Case, code: str, received: bool) -> CaseMaterial:
     case = case_lock(case.pk)
     if case.state not in EDITABLE:
-        raise InvalidCase(f"case {case.number} is {case.get_state_display()}: materials can no longer change")
+        raise InvalidCase(gettext("case %(number)s is %(state)s: materials can no longer change") % {
+            "number": case.number, "state": case.get_state_display()})
     material = CaseMaterial.objects.select_for_update().get(case=case, code=code)
     if material.received != received:
         material.received = received
@@ -409,12 +415,13 @@ def case_materials_send(*, acting_user, case: Case, attachments: Iterable[dict],
     back to the agency (case_resubmit). Nothing is written when any file is refused by the caller."""
     case = case_lock(case.pk)
     if case.state not in EDITABLE:
-        raise InvalidCase(f"case {case.number} is {case.get_state_display()}: materials can no longer change")
+        raise InvalidCase(gettext("case %(number)s is %(state)s: materials can no longer change") % {
+            "number": case.number, "state": case.get_state_display()})
     rows = [Attachment(case=case, material_code=a["material"], filename=a["filename"],
                        content_type=a.get("content_type", ""), content=a["content"], size=len(a["content"]))
             for a in attachments]
     if not rows:
-        raise InvalidCase("no file was sent")
+        raise InvalidCase(gettext("no file was sent"))
     Attachment.objects.bulk_create(rows)
     codes = sorted({r.material_code for r in rows if r.material_code})
     if case.state == S.MATERIALS_INCOMPLETE and resubmit:
@@ -450,19 +457,19 @@ def case_details_update(*, acting_user, case: Case, **changes) -> Case:
     case = case_lock(case.pk)
     unknown = set(changes) - _DETAIL_FIELDS
     if unknown:
-        raise InvalidCase(f"{sorted(unknown)[0]}: cannot be changed")
+        raise _invalid(sorted(unknown)[0], gettext("cannot be changed"))
     changes = _read_details(changes)
     account = changes.get("bank_account")
     if case.state in (S.APPROVED, S.PAYMENT_FAILED) and account is not None and account.replace(" ", "") != case.bank_account:
         other = {k: v for k, v in changes.items() if k not in ("bank_account", "note")}
         if other:
-            raise InvalidCase(f"{sorted(other)[0]}: cannot be changed while the case is {case.get_state_display()}")
+            raise _invalid(sorted(other)[0], _unchangeable(case))
         return case_payee_change(acting_user=acting_user, case=case, bank_account=account, reason=changes.get("note", ""))
     allowed_fields = _DETAIL_FIELDS if case.state in EDITABLE else _PAYMENT_FIELDS if case.state in (S.APPROVED, S.PAYMENT_FAILED) else set()
     changed = [k for k, v in changes.items() if getattr(case, k) != v]
     refused = set(changed) - allowed_fields
     if refused:
-        raise InvalidCase(f"{sorted(refused)[0]}: cannot be changed while the case is {case.get_state_display()}")
+        raise _invalid(sorted(refused)[0], _unchangeable(case))
     if not changed:
         return case
     for k in changed:
@@ -474,7 +481,8 @@ def case_details_update(*, acting_user, case: Case, **changes) -> Case:
 
 def _invoices_editable(case: Case) -> None:
     if case.state not in EDITABLE:
-        raise InvalidCase(f"case {case.number} is {case.get_state_display()}: invoices can no longer change", field="invoices")
+        raise InvalidCase(gettext("case %(number)s is %(state)s: invoices can no longer change") % {
+            "number": case.number, "state": case.get_state_display()}, field="invoices")
 
 
 def _save_invoice(inv: Invoice, acting_user, **kwargs) -> None:
@@ -510,7 +518,8 @@ def case_invoice_change(*, acting_user, case: Case, invoice_id: int, invoice: di
     _invoices_editable(case)
     current = Invoice.objects.filter(pk=invoice_id, case=case).select_for_update().first()
     if current is None:
-        raise InvalidCase(f"invoice {invoice_id} is not an invoice of case {case.number}", field="invoices")
+        raise InvalidCase(gettext("invoice %(id)s is not an invoice of case %(number)s") % {
+            "id": invoice_id, "number": case.number}, field="invoices")
     (wanted,) = _invoices([invoice])
     if (wanted.issuer, wanted.number) != (current.issuer, current.number):
         _check_invoices_free([wanted], exclude_case_id=None)
@@ -529,7 +538,8 @@ def case_invoice_remove(*, acting_user, case: Case, invoice_id: int) -> None:
     _invoices_editable(case)
     current = Invoice.objects.filter(pk=invoice_id, case=case).select_for_update().first()
     if current is None:
-        raise InvalidCase(f"invoice {invoice_id} is not an invoice of case {case.number}", field="invoices")
+        raise InvalidCase(gettext("invoice %(id)s is not an invoice of case %(number)s") % {
+            "id": invoice_id, "number": case.number}, field="invoices")
     current._history_user = acting_user
     current.delete()
 
@@ -545,7 +555,7 @@ def case_request_materials(*, acting_user, case: Case, note: str = "") -> Materi
     CASES.check(case.state, S.MATERIALS_INCOMPLETE, obj=case)
     missing = missing_materials(case)
     if not missing:
-        raise InvalidCase("no material is missing: start the review instead")
+        raise InvalidCase(gettext("no material is missing: start the review instead"))
     names = [name for _code, name in missing]
     _move(case, S.MATERIALS_INCOMPLETE, acting_user=acting_user, reason="缺少材料：" + "；".join(names))
     return MaterialsNotice.objects.create(case=case, issued_by=acting_user, note=note,
@@ -679,7 +689,7 @@ def _approve(*, acting_user, case_id: int, reason: str, policies: PolicyCache | 
         before = case.payable_amount
         breakdown["recalculated_at_approval"] = {"by": acting_user.get_username(), "payable_before": str(before)}
         if Case.objects.filter(pk=case.pk, state=S.CALCULATED).update(**fields) != 1:
-            raise ConcurrentChange(f"case {case.number} was changed by someone else; reload it")
+            raise ConcurrentChange(gettext("case %(number)s was changed by someone else; reload it") % {"number": case.number})
         for name, value in fields.items():
             setattr(case, name, value)
         case._history_user = acting_user

@@ -338,7 +338,7 @@ def _settle(orders: list[PaymentOrder], *, acting_user, now) -> None:
             # the missing materials) must not read as why the payment failed (issue #14).
             if Case.objects.filter(pk__in=ids, state=S.PAYMENT_ORDERED).update(state=to, state_changed_at=now,
                                                                                 reason="") != len(ids):
-                raise ConcurrentChange("cases were changed by someone else while the bank result was imported; import it again")
+                raise ConcurrentChange(_("cases were changed by someone else while the bank result was imported; import it again"))
             if to == S.PAYMENT_FAILED:
                 by_message: dict[str, list[int]] = {}
                 for o in group:

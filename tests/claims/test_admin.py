@@ -168,7 +168,7 @@ def test_an_invoice_edit_on_a_case_no_longer_editable_is_refused(new_case, revie
 
     inv = case.invoices.get()
     assert inv.class_a == 100
-    assert "invoices can no longer change" in response.content.decode()
+    assert "发票不能再更改" in response.content.decode()
     case.refresh_from_db()
     assert case.state == CaseState.CALCULATED
 

@@ -188,3 +188,38 @@ def test_case_refusals_read_in_the_users_language(new_case):
         assert str(exc.value) == "发票[0]: 开票单位和发票号码必填"
     with translation.override("en"):
         assert not_covered_reason(dt.date(2021, 4, 2)) == "The insured person was not covered on the service date 2021-04-02."
+
+
+def test_case_editing_refusals_read_in_chinese(new_case, intake):
+    """Issue 14 item 4: the refusals of editing a case name the case, state and choices in Chinese (they were
+    English, and the invoice kinds were listed by their codes original, stub_copy)."""
+    from django.utils import translation
+
+    from claims.errors import InvalidCase
+    from claims.services.cases import case_details_update, case_invoice_remove, case_lock, case_materials_send
+
+    case = new_case()
+    with translation.override("zh-hans"):
+        with pytest.raises(InvalidCase) as exc:
+            new_case(invoices=[{"issuer": "X医院", "number": "1", "kind": "copy"}])
+        assert str(exc.value) == ("发票[0].kind: 须为以下之一：原始发票、"
+                                  "加盖公章的发票存根复印件/费用证明（发票遗失）")
+        with pytest.raises(InvalidCase) as exc:
+            new_case(invoices=[])
+        assert str(exc.value).startswith("发票：至少需要一张发票")
+        with pytest.raises(InvalidCase) as exc:
+            case_materials_send(acting_user=intake, case=case, attachments=[])
+        assert str(exc.value) == "未收到任何文件"
+        with pytest.raises(InvalidCase) as exc:
+            case_invoice_remove(acting_user=intake, case=case, invoice_id=0)
+        assert (str(exc.value), exc.value.field) == (f"发票 0 不属于案件 {case.number}", "invoices")
+        with pytest.raises(InvalidCase) as exc:
+            case_details_update(acting_user=intake, case=case, person="x")
+        assert (str(exc.value), exc.value.field) == ("person: 不能更改", "person")
+        with pytest.raises(InvalidCase) as exc:
+            case_lock(0)
+        assert str(exc.value) == "案件 0 不存在"
+    with translation.override("en"):
+        with pytest.raises(InvalidCase) as exc:
+            case_lock(0)
+        assert str(exc.value) == "case 0 does not exist"

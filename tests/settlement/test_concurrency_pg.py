@@ -135,6 +135,6 @@ def test_a_ledger_advanced_by_another_connection_between_read_and_write_refuses_
     LedgerAccount.objects.filter(person=student, year=2021, benefit="outpatient_pool").update(fund=D("400.00"))  # autocommit: committed
     written.set()
     sender.join()
-    assert len(outcome) == 1 and "changed while" in outcome[0]
+    assert len(outcome) == 1 and "年度累计数据已变化" in outcome[0]
     assert list(Visit.objects.values_list("visit_id", flat=True)) == ["R1"]
     assert LedgerAccount.objects.get(person=student, year=2021, benefit="outpatient_pool").entries == 1

@@ -165,7 +165,7 @@ def test_a_visit_recorded_between_the_duplicate_check_and_the_write_refuses_the_
 
     rows = [visit("D1", student, dt.date(2021, 3, 1)), visit("D2", student, dt.date(2021, 3, 2))]
     with mock.patch.object(visits_module, "ledger_read", side_effect=read_while_another_batch_records), \
-            pytest.raises(ConcurrentChange, match="recorded concurrently"):
+            pytest.raises(ConcurrentChange, match="已被同时录入"):
         ingest(rows)
     assert not Visit.objects.exists() and not LedgerAccount.objects.exists()
     assert ingest(rows).created == 2  # sent again
@@ -226,7 +226,7 @@ def test_a_ledger_changed_after_it_was_read_refuses_the_batch(jinan, make_studen
         return running
 
     with mock.patch.object(visits_module, "ledger_read", side_effect=read_then_another_writer), \
-            pytest.raises(InvalidRequest, match="changed while"):
+            pytest.raises(InvalidRequest, match="年度累计数据已变化"):
         ingest([visit("G2", student, dt.date(2021, 3, 2), a="100.00")])
     assert list(Visit.objects.values_list("visit_id", flat=True)) == ["G1"]
     ledger = pool_account(student)

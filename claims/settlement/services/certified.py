@@ -413,7 +413,7 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
     try:
         result.created = _write(institution, visits, pks)
     except IntegrityError:
-        raise ConcurrentChange("visits", "some of these visits were recorded concurrently; send the batch again") from None
+        raise ConcurrentChange("visits", _("some of these visits were recorded concurrently; send the batch again")) from None
     for year in years:
         count = sum(1 for v in visits if v[6].year == year)
         if count:
@@ -427,8 +427,8 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
         # post's re-check refuses the batch.
         ledger_post(acting_user=acting_user, read=read, postings=postings)
     except LedgerChanged:
-        raise ConcurrentChange("visits", "the persons' year-to-date figures changed while this batch was computed; "
-                                         "send the batch again") from None
+        raise ConcurrentChange("visits", _("the persons' year-to-date figures changed while this batch was computed; "
+                                           "send the batch again")) from None
     return result
 
 

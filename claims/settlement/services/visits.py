@@ -284,8 +284,8 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
     try:
         ledger_post(acting_user=acting_user, read=read, postings=postings)
     except LedgerChanged:
-        raise ConcurrentChange("visits", "the persons' year-to-date figures changed while this batch was computed; "
-                                         "send the batch again") from None
+        raise ConcurrentChange("visits", _("the persons' year-to-date figures changed while this batch was computed; "
+                                           "send the batch again")) from None
     return result
 
 
@@ -335,7 +335,7 @@ def _insert_visits(institution: Institution, visits: list[tuple], ids: list[int]
 
 
 def _recorded_concurrently() -> ConcurrentChange:
-    return ConcurrentChange("visits", "some of these visits were recorded concurrently; send the batch again")
+    return ConcurrentChange("visits", _("some of these visits were recorded concurrently; send the batch again"))
 
 
 def _write_visits(institution: Institution, visits: list[tuple], ids: list[int]) -> int:
