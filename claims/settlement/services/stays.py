@@ -318,7 +318,7 @@ def _settle(acting_user, institution: Institution, accepted: list, result: Inges
         with transaction.atomic():
             made = InpatientStay.objects.bulk_create([r for _s, r in rows])
     except IntegrityError:
-        raise ConcurrentChange("stays", "some of these stays were recorded concurrently; send the batch again") from None
+        raise ConcurrentChange("stays", _("some of these stays were recorded concurrently; send the batch again")) from None
     SettlementDetail.objects.bulk_create([
         SettlementDetail(kind=SOURCE_KIND, object_id=r.pk, diagnosis=r.diagnosis, transfer=r.transfer) for r in made])
     SettlementLine.objects.bulk_create([
@@ -330,7 +330,7 @@ def _settle(acting_user, institution: Institution, accepted: list, result: Inges
     try:
         ledger_post(acting_user=acting_user, read=read, postings=postings)
     except LedgerChanged:
-        raise ConcurrentChange("stays", "the persons' year-to-date figures changed while this batch was computed; "
-                                        "send the batch again") from None
+        raise ConcurrentChange("stays", _("the persons' year-to-date figures changed while this batch was computed; "
+                                          "send the batch again")) from None
     result.created += len(made)
     result.fund += sum((r.fund + r.catastrophic for r in made), ZERO)
