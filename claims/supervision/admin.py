@@ -276,7 +276,13 @@ class CheckRunAdmin(admin.ModelAdmin):
     list_select_related = ("region",)
     list_filter = ("state", "region")
     fields = readonly_fields = ("day", "region", "state", "policy_version", "runs", "settlements", "history_settlements",
-                                "findings_new", "findings_known", "undecided", "started_at", "finished_at", "error")
+                                "findings_new", "findings_known", "undecided_counts", "started_at", "finished_at", "error")
+
+    @admin.display(description=_("undecided (rule: count)"))
+    def undecided_counts(self, obj):
+        """The settlements a rule could not decide on, by the rule's name (not the stored JSON)."""
+        names = dict(Rule.choices)
+        return "；".join(f"{names.get(rule, rule)}：{count}" for rule, count in sorted((obj.undecided or {}).items())) or "—"
 
     def has_add_permission(self, request):
         return False

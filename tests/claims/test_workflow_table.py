@@ -64,7 +64,7 @@ def test_a_guard_runs_whatever_the_service_is_called_by(new_case, reviewer, appr
     case_start_review(acting_user=reviewer, case=case)
     case_calculate(acting_user=reviewer, case=case)
     Case.objects.filter(pk=case.pk).update(reviewed_by=None)
-    with pytest.raises(GuardFailed, match="reviewer"):
+    with pytest.raises(GuardFailed, match="未记录审核人"):
         case_return_for_review(acting_user=approver, case=case)
     case.refresh_from_db()
     assert case.state == S.CALCULATED

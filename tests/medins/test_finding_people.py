@@ -359,6 +359,9 @@ ROWS = {
         care_home=_care_home(), month=dt.date(2021, n % 12 + 1, 1), content_digest=f"d{n}", received_by=_user()
     ).lines.create(person=p, id_number=p.id_number).claim,
 }
+ROWS["settlement.InpatientStay"] = lambda p, n: p.inpatient_stays.create(
+    institution=_institution(), stay_id=f"ZY-{n}", admitted=dt.date(2021, 3, 1), discharged=dt.date(2021, 3, 5),
+    level="tertiary", diagnosis="K35.8", policy_version="220100-2021")
 ROWS["supervision.GreyListEntry"] = lambda p, n: __import__(
     "claims.supervision.models", fromlist=["GreyListEntry"]).GreyListEntry.objects.create(
     person=p, from_date=dt.date(2021, 6, 1), to_date=dt.date(2021, 8, 31), reason=f"灰名单{n}", created_by=_user())

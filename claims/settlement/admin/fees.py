@@ -261,19 +261,28 @@ class InpatientStayAdmin(PersonSearchMixin, admin.ModelAdmin):
     """Direct inpatient stays sent by hospitals (services/stays.py): read-only; the lines are the
     supervision records' (SettlementLine, kind inpatient_stay), listed on the stay's page."""
 
+    # the catastrophic supplement, the personal share and the arrival time on the stay's page: the
+    # list fits 1366 px (issue 14 item 7)
     list_display = money_columns(InpatientStay, ["stay_id", "institution", "person", "admitted", "discharged", "diagnosis",
-                                                 "total", "fund", "catastrophic", "personal", "statement", "received_at"])
+                                                 "total", "fund", "statement"])
     list_filter = ["discharged", "transfer"]
     list_select_related = ["institution", "person", "statement"]
     number_fields = ("stay_id",)
     search_help_text = _("Name, full ID number or its last digits, or the stay number")
-    readonly_fields = money_columns(InpatientStay, [f.name for f in InpatientStay._meta.fields if f.name != "quote"])
-    exclude = ["quote"]
+    readonly_fields = money_columns(InpatientStay, [f.name if f.name != "level" else "level_label"
+                                                    for f in InpatientStay._meta.fields if f.name != "quote"])
+    exclude = ["quote", "level"]
     show_full_result_count = False
     change_form_template = "admin/settlement/inpatientstay/change_form.html"
 
     def get_queryset(self, request):
         return _own(request, super().get_queryset(request))
+
+    @admin.display(description=_("level paid at"))
+    def level_label(self, obj):
+        from medins.models import InstitutionLevel
+
+        return dict(InstitutionLevel.choices).get(obj.level, obj.level)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         from claims.supervision.models import SettlementLine
