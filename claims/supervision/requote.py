@@ -138,10 +138,34 @@ class _Settlement:
             read={(self.person_id, day.year, b, i): f for (b, i), f in accounts.items()})
 
 
+class _QuotedSettlement(_Settlement):
+    """A settlement the quote engine computes from one request (contracts/quote.md): re-quoted on
+    the year-to-date figures left after the reversal, the corrected entry posted."""
+
+    def request(self, stay: C.Stay, ytd: dict) -> dict:
+        raise NotImplementedError
+
+    def _requote(self, stay: C.Stay, *, acting_user, note: str) -> Requoted:
+        from claims.ledger import keys as ledger_keys
+        from claims.ledger.selectors import accounts_of
+        from medins.quoting import quote_or_error
+
+        accounts = accounts_of(self.person_id, stay.admitted.year, self.benefit, lock=True)
+        request = self.request(stay, ledger_keys.year_to_date(self.benefit, accounts))
+        request["service_date"] = stay.admitted.isoformat()
+        ok, body = quote_or_error(request)
+        if not ok:
+            _refuse(f"无法重新计算：{body['error']['message']}")
+        self._post(acting_user=acting_user, day=stay.admitted, figures=ledger_keys.effect(self.benefit, body),
+                   accounts=accounts, note=note)
+        fund = Decimal(body["fund"]) + Decimal(body["catastrophic"])
+        return Requoted(fund, Decimal(body["total"]) - fund, body)
+
+
 # --------------------------------------------------------------------------- reimbursement cases
 
 
-class CaseSettlement(_Settlement):
+class CaseSettlement(_QuotedSettlement):
     """A paid reimbursement case as the correction and the re-quote need it."""
 
     kind = source_kind = "case"
@@ -180,27 +204,11 @@ class CaseSettlement(_Settlement):
         request["bill"] = {k: money_str(v) for k, v in stay.bill.items()}
         return request
 
-    def _requote(self, stay: C.Stay, *, acting_user, note: str) -> Requoted:
-        from claims.ledger import keys as ledger_keys
-        from claims.ledger.selectors import accounts_of
-        from medins.quoting import quote_or_error
-
-        accounts = accounts_of(self.person_id, stay.admitted.year, self.benefit, lock=True)
-        request = self.request(stay, ledger_keys.year_to_date(self.benefit, accounts))
-        request["service_date"] = stay.admitted.isoformat()
-        ok, body = quote_or_error(request)
-        if not ok:
-            _refuse(f"无法重新计算：{body['error']['message']}")
-        self._post(acting_user=acting_user, day=stay.admitted, figures=ledger_keys.effect(self.benefit, body),
-                   accounts=accounts, note=note)
-        fund = Decimal(body["fund"]) + Decimal(body["catastrophic"])
-        return Requoted(fund, Decimal(body["total"]) - fund, body)
-
 
 # --------------------------------------------------------------------------- direct inpatient stays
 
 
-class StaySettlement(_Settlement):
+class StaySettlement(_QuotedSettlement):
     """A direct inpatient stay: the hospital was paid the fund and the catastrophic supplement, the
     person the rest."""
 
@@ -223,35 +231,15 @@ class StaySettlement(_Settlement):
     def source_id(self) -> int:
         return self.record.pk
 
-    @staticmethod
-    def rebill(stay: C.Stay) -> C.Stay:
-        """The corrected bill: the lines left, each on its own class (a correction that knows only
-        amounts would take a removed line off the classes in order)."""
-        if not stay.lines or any(line.get("class") not in ("A", "B", "C") for line in stay.lines):
-            return stay
-        bill = dict.fromkeys(C.BILL_ORDER, ZERO)
-        for line in stay.lines:
-            bill[{"A": "class_a", "B": "class_b", "C": "class_c"}[line["class"]]] += Decimal(line["amount"])
-        return replace(stay, bill=bill)
+    def request(self, stay: C.Stay, ytd: dict) -> dict:
+        """The corrected stay's request: its bill the lines left, each on its own class (a
+        correction that knows only amounts takes a removed line off the classes in order)."""
+        from claims.settlement.services.stays import bill_of_lines, stay_request
 
-    def _requote(self, stay: C.Stay, *, acting_user, note: str) -> Requoted:
-        from claims.ledger import keys as ledger_keys
-        from claims.ledger.selectors import accounts_of
-        from claims.settlement.services.stays import stay_request
-        from medins.quoting import quote_or_error
-
-        stay = self.rebill(stay)
-        accounts = accounts_of(self.person_id, stay.admitted.year, self.benefit, lock=True)
-        request = stay_request(self.institution, admitted=stay.admitted, bill=stay.bill,
-                               category=_category(self.person, stay.admitted),
-                               ytd=ledger_keys.year_to_date(self.benefit, accounts))
-        ok, body = quote_or_error(request)
-        if not ok:
-            _refuse(f"无法重新计算：{body['error']['message']}")
-        self._post(acting_user=acting_user, day=stay.admitted, figures=ledger_keys.effect(self.benefit, body),
-                   accounts=accounts, note=note)
-        fund = Decimal(body["fund"]) + Decimal(body["catastrophic"])
-        return Requoted(fund, Decimal(body["total"]) - fund, body)
+        if stay.lines and all(line.get("class") in ("A", "B", "C") for line in stay.lines):
+            stay = replace(stay, bill=bill_of_lines(stay.lines))
+        return stay_request(self.institution, admitted=stay.admitted, bill=stay.bill,
+                            category=_category(self.person, stay.admitted), ytd=ytd)
 
 
 # --------------------------------------------------------------------------- visits

@@ -48,7 +48,7 @@ from enrollment.preview import category_ages, category_on
 from medins.benefits.errors import QuoteError
 from medins.benefits.rounding import money_str
 from medins.models import Institution
-from medins.parsing import ParseError, parse_date, parse_money, today
+from medins.parsing import ParseError, parse_bool, parse_date, parse_money, today
 from medins.selectors import PolicyCache
 
 from ..errors import ConcurrentChange, InvalidRequest
@@ -89,16 +89,6 @@ class _Stay(NamedTuple):
 def _text(raw: dict, key: str) -> str:
     value = raw.get(key)
     return value.strip() if type(value) is str else str(value) if type(value) is int else ""
-
-
-def _flag(value) -> bool:
-    if value in (None, "", False, 0, "0"):
-        return False
-    if value in (True, 1, "1") or (type(value) is str and value.strip().lower() in ("true", "yes", "y", "是")):
-        return True
-    if type(value) is str and value.strip().lower() in ("false", "no", "n", "否"):
-        return False
-    raise InvalidRequest("transfer", _("transfer: true or false (是/否)"))
 
 
 def _quantity(value) -> Decimal:
@@ -152,11 +142,18 @@ def _parse(number: int, raw, latest: dt.date) -> _Stay:
     if not isinstance(raw_lines, list) or not raw_lines:
         raise InvalidRequest("lines", _("a stay needs its itemised lines"))
     lines = tuple(_line(x, admitted, discharged) for x in raw_lines)
+    bill = bill_of_lines(lines)
+    return _Stay(number, stay_id, id_number, admitted, discharged, _text(raw, "level"), diagnosis,
+                 parse_bool(raw.get("transfer"), "transfer"), bill["class_a"], bill["class_b"], bill["class_c"], lines)
+
+
+def bill_of_lines(lines) -> dict[str, Decimal]:
+    """A stay's bill: the sum of its lines by their class (A/B/C); also a recovery's corrected bill
+    from the lines left (claims.supervision.requote.StaySettlement)."""
     bill = dict.fromkeys(BILL_KEY.values(), ZERO)
     for line in lines:
-        bill[BILL_KEY[line["class"]]] += line["amount"]
-    return _Stay(number, stay_id, id_number, admitted, discharged, _text(raw, "level"), diagnosis,
-                 _flag(raw.get("transfer")), bill["class_a"], bill["class_b"], bill["class_c"], lines)
+        bill[BILL_KEY[line["class"]]] += Decimal(line["amount"])
+    return bill
 
 
 def _error(result: IngestResult, number: int, stay_id: str, code: str, message: str, field_name: str = "") -> None:
