@@ -104,7 +104,7 @@ def batch_refusals(rows: list[tuple[str, object, list]], *, region: str, policie
     return {key: block_message(f) for key, f in block_refusals(facts, keys, policies=policies).items()}
 
 
-def stay_batch_refusals(*, institution, stays: list[tuple[str, object, object]]) -> dict[str, str]:
+def stay_batch_refusals(*, institution, stays: list[tuple[str, object, object]], policies=None) -> dict[str, str]:
     """Block rules over a batch of direct stays the ingestion accepted: [(stay id, parsed stay with
     admitted, discharged, diagnosis, transfer, class_a/b/c and lines, person)] → {stay id: refusal}.
     The stays are not paid yet (fund 0): the rules that need the payment do not apply to them."""
@@ -113,7 +113,7 @@ def stay_batch_refusals(*, institution, stays: list[tuple[str, object, object]])
     region = institution.region.code
     lo = min(s.admitted for _k, s, _p in stays)
     hi = max(s.discharged for _k, s, _p in stays)
-    window = dt.timedelta(days=look_back_days(region, lo))
+    window = dt.timedelta(days=look_back_days(region, lo, policies))
     facts = F.Facts(region=region, as_of=hi)
     persons = sorted({p.pk for _k, _s, p in stays})
     _history(facts, persons, lo - window, hi + window)
@@ -129,7 +129,7 @@ def stay_batch_refusals(*, institution, stays: list[tuple[str, object, object]])
         facts.meta[key] = ("new", 0, person.pk, institution.pk, s.admitted, Decimal(0))
         keys.append(key)
     F.add_persons(facts, persons)
-    return {key[4:]: block_message(f) for key, f in block_refusals(facts, keys).items()}
+    return {key[4:]: block_message(f) for key, f in block_refusals(facts, keys, policies=policies).items()}
 
 
 def grey_listed_periods(person_ids: Iterable[int], first: dt.date, last: dt.date) -> dict[int, list[list[str]]]:

@@ -245,16 +245,17 @@ def _receive(acting_user, institution: Institution, stays: list[dict], policies:
             continue
         accepted.append((stay, person))
     if accepted:
-        accepted = _fund_security(institution, accepted, result)
+        accepted = _fund_security(institution, accepted, result, policies)
     if not accepted:
         return
     _settle(acting_user, institution, accepted, result, policies)
 
 
-def _fund_security(institution: Institution, accepted: list, result: IngestResult) -> list:
+def _fund_security(institution: Institution, accepted: list, result: IngestResult, policies: PolicyCache) -> list:
     from claims.supervision.blocks import stay_batch_refusals
 
-    refused = stay_batch_refusals(institution=institution, stays=[(s.stay_id, s, p) for s, p in accepted])
+    refused = stay_batch_refusals(institution=institution, stays=[(s.stay_id, s, p) for s, p in accepted],
+                                  policies=policies)
     for stay, _person in accepted:
         if stay.stay_id in refused:
             _error(result, stay.number, stay.stay_id, "fund_security", refused[stay.stay_id], "id_number")
