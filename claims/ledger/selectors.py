@@ -14,10 +14,10 @@ from .services import ledger_read
 
 def accounts_of(person_id: int, year: int, benefit: str, item: str = "", *, lock: bool = False,
                 inpatient_cap: bool = False):
-    """{(benefit, item): figures} of the scopes this benefit reads, in one query."""
-    figures = ledger_read([(person_id, year, b, i)
-                           for b, i in ledger_keys.read_scopes(benefit, item, inpatient_cap=inpatient_cap)], lock=lock)
-    return {(b, i): f for (_p, _y, b, i), f in figures.items()}
+    """{(benefit, item): figures} of the scopes this benefit reads, in one query; its `read` is what
+    ledger_post re-checks."""
+    return ledger_read([(person_id, year, b, i) for b, i in ledger_keys.read_scopes(
+        benefit, item, inpatient_cap=inpatient_cap)], lock=lock).scoped()
 
 
 def year_to_date(*, person_id: int, benefit: str, on: dt.date, item: str = "", inpatient_cap: bool = False) -> dict:

@@ -8,10 +8,13 @@ ledger and then posts its entries here, in the same transaction as the payment i
   in key order — person, year, benefit, item — the one order every writer uses, so two writers
   never wait on each other crosswise). A writer of one person (a case) locks before computing.
 - `ledger_post(postings, read=...)` writes the entries and advances each account by the sum of
-  its entries' figures, then re-checks: every account advanced must now equal what the
-  computation read plus what it added. If not, another writer changed it in between (possible
+  its entries' figures, then re-checks: every account advanced must now count the entries the
+  computation read plus those it added. If not, another writer changed it in between (possible
   only for a writer that computed on an unlocked read, like visit ingestion), and LedgerChanged
-  rolls the whole transaction back: nothing is ever saved on stale totals.
+  rolls the whole transaction back: nothing is ever saved on stale totals. The entry count is
+  the account's version: only this service changes an account, and every change adds at least
+  one entry to each account it advances, so an unchanged count means unchanged figures (one
+  integer brought back per account instead of its seven amounts: a visit batch advances 15 000).
 - `ledger_reverse(source)` writes the mirror entry of each live entry of a settlement (a
   correction is a reversal plus a new posting; nothing is updated in place).
 
@@ -36,6 +39,22 @@ from .keys import EMPTY, FIGURE_NAMES, Figures, split
 from .models import LedgerAccount, LedgerEntry
 
 AccountKey = tuple[int, int, str, str]  # person id, year, benefit, item
+
+
+class LedgerRead(dict):
+    """{key: figures} as `ledger_read` found them, and `entries`: {key: entry count} (the
+    accounts' versions, 0 for an account not there yet) that `ledger_post` re-checks."""
+
+    def __init__(self, figures=(), entries=None):
+        super().__init__(figures)
+        self.entries: dict[AccountKey, int] = entries if entries is not None else {}
+
+    def scoped(self) -> LedgerRead:
+        """The same accounts of one person and year keyed by (benefit, item) only; its `read`
+        is this full read, to hand to ledger_post."""
+        out = LedgerRead({(b, i): f for (_p, _y, b, i), f in self.items()})
+        out.read = self
+        return out
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
@@ -72,13 +91,14 @@ def _filter(keys: Iterable[AccountKey]):
                                         item__in=sorted({k[3] for k in keys}))
 
 
-def ledger_read(keys: Iterable[AccountKey], *, lock: bool = False) -> dict[AccountKey, Figures]:
-    """{key: figures} for every key (zeros where no account exists yet), in one query.
+def ledger_read(keys: Iterable[AccountKey], *, lock: bool = False) -> LedgerRead:
+    """{key: figures} for every key (zeros where no account exists yet), with the accounts' entry
+    counts, in one query.
 
     lock=True (inside a transaction): the accounts are created if missing and locked in key
     order, so what is read stays true until the transaction ends."""
     keys = sorted(set(keys))
-    out = dict.fromkeys(keys, EMPTY)
+    out = LedgerRead(dict.fromkeys(keys, EMPTY), dict.fromkeys(keys, 0))
     if not keys:
         return out
     qs = _filter(keys)
@@ -88,29 +108,32 @@ def ledger_read(keys: Iterable[AccountKey], *, lock: bool = False) -> dict[Accou
         qs = qs.order_by("person_id", "year", "benefit", "item").select_for_update()
     else:
         qs = qs.order_by()
-    for row in qs.values_list("person_id", "year", "benefit", "item", *FIGURE_NAMES):
+    entries = out.entries
+    for row in qs.values_list("person_id", "year", "benefit", "item", "entries", *FIGURE_NAMES):
         key = row[:4]
         if key in out:
-            out[key] = Figures(*row[4:])
+            out[key] = Figures(*row[5:])
+            entries[key] = row[4]
     return out
 
 
 @transaction.atomic
-def ledger_post(*, acting_user, postings: list[Posting], read: dict[AccountKey, Figures]) -> int:
-    """Write the entries and advance their accounts; `read` holds, for every account the postings
-    advance, the figures the computation used. Returns the number of entries written.
+def ledger_post(*, acting_user, postings: list[Posting], read: LedgerRead) -> int:
+    """Write the entries and advance their accounts; `read` is what `ledger_read` gave the
+    computation, for every account the postings advance. Returns the number of entries written.
 
-    Raises LedgerChanged (and nothing is saved) when an account no longer stands at `read`."""
+    Raises LedgerChanged (and nothing is saved) when an account no longer stands as read."""
     if not postings:
         return 0
+    if not isinstance(read, LedgerRead):
+        raise LedgerRefused("read: the accounts as ledger_read read them (their entry counts are re-checked)")
     delta, counts = _deltas(postings)
-    missing = set(delta) - set(read)
+    missing = set(delta) - set(read.entries)
     if missing:
         raise LedgerRefused(f"the figures read are not given for {sorted(missing)[0]}")
-    expected = {key: read[key] + d for key, d in delta.items()}
+    entries = read.entries
     _write_entries(postings, acting_user)
-    after = _advance(delta, counts)
-    stale = {key for key in delta if after.get(key) != expected[key]}
+    stale = _advance(delta, counts, {key: entries[key] + n for key, n in counts.items()})
     if stale:
         raise LedgerChanged(stale)
     return len(postings)
@@ -198,28 +221,30 @@ def _write_entries(postings: list[Posting], acting_user) -> None:
         copy.write("".join(lines))
 
 
-def _advance(delta: dict[AccountKey, Figures], counts: dict[AccountKey, int]) -> dict[AccountKey, Figures]:
+def _advance(delta: dict[AccountKey, Figures], counts: dict[AccountKey, int],
+             expected: dict[AccountKey, int]) -> list[AccountKey]:
     """Create or advance each account by its delta and entry count (rows locked in key order);
-    returns the new figures."""
+    returns the accounts whose entry count is not then `expected` (changed since read)."""
     keys = sorted(delta)
     if connection.vendor == "postgresql":
         table = LedgerAccount._meta.db_table
+        names = ", ".join(FIGURE_NAMES)
         sets = ", ".join(f"{n} = a.{n} + EXCLUDED.{n}" for n in FIGURE_NAMES)
         arrays = ", ".join("%s::numeric[]" for _n in FIGURE_NAMES)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} AS a (person_id, year, benefit, item, {', '.join(FIGURE_NAMES)}, entries) "
+                f"INSERT INTO {table} AS a (person_id, year, benefit, item, {names}, entries) "
                 f"SELECT * FROM unnest(%s::bigint[], %s::int[], %s::text[], %s::text[], {arrays}, %s::int[]) "
                 f"ON CONFLICT (person_id, year, benefit, item) DO UPDATE SET {sets}, "
-                "entries = a.entries + EXCLUDED.entries "
-                f"RETURNING person_id, year, benefit, item, {', '.join(FIGURE_NAMES)}",
+                "entries = a.entries + EXCLUDED.entries RETURNING person_id, year, benefit, item, entries",
                 [pg_array([k[0] for k in keys])[0], pg_array([k[1] for k in keys])[0],
                  pg_array([k[2] for k in keys])[0], pg_array([k[3] for k in keys])[0],
                  # one array per figure: the deltas transposed (zip), each decimal written once
                  *("{" + ",".join(map(str, column)) + "}"
                    for column in zip(*map(delta.__getitem__, keys), strict=True)),
                  pg_array([counts[k] for k in keys])[0]])
-            return {tuple(row[:4]): Figures(*row[4:]) for row in cursor.fetchall()}
+            # only the counts come back: no 100 000 decimals to convert
+            return [(p, y, b, i) for p, y, b, i, n in cursor.fetchall() if expected[(p, y, b, i)] != n]
     LedgerAccount.objects.bulk_create([LedgerAccount(person_id=p, year=y, benefit=b, item=i) for p, y, b, i in keys],
                                       ignore_conflicts=True)
     pks = {a.key: a.pk for a in _filter(keys).order_by(
@@ -232,4 +257,5 @@ def _advance(delta: dict[AccountKey, Figures], counts: dict[AccountKey, int]) ->
     LedgerAccount.objects.filter(pk__in=list(pks.values())).update(
         entries=F("entries") + by_account(counts, IntegerField()),
         **{n: F(n) + by_account({k: getattr(d, n) for k, d in delta.items()}, _MONEY) for n in FIGURE_NAMES})
-    return ledger_read(keys)
+    after = ledger_read(keys).entries
+    return [key for key in keys if after[key] != expected[key]]

@@ -708,7 +708,7 @@ def _approve(*, acting_user, case_id: int, reason: str, policies: PolicyCache | 
     posting = Posting(person_id=case.person_id, service_date=case.service_from, benefit=benefit,
                       source_kind=SourceKind.CASE, source_id=case.pk, figures=ledger_keys.effect(benefit, breakdown["quote"]))
     ledger_post(acting_user=acting_user, postings=[posting],
-                read={(case.person_id, case.service_from.year, b, i): f for (b, i), f in accounts.items()})
+                read=accounts.read)
     digest = approval_digest(case_id=case.pk, amount=case.payable_amount, payee=case.person.name,
                              account=case.bank_account)
     return _move(case, S.APPROVED, acting_user=acting_user, reason=reason,

@@ -135,7 +135,7 @@ class _Settlement:
         ledger_post(acting_user=acting_user, postings=[Posting(
             person_id=self.person_id, service_date=day, benefit=self.benefit, item=item, source_kind=self.source_kind,
             source_id=self.source_id, note=note[:200], figures=figures)],
-            read={(self.person_id, day.year, b, i): f for (b, i), f in accounts.items()})
+            read=accounts.read)
 
 
 class _QuotedSettlement(_Settlement):

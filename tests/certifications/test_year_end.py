@@ -86,7 +86,7 @@ def test_yearly_accumulators_restart_on_1_january(cc_person, superuser):
     ledger_post(acting_user=superuser, postings=[Posting(person_id=cc_person.pk, service_date=dt.date(2021, 12, 30),
                                                          benefit="inpatient", source_kind=SourceKind.CASE, source_id=1,
                                                          figures=figures)],
-                read={(cc_person.pk, 2021, b, i): f for (b, i), f in accounts_of(cc_person.pk, 2021, "inpatient").items()})
+                read=accounts_of(cc_person.pk, 2021, "inpatient").read)
     december = year_to_date(person_id=cc_person.pk, benefit="inpatient", on=dt.date(2021, 12, 31))
     january = year_to_date(person_id=cc_person.pk, benefit="inpatient", on=dt.date(2022, 1, 1))
     assert Decimal(december["fund_paid"]) == Decimal("1000.00")

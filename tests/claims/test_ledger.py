@@ -301,3 +301,30 @@ def test_the_database_refuses_a_second_reversal_of_one_entry(new_case, reviewer,
     with pytest.raises(IntegrityError), transaction.atomic():
         ledger_post(acting_user=approver, read=ledger_read(set(again.accounts()), lock=True), postings=[again])
     assert LedgerEntry.objects.filter(reverses=original).count() == 1
+
+
+def test_a_post_re_checks_the_entry_counts_it_read(approver, covered_adult):
+    """The re-check compares each account's entry count (its version) with what was read plus
+    what is added: a writer that posted meanwhile is caught even when its figures net to zero
+    (a +x and a -x), and a post on figures not read by ledger_read is refused."""
+    from claims.ledger.errors import LedgerChanged, LedgerRefused
+    from claims.ledger.keys import entry_figures
+    from claims.ledger.services import Posting, ledger_post, ledger_read
+
+    person, day = covered_adult.pk, dt.date(2021, 5, 1)
+
+    def posting(fund):
+        return Posting(person_id=person, service_date=day, benefit="accident", source_kind=SourceKind.CASE,
+                       source_id=0, figures=entry_figures("accident", fund=D(fund)))
+
+    keys = set(posting("1.00").accounts())
+    stale = ledger_read(keys)
+    assert stale.entries == dict.fromkeys(keys, 0)
+    ledger_post(acting_user=approver, read=ledger_read(keys), postings=[posting("5.00"), posting("-5.00")])
+    assert ledger_read(keys) == stale  # the same figures …
+    with pytest.raises(LedgerChanged):  # … but two entries more than read
+        ledger_post(acting_user=approver, read=stale, postings=[posting("1.00")])
+    with pytest.raises(LedgerRefused, match="read"):
+        ledger_post(acting_user=approver, read=dict(ledger_read(keys)), postings=[posting("1.00")])
+    assert ledger_read(keys).entries == dict.fromkeys(keys, 2)
+    assert ledger_selectors.discrepancies() == []

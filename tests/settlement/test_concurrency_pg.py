@@ -5,7 +5,7 @@ import threading
 from decimal import Decimal as D
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from claims.settlement.models import InstitutionSettlement, PoolAccount, RunKind, RunState, SettlementRun
 from claims.settlement.services import pool_members_sync_schools, settlement_run_process, visits_ingest
@@ -132,9 +132,23 @@ def test_a_ledger_advanced_by_another_connection_between_read_and_write_refuses_
     sender = threading.Thread(target=send)
     sender.start()
     assert read.wait(10)
-    LedgerAccount.objects.filter(person=student, year=2021, benefit="outpatient_pool").update(fund=D("400.00"))  # autocommit: committed
+    another_pool_payment(student, D("335.00"))  # autocommit: committed (fund 65 + 335)
     written.set()
     sender.join()
     assert len(outcome) == 1 and "年度累计数据已变化" in outcome[0]
     assert list(Visit.objects.values_list("visit_id", flat=True)) == ["R1"]
-    assert LedgerAccount.objects.get(person=student, year=2021, benefit="outpatient_pool").entries == 1
+    account = LedgerAccount.objects.get(person=student, year=2021, benefit="outpatient_pool")
+    assert (account.fund, account.entries) == (D("400.00"), 2)  # R1 and the other writer's; not R2
+
+
+def another_pool_payment(person, fund):
+    """Another writer's outpatient-pool payment for the person, through the ledger service."""
+    from claims.ledger import keys as ledger_keys
+    from claims.ledger.models import SourceKind
+    from claims.ledger.services import Posting, ledger_post, ledger_read
+
+    posting = Posting(person_id=person.pk, service_date=dt.date(2021, 3, 1), benefit="outpatient_pool",
+                      source_kind=SourceKind.CASE, source_id=0,
+                      figures=ledger_keys.entry_figures("outpatient_pool", fund=fund))
+    with transaction.atomic():
+        ledger_post(acting_user=None, read=ledger_read(set(posting.accounts()), lock=True), postings=[posting])

@@ -206,7 +206,7 @@ def test_a_ledger_changed_after_it_was_read_refuses_the_batch(jinan, make_studen
     """The ledgers are read without a row lock (a person's ledger for a year is only advanced by
     batches of the person's one pool institution, serialised by its account lock). Should another
     writer advance it between the read and the write all the same, the write's returned totals
-    differ from the batch's and the batch is refused and rolled back: no visit is saved against
+    differ from the batch's (the accounts' entry counts) and the batch is refused and rolled back: no visit is saved against
     stale accumulators, which would let the yearly cap be passed."""
     from unittest import mock
 
@@ -214,6 +214,7 @@ def test_a_ledger_changed_after_it_was_read_refuses_the_batch(jinan, make_studen
 
     from claims.settlement.errors import InvalidRequest
     from claims.settlement.services import visits as visits_module
+    from tests.settlement.test_concurrency_pg import another_pool_payment
 
     student = make_student()
     pool_members_sync_schools(acting_user=None, region_id=jinan.pk, year=2021)
@@ -222,7 +223,7 @@ def test_a_ledger_changed_after_it_was_read_refuses_the_batch(jinan, make_studen
 
     def read_then_another_writer(keys):
         running = real(keys)
-        LedgerAccount.objects.filter(person=student, year=2021, benefit="outpatient_pool").update(fund=D("480.00"))
+        another_pool_payment(student, D("415.00"))  # through the ledger service: one more entry
         return running
 
     with mock.patch.object(visits_module, "ledger_read", side_effect=read_then_another_writer), \

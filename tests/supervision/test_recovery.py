@@ -62,7 +62,7 @@ def approve_into_ledger(case):
     ledger_post(acting_user=None, postings=[Posting(person_id=case.person_id, service_date=case.service_from,
                                                     benefit=s.benefit, source_kind="case", source_id=case.pk,
                                                     figures=ledger_keys.effect(s.benefit, body))],
-                read={(case.person_id, case.service_from.year, b, i): f for (b, i), f in accounts.items()})
+                read=accounts.read)
     return body
 
 

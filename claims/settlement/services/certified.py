@@ -154,7 +154,7 @@ def visits_receive(*, acting_user, institution: Institution, rows: list[dict],
     policies = policies or PolicyCache()
     result = IngestResult()
     pool: list[tuple[int, dict]] = []
-    certified: list[tuple[int, dict]] = []
+    certified: list[tuple[int, dict, str]] = []
     kinds: dict[str, str] = {}  # visit id -> the benefit it was first given in this batch
     for number, raw in enumerate(rows, 1):
         benefit = _benefit_of(raw)
@@ -167,7 +167,10 @@ def visits_receive(*, acting_user, institution: Institution, rows: list[dict],
         if key and kinds.setdefault(key, benefit) != benefit:  # the same id under two benefits
             _error(result, number, key[:40], "invalid_request", _("visit_id given twice in this batch"), "visit_id")
             continue
-        (pool if benefit == POOL else certified).append((number, raw))
+        if benefit == POOL:
+            pool.append((number, raw))
+        else:
+            certified.append((number, raw, benefit))
     for part, ingest in ((pool, _pool), (certified, certified_visits_ingest)):
         if not part:
             continue
@@ -198,22 +201,23 @@ def _item_of(raw: dict) -> str:
 
 @without_cyclic_gc
 @transaction.atomic
-def certified_visits_ingest(*, acting_user, institution: Institution, rows: list[tuple[int, dict]] | list[dict],
+def certified_visits_ingest(*, acting_user, institution: Institution, rows: list[tuple] | list[dict],
                             policies: PolicyCache | None = None) -> IngestResult:
-    """Record a batch of certified visits of one institution; rows are (row number, raw row) or
-    raw rows (numbered from 1). Returns counts and each refused row's reason."""
+    """Record a batch of certified visits of one institution; rows are (row number, raw row,
+    benefit as visits_receive read it) or raw rows (numbered from 1). Returns counts and each
+    refused row's reason."""
     if len(rows) > MAX_BATCH:
         raise InvalidRequest("visits", f"at most {MAX_BATCH} visits per batch")
-    numbered = rows if not rows or isinstance(rows[0], tuple) else list(enumerate(rows, 1))
+    numbered = rows if not rows or isinstance(rows[0], tuple) else [
+        (number, raw, _benefit_of(raw)) for number, raw in enumerate(rows, 1)]
     policies = policies or PolicyCache()
     result = IngestResult()
     parsed: list[_Row] = []
     seen: set[str] = set()
     parse = _row_parser()
-    for number, raw in numbered:
+    for number, raw, benefit in numbered:
         try:
             row = parse(number, raw)
-            benefit = _benefit_of(raw)
             if benefit not in CERTIFIED:
                 raise InvalidRequest("benefit", "one of chronic, special_disease, special_drug, two_diseases")
             item = _item_of(raw)
@@ -328,6 +332,7 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
     visits: list[tuple] = []
     effects: list[tuple] = []
     ytd = engine_terms.YearToDate()
+    fee_of: dict[int, list] = {}  # year: [visits, fund] (the institution's FeeAccount of the year)
     # module attributes read once (5 000 iterations)
     visit_split, entry_figures, cap_benefits = engine_terms.split, ledger_keys.entry_figures, ledger_keys.CAP_BENEFITS
     institution_level = institution.level
@@ -406,21 +411,26 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
                        row.class_c, total, first_copay, eligible, paid, fund, total - fund, terms.version))
         effects.append((person.pk, day, benefit, item, entry_figures(
             benefit, fund=fund, deductible=paid, eligible=eligible, inpatient_cap=inpatient_cap)))
-        result.fund += fund
+        fee = fee_of.get(year)
+        if fee is None:
+            fee_of[year] = [1, fund]
+        else:
+            fee[0] += 1
+            fee[1] += fund
     if not visits:
         return result
+    result.fund += sum((fee[1] for fee in fee_of.values()), ZERO)
     pks = next_ids(CertifiedVisit, len(visits))
     try:
         result.created = _write(institution, visits, pks)
     except IntegrityError:
         raise ConcurrentChange("visits", _("some of these visits were recorded concurrently; send the batch again")) from None
-    for year in years:
-        count = sum(1 for v in visits if v[6].year == year)
-        if count:
-            FeeAccount.objects.filter(institution=institution, year=year).update(
-                visits=F("visits") + count, fund=F("fund") + sum((v[14] for v in visits if v[6].year == year), ZERO))
-    postings = [Posting(person_id=p, service_date=day, benefit=b, item=i, source_kind=SourceKind.CERTIFIED_VISIT,
-                        source_id=pk, figures=figures) for (p, day, b, i, figures), pk in zip(effects, pks, strict=True)]
+    for year, (count, fund) in sorted(fee_of.items()):
+        FeeAccount.objects.filter(institution=institution, year=year).update(visits=F("visits") + count,
+                                                                             fund=F("fund") + fund)
+    kind = SourceKind.CERTIFIED_VISIT
+    # positional: Posting(person, date, benefit, source kind, source id, figures, item)
+    postings = [Posting(p, day, b, kind, pk, figures, i) for (p, day, b, i, figures), pk in zip(effects, pks, strict=True)]
     try:
         # The pool accounts read for the shared outpatient total are not locked: a pool visit that
         # paid meanwhile also advanced the shared account (keys.SHARED) this post advances, so the
