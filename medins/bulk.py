@@ -28,8 +28,10 @@ def pg_array(values) -> tuple[str, str]:
     values = list(values)
     if all(isinstance(v, int) for v in values):
         return "{" + ",".join(map(str, values)) + "}", "bigint[]"
-    quoted = ('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
-    return "{" + ",".join(quoted) + "}", "text[]"
+    body = '","'.join(map(str, values))
+    if '"' in body or "\\" in body:  # rare: escape each element (codes and ID numbers have neither)
+        body = '","'.join(str(v).replace("\\", "\\\\").replace('"', '\\"') for v in values)
+    return '{"' + body + '"}', "text[]"
 
 
 def among(model, field: str, values) -> Q | RawSQL:

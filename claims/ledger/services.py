@@ -213,9 +213,11 @@ def _write_entries(postings: list[Posting], acting_user) -> None:
     for p in postings:
         reverses = p.reverses_id if p.reverses_id is not None else "\\N"
         # benefit, item and source kind are codes (letters, digits, -_:), nothing to escape in COPY text
-        figures = "\t".join(map(str, p.figures.as_tuple()))
-        lines.append(f"{p.person_id}\t{p.year}\t{p.benefit}\t{p.item}\t{p.source_kind}\t{p.source_id}\t"
-                     f"{p.service_date}\t{reverses}\t{figures}{tail}{copy_text(p.note)}\n")
+        figures = "\t".join(map(str, p.figures))
+        note = copy_text(p.note) if p.note else ""
+        day = p.service_date
+        lines.append(f"{p.person_id}\t{day.year}\t{p.benefit}\t{p.item}\t{p.source_kind}\t{p.source_id}\t"
+                     f"{day}\t{reverses}\t{figures}{tail}{note}\n")
     with connection.wrap_database_errors, connection.cursor() as cursor, \
             cursor.copy(f"COPY {LedgerEntry._meta.db_table} ({', '.join(_ENTRY_COLUMNS)}) FROM STDIN") as copy:
         copy.write("".join(lines))
