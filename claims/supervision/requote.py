@@ -81,12 +81,20 @@ def _policy(region: str, day: dt.date):
     return policy_in_force(region=region, date=day)
 
 
+def _refuse_missing(parameter, region, date):
+    """A parameter the policy does not define: the recovery names it and computes nothing (DOMAIN.md:
+    "refuses to compute and says which parameter is missing — it never guesses")."""
+    _refuse(f"无法重新计算：政策参数“{parameter}”在地区 {region} 于 {date} 未定义，系统不推算金额，未生成追回单")
+
+
 def _engine(call):
     """The engine's refusal (QuoteError) as the recovery's, in Chinese."""
-    from medins.benefits.errors import QuoteError
+    from medins.benefits.errors import MissingParameter, QuoteError
 
     try:
         return call()
+    except MissingParameter as exc:
+        _refuse_missing(exc.parameter, exc.region, exc.date)
     except QuoteError as exc:
         _refuse(f"无法重新计算：{exc}")
 
@@ -155,7 +163,10 @@ class _QuotedSettlement(_Settlement):
         request["service_date"] = stay.admitted.isoformat()
         ok, body = quote_or_error(request)
         if not ok:
-            _refuse(f"无法重新计算：{body['error']['message']}")
+            error = body["error"]
+            if error.get("code") == "missing_parameter":
+                _refuse_missing(error.get("parameter"), error.get("region"), error.get("date"))
+            _refuse(f"无法重新计算：{error['message']}")
         self._post(acting_user=acting_user, day=stay.admitted, figures=ledger_keys.effect(self.benefit, body),
                    accounts=accounts, note=note)
         fund = Decimal(body["fund"]) + Decimal(body["catastrophic"])
