@@ -44,8 +44,12 @@ Decisions (DOMAIN.md is silent):
   drops by the visit's fund, and the order is what the institution was overpaid: the whole fund
   under the month's quota, nothing while the month stays at or over its quota, half of it once
   the year-end has settled the year under its annual quota, nothing for a visit not settled yet
-  (then no order: the correction is recorded on the finding, as for a re-quote). The fund paid is
-  the visit's fund as it stands (a visit an earlier recovery corrected is not ordered twice).
+  (then no order: the correction is recorded on the finding, as for a re-quote).
+- What a dropped settlement's fund paid is what it stands at after any earlier recovery of it (an
+  excess prescription corrected, then the same settlement found twice): its live ledger entries'
+  fund (requote.fund_standing; a pool visit: its corrected fund), at most the fund on the finding,
+  so the part an earlier order took back is not ordered again; the finding's figure when the
+  settlement never had a ledger entry.
 
 Refused (``RecoveryRefused``, in Chinese, nothing written) — the combinations that cannot be
 re-quoted on the facts the system holds:
@@ -69,7 +73,7 @@ from . import corrections as C
 from .errors import FourEyes, RecoveryRefused
 from .models import Finding, FindingSettlement, RecoveryKind, RecoveryOffset, RecoveryOrder, RecoveryState
 from .requote import CaseSettlement as _CaseSettlement  # noqa: F401 - the tests' name for a case's facts
-from .requote import reverse_settlement, settlement_of
+from .requote import fund_standing, reverse_settlement, settlement_of
 from .workflow import FindingState
 
 ZERO = Decimal("0.00")
@@ -271,11 +275,14 @@ def _drop(acting_user, finding: Finding, links: list[FindingSettlement]) -> list
     label = f"追回 {finding.number}"
     if second.kind == "pool_visit":  # paid by capitation, not visit by visit (see the top)
         return _drop_pool_visit(acting_user, finding, second, label)
+    # an earlier recovery of this settlement already ordered part of its fund back (see the top)
+    standing = fund_standing(kind=second.kind, object_id=second.object_id, person_id=second.person_id)
+    fund_paid = second.fund if standing is None else min(second.fund, standing)
     reverse_settlement(acting_user=acting_user, kind=second.kind, object_id=second.object_id,
                        person_id=second.person_id, note=label)
-    breakdown = {"dropped": second.ref, "fund_paid": str(second.fund), "total": str(second.total or ZERO)}
+    breakdown = {"dropped": second.ref, "fund_paid": str(fund_paid), "total": str(second.total or ZERO)}
     # Only the fund's payment is ordered back: whether the person paid its share twice is not known.
-    group = _Group(via=second.via, institution=second.institution, person=second.person, fund_paid=second.fund)
+    group = _Group(via=second.via, institution=second.institution, person=second.person, fund_paid=fund_paid)
     return _orders(acting_user, finding, [group], note=f"重复结算（{second.ref}）整笔不应支付，冲正其台账记录",
                    breakdown=breakdown)
 

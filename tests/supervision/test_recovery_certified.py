@@ -33,7 +33,7 @@ from medins.models import Institution
 from tests.enrollment import factories as ef
 from tests.settlement.conftest import cc, certify, changchun, cvisit, make_resident, make_user  # noqa: F401
 
-from .test_recovery_kinds import confirmed_finding, drug_line, orders_of
+from .test_recovery_kinds import chronic_visit, confirmed_finding, diabetic, drug_line, orders_of  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 D = dt.date
@@ -249,3 +249,28 @@ def test_jinan_menggui_without_its_parameters_is_refused_naming_the_parameter(di
     assert live_entries("certified_visit", v.pk).count() == 1
     v.refresh_from_db()
     assert v.fund == M("500.00")
+
+
+# --------------------------------------------------------------------------- dropped after an earlier recovery
+
+
+def test_a_visit_corrected_before_and_then_dropped_is_not_recovered_twice(diabetic, cc, hospitals, paid_case,
+                                                                          supervisors):
+    """DOMAIN.md §4.2 Changchun chronic (60 %, diabetes at CC-C-001): C-1 of 3 000.00 paid 1 800.00.
+    An excess prescription (60 days of 2 000.00, 30 allowed) re-quotes it at 0.60 × 2 000 = 1 200.00:
+    600.00 back. Then C-1 is found to be the later of a benefit-twice pair and dropped whole: what
+    the fund still stands to have paid for it is 1 200.00 (its live ledger entry), so the order is
+    1 200.00, not the 1 800.00 on the finding — 600 + 1 200 = the 1 800.00 paid, nothing twice. A
+    third finding on it has nothing left to recover and is refused."""
+    c1 = chronic_visit(diabetic, cc, "C-1", D(2021, 6, 1), "3000.00")
+    assert excess(c1, supervisors, amount="2000.00")["recovery"].amount == M("600.00")
+    earlier = paid_case(diabetic, D(2021, 5, 20), D(2021, 5, 21), institution=hospitals[0], fund="10.00")
+    [order] = recovery_order_create(acting_user=supervisors[0], finding=confirmed_finding("benefit_twice", earlier, c1))
+    assert (order.kind, order.amount, order.debtor_institution_id) == ("recovery", M("1200.00"), cc["primary"].pk)
+    assert order.breakdown["fund_paid"] == "1200.00"
+    assert not live_entries("certified_visit", c1.pk).exists()
+    assert accounts_of(diabetic.pk, 2021, "chronic")[("chronic", "")].fund == M("0.00")
+    assert discrepancies() == []
+    finding = confirmed_finding("duplicate_invoice", earlier, c1)
+    with pytest.raises(RecoveryRefused, match="均未多付"):
+        recovery_order_create(acting_user=supervisors[0], finding=finding)
