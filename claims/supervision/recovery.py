@@ -34,8 +34,22 @@ Decisions (DOMAIN.md is silent):
   recovery order is made — an order is never of 0 — but the correction stands (ledger, visit,
   capitation account) and is recorded on the finding (``facts["recovery"]``), which makes a second
   request return no order instead of correcting again. A refund to the person is ordered as ever.
-- Not yet under capitation: a duplicate invoice or benefit twice that drops a pool visit whole
-  (``_drop``) still orders the visit's whole fund amount and leaves the capitation account as it is.
+- A duplicate invoice or benefit twice drops the later settlement whole (``_drop``): its ledger
+  entries are reversed, nothing is reposted, and the order is its fund amount. A dropped pool visit
+  is corrected like a re-quote to a fund of 0 (``PoolVisitSettlement.requote(None)``, as the grey
+  list does): DOMAIN.md §9 orders "what the fund paid minus what it should have paid, from the
+  party that received the money", and under capitation (§8) the institution received the month's
+  actual up to its quota (and the year-end's share), not the visit's fund. So the visit's fund
+  becomes 0 (a run not made yet pays without it), its month's actual on the capitation account
+  drops by the visit's fund, and the order is what the institution was overpaid: the whole fund
+  under the month's quota, nothing while the month stays at or over its quota, half of it once
+  the year-end has settled the year under its annual quota, nothing for a visit not settled yet
+  (then no order: the correction is recorded on the finding, as for a re-quote).
+- What a dropped settlement's fund paid is what it stands at after any earlier recovery of it (an
+  excess prescription corrected, then the same settlement found twice): its live ledger entries'
+  fund (requote.fund_standing; a pool visit: its corrected fund), at most the fund on the finding,
+  so the part an earlier order took back is not ordered again; the finding's figure when the
+  settlement never had a ledger entry.
 
 Refused (``RecoveryRefused``, in Chinese, nothing written) — the combinations that cannot be
 re-quoted on the facts the system holds:
@@ -59,7 +73,7 @@ from . import corrections as C
 from .errors import FourEyes, RecoveryRefused
 from .models import Finding, FindingSettlement, RecoveryKind, RecoveryOffset, RecoveryOrder, RecoveryState
 from .requote import CaseSettlement as _CaseSettlement  # noqa: F401 - the tests' name for a case's facts
-from .requote import reverse_settlement, settlement_of
+from .requote import fund_standing, reverse_settlement, settlement_of
 from .workflow import FindingState
 
 ZERO = Decimal("0.00")
@@ -258,13 +272,34 @@ def _drop(acting_user, finding: Finding, links: list[FindingSettlement]) -> list
     second = max(links, key=lambda link: (link.service_date or dt.date.min, link.ref))
     if second.fund is None:
         _refuse("该结算没有基金支付金额记录，无法计算追回金额")
+    label = f"追回 {finding.number}"
+    if second.kind == "pool_visit":  # paid by capitation, not visit by visit (see the top)
+        return _drop_pool_visit(acting_user, finding, second, label)
+    # an earlier recovery of this settlement already ordered part of its fund back (see the top)
+    standing = fund_standing(kind=second.kind, object_id=second.object_id, person_id=second.person_id)
+    fund_paid = second.fund if standing is None else min(second.fund, standing)
     reverse_settlement(acting_user=acting_user, kind=second.kind, object_id=second.object_id,
-                       person_id=second.person_id, note=f"追回 {finding.number}")
-    breakdown = {"dropped": second.ref, "fund_paid": str(second.fund), "total": str(second.total or ZERO)}
+                       person_id=second.person_id, note=label)
+    breakdown = {"dropped": second.ref, "fund_paid": str(fund_paid), "total": str(second.total or ZERO)}
     # Only the fund's payment is ordered back: whether the person paid its share twice is not known.
-    group = _Group(via=second.via, institution=second.institution, person=second.person, fund_paid=second.fund)
+    group = _Group(via=second.via, institution=second.institution, person=second.person, fund_paid=fund_paid)
     return _orders(acting_user, finding, [group], note=f"重复结算（{second.ref}）整笔不应支付，冲正其台账记录",
                    breakdown=breakdown)
+
+
+def _drop_pool_visit(acting_user, finding: Finding, second: FindingSettlement, label: str) -> list[RecoveryOrder]:
+    """A dropped pool visit: reversed, then corrected to a fund of 0 with its capitation account
+    (the account locked before the ledger, as the re-quote does); the order is what its
+    institution was overpaid. The person's side is not ordered, as for any dropped settlement."""
+    s = settlement_of(second.kind, second.object_id)
+    s.reverse(acting_user=acting_user, note=label)
+    result = s.requote(None, acting_user=acting_user, note=f"{label} 更正")
+    group = _Group(via=s.via, institution=s.institution, person=s.person, fund_paid=s.fund_paid)
+    group.not_received = result.not_received
+    breakdown = {"dropped": second.ref, "fund_paid": str(s.fund_paid), "total": str(s.stay.total),
+                 "capitation": result.detail["capitation"]}
+    note = f"重复结算（{second.ref}）整笔不应支付，冲正其台账记录，更正就诊和按人头付费定额账户"
+    return _orders(acting_user, finding, [group], note=note, breakdown=breakdown)
 
 
 class _Group:

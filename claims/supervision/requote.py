@@ -81,12 +81,20 @@ def _policy(region: str, day: dt.date):
     return policy_in_force(region=region, date=day)
 
 
+def _refuse_missing(parameter, region, date):
+    """A parameter the policy does not define: the recovery names it and computes nothing (DOMAIN.md:
+    "refuses to compute and says which parameter is missing — it never guesses")."""
+    _refuse(f"无法重新计算：政策参数“{parameter}”在地区 {region} 于 {date} 未定义，系统不推算金额，未生成追回单")
+
+
 def _engine(call):
     """The engine's refusal (QuoteError) as the recovery's, in Chinese."""
-    from medins.benefits.errors import QuoteError
+    from medins.benefits.errors import MissingParameter, QuoteError
 
     try:
         return call()
+    except MissingParameter as exc:
+        _refuse_missing(exc.parameter, exc.region, exc.date)
     except QuoteError as exc:
         _refuse(f"无法重新计算：{exc}")
 
@@ -155,7 +163,10 @@ class _QuotedSettlement(_Settlement):
         request["service_date"] = stay.admitted.isoformat()
         ok, body = quote_or_error(request)
         if not ok:
-            _refuse(f"无法重新计算：{body['error']['message']}")
+            error = body["error"]
+            if error.get("code") == "missing_parameter":
+                _refuse_missing(error.get("parameter"), error.get("region"), error.get("date"))
+            _refuse(f"无法重新计算：{error['message']}")
         self._post(acting_user=acting_user, day=stay.admitted, figures=ledger_keys.effect(self.benefit, body),
                    accounts=accounts, note=note)
         fund = Decimal(body["fund"]) + Decimal(body["catastrophic"])
@@ -453,19 +464,46 @@ def settlement_of(kind: str, object_id: int) -> _Settlement:
     return cls(object_id)
 
 
+def _source(kind: str, object_id: int, person_id: int | None) -> tuple[str, int, int | None] | None:
+    """(ledger source kind, source id, person to filter on) of a settlement; None: a care line that is gone."""
+    if kind == "care_claim_line":
+        from carecare.models import CareClaimLine
+
+        claim_id = CareClaimLine.objects.filter(pk=object_id).values_list("claim_id", flat=True).first()
+        return None if claim_id is None else (CareLineSettlement.source_kind, claim_id, person_id)
+    if kind not in KINDS:
+        _refuse(f"结算类型“{kind}”无法冲正，未生成追回单")
+    return KINDS[kind].source_kind, object_id, None
+
+
+def fund_standing(*, kind: str, object_id: int, person_id: int | None) -> Decimal | None:
+    """What the fund stands to have paid for a settlement after any earlier recovery of it: the
+    fund (and catastrophic) of its live ledger entries — an earlier correction reversed the paid
+    entry and posted the corrected one, and ordered the difference back. None when the settlement
+    never had a ledger entry (nothing is known beyond its record)."""
+    from claims.ledger.models import LedgerEntry
+
+    source = _source(kind, object_id, person_id)
+    if source is None:
+        return None
+    source_kind, source_id, person = source
+    entries = LedgerEntry.objects.filter(source_kind=source_kind, source_id=source_id)
+    if person is not None:
+        entries = entries.filter(person_id=person)
+    if not entries.exists():
+        return None
+    live = entries.filter(reverses__isnull=True, reversed_by__isnull=True).values_list("fund", "catastrophic")
+    return sum((fund + catastrophic for fund, catastrophic in live), ZERO)
+
+
 def reverse_settlement(*, acting_user, kind: str, object_id: int, person_id: int | None, note: str) -> int:
     """Reverse a settlement's live ledger entries without re-quoting it (a settlement dropped
     entirely); returns how many entries were reversed."""
     from claims.ledger.services import ledger_reverse
 
-    if kind == "care_claim_line":
-        from carecare.models import CareClaimLine
-
-        claim_id = CareClaimLine.objects.filter(pk=object_id).values_list("claim_id", flat=True).first()
-        if claim_id is None:
-            return 0
-        return ledger_reverse(acting_user=acting_user, source_kind=CareLineSettlement.source_kind, source_id=claim_id,
-                              note=note, person_id=person_id)
-    if kind not in KINDS:
-        _refuse(f"结算类型“{kind}”无法冲正，未生成追回单")
-    return ledger_reverse(acting_user=acting_user, source_kind=KINDS[kind].source_kind, source_id=object_id, note=note)
+    source = _source(kind, object_id, person_id)
+    if source is None:
+        return 0
+    source_kind, source_id, person = source
+    return ledger_reverse(acting_user=acting_user, source_kind=source_kind, source_id=source_id, note=note,
+                          person_id=person)

@@ -204,17 +204,18 @@ def test_a_correction_without_the_facts_it_needs_is_refused_in_chinese(person, h
 
 @pytest.fixture
 def owed(person, hospitals, supervisors):
-    """A confirmed duplicate invoice between two direct pool visits at h1: the second (fund 150.00) is
-    dropped entirely → a recovery of 150.00 from the institution (it received the money)."""
+    """A confirmed duplicate invoice between two direct certified visits at h1 (paid fee for service;
+    a pool visit's order depends on its capitation account, test_recovery_capitation.py): the second
+    (fund 150.00) is dropped entirely → a recovery of 150.00 from the institution (it received the money)."""
     h1, _h2 = hospitals
     h1.bank_name, h1.bank_account, h1.bank_account_name = "中国银行", "6216600000001234567", h1.name
     h1.save()
     finding = Finding.objects.create(key="k-dup", region=h1.region, rule="duplicate_invoice", rule_version="x",
-                                     severity="block", settlement_refs=["pv:1", "pv:2"], institution=h1,
+                                     severity="block", settlement_refs=["cv:1", "cv:2"], institution=h1,
                                      month=D(2021, 6, 1), service_date=D(2021, 6, 2), evidence="-", state="confirmed")
     for pk, day in ((1, D(2021, 6, 1)), (2, D(2021, 6, 2))):
-        FindingSettlement.objects.create(finding=finding, kind="pool_visit", object_id=pk, ref=f"pv:{pk}", person=person,
-                                         institution=h1, via="direct", service_date=day, fund=M("150.00"),
+        FindingSettlement.objects.create(finding=finding, kind="certified_visit", object_id=pk, ref=f"cv:{pk}",
+                                         person=person, institution=h1, via="direct", service_date=day, fund=M("150.00"),
                                          total=M("200.00"))
     [order] = recovery_order_create(acting_user=supervisors[0], finding=finding)
     assert (order.kind, order.amount, order.debtor_institution_id) == ("recovery", M("150.00"), h1.pk)

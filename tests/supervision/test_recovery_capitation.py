@@ -20,11 +20,25 @@ from decimal import Decimal
 import pytest
 
 from claims.ledger.models import LedgerEntry
-from claims.settlement.models import PoolAccount, RunKind, Visit
-from claims.settlement.services import pool_members_sync_schools
+from claims.ledger.selectors import discrepancies
+from claims.ledger.selectors import year_to_date as ledger_ytd
+from claims.ledger.services import live_entries
+from claims.settlement.models import CertifiedVisit, PoolAccount, RunKind, Visit
+from claims.settlement.services import certified_visits_ingest, pool_members_sync_schools
 from claims.supervision.models import GreyListEntry, RecoveryOrder
 from claims.supervision.recovery import recovery_order_create
-from tests.settlement.conftest import clinic, college, ingest, jinan, make_student, visit  # noqa: F401 - fixtures
+from tests.settlement.conftest import (  # noqa: F401 - fixtures
+    certify,
+    changchun,
+    clinic,
+    college,
+    cvisit,
+    ingest,
+    jinan,
+    make_student,
+    make_user,
+    visit,
+)
 
 from .test_recovery_kinds import confirmed_finding, drug_line, orders_of, settle, student  # noqa: F401 - fixture
 
@@ -187,3 +201,129 @@ def test_the_admin_button_says_no_order_was_needed_and_is_not_offered_again(
     assert response.redirect_chain[-1][0] == page
     assert "无需生成追回单" in response.content.decode()
     assert not RecoveryOrder.objects.exists() and b"recover-button" not in client.get(page).content
+
+
+# --------------------------------------------------------------------------- a pool visit dropped whole
+
+
+@pytest.fixture
+def twice(student, ingest, clinic, certify):
+    """twice(headcount=None) -> (the 两病 visit, the pool visit) of one June day at the school clinic
+    for the same line: the student is registered for 两病 hypertension at the clinic (a primary
+    institution, DOMAIN.md §4.3: 50 %, 300.00 a year), its 两病 visit of 600.00 paid 300.00; the clinic
+    sent the same 600.00 again as a pool visit (0.65 × 600 = 390.00). Both carry the drug line
+    (06-01, DX, 280.00): contract benefit_twice (one line under two benefits). June's capitation run
+    is made first with the head count given (None: June not run)."""
+
+    def make(headcount=None):
+        certify(student, "two_diseases", "hypertension", clinic)
+        result = certified_visits_ingest(acting_user=None, institution=clinic, rows=[
+            cvisit("L-1", student, D(2021, 6, 1), "two_diseases", "hypertension", a="600.00")])
+        assert result.created == 1, result.errors
+        two = CertifiedVisit.objects.get(visit_id="L-1")
+        pool = june_visit(ingest, student, drug=False)
+        for kind, v in (("certified_visit", two), ("pool_visit", pool)):
+            drug_line(kind, v, v.service_date, supply=7, amount="280.00")
+        assert (two.fund, pool.fund) == (M("300.00"), M("390.00"))
+        if headcount is not None:
+            settle(clinic, 6, headcount=headcount)
+        return two, pool
+
+    return make
+
+
+def drop(two, pool, supervisors):
+    finding = confirmed_finding("benefit_twice", two, pool)
+    return finding, recovery_order_create(acting_user=supervisors[0], finding=finding)
+
+
+def test_dropped_pool_visit_of_a_month_paid_under_quota_recovers_its_fund_and_corrects_the_account(
+        twice, clinic, student, supervisors):
+    """The later settlement of the pair is dropped (contract benefit_twice; same day, pv after cv —
+    also DOMAIN.md §4.0's precedence, 两病 before the pool). June's quota 6 000.00 (head count
+    1 200), June paid its actual 390.00. Without the visit June's actual is 0.00, paid 0.00: the
+    clinic was overpaid 390.00, the order. The visit's fund becomes 0.00 (the person bears the
+    bill), June's actual 0.00 and settled to date 390.00 − 390.00 = 0.00, so July's run pays 0.00
+    (the order, not the run, takes it back). The pool ledger entry is reversed, none is posted; the
+    两病 visit's entry stays (its 300.00). No refund: whether the person paid twice is not known."""
+    two, pool = twice(headcount=1200)
+    _finding, orders = drop(two, pool, supervisors)
+    [order] = orders
+    assert (order.kind, order.amount, order.debtor_institution_id) == ("recovery", M("390.00"), clinic.pk)
+    assert (order.fund_paid, order.fund_due) == (M("390.00"), M("0.00"))
+    assert order.breakdown["dropped"] == f"pv:{pool.pk}"
+    cap = order.breakdown["capitation"]
+    assert (cap["settled"], cap["actual_before"], cap["actual_after"], cap["overpaid"]) == (
+        True, "390.00", "0.00", "390.00")
+    pool.refresh_from_db()
+    assert (pool.fund, pool.personal) == (M("0.00"), M("600.00"))
+    assert (account_of(clinic).actuals["6"], account_of(clinic).settled_to_date) == ("0.00", M("0.00"))
+    entries = LedgerEntry.objects.filter(source_kind="pool_visit", source_id=pool.pk)
+    assert sorted(e.fund for e in entries) == [M("-390.00"), M("390.00")]
+    assert not live_entries("pool_visit", pool.pk).exists()
+    assert [e.fund for e in live_entries("certified_visit", two.pk)] == [M("300.00")]
+    assert ledger_ytd(person_id=student.pk, benefit="outpatient_pool", on=D(2021, 7, 1))["fund_paid"] == M("0.00")
+    assert discrepancies() == []
+    july = settle(clinic, 7, headcount=1200)
+    assert (july.payable, july.adjustment) == (M("0.00"), M("0.00"))
+
+
+def test_dropped_pool_visit_of_a_month_over_quota_recovers_only_what_the_month_paid(twice, clinic, supervisors):
+    """June's quota 60.00 (head count 12): June's actual 390.00 was paid the quota 60.00. Without the
+    visit June's actual 0.00 is paid 0.00: the clinic gives back 60.00 — what it received — not the
+    visit's 390.00 (the order the drop made before capitation was taken into account)."""
+    two, pool = twice(headcount=12)
+    [order] = drop(two, pool, supervisors)[1]
+    assert (order.kind, order.amount) == ("recovery", M("60.00"))
+    assert order.breakdown["capitation"]["quota"] == "60.00"
+    assert (account_of(clinic).actuals["6"], account_of(clinic).settled_to_date) == ("0.00", M("0.00"))
+
+
+def test_dropped_pool_visit_with_the_month_still_over_quota_needs_no_order(
+        twice, make_student, ingest, clinic, supervisors):
+    """Another student's June visit of 0.65 × 200 = 130.00; June's quota 60.00, actual 520.00, paid
+    60.00. Without the dropped visit June's actual 130.00 is still over the quota: paid 60.00 either
+    way, the clinic was not overpaid. No order; the correction (visit fund 0, June's actual 130.00,
+    the pool entry reversed) is recorded on the finding, and asking again changes nothing."""
+    other = make_student()
+    pool_members_sync_schools(acting_user=None, region_id=clinic.region_id, year=2021)
+    ingest([visit("V-2", other, D(2021, 6, 3), a="200.00")])
+    two, pool = twice(headcount=12)
+    finding, orders = drop(two, pool, supervisors)
+    assert orders == []
+    finding.refresh_from_db()
+    assert finding.facts["recovery"]["breakdown"]["capitation"]["overpaid"] == "0.00"
+    pool.refresh_from_db()
+    assert pool.fund == M("0.00")
+    assert (account_of(clinic).actuals["6"], account_of(clinic).settled_to_date) == ("130.00", M("60.00"))
+    entries = LedgerEntry.objects.count()
+    assert recovery_order_create(acting_user=supervisors[0], finding=finding) == []
+    assert LedgerEntry.objects.count() == entries and not RecoveryOrder.objects.exists()
+
+
+def test_dropped_pool_visit_not_settled_yet_is_not_paid_by_the_coming_run(twice, clinic, supervisors):
+    """June not run yet: no order (the clinic has received nothing for it); June's run then pays
+    its corrected actual 0.00, not 390.00."""
+    two, pool = twice()
+    finding, orders = drop(two, pool, supervisors)
+    assert orders == []
+    finding.refresh_from_db()
+    assert finding.facts["recovery"]["breakdown"]["capitation"]["settled"] is False
+    june = settle(clinic, 6, headcount=1200)
+    assert (june.actual, june.paid, june.payable) == (M("0.00"), M("0.00"), M("0.00"))
+
+
+def test_dropped_pool_visit_of_a_year_settled_under_its_annual_quota_recovers_half(twice, clinic, supervisors):
+    """Head count 12 every month (annual quota 720.00); the year-end paid final 390.00 + 0.5 ×
+    (720.00 − 390.00) = 555.00 and closed the year. Without the visit: 0.00 + 0.5 × 720.00 = 360.00
+    → the clinic was overpaid 555.00 − 360.00 = 195.00 (half the visit's fund, DOMAIN.md §8's
+    surplus share). Settled to date 555.00 → 360.00."""
+    two, pool = twice()
+    for month in range(1, 13):
+        settle(clinic, month, headcount=12)
+    assert settle(clinic, 12, headcount=12, kind=RunKind.YEAR_END).paid == M("555.00")
+    [order] = drop(two, pool, supervisors)[1]
+    assert (order.kind, order.amount) == ("recovery", M("195.00"))
+    cap = order.breakdown["capitation"]
+    assert (cap["closed"], cap["received_before"], cap["received_after"]) == (True, "555.00", "360.00")
+    assert account_of(clinic).settled_to_date == M("360.00")
