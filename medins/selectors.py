@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -57,6 +58,7 @@ class RegionCatalogue(Mapping):
     def __init__(self, region: str):
         self.region = region
         self._items: dict[tuple[str, str], CatalogueEntry] | None = None
+        self._boundaries: list[dt.date] | None = None
 
     def _load(self) -> dict[tuple[str, str], CatalogueEntry]:
         if self._items is None:
@@ -71,6 +73,17 @@ class RegionCatalogue(Mapping):
 
     def __getitem__(self, key: tuple[str, str]) -> CatalogueEntry:
         return self._load()[key]
+
+    def era(self, day: dt.date) -> int:
+        """Which stretch of time between two validity boundaries of the catalogue holds the day:
+        on two days of one era every entry is in force or not alike (a cache key for what is
+        read from the catalogue by date, as visit ingestion's terms)."""
+        if self._boundaries is None:
+            starts = {e.valid_from for e in self._load().values() if e.valid_from is not None}
+            ends = {e.valid_to + dt.timedelta(days=1) for e in self._load().values()
+                    if e.valid_to is not None and e.valid_to < dt.date.max}
+            self._boundaries = sorted(starts | ends)
+        return bisect.bisect_right(self._boundaries, day)
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._load())

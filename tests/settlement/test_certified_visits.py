@@ -323,3 +323,43 @@ def test_two_diseases_registration_in_jinan_pays_half_up_to_the_disease_cap(rece
     assert result.errors == []
     assert [CertifiedVisit.objects.get(visit_id=v).fund for v in ("LB-V1", "LB-V2")] == [Decimal("200.00"),
                                                                                        Decimal("100.00")]
+
+
+def test_a_drug_leaving_the_catalogue_mid_batch_is_paid_before_and_refused_after(cc, make_resident, certify, receive):
+    """DOMAIN.md §4.4 and issue 12 item 3 (catalogue items have validity dates): a batch's terms are
+    read once per policy version and catalogue era, so the visit on the item's last day is paid and
+    those after it are refused, in one batch, in either order."""
+    from medins.models import CatalogueItem
+
+    CatalogueItem.objects.filter(region__code="220100", kind="special_drug", code="CC-D-003").update(
+        valid_to=D(2021, 6, 30))
+    person = make_resident()
+    certify(person, "special_drug", "CC-D-003", cc["tertiary"], valid_to=D(2021, 12, 31))
+    result = receive(cc["tertiary"], [
+        cvisit("L-3", person, D(2021, 7, 2), "special_drug", "CC-D-003", "0.00", "1000.00"),
+        cvisit("L-1", person, D(2021, 6, 30), "special_drug", "CC-D-003", "0.00", "1000.00"),
+        cvisit("L-2", person, D(2021, 7, 1), "special_drug", "CC-D-003", "0.00", "1000.00"),
+    ])
+    errors = _errors(result)
+    assert set(errors) == {"L-2", "L-3"} and result.created == 1
+    assert {e["code"] for e in errors.values()} == {"invalid_request"}
+    assert "CC-D-003" in errors["L-2"]["message"]
+    assert list(CertifiedVisit.objects.values_list("visit_id", flat=True)) == ["L-1"]
+
+
+def test_the_catalogue_era_changes_only_at_a_validity_boundary(cc):
+    """RegionCatalogue.era, the key under which a batch reuses terms read from the catalogue: days
+    between two boundaries share an era; the first day of an item and the day after its last
+    start a new one."""
+    from medins.models import CatalogueItem
+    from medins.selectors import RegionCatalogue
+
+    CatalogueItem.objects.filter(region__code="220100", kind="special_drug", code="CC-D-003").update(
+        valid_from=D(2021, 3, 1), valid_to=D(2021, 6, 30))
+    catalogue = RegionCatalogue("220100")
+    era = catalogue.era
+    assert era(D(2021, 3, 1)) == era(D(2021, 6, 30)) != era(D(2021, 2, 28))
+    assert era(D(2021, 7, 1)) == era(D(2021, 12, 31)) != era(D(2021, 6, 30))
+    for day in (D(2021, 2, 28), D(2021, 3, 1), D(2021, 6, 30), D(2021, 7, 1)):
+        same = [d for d in (D(2021, 1, 1) + dt.timedelta(days=k) for k in range(365)) if era(d) == era(day)]
+        assert len({catalogue["special_drug", "CC-D-003"].valid_on(d) for d in same}) == 1

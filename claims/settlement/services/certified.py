@@ -324,10 +324,10 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
 
     region = institution.region.code
     township = bool(getattr(institution, "township", False))
-    terms_of: dict[tuple, object] = {}  # by policy version and catalogue validity
-    terms_on: dict[tuple, object] = {}  # the same, by service date (the cheap first look-up)
-    ages_of: dict[dt.date, object] = {}
-    policy_of: dict[dt.date, object] = {}
+    # Terms depend on the date only through the policy version and the catalogue's era (the
+    # entries they read are in force on every day of an era): one read per such situation.
+    terms_of: dict[tuple, object] = {}
+    day_of: dict[dt.date, tuple] = {}  # (policy, category ages, (policy version, catalogue era)) by service date
     chronic_of: dict[tuple[int, dt.date], tuple[str, ...]] = {}
     visits: list[tuple] = []
     effects: list[tuple] = []
@@ -341,10 +341,13 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
         benefit, item = row.benefit, row.item
         level = cert.level if benefit == "special_drug" else institution_level
         try:
-            ages = ages_of.get(day)
-            if ages is None:
-                policy = policy_of[day] = policies.get(region=region, date=day)
-                ages = ages_of[day] = category_ages(policy)
+            facts = day_of.get(day)
+            if facts is None:
+                policy = policies.get(region=region, date=day)
+                catalogue = policy.catalogue
+                facts = day_of[day] = (policy, category_ages(policy),
+                                       (policy.version, catalogue.era(day) if catalogue is not None else 0))
+            policy, ages, era = facts
             category = category_on(birth_date=person.birth_date, day=day, school_kind=person.school_kind, ages=ages)
             diseases = ()
             if benefit == "chronic":
@@ -353,17 +356,8 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
                     diseases = chronic_of[(person.pk, day)] = tuple(sorted(
                         c.item for c in chronic_held.get(person.pk, ()) if _within(day, c.valid_from, c.valid_to)))
             insulin = benefit == "two_diseases" and cert.insulin_since is not None and cert.insulin_since <= day
-            day_key = (day, benefit, level, category, item, diseases, insulin)
-            terms = terms_on.get(day_key)
-            if terms is None:
-                policy = policy_of.get(day)
-                if policy is None:
-                    policy = policy_of[day] = policies.get(region=region, date=day)
-                # Terms depend on the date only through the policy version and whether the catalogue
-                # entries they read are in force that day: one read per such situation, not per date.
-                key = (policy.version, benefit, level, category, item, diseases, insulin,
-                       engine_terms.catalogue_validity(policy, benefit, item, diseases))
-                terms = terms_on[day_key] = terms_of.get(key)
+            key = (era, benefit, level, category, item, diseases, insulin)
+            terms = terms_of.get(key)
             if terms is None:
                 try:
                     terms = engine_terms.terms(benefit, policy, level=level,
@@ -372,7 +366,7 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
                     terms = (terms, engine_terms.fund_scope(benefit, terms))
                 except QuoteError as exc:
                     terms = exc
-                terms_of[key] = terms_on[day_key] = terms
+                terms_of[key] = terms
             if isinstance(terms, QuoteError):
                 raise terms
             terms, scope = terms

@@ -48,24 +48,6 @@ def terms(benefit: str, policy, *, level: str, category: str, item: str, certifi
     raise ValueError(benefit)
 
 
-CATALOGUE_OF = {"chronic": "chronic_disease", "two_diseases": "chronic_disease", "special_disease": "special_disease",
-                "special_drug": "special_drug"}
-
-
-def catalogue_validity(policy, benefit: str, item: str, diseases: tuple[str, ...]) -> tuple:
-    """Whether each catalogue entry the terms read is in force on the policy's date: with the
-    policy version, what makes two dates' terms the same (a cache key, not a rule)."""
-    catalogue = policy.catalogue
-    if catalogue is None:
-        return ()
-    kind = CATALOGUE_OF[benefit]
-    out = []
-    for code in (item, *diseases):
-        entry = catalogue.get((kind, code))
-        out.append(entry is not None and entry.valid_on(policy.date))
-    return tuple(out)
-
-
 def fund_scope(benefit: str, terms) -> str:
     """Which ledger figure the terms' `fund_paid` cap is measured against: "year" (the pool-fund
     cap shared with inpatient), "item" (the disease's own cap) or "benefit" (the benefit's own)."""
