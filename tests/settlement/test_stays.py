@@ -212,6 +212,23 @@ def test_the_upload_checks_then_imports_a_file_of_stay_lines(hospital, patient, 
     assert (response.json()["duplicates"], [e["row"] for e in response.json()["errors"]]) == (1, [4])
 
 
+def test_a_large_stay_file_reports_its_progress_stay_batch_by_stay_batch(hospital, patient, users, monkeypatch):
+    """A stays file checked or imported by a background job moves its progress bar (issue #14
+    item 3) after each batch of stays, counted in the file's rows."""
+    from claims.settlement.services import uploads
+
+    operator = UserFactory(username="his-h2")
+    operator.groups.add(Group.objects.get(name="institution_operator"))
+    InstitutionOperator.objects.create(user=operator, institution=hospital)
+    monkeypatch.setattr(uploads, "MAX_STAYS", 1)  # a batch per stay: ZY-F1 has rows 1-3, ZY-F2 row 4
+    checked = pool_upload_check(acting_user=operator, kind=UploadKind.STAYS, institution=hospital, year=None,
+                                filename="stays.csv", content=_stay_file(patient))
+    seen = []
+    done = pool_upload_confirm(acting_user=operator, upload=checked, progress=lambda n, total: seen.append((n, total)))
+    assert seen == [(3, 4), (4, 4)]
+    assert done.result["created"] == 1
+
+
 def _run_month(changchun, month, user, capture):
     with capture(execute=True):
         run = settlement_run_start(acting_user=user, region=changchun, kind=RunKind.FEE_FOR_SERVICE, year=2021,

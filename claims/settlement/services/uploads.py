@@ -57,7 +57,7 @@ def _apply(*, acting_user, kind: str, institution: Institution, year: int | None
         result = pool_signups_import(acting_user=acting_user, institution=institution, year=year, rows=rows)
         return {"created": result.created, "unchanged": result.unchanged, "errors": result.errors}
     if kind == UploadKind.STAYS:
-        return _apply_stays(acting_user=acting_user, institution=institution, rows=rows)
+        return _apply_stays(acting_user=acting_user, institution=institution, rows=rows, progress=progress)
     report = {"created": 0, "duplicates": 0, "fund": "0.00", "errors": []}
     fund = 0
     policies = PolicyCache()  # one for the file: its batches read the same policy versions
@@ -74,8 +74,9 @@ def _apply(*, acting_user, kind: str, institution: Institution, year: int | None
     return report
 
 
-def _apply_stays(*, acting_user, institution: Institution, rows: list[dict]) -> dict:
-    """A file of stays: its rows (one per line) grouped by stay; an error names the stay's first row."""
+def _apply_stays(*, acting_user, institution: Institution, rows: list[dict], progress=None) -> dict:
+    """A file of stays: its rows (one per line) grouped by stay; an error names the stay's first row.
+    `progress(file rows done, rows)` after each batch of stays."""
     stays, first_rows = stay_rows_group(rows)
     report = {"stays": len(stays), "created": 0, "duplicates": 0, "fund": "0.00", "errors": []}
     fund = 0
@@ -85,6 +86,9 @@ def _apply_stays(*, acting_user, institution: Institution, rows: list[dict]) -> 
         report["duplicates"] += result.duplicates
         fund += result.fund
         report["errors"] += [{**e, "row": first_rows[offset + e["row"] - 1]} for e in result.errors]
+        if progress is not None:  # the file's rows up to the next batch's first stay
+            following = offset + MAX_STAYS
+            progress(first_rows[following] - 1 if following < len(stays) else len(rows), len(rows))
     report["fund"] = str(fund)
     return report
 
