@@ -53,6 +53,14 @@ class Assistance(models.TextChoices):
     REGISTERED_POOR = "registered_poor", _("Registered poor household (建档立卡)")
 
 
+def is_poverty_registered(assistance: str) -> bool:
+    """The engine's `person.poverty_registered` (contracts/quote.md): a registered poor household
+    (建档立卡贫困人口, whom Jinan's 门规 charges no deductible: DOMAIN.md §4.2). Decision: the
+    category as recorded on the person when the settlement is computed (the system keeps no dated
+    history of it beyond the audit trail); 特困 and 低保 are other assistance categories."""
+    return assistance == Assistance.REGISTERED_POOR
+
+
 class Category(models.TextChoices):
     """DOMAIN §1 person category on a date (derived from birth date and school, never stored on the person)."""
 
@@ -96,6 +104,10 @@ class Person(models.Model):
 
     def __str__(self):
         return f"{self.name} {self.masked_id_number}"
+
+    @property
+    def poverty_registered(self) -> bool:
+        return is_poverty_registered(self.assistance)
 
     def save(self, *args, **kwargs):
         self.derive_from_id_number()

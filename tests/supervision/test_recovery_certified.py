@@ -212,6 +212,31 @@ def test_jinan_menggui_dialysis_requoted_on_class_a(code, paid, due, recovered, 
     assert accounts[ledger_keys.YEAR].cap_fund == M(due)
 
 
+def test_jinan_menggui_charges_a_registered_poor_household_no_deductible(make_user, certify, supervisors):
+    """DOMAIN.md §4.2 (seed J:96 "建档立卡贫困人口无起付线"): the 200 deductible is not charged to a
+    registered poor household (the person's assistance category 建档立卡), at ingestion and again
+    when the visit is re-quoted. Dialysis at JN-H-003 (secondary, 80 %), A 5 000: 0.8 × 5 000 =
+    4 000.00 (3 840.00 for anyone else, the test above); corrected A 4 000: 3 200.00 → 800.00
+    back; the person paid 1 000.00, owed 800.00 → 200.00 refunded. Nothing counts as deductible."""
+    person = jinan_resident()
+    person.assistance = "registered_poor"
+    person.save()
+    other = jinan_resident()  # 特困 is another assistance category: the deductible is charged
+    other.assistance = "extreme_poverty"
+    other.save()
+    hospital = jinan("JN-H-003")
+    certify(person, "chronic", "uremia_dialysis", hospital)
+    certify(other, "chronic", "uremia_dialysis", hospital)
+    assert ingest(hospital, other, "MG-O", D(2021, 6, 1), "chronic", "uremia_dialysis", a="5000.00").fund == M("3840.00")
+    v = ingest(hospital, person, "MG-P", D(2021, 6, 1), "chronic", "uremia_dialysis", a="5000.00")
+    assert (v.fund, v.deductible) == (M("4000.00"), M("0.00"))
+    orders = excess(v, supervisors, amount="2000.00")
+    assert (orders["recovery"].amount, orders["refund"].amount) == (M("800.00"), M("200.00"))
+    quote = orders["recovery"].breakdown["quotes"][f"cv:{v.pk}"]
+    assert (quote["fund"], quote["deductible"]) == ("3200.00", "0.00")
+    assert_reposted(v, fund_before=M("4000.00"), fund_after=M("3200.00"))
+
+
 @pytest.mark.parametrize(("disease", "a", "b", "parameter"), [
     # hypertension is paid at the Jinan inpatient ratio, which the seeds do not give
     ("hypertension", "1000.00", "0.00", "inpatient.bands"),

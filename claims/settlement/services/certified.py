@@ -54,8 +54,9 @@ shared account does not already catch). Engine facts:
   level (the certification's institution), also when a pharmacy dispenses (DOMAIN.md §4.4);
 - chronic `certified_diseases`: every chronic disease of the person certified (approved, window
   covering the date) on the service date, wherever treated;
-- `person.category` on the service date (as pool visits); `person.poverty_registered` is not
-  recorded in this system yet: false (Jinan 门规's deductible waiver is therefore not applied);
+- `person.category` on the service date (as pool visits); `person.poverty_registered` from the
+  person's assistance category (enrollment.models.is_poverty_registered: Jinan 门规 charges a
+  registered poor household no deductible);
   `institution.township` from the institution; 两病 `insulin_user` from the registration's
   `insulin_since`.
 The ledger entry of a visit is posted with the disease or drug as its item, so per-disease and
@@ -84,7 +85,7 @@ from claims.ledger import keys as ledger_keys
 from claims.ledger.errors import LedgerChanged
 from claims.ledger.models import SourceKind
 from claims.ledger.services import Posting, ledger_post, ledger_read
-from enrollment.models import CoveragePeriod, CoverageStatus, Person
+from enrollment.models import CoveragePeriod, CoverageStatus, Person, is_poverty_registered
 from enrollment.preview import category_ages, category_on
 from medins.benefits.errors import QuoteError
 from medins.bulk import among, copy_text, next_ids, without_cyclic_gc
@@ -118,6 +119,7 @@ class _Person(NamedTuple):
     pk: int
     birth_date: dt.date
     school_kind: str | None
+    assistance: str
 
 
 class _Cert(NamedTuple):
@@ -252,7 +254,7 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
     parsed = fresh
     persons = {number: _Person(*rest) for number, *rest in Person.objects.filter(
         among(Person, "id_number", {r.id_number for r in parsed})).order_by().values_list(
-        "id_number", "pk", "birth_date", "school__kind")}
+        "id_number", "pk", "birth_date", "school__kind", "assistance")}
     person_ids = sorted({p.pk for p in persons.values()})
     first, last = min(r.service_date for r in parsed), max(r.service_date for r in parsed)
     cover = defaultdict(list)
@@ -356,13 +358,15 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
                     diseases = chronic_of[(person.pk, day)] = tuple(sorted(
                         c.item for c in chronic_held.get(person.pk, ()) if _within(day, c.valid_from, c.valid_to)))
             insulin = benefit == "two_diseases" and cert.insulin_since is not None and cert.insulin_since <= day
-            key = (era, benefit, level, category, item, diseases, insulin)
+            poverty = is_poverty_registered(person.assistance)
+            key = (era, benefit, level, category, item, diseases, insulin, poverty)
             terms = terms_of.get(key)
             if terms is None:
                 try:
                     terms = engine_terms.terms(benefit, policy, level=level,
                                                category=category, item=item, certified_diseases=diseases,
-                                               township=township, insulin_user=insulin)
+                                               township=township, insulin_user=insulin,
+                                               poverty_registered=poverty)
                     terms = (terms, engine_terms.fund_scope(benefit, terms))
                 except QuoteError as exc:
                     terms = exc
