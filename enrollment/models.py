@@ -105,13 +105,13 @@ class Person(models.Model):
     def __str__(self):
         return f"{self.name} {self.masked_id_number}"
 
-    @property
-    def poverty_registered(self) -> bool:
-        return is_poverty_registered(self.assistance)
-
     def save(self, *args, **kwargs):
         self.derive_from_id_number()
         super().save(*args, **kwargs)
+
+    @property
+    def poverty_registered(self) -> bool:
+        return is_poverty_registered(self.assistance)
 
     def clean(self):
         if self.school_id and self.region_id and self.school.region_id != self.region_id:
