@@ -19,7 +19,7 @@ Decisions:
   settlement takes, so a visit never slips in while its institution is settled). The persons'
   ledger accounts are read without locking them (5 000 row locks a batch would cost more than
   the rest of the batch); the ledger service's post re-checks each account it advances against
-  the figures read, under its row lock (rows locked in key order), and a batch whose figures
+  what was read (its entry count), under its row lock (rows locked in key order), and a batch whose figures
   changed meanwhile (another benefit paid for the same person) is refused and rolled back with
   a 409, never saved on stale figures.
 - Set-based writes (PostgreSQL; the ORM equivalent elsewhere): the lookups take one array
