@@ -7,7 +7,10 @@ of the state in the table, in table order, that the user's role may take) and bu
 actions of the changelist from the same declaration. The pages take a step through one mixin's
 checks (WorkflowAdminMixin), which accept exactly the buttons shown (the service checks the table
 again under its lock): an editable page's buttons submit its form (WorkflowChangeFormMixin: cases,
-certifications), a read-only page's post to its act view (WorkflowActMixin: the care pages).
+certifications), a read-only page's post to its act view (WorkflowActMixin: the care pages, the
+fund-security findings and recovery orders). A model whose services check its state themselves,
+without a transitions table (recovery orders), declares the states each step is offered in
+instead (StateSteps).
 """
 
 from __future__ import annotations
@@ -26,8 +29,20 @@ from .admin_mixins import ConfirmRow, confirm_action, confirmation_page, confirm
 from .workflow import Workflow
 
 
+class StateSteps:
+    """The steps of a model without a transitions table, by the states they are offered in
+    (``{service name: states}``, in button order): what WorkflowButtons reads of a Workflow. Its
+    services check the state themselves, under their lock."""
+
+    def __init__(self, offered: dict[str, tuple[str, ...]]):
+        self.offered = offered
+
+    def services_from(self, state: str) -> list[str]:
+        return [service for service, states in self.offered.items() if state in states]
+
+
 class WorkflowButtons:
-    def __init__(self, workflow: Workflow, steps: dict[str, tuple], extra_permissions: dict[str, tuple[str, ...]],
+    def __init__(self, workflow: Workflow | StateSteps, steps: dict[str, tuple], extra_permissions: dict[str, tuple[str, ...]],
                  confirm: dict[str, str] | None = None):
         self.workflow = workflow
         self.steps = steps
@@ -163,7 +178,7 @@ class WorkflowAdminMixin:
 
 
 class WorkflowActMixin(WorkflowAdminMixin):
-    """A read-only page's buttons (care assessments, stays and claims): each is a small form posting
+    """A read-only page's buttons (care assessments, stays and claims; findings, recovery orders): each is a small form posting
     ``action=<name>`` (and what was typed beside it) to ``<pk>/act/`` (URL name
     ``admin:<app>_<model>_act``). The step is taken when the object is visible to the user
     (``get_queryset``), the user may take it and the object offers it now; after the confirmation

@@ -2,7 +2,9 @@
 state, institution, month) and search by the person's ID number or name; the finding page shows
 the settlements side by side (the two admissions of a split, the shared days, the lines), with
 the steps from the workflow table (dismiss with a reason, confirm, the second person's approval
-or return). The grey list: a supervisor puts a person on it for a period. The nightly runs.
+or return); the recovery orders' steps (repayment, write-off, the fine's reference). Both pages'
+buttons post to their act view (medins.admin_workflow.WorkflowActMixin). The grey list: a
+supervisor puts a person on it for a period. The nightly runs.
 
 Every change goes through claims.supervision.services.
 """
@@ -25,8 +27,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.idnumber import mask
-from medins.admin_mixins import TransitionHistoryInline
-from medins.admin_workflow import WorkflowButtons
+from medins.admin_mixins import ConfirmRow, TransitionHistoryInline, object_url
+from medins.admin_workflow import StateSteps, WorkflowActMixin, WorkflowButtons
 from medins.value_display import money_columns
 
 from . import recovery, selectors, services
@@ -51,9 +53,21 @@ STEPS = {
     "approve": (_("Confirm as second person"), "finding_approve", False),
     "return": (_("Send back (disagree)"), "finding_return", True),
 }
-BUTTONS = WorkflowButtons(FINDINGS, STEPS, {name: (CONFIRM,) for name in STEPS})
+# The steps that cannot be undone ask first (issue #14 item 5, as the care pages): a dismissed finding
+# is closed for good, and the second person's confirmation is final and what recovery orders are
+# made from. The first confirmation and sending back are undone by the second person's decision.
+CONFIRM_STEPS = {
+    "dismiss": _("A dismissed finding is closed for good: nothing is recovered on it."),
+    "approve": _("The finding is confirmed for good; the recovery orders are made from it."),
+}
+BUTTONS = WorkflowButtons(FINDINGS, STEPS, {name: (CONFIRM,) for name in STEPS}, confirm=CONFIRM_STEPS)
 RUN = {"dismiss": services.finding_dismiss, "confirm": services.finding_confirm, "approve": services.finding_approve,
        "return": services.finding_return}
+
+
+def _reason(request) -> str:
+    """The reason typed beside a finding's button."""
+    return (request.POST.get("reason") or "").strip()
 
 
 class MonthFilter(admin.SimpleListFilter):
@@ -116,7 +130,7 @@ class TransitionInline(TransitionHistoryInline):
 
 
 @admin.register(Finding)
-class FindingAdmin(SimpleHistoryAdmin):
+class FindingAdmin(WorkflowActMixin, SimpleHistoryAdmin):
     list_display = money_columns(Finding, ("number", "rule", "severity", "state", "institution", "month_label",
                                            "service_date", "persons_col", "suggested_amount", "found_at"))
     list_display_links = ("number",)
@@ -172,8 +186,8 @@ class FindingAdmin(SimpleHistoryAdmin):
         return "、".join(f"{p.name} {mask(p.id_number)}" for p in obj.persons.all())
 
     def get_urls(self):
-        return [path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="supervision_finding_act"),
-                path("<int:pk>/recover/", self.admin_site.admin_view(self.recover_view), name="supervision_finding_recover"),
+        # <pk>/act/ (supervision_finding_act): the workflow steps, WorkflowActMixin
+        return [path("<int:pk>/recover/", self.admin_site.admin_view(self.recover_view), name="supervision_finding_recover"),
                 *super().get_urls()]
 
     def recover_view(self, request, pk):
@@ -195,25 +209,29 @@ class FindingAdmin(SimpleHistoryAdmin):
                           messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:supervision_recoveryorder_change", args=[orders[0].pk]))
 
-    def act_view(self, request, pk):
-        if request.method != "POST" or not request.user.has_perm(CONFIRM):
-            raise PermissionDenied
-        finding = get_object_or_404(Finding, pk=pk)
-        back = HttpResponseRedirect(reverse("admin:supervision_finding_change", args=[pk]))
-        name = request.POST.get("action")
-        if name not in STEPS:
-            return back
-        if name not in dict(BUTTONS.for_state(finding.state)):
-            self.message_user(request, gettext("“%(action)s” is not a step of a finding that is %(state)s.")
-                              % {"action": STEPS[name][0], "state": finding.get_state_display()}, messages.ERROR)
-            return back
-        try:
-            RUN[name](acting_user=request.user, finding=finding, reason=(request.POST.get("reason") or "").strip())
-        except SupervisionError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        else:
-            self.message_user(request, gettext("%(action)s — done.") % {"action": STEPS[name][0]}, messages.SUCCESS)
-        return back
+    # ---- the finding's steps (medins.admin_workflow.WorkflowActMixin: <pk>/act/)
+
+    workflow_buttons = BUTTONS
+    workflow_errors = (SupervisionError,)  # the services' refusals, four eyes included (services.finding_guard)
+
+    def workflow_may_act(self, request, obj):
+        return request.user.has_perm(CONFIRM)  # only a supervisor decides (medins.roles.ADMIN_VIEWS)
+
+    def workflow_steps(self, request, obj):
+        return dict(BUTTONS.for_state(obj.state, request.user))
+
+    def workflow_missing_input(self, request, name):
+        if STEPS[name][2] and not _reason(request):
+            return str(services.REASON_MISSING[STEPS[name][1]])
+        return ""
+
+    def workflow_confirm_rows(self, request, obj, name):
+        rule = dict(Rule.choices).get(obj.rule, obj.rule)
+        return [ConfirmRow(" ".join(str(x) for x in (obj.number, rule, obj.institution or "") if x), object_url(obj),
+                           None, _reason(request) or obj.get_state_display())]
+
+    def workflow_run(self, request, obj, name):
+        RUN[name](acting_user=request.user, finding=obj, reason=_reason(request))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
@@ -297,25 +315,35 @@ class CheckRunAdmin(admin.ModelAdmin):
 # --------------------------------------------------------------------------- recovery (issue 15 items 4–5)
 
 RECOVERY_STEPS = {
-    # name: (label, permission, field the form sends)
-    "repaid": (_("Record repayment"), recovery.RECORD_REPAYMENT, "reference"),
-    "write_off_request": (_("Request write-off"), recovery.CREATE, "reason"),
-    "write_off_approve": (_("Approve write-off"), recovery.APPROVE_WRITE_OFF, ""),
-    "fine_reference": (_("Record the fine decision's reference"), recovery.CREATE, "reference"),
+    # name: (label, service in claims.supervision.recovery, what is typed beside the button: its keyword)
+    "repaid": (_("Record repayment"), "recovery_repaid", "reference"),
+    "write_off_request": (_("Request write-off"), "recovery_write_off_request", "reason"),
+    "write_off_approve": (_("Approve write-off"), "recovery_write_off_approve", ""),
+    "fine_reference": (_("Record the fine decision's reference"), "recovery_fine_reference", "reference"),
 }
-RECOVERY_STATES = {"repaid": ("open", "write_off_pending"), "write_off_request": ("open",),
-                   "write_off_approve": ("write_off_pending",),
-                   "fine_reference": ("open", "write_off_pending", "settled", "written_off")}
+RECOVERY_PERMISSIONS = {"repaid": (recovery.RECORD_REPAYMENT,), "write_off_request": (recovery.CREATE,),
+                        "write_off_approve": (recovery.APPROVE_WRITE_OFF,), "fine_reference": (recovery.CREATE,)}
+# No transitions table: the states each step is offered in (the services check the state again under their lock).
+RECOVERY_OFFERED = StateSteps({
+    "recovery_repaid": ("open", "write_off_pending"),
+    "recovery_write_off_request": ("open",),
+    "recovery_write_off_approve": ("write_off_pending",),
+    "recovery_fine_reference": ("open", "write_off_pending", "settled", "written_off"),
+})
+# The steps that move money and cannot be undone ask first, showing the outstanding amount: a
+# repayment settles the order, an approved write-off gives the amount up.
+RECOVERY_CONFIRM = {
+    "repaid": _("The outstanding amount is recorded as repaid and the order is settled; this cannot be undone."),
+    "write_off_approve": _("The outstanding amount is written off: the fund gives it up. This cannot be undone."),
+}
+RECOVERY_BUTTONS = WorkflowButtons(RECOVERY_OFFERED, RECOVERY_STEPS, RECOVERY_PERMISSIONS, confirm=RECOVERY_CONFIRM)
+# What must be typed, with the services' own refusal when it is not (asked before the confirmation page).
+RECOVERY_REQUIRED = {"repaid": recovery.REFERENCE_MISSING, "write_off_request": recovery.WRITE_OFF_REASON_MISSING}
 
 
-def _recover_step(name, user, order, value):
-    if name == "repaid":
-        return recovery.recovery_repaid(acting_user=user, order=order, reference=value)
-    if name == "write_off_request":
-        return recovery.recovery_write_off_request(acting_user=user, order=order, reason=value)
-    if name == "write_off_approve":
-        return recovery.recovery_write_off_approve(acting_user=user, order=order)
-    return recovery.recovery_fine_reference(acting_user=user, order=order, reference=value)
+def _typed(request) -> str:
+    """What was typed beside a recovery order's button (a reference or a reason)."""
+    return (request.POST.get("value") or "").strip()
 
 
 class OffsetInline(admin.TabularInline):
@@ -336,7 +364,7 @@ class OffsetInline(admin.TabularInline):
 
 
 @admin.register(RecoveryOrder)
-class RecoveryOrderAdmin(PersonSearchMixin, SimpleHistoryAdmin):
+class RecoveryOrderAdmin(WorkflowActMixin, PersonSearchMixin, SimpleHistoryAdmin):
     list_display = money_columns(RecoveryOrder, ("number", "kind", "rule", "state", "debtor_col", "creditor_person",
                                                  "amount", "outstanding", "month_label", "finding", "created_at"))
     list_display_links = ("number",)
@@ -379,36 +407,39 @@ class RecoveryOrderAdmin(PersonSearchMixin, SimpleHistoryAdmin):
         return f"{obj.debtor_person.name} {mask(obj.debtor_person.id_number)}"
 
     def get_urls(self):
-        return [path("<int:pk>/act/", self.admin_site.admin_view(self.act_view), name="supervision_recoveryorder_act"),
-                path("report/", self.admin_site.admin_view(self.report_view), name="supervision_recoveryorder_report"),
+        # <pk>/act/ (supervision_recoveryorder_act): the order's steps, WorkflowActMixin
+        return [path("report/", self.admin_site.admin_view(self.report_view), name="supervision_recoveryorder_report"),
                 *super().get_urls()]
 
-    def act_view(self, request, pk):
-        if request.method != "POST" or not request.user.has_perm("supervision.view_recoveryorder"):
-            raise PermissionDenied
-        order = get_object_or_404(RecoveryOrder, pk=pk)
-        name = request.POST.get("action")
-        back = HttpResponseRedirect(reverse("admin:supervision_recoveryorder_change", args=[pk]))
-        if name not in RECOVERY_STEPS:
-            return back
-        if not request.user.has_perm(RECOVERY_STEPS[name][1]):
-            raise PermissionDenied
-        try:
-            _recover_step(name, request.user, order, (request.POST.get("value") or "").strip())
-        except SupervisionError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-        else:
-            self.message_user(request, gettext("%(action)s — done.") % {"action": RECOVERY_STEPS[name][0]},
-                              messages.SUCCESS)
-        return back
+    # ---- the order's steps (medins.admin_workflow.WorkflowActMixin: <pk>/act/)
+
+    workflow_buttons = RECOVERY_BUTTONS
+    workflow_errors = (SupervisionError,)  # the services' refusals, four eyes on a write-off included
+
+    def workflow_may_act(self, request, obj):
+        # whoever sees the orders; each step needs its own permission (RECOVERY_PERMISSIONS, medins.roles.ADMIN_VIEWS)
+        return request.user.has_perm("supervision.view_recoveryorder")
+
+    def workflow_steps(self, request, obj):
+        return dict(RECOVERY_BUTTONS.for_state(obj.state, request.user))
+
+    def workflow_missing_input(self, request, name):
+        return "" if _typed(request) else RECOVERY_REQUIRED.get(name, "")
+
+    def workflow_confirm_rows(self, request, obj, name):
+        note = _typed(request) if name == "repaid" else obj.write_off_reason
+        return [ConfirmRow(f"{obj.number} {self.debtor_col(obj)}", object_url(obj), obj.outstanding, note)]
+
+    def workflow_run(self, request, obj, name):
+        _label, service, keyword = RECOVERY_STEPS[name]
+        getattr(recovery, service)(acting_user=request.user, order=obj, **({keyword: _typed(request)} if keyword else {}))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         order = RecoveryOrder.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
         if order is not None:
-            extra_context["recovery_actions"] = [
-                (name, label, field) for name, (label, perm, field) in RECOVERY_STEPS.items()
-                if order.state in RECOVERY_STATES[name] and request.user.has_perm(perm)]
+            extra_context["recovery_actions"] = [(name, label, RECOVERY_STEPS[name][2])
+                                                 for name, label in RECOVERY_BUTTONS.for_state(order.state, request.user)]
         return super().change_view(request, object_id, form_url, extra_context)
 
     def report_view(self, request):

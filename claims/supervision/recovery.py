@@ -87,6 +87,12 @@ ABSORBED = "absorbed"  # merged into another settlement of the finding (split ad
 RECORDED = "recovery"  # Finding.facts key: a correction made without an order (capitation absorbed it)
 
 
+# What must be typed for a step, with the refusal when it is not (the admin asks before its
+# confirmation page with the same words: claims.supervision.admin).
+REFERENCE_MISSING = "登记还款须填写银行流水号或收据号"
+WRITE_OFF_REASON_MISSING = "申请核销须说明原因"
+
+
 def _refuse(message: str):
     raise RecoveryRefused(message)
 
@@ -427,7 +433,7 @@ def recovery_repaid(*, acting_user, order: RecoveryOrder, reference: str) -> Rec
     if not acting_user.has_perm(RECORD_REPAYMENT):
         _refuse("只有财务人员可以登记还款")
     if not (reference or "").strip():
-        _refuse("登记还款须填写银行流水号或收据号")
+        _refuse(REFERENCE_MISSING)
     order = _lock(order)
     if order.state not in (RecoveryState.OPEN, RecoveryState.WRITE_OFF_PENDING):
         _refuse("该追回单已结清或已核销")
@@ -444,7 +450,7 @@ def recovery_write_off_request(*, acting_user, order: RecoveryOrder, reason: str
     if not acting_user.has_perm(CREATE):
         _refuse("只有基金监管人员可以申请核销")
     if not (reason or "").strip():
-        _refuse("申请核销须说明原因")
+        _refuse(WRITE_OFF_REASON_MISSING)
     order = _lock(order)
     if order.state != RecoveryState.OPEN:
         _refuse("只有未结清的追回单可以申请核销")

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from medins.workflow import transition
 
@@ -271,6 +272,14 @@ def finding_guard(finding, frm, to, changes, acting_user) -> None:
         raise FourEyes(_("Another supervisor must send it back."))
 
 
+# The steps that need a reason, with the refusal when none is given (the admin asks before its
+# confirmation page with the same words: claims.supervision.admin).
+REASON_MISSING = {
+    "finding_dismiss": gettext_lazy("A dismissal needs a reason."),
+    "finding_return": gettext_lazy("Sending a finding back needs a reason."),
+}
+
+
 def _lock(finding_id: int) -> Finding:
     return Finding.objects.select_for_update().get(pk=finding_id)
 
@@ -286,7 +295,7 @@ def finding_dismiss(*, acting_user, finding: Finding, reason: str) -> Finding:
     """open → dismissed, with the reason (required)."""
     _permitted(acting_user)
     if not (reason or "").strip():
-        raise InvalidFindingTransition(_("A dismissal needs a reason."))
+        raise InvalidFindingTransition(str(REASON_MISSING["finding_dismiss"]))
     finding = _lock(finding.pk)
     return transition(FINDINGS, finding, S.DISMISSED, acting_user=acting_user, reason=reason,
                       fields={"dismissed_by": acting_user, "dismissed_at": timezone.now(), "dismissal_reason": reason})
@@ -318,7 +327,7 @@ def finding_return(*, acting_user, finding: Finding, reason: str) -> Finding:
     """confirmed (pending) → open: the second person does not agree (reason required; finding_guard)."""
     _permitted(acting_user)
     if not (reason or "").strip():
-        raise InvalidFindingTransition(_("Sending a finding back needs a reason."))
+        raise InvalidFindingTransition(str(REASON_MISSING["finding_return"]))
     finding = _lock(finding.pk)
     return transition(FINDINGS, finding, S.OPEN, acting_user=acting_user, reason=reason,
                       fields={"confirmed_by": None, "confirmed_at": None})

@@ -71,9 +71,16 @@ def direct_stays(reference_data):
     return Finding.objects.get(rule="bed_holding"), july, hospital
 
 
-def _step(page, action):
+def _step(page, action, *, confirm=False):
+    """Press a step's button; a step that cannot be undone shows the confirmation page first (Yes)."""
     with page.expect_navigation():
         page.click(f"input[data-action={action}]")
+    if confirm:
+        assert page.locator("#confirm-objects").count() == 1, f"{action}: no confirmation page"
+        shot(page, f"confirm-{action}")
+        assert_no_english(page)
+        with page.expect_navigation():
+            page.click("#confirm-yes")
 
 
 def test_bed_holding_on_a_direct_stay_is_offset_on_the_hospitals_next_statement(direct_stays, live_server, page):
@@ -88,7 +95,7 @@ def test_bed_holding_on_a_direct_stay_is_offset_on_the_hospitals_next_statement(
     page.context.clear_cookies()
     login(page, live_server, "supervisor2")
     page.goto(url)
-    _step(page, "approve")
+    _step(page, "approve", confirm=True)
     finding.refresh_from_db()
     assert finding.state == "confirmed"
     with page.expect_navigation():

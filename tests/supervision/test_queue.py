@@ -18,6 +18,7 @@ from claims.supervision.services import (
     nightly_check,
 )
 from tests.claims.factories import PersonFactory
+from tests.confirming import confirm_then_do, is_confirmation
 
 from .conftest import DAY
 from .test_nightly import bed_days
@@ -90,14 +91,47 @@ def test_admin_steps_and_evidence_side_by_side(split, supervisors, client):
         assert ref in html
     assert 'id="evidence-gap"' in html and "I63.9" in html and "I63.1" in html and "BED01" in html
     act = reverse("admin:supervision_finding_act", args=[split.pk])
-    client.post(act, {"action": "confirm"})
-    client.post(act, {"action": "approve"})  # the same person: refused
+    client.post(act, {"action": "confirm"})  # undone by the second person's decision: no confirmation page
+    split.refresh_from_db()
+    assert split.state == "confirmed_pending_second"
+    # the same person, even past the confirmation page: refused by the service (four eyes), its message shown
+    refused = client.post(act, {"action": "approve", "confirmed": "yes"}, follow=True)
+    assert "不能由首次确认人复核" in _messages(refused)
     split.refresh_from_db()
     assert split.state == "confirmed_pending_second"
     client.force_login(second)
-    client.post(act, {"action": "approve"})
+    # the second confirmation is final: it asks first, and nothing moves until "Yes"
+    first_answer, done = confirm_then_do(client, act, {"action": "approve"})
+    assert split.number in first_answer.content.decode()
     split.refresh_from_db()
-    assert split.state == "confirmed"
+    assert split.state == "confirmed" and split.approved_by == second
+    assert done.status_code == 302 and done.url == reverse("admin:supervision_finding_change", args=[split.pk])
+
+
+def _messages(response) -> str:
+    return " ".join(str(m) for m in response.context["messages"])
+
+
+def test_finding_steps_check_who_what_and_the_reason_before_asking(split, supervisors, role_user, client):
+    """One act view (medins.admin_workflow.WorkflowActMixin): a user without the supervisor's permission
+    gets 403, a finding that does not exist 404; a dismissal without a reason is refused before its
+    confirmation page, with one it asks first (a dismissed finding is closed for good); a step the
+    finding does not offer now is refused by name."""
+    first, _second = supervisors
+    act = reverse("admin:supervision_finding_act", args=[split.pk])
+    client.force_login(role_user("rev-x", "reviewer"))
+    assert client.post(act, {"action": "confirm"}).status_code == 403
+    client.force_login(first)
+    assert client.post(reverse("admin:supervision_finding_act", args=[split.pk + 1000]),
+                       {"action": "confirm"}).status_code == 404
+    no_reason = client.post(act, {"action": "dismiss", "reason": "  "}, follow=True)
+    assert not is_confirmation(no_reason) and "排除疑点须填写理由" in _messages(no_reason)
+    not_now = client.post(act, {"action": "approve"}, follow=True)  # an open finding has no second confirmation
+    assert not is_confirmation(not_now) and "不能执行" in _messages(not_now)
+    asked, done = confirm_then_do(client, act, {"action": "dismiss", "reason": "计划性二次手术"})
+    assert "计划性二次手术" in asked.content.decode()  # the reason is shown and carried to "Yes"
+    split.refresh_from_db()
+    assert (split.state, split.dismissal_reason, split.dismissed_by) == ("dismissed", "计划性二次手术", first)
 
 
 def test_findings_list_filters_search_and_bounded_queries(person, hospitals, paid_case, supervisors, client,

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from claims.supervision.models import RecoveryOrder
 from claims.supervision.recovery import recovery_order_create
+from tests.confirming import confirm_then_do, is_confirmation
 
 from .test_recovery import bed_holding, confirmed, owed  # noqa: F401  (fixtures)
 
@@ -49,9 +50,39 @@ def test_orders_list_is_bounded_and_steps_follow_the_roles(owed, supervisors, ro
     approver = role_user("appr-x", "approver")
     client.force_login(approver)
     assert b"write_off_approve" in client.get(reverse("admin:supervision_recoveryorder_change", args=[order.pk])).content
-    client.post(act, {"action": "write_off_approve"})
+    # the write-off gives the money up: it asks first, showing the outstanding amount, and nothing moves before "Yes"
+    asked, _done = confirm_then_do(client, act, {"action": "write_off_approve"})
+    assert asked.context["total"] == M("150.00") and "无可执行财产" in asked.content.decode()
     order.refresh_from_db()
     assert (order.state, order.written_off_by) == ("written_off", approver)
+
+
+def test_repayment_asks_for_the_reference_then_confirms(owed, role_user, client):  # noqa: F811
+    """Finance records a repayment: without the reference it is refused before the confirmation page
+    (the service's own words); with it the page shows the order's outstanding amount, and only its
+    "Yes" settles the order. A step the order no longer offers is refused; an order that does not
+    exist is 404; a user who cannot see orders gets 403."""
+    _h1, order = owed
+    act = reverse("admin:supervision_recoveryorder_act", args=[order.pk])
+    client.force_login(role_user("pol-x", "policy_admin"))
+    assert client.post(act, {"action": "repaid", "value": "X"}).status_code == 403
+    client.force_login(role_user("fin-x", "finance"))
+    assert client.post(reverse("admin:supervision_recoveryorder_act", args=[order.pk + 1000]),
+                       {"action": "repaid", "value": "X"}).status_code == 404
+    missing = client.post(act, {"action": "repaid", "value": " "}, follow=True)
+    assert not is_confirmation(missing)
+    assert "登记还款须填写银行流水号或收据号" in " ".join(str(m) for m in missing.context["messages"])
+    asked = client.post(act, {"action": "repaid", "value": "BOC-0001"})
+    assert is_confirmation(asked) and asked.context["total"] == M("150.00") and "BOC-0001" in asked.content.decode()
+    order.refresh_from_db()
+    assert order.state == "open"
+    client.post(act, {"action": "repaid", "value": "BOC-0001", "confirmed": "yes"})
+    order.refresh_from_db()
+    assert (order.state, order.repaid_reference, order.outstanding) == ("settled", "BOC-0001", M("0.00"))
+    again = client.post(act, {"action": "repaid", "value": "BOC-0002", "confirmed": "yes"}, follow=True)
+    assert "不能执行" in " ".join(str(m) for m in again.context["messages"])
+    order.refresh_from_db()
+    assert order.repaid_reference == "BOC-0001"
 
 
 def test_report_by_month_rule_and_institution_with_xlsx_export(owed, bed_holding, supervisors, client):  # noqa: F811
