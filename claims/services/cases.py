@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext
 
 from enrollment.selectors import is_covered
 from medins.benefits.errors import QuoteError
@@ -201,17 +201,10 @@ def policy_version_spans(region_ids) -> dict[int, tuple[dt.date, dt.date | None]
     return spans
 
 
-# Fields of a case without an importer's Chinese header (medins.parsing.field_label has the others).
-_LABELS = {"institution": pgettext_lazy("field in a refusal", "institution"),
-           "invoices": pgettext_lazy("field in a refusal", "invoices"),
-           "reason": pgettext_lazy("field in a refusal", "reason")}
-
-
 def _invalid(field: str, reason: str) -> InvalidCase:
-    """A refusal naming its field as the reader knows it ("报销类型: 已停用"); invoices[0].kind → 发票[0].kind."""
-    base, sep, rest = field.partition("[")
-    label = str(_LABELS[base]) if base in _LABELS else field_label(base)
-    return InvalidCase(f"{label}{sep}{rest}: {reason}", field=field)
+    """A refusal naming its field as the reader knows it ("报销类型: 已停用"); invoices[0].kind → 发票[0].kind
+    (medins.parsing.field_label: the importers' headers and the shared medins.field_names)."""
+    return InvalidCase(f"{field_label(field)}: {reason}", field=field)
 
 
 def _unchangeable(case: Case) -> str:

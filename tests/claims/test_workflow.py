@@ -215,7 +215,7 @@ def test_case_editing_refusals_read_in_chinese(new_case, intake):
         assert (str(exc.value), exc.value.field) == (f"发票 0 不属于案件 {case.number}", "invoices")
         with pytest.raises(InvalidCase) as exc:
             case_details_update(acting_user=intake, case=case, person="x")
-        assert (str(exc.value), exc.value.field) == ("person: 不能更改", "person")
+        assert (str(exc.value), exc.value.field) == ("参保人: 不能更改", "person")  # the field by its label, the key kept
         with pytest.raises(InvalidCase) as exc:
             case_lock(0)
         assert str(exc.value) == "案件 0 不存在"
