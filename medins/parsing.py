@@ -36,6 +36,8 @@ Decisions (where the issues are silent):
 - Columns (issue 14 item 4): each importer declares its columns once (`Column`: the English name,
   the Chinese header, other accepted headers); a file may use either, and the sample files use the
   Chinese headers. A missing column is named by both ("missing column(s): 身份证号 (id_number)").
+  A refusal names its field by the header of the importer at hand (`field_label(field, columns)`):
+  the same field name may mean different things in two importers ("name": 姓名, 机构名称).
 - Cells written to CSV/XLSX exports (`safe_cell`): text starting with = + - @ tab or CR gets a
   leading apostrophe, so a spreadsheet shows it as text instead of running it as a formula.
 """

@@ -12,8 +12,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from enrollment.messages import localized
 from enrollment.selectors import is_covered
-from medins.benefits.errors import QuoteError
+from medins.benefits.errors import InvalidParameter, MissingParameter, QuoteError
 from medins.benefits.maternity import same_pregnancy_days
 from medins.models import PolicyVersion
 from medins.parsing import (
@@ -324,7 +325,17 @@ def same_pregnancy_window(region: str, day: dt.date, *, policies: PolicyCache | 
         policy = policies.get(region=region, date=day) if policies is not None else policy_in_force(region=region, date=day)
         return same_pregnancy_days(policy)
     except QuoteError as exc:
-        raise NotComputable(f"无法检查是否同一次生育：{exc}", detail=exc.as_dict()) from None
+        raise NotComputable(f"无法检查是否同一次生育：{localized(exc)}", detail=exc.as_dict()) from None
+
+
+def _engine_error_text(error: dict) -> str:
+    """The engine's error object as the clerk reads it: a missing or malformed policy parameter in the
+    reader's language (it names the parameter, region and date); other refusals as the engine gave them."""
+    if error.get("code") == "missing_parameter":
+        return localized(MissingParameter(error["parameter"], error["region"], error["date"]))
+    if error.get("code") == "invalid_parameter":
+        return localized(InvalidParameter(error["parameter"], error["region"], error["date"], ""))
+    return error.get("message", "")
 
 
 def _check_maternity_once(case: Case, *, exclude_case_id: int | None = None) -> None:
@@ -587,12 +598,12 @@ def _quote(case: Case, *, ytd: dict, policies: PolicyCache | None) -> dict:
     try:
         category = case.person.category_on(case.service_from)  # DOMAIN §1: the policy's age boundaries
     except QuoteError as exc:
-        raise NotComputable(f"无法计算：{exc}", detail=exc.as_dict()) from None
+        raise NotComputable(f"无法计算：{localized(exc)}", detail=exc.as_dict()) from None
     request, adjustments = quote_request(case, invoices=invoices, category=category, ytd=ytd)
     ok, body = quote_or_error(request, policies=policies)
     if not ok:
         error = body["error"]
-        raise NotComputable(f"无法计算：{error['message']}", detail=error)
+        raise NotComputable(f"无法计算：{_engine_error_text(error)}", detail=error)
     return {"request": request, "adjustments": adjustments, "quote": body, "calculated_at": timezone.now().isoformat()}
 
 

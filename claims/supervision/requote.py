@@ -43,6 +43,8 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import NamedTuple
 
+from enrollment.messages import localized
+
 from . import corrections as C
 from .errors import RecoveryRefused
 
@@ -88,7 +90,7 @@ def _engine(call):
     try:
         return call()
     except QuoteError as exc:
-        _refuse(f"无法重新计算：{exc}")
+        _refuse(f"无法重新计算：{localized(exc)}")
 
 
 def _category(person, day: dt.date) -> str:

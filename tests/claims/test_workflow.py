@@ -223,3 +223,17 @@ def test_case_editing_refusals_read_in_chinese(new_case, intake):
         with pytest.raises(InvalidCase) as exc:
             case_lock(0)
         assert str(exc.value) == "case 0 does not exist"
+
+
+def test_a_calculation_refused_for_a_missing_parameter_reads_in_chinese():
+    """Issue 14 item 4: "无法计算：" followed by the engine's English sentence was half English; the
+    parameter, region and date are still named."""
+    from django.utils import translation
+
+    from claims.services.cases import _engine_error_text
+
+    error = {"code": "missing_parameter", "message": "Policy parameter 'inpatient.deductible' is not defined …",
+             "parameter": "inpatient.deductible", "region": "220100", "date": "2021-05-10"}
+    with translation.override("zh-hans"):
+        text = _engine_error_text(error)
+    assert "Policy" not in text and all(part in text for part in ("inpatient.deductible", "220100", "2021-05-10"))

@@ -100,3 +100,6 @@ def test_a_field_two_importers_head_differently_is_not_named_by_whichever_loaded
         assert field_label("zz_test_amount") == "zz_test_amount"
         assert field_label("id_number") == "身份证号码"  # the shared name where importers agree on the meaning
         assert field_label("invoices[0].kind") == "发票[0].kind"
+        # a hospital's certification refusal (claims.certifications.api.error_body) and a care home's
+        assert ParseError("item", "is required").localized() == "病种或药品: 必填"
+        assert field_label("care_home") == "照护机构"

@@ -152,7 +152,7 @@ def visits_receive(*, acting_user, institution: Institution, rows: list[dict],
     benefit; pool rows go to visits_ingest, certified rows to certified_visits_ingest, in one
     transaction. Row numbers in the errors are the batch's."""
     if len(rows) > MAX_BATCH:
-        raise InvalidRequest("visits", f"at most {MAX_BATCH} visits per batch")
+        raise InvalidRequest("visits", _("at most %(max)s visits per batch") % {"max": MAX_BATCH})
     policies = policies or PolicyCache()
     result = IngestResult()
     pool: list[tuple[int, dict]] = []
@@ -205,7 +205,7 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
     """Record a batch of certified visits of one institution; rows are (row number, raw row) or
     raw rows (numbered from 1). Returns counts and each refused row's reason."""
     if len(rows) > MAX_BATCH:
-        raise InvalidRequest("visits", f"at most {MAX_BATCH} visits per batch")
+        raise InvalidRequest("visits", _("at most %(max)s visits per batch") % {"max": MAX_BATCH})
     numbered = rows if not rows or isinstance(rows[0], tuple) else list(enumerate(rows, 1))
     policies = policies or PolicyCache()
     result = IngestResult()

@@ -187,7 +187,7 @@ def stays_receive(*, acting_user, institution: Institution, stays: list[dict],
     """Record a batch of discharged stays of one hospital; returns counts and each refused stay's
     reason (`row`: its place in the batch)."""
     if len(stays) > MAX_STAYS:
-        raise InvalidRequest("stays", f"at most {MAX_STAYS} stays per batch")
+        raise InvalidRequest("stays", _("at most %(max)s stays per batch") % {"max": MAX_STAYS})
     result = IngestResult()
     _receive(acting_user, institution, stays, policies or PolicyCache(), result)
     result.errors.sort(key=lambda e: e["row"])

@@ -148,7 +148,7 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
                   policies: PolicyCache | None = None) -> IngestResult:
     """Record a batch of visits of one institution; returns counts and each refused row's reason."""
     if len(rows) > MAX_BATCH:
-        raise InvalidRequest("visits", f"at most {MAX_BATCH} visits per batch")
+        raise InvalidRequest("visits", _("at most %(max)s visits per batch") % {"max": MAX_BATCH})
     policies = policies or PolicyCache()
     result = IngestResult()
     parsed: list[_Row] = []
