@@ -38,6 +38,17 @@ def message_of(exc: BaseException) -> Msg | str:
     return str(exc)
 
 
+def error_text(error: dict) -> str:
+    """An error object of the engine's contract ({"error": {...}} of quote_or_error) as the reader
+    reads it: a missing or malformed policy parameter in the active language, naming the parameter,
+    region and date; other refusals as the engine gave them."""
+    if error.get("code") == "missing_parameter":
+        return localized(MissingParameter(error["parameter"], error["region"], error["date"]))
+    if error.get("code") == "invalid_parameter":
+        return localized(InvalidParameter(error["parameter"], error["region"], error["date"], ""))
+    return error.get("message", "")
+
+
 def localized(exc_or_msg) -> str:
     """An error (or a message) in the active language. A refused request value names its field as the
     reader knows it ("就诊记录: …", InvalidRequest.localized); a ParseError shows its message alone

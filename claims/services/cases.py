@@ -12,9 +12,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from enrollment.messages import localized
+from enrollment.messages import error_text, localized
 from enrollment.selectors import is_covered
-from medins.benefits.errors import InvalidParameter, MissingParameter, QuoteError
+from medins.benefits.errors import QuoteError
 from medins.benefits.maternity import same_pregnancy_days
 from medins.models import PolicyVersion
 from medins.parsing import (
@@ -328,16 +328,6 @@ def same_pregnancy_window(region: str, day: dt.date, *, policies: PolicyCache | 
         raise NotComputable(f"无法检查是否同一次生育：{localized(exc)}", detail=exc.as_dict()) from None
 
 
-def _engine_error_text(error: dict) -> str:
-    """The engine's error object as the clerk reads it: a missing or malformed policy parameter in the
-    reader's language (it names the parameter, region and date); other refusals as the engine gave them."""
-    if error.get("code") == "missing_parameter":
-        return localized(MissingParameter(error["parameter"], error["region"], error["date"]))
-    if error.get("code") == "invalid_parameter":
-        return localized(InvalidParameter(error["parameter"], error["region"], error["date"], ""))
-    return error.get("message", "")
-
-
 def _check_maternity_once(case: Case, *, exclude_case_id: int | None = None) -> None:
     """DOMAIN §4 maternity: not payable twice for the same birth/pregnancy (see selectors.same_pregnancy)."""
     if case.case_type.benefit != Benefit.MATERNITY:
@@ -603,7 +593,7 @@ def _quote(case: Case, *, ytd: dict, policies: PolicyCache | None) -> dict:
     ok, body = quote_or_error(request, policies=policies)
     if not ok:
         error = body["error"]
-        raise NotComputable(f"无法计算：{_engine_error_text(error)}", detail=error)
+        raise NotComputable(f"无法计算：{error_text(error)}", detail=error)
     return {"request": request, "adjustments": adjustments, "quote": body, "calculated_at": timezone.now().isoformat()}
 
 

@@ -43,7 +43,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import NamedTuple
 
-from enrollment.messages import localized
+from enrollment.messages import error_text, localized
 
 from . import corrections as C
 from .errors import RecoveryRefused
@@ -157,7 +157,7 @@ class _QuotedSettlement(_Settlement):
         request["service_date"] = stay.admitted.isoformat()
         ok, body = quote_or_error(request)
         if not ok:
-            _refuse(f"无法重新计算：{body['error']['message']}")
+            _refuse(f"无法重新计算：{error_text(body['error'])}")
         self._post(acting_user=acting_user, day=stay.admitted, figures=ledger_keys.effect(self.benefit, body),
                    accounts=accounts, note=note)
         fund = Decimal(body["fund"]) + Decimal(body["catastrophic"])

@@ -230,10 +230,10 @@ def test_a_calculation_refused_for_a_missing_parameter_reads_in_chinese():
     parameter, region and date are still named."""
     from django.utils import translation
 
-    from claims.services.cases import _engine_error_text
+    from enrollment.messages import error_text
 
     error = {"code": "missing_parameter", "message": "Policy parameter 'inpatient.deductible' is not defined …",
              "parameter": "inpatient.deductible", "region": "220100", "date": "2021-05-10"}
     with translation.override("zh-hans"):
-        text = _engine_error_text(error)
+        text = error_text(error)
     assert "Policy" not in text and all(part in text for part in ("inpatient.deductible", "220100", "2021-05-10"))

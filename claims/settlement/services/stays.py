@@ -43,7 +43,7 @@ from claims.ledger import keys as ledger_keys
 from claims.ledger.errors import LedgerChanged
 from claims.ledger.keys import EMPTY
 from claims.ledger.services import Posting, ledger_post, ledger_read
-from enrollment.messages import localized
+from enrollment.messages import error_text, localized
 from enrollment.models import CoveragePeriod, CoverageStatus, Person
 from enrollment.preview import category_ages, category_on
 from medins.benefits.errors import QuoteError
@@ -296,7 +296,7 @@ def _settle(acting_user, institution: Institution, accepted: list, result: Inges
                                                ytd=ledger_keys.year_to_date(BENEFIT, accounts)))
         if not ok:
             _error(result, stay.number, stay.stay_id, body["error"]["code"],
-                   _("the stay cannot be computed: %(detail)s") % {"detail": body["error"]["message"]})
+                   _("the stay cannot be computed: %(detail)s") % {"detail": error_text(body["error"])})
             continue
         figures = ledger_keys.effect(BENEFIT, body)
         posting = Posting(person_id=person.pk, service_date=stay.admitted, benefit=BENEFIT, source_kind=SOURCE_KIND,
