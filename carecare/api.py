@@ -65,11 +65,20 @@ def _home(request):
     if ref in (None, ""):
         return None
     if not isinstance(ref, dict):
-        raise InvalidRequest("care_home", "must be {region, code}")
+        raise InvalidRequest("care_home", _("must be {region, code}"))
     home = homes.filter(region__code=str(ref.get("region", "")), code=str(ref.get("code", ""))).first()
     if home is None:
-        raise InvalidRequest("care_home", "not a designated care home")
+        raise InvalidRequest("care_home", _("not a designated care home"))
     return home
+
+
+def _error(exc) -> dict:
+    """The error object; a refused value names its field as the reader knows it (照护机构: …) while
+    `field` keeps its machine-readable key (InvalidRequest.localized)."""
+    body = exc.as_dict()
+    if isinstance(exc, InvalidRequest):
+        body["message"] = exc.localized()
+    return body
 
 
 class AssessmentsView(APIView):
@@ -90,11 +99,11 @@ class AssessmentsView(APIView):
         for its own home; requested_by defaults to care_home."""
         try:
             if not isinstance(request.data, dict):
-                raise InvalidRequest("body", "must be a JSON object")
+                raise InvalidRequest("body", _("must be a JSON object"))
             id_number = normalize(parse_text(request.data.get("id_number"), "id_number", max_length=18, required=True))
             person = persons_by_id_number([id_number]).get(id_number)
             if person is None:
-                raise InvalidRequest("id_number", "no insured person has this ID number")
+                raise InvalidRequest("id_number", _("no insured person has this ID number"))
             home = _home(request)
             requested_by = parse_text(request.data.get("requested_by") or ("care_home" if home else ""), "requested_by",
                                       max_length=20, required=True)
@@ -105,9 +114,9 @@ class AssessmentsView(APIView):
             assessment = assessment_request(acting_user=request.user, person=person, requested_by=requested_by,
                                             requester_name=name, care_home=home, requested_on=requested_on)
         except NotPermitted as exc:
-            return Response({"error": exc.as_dict()}, status=status.HTTP_403_FORBIDDEN)
+            return Response({"error": _error(exc)}, status=status.HTTP_403_FORBIDDEN)
         except (CareError, QuoteError) as exc:
-            return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"error": _error(exc)}, status=status.HTTP_400_BAD_REQUEST)
         assessment = _visible(request.user).get(pk=assessment.pk)
         return Response(AssessmentSerializer(assessment).data, status=status.HTTP_201_CREATED)
 
@@ -229,19 +238,19 @@ class ClaimsView(APIView):
 
         try:
             if not isinstance(request.data, dict):
-                raise InvalidRequest("body", "must be a JSON object")
+                raise InvalidRequest("body", _("must be a JSON object"))
             month = month_of(request.data.get("month"))  # the body first: a bad request is a 400 for anyone
             home = _home(request)
             if home is None:
-                raise InvalidRequest("care_home", "is required")
+                raise InvalidRequest("care_home", _("is required"))
             claim, outcome = care_claim_receive(acting_user=request.user, care_home=home, month=month,
                                                 residents=request.data.get("residents"))
         except NotPermitted as exc:
-            return Response({"error": exc.as_dict()}, status=status.HTTP_403_FORBIDDEN)
+            return Response({"error": _error(exc)}, status=status.HTTP_403_FORBIDDEN)
         except ClaimConflict as exc:
-            return Response({"error": exc.as_dict()}, status=status.HTTP_409_CONFLICT)
+            return Response({"error": _error(exc)}, status=status.HTTP_409_CONFLICT)
         except (CareError, QuoteError) as exc:
-            return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"error": _error(exc)}, status=status.HTTP_400_BAD_REQUEST)
         claim = _claims(request.user).prefetch_related("lines").get(pk=claim.pk)
         body = {**ClaimDetailSerializer(claim).data, "outcome": outcome}
         return Response(body, status=status.HTTP_201_CREATED if outcome == "created" else status.HTTP_200_OK)
@@ -259,7 +268,7 @@ class ClaimsView(APIView):
             try:
                 qs = qs.filter(month=month_of(month))
             except QuoteError as exc:
-                return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
+                return Response({"error": _error(exc)}, status=status.HTTP_400_BAD_REQUEST)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(ClaimSerializer(page, many=True).data)

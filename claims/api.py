@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -13,7 +14,7 @@ from rest_framework.views import APIView
 
 from claims.certifications import api as cert_api
 from medins.api.pagination import page_of
-from medins.parsing import ParseError, max_length, parse_text
+from medins.parsing import ParseError, field_label, max_length, parse_text
 
 from .errors import CaseError
 from .models import Batch, BatchSource, Case, MaterialsNotice
@@ -140,9 +141,9 @@ class BatchListCreateView(APIView):
             return _invalid(exc.field, exc.localized())
         rows = body.get("cases")
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            return _invalid("cases", "cases: a list of objects is required")
+            return _invalid("cases", f'{field_label("cases")}: {gettext("a list of objects is required")}')
         if len(rows) > MAX_ROWS:
-            return _invalid("cases", f"at most {MAX_ROWS} cases")
+            return _invalid("cases", f'{field_label("cases")}: {gettext("at most %(max)s cases") % {"max": MAX_ROWS}}')
         from enrollment.models import School
 
         try:

@@ -285,12 +285,18 @@ def _shown(kind: JobKind, result: dict) -> dict:
 
 
 def _error_text(exc: Exception) -> str:
+    """The error as the clerk reads it on the result page: its own localized(), else its message
+    when that is a Msg (a refusal such as "you may not upload visits": 您无权上传就诊记录)."""
+    from .messages import Msg
+
     localized = getattr(exc, "localized", None)
     if callable(localized):
         try:
             return str(localized())
         except Exception:  # noqa: BLE001
             pass
+    if exc.args and isinstance(exc.args[0], Msg):
+        return exc.args[0].localized()
     return str(exc) or exc.__class__.__name__
 
 

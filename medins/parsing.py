@@ -36,6 +36,8 @@ Decisions (where the issues are silent):
 - Columns (issue 14 item 4): each importer declares its columns once (`Column`: the English name,
   the Chinese header, other accepted headers); a file may use either, and the sample files use the
   Chinese headers. A missing column is named by both ("missing column(s): 身份证号 (id_number)").
+  A refusal names its field by the header of the importer at hand (`field_label(field, columns)`):
+  the same field name may mean different things in two importers ("name": 姓名, 机构名称).
 - Cells written to CSV/XLSX exports (`safe_cell`): text starting with = + - @ tab or CR gets a
   leading apostrophe, so a spreadsheet shows it as text instead of running it as a formula.
 """
@@ -75,17 +77,13 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ParseError(InvalidRequest):
-    """A value that cannot be read: names the field, the row where known, and why (a Msg)."""
+    """A value that cannot be read: names the field, the row where known, and why (a Msg); `localized()`
+    (InvalidRequest's) gives "甲类费用: 必填" to a Chinese reader."""
 
     def __init__(self, field: str, message: Msg | str, *, row: int | None = None):
         super().__init__(field, message)
         self.message = message if isinstance(message, Msg) else Msg(message)
         self.row = row
-
-    def localized(self) -> str:
-        """The message in the active language, with the field: "甲类费用: 必填" (a Chinese reader sees a
-        field by its column's Chinese header where an importer declared one, see `column_set`)."""
-        return f"{field_label(self.field)}: {self.message.localized()}"
 
     def as_dict(self) -> dict:
         out = super().as_dict()
@@ -101,7 +99,7 @@ class FileError(ParseError):
         super().__init__("file", message)
         self.args = (self.message,)  # the message alone: "the file is empty", not "file: the file is empty"
 
-    def localized(self) -> str:
+    def localized(self, columns=None) -> str:
         return self.message.localized()
 
 
@@ -450,22 +448,36 @@ class Column(NamedTuple):
         return f"{self.label} ({self.name})"
 
 
-_FIELD_LABELS: dict[str, str] = {}  # field name -> Chinese header, from every importer's columns
+_HEADERS: dict[str, set[str]] = {}  # field name -> the Chinese headers importers give it
 
 
 def column_set(*columns: Column) -> dict[str, Column]:
     """{name: column} in the file's usual order; the Chinese headers also name the fields in errors."""
     for c in columns:
-        _FIELD_LABELS.setdefault(c.name, c.label)
+        _HEADERS.setdefault(c.name, set()).add(c.label)
     return {c.name: c for c in columns}
 
 
-def field_label(field: str) -> str:
-    """A field as a reader of the active language names it: its Chinese header for a Chinese reader."""
+def field_label(field: str, columns: dict[str, Column] | None = None) -> str:
+    """A field as a reader of the active language names it. For a Chinese reader: the header of the
+    importer at hand (`columns`: "name" is 姓名 in a school batch, 机构名称 in an institution file),
+    else the shared name of the field (medins.field_names), else the header every importer that
+    declares the field agrees on; a field two importers head differently and no shared name covers
+    is left as it is rather than named by the wrong one. "invoices[0].kind" → 发票[0].kind."""
     from django.utils.translation import get_language
 
-    if field in _FIELD_LABELS and (get_language() or "").startswith("zh"):
-        return _FIELD_LABELS[field]
+    if not (get_language() or "").startswith("zh"):
+        return field
+    base, sep, rest = field.partition("[")
+    if columns and base in columns:
+        return f"{columns[base].label}{sep}{rest}"
+    from .field_names import FIELD_NAMES
+
+    if base in FIELD_NAMES:
+        return f"{FIELD_NAMES[base]}{sep}{rest}"
+    headers = _HEADERS.get(base, ())
+    if len(headers) == 1:
+        return f"{next(iter(headers))}{sep}{rest}"
     return field
 
 

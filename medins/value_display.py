@@ -33,7 +33,8 @@ CODE_LABELS = {
     "upto": _("Up to (amount)"),
     "rate": _("Rate"),
     "amount": _("Amount"),
-    "name": _("Name"),
+    # in context: a plain "Name" is taken by django-celery-beat's catalogue as 任务名 (a task's name)
+    "name": pgettext_lazy("value key", "Name"),
     "per": _("Per"),
     "admission": _("admission"),
     "year": pgettext_lazy("per", "year"),  # "per year" in a value; plain "year" is 年度 elsewhere

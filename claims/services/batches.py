@@ -16,7 +16,6 @@ from functools import partial
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from enrollment.idnumber import normalize
@@ -118,16 +117,14 @@ def _row_text(row: dict, key: str, max_length: int | None) -> str:
     try:
         return parse_text(row.get(key), key, max_length=max_length, numbers=True)
     except ParseError as exc:
-        raise CaseError(exc.localized(), field=key) from None
+        raise CaseError(exc.localized(FILE_COLUMNS), field=key) from None
 
 
 def _row_error(field: str, reason: str) -> CaseError:
     """A row's refusal naming its field as the reader knows it: "身份证号: 不是本校参保学生" for a
     Chinese reader (the school portal shows it), "id_number: …" in English. The batch file's own
-    header first: the shared field_label may hold another importer's header for the same name."""
-    column = FILE_COLUMNS.get(field)
-    label = column.label if column is not None and (get_language() or "").startswith("zh") else field_label(field)
-    return CaseError(f"{label}: {reason}", field=field)
+    header first: "name" is the student's 姓名 here, another importer's 机构名称."""
+    return CaseError(f"{field_label(field, FILE_COLUMNS)}: {reason}", field=field)
 
 
 def _row_kwargs(row: dict, *, id_number: str, lookups: _Lookups, case_types: dict, policy_spans: dict | None = None) -> dict:
@@ -240,8 +237,7 @@ def _rejected(entry: dict, exc: Exception) -> dict:
         if getattr(exc, "earlier_case", None):
             entry["earlier_case"] = exc.earlier_case
     else:  # a row of the wrong shape: a message the school reads, not Python's (issue 14 item 4)
-        localized = getattr(exc, "localized", None)
-        entry.update(status="rejected", errors=[localized() if callable(localized)
+        entry.update(status="rejected", errors=[exc.localized(FILE_COLUMNS) if isinstance(exc, ParseError)
                                                 else _("this row cannot be read: a value has the wrong form")])
     return entry
 

@@ -10,8 +10,9 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext
 
+from enrollment.messages import error_text, localized
 from enrollment.selectors import is_covered
 from medins.benefits.errors import QuoteError
 from medins.benefits.maternity import same_pregnancy_days
@@ -201,17 +202,10 @@ def policy_version_spans(region_ids) -> dict[int, tuple[dt.date, dt.date | None]
     return spans
 
 
-# Fields of a case without an importer's Chinese header (medins.parsing.field_label has the others).
-_LABELS = {"institution": pgettext_lazy("field in a refusal", "institution"),
-           "invoices": pgettext_lazy("field in a refusal", "invoices"),
-           "reason": pgettext_lazy("field in a refusal", "reason")}
-
-
 def _invalid(field: str, reason: str) -> InvalidCase:
-    """A refusal naming its field as the reader knows it ("报销类型: 已停用"); invoices[0].kind → 发票[0].kind."""
-    base, sep, rest = field.partition("[")
-    label = str(_LABELS[base]) if base in _LABELS else field_label(base)
-    return InvalidCase(f"{label}{sep}{rest}: {reason}", field=field)
+    """A refusal naming its field as the reader knows it ("报销类型: 已停用"); invoices[0].kind → 发票[0].kind
+    (medins.parsing.field_label: the importers' headers and the shared medins.field_names)."""
+    return InvalidCase(f"{field_label(field)}: {reason}", field=field)
 
 
 def _unchangeable(case: Case) -> str:
@@ -331,7 +325,7 @@ def same_pregnancy_window(region: str, day: dt.date, *, policies: PolicyCache | 
         policy = policies.get(region=region, date=day) if policies is not None else policy_in_force(region=region, date=day)
         return same_pregnancy_days(policy)
     except QuoteError as exc:
-        raise NotComputable(f"无法检查是否同一次生育：{exc}", detail=exc.as_dict()) from None
+        raise NotComputable(f"无法检查是否同一次生育：{localized(exc)}", detail=exc.as_dict()) from None
 
 
 def _check_maternity_once(case: Case, *, exclude_case_id: int | None = None) -> None:
@@ -594,12 +588,12 @@ def _quote(case: Case, *, ytd: dict, policies: PolicyCache | None) -> dict:
     try:
         category = case.person.category_on(case.service_from)  # DOMAIN §1: the policy's age boundaries
     except QuoteError as exc:
-        raise NotComputable(f"无法计算：{exc}", detail=exc.as_dict()) from None
+        raise NotComputable(f"无法计算：{localized(exc)}", detail=exc.as_dict()) from None
     request, adjustments = quote_request(case, invoices=invoices, category=category, ytd=ytd)
     ok, body = quote_or_error(request, policies=policies)
     if not ok:
         error = body["error"]
-        raise NotComputable(f"无法计算：{error['message']}", detail=error)
+        raise NotComputable(f"无法计算：{error_text(error)}", detail=error)
     return {"request": request, "adjustments": adjustments, "quote": body, "calculated_at": timezone.now().isoformat()}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers, status
@@ -61,19 +62,28 @@ def _institution(request, region: str, code: str, *, pool: bool = True) -> Insti
     return institution
 
 
+def _error(exc: QuoteError) -> dict:
+    """The contract's error object; a refused value's message names the field as the reader knows it
+    ("就诊记录: …" in Chinese, InvalidRequest.localized) while `field` keeps its machine-readable key."""
+    body = exc.as_dict()
+    if isinstance(exc, InvalidRequest):
+        body["message"] = exc.localized()
+    return body
+
+
 def _rows(request, key: str):
     """The rows of a JSON list (the JSON endpoints) or of an uploaded file (their `file/` twins,
     multipart only), at most UPLOAD_MAX_BYTES and UPLOAD_MAX_ROWS."""
     if request.content_type.startswith("multipart/"):
         upload = request.FILES.get("file")
         if upload is None:
-            raise InvalidRequest("file", "upload a CSV or XLSX file")
+            raise InvalidRequest("file", _("upload a CSV or XLSX file"))
         return read_rows(upload.name, read_upload(upload), kind=key)  # English or Chinese headers
     rows = request.data.get(key)
     if not isinstance(rows, list):
-        raise InvalidRequest(key, "must be a list (or upload a file)")
+        raise InvalidRequest(key, _("must be a list (or upload a file)"))
     if len(rows) > settings.UPLOAD_MAX_ROWS:
-        raise InvalidRequest(key, f"at most {settings.UPLOAD_MAX_ROWS} rows")
+        raise InvalidRequest(key, _("at most %(max)s rows") % {"max": settings.UPLOAD_MAX_ROWS})
     return rows
 
 
@@ -143,9 +153,9 @@ class VisitsView(APIView):
         try:
             result = visits_receive(acting_user=request.user, institution=institution, rows=_rows(request, "visits"))
         except ConcurrentChange as exc:  # nothing saved; the same batch sent again will go through
-            return Response({"error": exc.as_dict()}, status=status.HTTP_409_CONFLICT)
+            return Response({"error": _error(exc)}, status=status.HTTP_409_CONFLICT)
         except QuoteError as exc:
-            return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"error": _error(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(result.as_dict())
 
     @extend_schema(operation_id="settlement_visits_list", responses={200: page_of(VisitSerializer)},
@@ -184,11 +194,11 @@ class SignupsView(APIView):
             year = request.data.get("year")
             if type(year) not in (int, str) or not str(year).isascii() or not str(year).isdigit() \
                     or not 2000 <= int(year) <= 2100:
-                raise InvalidRequest("year", "a year such as 2021")
+                raise InvalidRequest("year", _("a year such as 2021"))
             result = pool_signups_import(acting_user=request.user, institution=institution, year=int(year),
                                          rows=_rows(request, "signups"))
         except QuoteError as exc:
-            return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"error": _error(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response({"created": result.created, "unchanged": result.unchanged, "errors": result.errors})
 
     @extend_schema(operation_id="settlement_signups_list", responses={200: page_of(MembershipSerializer)},
@@ -316,12 +326,12 @@ class StaysView(APIView):
             else:
                 stays = request.data.get("stays")
                 if not isinstance(stays, list):
-                    raise InvalidRequest("stays", "must be a list (or upload a file)")
+                    raise InvalidRequest("stays", _("must be a list (or upload a file)"))
             result = stays_receive(acting_user=request.user, institution=institution, stays=stays)
         except ConcurrentChange as exc:
-            return Response({"error": exc.as_dict()}, status=status.HTTP_409_CONFLICT)
+            return Response({"error": _error(exc)}, status=status.HTTP_409_CONFLICT)
         except QuoteError as exc:
-            return Response({"error": exc.as_dict()}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"error": _error(exc)}, status=status.HTTP_400_BAD_REQUEST)
         body = result.as_dict()
         if first_rows is not None:  # a file: the row of the stay's first line
             body["errors"] = [{**e, "row": first_rows[e["row"] - 1]} for e in body["errors"]]

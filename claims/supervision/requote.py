@@ -43,6 +43,8 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import NamedTuple
 
+from enrollment.messages import error_text, localized
+
 from . import corrections as C
 from .errors import RecoveryRefused
 
@@ -96,7 +98,7 @@ def _engine(call):
     except MissingParameter as exc:
         _refuse_missing(exc.parameter, exc.region, exc.date)
     except QuoteError as exc:
-        _refuse(f"无法重新计算：{exc}")
+        _refuse(f"无法重新计算：{localized(exc)}")
 
 
 def _category(person, day: dt.date) -> str:
@@ -166,7 +168,7 @@ class _QuotedSettlement(_Settlement):
             error = body["error"]
             if error.get("code") == "missing_parameter":
                 _refuse_missing(error.get("parameter"), error.get("region"), error.get("date"))
-            _refuse(f"无法重新计算：{error['message']}")
+            _refuse(f"无法重新计算：{error_text(error)}")
         self._post(acting_user=acting_user, day=stay.admitted, figures=ledger_keys.effect(self.benefit, body),
                    accounts=accounts, note=note)
         fund = Decimal(body["fund"]) + Decimal(body["catastrophic"])

@@ -9,11 +9,24 @@ class QuoteError(Exception):
 
 
 class InvalidRequest(QuoteError):
+    """A request value refused: str() and as_dict() name the field by its key ("visits: …"), the
+    machine-readable form API clients and logs keep; `localized()` is what a reader is shown."""
+
     code = "invalid_request"
 
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.message = message
+
+    def localized(self, columns=None) -> str:
+        """The refusal in the active language, its field by its label for a Chinese reader: "就诊记录:
+        这些就诊…" instead of "visits: 这些就诊…" (medins.parsing.field_label; `columns`: the
+        importer's own headers). Django is imported only here: the engine stays pure."""
+        from medins.parsing import field_label
+
+        message = self.message.localized() if callable(getattr(self.message, "localized", None)) else str(self.message)
+        return f"{field_label(self.field, columns)}: {message}"
 
     def as_dict(self) -> dict:
         return {"code": self.code, "message": str(self), "field": self.field}

@@ -174,6 +174,8 @@ def test_api_refusals_name_the_field(resident, home_operator):
     client = _api(home_operator)
     response = client.post("/api/v1/care/assessments/", {"id_number": "110101190001010000"}, format="json")
     assert response.status_code == 400 and response.json()["error"]["field"] == "id_number"
+    # the care home reads it in Chinese, the field by its label (issue 14 item 4); the key stays
+    assert response.json()["error"]["message"] == "身份证号码: 没有持此身份证号码的参保人"
     response = client.post("/api/v1/care/assessments/", {"id_number": resident.id_number, "requested_on": "2021-13-01"},
                            format="json")
     assert response.status_code == 400 and response.json()["error"]["field"] == "requested_on"

@@ -215,7 +215,7 @@ def test_case_editing_refusals_read_in_chinese(new_case, intake):
         assert (str(exc.value), exc.value.field) == (f"发票 0 不属于案件 {case.number}", "invoices")
         with pytest.raises(InvalidCase) as exc:
             case_details_update(acting_user=intake, case=case, person="x")
-        assert (str(exc.value), exc.value.field) == ("person: 不能更改", "person")
+        assert (str(exc.value), exc.value.field) == ("参保人: 不能更改", "person")  # the field by its label, the key kept
         with pytest.raises(InvalidCase) as exc:
             case_lock(0)
         assert str(exc.value) == "案件 0 不存在"
@@ -223,3 +223,17 @@ def test_case_editing_refusals_read_in_chinese(new_case, intake):
         with pytest.raises(InvalidCase) as exc:
             case_lock(0)
         assert str(exc.value) == "case 0 does not exist"
+
+
+def test_a_calculation_refused_for_a_missing_parameter_reads_in_chinese():
+    """Issue 14 item 4: "无法计算：" followed by the engine's English sentence was half English; the
+    parameter, region and date are still named."""
+    from django.utils import translation
+
+    from enrollment.messages import error_text
+
+    error = {"code": "missing_parameter", "message": "Policy parameter 'inpatient.deductible' is not defined …",
+             "parameter": "inpatient.deductible", "region": "220100", "date": "2021-05-10"}
+    with translation.override("zh-hans"):
+        text = error_text(error)
+    assert "Policy" not in text and all(part in text for part in ("inpatient.deductible", "220100", "2021-05-10"))

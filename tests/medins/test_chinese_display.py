@@ -208,3 +208,8 @@ def test_an_upload_error_names_its_field_by_the_pages_columns_before_the_generic
     assert label_in("name", {"name": "姓名"}) == "姓名" and label("name", {"name": "姓名"}) == "姓名"
     assert label("name") == CODE_LABELS["name"]
     assert "<code" in label_in("unknown_field", {"name": "姓名"}) and label_in("", {}) == "—"
+    # a fixed-copay programme's name in a parameter value: 名称, not django-celery-beat's 任务名 for "Name"
+    with override("zh-hans"):
+        assert str(label("name")) == "名称"
+        table = render_value({"cataract_both_eyes": {"name": "白内障（双眼）单病种定额", "amount": "1050"}})
+        assert "<th>名称</th>" in table and "任务名" not in table

@@ -46,3 +46,16 @@ def test_a_second_start_on_the_same_object_shows_the_job_already_running(monkeyp
     Job.objects.filter(pk=running.pk).update(status=JobStatus.DONE)
     again = job_start_once(acting_user=user, kind="once", target=user)
     assert again != running and Job.objects.filter(kind="once").count() == 2
+
+
+def test_a_failed_jobs_refusal_is_shown_in_the_readers_language():
+    """Issue 14 item 4: a background upload check refused with a Msg ("you may not upload visits")
+    was recorded in English on the job's result page."""
+    from django.utils import translation
+
+    from claims.settlement.services.uploads import UploadRefused
+    from medins.jobs import _error_text
+    from medins.messages import Msg
+
+    with translation.override("zh-hans"):
+        assert _error_text(UploadRefused(Msg("you may not upload %(kind)s", kind=Msg("Visits")))) == "您无权上传就诊记录"

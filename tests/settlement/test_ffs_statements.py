@@ -220,3 +220,43 @@ def test_beat_task_starts_a_run_per_region(changchun, django_capture_on_commit_c
     with django_capture_on_commit_callbacks(execute=True):
         runs = fee_statements_monthly(2021, 5)
     assert SettlementRun.objects.filter(pk__in=runs, kind=RunKind.FEE_FOR_SERVICE).count() == len(runs) >= 1
+
+
+def test_statement_exports_and_print_name_the_disease_beside_its_code_in_bounded_queries(
+        cc, chronic_patient, run_month, superuser_client, django_assert_max_num_queries):
+    """Issue 14 item 4: the CSV, the XLSX, the print and the statement's page show the catalogue
+    name of the disease or drug and keep its code; the names cost one query for any number of visits."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from openpyxl import load_workbook
+
+    send(cc["primary"], [cvisit("M-1", chronic_patient, D(2021, 5, 3), "chronic", "diabetes")])
+    send(cc["primary"], [cvisit(f"J-{k}", chronic_patient, D(2021, 6, 1 + k), "chronic", "diabetes") for k in range(6)])
+    run_month(5)
+    run_month(6)
+    may, june = FeeStatement.objects.order_by("month")
+    url = reverse("admin:settlement_feestatement_changelist")
+
+    def export(action, *statements):
+        with CaptureQueriesContext(connection) as queries:
+            response = superuser_client.post(url, {"action": action, "_selected_action": [s.pk for s in statements]})
+        assert response.status_code == 200
+        return response, len(queries)
+
+    (_response, one), (csv_response, seven) = export("export_csv", may), export("export_csv", may, june)
+    assert seven == one  # not a query per visit (nor per statement)
+    rows = list(csv.reader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
+    header, visits = rows[0], rows[1:]
+    assert len(visits) == 7
+    assert {(r[header.index("病种或药品")], r[header.index("病种或药品编码")]) for r in visits} == {("糖尿病", "diabetes")}
+    with django_assert_max_num_queries(seven):
+        xlsx, _count = export("export_xlsx", may, june)
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    values = list(sheet.iter_rows(values_only=True))
+    name_at, code_at = values[0].index("病种或药品"), values[0].index("病种或药品编码")
+    assert {(r[name_at], r[code_at]) for r in values[1:]} == {("糖尿病", "diabetes")}
+    with django_assert_max_num_queries(12):
+        printed = superuser_client.get(reverse("admin:settlement_feestatement_print", args=[june.pk])).content.decode()
+    assert printed.count("糖尿病 <code>diabetes</code>") == 6
+    page = superuser_client.get(reverse("admin:settlement_feestatement_change", args=[june.pk])).content.decode()
+    assert page.count("糖尿病 <code>diabetes</code>") == 6

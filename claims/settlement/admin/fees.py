@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, Subquery
+from django.db.models import Case, OuterRef, Subquery, Value, When
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -23,9 +23,10 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from claims.errors import CaseError
 from enrollment.admin_search import PersonSearchMixin
+from enrollment.messages import localized
 from medins.admin_mixins import confirm_action
 from medins.benefits.errors import QuoteError
-from medins.models import CatalogueItem
+from medins.models import CatalogueItem, CatalogueKind
 from medins.value_display import MONEY_NUMBER_FORMAT, code_html, money_columns
 
 from ..models import CertifiedVisit, FeeBenefit, FeeStatement, InpatientStay
@@ -64,14 +65,32 @@ class MonthFilter(admin.SimpleListFilter):
         return queryset
 
 
+# The catalogue a certified benefit's disease or drug code belongs to (claims.certifications.kinds):
+# the same code may stand in two catalogues of a region.
+ITEM_CATALOGUE = {"chronic": CatalogueKind.CHRONIC_DISEASE, "special_disease": CatalogueKind.SPECIAL_DISEASE,
+                  "special_drug": CatalogueKind.SPECIAL_DRUG, "two_diseases": CatalogueKind.CHRONIC_DISEASE}
+
+
+def item_names(keys) -> dict:
+    """{(region id, benefit, code): catalogue name, "" when the catalogue lacks it} for the diseases
+    and drugs of statement visits, in one query however many visits (issue 14 item 4)."""
+    keys = set(keys)
+    kinds = {ITEM_CATALOGUE[b] for _r, b, _c in keys if b in ITEM_CATALOGUE}
+    if not kinds:
+        return {}
+    found = {(r, k, c): n for r, k, c, n in CatalogueItem.objects.filter(
+        region_id__in={r for r, _b, _c in keys}, kind__in=kinds, code__in={c for _r, _b, c in keys})
+        .values_list("region_id", "kind", "code", "name")}
+    return {(r, b, c): found.get((r, ITEM_CATALOGUE.get(b), c), "") for r, b, c in keys}
+
+
 def _name_items(visits, statement) -> None:
-    """Each visit's disease or drug by its catalogue name (`item_name`; issue 14 item 4), one query."""
+    """Each visit's disease or drug by its catalogue name (`item_name`, shown beside the code)."""
     visits = list(visits)
-    codes = {v.item_code for v in visits if v.item_code}
-    names = dict(CatalogueItem.objects.filter(region_id=statement.institution.region_id, code__in=codes)
-                 .values_list("code", "name")) if codes else {}
+    region, benefit = statement.institution.region_id, statement.benefit
+    names = item_names((region, benefit, v.item_code) for v in visits)
     for v in visits:
-        v.item_name = names.get(v.item_code, "")
+        v.item_name = names.get((region, benefit, v.item_code), "")
 
 
 @admin.register(FeeStatement)
@@ -165,7 +184,7 @@ class FeeStatementAdmin(SimpleHistoryAdmin):
                 fee_statement_release(acting_user=request.user, statement=statement)
                 done += 1
             except (QuoteError, CaseError) as exc:  # CaseError: a payment refusal (no bank account)
-                self.message_user(request, f"{statement}: {exc}", messages.ERROR)
+                self.message_user(request, f"{statement}: {localized(exc)}", messages.ERROR)
         if done:
             self.message_user(request, _("%(n)d statements released.") % {"n": done}, messages.SUCCESS)
 
@@ -174,16 +193,16 @@ class FeeStatementAdmin(SimpleHistoryAdmin):
         statements = {s.pk: s for s in queryset.select_related("institution")}
         visits = (CertifiedVisit.objects.filter(statement_id__in=list(statements)).select_related("person")
                   .order_by("statement_id", "service_date", "pk"))
-        # the disease or drug by its catalogue name beside its code (issue 14 item 4), one query
-        codes = set(visits.values_list("item_code", flat=True).distinct())
-        regions = {s.institution.region_id for s in statements.values()}
-        names = {(region, code): name for region, code, name in CatalogueItem.objects.filter(
-            region_id__in=regions, code__in=codes).values_list("region_id", "code", "name")} if codes else {}
+        # the disease or drug by its catalogue name beside its code (issue 14 item 4): two queries
+        # (the distinct codes, their names) for any number of visits
+        keys = {(statements[pk].institution.region_id, statements[pk].benefit, code)
+                for pk, code in visits.order_by().values_list("statement_id", "item_code").distinct()}
+        names = item_names(keys)
         for v in visits.iterator(chunk_size=2000):
             s = statements[v.statement_id]
             yield [s.pk, s.institution.code, s.institution.name, s.get_benefit_display(), s.period,
                    s.get_state_display(), v.visit_id, v.person.masked_id_number, v.service_date.isoformat(),
-                   names.get((s.institution.region_id, v.item_code), ""), v.item_code, v.total, v.first_copay,
+                   names.get((s.institution.region_id, s.benefit, v.item_code), ""), v.item_code, v.total, v.first_copay,
                    v.deductible, v.fund, v.personal]
         stays = (InpatientStay.objects.filter(statement_id__in=list(statements)).select_related("person")
                  .order_by("statement_id", "discharged", "pk"))
@@ -238,9 +257,13 @@ class CertifiedVisitAdmin(PersonSearchMixin, admin.ModelAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        # the disease or drug's catalogue name in the institution's region (issue 14 item 4), in the same query
-        name = CatalogueItem.objects.filter(region_id=OuterRef("institution__region_id"), code=OuterRef("item_code"))
-        return _own(request, super().get_queryset(request)).annotate(item_name=Subquery(name.values("name")[:1]))
+        # the disease or drug's catalogue name in the institution's region and the benefit's catalogue
+        # (issue 14 item 4), in the same query
+        catalogue = Case(*(When(benefit=b, then=Value(k)) for b, k in ITEM_CATALOGUE.items()), default=Value(""))
+        name = CatalogueItem.objects.filter(region_id=OuterRef("institution__region_id"), code=OuterRef("item_code"),
+                                            kind=OuterRef("item_catalogue"))
+        return (_own(request, super().get_queryset(request)).annotate(item_catalogue=catalogue)
+                .annotate(item_name=Subquery(name.values("name")[:1])))
 
     @admin.display(description=_("disease or drug"), ordering="item_code")
     def item(self, obj):

@@ -216,7 +216,7 @@ class SettlementRunAdmin(SimpleHistoryAdmin):
                 settlement_run_start(acting_user=request.user, region=run.region, kind=run.kind, year=run.year,
                                      month=run.month)
             except QuoteError as exc:
-                self.message_user(request, f"{run}: {exc}", messages.ERROR)
+                self.message_user(request, f"{run}: {localized(exc)}", messages.ERROR)
             else:
                 resumed += 1
         if resumed:
@@ -269,7 +269,7 @@ class YearReopeningAdmin(SimpleHistoryAdmin):
                 settlement_year_reopen_request(acting_user=request.user, region=data["region"], year=data["year"],
                                                reason=data["reason"])
             except QuoteError as exc:
-                form.add_error(None, str(exc))
+                form.add_error(None, localized(exc))
             else:
                 self.message_user(request, _("Reopening requested; another finance user must approve it."),
                                   messages.SUCCESS)
@@ -284,7 +284,7 @@ class YearReopeningAdmin(SimpleHistoryAdmin):
             try:
                 service(acting_user=request.user, reopening=reopening)
             except QuoteError as exc:
-                self.message_user(request, f"{reopening}: {exc}", messages.ERROR)
+                self.message_user(request, f"{reopening}: {localized(exc)}", messages.ERROR)
             else:
                 done += 1
         if done:
@@ -382,7 +382,7 @@ class InstitutionSettlementAdmin(SimpleHistoryAdmin):
                 settlement_release(acting_user=request.user, statement=statement)
                 done += 1
             except QuoteError as exc:
-                self.message_user(request, f"{statement}: {exc}", messages.ERROR)
+                self.message_user(request, f"{statement}: {localized(exc)}", messages.ERROR)
         if done:
             self.message_user(request, _("%(n)d statements released.") % {"n": done}, messages.SUCCESS)
 

@@ -85,6 +85,7 @@ from claims.ledger import keys as ledger_keys
 from claims.ledger.errors import LedgerChanged
 from claims.ledger.models import SourceKind
 from claims.ledger.services import Posting, ledger_post, ledger_read
+from enrollment.messages import localized
 from enrollment.models import CoveragePeriod, CoverageStatus, Person, is_poverty_registered
 from enrollment.preview import category_ages, category_on
 from medins.benefits.errors import QuoteError
@@ -93,6 +94,7 @@ from medins.models import Institution
 from medins.selectors import PolicyCache
 
 from ..errors import ConcurrentChange, InvalidRequest
+from ..imports import COLUMNS
 from ..models import CertifiedBenefit, CertifiedVisit, FeeAccount, Visit
 from . import engine_terms
 from .visits import MAX_BATCH, IngestResult, _error, _prefer_index_probes, _row_parser, visits_ingest
@@ -152,7 +154,7 @@ def visits_receive(*, acting_user, institution: Institution, rows: list[dict],
     benefit; pool rows go to visits_ingest, certified rows to certified_visits_ingest, in one
     transaction. Row numbers in the errors are the batch's."""
     if len(rows) > MAX_BATCH:
-        raise InvalidRequest("visits", f"at most {MAX_BATCH} visits per batch")
+        raise InvalidRequest("visits", _("at most %(max)s visits per batch") % {"max": MAX_BATCH})
     policies = policies or PolicyCache()
     result = IngestResult()
     pool: list[tuple[int, dict]] = []
@@ -209,7 +211,7 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
     benefit as visits_receive read it) or raw rows (numbered from 1). Returns counts and each
     refused row's reason."""
     if len(rows) > MAX_BATCH:
-        raise InvalidRequest("visits", f"at most {MAX_BATCH} visits per batch")
+        raise InvalidRequest("visits", _("at most %(max)s visits per batch") % {"max": MAX_BATCH})
     numbered = rows if not rows or isinstance(rows[0], tuple) else [
         (number, raw, _benefit_of(raw)) for number, raw in enumerate(rows, 1)]
     policies = policies or PolicyCache()
@@ -221,12 +223,13 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
         try:
             row = parse(number, raw)
             if benefit not in CERTIFIED:
-                raise InvalidRequest("benefit", "one of chronic, special_disease, special_drug, two_diseases")
+                raise InvalidRequest("benefit", _("must be one of %(choices)s") % {
+                    "choices": ", ".join(CertifiedBenefit.values)})  # the codes a file or request writes
             item = _item_of(raw)
             if not item or len(item) > 60:
                 raise InvalidRequest("item_code", _("the disease or drug code (item_code) is required"))
         except InvalidRequest as exc:
-            _error(result, number, _visit_key(raw)[:40], "invalid_request", str(exc), exc.field)
+            _error(result, number, _visit_key(raw)[:40], "invalid_request", exc.localized(COLUMNS["visits"]), exc.field)
             continue
         if row.visit_id in seen:
             _error(result, number, row.visit_id, "invalid_request", _("visit_id given twice in this batch"), "visit_id")
@@ -501,7 +504,7 @@ def _engine_message(exc: QuoteError) -> str:
         return _("the benefit is not paid at this level of institution: %(detail)s") % {"detail": exc}
     if exc.code == "missing_parameter":
         return _("the policy has no parameter for this visit: %(detail)s") % {"detail": exc}
-    return str(exc)
+    return localized(exc)
 
 
 def _certifications(person_ids: list[int], kinds: list[str]) -> dict:

@@ -31,16 +31,17 @@ BATCH = 5000
 
 def _check_pool_institution(institution: Institution) -> None:
     if not institution.designations.filter(code=POOL_DESIGNATION).exists():
-        raise InvalidRequest("institution", f"{institution} is not an outpatient-pool institution")
+        raise InvalidRequest("institution", _("%(institution)s is not an outpatient-pool institution") % {
+            "institution": institution})
 
 
 @transaction.atomic
 def school_clinic_link(*, acting_user, school, institution: Institution) -> SchoolClinic:
     """Link a college to the clinic that serves its students (replaces an earlier link)."""
     if school.kind != SchoolKind.COLLEGE:
-        raise InvalidRequest("school", "only colleges have a school clinic in the outpatient pool")
+        raise InvalidRequest("school", _("only colleges have a school clinic in the outpatient pool"))
     if school.region_id != institution.region_id:
-        raise InvalidRequest("institution", "the clinic is not in the school's region")
+        raise InvalidRequest("institution", _("the clinic is not in the school's region"))
     _check_pool_institution(institution)
     link = SchoolClinic.objects.select_for_update().filter(school=school).first()
     if link is None:

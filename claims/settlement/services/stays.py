@@ -43,15 +43,17 @@ from claims.ledger import keys as ledger_keys
 from claims.ledger.errors import LedgerChanged
 from claims.ledger.keys import EMPTY
 from claims.ledger.services import Posting, ledger_post, ledger_read
+from enrollment.messages import error_text, localized
 from enrollment.models import CoveragePeriod, CoverageStatus, Person
 from enrollment.preview import category_ages, category_on
 from medins.benefits.errors import QuoteError
 from medins.benefits.rounding import money_str
 from medins.models import Institution
-from medins.parsing import ParseError, parse_bool, parse_date, parse_money, today
+from medins.parsing import parse_bool, parse_date, parse_money, today
 from medins.selectors import PolicyCache
 
 from ..errors import ConcurrentChange, InvalidRequest
+from ..imports import COLUMNS
 from ..models import FeeAccount, InpatientStay
 from .visits import IngestResult
 
@@ -95,9 +97,9 @@ def _quantity(value) -> Decimal:
     try:
         quantity = Decimal(str(value).strip())
     except (ArithmeticError, ValueError):
-        raise InvalidRequest("line_quantity", _("quantity: a positive number")) from None
+        raise InvalidRequest("line_quantity", _("must be a positive number")) from None
     if not quantity.is_finite() or quantity <= 0 or quantity != quantity.quantize(Decimal("0.01")) or quantity >= 10**8:
-        raise InvalidRequest("line_quantity", _("quantity: a positive number"))
+        raise InvalidRequest("line_quantity", _("must be a positive number"))
     return quantity
 
 
@@ -109,14 +111,14 @@ def _line(raw, admitted: dt.date, discharged: dt.date) -> dict:
         raise InvalidRequest("line_date", _("a line is dated before the admission"))
     item = _text(raw, "item")
     if not item or len(item) > 40:
-        raise InvalidRequest("line_item", _("item: the catalogue code of the line (1-40 characters)"))
+        raise InvalidRequest("line_item", _("the catalogue code of the line (1-40 characters)"))
     kind = _text(raw, "kind").lower()
     kind = KIND_NAMES.get(kind, kind)
     if kind not in LINE_KINDS:
-        raise InvalidRequest("line_kind", _("kind: one of bed, nursing, meal, drug, exam, treatment, material, other"))
+        raise InvalidRequest("line_kind", _("must be one of bed, nursing, meal, drug, exam, treatment, material, other"))
     cost_class = CLASSES.get(_text(raw, "class").upper())
     if cost_class is None:
-        raise InvalidRequest("line_class", _("class: A, B or C (甲, 乙 or 丙)"))
+        raise InvalidRequest("line_class", _("must be A, B or C (甲, 乙 or 丙)"))
     quantity = raw.get("quantity")
     return {"date": day, "item": item, "kind": kind, "quantity": _quantity("1" if quantity in (None, "") else quantity),
             "amount": parse_money(raw.get("amount"), "line_amount"), "class": cost_class}
@@ -127,17 +129,17 @@ def _parse(number: int, raw, latest: dt.date) -> _Stay:
         raise InvalidRequest("stay", _("each stay must be an object"))
     stay_id = _text(raw, "stay_id")
     if not _STAY_ID.fullmatch(stay_id):
-        raise InvalidRequest("stay_id", _("stay_id: 1-40 letters, digits or _.:/-"))
+        raise InvalidRequest("stay_id", _("1-40 letters, digits or _.:/-"))
     id_number = _text(raw, "id_number").upper()
     if len(id_number) != 18:
-        raise InvalidRequest("id_number", _("id_number: an 18-character ID number"))
+        raise InvalidRequest("id_number", _("an 18-character ID number"))
     admitted = parse_date(raw.get("admitted"), "admitted", latest=latest)
     discharged = parse_date(raw.get("discharged"), "discharged", latest=latest)
     if discharged < admitted:
         raise InvalidRequest("discharged", _("the discharge is before the admission"))
     diagnosis = _text(raw, "diagnosis").upper()
     if not _ICD10.fullmatch(diagnosis):
-        raise InvalidRequest("diagnosis", _("diagnosis: an ICD-10 code such as I63.9"))
+        raise InvalidRequest("diagnosis", _("an ICD-10 code such as I63.9"))
     raw_lines = raw.get("lines")
     if not isinstance(raw_lines, list) or not raw_lines:
         raise InvalidRequest("lines", _("a stay needs its itemised lines"))
@@ -185,7 +187,7 @@ def stays_receive(*, acting_user, institution: Institution, stays: list[dict],
     """Record a batch of discharged stays of one hospital; returns counts and each refused stay's
     reason (`row`: its place in the batch)."""
     if len(stays) > MAX_STAYS:
-        raise InvalidRequest("stays", f"at most {MAX_STAYS} stays per batch")
+        raise InvalidRequest("stays", _("at most %(max)s stays per batch") % {"max": MAX_STAYS})
     result = IngestResult()
     _receive(acting_user, institution, stays, policies or PolicyCache(), result)
     result.errors.sort(key=lambda e: e["row"])
@@ -202,7 +204,7 @@ def _receive(acting_user, institution: Institution, stays: list[dict], policies:
             stay = _parse(number, raw, latest)
         except InvalidRequest as exc:
             _error(result, number, _text(raw, "stay_id")[:40] if isinstance(raw, dict) else "", "invalid_request",
-                   exc.localized() if isinstance(exc, ParseError) else str(exc), exc.field)
+                   exc.localized(COLUMNS["stays"]), exc.field)  # the field by the file's header
             continue
         if stay.stay_id in seen:
             _error(result, number, stay.stay_id, "invalid_request", _("stay_id given twice in this batch"), "stay_id")
@@ -286,7 +288,7 @@ def _settle(acting_user, institution: Institution, accepted: list, result: Inges
             category = category_on(birth_date=person.birth_date, day=stay.admitted, school_kind=person.school_kind,
                                    ages=category_ages(policy))
         except QuoteError as exc:
-            _error(result, stay.number, stay.stay_id, exc.code, str(exc))
+            _error(result, stay.number, stay.stay_id, exc.code, localized(exc))
             continue
         accounts = {(b, i): running.get((person.pk, year, b, i), EMPTY) for b, i in ledger_keys.read_scopes(BENEFIT)}
         bill = {"class_a": stay.class_a, "class_b": stay.class_b, "class_c": stay.class_c}
@@ -294,7 +296,7 @@ def _settle(acting_user, institution: Institution, accepted: list, result: Inges
                                                ytd=ledger_keys.year_to_date(BENEFIT, accounts)))
         if not ok:
             _error(result, stay.number, stay.stay_id, body["error"]["code"],
-                   _("the stay cannot be computed: %(detail)s") % {"detail": body["error"]["message"]})
+                   _("the stay cannot be computed: %(detail)s") % {"detail": error_text(body["error"])})
             continue
         figures = ledger_keys.effect(BENEFIT, body)
         posting = Posting(person_id=person.pk, service_date=stay.admitted, benefit=BENEFIT, source_kind=SOURCE_KIND,

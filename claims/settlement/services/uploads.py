@@ -96,15 +96,15 @@ def _apply_stays(*, acting_user, institution: Institution, rows: list[dict], pro
 def _read(*, acting_user, kind: str, institution: Institution, year: int | None, filename: str,
           content: bytes) -> list[dict]:
     if kind not in UploadKind.values:
-        raise InvalidRequest("kind", "must be visits, stays or signups")
+        raise InvalidRequest("kind", Msg(gettext_noop("must be visits, stays or signups")))
     _check_user(acting_user, kind, institution)
     if kind == UploadKind.SIGNUPS and not year:
-        raise InvalidRequest("year", "a sign-up list needs its year")
+        raise InvalidRequest("year", Msg(gettext_noop("a sign-up list needs its year")))
     rows = read_rows(filename, content, max_rows=MAX_ROWS, kind=kind)  # English or Chinese headers
     if not rows:
         raise FileError(Msg(gettext_noop("the file has no rows")))
     if len(rows) > MAX_ROWS:
-        raise InvalidRequest("file", f"at most {MAX_ROWS} rows per file")
+        raise InvalidRequest("file", Msg(gettext_noop("at most %(max)s rows per file"), max=MAX_ROWS))
     return [{str(k): v if isinstance(v, (str, int)) else str(v) for k, v in row.items()} for row in rows]
 
 

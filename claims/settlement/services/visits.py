@@ -59,10 +59,11 @@ from medins.benefits.errors import QuoteError
 from medins.benefits.outpatient_pool import PoolTerms, check_category, pool_split, pool_terms
 from medins.bulk import among, copy_text, next_ids, without_cyclic_gc
 from medins.models import Institution
-from medins.parsing import ParseError, parse_date, parse_money, today
+from medins.parsing import parse_date, parse_money, today
 from medins.selectors import PolicyCache
 
 from ..errors import ConcurrentChange, InvalidRequest
+from ..imports import COLUMNS
 from ..models import PoolAccount, PoolMembership, Visit
 
 MAX_BATCH = 5000
@@ -113,15 +114,15 @@ def _row_parser():
 
     def parse(number: int, raw: dict) -> _Row:
         if not isinstance(raw, dict):
-            raise InvalidRequest("row", "must be an object")
+            raise InvalidRequest("row", _("must be an object"))
         visit_id = raw.get("visit_id")
         visit_id = visit_id.strip() if type(visit_id) is str else str(visit_id) if type(visit_id) is int else ""
         if not fullmatch(visit_id):
-            raise InvalidRequest("visit_id", "1-40 letters, digits or _.:/-")
+            raise InvalidRequest("visit_id", _("1-40 letters, digits or _.:/-"))
         id_number = raw.get("id_number")
         id_number = id_number.strip().upper() if type(id_number) is str else ""
         if len(id_number) != 18:
-            raise InvalidRequest("id_number", "an 18-character ID number")
+            raise InvalidRequest("id_number", _("an 18-character ID number"))
         text = raw.get("service_date")
         service_date = dates.get(text) if type(text) is str else None
         if service_date is None:
@@ -147,7 +148,7 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
                   policies: PolicyCache | None = None) -> IngestResult:
     """Record a batch of visits of one institution; returns counts and each refused row's reason."""
     if len(rows) > MAX_BATCH:
-        raise InvalidRequest("visits", f"at most {MAX_BATCH} visits per batch")
+        raise InvalidRequest("visits", _("at most %(max)s visits per batch") % {"max": MAX_BATCH})
     policies = policies or PolicyCache()
     result = IngestResult()
     parsed: list[_Row] = []
@@ -158,7 +159,7 @@ def visits_ingest(*, acting_user, institution: Institution, rows: list[dict],
             row = parse(number, raw)
         except InvalidRequest as exc:
             _error(result, number, str(raw.get("visit_id", ""))[:40] if isinstance(raw, dict) else "", "invalid_request",
-                   exc.localized() if isinstance(exc, ParseError) else str(exc), exc.field)
+                   exc.localized(COLUMNS["visits"]), exc.field)  # the field by the file's header
             continue
         if row.visit_id in seen:
             _error(result, number, row.visit_id, "invalid_request", _("visit_id given twice in this batch"), "visit_id")
