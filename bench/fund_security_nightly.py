@@ -59,10 +59,26 @@ benchmarks, so wall clock is inflated 3–4×; compare the CPU figures):
   the CPU time, some 35–45 s: well under the 2-minute target (not yet measured idle).
 - idle (load 0.0, 2026-12-07 21:40 UTC, main with direct inpatient stays merged, --reuse of the
   full-scale data): first run 25.3 s (Python 19.3 s CPU, PostgreSQL backend 7.0 s, 54 statements,
-  10 721 findings), second run 17.0 s, nothing new. Target (under 2 minutes) met. The day's mix has
-  no direct inpatient stays (their read is one more indexed query by received_at and by person).
+  10 721 findings), second run 17.0 s, nothing new. Target (under 2 minutes) met. The day's mix had
+  no direct inpatient stays then (all its 16 000 inpatients were reimbursement cases).
+- With direct stays (2026-12-08, this generator; the shared machine at load average 2.4–4.6
+  from other helpers' tests): 1 M persons scaled with the defaults (--day 40000 --history-visits
+  1000000 --history-cases 80000: 800 cases and 2 400 direct stays of the day, 240 000 history
+  stays): data written in 68 s; first run 4.2 s wall (Python 2.6 s + backend 0.7 s CPU, 52
+  statements), 2 101 findings (split_admission 850, bed_holding 640, overlapping_care 515,
+  duplicate_charge 96); second run 4.1 s, nothing new. 1 M persons with the earlier 1 M arguments
+  (--day 200000 --history-visits 1000000 --history-cases 100000: 4 000 cases and 12 000 direct
+  stays of the day, 300 000 history stays with 4.4 M lines): data written in 80 s; first run
+  24.0 s wall (Python 13.9 s + backend 3.0 s CPU, 56 statements, 3.8 s waiting on SQL), 9 841
+  findings (split_admission 4 002 of them 2 668 on direct stays, bed_holding 3 200 / 2 400,
+  duplicate_charge 480 / 480, overlapping_care 2 159 / 1 511); second run 14.2 s (10.5 s + 2.0 s
+  CPU), nothing new. Per phase (first run, wall/CPU s): the day's direct stays 1.1/0.6; history
+  stays (cases and direct stays) of the day's 200 000 persons 5.8/2.3; the itemised lines (8 reads
+  of supervision_settlementline over the job, cases' and stays') 1.4 s of SQL in all; building the
+  rules' facts 6.8/5.0; the rules 1.5/1.1; writing the findings
+  3.2/1.7. Full scale not rerun with stays (it writes 1.2 M history stays and some 17 M lines).
 
-Everything the bench writes (cases, visits, care claims, findings) is truncated first; persons and
+Everything the bench writes (cases, visits, direct stays, care claims, findings) is truncated first; persons and
 their cover are kept between runs.
 """
 
