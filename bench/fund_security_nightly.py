@@ -7,12 +7,25 @@ own database, under the shared benchmark lock:
 
 Changchun (220100), one day (2021-10-15) of a city of --persons insured (bench/enrollment.py's
 generator, all covered in 2021): --day settlements of that day — 70 % outpatient-pool visits,
-20 % certified visits (received that day), 8 % inpatient reimbursement cases (approved that day,
-60 % of them itemised: a bed line a day, a treatment line on most days, some stays with idle days),
-2 % residents' lines of monthly care claims (approved that day) — against a year of history:
---history-visits pool and certified visits over the year, --history-cases inpatient cases over the
-year (the day's inpatients each with an earlier stay, a third of them at the same hospital with the
-same ICD-10 category within 15 days: split admissions), written set-wise in SQL.
+20 % certified visits (received that day), 8 % inpatients, 2 % residents' lines of monthly care
+claims (approved that day) — against a year of history, written set-wise in SQL.
+
+The inpatients are a quarter inpatient reimbursement cases (approved that day, 60 % of them
+itemised: a bed line a day, a treatment line on most days, some stays with idle days) and three
+quarters direct inpatient stays (住院直接结算, InpatientStay as claims/settlement/services/stays.py
+records it: detail and itemised lines of kind inpatient_stay, the bill the sum of the lines;
+discharged that day or the day before after 4–13 days, received that day; a bed and a treatment
+line each stay day, a fifth with three days without treatment: bed-holding; one in 25 with a bed
+charged twice). Decision: a city's hospitals settle most inpatient care directly; manual
+reimbursement is left to care outside the city or outside the network, here kept at a quarter
+(more than in reality) so that the case path is still measured at volume.
+
+History: --history-visits pool and certified visits over the year; --history-cases inpatient
+cases and three times as many direct stays over the year (lined like the day's). Each of the day's
+inpatients has an earlier stay of the same kind ending 5 days before its admission, a third of them
+at the same hospital with the same ICD-10 category (split admissions; for direct stays a third of
+those are planned chemotherapy cycles, Z51, which the rule leaves alone); a tenth of them also had a
+pool visit elsewhere on a stay day (overlapping care).
 
 Then the real job (`claims.supervision.services.nightly_check`) runs once (findings written) and
 again (nothing new: idempotent), each timed. Target: under 2 minutes. Printed per run: wall clock,
@@ -46,10 +59,26 @@ benchmarks, so wall clock is inflated 3–4×; compare the CPU figures):
   the CPU time, some 35–45 s: well under the 2-minute target (not yet measured idle).
 - idle (load 0.0, 2026-12-07 21:40 UTC, main with direct inpatient stays merged, --reuse of the
   full-scale data): first run 25.3 s (Python 19.3 s CPU, PostgreSQL backend 7.0 s, 54 statements,
-  10 721 findings), second run 17.0 s, nothing new. Target (under 2 minutes) met. The day's mix has
-  no direct inpatient stays (their read is one more indexed query by received_at and by person).
+  10 721 findings), second run 17.0 s, nothing new. Target (under 2 minutes) met. The day's mix had
+  no direct inpatient stays then (all its 16 000 inpatients were reimbursement cases).
+- With direct stays (2026-12-08, this generator; the shared machine at load average 2.4–4.6
+  from other helpers' tests): 1 M persons scaled with the defaults (--day 40000 --history-visits
+  1000000 --history-cases 80000: 800 cases and 2 400 direct stays of the day, 240 000 history
+  stays): data written in 68 s; first run 4.2 s wall (Python 2.6 s + backend 0.7 s CPU, 52
+  statements), 2 101 findings (split_admission 850, bed_holding 640, overlapping_care 515,
+  duplicate_charge 96); second run 4.1 s, nothing new. 1 M persons with the earlier 1 M arguments
+  (--day 200000 --history-visits 1000000 --history-cases 100000: 4 000 cases and 12 000 direct
+  stays of the day, 300 000 history stays with 4.4 M lines): data written in 80 s; first run
+  24.0 s wall (Python 13.9 s + backend 3.0 s CPU, 56 statements, 3.8 s waiting on SQL), 9 841
+  findings (split_admission 4 002 of them 2 668 on direct stays, bed_holding 3 200 / 2 400,
+  duplicate_charge 480 / 480, overlapping_care 2 159 / 1 511); second run 14.2 s (10.5 s + 2.0 s
+  CPU), nothing new. Per phase (first run, wall/CPU s): the day's direct stays 1.1/0.6; history
+  stays (cases and direct stays) of the day's 200 000 persons 5.8/2.3; the itemised lines (8 reads
+  of supervision_settlementline over the job, cases' and stays') 1.4 s of SQL in all; building the
+  rules' facts 6.8/5.0; the rules 1.5/1.1; writing the findings
+  3.2/1.7. Full scale not rerun with stays (it writes 1.2 M history stays and some 17 M lines).
 
-Everything the bench writes (cases, visits, care claims, findings) is truncated first; persons and
+Everything the bench writes (cases, visits, direct stays, care claims, findings) is truncated first; persons and
 their cover are kept between runs.
 """
 
@@ -72,8 +101,8 @@ from bench.common import setup_django  # noqa: E402
 REGION = "220100"
 DAY = dt.date(2021, 10, 15)
 STATE = ("claims_casetransition, claims_invoice, claims_historicalinvoice, claims_case, claims_historicalcase, "
-         "settlement_visit, settlement_certifiedvisit, carecare_careclaimtransition, carecare_careclaimline, "
-         "carecare_careclaim, carecare_historicalcareclaim, supervision_findingsettlement, supervision_finding_persons, "
+         "settlement_visit, settlement_certifiedvisit, settlement_inpatientstay, carecare_careclaimtransition, "
+         "carecare_careclaimline, carecare_careclaim, carecare_historicalcareclaim, supervision_findingsettlement, supervision_finding_persons, "
          "supervision_historicalfinding, supervision_finding, supervision_checkrun, supervision_settlementline, "
          "supervision_settlementdetail, supervision_greylistentry, supervision_historicalgreylistentry")
 HOSPITALS = 200
@@ -109,8 +138,10 @@ def prepare(*, persons: int, day: int, history_visits: int, history_cases: int) 
                  .values_list("pk", flat=True))
     case_type = CaseType.objects.filter(region=region, benefit="inpatient").order_by("number").first()
     first = Person.objects.filter(region=region).order_by("pk").values_list("pk", flat=True).first()
-    n_pool, n_cv, n_cases = day * 70 // 100, day * 20 // 100, day * 8 // 100
-    n_care = day - n_pool - n_cv - n_cases
+    # 8 % inpatients: a quarter reimbursement cases, three quarters direct stays (see the docstring)
+    n_pool, n_cv, n_cases, n_stays = day * 70 // 100, day * 20 // 100, day * 2 // 100, day * 6 // 100
+    n_care = day - n_pool - n_cv - n_cases - n_stays
+    n_history_stays = max(3 * history_cases, n_stays)
     p = {"first": first, "n": persons, "day": DAY, "user": user.pk, "ct": case_type.pk, "h0": hospitals[0],
          "nh": len(hospitals), "l0": homes[0], "nl": len(homes), "region": region.pk}
     with connection.cursor() as cursor:
@@ -169,12 +200,12 @@ def prepare(*, persons: int, day: int, history_visits: int, history_cases: int) 
         # days 2–3 of every fifth stay (two idle days: bed-holding)
         cursor.execute(
             """INSERT INTO supervision_settlementline (kind, object_id, date, item, line_kind, quantity, amount, drug,
-                   days_supply)
-               SELECT 'case', c.id, c.service_from + d, 'BED01', 'bed', 1, 40, '', NULL::smallint
+                   days_supply, cost_class)
+               SELECT 'case', c.id, c.service_from + d, 'BED01', 'bed', 1, 40, '', NULL::smallint, ''
                FROM claims_case c CROSS JOIN generate_series(0, 4) d
                WHERE c.state = 'approved' AND c.id % 5 < 3
                UNION ALL
-               SELECT 'case', c.id, c.service_from + d, 'TRT01', 'treatment', 1, 260, '', NULL
+               SELECT 'case', c.id, c.service_from + d, 'TRT01', 'treatment', 1, 260, '', NULL, ''
                FROM claims_case c CROSS JOIN generate_series(0, 4) d
                WHERE c.state = 'approved' AND c.id % 5 < 3 AND NOT (c.id % 5 = 0 AND d IN (2, 3))""")
         # ---------------------------------------------------------------- visits: history, then the day's
@@ -236,12 +267,82 @@ def prepare(*, persons: int, day: int, history_visits: int, history_cases: int) 
                               'bed', '40.00', 'nursing', '60.00', 'supplies', '15.00', 'other', '0.00'))
                        FROM generate_series(0, 29) d), '[]', '', 30, 30, 0, 3450, 2760, 690, 0
                FROM pick k WHERE k.i >= %(a)s AND k.i < %(b)s""",
-            {**p, "a": n_cases + n_pool + n_cv, "b": n_cases + n_pool + n_cv + n_care})
+            {**p, "a": n_cases + n_pool + n_cv + n_stays, "b": n_cases + n_pool + n_cv + n_stays + n_care})
+        _direct_stays(cursor, p, first_index=n_cases + n_pool + n_cv, day_stays=n_stays, history_stays=n_history_stays)
         cursor.execute("VACUUM ANALYZE")
     print(f"history and the day written (SQL): {time.perf_counter() - started:.1f} s — day: {n_pool:,} pool visits, "
-          f"{n_cv:,} certified visits, {n_cases:,} inpatient cases, {n_care:,} care-claim lines; history: "
-          f"{history_visits:,} visits, {history_cases:,} inpatient cases", flush=True)
+          f"{n_cv:,} certified visits, {n_cases:,} inpatient cases, {n_stays:,} direct stays, {n_care:,} care-claim "
+          f"lines; history: {history_visits:,} visits, {history_cases:,} inpatient cases, {n_history_stays:,} direct "
+          f"stays", flush=True)
     return p
+
+
+def _direct_stays(cursor, p: dict, *, first_index: int, day_stays: int, history_stays: int) -> None:
+    """Direct inpatient stays (claims.settlement InpatientStay) as services/stays.py records them:
+    the stay, its SettlementDetail and its itemised SettlementLines (kind inpatient_stay), the
+    bill (class A/B) the sum of its lines. The day's stay j (person pick(first_index + j)) was
+    discharged that day or the day before after 4–13 days and received that day; its person's
+    earlier stay (history stay j) ended 5 days before its admission, at the same hospital when
+    j % 3 == 0 (a split admission, unless both are a planned chemotherapy cycle, Z51: j % 9 == 6).
+    The other history stays are spread over the city and over the year up to a week before the day."""
+    q = {**p, "a": first_index, "ns": day_stays, "nhs": history_stays}
+    diagnosis = "CASE WHEN j %% 9 = 6 THEN 'Z51.1' WHEN j %% 3 = 2 THEN 'J18.0' ELSE 'I63.' || (j %% 10) END"
+    # idle: no treatment on stay days 1–3 (bed-holding); dup: a second bed line on the first day
+    cursor.execute(
+        f"""CREATE TEMP TABLE stay_plan AS
+            SELECT 'S' || k.i AS stay_id, k.person, %(h0)s + j %% %(nh)s AS institution,
+                   %(day)s - 4 - j %% 10 AS admitted, %(day)s - j %% 2 AS discharged, {diagnosis} AS diagnosis,
+                   (%(day)s + TIME '11:00') AT TIME ZONE 'Asia/Shanghai' AS received_at,
+                   j %% 5 = 0 AS idle, j %% 25 = 7 AS dup, j %% 10 = 0 AS visit
+            FROM pick k, LATERAL (SELECT k.i - %(a)s AS j) x WHERE k.i >= %(a)s AND k.i < %(a)s + %(ns)s
+            UNION ALL
+            SELECT 'SE' || k.i, k.person, %(h0)s + CASE WHEN j %% 3 = 0 THEN j %% %(nh)s ELSE (j + 1) %% %(nh)s END,
+                   %(day)s - 18 - j %% 10, %(day)s - 9 - j %% 10, {diagnosis},
+                   (%(day)s - 8 - j %% 10 + TIME '10:00') AT TIME ZONE 'Asia/Shanghai', false, false, false
+            FROM pick k, LATERAL (SELECT k.i - %(a)s AS j) x WHERE k.i >= %(a)s AND k.i < %(a)s + %(ns)s
+            UNION ALL
+            SELECT 'SH' || g, %(first)s + ((g::bigint * 104723) %% %(n)s), %(h0)s + g %% %(nh)s, d, d + 3 + g %% 9,
+                   CASE WHEN g %% 3 = 1 THEN 'I63.' || (g %% 10) ELSE 'J18.0' END,
+                   (d + 4 + g %% 9 + TIME '10:00') AT TIME ZONE 'Asia/Shanghai', false, false, false
+            FROM generate_series(%(ns)s, %(nhs)s - 1) g, LATERAL (SELECT DATE '2021-01-01' + g %% 270 AS d) x""", q)
+    cursor.execute(
+        """INSERT INTO settlement_inpatientstay (institution_id, stay_id, person_id, admitted, discharged, level,
+               diagnosis, transfer, class_a, class_b, class_c, total, deductible, fund, catastrophic, personal,
+               policy_version, quote, received_at)
+           SELECT institution, stay_id, person, admitted, discharged, 'secondary', diagnosis, false, 0, 0, 0, 0, 0, 0,
+                  0, 0, '220100-2021', '{}', received_at
+           FROM stay_plan""")
+    cursor.execute("""INSERT INTO supervision_settlementdetail (kind, object_id, diagnosis, transfer)
+                      SELECT 'inpatient_stay', id, diagnosis, transfer FROM settlement_inpatientstay""")
+    # a bed line and a treatment line each stay day (admitted to the day before discharge)
+    cursor.execute(
+        """INSERT INTO supervision_settlementline (kind, object_id, date, item, line_kind, quantity, amount, drug,
+               days_supply, cost_class)
+           SELECT 'inpatient_stay', s.id, s.admitted + d, 'BED01', 'bed', 1, 40, '', NULL::smallint, 'A'
+           FROM settlement_inpatientstay s CROSS JOIN LATERAL generate_series(0, s.discharged - s.admitted - 1) d
+           UNION ALL
+           SELECT 'inpatient_stay', s.id, s.admitted + d, 'TRT01', 'treatment', 1, 260, '', NULL, 'B'
+           FROM settlement_inpatientstay s JOIN stay_plan p USING (stay_id)
+                CROSS JOIN LATERAL generate_series(0, s.discharged - s.admitted - 1) d
+           WHERE NOT (p.idle AND d BETWEEN 1 AND 3)
+           UNION ALL
+           SELECT 'inpatient_stay', s.id, s.admitted, 'BED01', 'bed', 1, 40, '', NULL, 'A'
+           FROM settlement_inpatientstay s JOIN stay_plan p USING (stay_id) WHERE p.dup""")
+    cursor.execute(
+        """UPDATE settlement_inpatientstay s SET class_a = l.a, class_b = l.b, total = l.a + l.b,
+                  fund = round((l.a + l.b) * 0.75, 2), personal = l.a + l.b - round((l.a + l.b) * 0.75, 2)
+           FROM (SELECT object_id, sum(amount) FILTER (WHERE cost_class = 'A') AS a,
+                        sum(amount) FILTER (WHERE cost_class = 'B') AS b
+                 FROM supervision_settlementline WHERE kind = 'inpatient_stay' GROUP BY object_id) l
+           WHERE l.object_id = s.id""")
+    # a tenth of the day's stays also had a pool visit elsewhere on a stay day (overlapping care, review)
+    cursor.execute(
+        """INSERT INTO settlement_visit (institution_id, visit_id, person_id, service_date, year, month, class_a,
+               class_b, class_c, total, fund, deductible, personal, policy_version, received_at)
+           SELECT %(h0)s + (p.institution - %(h0)s + 7) %% %(nh)s, 'O' || p.stay_id, p.person, p.admitted + 1, 2021, extract(month FROM p.admitted + 1), 80, 20, 5,
+                  105, 50, 0, 55, '220100-2021', (p.admitted + 1 + TIME '12:00') AT TIME ZONE 'Asia/Shanghai'
+           FROM stay_plan p WHERE p.visit""",
+        q)
 
 
 def _backend_cpu(cursor) -> float:
