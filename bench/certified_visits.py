@@ -45,6 +45,20 @@ Measured (2026-12-07, 2-core machine, PostgreSQL on it):
 - idle (load 0.0), after h-perf12, on main (2026-12-07 21:42 UTC), 100 000 visits each, 2 workers:
   pool 18 874/s (Python 268 ms + backend 196 ms per batch), certified 15 342/s (391 + 226 ms);
   certified / pool 0.81. Neither target is met: the estimate above was optimistic.
+- 2026-12-08, another (faster) 2-core machine, same bench. At the start of the session (main at
+  302d4e0, load ~0.5): pool 39 543/s (Python 125 ms + backend 96 ms per batch), certified 30 520/s
+  (171 + 117 ms), 0.77. After this session's changes — the ledger re-check by entry count (one
+  integer back per account instead of seven amounts), bulk text arrays joined without per-element
+  escaping, entry figures and postings built positionally, certified terms keyed by policy
+  version and catalogue era (RegionCatalogue.era) instead of each entry's validity per date, the
+  benefit read once per row — at load ~1.5 (one helper's tests running): pool 53 332/s (91 + 76 ms),
+  certified 40 612/s (131 + 92 ms), 0.76. IDLE_FIGURES
+  Both are over the 20 000/s target (README: "≥ 20 000 visits/s, as pool visits", the pool
+  ingestion's target of bench/capitation.py). Certified stays at about 0.75-0.8 of pool on the same
+  machine: per visit it does what pool does plus three ledger accounts instead of two (benefit,
+  disease/drug, year cap or shared total), the certifications read (one query, joined to their
+  places of use), a wider visit row and the benefit's banded engine split; the optimisations
+  above are shared and speed both.
 
 The certification check adds no per-visit query: the bench counts the SQL statements of one
 batch of 5 000 and of one of 50 (the same number; tests/settlement/test_certified_visits.py pins
