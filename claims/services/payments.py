@@ -107,7 +107,8 @@ def payment_order_for_institution(*, acting_user, institution, amount: Decimal, 
                                  account_name=institution.bank_account_name)
             if net <= 0:
                 order.status, order.settled_at = PaymentOrderStatus.PAID, timezone.now()
-                order.bank_message = "全额抵扣基金追回款，未发送银行"
+                # stored as written, in the active language (the default zh-hans in a job)
+                order.bank_message = _("Fully offset against recovery orders; not sent to the bank")
             order._history_user = acting_user
             order.save()
             recovery_offsets_record(offsets, order)
