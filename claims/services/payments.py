@@ -107,7 +107,8 @@ def payment_order_for_institution(*, acting_user, institution, amount: Decimal, 
                                  account_name=institution.bank_account_name)
             if net <= 0:
                 order.status, order.settled_at = PaymentOrderStatus.PAID, timezone.now()
-                order.bank_message = "全额抵扣基金追回款，未发送银行"
+                # stored as written, in the active language (the default zh-hans in a job)
+                order.bank_message = _("Fully offset against recovery orders; not sent to the bank")
             order._history_user = acting_user
             order.save()
             recovery_offsets_record(offsets, order)
@@ -167,7 +168,7 @@ def _fill(payment_file: PaymentFile, acting_user, progress=None) -> None:
     CASES.check(S.APPROVED, S.PAYMENT_ORDERED)  # this service's edge of the table (set-based below)
     last_pk = 0
     now = timezone.now()
-    reason = f"支付文件 {payment_file.pay_date}"
+    reason = _("Payment file %(date)s") % {"date": payment_file.pay_date}  # stored as written
     held = []
     done, total = 0, 0
     if progress is not None:
@@ -189,7 +190,8 @@ def _fill(payment_file: PaymentFile, acting_user, progress=None) -> None:
                                                                         account=account)):
                 ids.append(pk)
             else:
-                held.append({"case": Case(pk=pk).number, "reason": "金额、收款人或账户与审批时不一致，未支付"})
+                held.append({"case": Case(pk=pk).number, "reason": _(
+                    "Amount, payee or account differs from the approval; not paid")})
         if not ids:
             continue
         with connection.cursor() as cursor:
@@ -225,7 +227,7 @@ def _attach_institution_orders(payment_file: PaymentFile, acting_user, now) -> N
         PaymentOrder.objects.filter(pk__in=ids, payment_file__isnull=True).update(payment_file=payment_file)
         with connection.cursor() as cursor:
             insert_history(cursor, PaymentOrder, f"{qn('id')} IN ({marks(ids)})", ids, user=acting_user, date=now,
-                           reason=f"支付文件 {payment_file.pay_date}", kind="~")
+                           reason=_("Payment file %(date)s") % {"date": payment_file.pay_date}, kind="~")
 
 
 def _insert_orders(cursor, payment_file: PaymentFile, ids: list[int], now) -> None:
@@ -342,12 +344,12 @@ def _settle(orders: list[PaymentOrder], *, acting_user, now) -> None:
             if to == S.PAYMENT_FAILED:
                 by_message: dict[str, list[int]] = {}
                 for o in group:
-                    by_message.setdefault(o.bank_message or "银行支付失败", []).append(o.case_id)
+                    by_message.setdefault(o.bank_message or _("Bank payment failed"), []).append(o.case_id)
                 for message, message_ids in sorted(by_message.items()):
                     Case.objects.filter(pk__in=message_ids).update(reason=message)
             insert_history(cursor, Case, f"{qn('id')} IN ({marks(ids)})", ids, user=acting_user, date=now,
                            reason=f"{S.PAYMENT_ORDERED.value} → {to.value}", kind="~")
-            default = "银行支付成功" if to == S.PAID else "银行支付失败"
+            default = _("Bank payment succeeded") if to == S.PAID else _("Bank payment failed")
             transitions += [CaseTransition(case_id=o.case_id, from_state=S.PAYMENT_ORDERED, to_state=to, actor=acting_user,
                                            reason=o.bank_message or default) for o in group]
     CaseTransition.objects.bulk_create(transitions)

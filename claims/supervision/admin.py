@@ -173,9 +173,9 @@ class FindingAdmin(WorkflowActMixin, SimpleHistoryAdmin):
 
     @admin.display(description=_("evidence"))
     def evidence_text(self, obj):
-        """The rule's reason in Chinese; the engine's own record of what it saw (contracts/fund-security.md,
+        """The rule's reason in the reader's language; the engine's own record of what it saw (contracts/fund-security.md,
         English by contract) kept verbatim as a code line under it."""
-        return format_html("{}<br><code>{}</code>", services.REASON_ZH.get(obj.rule, obj.rule), obj.evidence)
+        return format_html("{}<br><code>{}</code>", services.REASONS.get(obj.rule, obj.rule), obj.evidence)
 
     @admin.display(description=_("month"), ordering="month")
     def month_label(self, obj):
@@ -424,7 +424,7 @@ class RecoveryOrderAdmin(WorkflowActMixin, PersonSearchMixin, SimpleHistoryAdmin
         return dict(RECOVERY_BUTTONS.for_state(obj.state, request.user))
 
     def workflow_missing_input(self, request, name):
-        return "" if _typed(request) else RECOVERY_REQUIRED.get(name, "")
+        return "" if _typed(request) else str(RECOVERY_REQUIRED.get(name, ""))
 
     def workflow_confirm_rows(self, request, obj, name):
         note = _typed(request) if name == "repaid" else obj.write_off_reason

@@ -1,6 +1,6 @@
 """The block rules where money is committed (issue 15 item 2): each money service asks here, on
 what it is about to pay plus the facts the rules need, and refuses with the rule's reason in
-Chinese (services.block_message) in its own error shape.
+the active language (services.block_message) in its own error shape.
 
 - case approval (claims.services.cases._approve): the case, the person's other approved cases and
   paid care-claim days around it, the person's cover, death, grey list and certifications —

@@ -2,6 +2,7 @@
 
 One small function per rule: the facts of the settlement(s) a confirmed finding names go in,
 the corrected facts come out; recovery.py re-quotes them with the engine (never a typed sum).
+No ORM, no I/O; the notes and refusals are worded with gettext in the active language.
 
 Facts are plain :class:`Stay` values: the stay's dates, its bill (class A/B/C as the quote
 contract has it) and its itemised lines (claims.supervision.SettlementLine as dicts).
@@ -43,6 +44,8 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext, pgettext
+
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 BILL_ORDER = ("class_a", "class_b", "class_c")
@@ -71,7 +74,8 @@ class Stay:
 @dataclass(frozen=True)
 class Corrected:
     """What the settlement should have been: ``stay`` (None: it should not have been paid),
-    ``removed`` the amount taken off the bill, ``note`` what was changed (Chinese, for the order)."""
+    ``removed`` the amount taken off the bill, ``note`` what was changed (for the order, in the language
+    active when it is made: the note is stored as written)."""
 
     stay: Stay | None
     removed: Decimal
@@ -79,7 +83,7 @@ class Corrected:
 
 
 class NotCorrectable(Exception):
-    """The rule's correction needs facts the system does not hold (message in Chinese)."""
+    """The rule's correction needs facts the system does not hold (message in the active language)."""
 
 
 def _money(value) -> Decimal:
@@ -95,7 +99,8 @@ def remove_from_bill(bill: dict, amount: Decimal) -> dict:
         out[key] -= taken
         left -= taken
     if left > 0:
-        raise NotCorrectable(f"应扣除的明细金额 {amount} 超过结算单的费用总额，无法重新计算")
+        raise NotCorrectable(gettext("The itemised amount to remove, %(amount)s, exceeds the settlement's total "
+                                      "charges; it cannot be re-quoted.") % {"amount": amount})
     return out
 
 
@@ -133,7 +138,8 @@ def correct_bed_holding(stay: Stay, *, idle_kinds, min_days: int) -> Corrected:
     """bed_holding: the idle days' lines removed."""
     days = set(idle_days(stay, idle_kinds=idle_kinds, min_days=min_days))
     removed = [(line, Decimal(line["amount"])) for line in stay.lines if line["date"] in days]
-    return _without(stay, removed, f"删除挂床天数 {len(days)} 天的费用明细")
+    return _without(stay, removed, gettext("Removed the itemised charges of %(days)s bed-holding days")
+                    % {"days": len(days)})
 
 
 def correct_duplicate_charge(stay: Stay) -> Corrected:
@@ -167,7 +173,8 @@ def correct_duplicate_charge(stay: Stay) -> Corrected:
             excess -= qty
     removed = [(line, _money(Decimal(line["amount"]) * cut[id(line)] / Decimal(line["quantity"])))
                for line in beds if cut.get(id(line))]
-    return _without(stay, removed, f"删除重复收取的床位 {sum(cut.values(), ZERO):g} 床日")
+    return _without(stay, removed, gettext("Removed %(beds)s duplicate bed days")
+                    % {"beds": f"{sum(cut.values(), ZERO):g}"})
 
 
 def correct_excess_prescription(stay: Stay, *, max_days: int) -> Corrected:
@@ -178,8 +185,11 @@ def correct_excess_prescription(stay: Stay, *, max_days: int) -> Corrected:
         if line["kind"] == "drug" and supply and supply > max_days:
             removed.append((line, _money(Decimal(line["amount"]) * (supply - max_days) / supply)))
     if not removed:
-        raise NotCorrectable("该结算没有超过单次最长用药天数的药品明细（超量开药按30天累计判断的情形无法确定应扣除哪一次取药），无法重新计算")
-    return _without(stay, removed, f"删除超出最长用药天数（{max_days}天）部分的药品费用")
+        raise NotCorrectable(gettext(
+            "The settlement has no drug line above the maximum days of supply per prescription (an excess judged "
+            "by the 30-day cumulative supply does not say which dispensing to cut); it cannot be re-quoted."))
+    return _without(stay, removed, gettext("Removed the drug charges above the maximum days of supply (%(days)s days)")
+                    % {"days": max_days})
 
 
 def correct_not_covered(stay: Stay, *, covered, died: dt.date | None = None) -> Corrected:
@@ -193,12 +203,15 @@ def correct_not_covered(stay: Stay, *, covered, died: dt.date | None = None) -> 
 
     if not stay.lines:
         if is_covered(stay.admitted):
-            raise NotCorrectable("该结算的服务日期在参保有效期内，且没有费用明细，无法确定未参保天数")
-        return Corrected(None, stay.total, "服务日期不在参保有效期内，整笔结算不应支付")
+            raise NotCorrectable(gettext("The settlement's service date is within the cover and it has no itemised "
+                                          "lines, so the uncovered days cannot be determined."))
+        return Corrected(None, stay.total, gettext(
+            "The service date is outside the cover: none of the settlement should have been paid"))
     removed = [(line, Decimal(line["amount"])) for line in stay.lines if not is_covered(line["date"])]
     if len(removed) == len(stay.lines):
-        return Corrected(None, stay.total, "全部费用日期不在参保有效期内，整笔结算不应支付")
-    return _without(stay, removed, "删除未参保日期的费用明细")
+        return Corrected(None, stay.total, gettext(
+            "All charges are dated outside the cover: none of the settlement should have been paid"))
+    return _without(stay, removed, gettext("Removed the itemised charges of the uncovered dates"))
 
 
 def merge_split(first: Stay, second: Stay) -> Corrected:
@@ -207,13 +220,16 @@ def merge_split(first: Stay, second: Stay) -> Corrected:
     bill = {k: Decimal(a.bill.get(k, ZERO)) + Decimal(b.bill.get(k, ZERO)) for k in BILL_ORDER}
     merged = Stay(ref=a.ref, admitted=a.admitted, discharged=max(a.discharged, b.discharged), bill=bill,
                   lines=tuple(a.lines) + tuple(b.lines))
-    return Corrected(merged, ZERO, f"分解住院合并为一次住院（{a.admitted}至{merged.discharged}），只计一次起付线")
+    return Corrected(merged, ZERO, gettext(
+        "Split admission merged into one stay (%(admitted)s to %(discharged)s), one deductible only")
+        % {"admitted": a.admitted, "discharged": merged.discharged})
 
 
 def drop_second(stays: list[Stay]) -> tuple[Stay, Corrected]:
     """duplicate_invoice / benefit_twice: the second settlement (later date, then reference) is dropped."""
     second = max(stays, key=lambda s: (s.admitted, s.ref))
-    return second, Corrected(None, second.total, f"重复结算（{second.ref}）整笔不应支付")
+    return second, Corrected(None, second.total, gettext(
+        "Duplicate settlement (%(ref)s): none of it should have been paid") % {"ref": second.ref})
 
 
 def _cut_supply(stay: Stay, cut: dict[int, Decimal], note: str) -> Corrected:
@@ -281,10 +297,14 @@ def correct_excess_prescriptions(stays: list[Stay], *, max_days: dict[str, int],
         if removed:
             parts = []
             if a.removed:
-                parts.append(f"超出单次最长用药天数（{max_days[s.ref]}天）部分 {a.removed}")
+                parts.append(gettext("above the maximum days of supply per prescription (%(days)s days): %(amount)s")
+                             % {"days": max_days[s.ref], "amount": a.removed})
             if b.removed:
-                parts.append(f"{window_days}天内累计超过{Decimal(tolerance) * window_days:g}天用量的部分 {b.removed}")
-            out[s.ref] = Corrected(b.stay, removed, "删除药品费用：" + "；".join(parts))
+                parts.append(gettext("above %(limit)s days' supply within %(window)s days: %(amount)s")
+                             % {"window": window_days, "limit": f"{Decimal(tolerance) * window_days:g}",
+                                "amount": b.removed})
+            out[s.ref] = Corrected(b.stay, removed, gettext("Removed drug charges: %(parts)s")
+                                   % {"parts": pgettext("list separator", "; ").join(parts)})
     return out
 
 
@@ -298,7 +318,8 @@ def correct_days(stay: Stay, days, note: str) -> Corrected:
 
 def correct_third_party(stay: Stay, *, third_party: Decimal) -> Corrected:
     """third_party_not_deducted: the bill (already net of the third party's payment) re-quoted."""
-    return Corrected(stay, Decimal(third_party), f"扣除第三方已赔付金额 {Decimal(third_party):.2f} 后重新计算")
+    return Corrected(stay, Decimal(third_party), gettext(
+        "Re-quoted with the %(amount)s paid by a third party deducted") % {"amount": f"{Decimal(third_party):.2f}"})
 
 
 def not_payable(stay: Stay, note: str) -> Corrected:

@@ -25,6 +25,6 @@ class InvalidGreyListEntry(SupervisionError):
 
 
 class RecoveryRefused(SupervisionError):
-    """A recovery order cannot be made, settled or written off (the message says why, in Chinese)."""
+    """A recovery order cannot be made, settled or written off (the message says why, in the clerk's language)."""
 
     code = "recovery_refused"

@@ -51,7 +51,7 @@ Decisions (DOMAIN.md is silent):
   so the part an earlier order took back is not ordered again; the finding's figure when the
   settlement never had a ledger entry.
 
-Refused (``RecoveryRefused``, in Chinese, nothing written) — the combinations that cannot be
+Refused (``RecoveryRefused``, in the clerk's language, nothing written) — the combinations that cannot be
 re-quoted on the facts the system holds:
 - overlapping_care between two stays (which hospital's days were not real is a judgement);
 - third_party_not_deducted on a visit or a care line (they carry no third-party payment: the rule
@@ -67,7 +67,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from . import corrections as C
 from .errors import FourEyes, RecoveryRefused
@@ -88,13 +88,20 @@ RECORDED = "recovery"  # Finding.facts key: a correction made without an order (
 
 
 # What must be typed for a step, with the refusal when it is not (the admin asks before its
-# confirmation page with the same words: claims.supervision.admin).
-REFERENCE_MISSING = "登记还款须填写银行流水号或收据号"
-WRITE_OFF_REASON_MISSING = "申请核销须说明原因"
+# confirmation page with the same words: claims.supervision.admin). Lazy: read in the reader's language.
+REFERENCE_MISSING = gettext_lazy("Recording a repayment needs the bank transaction or receipt number.")
+WRITE_OFF_REASON_MISSING = gettext_lazy("A write-off request needs a reason.")
 
 
-def _refuse(message: str):
-    raise RecoveryRefused(message)
+def _refuse(message) -> None:
+    """Refuse in the active language (a lazy message is rendered now)."""
+    raise RecoveryRefused(str(message))
+
+
+def _notes(notes: dict[str, str]) -> str:
+    """The notes of several settlements in one line, by reference (recorded in the active language)."""
+    return pgettext("list separator", "; ").join(
+        pgettext("settlement note", "%(ref)s: %(note)s") % {"ref": ref, "note": note} for ref, note in sorted(notes.items()))
 
 
 def _policy(region: str, day: dt.date):
@@ -108,19 +115,19 @@ def _policy(region: str, day: dt.date):
 
 def _one(settlements):
     if len(settlements) != 1:
-        _refuse("该类疑点应只涉及一笔结算")
+        _refuse(gettext("A finding of this kind should name exactly one settlement."))
     return settlements[0]
 
 
 def _changed(s, out: C.Corrected) -> tuple[dict, str]:
     if not out.removed and out.stay is not None:
-        _refuse("按规则更正后费用没有变化，无需追回")
+        _refuse(gettext("Corrected by the rule, the charges do not change: nothing to recover."))
     return {s.ref: out.stay}, out.note
 
 
 def _correct_split_admission(settlements, policy):
     if len(settlements) != 2:
-        _refuse("分解住院疑点应涉及两次住院")
+        _refuse(gettext("A split-admission finding should name two inpatient stays."))
     a, b = sorted(settlements, key=lambda s: (s.stay.admitted, s.ref))
     merged = C.merge_split(a.stay, b.stay)
     return {a.ref: merged.stay, b.ref: ABSORBED}, merged.note
@@ -128,7 +135,8 @@ def _correct_split_admission(settlements, policy):
 
 def _needs_lines(s):
     if not s.stay.lines:
-        _refuse(f"结算 {s.ref} 没有费用明细，无法确定应删除的费用，未生成追回单")
+        _refuse(gettext("Settlement %(ref)s has no itemised lines, so the charges to remove cannot be determined; "
+                        "no recovery order was made.") % {"ref": s.ref})
     return s
 
 
@@ -152,8 +160,9 @@ def _correct_excess_prescription(settlements, policy):
                                          window_days=int(policy.get("fund_security.supply_window_days")),
                                          tolerance=Decimal(str(policy.get("fund_security.supply_tolerance"))))
     if not out:
-        _refuse("按规则更正后费用没有变化（没有超出最长用药天数或30天累计用量的药品明细），无需追回")
-    return {ref: c.stay for ref, c in out.items()}, "；".join(f"{ref}：{c.note}" for ref, c in sorted(out.items()))
+        _refuse(gettext("Corrected by the rule, the charges do not change (no drug line above the maximum days of "
+                        "supply or the 30-day cumulative supply): nothing to recover."))
+    return {ref: c.stay for ref, c in out.items()}, _notes({ref: c.note for ref, c in out.items()})
 
 
 def _person_cover(person_id: int) -> tuple[list, dt.date | None]:
@@ -175,18 +184,22 @@ def _correct_not_covered(settlements, policy):
 def _correct_third_party_not_deducted(settlements, policy):
     s = _one(settlements)
     if s.kind != "case":
-        _refuse("该类结算没有第三方赔付记录（规则只对填报了第三方赔付的报销案件成立），无法重新计算，未生成追回单")
+        _refuse(gettext("This kind of settlement carries no third-party payment (the rule applies only to reimbursement "
+                        "cases that report one); it cannot be re-quoted and no recovery order was made."))
     if s.third_party <= 0:
-        _refuse("该结算没有第三方已赔付金额，无需追回")
-    return {s.ref: C.correct_third_party(s.stay, third_party=s.third_party).stay}, \
-        f"扣除第三方已赔付金额 {s.third_party:.2f} 后重新计算"
+        _refuse(gettext("The settlement has no amount paid by a third party: nothing to recover."))
+    out = C.correct_third_party(s.stay, third_party=s.third_party)
+    return {s.ref: out.stay}, out.note
 
 
 def _correct_certification_mismatch(settlements, policy):
     s = _one(settlements)
     if s.benefit not in CHRONIC_BENEFITS:
-        _refuse("该结算不是门诊慢特病、两病或特药待遇，不适用认定不符的更正，未生成追回单")
-    return _changed(s, C.not_payable(s.stay, "服务日期没有有效的认定（病种、药品或定点机构不符），整笔不应由基金支付"))
+        _refuse(gettext("The settlement is not a chronic or special-disease, two-diseases or special-drug benefit: the "
+                        "certification-mismatch correction does not apply and no recovery order was made."))
+    return _changed(s, C.not_payable(s.stay, gettext(
+        "No valid certification on the service date (the disease, drug or designated institution does not match): "
+        "the fund should not have paid any of it")))
 
 
 def _grey_periods(person_id: int) -> list[tuple[dt.date, dt.date]]:
@@ -198,27 +211,35 @@ def _grey_periods(person_id: int) -> list[tuple[dt.date, dt.date]]:
 def _correct_grey_list(settlements, policy):
     s = _one(settlements)
     if s.via != "direct":
-        _refuse("手工报销不受灰名单限制（灰名单只暂停直接结算），无需追回")
+        _refuse(gettext("A manual claim is not restricted by the grey list (it suspends direct settlement only): "
+                        "nothing to recover."))
     periods = _grey_periods(s.person_id)
     if s.kind == "care_claim_line":
         days = [x["date"] for x in s.stay.lines if any(a <= x["date"] <= b for a, b in periods)]
-        return _changed(s, C.correct_days(s.stay, days, f"删除灰名单期间的照护天数 {len(days)} 天"))
-    return _changed(s, C.not_payable(s.stay, "灰名单期间暂停直接结算，整笔不应直接结算（参保人可另行手工报销）"))
+        return _changed(s, C.correct_days(s.stay, days, gettext("Removed %(days)s care days inside the grey-list period")
+                                                % {"days": len(days)}))
+    return _changed(s, C.not_payable(s.stay, gettext(
+        "Direct settlement is suspended during the grey-list period: none of it should have been settled directly "
+        "(the person may claim manually instead)")))
 
 
 def _correct_overlapping_care(settlements, policy):
     if len(settlements) != 2:
-        _refuse("重叠疑点应涉及两笔结算")
+        _refuse(gettext("An overlap finding should name two settlements."))
     stays = [s for s in settlements if s.benefit in STAYS]
     if len(stays) != 1:
-        _refuse("两次住院时间重叠：哪一家医院的重叠天数不真实需人工核实，系统无法确定应更正哪一笔住院，未生成追回单")
+        _refuse(gettext("Two inpatient stays overlap: which hospital's overlapping days are not real must be checked by "
+                        "hand; the system cannot tell which stay to correct, and no recovery order was made."))
     stay = stays[0]
     other = next(s for s in settlements if s is not stay)
     days = set(stay.stay.stay_days())
     if other.kind == "care_claim_line":
         hit = sorted(x["date"] for x in other.stay.lines if x["date"] in days)
-        return _changed(other, C.correct_days(other.stay, hit, f"删除与住院（{stay.ref}）重叠的照护天数 {len(hit)} 天"))
-    return _changed(other, C.not_payable(other.stay, f"住院（{stay.ref}）期间在其他机构的门诊结算，整笔不应支付"))
+        return _changed(other, C.correct_days(other.stay, hit, gettext(
+            "Removed %(days)s care days overlapping the inpatient stay (%(ref)s)") % {"days": len(hit), "ref": stay.ref}))
+    return _changed(other, C.not_payable(other.stay, gettext(
+        "An outpatient settlement at another institution during the inpatient stay (%(ref)s): none of it should have "
+        "been paid") % {"ref": stay.ref}))
 
 
 CORRECTIONS = {
@@ -239,7 +260,7 @@ def correct(rule: str, settlements: list, policy) -> tuple[dict, str]:
     settlements the correction changes, and the note."""
     fix = CORRECTIONS.get(rule)
     if fix is None:
-        _refuse(f"规则“{rule}”没有可重新计算的更正方法")
+        _refuse(gettext('Rule "%(rule)s" has no correction that can be re-quoted.') % {"rule": rule})
     try:
         return fix(settlements, policy)
     except C.NotCorrectable as exc:
@@ -247,6 +268,16 @@ def correct(rule: str, settlements: list, policy) -> tuple[dict, str]:
 
 
 # --------------------------------------------------------------------------- creating the orders
+
+
+def _label(finding: Finding) -> str:
+    """The ledger note of a recovery's reversals (stored in the active language)."""
+    return gettext("Recovery %(number)s") % {"number": finding.number}
+
+
+def _corrected(label: str) -> str:
+    """The ledger note of a recovery's corrected postings."""
+    return gettext("%(label)s correction") % {"label": label}
 
 
 def _lock_finding(finding_id: int) -> Finding:
@@ -258,16 +289,16 @@ def recovery_order_create(*, acting_user, finding: Finding) -> list[RecoveryOrde
     """The recovery (and refund) orders of a confirmed finding; the settlements' ledger entries are
     reversed and the corrected ones posted. Idempotent: a finding's orders are made once."""
     if not acting_user.has_perm(CREATE):
-        _refuse("只有基金监管人员可以生成追回单")
+        _refuse(gettext("Only a fund supervisor may make recovery orders."))
     finding = _lock_finding(finding.pk)
     existing = list(finding.recovery_orders.order_by("pk"))
     if existing or RECORDED in (finding.facts or {}):
         return existing
     if finding.state != FindingState.CONFIRMED:
-        _refuse("只有经两人确认的疑点才能生成追回单")
+        _refuse(gettext("Recovery orders are made only from a finding confirmed by two people."))
     links = list(finding.settlements.select_related("institution", "person").order_by("ref"))
     if not links:
-        _refuse("疑点没有关联的结算记录")
+        _refuse(gettext("The finding names no settlement."))
     if finding.rule in DROP_RULES:
         return _drop(acting_user, finding, links)
     return _requote(acting_user, finding, links)
@@ -277,8 +308,8 @@ def _drop(acting_user, finding: Finding, links: list[FindingSettlement]) -> list
     """duplicate_invoice / benefit_twice: the second settlement is reversed entirely."""
     second = max(links, key=lambda link: (link.service_date or dt.date.min, link.ref))
     if second.fund is None:
-        _refuse("该结算没有基金支付金额记录，无法计算追回金额")
-    label = f"追回 {finding.number}"
+        _refuse(gettext("The settlement has no record of the fund's payment, so the amount to recover cannot be computed."))
+    label = _label(finding)
     if second.kind == "pool_visit":  # paid by capitation, not visit by visit (see the top)
         return _drop_pool_visit(acting_user, finding, second, label)
     # an earlier recovery of this settlement already ordered part of its fund back (see the top)
@@ -289,7 +320,9 @@ def _drop(acting_user, finding: Finding, links: list[FindingSettlement]) -> list
     breakdown = {"dropped": second.ref, "fund_paid": str(fund_paid), "total": str(second.total or ZERO)}
     # Only the fund's payment is ordered back: whether the person paid its share twice is not known.
     group = _Group(via=second.via, institution=second.institution, person=second.person, fund_paid=fund_paid)
-    return _orders(acting_user, finding, [group], note=f"重复结算（{second.ref}）整笔不应支付，冲正其台账记录",
+    return _orders(acting_user, finding, [group], note=gettext(
+        "Duplicate settlement (%(ref)s): none of it should have been paid; its ledger entries are reversed")
+        % {"ref": second.ref},
                    breakdown=breakdown)
 
 
@@ -299,12 +332,13 @@ def _drop_pool_visit(acting_user, finding: Finding, second: FindingSettlement, l
     institution was overpaid. The person's side is not ordered, as for any dropped settlement."""
     s = settlement_of(second.kind, second.object_id)
     s.reverse(acting_user=acting_user, note=label)
-    result = s.requote(None, acting_user=acting_user, note=f"{label} 更正")
+    result = s.requote(None, acting_user=acting_user, note=_corrected(label))
     group = _Group(via=s.via, institution=s.institution, person=s.person, fund_paid=s.fund_paid)
     group.not_received = result.not_received
     breakdown = {"dropped": second.ref, "fund_paid": str(s.fund_paid), "total": str(s.stay.total),
                  "capitation": result.detail["capitation"]}
-    note = f"重复结算（{second.ref}）整笔不应支付，冲正其台账记录，更正就诊和按人头付费定额账户"
+    note = gettext("Duplicate settlement (%(ref)s): none of it should have been paid; its ledger entries are reversed, "
+                   "the visit and the capitation account corrected") % {"ref": second.ref}
     return _orders(acting_user, finding, [group], note=note, breakdown=breakdown)
 
 
@@ -321,12 +355,12 @@ class _Group:
 def _requote(acting_user, finding: Finding, links: list[FindingSettlement]) -> list[RecoveryOrder]:
     settlements = [settlement_of(link.kind, link.object_id) for link in links]
     if len({s.person_id for s in settlements}) != 1:
-        _refuse("疑点涉及多名参保人，无法合并重新计算")
+        _refuse(gettext("The finding names more than one insured person; they cannot be re-quoted together."))
     first = min(settlements, key=lambda s: (s.stay.admitted, s.ref))
     policy = _policy(first.person.region.code, finding.service_date)
     corrected, note = correct(finding.rule, settlements, policy)
     changed = [s for s in settlements if s.ref in corrected]
-    label = f"追回 {finding.number}"
+    label = _label(finding)
     for s in changed:  # reverse first: each re-quote reads the year-to-date without them
         s.reverse(acting_user=acting_user, note=label)
     groups: dict[tuple, _Group] = {}
@@ -340,7 +374,7 @@ def _requote(acting_user, finding: Finding, links: list[FindingSettlement]) -> l
         if stay is ABSORBED:
             shown[s.ref] = ABSORBED
             continue
-        result = s.requote(stay, acting_user=acting_user, note=f"{label} 更正")
+        result = s.requote(stay, acting_user=acting_user, note=_corrected(label))
         group.fund_due += result.fund
         group.person_due += result.person
         group.not_received += result.not_received
@@ -370,14 +404,17 @@ def _orders(acting_user, finding: Finding, groups: list[_Group], *, note: str, b
     if not out and any(g.not_received > 0 for g in groups):
         # capitation absorbed the fund's difference: the correction stands, no order (see the top)
         finding.facts = {**(finding.facts or {}), RECORDED: {
-            "no_order": "按人头付费：机构未多得基金款项（当月超定额或该就诊尚未结算），已更正就诊和定额账户，无需追回",
+            "no_order": gettext(
+                "Capitation: the institution was not overpaid by the fund (the month was over its quota, or the visit "
+                "is not settled yet); the visit and the capitation account are corrected, nothing to recover"),
             "correction": note, "breakdown": breakdown, "by": acting_user.pk, "at": timezone.now().isoformat()}}
         finding.save(update_fields=["facts"])
         return []
     if not out:
         fund_due = sum((g.fund_due for g in groups), ZERO)
         fund_paid = sum((g.fund_paid for g in groups), ZERO)
-        _refuse(f"重新计算后基金和个人均未多付（基金应付 {fund_due}，已付 {fund_paid}），无需追回")
+        _refuse(gettext("After the re-quote neither the fund nor the person paid too much (the fund should pay %(due)s, "
+                        "it paid %(paid)s): nothing to recover.") % {"due": fund_due, "paid": fund_paid})
     for order in out:
         order._history_user = acting_user
         order.save()
@@ -431,12 +468,12 @@ def _lock(order: RecoveryOrder) -> RecoveryOrder:
 def recovery_repaid(*, acting_user, order: RecoveryOrder, reference: str) -> RecoveryOrder:
     """The debtor repaid the outstanding amount (finance records the bank or receipt reference)."""
     if not acting_user.has_perm(RECORD_REPAYMENT):
-        _refuse("只有财务人员可以登记还款")
+        _refuse(gettext("Only finance staff may record a repayment."))
     if not (reference or "").strip():
         _refuse(REFERENCE_MISSING)
     order = _lock(order)
     if order.state not in (RecoveryState.OPEN, RecoveryState.WRITE_OFF_PENDING):
-        _refuse("该追回单已结清或已核销")
+        _refuse(gettext("The recovery order is already settled or written off."))
     order.repaid_reference, order.outstanding = reference.strip(), ZERO
     order.state, order.settled_at = RecoveryState.SETTLED, timezone.now()
     order._history_user = acting_user
@@ -448,12 +485,12 @@ def recovery_repaid(*, acting_user, order: RecoveryOrder, reference: str) -> Rec
 def recovery_write_off_request(*, acting_user, order: RecoveryOrder, reason: str) -> RecoveryOrder:
     """A supervisor proposes to write the outstanding amount off (an approver decides)."""
     if not acting_user.has_perm(CREATE):
-        _refuse("只有基金监管人员可以申请核销")
+        _refuse(gettext("Only a fund supervisor may request a write-off."))
     if not (reason or "").strip():
         _refuse(WRITE_OFF_REASON_MISSING)
     order = _lock(order)
     if order.state != RecoveryState.OPEN:
-        _refuse("只有未结清的追回单可以申请核销")
+        _refuse(gettext("A write-off may be requested only for an unsettled recovery order."))
     order.state, order.write_off_reason, order.write_off_requested_by = RecoveryState.WRITE_OFF_PENDING, reason, acting_user
     order._history_user = acting_user
     order.save(update_fields=["state", "write_off_reason", "write_off_requested_by"])
@@ -464,10 +501,10 @@ def recovery_write_off_request(*, acting_user, order: RecoveryOrder, reason: str
 def recovery_write_off_approve(*, acting_user, order: RecoveryOrder) -> RecoveryOrder:
     """An approver, never the one who asked, writes the outstanding amount off (four eyes)."""
     if not acting_user.has_perm(APPROVE_WRITE_OFF):
-        _refuse("只有审批人员可以批准核销")
+        _refuse(gettext("Only an approver may approve a write-off."))
     order = _lock(order)
     if order.state != RecoveryState.WRITE_OFF_PENDING:
-        _refuse("该追回单没有待批准的核销申请")
+        _refuse(gettext("The recovery order has no write-off request awaiting approval."))
     if acting_user.pk in (order.write_off_requested_by_id, order.created_by_id):
         raise FourEyes(gettext("A write-off must be approved by someone other than the one who asked for it."))
     order.state, order.written_off_by, order.settled_at = RecoveryState.WRITTEN_OFF, acting_user, timezone.now()
@@ -480,7 +517,7 @@ def recovery_write_off_approve(*, acting_user, order: RecoveryOrder) -> Recovery
 def recovery_fine_reference(*, acting_user, order: RecoveryOrder, reference: str) -> RecoveryOrder:
     """The administrative department's fine decision: its reference only (text)."""
     if not acting_user.has_perm(CREATE):
-        _refuse("只有基金监管人员可以登记行政处罚文号")
+        _refuse(gettext("Only a fund supervisor may record the fine decision's reference."))
     order = _lock(order)
     order.fine_reference = (reference or "").strip()[:120]
     order._history_user = acting_user

@@ -43,6 +43,8 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.utils.translation import gettext
+
 from enrollment.messages import error_text, localized
 
 from . import corrections as C
@@ -83,14 +85,21 @@ def _policy(region: str, day: dt.date):
     return policy_in_force(region=region, date=day)
 
 
+def _cannot(reason) -> str:
+    """A re-quote the engine (or the case's calculation) refused, with its reason."""
+    return gettext("Cannot re-quote: %(reason)s") % {"reason": reason}
+
+
 def _refuse_missing(parameter, region, date):
     """A parameter the policy does not define: the recovery names it and computes nothing (DOMAIN.md:
     "refuses to compute and says which parameter is missing — it never guesses")."""
-    _refuse(f"无法重新计算：政策参数“{parameter}”在地区 {region} 于 {date} 未定义，系统不推算金额，未生成追回单")
+    _refuse(gettext('Cannot re-quote: policy parameter "%(parameter)s" is not defined for region %(region)s on '
+                    '%(date)s; the system does not guess amounts, and no recovery order was made.')
+            % {"parameter": parameter, "region": region, "date": date})
 
 
 def _engine(call):
-    """The engine's refusal (QuoteError) as the recovery's, in Chinese."""
+    """The engine's refusal (QuoteError) as the recovery's, in the active language."""
     from medins.benefits.errors import MissingParameter, QuoteError
 
     try:
@@ -98,7 +107,7 @@ def _engine(call):
     except MissingParameter as exc:
         _refuse_missing(exc.parameter, exc.region, exc.date)
     except QuoteError as exc:
-        _refuse(f"无法重新计算：{localized(exc)}")
+        _refuse(_cannot(localized(exc)))
 
 
 def _category(person, day: dt.date) -> str:
@@ -168,7 +177,7 @@ class _QuotedSettlement(_Settlement):
             error = body["error"]
             if error.get("code") == "missing_parameter":
                 _refuse_missing(error.get("parameter"), error.get("region"), error.get("date"))
-            _refuse(f"无法重新计算：{error_text(error)}")
+            _refuse(_cannot(error_text(error)))
         self._post(acting_user=acting_user, day=stay.admitted, figures=ledger_keys.effect(self.benefit, body),
                    accounts=accounts, note=note)
         fund = Decimal(body["fund"]) + Decimal(body["catastrophic"])
@@ -213,7 +222,7 @@ class CaseSettlement(_QuotedSettlement):
             request, _adjust = quote_request(self.case, invoices=list(self.case.invoices.all()), category=category,
                                              ytd=ytd)
         except Exception as exc:  # NotComputable: the case's benefit cannot be computed
-            _refuse(f"无法重新计算：{exc}")
+            _refuse(_cannot(exc))
         request["bill"] = {k: money_str(v) for k, v in stay.bill.items()}
         return request
 
@@ -462,7 +471,7 @@ def settlement_of(kind: str, object_id: int) -> _Settlement:
     """The settlement of a finding's (kind, id) as a recovery re-quotes it."""
     cls = KINDS.get(kind)
     if cls is None:
-        _refuse(f"结算类型“{kind}”无法重新计算，未生成追回单")
+        _refuse(gettext('Settlement kind "%(kind)s" cannot be re-quoted; no recovery order was made.') % {"kind": kind})
     return cls(object_id)
 
 
@@ -474,7 +483,7 @@ def _source(kind: str, object_id: int, person_id: int | None) -> tuple[str, int,
         claim_id = CareClaimLine.objects.filter(pk=object_id).values_list("claim_id", flat=True).first()
         return None if claim_id is None else (CareLineSettlement.source_kind, claim_id, person_id)
     if kind not in KINDS:
-        _refuse(f"结算类型“{kind}”无法冲正，未生成追回单")
+        _refuse(gettext('Settlement kind "%(kind)s" cannot be reversed; no recovery order was made.') % {"kind": kind})
     return KINDS[kind].source_kind, object_id, None
 
 

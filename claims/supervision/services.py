@@ -33,21 +33,25 @@ STAY_PAIR_RULES = ("overlapping_care", "split_admission")
 assert set(REVIEW_RULES) == set(STAY_PAIR_RULES) | set(F.LINE_RULES)
 BLOCK_RULES = ("duplicate_invoice", "benefit_twice", "third_party_not_deducted", "not_covered", "certification_mismatch",
                "grey_list", "overlapping_care")
-# The reason of each rule in Chinese, as the money services refuse with it (issue 15 item 2).
-REASON_ZH = {
-    "duplicate_invoice": "同一张发票已经结算过（重复报销）",
-    "benefit_twice": "重复享受医保待遇",
-    "third_party_not_deducted": "基金支付未扣除第三方已赔付金额",
-    "not_covered": "服务日期不在参保缴费有效期内（或在死亡日期之后）",
-    "certification_mismatch": "无有效的门诊慢特病认定、两病登记或特药备案（病种、药品或定点机构不符）",
-    "grey_list": "参保人在灰名单期间，暂停直接结算（可手工报销）",
-    "overlapping_care": "与其他住院或照护时间重叠（住院期间不能同时结算照护或另一住院）",
-    "split_admission": "疑似分解住院",
-    "bed_holding": "疑似挂床住院",
-    "duplicate_charge": "疑似重复收取床位费",
-    "excess_prescription": "疑似超量开药",
+# The reason of each rule, as the money services refuse with it (issue 15 item 2) and the queue shows
+# it above the engine's evidence; lazy: read in the reader's language.
+REASONS = {
+    "duplicate_invoice": gettext_lazy("The same invoice has already been settled (claimed twice)"),
+    "benefit_twice": gettext_lazy("The same benefit received twice"),
+    "third_party_not_deducted": gettext_lazy("The fund paid without deducting what a third party had paid"),
+    "not_covered": gettext_lazy("The service date is outside the paid cover (or after the date of death)"),
+    "certification_mismatch": gettext_lazy(
+        "No valid chronic or special-disease certification, two-diseases registration or special-drug approval (the "
+        "disease, drug or designated institution does not match)"),
+    "grey_list": gettext_lazy("The person is on the grey list: direct settlement is suspended (a manual claim is "
+                              "possible)"),
+    "overlapping_care": gettext_lazy("Overlaps another inpatient stay or care period (care or another stay cannot be "
+                                     "settled during a stay)"),
+    "split_admission": gettext_lazy("Suspected split admission"),
+    "bed_holding": gettext_lazy("Suspected bed-holding"),
+    "duplicate_charge": gettext_lazy("Suspected duplicate bed charge"),
+    "excess_prescription": gettext_lazy("Suspected excess prescription"),
 }
-BLOCK_PREFIX = "基金安全规则拒付"
 DEFAULT_WINDOW = max(F.DEFAULT_SPLIT_DAYS, F.DEFAULT_SUPPLY_WINDOW)
 
 
@@ -81,9 +85,11 @@ def finding_key(rule: str, refs: Iterable[str]) -> str:
 
 
 def block_message(finding: dict) -> str:
-    """The refusal shown by a money service: the rule's reason in Chinese and the rule's evidence."""
+    """The refusal shown by a money service: the rule's reason in the active language and the rule's
+    evidence (English by contract). A batch's row report keeps it as written."""
     rule = finding["rule"]
-    return f"{BLOCK_PREFIX}【{REASON_ZH.get(rule, rule)}】（{rule}）：{finding.get('evidence', '')}"
+    return _("Refused by a fund-security rule [%(reason)s] (%(rule)s): %(evidence)s") % {
+        "reason": REASONS.get(rule, rule), "rule": rule, "evidence": finding.get("evidence", "")}
 
 
 def look_back_days(region: str, day: dt.date, policies=None) -> int:

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.utils import translation
 
 from claims.ledger import keys as ledger_keys
 from claims.ledger.models import LedgerEntry
@@ -34,7 +35,7 @@ from claims.supervision.recovery import (
     recovery_write_off_approve,
     recovery_write_off_request,
 )
-from claims.supervision.services import finding_approve, finding_confirm, nightly_check
+from claims.supervision.services import block_message, finding_approve, finding_confirm, nightly_check
 from medins.quoting import quote
 
 pytestmark = pytest.mark.django_db
@@ -297,3 +298,39 @@ def test_fine_reference_is_text_only(owed, supervisors):
     _h1, order = owed
     order = recovery_fine_reference(acting_user=supervisors[0], order=order, reference="长医保罚字〔2021〕12号")
     assert order.fine_reference == "长医保罚字〔2021〕12号" and order.amount == M("150.00")
+
+
+# --------------------------------------------------------------------------- language
+
+
+@pytest.mark.parametrize("language, texts", [
+    ("en", {"note": "Removed the itemised charges of 3 bed-holding days", "reversed": "Recovery {n}",
+            "reposted": "Recovery {n} correction", "not_finance": "Only finance staff may record a repayment.",
+            "no_reference": "Recording a repayment needs the bank transaction or receipt number.",
+            "block": "Refused by a fund-security rule [Suspected bed-holding] (bed_holding): idle"}),
+    ("zh-hans", {"note": "删除挂床天数 3 天的费用明细", "reversed": "追回 {n}", "reposted": "追回 {n} 更正",
+                 "not_finance": "只有财务人员可以登记还款", "no_reference": "登记还款须填写银行流水号或收据号",
+                 "block": "基金安全规则拒付【疑似挂床住院】（bed_holding）：idle"}),
+])
+def test_recovery_refusals_read_in_the_clerks_language_and_notes_are_stored_as_written(
+        bed_holding, supervisors, role_user, language, texts):
+    """DESIGN (UI in Simplified Chinese by default, English selectable; English source strings): a refusal
+    reads in the language active when it is raised; a correction note (the order's, the ledger entries')
+    is written once in the language active when the order is made, and reads the same in any other."""
+    case, finding = bed_holding
+    finance = role_user("fin1", "finance")
+    with translation.override(language):
+        orders = recovery_order_create(acting_user=supervisors[0], finding=finding)
+        with pytest.raises(RecoveryRefused) as not_finance:
+            recovery_repaid(acting_user=supervisors[0], order=orders[0], reference="B1")
+        with pytest.raises(RecoveryRefused) as no_reference:
+            recovery_repaid(acting_user=finance, order=orders[0], reference=" ")
+        block = block_message({"rule": "bed_holding", "evidence": "idle"})
+    assert (str(not_finance.value), str(no_reference.value), block) == (
+        texts["not_finance"], texts["no_reference"], texts["block"])
+    other = "zh-hans" if language == "en" else "en"
+    with translation.override(other):
+        assert {o.correction for o in RecoveryOrder.objects.filter(finding=finding)} == {texts["note"]}
+        notes = set(LedgerEntry.objects.filter(source_kind="case", source_id=case.pk).exclude(note="")
+                    .values_list("note", flat=True))
+    assert notes == {texts["reversed"].format(n=finding.number), texts["reposted"].format(n=finding.number)}
