@@ -11,7 +11,7 @@ class SettlementConfig(AppConfig):
 
     name = "claims.settlement"
     label = "settlement"
-    verbose_name = _("Outpatient pool settlement")
+    verbose_name = _("Settlement with institutions")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):

@@ -161,5 +161,10 @@ def test_hospital_applies_by_api_clerk_asks_for_a_document_and_approves(hospital
     page.goto(f"{live_server.url}/admin/settlement/feestatement/{statement.pk}/change/")
     assert_no_horizontal_scroll(page)
     shot(page, "certification-fee-statement")
+    # the visit is one row: its amounts side by side, not stacked in one column
+    cells = page.locator("fieldset.module table tbody tr").first.locator("td.money")
+    tops = {round(cells.nth(i).bounding_box()["y"]) for i in range(cells.count())}
+    lefts = [cells.nth(i).bounding_box()["x"] for i in range(cells.count())]
+    assert cells.count() == 5 and len(tops) == 1 and lefts == sorted(set(lefts))
     content = page.content()
     assert "240.00" in content and "CC019-2021-05-0001" in content

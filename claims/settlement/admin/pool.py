@@ -199,7 +199,7 @@ class SettlementRunAdmin(SimpleHistoryAdmin):
                 self.message_user(request, _("Run %(run)s started.") % {"run": run}, messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:settlement_settlementrun_change", args=[run.pk]))
         context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
-                   "title": _("Start a capitation settlement run")}
+                   "title": _("Start a settlement run")}
         return TemplateResponse(request, "admin/settlement/settlementrun/start.html", context)
 
     @admin.action(description=_("Resume the selected unfinished runs"), permissions=["start"])
