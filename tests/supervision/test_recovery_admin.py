@@ -67,6 +67,8 @@ def test_repayment_asks_for_the_reference_then_confirms(owed, role_user, client)
     client.force_login(role_user("pol-x", "policy_admin"))
     assert client.post(act, {"action": "repaid", "value": "X"}).status_code == 403
     client.force_login(role_user("fin-x", "finance"))
+    page = client.get(reverse("admin:supervision_recoveryorder_change", args=[order.pk])).content.decode()
+    assert 'placeholder="银行流水号或收据号"' in page  # what a repayment's reference is (not a settlement number)
     assert client.post(reverse("admin:supervision_recoveryorder_act", args=[order.pk + 1000]),
                        {"action": "repaid", "value": "X"}).status_code == 404
     missing = client.post(act, {"action": "repaid", "value": " "}, follow=True)
