@@ -30,5 +30,9 @@ def test_demo_data_has_every_role_both_regions_and_is_idempotent():
     # one school per name and region: the enrollment, claims and settlement demos share them
     names = list(School.objects.values_list("region__code", "name"))
     assert len(names) == len(set(names)), names
+    # the README's clerk path ends with a certified visits' statement released to payment: every place
+    # of use of a demo certification has the bank account release requires
+    places = Institution.objects.filter(certification_sites__isnull=False).distinct()
+    assert places.exists() and not places.filter(bank_account="").exists()
     call_command("demo_data", stdout=io.StringIO())
     assert _counts() == first

@@ -58,6 +58,17 @@ def _approve(cert, applicant, reviewer, approver, on):
     return cs.certification_approve(acting_user=approver, certification=cert, on=on)
 
 
+def _bank_accounts(institutions) -> None:
+    """A demo bank account for each place of use that has none, so the certified visits' monthly
+    statements can be released to payment in the demo (release refuses an institution without one)."""
+    for institution in institutions:
+        if not institution.bank_account:
+            institution.bank_name = "中国建设银行（演示）"
+            institution.bank_account = f"4367420{institution.pk:012d}"
+            institution.bank_account_name = institution.name
+            institution.save(update_fields=["bank_name", "bank_account", "bank_account_name"])
+
+
 class Command(BaseCommand):
     help = "Certifications demo data (each kind, several states) and hospital operators. Idempotent."
 
@@ -130,5 +141,6 @@ class Command(BaseCommand):
         refused = cs.certification_apply(acting_user=clerk, person=resident, kind="chronic", item=item(jn, "uremia_dialysis"),
                                          institution=inst("JN-H-003"))
         cs.certification_reject(acting_user=reviewer, certification=refused, reason="检查报告不是二级及以上定点医疗机构出具")
+        _bank_accounts(Institution.objects.filter(certification_sites__certification__person__in=persons).distinct())
         self.stdout.write(f"certifications demo: {Certification.objects.filter(person__in=persons).count()} certifications, "
                           f"operators {', '.join(OPERATORS)}")
