@@ -8,6 +8,8 @@ def test_admin_is_chinese_even_for_an_english_browser(admin_client):
     response = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
     assert response["Content-Language"] == "zh-hans"
     assert "定点医药机构" in response.content.decode()
+    # the switcher names each language in its own words, as a reader of it looks for it
+    assert '<option value="en">English</option>' in response.content.decode()
 
 
 @pytest.mark.django_db
