@@ -197,3 +197,17 @@ def assert_no_horizontal_scroll(page):
     assert found["scroll"] <= found["client"], (
         f"{page.url} scrolls sideways: {found['scroll']}px wide in a {found['client']}px window; too wide: {found['wide']}")
     assert not found["scrolled"], f"{page.url}: part of the page scrolls sideways: {found['scrolled']}"
+
+
+def take_step(page, action, *, confirm=False):
+    """Press a workflow step's button (medins.admin_workflow: input[data-action]); a step that
+    cannot be undone shows the confirmation page first (Yes)."""
+    with page.expect_navigation():
+        page.click(f"input[data-action={action}]")
+    if confirm:
+        assert page.locator("#confirm-objects").count() == 1, f"{action}: no confirmation page"
+        shot(page, f"confirm-{action}")
+        assert_no_english(page)
+        with page.expect_navigation():
+            page.click("#confirm-yes")
+

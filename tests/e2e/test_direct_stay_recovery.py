@@ -25,7 +25,7 @@ from enrollment.models import CoveragePeriod
 from medins.demo import demo_users_ensure
 from medins.models import Institution
 from tests.claims.factories import PersonFactory
-from tests.e2e.conftest import assert_no_english, shot
+from tests.e2e.conftest import assert_no_english, shot, take_step
 from tests.e2e.test_reference_admin import login
 from tests.settlement.test_stays import EXTRA, stay
 
@@ -71,18 +71,6 @@ def direct_stays(reference_data):
     return Finding.objects.get(rule="bed_holding"), july, hospital
 
 
-def _step(page, action, *, confirm=False):
-    """Press a step's button; a step that cannot be undone shows the confirmation page first (Yes)."""
-    with page.expect_navigation():
-        page.click(f"input[data-action={action}]")
-    if confirm:
-        assert page.locator("#confirm-objects").count() == 1, f"{action}: no confirmation page"
-        shot(page, f"confirm-{action}")
-        assert_no_english(page)
-        with page.expect_navigation():
-            page.click("#confirm-yes")
-
-
 def test_bed_holding_on_a_direct_stay_is_offset_on_the_hospitals_next_statement(direct_stays, live_server, page):
     finding, july, hospital = direct_stays
     assert finding.institution == hospital
@@ -91,11 +79,11 @@ def test_bed_holding_on_a_direct_stay_is_offset_on_the_hospitals_next_statement(
     page.goto(url)
     assert "住院直接结算" in page.content() or "E2E-ZY-1" in page.content() or "ip:" in page.content()
     assert_no_english(page)
-    _step(page, "confirm")
+    take_step(page, "confirm")
     page.context.clear_cookies()
     login(page, live_server, "supervisor2")
     page.goto(url)
-    _step(page, "approve", confirm=True)
+    take_step(page, "approve", confirm=True)
     finding.refresh_from_db()
     assert finding.state == "confirmed"
     with page.expect_navigation():

@@ -21,7 +21,7 @@ from claims.supervision.services import nightly_check
 from medins.demo import demo_users_ensure
 from medins.models import Institution
 from tests.claims.factories import PersonFactory, cover
-from tests.e2e.conftest import assert_no_english, shot
+from tests.e2e.conftest import assert_no_english, shot, take_step
 from tests.e2e.test_reference_admin import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -58,27 +58,15 @@ def bed_holding(reference_data):
     return Finding.objects.get(rule="bed_holding")
 
 
-def _step(page, action, *, confirm=False):
-    """Press a step's button; a step that cannot be undone shows the confirmation page first (Yes)."""
-    with page.expect_navigation():
-        page.click(f"input[data-action={action}]")
-    if confirm:
-        assert page.locator("#confirm-objects").count() == 1, f"{action}: no confirmation page"
-        shot(page, f"confirm-{action}")
-        assert_no_english(page)
-        with page.expect_navigation():
-            page.click("#confirm-yes")
-
-
 def test_confirm_approve_recover_and_repay(bed_holding, live_server, page):
     url = f"{live_server.url}/admin/supervision/finding/{bed_holding.pk}/change/"
     login(page, live_server, "supervisor")
     page.goto(url)
-    _step(page, "confirm")
+    take_step(page, "confirm")
     page.context.clear_cookies()
     login(page, live_server, "supervisor2")
     page.goto(url)
-    _step(page, "approve", confirm=True)
+    take_step(page, "approve", confirm=True)
     bed_holding.refresh_from_db()
     assert bed_holding.state == "confirmed"
     with page.expect_navigation():
@@ -94,7 +82,7 @@ def test_confirm_approve_recover_and_repay(bed_holding, live_server, page):
     page.goto(f"{live_server.url}/admin/supervision/recoveryorder/{orders['recovery'].pk}/change/")
     page.fill("#recovery-actions form:has(input[data-action=repaid]) input[name=value]", "BOC-E2E-0001")
     assert_no_english(page)
-    _step(page, "repaid", confirm=True)
+    take_step(page, "repaid", confirm=True)
     orders["recovery"].refresh_from_db()
     assert (orders["recovery"].state, orders["recovery"].repaid_reference) == ("settled", "BOC-E2E-0001")
     # the supervisor's report shows the month's finding and what was recovered
