@@ -35,7 +35,11 @@ Decisions (DOMAIN.md is silent):
   capitation account) and is recorded on the finding (``facts["recovery"]``), which makes a second
   request return no order instead of correcting again. A refund to the person is ordered as ever.
 - A duplicate invoice or benefit twice drops the later settlement whole (``_drop``): its ledger
-  entries are reversed, nothing is reposted, and the order is its fund amount. A dropped pool visit
+  entries are reversed, nothing is reposted, and the order is its fund amount. For benefit twice
+  the line belongs to the benefit of higher precedence (DOMAIN.md §4.0: special drug > special
+  disease > chronic (门规) > 两病 > outpatient pool), so the settlement under the lower one is
+  dropped whatever its date; between benefits the list does not rank (two maternity settlements,
+  an inpatient one), the later settlement is. A dropped pool visit
   is corrected like a re-quote to a fund of 0 (``PoolVisitSettlement.requote(None)``, as the grey
   list does): DOMAIN.md §9 orders "what the fund paid minus what it should have paid, from the
   party that received the money", and under capitation (§8) the institution received the month's
@@ -304,9 +308,28 @@ def recovery_order_create(*, acting_user, finding: Finding) -> list[RecoveryOrde
     return _requote(acting_user, finding, links)
 
 
+# DOMAIN.md §4.0: which benefit a cost line belongs to when a person could use several, highest first
+PRECEDENCE = ("special_drug", "special_disease", "chronic", "two_diseases", "outpatient_pool")
+
+
+def _dropped(finding: Finding, links: list[FindingSettlement]) -> FindingSettlement:
+    """The settlement a drop reverses: for benefit_twice the one under the benefit of lower
+    precedence when both benefits are ranked and differ; otherwise the later one (date, then reference)."""
+    later = max(links, key=lambda link: (link.service_date or dt.date.min, link.ref))
+    if finding.rule != "benefit_twice":
+        return later
+    rank = {}
+    for link in links:
+        benefit = settlement_of(link.kind, link.object_id).benefit
+        rank[link.pk] = PRECEDENCE.index(benefit) if benefit in PRECEDENCE else None
+    if None in rank.values() or len(set(rank.values())) < len(links):
+        return later
+    return max(links, key=lambda link: rank[link.pk])
+
+
 def _drop(acting_user, finding: Finding, links: list[FindingSettlement]) -> list[RecoveryOrder]:
-    """duplicate_invoice / benefit_twice: the second settlement is reversed entirely."""
-    second = max(links, key=lambda link: (link.service_date or dt.date.min, link.ref))
+    """duplicate_invoice / benefit_twice: one settlement of the pair is reversed entirely (_dropped)."""
+    second = _dropped(finding, links)
     if second.fund is None:
         _refuse(gettext("The settlement has no record of the fund's payment, so the amount to recover cannot be computed."))
     label = _label(finding)

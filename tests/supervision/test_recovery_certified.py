@@ -299,3 +299,31 @@ def test_a_visit_corrected_before_and_then_dropped_is_not_recovered_twice(diabet
     finding = confirmed_finding("duplicate_invoice", earlier, c1)
     with pytest.raises(RecoveryRefused, match="均未多付"):
         recovery_order_create(acting_user=supervisors[0], finding=finding)
+
+
+def test_benefit_twice_drops_the_benefit_of_lower_precedence_not_the_later(diabetic, cc, certify, supervisors):
+    """DOMAIN.md §4.0: a cost line belongs to the benefit of higher precedence (special drug >
+    special disease > chronic > 两病 > pool). The chronic visit C-1 (06-01, 0.60 × 3 000 = 1 800.00 at
+    CC-C-001) and the special-disease visit S-1 (06-02, at CC-H-019) billed one line: the chronic one
+    is dropped although it is the earlier — its 1 800.00 back from the centre — and the special
+    disease visit keeps its payment and its ledger entry."""
+    c1 = chronic_visit(diabetic, cc, "C-1", D(2021, 6, 1), "3000.00")
+    certify(diabetic, "special_disease", "SPD-027", cc["secondary"])
+    s1 = ingest(cc["secondary"], diabetic, "S-1", D(2021, 6, 2), "special_disease", "SPD-027", a="3000.00")
+    assert c1.fund == M("1800.00") and s1.fund > 0
+    [order] = recovery_order_create(acting_user=supervisors[0], finding=confirmed_finding("benefit_twice", c1, s1))
+    assert order.breakdown["dropped"] == f"cv:{c1.pk}"
+    assert (order.kind, order.amount, order.debtor_institution_id) == ("recovery", M("1800.00"), cc["primary"].pk)
+    assert not live_entries("certified_visit", c1.pk).exists()
+    assert [e.fund for e in live_entries("certified_visit", s1.pk)] == [s1.fund]
+    assert discrepancies() == []
+
+
+def test_duplicate_invoice_still_drops_the_later_settlement(diabetic, cc, certify, supervisors):
+    """Precedence is benefit_twice's (one line under two benefits): a duplicate invoice drops the
+    later settlement of the pair, here the special-disease visit of 06-02."""
+    c1 = chronic_visit(diabetic, cc, "C-1", D(2021, 6, 1), "3000.00")
+    certify(diabetic, "special_disease", "SPD-027", cc["secondary"])
+    s1 = ingest(cc["secondary"], diabetic, "S-1", D(2021, 6, 2), "special_disease", "SPD-027", a="3000.00")
+    [order] = recovery_order_create(acting_user=supervisors[0], finding=confirmed_finding("duplicate_invoice", c1, s1))
+    assert (order.breakdown["dropped"], order.amount) == (f"cv:{s1.pk}", s1.fund)
