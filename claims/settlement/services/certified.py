@@ -394,7 +394,7 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
                 ytd.shared_fund_paid = sharing[0][0] + sharing[1][0]
             split = visit_split(terms, row.class_a, row.class_b, ytd)
         except QuoteError as exc:
-            _error(result, row.number, row.visit_id, exc.code, _engine_message(exc))
+            _error(result, row.number, row.visit_id, exc.code, _engine_message(exc, row.item))
             continue
         fund, paid, eligible, first_copay = split.fund, split.deductible_paid, split.eligible, split.first_copay
         # advance the batch's running figures as the ledger will (keys.split)
@@ -499,7 +499,10 @@ def _not_certified(benefit: str) -> str:
     return _("no chronic-disease certification of this disease for the person")
 
 
-def _engine_message(exc: QuoteError) -> str:
+def _engine_message(exc: QuoteError, item: str) -> str:
+    if exc.code == "invalid_request" and getattr(exc, "field", "") in ("drug", "disease"):
+        # the catalogue look-up (terms are shared by the days of a catalogue era: no date in the message)
+        return _("%(code)s is not in the region's catalogue, or not in force on the service date") % {"code": item}
     if exc.code == "not_eligible":
         return _("the benefit is not paid at this level of institution: %(detail)s") % {"detail": exc}
     if exc.code == "missing_parameter":
