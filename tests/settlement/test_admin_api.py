@@ -194,3 +194,15 @@ def test_start_form_year_end_too_early_is_refused_once_in_chinese(jinan, clinic,
     assert html.count("2021 年度清算须在 2021 年 12 月 31 日结束后才能启动。") == 1
     assert "can start only after" not in html
     assert no_month.status_code == 200 and no_month.context["form"].errors["month"] == ["月度结算须填写月份（1 至 12）。"]
+
+
+@pytest.mark.parametrize(("today", "year", "month"), [("2021-12-08", "2021", "11"), ("2022-01-05", "2021", "12")])
+def test_start_form_offers_last_month(client, starter, monkeypatch, today, year, month):
+    """The start page offers the period a clerk settles now: last month (in January, December of the
+    year a year-end run also closes), not the year before whatever the month."""
+    import datetime as dt
+
+    monkeypatch.setattr("claims.settlement.admin.pool.timezone.localdate", lambda: dt.date.fromisoformat(today))
+    client.force_login(starter)
+    html = client.get(reverse("admin:settlement_settlementrun_start")).content.decode()
+    assert f'name="year" value="{year}"' in html and f'name="month" value="{month}"' in html

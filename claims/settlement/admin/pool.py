@@ -5,6 +5,7 @@ change goes through the services."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from decimal import Decimal
@@ -88,12 +89,18 @@ def _row(s: InstitutionSettlement) -> list:
     return safe_row(values.get(key, getattr(s, key, "")) for key, _label in EXPORT_COLUMNS)
 
 
+def _last_month():
+    return timezone.localdate().replace(day=1) - dt.timedelta(days=1)
+
+
 class StartRunForm(forms.Form):
     region = forms.ModelChoiceField(Region.objects.all(), label=_("region"))
     kind = forms.ChoiceField(choices=RunKind.choices, label=_("kind"))
-    year = forms.IntegerField(min_value=2000, max_value=2100, label=_("year"), initial=lambda: timezone.localdate().year - 1)
+    # Offered: last month, the period a clerk settles now (in January that is December, whose year
+    # is also the one a year-end run closes).
+    year = forms.IntegerField(min_value=2000, max_value=2100, label=_("year"), initial=lambda: _last_month().year)
     month = forms.IntegerField(min_value=1, max_value=12, required=False, label=_("month"),
-                               help_text=_("Monthly runs only."))
+                               help_text=_("Monthly runs only."), initial=lambda: _last_month().month)
 
     def clean(self):
         """A monthly run names its month (on the month field); a year-end run has none (issue #14)."""
