@@ -29,7 +29,8 @@ def pg_array(values) -> tuple[str, str]:
     if all(isinstance(v, int) for v in values):
         return "{" + ",".join(map(str, values)) + "}", "bigint[]"
     body = '","'.join(map(str, values))
-    if '"' in body or "\\" in body:  # rare: escape each element (codes and ID numbers have neither)
+    # the separators hold 2 quotes each: any more come from a value (rare: codes and ID numbers have none)
+    if "\\" in body or body.count('"') != 2 * (len(values) - 1):
         body = '","'.join(str(v).replace("\\", "\\\\").replace('"', '\\"') for v in values)
     return '{"' + body + '"}', "text[]"
 

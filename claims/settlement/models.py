@@ -473,6 +473,9 @@ class CertifiedVisit(models.Model):
                                       verbose_name=_("certification"), db_index=False, db_constraint=False)
     level = models.CharField(_("level paid at"), max_length=30,
                              help_text=_("Special drugs: the approving hospital's level, also when a pharmacy dispenses."))
+    # A fact the visit was paid on, kept as its level is: a recovery re-quotes with it, whatever the
+    # person's assistance category has become since (Jinan 门规 waives the deductible).
+    poverty_registered = models.BooleanField(_("registered poor household (建档立卡) when paid"), default=False)
     service_date = models.DateField(_("service date"))
     class_a = money(_("class A"))
     class_b = money(_("class B"))

@@ -69,6 +69,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy, pgettext
@@ -320,7 +321,10 @@ def _dropped(finding: Finding, links: list[FindingSettlement]) -> FindingSettlem
         return later
     rank = {}
     for link in links:
-        benefit = settlement_of(link.kind, link.object_id).benefit
+        try:
+            benefit = settlement_of(link.kind, link.object_id).benefit
+        except ObjectDoesNotExist:  # a record gone since the finding (a care line rewritten): by date
+            return later
         rank[link.pk] = PRECEDENCE.index(benefit) if benefit in PRECEDENCE else None
     if None in rank.values() or len(set(rank.values())) < len(links):
         return later

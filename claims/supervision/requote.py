@@ -376,7 +376,7 @@ class CertifiedVisitSettlement(_VisitSettlement):
         terms = _engine(lambda: engine_terms.terms(
             benefit, policy, level=visit.level, category=_category(self.person, day), item=item,
             certified_diseases=diseases, township=bool(getattr(self.institution, "township", False)),
-            insulin_user=insulin, poverty_registered=self.person.poverty_registered))
+            insulin_user=insulin, poverty_registered=visit.poverty_registered))  # as paid
         scope = engine_terms.fund_scope(benefit, terms)
         inpatient_cap = benefit == "chronic" and scope == "year"  # Jinan 门规 diseases sharing the inpatient cap
         accounts = accounts_of(self.person_id, day.year, benefit, item, lock=True, inpatient_cap=inpatient_cap)

@@ -363,3 +363,24 @@ def test_the_catalogue_era_changes_only_at_a_validity_boundary(cc):
     for day in (D(2021, 2, 28), D(2021, 3, 1), D(2021, 6, 30), D(2021, 7, 1)):
         same = [d for d in (D(2021, 1, 1) + dt.timedelta(days=k) for k in range(365)) if era(d) == era(day)]
         assert len({catalogue["special_drug", "CC-D-003"].valid_on(d) for d in same}) == 1
+
+
+def test_a_missing_parameter_is_reported_with_each_visits_own_date(receive, certify):
+    """DOMAIN.md §4.2: Jinan 门规 hypertension is paid at the Jinan inpatient ratio, which the seeds do
+    not give (missing_parameter). Terms are read once per policy version and catalogue era, so
+    two visits of that era are refused by one refusal: each names its own service date."""
+    from enrollment.models import CoveragePeriod
+    from medins.models import Institution
+    from tests.enrollment import factories as ef
+
+    hospital = Institution.objects.select_related("region").get(region__code="370100", code="JN-H-003")
+    person = ef.PersonFactory(area="370102", birth=D(1960, 1, 1))
+    CoveragePeriod.objects.create(person=person, benefit_year=2021, covered_from=D(2021, 1, 1),
+                                  covered_to=D(2021, 12, 31))
+    certify(person, "chronic", "hypertension", hospital)
+    errors = _errors(receive(hospital, [cvisit("H-1", person, D(2021, 6, 1), "chronic", "hypertension"),
+                                        cvisit("H-2", person, D(2021, 6, 15), "chronic", "hypertension")]))
+    assert {e["code"] for e in errors.values()} == {"missing_parameter"}
+    assert "2021-06-01" in errors["H-1"]["message"] and "2021-06-15" not in errors["H-1"]["message"]
+    assert "2021-06-15" in errors["H-2"]["message"] and "2021-06-01" not in errors["H-2"]["message"]
+    assert "统筹区 370100 在 2021-06-15 未设置政策参数" in errors["H-2"]["message"]  # in Chinese, naming it

@@ -217,7 +217,8 @@ def test_jinan_menggui_charges_a_registered_poor_household_no_deductible(make_us
     registered poor household (the person's assistance category 建档立卡), at ingestion and again
     when the visit is re-quoted. Dialysis at JN-H-003 (secondary, 80 %), A 5 000: 0.8 × 5 000 =
     4 000.00 (3 840.00 for anyone else, the test above); corrected A 4 000: 3 200.00 → 800.00
-    back; the person paid 1 000.00, owed 800.00 → 200.00 refunded. Nothing counts as deductible."""
+    back; the person paid 1 000.00, owed 800.00 → 200.00 refunded. Nothing counts as deductible. The
+    re-quote takes the status the visit was paid under (kept on the visit), not the person's today."""
     person = jinan_resident()
     person.assistance = "registered_poor"
     person.save()
@@ -229,7 +230,9 @@ def test_jinan_menggui_charges_a_registered_poor_household_no_deductible(make_us
     certify(other, "chronic", "uremia_dialysis", hospital)
     assert ingest(hospital, other, "MG-O", D(2021, 6, 1), "chronic", "uremia_dialysis", a="5000.00").fund == M("3840.00")
     v = ingest(hospital, person, "MG-P", D(2021, 6, 1), "chronic", "uremia_dialysis", a="5000.00")
-    assert (v.fund, v.deductible) == (M("4000.00"), M("0.00"))
+    assert (v.fund, v.deductible, v.poverty_registered) == (M("4000.00"), M("0.00"), True)
+    person.assistance = ""  # no longer registered by the time of the recovery: re-quoted as the visit was paid
+    person.save()
     orders = excess(v, supervisors, amount="2000.00")
     assert (orders["recovery"].amount, orders["refund"].amount) == (M("800.00"), M("200.00"))
     quote = orders["recovery"].breakdown["quotes"][f"cv:{v.pk}"]

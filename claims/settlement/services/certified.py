@@ -56,7 +56,7 @@ shared account does not already catch). Engine facts:
   covering the date) on the service date, wherever treated;
 - `person.category` on the service date (as pool visits); `person.poverty_registered` from the
   person's assistance category (enrollment.models.is_poverty_registered: Jinan 门规 charges a
-  registered poor household no deductible);
+  registered poor household no deductible), kept on the visit for its re-quotes;
   `institution.township` from the institution; 两病 `insulin_user` from the registration's
   `insulin_since`.
 The ledger entry of a visit is posted with the disease or drug as its item, so per-disease and
@@ -88,7 +88,7 @@ from claims.ledger.services import Posting, ledger_post, ledger_read
 from enrollment.messages import localized
 from enrollment.models import CoveragePeriod, CoverageStatus, Person, is_poverty_registered
 from enrollment.preview import category_ages, category_on
-from medins.benefits.errors import QuoteError
+from medins.benefits.errors import MissingParameter, QuoteError
 from medins.bulk import among, copy_text, next_ids, without_cyclic_gc
 from medins.models import Institution
 from medins.selectors import PolicyCache
@@ -394,7 +394,7 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
                 ytd.shared_fund_paid = sharing[0][0] + sharing[1][0]
             split = visit_split(terms, row.class_a, row.class_b, ytd)
         except QuoteError as exc:
-            _error(result, row.number, row.visit_id, exc.code, _engine_message(exc, row.item))
+            _error(result, row.number, row.visit_id, exc.code, _engine_message(exc, row.item, day))
             continue
         fund, paid, eligible, first_copay = split.fund, split.deductible_paid, split.eligible, split.first_copay
         # advance the batch's running figures as the ledger will (keys.split)
@@ -409,7 +409,7 @@ def certified_visits_ingest(*, acting_user, institution: Institution, rows: list
             shared_year[1] += fund
         total = row.class_a + row.class_b + row.class_c
         visits.append((row.visit_id, person.pk, benefit, item, cert.pk, level, day, row.class_a, row.class_b,
-                       row.class_c, total, first_copay, eligible, paid, fund, total - fund, terms.version))
+                       row.class_c, total, first_copay, eligible, paid, fund, total - fund, terms.version, poverty))
         effects.append((person.pk, day, benefit, item, entry_figures(
             benefit, fund=fund, deductible=paid, eligible=eligible, inpatient_cap=inpatient_cap)))
         fee = fee_of.get(year)
@@ -499,14 +499,16 @@ def _not_certified(benefit: str) -> str:
     return _("no chronic-disease certification of this disease for the person")
 
 
-def _engine_message(exc: QuoteError, item: str) -> str:
+def _engine_message(exc: QuoteError, item: str, day: dt.date) -> str:
+    """The engine's refusal of a visit in the reader's language. Terms are shared by the days of a
+    policy version and catalogue era: a refusal read from them names this visit's code and date."""
     if exc.code == "invalid_request" and getattr(exc, "field", "") in ("drug", "disease"):
-        # the catalogue look-up (terms are shared by the days of a catalogue era: no date in the message)
         return _("%(code)s is not in the region's catalogue, or not in force on the service date") % {"code": item}
     if exc.code == "not_eligible":
         return _("the benefit is not paid at this level of institution: %(detail)s") % {"detail": exc}
-    if exc.code == "missing_parameter":
-        return _("the policy has no parameter for this visit: %(detail)s") % {"detail": exc}
+    if isinstance(exc, MissingParameter):
+        return _("the policy has no parameter for this visit: %(detail)s") % {
+            "detail": localized(MissingParameter(exc.parameter, exc.region, day.isoformat()))}
     return localized(exc)
 
 
@@ -539,7 +541,8 @@ def _certifications(person_ids: list[int], kinds: list[str]) -> dict:
 
 
 _COLUMNS = ("visit_id", "person_id", "benefit", "item_code", "certification_id", "level", "service_date", "class_a",
-            "class_b", "class_c", "total", "first_copay", "eligible", "deductible", "fund", "personal", "policy_version")
+            "class_b", "class_c", "total", "first_copay", "eligible", "deductible", "fund", "personal", "policy_version",
+            "poverty_registered")
 
 
 def _write(institution: Institution, visits: list[tuple], pks: list[int]) -> int:
@@ -559,9 +562,10 @@ def _write(institution: Institution, visits: list[tuple], pks: list[int]) -> int
 
     lines = []
     for pk, (visit_id, person_id, benefit, item, cert, level, day, a, b, c, total, first, eligible, deductible, fund,
-             personal, version) in zip(pks, visits, strict=True):
+             personal, version, poverty) in zip(pks, visits, strict=True):
         lines.append(f"{pk}{head}{visit_id}\t{person_id}\t{benefit}\t{text(item)}\t{cert}\t{level}\t{day}\t{a}\t{b}\t"
-                     f"{c}\t{total}\t{first}\t{eligible}\t{deductible}\t{fund}\t{personal}\t{text(version)}{tail}")
+                     f"{c}\t{total}\t{first}\t{eligible}\t{deductible}\t{fund}\t{personal}\t{text(version)}\t"
+                     f"{'t' if poverty else 'f'}{tail}")
     columns = ", ".join(("id", "institution_id", *_COLUMNS, "received_at"))
     with connection.wrap_database_errors, connection.cursor() as cursor, \
             cursor.copy(f"COPY {CertifiedVisit._meta.db_table} ({columns}) FROM STDIN") as copy:
