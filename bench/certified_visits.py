@@ -55,7 +55,10 @@ Measured (2026-12-07, 2-core machine, PostgreSQL on it):
   certified 40 612/s (131 + 92 ms), 0.76.
   Idle (load ~1, nothing else running, main at d512f95), three runs in a row: pool 52 466, 48 868
   and 46 552/s; certified 37 356, 39 701 and 36 272/s (Python 137-157 ms + backend 92-106 ms per
-  batch); certified / pool 0.71, 0.81, 0.78.
+  batch); certified / pool 0.71, 0.81, 0.78. Again after the review fixes (main at 537f080: the bulk
+  arrays' no-escape path now really taken, a flag more per certified visit row), idle, three runs:
+  pool 49 568, 48 384, 48 852/s; certified 37 417, 38 353, 37 534/s (Python 142-148 ms + backend
+  94-97 ms); 0.75, 0.79, 0.77.
   Both are over the 20 000/s target (README: "≥ 20 000 visits/s, as pool visits", the pool
   ingestion's target of bench/capitation.py). Certified stays at about 0.75-0.8 of pool on the same
   machine: per visit it does what pool does plus three ledger accounts instead of two (benefit,
