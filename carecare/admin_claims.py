@@ -31,6 +31,7 @@ from medins.admin_jobs import check_in_background, import_in_background
 from medins.admin_mixins import (
     ChooserMixin,
     ConfirmRow,
+    ReadOnlyAdmin,
     TransitionHistoryInline,
     chooser_field,
     object_url,
@@ -369,7 +370,7 @@ class CareClaimUploadAdmin(ChooserMixin, admin.ModelAdmin):
 
 
 @admin.register(CareClaimReminder)
-class CareClaimReminderAdmin(admin.ModelAdmin):
+class CareClaimReminderAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """The monthly reminder's lists: care homes with residents that have not sent a month's claim."""
 
     list_display = ("month_label", "home_count", "homes_list", "checked_at")
@@ -382,12 +383,3 @@ class CareClaimReminderAdmin(admin.ModelAdmin):
     @admin.display(description=_("care homes"))
     def homes_list(self, obj):
         return "；".join(f"{h['code']} {h['name']}" for h in obj.homes) or "—"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

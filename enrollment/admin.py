@@ -26,7 +26,7 @@ from django.utils.translation import pgettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
 from medins.admin_jobs import check_in_background, job_progress_url
-from medins.admin_mixins import ChooserMixin, confirm_action
+from medins.admin_mixins import ChooserMixin, ReadOnlyAdmin, confirm_action
 from medins.benefits.errors import QuoteError
 from medins.jobs import job_live, job_start_once
 from medins.models import PolicyVersion
@@ -497,7 +497,7 @@ class TaxFileForm(forms.Form):
 
 
 @admin.register(PaymentImport)
-class PaymentImportAdmin(admin.ModelAdmin):
+class PaymentImportAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ("filename", "status", "uploaded_by", "uploaded_at", "total_rows", "imported_rows", "duplicate_rows",
                     "error_rows")
     list_select_related = ("uploaded_by",)
@@ -521,32 +521,14 @@ class PaymentImportAdmin(admin.ModelAdmin):
             return "—"
         return format_html('<span class="help">{}</span>', _("Not imported yet: upload the file again to confirm."))
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(CoveragePeriod)
-class CoveragePeriodAdmin(PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
+class CoveragePeriodAdmin(ReadOnlyAdmin, PersonSearchMixin, ChooserMixin, SimpleHistoryAdmin):
     list_display = ("person", "benefit_year", "covered_from", "covered_to", "waiting", "status", "payment")
     list_select_related = ("person", "payment")
     list_filter = ("benefit_year", "status", "waiting")
     show_full_result_count = False
     autocomplete_fields = ("person",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --------------------------------------------------------------------------- stops

@@ -35,6 +35,20 @@ class AdministratorOnly:
         return request.user.is_active and request.user.is_superuser
 
 
+class ReadOnlyAdmin:
+    """A record written only by its services (visits, stays, imports, runs, renewal lists…): the admin
+    shows it and never adds, changes or deletes it (view permission still applies)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class CodeValuesFilter(admin.AllValuesFieldListFilter):
     """A list filter by a field's values that are codes (a request path): each shown as a code, the
     first choice ("全部") as text."""

@@ -33,6 +33,7 @@ from enrollment.admin_search import PersonSearchMixin, tenant_person_choices
 from medins.admin_mixins import (
     ChooserMixin,
     ConfirmRow,
+    ReadOnlyAdmin,
     TransitionHistoryInline,
     object_url,
 )
@@ -467,7 +468,7 @@ class CertificationAdmin(WorkflowChangeFormMixin, PersonSearchMixin, ChooserMixi
 
 
 @admin.register(CertificationRenewal)
-class CertificationRenewalAdmin(PersonSearchMixin, admin.ModelAdmin):
+class CertificationRenewalAdmin(ReadOnlyAdmin, PersonSearchMixin, admin.ModelAdmin):
     """Persons whose special-drug approval expired at the year end, per hospital (year-end job)."""
 
     list_display = ("year", "institution", "person_name", "masked_id", "item", "certification", "renewed_by")
@@ -486,15 +487,6 @@ class CertificationRenewalAdmin(PersonSearchMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return renewals_visible_to(request.user, super().get_queryset(request))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --------------------------------------------------------------------------- the person's page

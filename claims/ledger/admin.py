@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from enrollment.admin_search import PersonSearchMixin
+from medins.admin_mixins import ReadOnlyAdmin
 from medins.value_display import money_columns
 
 from .keys import SHARED
@@ -38,18 +39,9 @@ class BenefitFilter(admin.SimpleListFilter):
         return queryset if value is None else queryset.filter(benefit=value)
 
 
-class _ReadOnly(PersonSearchMixin, admin.ModelAdmin):
+class _ReadOnly(ReadOnlyAdmin, PersonSearchMixin, admin.ModelAdmin):
     show_full_result_count = False
     list_select_related = ["person"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("benefit"), ordering="benefit")
     def benefit_label(self, obj):

@@ -27,7 +27,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.idnumber import mask
-from medins.admin_mixins import ConfirmRow, TransitionHistoryInline, object_url
+from medins.admin_mixins import ConfirmRow, ReadOnlyAdmin, TransitionHistoryInline, object_url
 from medins.admin_workflow import StateSteps, WorkflowActMixin, WorkflowButtons
 from medins.value_display import money_columns
 
@@ -288,7 +288,7 @@ class GreyListEntryAdmin(PersonSearchMixin, SimpleHistoryAdmin):
 
 
 @admin.register(CheckRun)
-class CheckRunAdmin(admin.ModelAdmin):
+class CheckRunAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ("day", "region", "state", "runs", "settlements", "history_settlements", "findings_new",
                     "findings_known", "started_at", "finished_at")
     list_select_related = ("region",)
@@ -301,15 +301,6 @@ class CheckRunAdmin(admin.ModelAdmin):
         """The settlements a rule could not decide on, by the rule's name (not the stored JSON)."""
         names = dict(Rule.choices)
         return "；".join(f"{names.get(rule, rule)}：{count}" for rule, count in sorted((obj.undecided or {}).items())) or "—"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --------------------------------------------------------------------------- recovery (issue 15 items 4–5)

@@ -24,7 +24,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from claims.errors import CaseError
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.messages import localized
-from medins.admin_mixins import confirm_action
+from medins.admin_mixins import ReadOnlyAdmin, confirm_action
 from medins.benefits.errors import QuoteError
 from medins.models import CatalogueItem, CatalogueKind
 from medins.value_display import MONEY_NUMBER_FORMAT, code_html, money_columns
@@ -245,7 +245,7 @@ class FeeStatementAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(CertifiedVisit)
-class CertifiedVisitAdmin(PersonSearchMixin, admin.ModelAdmin):
+class CertifiedVisitAdmin(ReadOnlyAdmin, PersonSearchMixin, admin.ModelAdmin):
     list_display = money_columns(CertifiedVisit, ["visit_id", "institution", "person", "benefit", "item", "service_date",
                                                   "total", "fund", "personal", "statement", "received_at"])
     list_filter = ["benefit", "service_date"]
@@ -269,18 +269,9 @@ class CertifiedVisitAdmin(PersonSearchMixin, admin.ModelAdmin):
     def item(self, obj):
         return format_html("{} {}", getattr(obj, "item_name", None) or "", code_html(obj.item_code))
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(InpatientStay)
-class InpatientStayAdmin(PersonSearchMixin, admin.ModelAdmin):
+class InpatientStayAdmin(ReadOnlyAdmin, PersonSearchMixin, admin.ModelAdmin):
     """Direct inpatient stays sent by hospitals (services/stays.py): read-only; the lines are the
     supervision records' (SettlementLine, kind inpatient_stay), listed on the stay's page."""
 
@@ -313,12 +304,3 @@ class InpatientStayAdmin(PersonSearchMixin, admin.ModelAdmin):
         lines = SettlementLine.objects.filter(kind="inpatient_stay", object_id=int(object_id) if object_id.isdigit() else 0)
         return super().change_view(request, object_id, form_url,
                                    {**(extra_context or {}), "stay_lines": lines.order_by("date", "pk")})
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

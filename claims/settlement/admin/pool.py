@@ -25,7 +25,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from enrollment.admin_search import PersonSearchMixin
 from enrollment.messages import localized
 from medins.admin_jobs import check_in_background, import_in_background
-from medins.admin_mixins import AdministratorOnly, ChooserMixin, chooser_field, confirm_action
+from medins.admin_mixins import AdministratorOnly, ChooserMixin, ReadOnlyAdmin, chooser_field, confirm_action
 from medins.benefits.errors import QuoteError
 from medins.models import Institution, Region
 from medins.parsing import read_upload, safe_row
@@ -430,7 +430,7 @@ class InstitutionSettlementAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Visit)
-class VisitAdmin(PersonSearchMixin, admin.ModelAdmin):
+class VisitAdmin(ReadOnlyAdmin, PersonSearchMixin, admin.ModelAdmin):
     list_display = money_columns(Visit, ["visit_id", "institution", "person", "service_date", "total", "fund", "personal",
                                          "settled", "received_at"])
     list_filter = ["year", "month"]
@@ -448,15 +448,6 @@ class VisitAdmin(PersonSearchMixin, admin.ModelAdmin):
     @admin.display(boolean=True, description=_("settled"))
     def settled(self, obj):
         return visit_is_settled(obj)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PoolMembership)
