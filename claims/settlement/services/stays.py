@@ -31,6 +31,7 @@ Decisions:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections import defaultdict
 from decimal import Decimal
@@ -56,6 +57,7 @@ from ..errors import ConcurrentChange, InvalidRequest
 from ..imports import COLUMNS
 from ..models import FeeAccount, InpatientStay
 from .visits import IngestResult
+from .visits import _error as _row_error
 
 BENEFIT = "inpatient"
 SOURCE_KIND = "inpatient_stay"  # the ledger's and the supervision records' kind
@@ -158,11 +160,7 @@ def bill_of_lines(lines) -> dict[str, Decimal]:
     return bill
 
 
-def _error(result: IngestResult, number: int, stay_id: str, code: str, message: str, field_name: str = "") -> None:
-    entry = {"row": number, "stay_id": stay_id, "code": code, "message": message}
-    if field_name:
-        entry["field"] = field_name
-    result.errors.append(entry)
+_error = functools.partial(_row_error, id_key="stay_id")  # a refused stay, as a refused visit row
 
 
 def stay_rows_group(rows: list[dict]) -> tuple[list[dict], list[int]]:

@@ -135,8 +135,10 @@ def _row_parser():
     return parse
 
 
-def _error(result: IngestResult, number: int, visit_id: str, code: str, message: str, field_name: str = "") -> None:
-    entry = {"row": number, "visit_id": visit_id, "code": code, "message": message}
+def _error(result: IngestResult, number: int, visit_id: str, code: str, message: str, field_name: str = "", *,
+           id_key: str = "visit_id") -> None:
+    """A refused row: its number, its id under `id_key` (a stay's is stay_id), code, message, field."""
+    entry = {"row": number, id_key: visit_id, "code": code, "message": message}
     if field_name:
         entry["field"] = field_name
     result.errors.append(entry)
